@@ -1,0 +1,1 @@
+"""The verbs of the ``lamina`` command, one module per area; see :mod:`app.cli`."""

@@ -1,0 +1,24 @@
+"""The root of Lamina's exception tree.
+
+Every error Lamina raises on purpose derives from :class:`LaminaError`; each package adds a
+small tree below it (``app.pdf.errors``, ``app.sync.errors``, ...). Messages are lowercase and
+carry the facts (``"page 12 does not exist (document has 4 pages)"``), so the command line can
+print ``str(exc)`` as its one-line error.
+"""
+
+
+class LaminaError(Exception):
+    """Base class of every error Lamina raises on purpose."""
+
+
+class InstantJsonError(LaminaError, ValueError):
+    """Instant JSON that does not follow the format.
+
+    The message starts with the path of the offending value, e.g.
+    ``annotations[3].bbox: expected 4 numbers, got 3``.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}" if path else problem)
+        self.path = path
+        self.problem = problem

@@ -1,0 +1,1 @@
+"""See the package list in app/__init__.py."""
