@@ -14,10 +14,10 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
-from app.commands import desktop, document, scripting, server
+from app.commands import desktop, document, scripting, server, tokens
 from app.model.errors import LaminaError
 
-_VERB_MODULES = (desktop, document, server, scripting)
+_VERB_MODULES = (desktop, document, server, tokens, scripting)
 
 
 def build_parser() -> argparse.ArgumentParser:
