@@ -13,7 +13,7 @@ APP = Path(__file__).resolve().parent.parent / "app"
 ALLOWED: dict[str, tuple[set[str], set[str]]] = {
     "model": (set(), {"ulid"}),
     "sync": ({"model"}, set()),
-    "auth": ({"model"}, {"jwt", "cryptography"}),
+    "auth": ({"model"}, {"jwt", "cryptography", "platformdirs"}),
     "pdf": ({"model"}, {"pymupdf", "fitz"}),
     "server": ({"model", "sync", "auth", "pdf"}, {"websockets", "platformdirs"}),
     "client": ({"model", "sync", "auth"}, {"websockets", "platformdirs"}),
