@@ -688,8 +688,8 @@ def record_class_for_type(type_name: str) -> type[Record]:
     return UnknownAnnotation
 
 
-def record_from_json(obj: JSON, path: str = "") -> Record:
-    """Parse one Instant JSON record of any supported type.
+def record_from_json(obj: JSON, path: str = "", expected: type[Record] | None = None) -> Record:
+    """Parse one Instant JSON record of any supported type (or of ``expected`` only).
 
     Raises:
         InstantJsonError: the value is not a valid record; the message names the path.
@@ -700,6 +700,10 @@ def record_from_json(obj: JSON, path: str = "") -> Record:
     if not isinstance(type_name, str) or not type_name:
         raise InstantJsonError(f"{path}.type" if path else "type", "missing record type")
     cls = record_class_for_type(type_name)
+    if expected is not None and not issubclass(cls, expected):
+        raise InstantJsonError(
+            _join(path, "type"), f"expected a {expected.__name__}, got {type_name}"
+        )
     for key in _REQUIRED[cls.KIND]:
         if key not in obj:
             raise InstantJsonError(_join(path, key), "is required")
@@ -756,7 +760,6 @@ def parse_record_as(cls: type[R], obj: JSON, path: str = "") -> R:
     Raises:
         InstantJsonError: invalid, or of another type.
     """
-    record = record_from_json(obj, path)
-    if not isinstance(record, cls):
-        raise InstantJsonError(_join(path, "type"), f"expected a {cls.__name__}, got {record.type}")
+    record = record_from_json(obj, path, cls)
+    assert isinstance(record, cls)
     return record
