@@ -1,0 +1,258 @@
+"""The local store: one SQLite file per server + document + layer (or per standalone PDF).
+
+It holds what a replica needs to open and be edited with no server (DESIGN §4 rule 6):
+
+- ``meta``: the replica's identity and sync position (client id, last seq, layer epoch, server
+  address, document id, layer, token, document hash, ...), one JSON value per key;
+- ``records``: the last synced state of every record, in its wire form (sync §2.2);
+- ``outbox``: unacknowledged changes in wire form (sync §4.1), in the order they were made;
+- ``conflicts``: the user's losing versions (sync §6.4), with the winning version and the time;
+- ``document``: the cached PDF bytes, verified by SHA-256 before they are stored.
+
+Every write is one SQLite transaction in WAL mode with ``synchronous=FULL``, so a crash at any
+point (``kill -9``, power loss) leaves either the state before or after the write, and the file
+always opens. Values stay plain JSON here; :mod:`app.client.document` maps them to the sync
+core's types.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from app.client.errors import StoreError
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, state TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS outbox (
+    position INTEGER PRIMARY KEY AUTOINCREMENT,
+    change_id TEXT NOT NULL UNIQUE,
+    record_id TEXT NOT NULL,
+    change TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS conflicts (
+    conflict_id TEXT PRIMARY KEY,
+    record_id TEXT NOT NULL,
+    value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS document (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL);
+"""
+
+
+def default_store_dir() -> Path:
+    """Return the directory of the client's local stores (in the user data directory)."""
+    return Path(platformdirs.user_data_dir("lamina", appauthor=False)) / "client"
+
+
+def store_path_for(store_dir: Path, *parts: str) -> Path:
+    """Return the store file for a replica named by ``parts`` (server, document, layer).
+
+    The name is a hash, so any server address or layer name gives a valid file name, and the
+    same replica always maps to the same file.
+    """
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
+    return store_dir / f"{digest}.sqlite3"
+
+
+@dataclass(frozen=True)
+class StoredConflict:
+    """One entry of the conflict list as stored: its id, record id, and JSON value."""
+
+    conflict_id: str
+    record_id: str
+    value: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """Everything a store holds except the PDF bytes, as loaded at open."""
+
+    meta: Mapping[str, Any]
+    records: Mapping[str, Mapping[str, Any]]
+    outbox: tuple[Mapping[str, Any], ...]
+    conflicts: tuple[StoredConflict, ...]
+
+
+class StoreWriter:
+    """The writes of one transaction (see :meth:`LocalStore.write`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def set_meta(self, key: str, value: Any) -> None:
+        """Set one meta value (any JSON value)."""
+        self._conn.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value)),
+        )
+
+    def put_records(self, states: Iterable[Mapping[str, Any]]) -> None:
+        """Insert or replace synced record states (wire form, keyed by their ``id``)."""
+        self._conn.executemany(
+            "INSERT INTO records(id, state) VALUES(?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
+            [(s["id"], json.dumps(s, separators=(",", ":"))) for s in states],
+        )
+
+    def replace_records(self, states: Iterable[Mapping[str, Any]]) -> None:
+        """Replace the whole synced replica (a snapshot, sync §3.3)."""
+        self._conn.execute("DELETE FROM records")
+        self.put_records(states)
+
+    def append_changes(self, changes: Iterable[Mapping[str, Any]]) -> None:
+        """Append changes to the outbox; a change id already there is left alone (§4.2)."""
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO outbox(change_id, record_id, change) VALUES(?, ?, ?)",
+            [
+                (c["change_id"], c["record_id"], json.dumps(c, separators=(",", ":")))
+                for c in changes
+            ],
+        )
+
+    def remove_changes(self, change_ids: Iterable[str]) -> None:
+        """Remove acknowledged changes from the outbox."""
+        self._conn.executemany("DELETE FROM outbox WHERE change_id = ?", [(c,) for c in change_ids])
+
+    def clear_outbox(self) -> None:
+        """Remove every change from the outbox."""
+        self._conn.execute("DELETE FROM outbox")
+
+    def add_conflict(self, conflict: StoredConflict) -> None:
+        """Add (or replace) an entry of the conflict list."""
+        self._conn.execute(
+            "INSERT OR REPLACE INTO conflicts(conflict_id, record_id, value) VALUES(?, ?, ?)",
+            (conflict.conflict_id, conflict.record_id, json.dumps(conflict.value)),
+        )
+
+    def remove_conflict(self, conflict_id: str) -> None:
+        """Remove an entry of the conflict list."""
+        self._conn.execute("DELETE FROM conflicts WHERE conflict_id = ?", (conflict_id,))
+
+    def put_document(self, data: bytes, sha256: str) -> None:
+        """Store the PDF bytes, after checking them against ``sha256``.
+
+        Raises:
+            StoreError: the bytes do not have that hash (nothing is stored).
+        """
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != sha256:
+            raise StoreError(f"document hash mismatch: expected {sha256}, got {actual}")
+        self._conn.execute("DELETE FROM document")
+        self._conn.execute("INSERT INTO document(sha256, data) VALUES(?, ?)", (sha256, data))
+
+
+class LocalStore:
+    """One replica's SQLite store. Use :meth:`open`; close with :meth:`close`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: Path) -> LocalStore:
+        """Open (creating if needed) the store at ``path``.
+
+        Raises:
+            StoreError: the file is not a Lamina store, or is from a newer version.
+        """
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open local store {path}: {exc}") from exc
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL makes each commit durable in WAL mode, not only consistent.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            if row is None:
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES('schema', ?)", (str(SCHEMA_VERSION),)
+                )
+            elif json.loads(row[0]) > SCHEMA_VERSION:
+                raise StoreError(
+                    f"local store {path} is from a newer lamina (schema {row[0]}, "
+                    f"this one reads {SCHEMA_VERSION})"
+                )
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"{path} is not a usable local store: {exc}") from exc
+        except StoreError:
+            conn.close()
+            raise
+        return cls(path, conn)
+
+    def close(self) -> None:
+        """Close the file; every committed write is already on disk."""
+        self._conn.close()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[StoreWriter]:
+        """Group writes into one atomic, durable transaction.
+
+        Raises:
+            StoreError: the write failed (disk full, I/O error); nothing of it is kept.
+        """
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
+        try:
+            yield StoreWriter(self._conn)
+            self._conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._conn.execute("ROLLBACK")
+            raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+    def load(self) -> StoreSnapshot:
+        """Read everything but the PDF bytes."""
+        try:
+            meta = {k: json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM meta")}
+            records = {
+                k: json.loads(v) for k, v in self._conn.execute("SELECT id, state FROM records")
+            }
+            outbox = tuple(
+                json.loads(v)
+                for (v,) in self._conn.execute("SELECT change FROM outbox ORDER BY position")
+            )
+            conflicts = tuple(
+                StoredConflict(cid, rid, json.loads(v))
+                for cid, rid, v in self._conn.execute(
+                    "SELECT conflict_id, record_id, value FROM conflicts ORDER BY rowid"
+                )
+            )
+        except (sqlite3.Error, json.JSONDecodeError) as exc:
+            raise StoreError(f"cannot read local store {self.path}: {exc}") from exc
+        return StoreSnapshot(meta, records, outbox, conflicts)
+
+    def meta(self, key: str, default: Any = None) -> Any:
+        """Return one meta value, or ``default``."""
+        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def outbox_size(self) -> int:
+        """Return how many changes wait for acknowledgement."""
+        (count,) = self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        return int(count)
+
+    def document(self) -> tuple[bytes, str] | None:
+        """Return the cached PDF bytes and their SHA-256, or None when not downloaded."""
+        row = self._conn.execute("SELECT data, sha256 FROM document").fetchone()
+        return None if row is None else (bytes(row[0]), str(row[1]))
