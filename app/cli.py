@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from app import __version__
+from app.applog import setup_logging
 from app.commands import desktop, document, scripting, server, tokens
 from app.model.errors import LaminaError
 
@@ -50,10 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     verbose = bool(getattr(args, "verbose", False))
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    setup_logging(verbose)
     handler = getattr(args, "func", None)
     if handler is None:
         handler = desktop.run_app_default
