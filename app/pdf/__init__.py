@@ -1,1 +1,60 @@
-"""See the package list in app/__init__.py."""
+"""The PDF bridge: everything that touches PyMuPDF (DESIGN §6).
+
+- :func:`open_pdf` opens a file or bytes with typed errors (:mod:`app.pdf.errors`).
+- :class:`PageGeometry` converts Instant, PyMuPDF, PDF and display coordinates.
+- :func:`render_page` / :func:`render_tile` draw to a Qt-free :class:`RenderedImage`.
+- :func:`page_words` / :func:`search_page` give the text layer.
+- :func:`read_records` / :func:`dump_instant_json` read the annotations already in a PDF.
+- :func:`apply_instant_json` writes an Instant JSON diff into a PDF; :func:`diff_documents`
+  computes one from two PDFs.
+
+PyMuPDF is not thread-safe: each thread opens its own :class:`PdfDocument`.
+"""
+
+from app.pdf.document import PageInfo, PdfDocument, open_pdf
+from app.pdf.errors import (
+    DamagedPdfError,
+    EmptyFileError,
+    NotAPdfError,
+    PageOutOfRangeError,
+    PasswordRequiredError,
+    PdfError,
+    PdfWriteError,
+    WrongPasswordError,
+)
+from app.pdf.geometry import PageGeometry
+from app.pdf.render import (
+    MAX_RENDER_PIXELS,
+    PIXEL_FORMAT,
+    RenderedImage,
+    RenderTooLargeError,
+    render_page,
+    render_tile,
+    tile_grid,
+)
+from app.pdf.text import Word, page_words, search_page
+
+__all__ = [
+    "MAX_RENDER_PIXELS",
+    "PIXEL_FORMAT",
+    "DamagedPdfError",
+    "EmptyFileError",
+    "NotAPdfError",
+    "PageGeometry",
+    "PageInfo",
+    "PageOutOfRangeError",
+    "PasswordRequiredError",
+    "PdfDocument",
+    "PdfError",
+    "PdfWriteError",
+    "RenderTooLargeError",
+    "RenderedImage",
+    "Word",
+    "WrongPasswordError",
+    "open_pdf",
+    "page_words",
+    "render_page",
+    "render_tile",
+    "search_page",
+    "tile_grid",
+]

@@ -1,0 +1,272 @@
+"""Open a PDF with clear, typed errors (DESIGN §6), and describe its pages.
+
+PyMuPDF documents are not thread-safe: a :class:`PdfDocument` must only be used by the thread
+that opened it. A render thread opens its own :class:`PdfDocument` on the same file (opening
+is cheap; it does not read the pages), and MuPDF calls should not run on two threads at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pymupdf
+
+from app.model.instant_json import PdfId
+from app.pdf.errors import (
+    DamagedPdfError,
+    EmptyFileError,
+    NotAPdfError,
+    PageOutOfRangeError,
+    PasswordRequiredError,
+    WrongPasswordError,
+)
+from app.pdf.geometry import PageGeometry
+
+log = logging.getLogger(__name__)
+
+# MuPDF prints repair warnings on stderr by itself; the caller learns about repairs from
+# PdfDocument.repaired instead.
+pymupdf.TOOLS.mupdf_display_errors(False)
+pymupdf.TOOLS.mupdf_display_warnings(False)
+
+_PDF_HEADER = b"%PDF-"
+_HEADER_WINDOW = 1024  # readers accept the header anywhere in the first 1024 bytes
+_DISPLAY_LIST_CACHE = 4
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    """Size and rotation of one page.
+
+    ``width`` and ``height`` are the Instant JSON page size: the visible (CropBox) area of the
+    *unrotated* page, in points. ``rotation`` (0, 90, 180, 270, clockwise) is how the page is
+    shown; the displayed size of a 90/270 page swaps width and height.
+    """
+
+    width: float
+    height: float
+    rotation: int
+
+
+class PdfDocument:
+    """An open PDF. Use as a context manager, or call :meth:`close`.
+
+    Attributes:
+        name: the file name used in messages (``"document"`` for bytes).
+        repaired: MuPDF had to repair the file to open it (say so to the user; saving writes
+            a repaired copy).
+        read_only_reason: None when annotations may be added; otherwise why not (the PDF's
+            permissions forbid it).
+        pdf_id: the trailer ``/ID`` as Instant JSON's ``pdfId``, None when the PDF has none.
+    """
+
+    def __init__(
+        self, fitz_doc: Any, *, name: str, password: str | None, source: Path | bytes
+    ) -> None:
+        self._doc = fitz_doc
+        self.name = name
+        self.password = password
+        self.source = source
+        self.repaired: bool = bool(fitz_doc.is_repaired)
+        self.read_only_reason: str | None = _read_only_reason(fitz_doc)
+        self.pdf_id: PdfId | None = _pdf_id(fitz_doc)
+        self._display_lists: OrderedDict[tuple[int, bool], Any] = OrderedDict()
+
+    # -- lifetime -----------------------------------------------------------------------
+
+    def __enter__(self) -> PdfDocument:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Release the document (idempotent)."""
+        self._display_lists.clear()
+        if not self._doc.is_closed:
+            self._doc.close()
+
+    # -- pages ----------------------------------------------------------------------------
+
+    @property
+    def page_count(self) -> int:
+        return int(self._doc.page_count)
+
+    def check_page(self, index: int) -> None:
+        """Raise :class:`PageOutOfRangeError` unless ``index`` is a page of this document."""
+        if not 0 <= index < self.page_count:
+            raise PageOutOfRangeError(
+                f"page {index} does not exist ({self.name} has {self.page_count} pages; "
+                f"pages are numbered from 0)"
+            )
+
+    def fitz_page(self, index: int) -> Any:
+        """Return PyMuPDF's page object (for code inside ``app.pdf`` only)."""
+        self.check_page(index)
+        return self._doc.load_page(index)
+
+    @property
+    def fitz_document(self) -> Any:
+        """Return PyMuPDF's document (for code inside ``app.pdf`` only)."""
+        return self._doc
+
+    def page_info(self, index: int) -> PageInfo:
+        """Return the Instant-space size and the rotation of page ``index``."""
+        geometry = self.page_geometry(index)
+        return PageInfo(geometry.width, geometry.height, geometry.rotation)
+
+    def page_geometry(self, index: int) -> PageGeometry:
+        """Return the coordinate conversions of page ``index``."""
+        return PageGeometry.from_fitz_page(self.fitz_page(index))
+
+    def display_list(self, index: int, annots: bool) -> Any:
+        """Return the page's recorded drawing commands, kept for the last few pages.
+
+        Rendering many tiles of one page replays the list instead of parsing the content
+        stream again for each tile.
+        """
+        key = (index, annots)
+        cached = self._display_lists.get(key)
+        if cached is not None:
+            self._display_lists.move_to_end(key)
+            return cached
+        display_list = self.fitz_page(index).get_displaylist(annots=annots)
+        self._display_lists[key] = display_list
+        while len(self._display_lists) > _DISPLAY_LIST_CACHE:
+            self._display_lists.popitem(last=False)
+        return display_list
+
+    def forget_rendering(self) -> None:
+        """Drop cached display lists (call after changing the PDF in place)."""
+        self._display_lists.clear()
+
+
+def open_pdf(
+    source: Path | str | bytes, password: str | None = None, *, name: str | None = None
+) -> PdfDocument:
+    """Open a PDF file or PDF bytes.
+
+    Args:
+        source: a path, or the PDF's bytes.
+        password: the user or owner password of an encrypted PDF.
+        name: the name used in messages (default: the file name, or ``"document"``).
+
+    Raises:
+        EmptyFileError: zero bytes.
+        NotAPdfError: not a PDF (an image, text, ...).
+        DamagedPdfError: damaged beyond repair (including a file truncated so much that no
+            page is left).
+        PasswordRequiredError: encrypted and ``password`` is None.
+        WrongPasswordError: ``password`` does not open it.
+        OSError: the file cannot be read.
+    """
+    if isinstance(source, bytes | bytearray):
+        data = bytes(source)
+        label = name or "document"
+        stored: Path | bytes = data
+    else:
+        path = Path(source)
+        label = name or path.name
+        data = path.read_bytes()
+        stored = path
+    if not data:
+        raise EmptyFileError(f"{label} is empty (0 bytes): it is not a pdf; choose another file")
+    looks_like_pdf = _PDF_HEADER in data[:_HEADER_WINDOW]
+    try:
+        fitz_doc = pymupdf.open(stream=data, filetype="pdf" if looks_like_pdf else None)
+    except (pymupdf.FileDataError, RuntimeError, ValueError) as exc:
+        if not looks_like_pdf:
+            raise NotAPdfError(
+                f"{label} is not a pdf (it does not start with %PDF-); choose a pdf file"
+            ) from exc
+        raise DamagedPdfError(
+            f"{label} is damaged and cannot be repaired ({_first_line(exc)}); "
+            "get an intact copy of the file"
+        ) from exc
+    if not fitz_doc.is_pdf or not looks_like_pdf:
+        kind = _kind_of(data)
+        fitz_doc.close()
+        raise NotAPdfError(f"{label} is not a pdf but {kind}; choose a pdf file")
+    if fitz_doc.needs_pass:
+        if password is None:
+            fitz_doc.close()
+            raise PasswordRequiredError(f"{label} is encrypted: a password is needed to open it")
+        if not fitz_doc.authenticate(password):
+            fitz_doc.close()
+            raise WrongPasswordError(
+                f"the password given does not open {label}; check it and try again"
+            )
+    elif password is not None and (fitz_doc.metadata or {}).get("encryption"):
+        # Opens without a password but may restrict permissions: the owner password lifts
+        # them. A password that does not match changes nothing, as in other viewers.
+        fitz_doc.authenticate(password)
+    if fitz_doc.page_count == 0:
+        fitz_doc.close()
+        raise DamagedPdfError(
+            f"{label} is damaged (truncated or broken) and no page could be recovered; "
+            "get an intact copy of the file"
+        )
+    if fitz_doc.is_repaired:
+        log.info("%s was damaged and has been repaired on open", label)
+    return PdfDocument(fitz_doc, name=label, password=password, source=stored)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0].lower() if text else type(exc).__name__
+
+
+def _kind_of(data: bytes) -> str:
+    signatures = (
+        (b"\x89PNG", "a png image"),
+        (b"\xff\xd8\xff", "a jpeg image"),
+        (b"GIF8", "a gif image"),
+        (b"II*\x00", "a tiff image"),
+        (b"MM\x00*", "a tiff image"),
+        (b"PK\x03\x04", "a zip archive"),
+    )
+    for magic, kind in signatures:
+        if data.startswith(magic):
+            return kind
+    return "another kind of file"
+
+
+def _read_only_reason(fitz_doc: Any) -> str | None:
+    permissions = int(fitz_doc.permissions)
+    if not permissions & pymupdf.PDF_PERM_ANNOTATE:  # type: ignore[attr-defined]
+        return (
+            "the pdf's security settings forbid adding or changing annotations "
+            "(open it with the owner password to annotate)"
+        )
+    return None
+
+
+_HEX_ID = re.compile(r"<([0-9A-Fa-f]*)>")
+
+
+def _pdf_id(fitz_doc: Any) -> PdfId | None:
+    kind, value = fitz_doc.xref_get_key(-1, "ID")
+    if kind != "array":
+        return None
+    parts = _HEX_ID.findall(value)
+    if len(parts) != 2:
+        return None
+    try:
+        permanent, changing = (bytes.fromhex(p) for p in parts)
+    except ValueError:
+        return None
+    return PdfId(
+        base64.b64encode(permanent).decode("ascii"), base64.b64encode(changing).decode("ascii")
+    )

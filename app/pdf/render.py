@@ -1,0 +1,189 @@
+"""Render pages and tiles to Qt-free images.
+
+The pixels are 4 bytes each, R, G, B, A in memory order, on an opaque white background
+(alpha is always 255, so premultiplied and straight alpha are the same). That is
+``QImage.Format_RGBA8888`` (or ``Format_RGBX8888``) with no conversion: the UI wraps the
+buffer as it is, while a 3-byte RGB pixmap costs a conversion of several milliseconds per
+full page when it becomes a ``QPixmap``.
+
+MuPDF draws straight into a pixmap we allocate with the tile's pixel rectangle, so a tile of
+the 8400 pt page costs the tile's memory, never the page's. Tiles replay a display list that
+:class:`~app.pdf.document.PdfDocument` keeps for the last few pages, so a page's content
+stream is interpreted once however many tiles are drawn. Whole pages are drawn straight from
+the content stream, which is what a first look at a page needs.
+
+Thread safety: see :mod:`app.pdf.document` (a render thread opens its own document).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymupdf
+from pymupdf import mupdf
+
+from app.pdf.document import PdfDocument
+from app.pdf.errors import PdfError
+
+PIXEL_FORMAT = "RGBA8888"
+"""R, G, B, A bytes in memory order, alpha 255 (``QImage.Format_RGBA8888``)."""
+
+MAX_RENDER_PIXELS = 50_000_000
+"""Largest pixmap one call renders (200 MB); larger areas must be rendered as tiles."""
+
+
+class RenderTooLargeError(PdfError, ValueError):
+    """The requested area needs more pixels than :data:`MAX_RENDER_PIXELS`."""
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    """Pixels of a rendered page or tile.
+
+    Attributes:
+        width: pixels per row.
+        height: rows.
+        stride: bytes per row (``width * 4``).
+        format: :data:`PIXEL_FORMAT`.
+        data: the pixels, a read-only buffer of ``stride * height`` bytes (``bytes(data)``
+            copies it). It stays valid as long as this object lives.
+        x: the left pixel of the image within the displayed page (0 for a whole page).
+        y: the top pixel of the image within the displayed page.
+    """
+
+    width: int
+    height: int
+    stride: int
+    format: str
+    data: memoryview
+    x: int = 0
+    y: int = 0
+    _owner: Any = field(default=None, repr=False, compare=False)
+
+    def pixel(self, x: int, y: int) -> tuple[int, int, int, int]:
+        """Return ``(r, g, b, a)`` at column ``x``, row ``y`` of this image."""
+        offset = y * self.stride + x * 4
+        r, g, b, a = self.data[offset : offset + 4]
+        return (r, g, b, a)
+
+
+_RGB = mupdf.FzColorspace(mupdf.FzColorspace.Fixed_RGB)
+
+
+def render_page(
+    doc: PdfDocument, page_index: int, zoom: float, *, annots: bool = True
+) -> RenderedImage:
+    """Render a whole page, rotation applied, at ``zoom`` pixels per point.
+
+    Args:
+        doc: the document.
+        page_index: 0-based page.
+        zoom: pixels per point (1.0 = 72 dpi; multiply by the screen's device pixel ratio).
+        annots: also draw the annotations stored in the PDF (the app draws its records itself
+            and passes False).
+
+    Raises:
+        PageOutOfRangeError: no such page.
+        RenderTooLargeError: the page needs more than :data:`MAX_RENDER_PIXELS` pixels at
+            this zoom; render tiles instead.
+    """
+    page = doc.fitz_page(page_index)
+    fz_page = page.this
+    ctm = mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0)
+    irect = mupdf.fz_round_rect(mupdf.fz_transform_rect(mupdf.fz_bound_page(fz_page), ctm))
+    pixmap = _new_white_pixmap(irect)
+    device = mupdf.fz_new_draw_device(ctm, pixmap)
+    try:
+        if annots:
+            mupdf.fz_run_page(fz_page, device, mupdf.FzMatrix(), mupdf.FzCookie())
+        else:
+            mupdf.fz_run_page_contents(fz_page, device, mupdf.FzMatrix(), mupdf.FzCookie())
+    finally:
+        mupdf.fz_close_device(device)
+    return _image(pixmap)
+
+
+def render_tile(
+    doc: PdfDocument,
+    page_index: int,
+    zoom: float,
+    clip: tuple[int, int, int, int],
+    *,
+    annots: bool = True,
+) -> RenderedImage:
+    """Render the pixel rectangle ``clip = (x0, y0, x1, y1)`` of the page shown at ``zoom``.
+
+    ``clip`` is in pixels of the displayed page (rotation applied, origin top-left), the same
+    space as :meth:`~app.pdf.geometry.PageGeometry.instant_to_display`; the part outside the
+    page is white. Only the tile is allocated.
+
+    Raises:
+        PageOutOfRangeError: no such page.
+        RenderTooLargeError: the tile is larger than :data:`MAX_RENDER_PIXELS`.
+        ValueError: ``clip`` is empty.
+    """
+    x0, y0, x1, y1 = (int(v) for v in clip)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"tile {clip} is empty: x1 must exceed x0 and y1 must exceed y0")
+    display_list = doc.display_list(page_index, annots).this
+    irect = mupdf.FzIrect(x0, y0, x1, y1)
+    pixmap = _new_white_pixmap(irect)
+    ctm = mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0)
+    device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pixmap)
+    try:
+        mupdf.fz_run_display_list(
+            display_list, device, ctm, mupdf.FzRect(x0, y0, x1, y1), mupdf.FzCookie()
+        )
+    finally:
+        mupdf.fz_close_device(device)
+    image = _image(pixmap)
+    return image
+
+
+def tile_grid(
+    display_width: float, display_height: float, tile_size: int = 512
+) -> list[tuple[int, int, int, int]]:
+    """Return the tiles that cover a displayed page of the given pixel size, row by row."""
+    columns = math.ceil(display_width / tile_size)
+    rows = math.ceil(display_height / tile_size)
+    width, height = math.ceil(display_width), math.ceil(display_height)
+    return [
+        (
+            c * tile_size,
+            r * tile_size,
+            min(width, (c + 1) * tile_size),
+            min(height, (r + 1) * tile_size),
+        )
+        for r in range(rows)
+        for c in range(columns)
+    ]
+
+
+def _new_white_pixmap(irect: Any) -> Any:
+    width = irect.x1 - irect.x0
+    height = irect.y1 - irect.y0
+    if width * height > MAX_RENDER_PIXELS:
+        raise RenderTooLargeError(
+            f"rendering {width}x{height} pixels at once is too large "
+            f"(limit {MAX_RENDER_PIXELS} pixels); render the page as tiles"
+        )
+    pixmap = mupdf.fz_new_pixmap_with_bbox(_RGB, irect, mupdf.FzSeparations(), 1)
+    # Opaque white: every byte 0xFF, alpha included.
+    mupdf.fz_clear_pixmap_with_value(pixmap, 0xFF)
+    return pixmap
+
+
+def _image(fz_pixmap: Any) -> RenderedImage:
+    pixmap = pymupdf.Pixmap("raw", fz_pixmap)
+    return RenderedImage(
+        width=int(pixmap.width),
+        height=int(pixmap.height),
+        stride=int(pixmap.stride),
+        format=PIXEL_FORMAT,
+        data=pixmap.samples_mv,
+        x=int(pixmap.x),
+        y=int(pixmap.y),
+        _owner=pixmap,
+    )
