@@ -1,1 +1,73 @@
-"""See the package list in app/__init__.py."""
+"""Tokens and Collaboration Permissions (DESIGN §5).
+
+- :mod:`app.auth.keys`: the host's signing key pair in the data directory.
+- :mod:`app.auth.tokens`: :func:`mint_token`, :func:`verify_token`, :class:`TokenClaims`.
+- :mod:`app.auth.permissions`: :class:`PermissionEvaluator`, what a token may do with records.
+- :mod:`app.auth.invite`: ``lamina://join?...`` links.
+- :mod:`app.auth.errors`: the error tree; ``AuthError.code`` is the sync close code.
+
+May import ``app.model``, PyJWT and cryptography only.
+"""
+
+from app.auth.errors import (
+    AuthError,
+    InviteError,
+    KeyFileError,
+    PermissionDenied,
+    PermissionStringError,
+    TokenAlgorithmRejected,
+    TokenClaimsInvalid,
+    TokenExpired,
+    TokenInvalidSignature,
+    TokenMalformed,
+    TokenMissing,
+    TokenNotYetValid,
+    TokenRevoked,
+    TokenWrongDocument,
+    TtlError,
+)
+from app.auth.invite import Invite, make_invite_link, parse_invite_link
+from app.auth.keys import KeyPair, load_or_create_keypair, load_public_key
+from app.auth.permissions import (
+    UNCHANGED,
+    CollaborationPermission,
+    PermissionEvaluator,
+    RecordMeta,
+    RecordPermissions,
+    content_type_of,
+)
+from app.auth.tokens import TokenClaims, mint_token, parse_ttl, verify_token
+
+__all__ = [
+    "UNCHANGED",
+    "AuthError",
+    "CollaborationPermission",
+    "Invite",
+    "InviteError",
+    "KeyFileError",
+    "KeyPair",
+    "PermissionDenied",
+    "PermissionEvaluator",
+    "PermissionStringError",
+    "RecordMeta",
+    "RecordPermissions",
+    "TokenAlgorithmRejected",
+    "TokenClaims",
+    "TokenClaimsInvalid",
+    "TokenExpired",
+    "TokenInvalidSignature",
+    "TokenMalformed",
+    "TokenMissing",
+    "TokenNotYetValid",
+    "TokenRevoked",
+    "TokenWrongDocument",
+    "TtlError",
+    "content_type_of",
+    "load_or_create_keypair",
+    "load_public_key",
+    "make_invite_link",
+    "mint_token",
+    "parse_invite_link",
+    "parse_ttl",
+    "verify_token",
+]
