@@ -9,6 +9,7 @@ again only after changing the SVG.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from pathlib import Path
@@ -33,24 +34,31 @@ def render(renderer: QSvgRenderer, size: int, target: Path) -> None:
     renderer.render(painter)
     painter.end()
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not image.save(str(target), "PNG"):
+    if not image.save(str(target), b"PNG"):
         raise OSError(f"cannot write {target}")
 
 
-def main() -> int:
-    """Write every PNG size and report them."""
+def main(argv: list[str]) -> int:
+    """Write every PNG size and report them.
+
+    Args:
+        argv: ``[--out DIR]``; DIR defaults to resources/icons.
+    """
+    parser = argparse.ArgumentParser(description="Render lamina.svg to the hicolor PNG sizes.")
+    parser.add_argument("--out", type=Path, default=ICONS, help="output directory")
+    out: Path = parser.parse_args(argv).out
     _app = QGuiApplication(sys.argv[:1])
     renderer = QSvgRenderer(str(ICONS / "lamina.svg"))
     if not renderer.isValid():
         print(f"render_icons: {ICONS / 'lamina.svg'} is not a valid SVG", file=sys.stderr)
         return 1
     for size in SIZES:
-        target = ICONS / "hicolor" / f"{size}x{size}" / "apps" / "lamina.png"
+        target = out / "hicolor" / f"{size}x{size}" / "apps" / "lamina.png"
         render(renderer, size, target)
-        print(target.relative_to(ICONS.parent.parent))
-    render(renderer, 256, ICONS / "lamina.png")
+        print(target)
+    render(renderer, 256, out / "lamina.png")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

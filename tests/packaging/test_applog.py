@@ -120,7 +120,7 @@ def test_log_dir_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 def test_applog_imports_only_stdlib_and_platformdirs() -> None:
     # Every process calls it first, including ones without Qt or a PDF engine.
     tree = ast.parse(Path(applog.__file__).read_text(encoding="utf-8"))
-    tops = set()
+    tops: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             tops.update(alias.name.partition(".")[0] for alias in node.names)
