@@ -226,8 +226,11 @@ def load_or_create_keypair(data_dir: Path, algorithm: str | None = None) -> KeyP
             os.link(temp, private_path)
         except FileExistsError:
             pass
+        except OSError:
+            # A file system without hard links: replace() is still atomic, just not exclusive.
+            os.replace(temp, private_path)
         finally:
-            temp.unlink()
+            temp.unlink(missing_ok=True)
         _fsync_dir(directory)
     private_pem = _read_private(private_path)
     try:

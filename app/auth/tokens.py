@@ -77,6 +77,9 @@ DEFAULT_TTL = timedelta(days=7)
 DEFAULT_LEEWAY = 30.0
 """Seconds of clock difference tolerated between the host and the machine checking ``exp``."""
 
+MAX_TOKEN_LENGTH = 65536
+"""Longer text is refused before any decoding (a token with 100 permission strings is ~8 KB)."""
+
 _ASK = "ask the host for a new invite"
 
 
@@ -114,8 +117,11 @@ class TokenClaims:
 
 
 def format_utc(timestamp: float) -> str:
-    """Return ``2026-11-21 10:00 UTC`` for a Unix time."""
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """Return ``2026-11-21 10:00 UTC`` for a Unix time (the number itself when out of range)."""
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (OverflowError, ValueError, OSError):
+        return f"unix time {timestamp:.0f}"
 
 
 def check_layer_name(name: str, what: str = "layer") -> str:
@@ -326,7 +332,7 @@ def _b64_json(part: str, what: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
         return json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise TokenMalformed(
             f"token {what} is not base64url json: copy the whole invite again"
         ) from exc
@@ -363,6 +369,11 @@ def verify_token(
     if token is None or not token.strip():
         raise TokenMissing()
     token = token.strip()
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise TokenMalformed(
+            f"token is {len(token)} characters long (at most {MAX_TOKEN_LENGTH}): "
+            "ask the host for a shorter token"
+        )
     parts = token.split(".")
     if len(parts) != 3:
         raise TokenMalformed(
@@ -404,7 +415,7 @@ def verify_token(
         )
     try:
         payload = json.loads(payload_bytes)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise TokenMalformed("token payload is not json: copy the whole invite again") from exc
     if not isinstance(payload, dict):
         raise TokenMalformed("token payload is not a json object: copy the whole invite again")

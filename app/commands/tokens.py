@@ -74,7 +74,8 @@ def _add_token_options(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="PERM",
         help="a collaboration permission content-type:action:scope, e.g. "
-        "annotations:edit:self; repeat for more; 'none' for an empty list (nothing visible); "
+        "annotations:edit:self; repeat (or separate with commas) for more; "
+        "'none' for an empty list (nothing visible); "
         "without --collab the claim is left out (no restrictions beyond --permissions)",
     )
     parser.add_argument(
@@ -101,6 +102,10 @@ def _add_token_options(parser: argparse.ArgumentParser) -> None:
 def _collab_from(values: list[str] | None) -> list[str] | None:
     if values is None:
         return None
+    # "a,b" is two strings: a comma in a group or user name would more likely be a typo.
+    values = [item.strip() for value in values for item in value.split(",") if item.strip()]
+    if not values:
+        raise PermissionStringError("", "--collab needs a permission string, or none")
     if NO_COLLAB in values:
         if len(values) > 1:
             raise PermissionStringError(

@@ -81,6 +81,23 @@ def test_collab_none_absent_and_permissions(
     assert verify_token(absent.strip(), public).collaboration_permissions is None
     assert verify_token(empty.strip(), public).collaboration_permissions == ()
     assert verify_token(reader.strip(), public).permissions == {"read-document"}
+    _, listed, _ = run(
+        capsys,
+        "token",
+        "--data",
+        data,
+        "--doc",
+        "d",
+        "--collab",
+        "comments:view:all, comments:reply:self",
+        "--collab",
+        "annotations:view:all",
+    )
+    assert verify_token(listed.strip(), public).collaboration_permissions == (
+        "comments:view:all",
+        "comments:reply:self",
+        "annotations:view:all",
+    )
 
 
 @pytest.mark.parametrize(
@@ -91,6 +108,8 @@ def test_collab_none_absent_and_permissions(
             "bad collaboration permission 'annotations:edit:mine'",
         ),
         (["--collab", "annotations:view:all", "--collab", "none"], "cannot be combined"),
+        (["--collab", "annotations:view:all,annotations:edit:mine"], "'annotations:edit:mine'"),
+        (["--collab", " "], "--collab needs a permission string"),
         (["--permissions", "read-document,admin"], "unknown permission 'admin'"),
         (["--ttl", "7 weeks"], "bad token lifetime"),
         (["--layer", "a*"], "contains '*'"),

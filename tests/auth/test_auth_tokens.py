@@ -12,6 +12,8 @@ from typing import Any
 
 import jwt
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.auth.errors import (
     FORBIDDEN,
@@ -34,6 +36,7 @@ from app.auth.keys import KeyPair, load_or_create_keypair, new_keypair
 from app.auth.tokens import mint_token, parse_ttl, verify_token
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC
+_FUZZ_KEY = new_keypair("ES256")
 
 
 @pytest.fixture(scope="module")
@@ -323,3 +326,70 @@ def test_parse_ttl(text: str, seconds: int) -> None:
 def test_parse_ttl_rejects(text: str) -> None:
     with pytest.raises(TtlError, match="bad token lifetime"):
         parse_ttl(text)
+
+
+def test_absurd_nbf_and_oversized_tokens_are_clear_errors(es256: KeyPair) -> None:
+    with pytest.raises(TokenNotYetValid, match="unix time 100000000000000000000"):
+        verify_token(_sign(es256, _payload(nbf=10**20)), es256.public_pem, now=NOW)
+    with pytest.raises(TokenMalformed, match="at most 65536"):
+        verify_token("a" * 70000, es256.public_pem, now=NOW)
+    nested = _b64(b"[" * 50000 + b"]" * 50000)
+    with pytest.raises(TokenMalformed):
+        verify_token(f"{nested}.e30.c2ln", es256.public_pem, now=NOW)
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "alg",
+                    "exp",
+                    "nbf",
+                    "document_id",
+                    "permissions",
+                    "layer",
+                    "collaboration_permissions",
+                    "view_layers",
+                    "user_id",
+                    "jti",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    header=_JSON,
+    payload=_JSON,
+    signature=st.text(alphabet="abcXYZ019-_=+/.", max_size=20),
+)
+def test_any_garbage_gives_an_auth_error_and_nothing_else(
+    header: Any, payload: Any, signature: str
+) -> None:
+    keypair = _FUZZ_KEY
+    token = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(payload).encode())}.{signature}"
+    for text in (token, token.replace(".", "", 1), signature):
+        with pytest.raises(AuthError):
+            verify_token(text, keypair.public_pem, now=NOW)
+
+
+@settings(max_examples=100, deadline=None)
+@given(payload=_JSON)
+def test_any_signed_payload_verifies_or_gives_an_auth_error(payload: Any) -> None:
+    if not isinstance(payload, dict):
+        payload = {"value": payload}
+    token = jwt.encode(payload, _FUZZ_KEY.private_pem, algorithm="ES256")
+    try:
+        claims = verify_token(token, _FUZZ_KEY.public_pem, now=NOW)
+    except AuthError as exc:
+        assert str(exc)
+    else:
+        assert claims.document_id == payload["document_id"]
