@@ -1,0 +1,815 @@
+"""The client side of the sync protocol, sans I/O (§3, §4, §6).
+
+The shell (``app.client``) owns the socket, the clock and the durable store. It restores a
+:class:`ClientSession` from its saved :class:`ClientState`, writes :meth:`hello_frame` on each
+connect, feeds every frame to :meth:`receive_text`, acts on the returned events, and writes
+:meth:`frames_to_send`. Local edits go through :meth:`create`, :meth:`update` and
+:meth:`delete`; they show in :meth:`view` at once (§6.1) and leave with :meth:`flush`.
+
+Persisting: ``session.state`` is the live :class:`ClientState`. After a local edit, persist
+the returned change (it may *replace* the outbox entry with the same ``change_id``: an edit of
+an unsent change is coalesced into it); after an ack persist the outbox and the acked
+records; after ``RecordsChanged`` persist those records and ``state.last_seq``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeAlias
+
+from app.model.ids import RecordId, new_record_id
+from app.sync.errors import (
+    FINAL_CODES,
+    ChangeTooLargeError,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
+from app.sync.messages import (
+    MAX_FRAME_BYTES,
+    Ack,
+    Changes,
+    DocumentChunk,
+    Error,
+    GetDocument,
+    Hello,
+    Presence,
+    PresenceClient,
+    PresenceList,
+    Snapshot,
+    ViewLayer,
+    Welcome,
+    decode_message,
+    encode_message,
+)
+from app.sync.state import (
+    KINDS,
+    Change,
+    ChangeResult,
+    CreateChange,
+    DeleteChange,
+    RecordState,
+    UpdateChange,
+    dumps,
+)
+
+MAX_PUSH_CHANGES = 500
+"""Most changes sent in one ``push``."""
+
+_PUSH_BUDGET = MAX_FRAME_BYTES // 2  # leaves room for the server's ack of the same changes
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A user's losing version, kept so they can see it and re-apply it (§6.4).
+
+    Attributes:
+        change_id: the change that lost.
+        record_id: the record.
+        status: ``conflict`` (some fields lost, §4.5) or ``deleted`` (the record was deleted
+            meanwhile, §4.6).
+        mine: the record's content as the user saw it with their change (None if unknown).
+        theirs: the committed state that won (a tombstone for ``deleted``).
+        lost: the values that did not win.
+        lost_unset: the keys the user removed but that stayed.
+        lost_group: the group the user set but that did not win.
+        kind: the record's kind (for re-creating a deleted record).
+    """
+
+    change_id: str
+    record_id: RecordId
+    status: str
+    mine: Mapping[str, Any] | None
+    theirs: RecordState | None
+    lost: Mapping[str, Any] = field(default_factory=dict)
+    lost_unset: tuple[str, ...] = ()
+    lost_group: str | None = None
+    kind: str = "annotation"
+
+
+@dataclass
+class ClientState:
+    """Everything a client must persist to resume (§6): mutated in place by the session.
+
+    Attributes:
+        client_id: the replica's id, stable across reconnects (§3.1).
+        last_seq: the highest layer ``seq`` fully applied (§4.10); None before the first sync.
+        layer_epoch: the epoch ``last_seq`` belongs to (§3.4).
+        replica: the synced records, tombstones included (§6.3).
+        outbox: unacknowledged local changes, in order (§6.1).
+        conflicts: losing versions awaiting the user (§6.4).
+        sent_change_ids: ids of outbox changes that have been sent at least once; those are
+            never coalesced with later edits, since the server may have applied them.
+    """
+
+    client_id: str
+    last_seq: int | None = None
+    layer_epoch: str | None = None
+    replica: dict[RecordId, RecordState] = field(default_factory=dict)
+    outbox: list[Change] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    sent_change_ids: set[str] = field(default_factory=set)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Welcomed:
+    """The server accepted the token (§3.2); records follow."""
+
+    welcome: Welcome
+
+
+@dataclass(frozen=True)
+class RecordsChanged:
+    """Synced records changed; :meth:`ClientSession.view` reflects them.
+
+    ``origin`` is ``remote`` for ``changes``/``snapshot`` (a snapshot also lists, as
+    content-less tombstones, replica records it no longer has), ``local`` for the committed
+    states an ``ack`` brought back.
+    """
+
+    records: tuple[RecordState, ...]
+    origin: Literal["remote", "local"]
+    snapshot: bool = False
+
+
+@dataclass(frozen=True)
+class LayerRecordsChanged:
+    """Records of another layer viewed read-only changed (§5.3)."""
+
+    layer: str
+    records: tuple[RecordState, ...]
+    snapshot: bool
+
+
+@dataclass(frozen=True)
+class ChangesAcked:
+    """The server committed (or refused) these changes; they left the outbox (§6.2)."""
+
+    results: tuple[ChangeResult, ...]
+
+
+@dataclass(frozen=True)
+class ConflictDetected:
+    """A change lost a merge (§4.5) or hit a deleted record (§4.6); see ``conflict``."""
+
+    conflict: Conflict
+
+    @property
+    def record_id(self) -> RecordId:
+        return self.conflict.record_id
+
+    @property
+    def mine(self) -> Mapping[str, Any] | None:
+        return self.conflict.mine
+
+    @property
+    def theirs(self) -> RecordState | None:
+        return self.conflict.theirs
+
+
+@dataclass(frozen=True)
+class ChangeRejected:
+    """The server refused a change; the record is back to its committed state (§6.4)."""
+
+    change_id: str
+    record_id: RecordId
+    reason: str
+
+
+@dataclass(frozen=True)
+class ServerBehind:
+    """The server has lost changes this client saw (§3.4): ask the user.
+
+    Nothing is merged until :meth:`ClientSession.adopt_server_state` is called.
+    """
+
+    client_seq: int
+    server_seq: int
+
+
+@dataclass(frozen=True)
+class PresenceChanged:
+    """Who is connected to the layer (§8.1)."""
+
+    clients: tuple[PresenceClient, ...]
+
+
+@dataclass(frozen=True)
+class DocumentReceived:
+    """The whole PDF arrived and its SHA-256 matched (§5.4)."""
+
+    data: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ServerError:
+    """The server sent ``error`` and is closing; ``final`` means: stop retrying (§7.2)."""
+
+    code: str
+    message: str
+    final: bool
+
+
+ClientEvent: TypeAlias = (
+    Welcomed
+    | RecordsChanged
+    | LayerRecordsChanged
+    | ChangesAcked
+    | ConflictDetected
+    | ChangeRejected
+    | ServerBehind
+    | PresenceChanged
+    | DocumentReceived
+    | ServerError
+)
+
+ClientPhase = Literal["disconnected", "await-welcome", "await-catch-up", "behind", "open", "closed"]
+
+
+def _apply_to_content(
+    content: Mapping[str, Any], set_: Mapping[str, Any], unset: Iterable[str]
+) -> dict[str, Any]:
+    out = dict(content)
+    out.update(set_)
+    for key in unset:
+        out.pop(key, None)
+    return out
+
+
+def _new_change_id() -> str:
+    return str(new_record_id())
+
+
+class ClientSession:
+    """The client's protocol state: replica, outbox, conflicts and the connection phase.
+
+    Attributes:
+        state: the persistent part (see :class:`ClientState`).
+        phase: where the current connection is.
+        welcome: the last ``welcome``.
+        layers: records of other layers viewed read-only (§5.3), by layer name.
+    """
+
+    def __init__(self, state: ClientState) -> None:
+        self.state = state
+        self.phase: ClientPhase = "disconnected"
+        self.welcome: Welcome | None = None
+        self.layers: dict[str, dict[RecordId, RecordState]] = {}
+        self._frames: list[str] = []
+        self._in_flight: list[Change] = []
+        self._want_flush = False
+        self._held: Snapshot | Changes | None = None
+        self._chunks: list[bytes] = []
+        self._chunk_sha: str | None = None
+
+    @classmethod
+    def new(cls, client_id: str | None = None) -> ClientSession:
+        """Start a replica that has never synced."""
+        return cls(ClientState(client_id or _new_change_id()))
+
+    # --- connection -----------------------------------------------------------------------
+
+    def hello_frame(self, token: str, presence: Mapping[str, Any] | None = None) -> str:
+        """Return the ``hello`` frame to write first on a new connection (§3.1)."""
+        if self.phase not in ("disconnected", "closed"):
+            raise LocalProtocolError(f"hello on a connection in phase {self.phase}")
+        self.phase = "await-welcome"
+        self._in_flight = []
+        self._chunks = []
+        hello = Hello(
+            token=token,
+            client_id=self.state.client_id,
+            last_seq=self.state.last_seq,
+            layer_epoch=self.state.layer_epoch,
+            presence=dict(presence or {}),
+        )
+        return encode_message(hello)
+
+    def connection_lost(self) -> None:
+        """Forget the connection: unacked changes stay in the outbox and go again (§4.2)."""
+        self.phase = "disconnected"
+        self._in_flight = []
+        self._frames = []
+        self._held = None
+        self._chunks = []
+        self._chunk_sha = None
+        self.layers.clear()
+
+    def frames_to_send(self) -> list[str]:
+        """Return and forget the frames queued for the server, in order."""
+        frames, self._frames = self._frames, []
+        return frames
+
+    @property
+    def push_in_flight(self) -> bool:
+        """Whether a ``push`` awaits its ``ack`` (§6.2)."""
+        return bool(self._in_flight)
+
+    def flush(self) -> None:
+        """Send the outbox now: one push at a time until it is empty (§6.2).
+
+        Without a connection, the outbox goes after the next catch-up (§3.6).
+        """
+        self._want_flush = True
+        self._maybe_push()
+
+    def presence_frame(self, state: Mapping[str, Any]) -> None:
+        """Queue this client's presence (§8.1); dropped when not connected."""
+        if self.phase == "open":
+            self._frames.append(encode_message(Presence(dict(state))))
+
+    def request_document(self) -> None:
+        """Queue ``get_document`` (§5.4); :class:`DocumentReceived` follows."""
+        self._require_open("request_document")
+        self._frames.append(encode_message(GetDocument()))
+
+    def view_layer(self, layer: str) -> None:
+        """Ask to view another layer read-only (§5.3)."""
+        self._require_open("view_layer")
+        self._frames.append(encode_message(ViewLayer(layer)))
+
+    def _require_open(self, what: str) -> None:
+        if self.phase != "open":
+            raise LocalProtocolError(f"{what} needs an open connection (phase {self.phase})")
+
+    def adopt_server_state(self) -> list[ClientEvent]:
+        """After :class:`ServerBehind`, accept the server's state and resume (§3.4, §6.6).
+
+        The replica becomes the server's; the outbox stays and is sent.
+        """
+        if self.phase != "behind":
+            raise LocalProtocolError(f"adopt_server_state in phase {self.phase}")
+        held, self._held = self._held, None
+        self.phase = "await-catch-up"
+        if held is None:
+            return []
+        events: list[ClientEvent] = []
+        self._on_records(held, events)
+        return events
+
+    # --- input ----------------------------------------------------------------------------
+
+    def receive_text(self, text: str) -> list[ClientEvent]:
+        """Feed one frame from the server and return what happened.
+
+        Raises:
+            RemoteProtocolError: the server broke the protocol (close and reconnect).
+            LocalProtocolError: no connection is being made.
+        """
+        if self.phase in ("disconnected", "closed"):
+            raise LocalProtocolError(f"receive_text in phase {self.phase}")
+        msg = decode_message(text, from_client=False)
+        events: list[ClientEvent] = []
+        if isinstance(msg, Error):
+            self.phase = "closed"
+            return [ServerError(msg.code, msg.message, msg.code in FINAL_CODES)]
+        if isinstance(msg, Welcome):
+            self._on_welcome(msg, events)
+        elif self.phase == "await-welcome":
+            raise RemoteProtocolError(f"{msg.TYPE}: expected welcome first")
+        elif isinstance(msg, Snapshot | Changes):
+            self._on_records(msg, events)
+        elif self.phase in ("await-catch-up", "behind"):
+            raise RemoteProtocolError(f"{msg.TYPE}: expected the catch-up first")
+        elif isinstance(msg, Ack):
+            self._on_ack(msg, events)
+        elif isinstance(msg, PresenceList):
+            events.append(PresenceChanged(msg.clients))
+        elif isinstance(msg, DocumentChunk):
+            self._on_chunk(msg, events)
+        return events
+
+    def _on_welcome(self, welcome: Welcome, events: list[ClientEvent]) -> None:
+        if self.phase != "await-welcome":
+            raise RemoteProtocolError("welcome: sent twice")
+        self.welcome = welcome
+        events.append(Welcomed(welcome))
+        last = self.state.last_seq
+        # §6.6 / §3.4: check for a server that lost our future before merging anything.
+        same_epoch = self.state.layer_epoch == welcome.layer_epoch
+        if same_epoch and last is not None and last > welcome.seq:
+            self.phase = "behind"
+            events.append(ServerBehind(last, welcome.seq))
+        else:
+            self.phase = "await-catch-up"
+
+    def _on_records(self, msg: Snapshot | Changes, events: list[ClientEvent]) -> None:
+        if msg.layer is not None:
+            self._on_other_layer(msg, events)
+            return
+        is_catch_up = isinstance(msg, Snapshot) or msg.catch_up
+        if self.phase == "behind":
+            if not is_catch_up or self._held is not None:
+                raise RemoteProtocolError(f"{msg.TYPE}: more than one catch-up")
+            self._held = msg  # §3.4: do not merge until the user decides
+            return
+        if is_catch_up != (self.phase == "await-catch-up"):
+            raise RemoteProtocolError(
+                f"{msg.TYPE}: catch-up expected"
+                if is_catch_up is False
+                else f"{msg.TYPE}: a second catch-up"
+            )
+        replica = self.state.replica
+        if isinstance(msg, Snapshot):
+            # §3.3: a snapshot replaces the synced replica; pending changes stay pending.
+            fresh = {r.id: r for r in msg.records}
+            gone = tuple(r.hidden() for rid, r in replica.items() if rid not in fresh)
+            replica.clear()
+            replica.update(fresh)
+            events.append(RecordsChanged(msg.records + gone, "remote", snapshot=True))
+            self.state.last_seq = msg.seq
+        else:
+            applied = tuple(r for r in msg.records if self._store_synced(r))
+            if applied:
+                events.append(RecordsChanged(applied, "remote"))
+            self._advance_seq(msg.seq)
+        if self.phase == "await-catch-up":
+            assert self.welcome is not None
+            self.state.layer_epoch = self.welcome.layer_epoch
+            self.phase = "open"
+            self._want_flush = self._want_flush or bool(self.state.outbox)  # §3.6
+            self._maybe_push()
+
+    def _on_other_layer(self, msg: Snapshot | Changes, events: list[ClientEvent]) -> None:
+        if self.phase != "open":
+            raise RemoteProtocolError(f"{msg.TYPE}: layer records before the catch-up")
+        assert msg.layer is not None
+        if isinstance(msg, Snapshot):
+            self.layers[msg.layer] = {r.id: r for r in msg.records}
+            events.append(LayerRecordsChanged(msg.layer, msg.records, True))
+            return
+        records = self.layers.get(msg.layer)
+        if records is None:
+            raise RemoteProtocolError(f"changes: layer {msg.layer!r} was never snapshotted")
+        for r in msg.records:
+            if r.deleted and r.content is None:
+                records.pop(r.id, None)
+            else:
+                records[r.id] = r
+        events.append(LayerRecordsChanged(msg.layer, msg.records, False))
+
+    def _store_synced(self, record: RecordState) -> bool:
+        """Put a committed state in the replica unless it already holds a newer one."""
+        replica = self.state.replica
+        existing = replica.get(record.id)
+        if existing is not None and existing.seq > record.seq:
+            return False
+        if record.deleted and record.content is None:
+            # §4.9: no longer visible to us, or gone before we saw it.
+            replica.pop(record.id, None)
+        else:
+            replica[record.id] = record
+        return True
+
+    def _advance_seq(self, seq: int) -> None:
+        # §4.10: one connection delivers in seq order, so every message up to seq is applied.
+        last = self.state.last_seq
+        if last is None or seq > last:
+            self.state.last_seq = seq
+
+    def _on_ack(self, ack: Ack, events: list[ClientEvent]) -> None:
+        flight = self._in_flight
+        if not flight:
+            raise RemoteProtocolError("ack: no push is waiting for one")
+        if len(ack.results) != len(flight):
+            raise RemoteProtocolError(
+                f"ack.results: expected {len(flight)} results, got {len(ack.results)}"
+            )
+        for i, (change, result) in enumerate(zip(flight, ack.results, strict=True)):
+            if result.change_id != change.change_id:
+                raise RemoteProtocolError(
+                    f"ack.results[{i}].change_id: expected {change.change_id!r}, "
+                    f"got {result.change_id!r}"
+                )
+        self._in_flight = []
+        synced: list[RecordState] = []
+        for change, result in zip(flight, ack.results, strict=True):
+            mine = self.view_record(change.record_id)
+            outbox = self.state.outbox
+            if outbox and outbox[0].change_id == change.change_id:
+                outbox.pop(0)
+            else:  # pragma: no cover - the in-flight changes are always the outbox's head
+                self.state.outbox = [c for c in outbox if c.change_id != change.change_id]
+            self.state.sent_change_ids.discard(change.change_id)
+            if result.record is not None and self._store_synced(result.record):
+                synced.append(result.record)
+            if result.made_rev is not None:
+                self._rebase(change.record_id, result.made_rev)
+            if result.status in ("conflict", "deleted"):
+                conflict = Conflict(
+                    change_id=change.change_id,
+                    record_id=change.record_id,
+                    status=result.status,
+                    mine=mine,
+                    theirs=result.record,
+                    lost=result.lost,
+                    lost_unset=result.lost_unset,
+                    lost_group=result.lost_group,
+                    kind=self._kind_of(change, result),
+                )
+                self.state.conflicts.append(conflict)
+                events.append(ConflictDetected(conflict))
+            elif result.status == "rejected":
+                events.append(
+                    ChangeRejected(change.change_id, change.record_id, result.reason or "")
+                )
+        if synced:
+            events.append(RecordsChanged(tuple(synced), "local"))
+        events.append(ChangesAcked(ack.results))
+        self._advance_seq(ack.seq)
+        self._maybe_push()
+
+    def _kind_of(self, change: Change, result: ChangeResult) -> str:
+        if isinstance(change, CreateChange):
+            return change.kind
+        if result.record is not None:
+            return result.record.kind
+        known = self.state.replica.get(change.record_id)
+        return known.kind if known is not None else "annotation"
+
+    def _rebase(self, record_id: RecordId, made_rev: int) -> None:
+        # §6.2: a later change of the record that saw everything before our change (its
+        # base_rev is made_rev - 1) saw the record at made_rev, since made_rev is ours.
+        outbox = self.state.outbox
+        for i, change in enumerate(outbox):
+            if (
+                change.record_id == record_id
+                and not isinstance(change, CreateChange)
+                and change.base_rev == made_rev - 1
+            ):
+                if isinstance(change, UpdateChange):
+                    outbox[i] = UpdateChange(
+                        change.change_id,
+                        record_id,
+                        made_rev,
+                        change.set,
+                        change.unset,
+                        change.group,
+                    )
+                else:
+                    outbox[i] = DeleteChange(change.change_id, record_id, made_rev)
+
+    def _on_chunk(self, chunk: DocumentChunk, events: list[ClientEvent]) -> None:
+        expected = len(self._chunks)
+        if chunk.index != expected or (expected and chunk.sha256 != self._chunk_sha):
+            self._chunks = []
+            raise RemoteProtocolError(
+                f"document_chunk.index: expected {expected}, got {chunk.index}"
+            )
+        try:
+            piece = base64.b64decode(chunk.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise RemoteProtocolError("document_chunk.data: not valid base64") from None
+        self._chunk_sha = chunk.sha256
+        self._chunks.append(piece)
+        if chunk.index + 1 == chunk.count:
+            data = b"".join(self._chunks)
+            self._chunks = []
+            digest = hashlib.sha256(data).hexdigest()
+            if digest != chunk.sha256.lower():
+                raise RemoteProtocolError(
+                    f"document_chunk: sha256 mismatch (expected {chunk.sha256}, got {digest})"
+                )
+            events.append(DocumentReceived(data, digest))
+
+    # --- pushing --------------------------------------------------------------------------
+
+    def _maybe_push(self) -> None:
+        if self.phase != "open" or self._in_flight or not self._want_flush:
+            return
+        outbox = self.state.outbox
+        if not outbox:
+            self._want_flush = False
+            return
+        batch: list[Change] = []
+        texts: list[str] = []
+        size = 0
+        records: set[RecordId] = set()
+        for change in outbox:
+            # One change per record per push: the next one's base_rev must be rebased on the
+            # rev this one makes (§6.2), which only its ack tells.
+            if change.record_id in records or len(batch) >= MAX_PUSH_CHANGES:
+                break
+            text = dumps(change.to_wire())
+            if batch and size + len(text) > _PUSH_BUDGET:
+                break
+            batch.append(change)
+            texts.append(text)
+            records.add(change.record_id)
+            size += len(text) + 1
+        self._in_flight = batch
+        self.state.sent_change_ids.update(c.change_id for c in batch)
+        self._frames.append(f'{{"type":"push","changes":[{",".join(texts)}]}}')
+
+    # --- local edits ----------------------------------------------------------------------
+
+    def _enqueue(self, change: Change) -> Change:
+        if len(dumps(change.to_wire()).encode("utf-8")) > _PUSH_BUDGET:
+            raise ChangeTooLargeError(
+                f"change of record {change.record_id} is larger than {_PUSH_BUDGET} bytes"
+            )
+        outbox = self.state.outbox
+        for i in range(len(outbox) - 1, -1, -1):
+            if outbox[i].change_id == change.change_id:
+                outbox[i] = change
+                return change
+        outbox.append(change)
+        return change
+
+    def _last_unsent(self, record_id: RecordId) -> tuple[int, Change] | None:
+        """Return the outbox entry of this record that a new edit may be merged into."""
+        outbox = self.state.outbox
+        for i in range(len(outbox) - 1, -1, -1):
+            change = outbox[i]
+            if change.record_id == record_id:
+                if change.change_id in self.state.sent_change_ids:
+                    return None
+                return i, change
+        return None
+
+    def create(
+        self,
+        kind: str,
+        content: Mapping[str, Any],
+        group: str | None = None,
+        *,
+        record_id: str | None = None,
+    ) -> CreateChange:
+        """Create a record locally (§6.1) and queue it; returns the change.
+
+        The id is ``record_id``, else ``content["id"]``, else a new ULID; ``content["id"]`` is
+        set to it (form field values keep their name-derived id without one).
+
+        Raises:
+            LocalProtocolError: unknown kind, or the record already exists in the view.
+            ChangeTooLargeError: the content cannot fit in one frame.
+        """
+        if kind not in KINDS:
+            raise LocalProtocolError(f"unknown record kind {kind!r}")
+        rid = RecordId(record_id or content.get("id") or new_record_id())
+        if self.view_record(rid) is not None:
+            raise LocalProtocolError(f"record {rid} already exists")
+        body = dict(content)
+        if kind != "form-field-value":
+            body["id"] = rid
+        change = CreateChange(_new_change_id(), rid, kind, body, group)
+        result = self._enqueue(change)
+        assert isinstance(result, CreateChange)
+        return result
+
+    def update(
+        self,
+        record_id: str,
+        set: Mapping[str, Any] | None = None,
+        unset: Iterable[str] = (),
+        group: str | None = None,
+    ) -> Change:
+        """Change top-level keys of a record locally (§6.1) and queue it; returns the change.
+
+        An edit of a record whose last outbox change was never sent is merged into that
+        change (same ``change_id``).
+
+        Raises:
+            LocalProtocolError: the record does not exist in the view, or a key is in both
+                ``set`` and ``unset``.
+        """
+        rid = RecordId(record_id)
+        set_ = dict(set or {})
+        unset_ = tuple(dict.fromkeys(unset))
+        if any(k in set_ for k in unset_):
+            raise LocalProtocolError("a key is both set and unset")
+        if self.view_record(rid) is None:
+            raise LocalProtocolError(f"record {rid} does not exist")
+        previous = self._last_unsent(rid)
+        if previous is not None:
+            _, prior = previous
+            if isinstance(prior, CreateChange):
+                merged_content = _apply_to_content(prior.content, set_, unset_)
+                grp = group if group is not None else prior.group
+                return self._enqueue(
+                    CreateChange(prior.change_id, rid, prior.kind, merged_content, grp)
+                )
+            if isinstance(prior, UpdateChange):
+                new_set = {k: v for k, v in prior.set.items() if k not in unset_}
+                new_set.update(set_)
+                new_unset = tuple(k for k in prior.unset if k not in set_) + tuple(
+                    k for k in unset_ if k not in prior.unset
+                )
+                grp = group if group is not None else prior.group
+                return self._enqueue(
+                    UpdateChange(prior.change_id, rid, prior.base_rev, new_set, new_unset, grp)
+                )
+        change = UpdateChange(_new_change_id(), rid, self._base_rev(rid), set_, unset_, group)
+        return self._enqueue(change)
+
+    def delete(self, record_id: str) -> DeleteChange:
+        """Delete a record locally (§6.1) and queue it; returns the change.
+
+        Raises:
+            LocalProtocolError: the record does not exist in the view.
+        """
+        rid = RecordId(record_id)
+        if self.view_record(rid) is None:
+            raise LocalProtocolError(f"record {rid} does not exist")
+        change = DeleteChange(_new_change_id(), rid, self._base_rev(rid))
+        self._enqueue(change)
+        return change
+
+    def _base_rev(self, record_id: RecordId) -> int:
+        synced = self.state.replica.get(record_id)
+        return synced.rev if synced is not None else 0
+
+    # --- conflicts ------------------------------------------------------------------------
+
+    def dismiss_conflict(self, change_id: str) -> None:
+        """Forget a conflict the user does not want to re-apply (§6.4)."""
+        self.state.conflicts = [c for c in self.state.conflicts if c.change_id != change_id]
+
+    def reapply_conflict(self, change_id: str) -> Change:
+        """Re-apply the user's losing version as a new change and forget the conflict (§6.4).
+
+        A lost update is set again over the record; a record deleted meanwhile is re-created
+        with the user's version (§4.7).
+
+        Raises:
+            LocalProtocolError: no such conflict, or nothing left to re-apply.
+        """
+        found = [c for c in self.state.conflicts if c.change_id == change_id]
+        if not found:
+            raise LocalProtocolError(f"no conflict for change {change_id}")
+        conflict = found[0]
+        if self.view_record(conflict.record_id) is not None and conflict.status == "conflict":
+            change = self.update(
+                conflict.record_id, conflict.lost, conflict.lost_unset, conflict.lost_group
+            )
+        elif conflict.mine is not None and self.view_record(conflict.record_id) is None:
+            change = self.create(conflict.kind, conflict.mine, record_id=conflict.record_id)
+        else:
+            raise LocalProtocolError(f"conflict {change_id} has nothing to re-apply")
+        self.dismiss_conflict(change_id)
+        return change
+
+    # --- reading --------------------------------------------------------------------------
+
+    def view(self) -> dict[RecordId, dict[str, Any]]:
+        """Return every record as the user sees it: the replica with pending changes (§6.3)."""
+        out: dict[RecordId, dict[str, Any]] = {
+            rid: dict(r.content)
+            for rid, r in self.state.replica.items()
+            if not r.deleted and r.content is not None
+        }
+        for change in self.state.outbox:
+            _replay(out, change)
+        return out
+
+    def view_record(self, record_id: str) -> dict[str, Any] | None:
+        """Return one record as the user sees it, or None (§6.3)."""
+        rid = RecordId(record_id)
+        synced = self.state.replica.get(rid)
+        out: dict[RecordId, dict[str, Any]] = {}
+        if synced is not None and not synced.deleted and synced.content is not None:
+            out[rid] = dict(synced.content)
+        for change in self.state.outbox:
+            if change.record_id == rid:
+                _replay(out, change)
+        return out.get(rid)
+
+    def has_pending(self, record_ids: Iterable[str] | None = None) -> bool:
+        """Whether any (or any of these records') change awaits its ack (§6.5)."""
+        if record_ids is None:
+            return bool(self.state.outbox)
+        wanted = set(record_ids)
+        return any(c.record_id in wanted for c in self.state.outbox)
+
+    @property
+    def pending_count(self) -> int:
+        """How many changes await their ack ("N changes pending")."""
+        return len(self.state.outbox)
+
+
+def _replay(view: dict[RecordId, dict[str, Any]], change: Change) -> None:
+    if isinstance(change, CreateChange):
+        view[change.record_id] = dict(change.content)
+    elif isinstance(change, UpdateChange):
+        current = view.get(change.record_id)
+        if current is not None:
+            view[change.record_id] = _apply_to_content(current, change.set, change.unset)
+    else:
+        view.pop(change.record_id, None)
+
+
+def replay_changes(
+    records: Mapping[RecordId, Mapping[str, Any]], changes: Sequence[Change]
+) -> dict[RecordId, dict[str, Any]]:
+    """Return ``records`` with ``changes`` applied in order, as a client view does (§6.3)."""
+    out = {rid: dict(c) for rid, c in records.items()}
+    for change in changes:
+        _replay(out, change)
+    return out

@@ -1,0 +1,497 @@
+"""The in-memory authority of one layer: records, sequence numbers, merge rules (§4, §5.1).
+
+:class:`LayerState` never does I/O. A server applies a push in two steps so that memory only
+changes after the store has committed (§4.3)::
+
+    commit = layer.prepare(push.changes, actor, policy, now)   # pure: nothing changes yet
+    store.write(commit)        # ONE transaction: commit.records, commit.remembered, commit.seq
+    layer.apply_prepared(commit)                                # now memory follows the store
+    session.send_ack(commit.results, commit.seq)
+
+For group commit (§4.3), prepare the next push on top of the previous one with
+``prepare(..., after=previous_commit)``, write all of them in one transaction, then apply them
+in order. If the write fails, drop the commits: the layer is unchanged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.model.ids import RecordId
+from app.sync.errors import LocalProtocolError
+from app.sync.state import (
+    GROUP_FIELD,
+    Actor,
+    Change,
+    ChangeResult,
+    CreateChange,
+    DeleteChange,
+    RecordState,
+    UpdateChange,
+)
+
+_MISSING: Any = object()
+_PROTECTED_KEYS = ("id", "type")
+
+
+class ChangePolicy(Protocol):
+    """Decides whether an actor may make a change (§4.8); the server implements it with auth."""
+
+    def check(self, change: Change, current: RecordState | None, actor: Actor) -> str | None:
+        """Return why ``change`` is forbidden, or None when it is allowed.
+
+        Args:
+            change: the change.
+            current: the record's committed state before the change (a tombstone for a
+                deleted record), or None when no record has this id.
+            actor: who makes the change.
+        """
+        ...
+
+
+class AllowAll:
+    """A policy that allows every change (a token without restrictions, and tests)."""
+
+    def check(self, change: Change, current: RecordState | None, actor: Actor) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class LayerCommit:
+    """The outcome of one push, prepared but not yet part of the layer.
+
+    Attributes:
+        base_seq: the layer ``seq`` the commit was prepared on.
+        seq: the layer ``seq`` after it; goes into the ``ack`` and ``changes`` (§4.10).
+        results: one result per change, in order (§4.4).
+        records: the new state of every record this push changed, in ``seq`` order, one per
+            record; what the store writes and what is relayed (§4.9).
+        previous: each changed record's state before this push (None if it did not exist),
+            so a relay can tell "no longer visible" from "never visible" (§4.9).
+        remembered: results the store must keep so a repeated change id gets them again
+            (§4.2); rejected changes are not remembered.
+        seeded: base-layer records the store must write too, on a layer's first change (§5.1).
+    """
+
+    epoch: str
+    base_seq: int
+    seq: int
+    results: tuple[ChangeResult, ...]
+    records: tuple[RecordState, ...]
+    previous: Mapping[RecordId, RecordState | None]
+    remembered: tuple[ChangeResult, ...]
+    seeded: tuple[RecordState, ...] = ()
+    # Cumulative overlay over the layer, including earlier commits of a group commit chain.
+    _overlay: Mapping[RecordId, RecordState] = field(default_factory=dict, repr=False)
+    _known: Mapping[str, ChangeResult] = field(default_factory=dict, repr=False)
+
+    @property
+    def changed(self) -> bool:
+        """Whether the commit changes any record (else the store has nothing to write)."""
+        return bool(self.records) or bool(self.remembered) or bool(self.seeded)
+
+
+class LayerState:
+    """Records of one layer, with tombstones, per-field revisions, ``seq`` and ``epoch``.
+
+    Records are kept in the order of their last change, so :meth:`changes_since` walks only
+    the changes a client missed.
+    """
+
+    def __init__(
+        self,
+        epoch: str,
+        *,
+        seq: int = 0,
+        records: Iterable[RecordState] = (),
+        known: Iterable[ChangeResult | str] = (),
+        history_from: int = 0,
+        unpersisted_base: bool = False,
+    ) -> None:
+        self.epoch = epoch
+        self.seq = seq
+        self._records: dict[RecordId, RecordState] = {
+            r.id: r for r in sorted(records, key=lambda r: r.seq)
+        }
+        self._known: dict[str, ChangeResult] = {}
+        for k in known:
+            if isinstance(k, str):
+                # Only the id was kept: answer a repeat with "applied" and the current state.
+                self._known[k] = ChangeResult(k, RecordId(""), "applied")
+            else:
+                self._known[k.change_id] = k
+        self._history_from = history_from
+        self._unpersisted_base = unpersisted_base
+
+    # --- construction ---------------------------------------------------------------------
+
+    @classmethod
+    def from_records(
+        cls,
+        records: Iterable[RecordState],
+        seq: int,
+        epoch: str,
+        applied_change_ids: Iterable[ChangeResult | str] = (),
+        *,
+        history_from: int = 0,
+    ) -> LayerState:
+        """Rebuild a layer from what a store persisted (tombstones included).
+
+        Args:
+            records: every record state, tombstones included.
+            seq: the layer's ``seq``.
+            epoch: the layer's ``layer_epoch`` (§3.4).
+            applied_change_ids: remembered results (``ChangeResult.to_store`` read back with
+                ``ChangeResult.from_wire``), or bare change ids (§4.2).
+            history_from: the lowest ``last_seq`` a catch-up can start from; raise it after
+                purging tombstones older than it.
+        """
+        return cls(
+            epoch, seq=seq, records=records, known=applied_change_ids, history_from=history_from
+        )
+
+    @classmethod
+    def from_base(cls, base_records: Iterable[RecordState], epoch: str) -> LayerState:
+        """Make a layer that mirrors the base layer until its first change (§5.1).
+
+        The base records get ``seq`` 0. The first prepared commit lists them in ``seeded`` so
+        the store copies them in with that commit (copy-on-write).
+        """
+        seeded = [r if r.seq == 0 else _with(r, seq=0) for r in base_records]
+        return cls(epoch, records=seeded, unpersisted_base=bool(seeded))
+
+    # --- reading --------------------------------------------------------------------------
+
+    def get(self, record_id: str) -> RecordState | None:
+        """Return a record's state (tombstones included), or None."""
+        return self._records.get(RecordId(record_id))
+
+    def records(self) -> list[RecordState]:
+        """Return every record state, tombstones included, in ``seq`` order."""
+        return list(self._records.values())
+
+    def snapshot(self) -> list[RecordState]:
+        """Return every live record (§3.3)."""
+        return [r for r in self._records.values() if not r.deleted]
+
+    def changes_since(self, seq: int | None) -> list[RecordState] | None:
+        """Return the latest state of every record changed after ``seq``, in ``seq`` order.
+
+        Returns None when a catch-up cannot be exact and a snapshot must be sent instead
+        (§3.3): no ``seq``, a ``seq`` from the future (server behind, §3.4), or older than the
+        kept history.
+        """
+        if seq is None or seq > self.seq or seq < self._history_from:
+            return None
+        out = []
+        for record in reversed(self._records.values()):
+            if record.seq <= seq:
+                break
+            out.append(record)
+        out.reverse()
+        return out
+
+    def known_result(self, change_id: str) -> ChangeResult | None:
+        """Return the remembered result of a change id (§4.2), with the record's current state."""
+        known = self._known.get(change_id)
+        if known is None:
+            return None
+        return self._refresh(known, self._records)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    # --- changing -------------------------------------------------------------------------
+
+    def prepare(
+        self,
+        changes: Sequence[Change],
+        actor: Actor,
+        policy: ChangePolicy,
+        now: str,
+        *,
+        after: LayerCommit | None = None,
+    ) -> LayerCommit:
+        """Work out what a push does, without changing the layer.
+
+        Args:
+            changes: the push's changes, in order.
+            actor: who pushes.
+            policy: the permission check run on every change before it applies (§4.8).
+            now: the commit time (ISO 8601), stored as ``created_at``/``updated_at``.
+            after: a commit prepared earlier and not yet applied, to build on (group commit).
+        """
+        if after is not None and after.epoch != self.epoch:
+            raise LocalProtocolError("prepare after a commit of another layer epoch")
+        overlay: dict[RecordId, RecordState] = dict(after._overlay) if after else {}
+        known: dict[str, ChangeResult] = dict(after._known) if after else {}
+        seq = after.seq if after is not None else self.seq
+        base_seq = seq
+        results: list[ChangeResult] = []
+        changed: dict[RecordId, RecordState] = {}
+        previous: dict[RecordId, RecordState | None] = {}
+        remembered: list[ChangeResult] = []
+        records = self._records
+
+        def current(record_id: RecordId) -> RecordState | None:
+            state = overlay.get(record_id)
+            return state if state is not None else records.get(record_id)
+
+        for change in changes:
+            seen = known.get(change.change_id) or self._known.get(change.change_id)
+            if seen is not None:  # §4.2: send the stored result again, apply nothing
+                results.append(self._refresh(seen, _Chain(overlay, records)))
+                continue
+            before = current(change.record_id)
+            result, new_state = _decide(change, before, actor, policy, now, seq + 1)
+            if new_state is not None:
+                seq += 1  # §4.10: one per committed change
+                overlay[new_state.id] = new_state
+                if new_state.id not in previous:
+                    previous[new_state.id] = before
+                changed.pop(new_state.id, None)
+                changed[new_state.id] = new_state
+            if result.status != "rejected":
+                known[change.change_id] = result
+                remembered.append(result)
+            results.append(result)
+
+        seeded: tuple[RecordState, ...] = ()
+        if self._unpersisted_base and changed and not (after and after.seeded):
+            seeded = tuple(r for r in records.values() if r.id not in changed)
+        return LayerCommit(
+            epoch=self.epoch,
+            base_seq=base_seq,
+            seq=seq,
+            results=tuple(results),
+            records=tuple(changed.values()),
+            previous=previous,
+            remembered=tuple(remembered),
+            seeded=seeded,
+            _overlay=overlay,
+            _known=known,
+        )
+
+    def apply_prepared(self, commit: LayerCommit) -> None:
+        """Make a prepared commit part of the layer, after the store committed it (§4.3).
+
+        Raises:
+            LocalProtocolError: the commit was prepared on another state of the layer (a
+                commit applied out of order, or twice).
+        """
+        if commit.epoch != self.epoch or commit.base_seq != self.seq:
+            raise LocalProtocolError(
+                f"commit prepared at seq {commit.base_seq} of epoch {commit.epoch!r} cannot "
+                f"apply to seq {self.seq} of epoch {self.epoch!r}"
+            )
+        for record in commit.records:
+            self._records.pop(record.id, None)
+            self._records[record.id] = record
+        for result in commit.remembered:
+            self._known[result.change_id] = result
+        if commit.records:
+            self._unpersisted_base = False
+        self.seq = commit.seq
+
+    def apply(
+        self, changes: Sequence[Change], actor: Actor, policy: ChangePolicy, now: str
+    ) -> LayerCommit:
+        """Prepare and apply at once, for callers without a store (tests, in-memory servers)."""
+        commit = self.prepare(changes, actor, policy, now)
+        self.apply_prepared(commit)
+        return commit
+
+    @staticmethod
+    def _refresh(
+        known: ChangeResult, records: Mapping[RecordId, RecordState] | _Chain
+    ) -> ChangeResult:
+        # A result keeps the record as the change left it, so the client can tell which
+        # rev its change made (§6.2); one read back from a store has no record: use today's.
+        if known.record is not None or not known.record_id:
+            return known
+        return dataclasses.replace(known, record=records.get(known.record_id))
+
+
+class _Chain:
+    """Read an overlay first, then the layer's records."""
+
+    def __init__(
+        self, overlay: Mapping[RecordId, RecordState], base: Mapping[RecordId, RecordState]
+    ) -> None:
+        self._overlay = overlay
+        self._base = base
+
+    def get(self, key: RecordId) -> RecordState | None:
+        state = self._overlay.get(key)
+        return state if state is not None else self._base.get(key)
+
+
+def _with(state: RecordState, **changes: Any) -> RecordState:
+    return dataclasses.replace(state, **changes)
+
+
+def _field_rev(state: RecordState, key: str) -> int:
+    revs = state.field_revs
+    if not revs:
+        return state.rev  # unknown history: assume the field just changed (never hides one)
+    return revs.get(key, 0)
+
+
+def _rejected(change: Change, current: RecordState | None, reason: str) -> ChangeResult:
+    return ChangeResult(change.change_id, change.record_id, "rejected", current, reason)
+
+
+def _decide(
+    change: Change,
+    current: RecordState | None,
+    actor: Actor,
+    policy: ChangePolicy,
+    now: str,
+    seq: int,
+) -> tuple[ChangeResult, RecordState | None]:
+    """Return the result of one change and the record's new state (None: nothing changed)."""
+    if isinstance(change, CreateChange):
+        return _create(change, current, actor, policy, now, seq)
+    if current is None:
+        return _rejected(change, None, f"record {change.record_id} does not exist"), None
+    reason = policy.check(change, current, actor)  # §4.8
+    if reason is not None:
+        return _rejected(change, current, reason), None
+    if current.deleted:  # §4.6: delete wins
+        return ChangeResult(change.change_id, change.record_id, "deleted", current), None
+    if isinstance(change, DeleteChange):  # §4.6: a delete applies whatever its base_rev
+        rev = current.rev + 1
+        tomb = _with(current, rev=rev, seq=seq, deleted=True, updated_at=now)
+        return ChangeResult(change.change_id, change.record_id, "applied", tomb, made_rev=rev), tomb
+    return _update(change, current, now, seq)
+
+
+def _create(
+    change: CreateChange,
+    current: RecordState | None,
+    actor: Actor,
+    policy: ChangePolicy,
+    now: str,
+    seq: int,
+) -> tuple[ChangeResult, RecordState | None]:
+    content = change.content
+    given_id = content.get("id", _MISSING)
+    if given_id is not _MISSING and given_id != change.record_id:
+        mismatch = f"content id {given_id!r} differs from record id {change.record_id!r}"
+        return _rejected(change, current, mismatch), None
+    reason = policy.check(change, current, actor)  # §4.8
+    if reason is not None:
+        return _rejected(change, current, reason), None
+    if current is not None and not current.deleted:  # §4.7
+        return _rejected(change, current, f"record {change.record_id} already exists"), None
+    rev = current.rev + 1 if current is not None else 1  # §4.7: a new life after a tombstone
+    content = dict(content)
+    if actor.creator_name is not None and "creatorName" not in content:
+        content["creatorName"] = actor.creator_name
+    field_revs = dict.fromkeys(content, rev)
+    field_revs[GROUP_FIELD] = rev
+    state = RecordState(
+        id=change.record_id,
+        kind=change.kind,
+        rev=rev,
+        seq=seq,
+        content=content,
+        deleted=False,
+        creator_id=actor.user_id,  # §2.3: set by the server, never by the client
+        group=change.group if change.group is not None else actor.default_group,
+        created_at=now,
+        updated_at=now,
+        field_revs=field_revs,
+    )
+    return ChangeResult(change.change_id, change.record_id, "applied", state, made_rev=rev), state
+
+
+def _update(
+    change: UpdateChange, current: RecordState, now: str, seq: int
+) -> tuple[ChangeResult, RecordState | None]:
+    old = current.content or {}
+    base = change.base_rev
+    for key in _PROTECTED_KEYS:
+        if (key in change.set and change.set[key] != old.get(key, _MISSING)) or (
+            key in change.unset and key in old
+        ):
+            return _rejected(change, current, f"content key {key!r} cannot change"), None
+    new: dict[str, Any] | None = None
+    touched: list[str] = []
+    lost: dict[str, Any] = {}
+    lost_unset: list[str] = []
+    for key, value in change.set.items():  # §4.5: first come, first win, per field
+        now_value = old.get(key, _MISSING)
+        if now_value == value and now_value is not _MISSING:
+            continue
+        if _field_rev(current, key) > base:
+            lost[key] = value
+            continue
+        if new is None:
+            new = dict(old)
+        new[key] = value
+        touched.append(key)
+    for key in change.unset:
+        if key not in old:
+            continue
+        if _field_rev(current, key) > base:
+            lost_unset.append(key)
+            continue
+        if new is None:
+            new = dict(old)
+        del new[key]
+        touched.append(key)
+    group: str | None = current.group
+    lost_group = None
+    if change.group is not None and change.group != current.group:
+        if _field_rev(current, GROUP_FIELD) > base:
+            lost_group = change.group
+        else:
+            group = change.group
+            touched.append(GROUP_FIELD)
+    conflict = bool(lost or lost_unset or lost_group is not None)
+    status: Any = "conflict" if conflict else "applied"
+    if not touched:
+        result = ChangeResult(
+            change.change_id,
+            change.record_id,
+            status,
+            current,
+            None,
+            lost,
+            tuple(lost_unset),
+            lost_group,
+        )
+        return result, None
+    rev = current.rev + 1
+    field_revs = dict(current.field_revs) if current.field_revs else {}
+    if not field_revs:
+        # First tracked change of a record without history: everything else dates from now.
+        field_revs = dict.fromkeys(old, current.rev)
+        field_revs[GROUP_FIELD] = current.rev
+    for key in touched:
+        field_revs[key] = rev
+    state = _with(
+        current,
+        rev=rev,
+        seq=seq,
+        content=new if new is not None else old,
+        group=group,
+        updated_at=now,
+        field_revs=field_revs,
+    )
+    result = ChangeResult(
+        change.change_id,
+        change.record_id,
+        status,
+        state,
+        None,
+        lost,
+        tuple(lost_unset),
+        lost_group,
+        made_rev=rev,
+    )
+    return result, state

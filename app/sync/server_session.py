@@ -1,0 +1,373 @@
+"""The server side of one connection, sans I/O (§1.3, §3, §4, §5, §7, §8).
+
+The shell feeds each frame to :meth:`ServerSession.receive_text`, acts on the returned events
+(verify the token, apply a push to the layer, ...), calls the ``send_*`` methods, and writes
+:meth:`ServerSession.frames_to_send`. When ``receive_text`` raises
+:class:`RemoteProtocolError`, the ``error`` frame is already queued: write it, then close the
+WebSocket with ``exc.close_code``.
+
+Legal order (h11 style, one table)::
+
+    await-hello --hello--> await-welcome --send_welcome--> await-catch-up
+    await-catch-up --send_snapshot / send_changes(catch_up=True)--> open
+    any --send_error / RemoteProtocolError--> closed
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from app.model.ids import RecordId
+from app.sync.errors import LocalProtocolError, RemoteProtocolError, close_code_for
+from app.sync.messages import (
+    DOCUMENT_CHUNK_BYTES,
+    RATE_BURST,
+    RATE_LIMIT,
+    DocumentChunk,
+    Error,
+    GetDocument,
+    Hello,
+    Presence,
+    PresenceClient,
+    PresenceList,
+    Push,
+    ViewLayer,
+    Welcome,
+    check_frame_size,
+    decode_message,
+    encode_message,
+    encode_records_frame,
+)
+from app.sync.state import ChangeResult, RecordState, dumps
+
+Visibility: TypeAlias = Callable[[RecordState], bool]
+"""Whether a connection may view a record (its token's ``view`` rules, §4.9); None: all."""
+
+ServerState = Literal["await-hello", "await-welcome", "await-catch-up", "open", "closed"]
+
+
+@dataclass(frozen=True)
+class HelloReceived:
+    """The client said hello (§3.1): verify ``hello.token``, then welcome or error."""
+
+    hello: Hello
+
+
+@dataclass(frozen=True)
+class PushReceived:
+    """The client pushed changes (§4.1): apply, commit, then ``send_ack``."""
+
+    push: Push
+
+
+@dataclass(frozen=True)
+class PresenceReceived:
+    """The client's presence changed (§8.1): relay it."""
+
+    presence: Presence
+
+
+@dataclass(frozen=True)
+class DocumentRequested:
+    """The client asked for the PDF (§5.4): check ``read-document``, then send chunks."""
+
+
+@dataclass(frozen=True)
+class ViewLayerRequested:
+    """The client asked to view another layer read-only (§5.3)."""
+
+    layer: str
+
+
+ServerEvent: TypeAlias = (
+    HelloReceived | PushReceived | PresenceReceived | DocumentRequested | ViewLayerRequested
+)
+
+_DECISION_SKIP, _DECISION_FULL, _DECISION_HIDDEN = 0, 1, 2
+
+
+def _decide(
+    record: RecordState,
+    previous: Mapping[RecordId, RecordState | None] | None,
+    visible: Visibility,
+) -> int:
+    # §4.9: visible -> as is; seen before but not now -> content-less tombstone; else nothing.
+    if visible(record):
+        return _DECISION_FULL
+    if previous is None:
+        return _DECISION_HIDDEN  # unknown history (catch-up): a tombstone is always safe
+    before = previous.get(record.id)
+    if before is not None and visible(before):
+        return _DECISION_HIDDEN
+    return _DECISION_SKIP
+
+
+class ChangesRelay:
+    """One commit's ``changes`` frame, encoded once per distinct visibility (§4.9).
+
+    Build it once per commit and hand it to every connection's :meth:`ServerSession.relay`;
+    viewers that see the same subset of records share one encoded string.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[RecordState],
+        seq: int,
+        *,
+        previous: Mapping[RecordId, RecordState | None] | None = None,
+        layer: str | None = None,
+    ) -> None:
+        self.records = tuple(records)
+        self.seq = seq
+        self.previous = previous
+        self.layer = layer
+        self._frames: dict[tuple[int, ...], str | None] = {}
+        self._all: str | None = None
+
+    def frame_for(self, visible: Visibility | None) -> str | None:
+        """Return the frame a viewer gets, or None when it may see none of the records."""
+        if visible is None:
+            if self._all is None:
+                self._all = self._encode(tuple(_DECISION_FULL for _ in self.records))
+            return self._all
+        key = tuple(_decide(r, self.previous, visible) for r in self.records)
+        try:
+            return self._frames[key]
+        except KeyError:
+            frame = self._frames[key] = self._encode(key)
+            return frame
+
+    def _encode(self, decisions: tuple[int, ...]) -> str | None:
+        texts = [
+            r.wire_text if d == _DECISION_FULL else r.hidden().wire_text
+            for r, d in zip(self.records, decisions, strict=True)
+            if d != _DECISION_SKIP
+        ]
+        if not texts:
+            return None
+        extra = {"layer": self.layer} if self.layer is not None else None
+        return encode_records_frame("changes", self.seq, texts, extra)
+
+
+class ServerSession:
+    """One client connection, as the server sees it (sans I/O).
+
+    Attributes:
+        state: where the connection is in the handshake (see the module docstring).
+        hello: the client's ``hello`` once received.
+        view_layers: the other layers this connection has been sent a snapshot of (§5.3).
+    """
+
+    def __init__(self, *, rate_limit: float = RATE_LIMIT, burst: float = RATE_BURST) -> None:
+        self.state: ServerState = "await-hello"
+        self.hello: Hello | None = None
+        self.view_layers: set[str] = set()
+        self._frames: list[str] = []
+        self._rate = rate_limit
+        self._burst = burst
+        self._tokens = burst
+        self._last_time: float | None = None
+
+    # --- input ----------------------------------------------------------------------------
+
+    def receive_text(self, text: str, now: float | None = None) -> list[ServerEvent]:
+        """Feed one frame from the client and return what happened.
+
+        Args:
+            text: the frame.
+            now: a monotonic time in seconds, for the rate limit (§7.3); None skips it.
+
+        Raises:
+            RemoteProtocolError: the client broke the protocol; the ``error`` frame is queued
+                and the session is closed: write the frames, then close with
+                ``exc.close_code``.
+            LocalProtocolError: the session is already closed.
+        """
+        if self.state == "closed":
+            raise LocalProtocolError("receive_text on a closed session")
+        try:
+            if now is not None:
+                self._spend_token(now)
+            check_frame_size(text)
+            msg = decode_message(text, from_client=True)
+            return [self._event_for(msg)]
+        except RemoteProtocolError as exc:
+            self._fail(exc)
+            raise
+
+    def _spend_token(self, now: float) -> None:
+        # §7.3: token bucket; time comes from the caller (§1.3).
+        if self._last_time is not None and now > self._last_time:
+            self._tokens = min(self._burst, self._tokens + (now - self._last_time) * self._rate)
+        self._last_time = now if self._last_time is None else max(self._last_time, now)
+        if self._tokens < 1:
+            raise RemoteProtocolError(
+                f"more than {self._rate:g} messages per second", code="rate-limited"
+            )
+        self._tokens -= 1
+
+    def _event_for(self, msg: Any) -> ServerEvent:
+        if isinstance(msg, Hello):
+            if self.state != "await-hello":
+                raise RemoteProtocolError("hello: sent twice")
+            self.hello = msg
+            self.state = "await-welcome"
+            return HelloReceived(msg)
+        if self.state == "await-hello":
+            raise RemoteProtocolError(f"{msg.TYPE}: expected hello first")
+        if self.state != "open":
+            raise RemoteProtocolError(f"{msg.TYPE}: sent before the welcome and catch-up")
+        if isinstance(msg, Push):
+            return PushReceived(msg)
+        if isinstance(msg, Presence):
+            return PresenceReceived(msg)
+        if isinstance(msg, GetDocument):
+            return DocumentRequested()
+        if isinstance(msg, ViewLayer):
+            return ViewLayerRequested(msg.layer)
+        raise RemoteProtocolError(f"{msg.TYPE}: unexpected from a client")  # pragma: no cover
+
+    def _fail(self, exc: RemoteProtocolError) -> None:
+        self._frames.append(encode_message(Error(exc.code, exc.message)))
+        self.state = "closed"
+
+    # --- output ---------------------------------------------------------------------------
+
+    def frames_to_send(self) -> list[str]:
+        """Return and forget the frames queued for the client, in order."""
+        frames, self._frames = self._frames, []
+        return frames
+
+    def _require(self, *states: ServerState, what: str) -> None:
+        if self.state not in states:
+            raise LocalProtocolError(f"{what} in state {self.state} (allowed: {', '.join(states)})")
+
+    def send_welcome(self, welcome: Welcome) -> None:
+        """Queue ``welcome`` (§3.2); a catch-up (snapshot or changes) must follow (§3.3)."""
+        self._require("await-welcome", what="send_welcome")
+        self._frames.append(encode_message(welcome))
+        self.state = "await-catch-up"
+
+    def send_snapshot(
+        self,
+        records: Iterable[RecordState],
+        seq: int,
+        *,
+        layer: str | None = None,
+        visible: Visibility | None = None,
+    ) -> None:
+        """Queue ``snapshot`` of the live records this connection may view (§3.3, §5.3).
+
+        Args:
+            records: the layer's live records (tombstones are left out here anyway).
+            seq: the layer ``seq`` the snapshot is at.
+            layer: another layer's name, for a ``view_layer`` answer (§5.3).
+            visible: the connection's view rule; None when it may view everything.
+        """
+        if layer is None:
+            self._require("await-catch-up", "open", what="send_snapshot")
+        else:
+            self._require("open", what="send_snapshot of another layer")
+            self.view_layers.add(layer)
+        texts = [r.wire_text for r in records if not r.deleted and (visible is None or visible(r))]
+        extra = {"layer": layer} if layer is not None else None
+        self._frames.append(encode_records_frame("snapshot", seq, texts, extra))
+        if layer is None:
+            self.state = "open"
+
+    def send_changes(
+        self,
+        records: Sequence[RecordState],
+        seq: int,
+        *,
+        catch_up: bool = False,
+        layer: str | None = None,
+        visible: Visibility | None = None,
+        previous: Mapping[RecordId, RecordState | None] | None = None,
+    ) -> bool:
+        """Queue ``changes`` filtered for this connection (§3.3 catch-up, §4.9 relay).
+
+        A record it may not view is left out, unless it could view it before (per
+        ``previous``; always, when ``previous`` is None) — then it gets a content-less
+        tombstone. For relaying one commit to many connections, :meth:`relay` with a shared
+        :class:`ChangesRelay` is cheaper.
+
+        Returns:
+            Whether a frame was queued (a relay with nothing visible sends nothing; a
+            catch-up is always sent, even empty).
+        """
+        if catch_up:
+            self._require("await-catch-up", what="send_changes(catch_up=True)")
+            extra: dict[str, Any] = {"catch_up": True}
+            texts = [
+                r.wire_text if visible is None or visible(r) else r.hidden().wire_text
+                for r in records
+            ]
+            self._frames.append(encode_records_frame("changes", seq, texts, extra))
+            self.state = "open"
+            return True
+        return self.relay(ChangesRelay(records, seq, previous=previous, layer=layer), visible)
+
+    def relay(self, relay: ChangesRelay, visible: Visibility | None = None) -> bool:
+        """Queue one commit's shared ``changes`` frame as this connection may see it (§4.9).
+
+        Returns:
+            Whether a frame was queued.
+        """
+        self._require("open", what="relay changes")
+        if relay.layer is not None and relay.layer not in self.view_layers:
+            raise LocalProtocolError(f"relay of layer {relay.layer!r} this session does not view")
+        frame = relay.frame_for(visible)
+        if frame is None:
+            return False
+        self._frames.append(frame)
+        return True
+
+    def send_ack(
+        self,
+        results: Sequence[ChangeResult],
+        seq: int,
+        *,
+        visible: Visibility | None = None,
+    ) -> None:
+        """Queue the ``ack`` of one push (§4.4), each record filtered by ``visible``.
+
+        ``seq`` is the layer ``seq`` right after this push's commit (``LayerCommit.seq``),
+        not after a whole group commit, so the client never skips another commit (§4.10).
+        """
+        self._require("open", what="send_ack")
+        items = []
+        for result in results:
+            record = result.record
+            shown = record is not None and (visible is None or visible(record))
+            items.append(dumps(result.to_wire(record=True if shown else None)))
+        self._frames.append(f'{{"type":"ack","seq":{int(seq)},"results":[{",".join(items)}]}}')
+
+    def send_presence(self, clients: Sequence[PresenceClient]) -> None:
+        """Queue the list of connected clients (§8.1)."""
+        self._require("open", what="send_presence")
+        self._frames.append(encode_message(PresenceList(tuple(clients))))
+
+    def send_document_chunks(self, data: bytes, sha256: str) -> None:
+        """Queue the PDF as ``document_chunk`` messages of at most 256 KiB each (§5.4)."""
+        self._require("open", what="send_document_chunks")
+        count = max(1, -(-len(data) // DOCUMENT_CHUNK_BYTES))
+        for index in range(count):
+            piece = data[index * DOCUMENT_CHUNK_BYTES : (index + 1) * DOCUMENT_CHUNK_BYTES]
+            chunk = DocumentChunk(sha256, index, count, base64.b64encode(piece).decode("ascii"))
+            self._frames.append(encode_message(chunk))
+
+    def send_error(self, code: str, message: str) -> int:
+        """Queue ``error`` and close the session (§7.1).
+
+        Returns:
+            The WebSocket close code to close with after writing the frames.
+        """
+        if self.state == "closed":
+            raise LocalProtocolError("send_error on a closed session")
+        self._frames.append(encode_message(Error(code, message)))
+        self.state = "closed"
+        return close_code_for(code)
