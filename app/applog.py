@@ -16,6 +16,7 @@ import logging.handlers
 import os
 import sys
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import platformdirs
@@ -148,9 +149,41 @@ def setup_logging(verbose: bool, *, to_stderr: bool = True) -> Path | None:
     _installed.extend(handlers)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     if file_handler is not None:
+        _install_excepthook()
         logging.getLogger("lamina").debug("logging to %s", file_handler.baseFilename)
         return Path(file_handler.baseFilename)
     return None
+
+
+def _install_excepthook() -> None:
+    # A crash's traceback goes to the terminal, which a user started from the menu never sees;
+    # keep it in the log file too. Installed once; hooks set later (the desktop app's crash
+    # dialog) replace it.
+    if getattr(sys.excepthook, "_lamina", False):
+        return
+    previous = sys.excepthook
+
+    def log_uncaught(
+        exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if not issubclass(exc_type, KeyboardInterrupt):
+            record = logging.getLogger("lamina").makeRecord(
+                "lamina",
+                logging.CRITICAL,
+                __file__,
+                0,
+                "uncaught exception",
+                (),
+                (exc_type, exc, tb),
+            )
+            # Files only: the previous hook prints the traceback on stderr already.
+            for handler in _installed:
+                if isinstance(handler, logging.FileHandler):
+                    handler.handle(record)
+        previous(exc_type, exc, tb)
+
+    log_uncaught._lamina = True  # type: ignore[attr-defined]
+    sys.excepthook = log_uncaught
 
 
 def shutdown_logging() -> None:

@@ -6,6 +6,7 @@ import argparse
 import ast
 import logging
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,6 +108,20 @@ def test_unusable_log_directory_falls_back_to_stderr(
     assert len(warning_lines) == 1
     assert str(blocker / "log" / "lamina.log") in warning_lines[0]
     assert "still visible" in err
+
+
+def test_a_crash_lands_in_the_log_file(tmp_path: Path) -> None:
+    # A user who started Lamina from the menu never sees stderr; the log must keep the crash.
+    code = "from app.applog import setup_logging; setup_logging(False); raise RuntimeError('boom')"
+    env = {**os.environ, applog.LOG_DIR_ENV: str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    assert result.stderr.count("RuntimeError: boom") == 1
+    text = (tmp_path / "lamina.log").read_text(encoding="utf-8")
+    assert "CRITICAL lamina: uncaught exception" in text
+    assert "RuntimeError: boom" in text
 
 
 def test_log_dir_can_be_overridden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
