@@ -1,9 +1,171 @@
-"""Verbs of the `lamina` command (see app/cli.py)."""
+"""Verbs that host a review: ``serve``, ``doc add|list|layers|remove`` and ``revoke``."""
 
 from __future__ import annotations
 
+import argparse
+from pathlib import Path
 from typing import Any
+
+from app.commands.common import add_data_option, data_dir_from
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9787
 
 
 def register(subparsers: Any) -> None:
-    """Add this module's verbs to the `lamina` parser."""
+    """Add ``serve``, ``doc`` and ``revoke`` to the ``lamina`` parser."""
+    # Imported here: app.cli imports this module while it is itself being imported.
+    from app.cli import add_common_options
+
+    serve = subparsers.add_parser(
+        "serve",
+        help="run the sync server",
+        description="Run the sync server (WebSocket at /sync, health check at /healthz).",
+    )
+    add_common_options(serve)
+    add_data_option(serve)
+    serve.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port, 0 for any (default {DEFAULT_PORT})"
+    )
+    serve.add_argument(
+        "--public-key",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="PEM public key that verifies tokens (repeatable); default: the data dir's key pair",
+    )
+    serve.set_defaults(func=_serve)
+
+    doc = subparsers.add_parser(
+        "doc", help="manage the server's documents", description="Manage the server's documents."
+    )
+    add_common_options(doc)
+    doc_verbs = doc.add_subparsers(dest="doc_verb", metavar="ACTION", required=True)
+
+    add = doc_verbs.add_parser(
+        "add", help="add a PDF and print its id", description="Add a PDF and print its id."
+    )
+    add_common_options(add)
+    add_data_option(add)
+    add.add_argument("pdf", type=Path, metavar="FILE.pdf", help="the PDF to add")
+    add.add_argument("--id", default=None, help="document id (default: a new ULID)")
+    add.set_defaults(func=_doc_add)
+
+    listing = doc_verbs.add_parser(
+        "list", help="list documents", description="List documents: id, pages, base records."
+    )
+    add_common_options(listing)
+    add_data_option(listing)
+    listing.set_defaults(func=_doc_list)
+
+    layers = doc_verbs.add_parser(
+        "layers",
+        help="list a document's layers",
+        description="List a document's layers that have changes: name, seq, live records.",
+    )
+    add_common_options(layers)
+    add_data_option(layers)
+    layers.add_argument("document_id", metavar="ID")
+    layers.set_defaults(func=_doc_layers)
+
+    remove = doc_verbs.add_parser(
+        "remove",
+        help="remove a document and its layers",
+        description="Remove a document, all its layers and (when unused) its PDF.",
+    )
+    add_common_options(remove)
+    add_data_option(remove)
+    remove.add_argument("document_id", metavar="ID")
+    remove.set_defaults(func=_doc_remove)
+
+    revoke = subparsers.add_parser(
+        "revoke",
+        help="revoke a token by its jti",
+        description="Revoke every token with this jti; a running server closes their sessions.",
+    )
+    add_common_options(revoke)
+    add_data_option(revoke)
+    revoke.add_argument("jti", metavar="JTI")
+    revoke.set_defaults(func=_revoke)
+
+
+def _open_store(args: argparse.Namespace) -> Any:
+    from app.server.store import SqliteStore
+
+    return SqliteStore(data_dir_from(args))
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from app.server.app import run_server
+
+    return run_server(
+        data_dir=data_dir_from(args),
+        host=args.host,
+        port=args.port,
+        public_key_files=list(args.public_key),
+    )
+
+
+def _doc_add(args: argparse.Namespace) -> int:
+    from app.server.documents import add_document_file
+
+    store = _open_store(args)
+    try:
+        info = add_document_file(store, args.pdf, args.id)
+    finally:
+        store.close()
+    print(info.document_id)
+    return 0
+
+
+def _doc_list(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    try:
+        documents = store.list_documents()
+    finally:
+        store.close()
+    for d in documents:
+        print(
+            f"{d.document_id}\t{d.page_count} pages\t{d.base_record_count} base records\t"
+            f"{d.filename}\t{d.added_at}"
+        )
+    return 0
+
+
+def _doc_layers(args: argparse.Namespace) -> int:
+    from app.server.errors import DocumentNotFoundError
+
+    store = _open_store(args)
+    try:
+        document = store.get_document(args.document_id)
+        if document is None:
+            raise DocumentNotFoundError(f"no document {args.document_id!r}")
+        layers = store.list_layers(args.document_id)
+    finally:
+        store.close()
+    for layer in layers:
+        name = layer.name if layer.name else '""'
+        print(f"{name}\tseq {layer.seq}\t{layer.record_count} records")
+    return 0
+
+
+def _doc_remove(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    try:
+        store.remove_document(args.document_id)
+    finally:
+        store.close()
+    print(f"removed {args.document_id}")
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    store = _open_store(args)
+    try:
+        fresh = store.revoke(args.jti)
+    finally:
+        store.close()
+    print(f"revoked {args.jti}" if fresh else f"{args.jti} was already revoked")
+    return 0

@@ -1,0 +1,550 @@
+"""The sync server: WebSocket connections at ``/sync``, a health check at ``/healthz``.
+
+:class:`LaminaServer` is the asyncio shell around the sans-I/O :class:`ServerSession`
+(app/sync): it verifies tokens (``app.auth``), routes each connection to the room of its
+token's layer (:mod:`app.server.rooms`), and sends what the session queues. Everything the
+store does happens off the event loop: reads in worker threads, writes on the group-commit
+writer thread. :func:`run_server` is ``lamina serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import http
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from app import __version__
+from app.auth import verify_token
+from app.auth.errors import AuthError, TokenWrongDocument
+from app.auth.keys import load_or_create_keypair, load_public_key
+from app.auth.tokens import READ_DOCUMENT, TokenClaims
+from app.model.errors import LaminaError
+from app.server.access import Access
+from app.server.errors import DocumentNotFoundError
+from app.server.rooms import Room, RoomKey
+from app.server.store import SqliteStore, Store
+from app.server.writer import GroupCommitWriter
+from app.sync.errors import RemoteProtocolError, close_code_for
+from app.sync.layer import LayerCommit
+from app.sync.messages import MAX_FRAME_BYTES, DocumentInfo, Welcome
+from app.sync.server_session import (
+    ChangesRelay,
+    DocumentRequested,
+    HelloReceived,
+    PresenceReceived,
+    PushReceived,
+    ServerEvent,
+    ServerSession,
+    ViewLayerRequested,
+)
+from app.sync.state import Actor
+
+logger = logging.getLogger("lamina.server")
+
+SYNC_PATH = "/sync"
+HEALTH_PATH = "/healthz"
+HELLO_TIMEOUT = 10.0
+"""Seconds a new connection has to say hello."""
+REVOCATION_POLL = 1.0
+"""Seconds between reads of the revoked-token table (``lamina revoke`` runs elsewhere)."""
+MAX_WRITE_BUFFER = 64 * 1024 * 1024
+"""Bytes queued for one slow client before the server gives up on it."""
+
+
+class Connection:
+    """One client's WebSocket, its session and its token's rights."""
+
+    def __init__(self, server: LaminaServer, ws: ServerConnection) -> None:
+        self.server = server
+        self.ws = ws
+        self.session = ServerSession()
+        self.claims: TokenClaims | None = None
+        self.access: Access = None  # type: ignore[assignment]  # set by the hello
+        self.actor = Actor()
+        self.client_id = ""
+        self.presence: dict[str, Any] = {}
+        self.room: Room | None = None
+        self.viewing: dict[str, Room] = {}
+        self.closing: tuple[str, str] | None = None
+        self.opened = time.monotonic()
+        remote = ws.remote_address
+        self.remote = f"{remote[0]}:{remote[1]}" if remote else "?"
+
+    def describe(self) -> str:
+        """Return ``user@client`` for log lines."""
+        user = self.claims.user_id if self.claims is not None else None
+        return f"{user or '-'}@{self.remote}"
+
+    @property
+    def visible(self) -> Any:
+        """The session's view rule: None when the token sees every record."""
+        return None if self.access.sees_everything else self.access.may_view
+
+    # --- sending (synchronous, so frames leave in the order they were made) ---------------
+
+    def send_frames(self, frames: Sequence[str]) -> None:
+        """Write ``frames`` now, in order; a closed or hopelessly slow client is dropped."""
+        if self.closing is not None:
+            return
+        transport = self.ws.transport
+        if transport is not None and transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
+            self.close_with("server-error", "client too slow to receive changes")
+            return
+        for frame in frames:
+            broadcast([self.ws], frame)
+
+    def flush(self) -> None:
+        """Write what the session queued."""
+        self.send_frames(self.session.frames_to_send())
+
+    def send_ack(self, commit: LayerCommit) -> None:
+        """Acknowledge one push after its commit, records filtered by view rights (§4.4)."""
+        if self.closing is not None or self.session.state != "open":
+            return
+        self.session.send_ack(commit.results, commit.seq, visible=self.visible)
+        self.flush()
+
+    def relay(self, relay: ChangesRelay) -> None:
+        """Send one commit's ``changes`` as this connection may see them (§4.9)."""
+        if self.closing is not None or self.session.state != "open":
+            return
+        if self.session.relay(relay, self.visible):
+            self.flush()
+
+    def close_with(self, code: str, message: str) -> None:
+        """Send ``error`` and close with the §7.1 close code (once)."""
+        if self.closing is not None:
+            return
+        if self.session.state != "closed":
+            close_code = self.session.send_error(code, message)
+            self.flush()
+        else:
+            close_code = close_code_for(code)
+        self.closing = (code, message)
+        self.server.spawn(self.ws.close(close_code, message[:120]))
+
+
+class LaminaServer:
+    """The sync server around one store.
+
+    Args:
+        store: where documents and layers live.
+        public_keys: PEM public keys that verify tokens.
+    """
+
+    def __init__(self, store: Store, public_keys: Sequence[bytes]) -> None:
+        self.store = store
+        self.public_keys = list(public_keys)
+        self.writer = GroupCommitWriter(store)
+        self.rooms: dict[RoomKey, Room] = {}
+        self.connections: set[Connection] = set()
+        self.revoked: frozenset[str] = frozenset()
+        self.evictions: list[RoomKey] = []
+        self._server: Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping = False
+        self._closed = asyncio.Event()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Start listening; return the port."""
+        self.revoked = await asyncio.to_thread(self.store.revoked_jtis)
+        self._server = await serve(
+            self._handle,
+            host,
+            port,
+            compression=None,  # §1.1
+            max_size=MAX_FRAME_BYTES,  # §1.2: larger frames close with 1009
+            process_request=self._process_request,
+            server_header=f"lamina/{__version__}",
+            logger=logging.getLogger("lamina.server.websockets"),
+        )
+        self.spawn(self._poll_revocations())
+        sockets = list(self._server.sockets)
+        return int(sockets[0].getsockname()[1])
+
+    def spawn(self, coro: Any) -> None:
+        """Run ``coro`` in the background, keeping a reference until it ends."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def wait_closed(self) -> None:
+        """Wait until :meth:`shutdown` has finished."""
+        await self._closed.wait()
+
+    async def shutdown(self) -> None:
+        """Stop accepting, commit what is in flight, close every connection with 1001."""
+        if self._stopping:
+            await self._closed.wait()
+            return
+        self._stopping = True
+        if self._server is not None:
+            self._server.close(close_connections=False)
+        # Writes already submitted commit (and are acked) before anyone is told to go.
+        await self.writer.submit_barrier()
+        for conn in list(self.connections):
+            conn.close_with("shutting-down", "the server is shutting down; reconnect later")
+        if self._server is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._server.wait_closed(), 5)
+        await asyncio.to_thread(self.writer.close)
+        for task in list(self._tasks):
+            task.cancel()
+        self.store.close()
+        self._closed.set()
+
+    # --- HTTP -----------------------------------------------------------------------------
+
+    def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
+        path = urlsplit(request.path).path
+        if path == HEALTH_PATH:
+            body = json.dumps(
+                {
+                    "status": "ok",
+                    "version": __version__,
+                    "connections": len(self.connections),
+                    "rooms": len(self.rooms),
+                }
+            ).encode()
+            headers = Headers(
+                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            )
+            return Response(200, "OK", headers, body)
+        if path != SYNC_PATH:
+            return ws.respond(http.HTTPStatus.NOT_FOUND, f"no such path {path}; use {SYNC_PATH}\n")
+        if self._stopping:
+            return ws.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
+        return None
+
+    # --- connections ----------------------------------------------------------------------
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        conn = Connection(self, ws)
+        self.connections.add(conn)
+        try:
+            await self._serve_connection(conn)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            logger.exception("error on connection %s", conn.describe())
+            conn.close_with("server-error", "internal server error")
+        finally:
+            self.connections.discard(conn)
+            self._leave_rooms(conn)
+            self._log_connection(conn)
+
+    def _log_connection(self, conn: Connection) -> None:
+        claims = conn.claims
+        where = f"{claims.document_id}/{claims.layer!r}" if claims is not None else "-"
+        code = conn.ws.close_code
+        reason = f" ({conn.closing[0]}: {conn.closing[1]})" if conn.closing else ""
+        line = (
+            f"connection {conn.describe()} {where} closed {code} after "
+            f"{time.monotonic() - conn.opened:.1f}s{reason}"
+        )
+        if conn.closing is not None and conn.closing[0] not in ("shutting-down",):
+            logger.warning(line)
+        else:
+            logger.info(line)
+
+    async def _serve_connection(self, conn: Connection) -> None:
+        ws = conn.ws
+        query = parse_qs(urlsplit(ws.request.path).query if ws.request else "")
+        wanted = query.get("document")
+        wanted_document = wanted[0] if wanted else None
+        try:
+            first = await asyncio.wait_for(ws.recv(decode=True), HELLO_TIMEOUT)
+        except TimeoutError:
+            conn.close_with("bad-message", f"no hello within {HELLO_TIMEOUT:g} seconds")
+            return
+        if not await self._feed(conn, first, wanted_document):
+            return
+        async for text in ws:
+            if conn.closing is not None:
+                return
+            if not isinstance(text, str):
+                conn.close_with("bad-message", "frame: expected text, got binary")
+                return
+            if not await self._feed(conn, text, wanted_document):
+                return
+
+    async def _feed(self, conn: Connection, text: Any, wanted_document: str | None = None) -> bool:
+        """Hand one frame to the session and act on it; False once the connection closes."""
+        if not isinstance(text, str):
+            conn.close_with("bad-message", "frame: expected text, got binary")
+            return False
+        try:
+            events = conn.session.receive_text(text, now=time.monotonic())
+        except RemoteProtocolError as exc:
+            conn.flush()
+            conn.closing = (exc.code, exc.message)
+            logger.warning("rejected %s: %s: %s", conn.describe(), exc.code, exc.message)
+            await conn.ws.close(exc.close_code, exc.message[:120])
+            return False
+        for event in events:
+            await self._on_event(conn, event, text, wanted_document)
+            if conn.closing is not None:
+                return False
+        return True
+
+    async def _on_event(
+        self, conn: Connection, event: ServerEvent, text: str, wanted_document: str | None
+    ) -> None:
+        if isinstance(event, HelloReceived):
+            await self._on_hello(conn, event, wanted_document)
+        elif isinstance(event, PushReceived):
+            assert conn.room is not None
+            conn.room.push(conn, event.push)
+        elif isinstance(event, PresenceReceived):
+            conn.presence = dict(event.presence.state)
+            if conn.room is not None:
+                conn.room.broadcast_presence()
+        elif isinstance(event, DocumentRequested):
+            await self._send_document(conn, text)
+        elif isinstance(event, ViewLayerRequested):
+            await self._view_layer(conn, event.layer)
+
+    def _reject(self, conn: Connection, code: str, message: str) -> None:
+        logger.warning("rejected %s: %s: %s", conn.describe(), code, message)
+        conn.close_with(code, message)
+
+    async def _on_hello(
+        self, conn: Connection, event: HelloReceived, wanted_document: str | None
+    ) -> None:
+        hello = event.hello
+        try:
+            self.revoked = await asyncio.to_thread(self.store.revoked_jtis)
+            claims = verify_token(
+                hello.token,
+                self.public_keys,
+                document_id=wanted_document,
+                revoked_jtis=self.revoked,
+            )
+        except AuthError as exc:
+            self._reject(conn, exc.code, str(exc))
+            return
+        if not claims.has(READ_DOCUMENT):
+            self._reject(conn, "forbidden", "token lacks the read-document permission")
+            return
+        conn.claims = claims
+        conn.access = Access(claims)
+        conn.actor = Actor(claims.user_id, claims.creator_name, claims.default_group)
+        conn.client_id = hello.client_id
+        conn.presence = dict(hello.presence)
+        try:
+            room = await self._room(claims.document_id, claims.layer)
+        except DocumentNotFoundError:
+            exc2 = TokenWrongDocument(
+                f"document {claims.document_id!r} does not exist on this server: "
+                "ask the host for a new invite"
+            )
+            self._reject(conn, exc2.code, str(exc2))
+            return
+        if conn.closing is not None or self._stopping:
+            return
+        # From here to joining the room nothing awaits, so no commit slips in between the
+        # catch-up and the first relay (§3.3, §4.9).
+        layer = room.layer
+        document = room.info.document if room.info is not None else None
+        conn.session.send_welcome(
+            Welcome(
+                document_id=claims.document_id,
+                layer=claims.layer,
+                layer_epoch=layer.epoch,
+                seq=layer.seq,
+                user_id=claims.user_id,
+                permissions=tuple(sorted(claims.permissions)),
+                collaboration_permissions=claims.collaboration_permissions,
+                default_group=claims.default_group,
+                view_layers=tuple(claims.view_layers),
+                document=None
+                if document is None
+                else DocumentInfo(document.sha256, document.size, document.page_count),
+            )
+        )
+        missed = layer.changes_since(hello.last_seq) if hello.layer_epoch == layer.epoch else None
+        if missed is None:
+            conn.session.send_snapshot(layer.snapshot(), layer.seq, visible=conn.visible)
+        else:
+            conn.session.send_changes(missed, layer.seq, catch_up=True, visible=conn.visible)
+        conn.flush()
+        conn.room = room
+        room.members.add(conn)
+        room.broadcast_presence()
+        logger.info(
+            "connection %s opened %s/%r as client %s",
+            conn.describe(),
+            claims.document_id,
+            claims.layer,
+            conn.client_id,
+        )
+
+    async def _room(self, document_id: str, layer: str) -> Room:
+        """Return the loaded room of a layer, loading it once however many ask at once."""
+        room = self.rooms.get((document_id, layer))
+        if room is None or room.broken:
+            room = Room(self, document_id, layer)
+            self.rooms[room.key] = room
+            self.spawn(room.load())
+        try:
+            await asyncio.shield(room.loaded)
+        except BaseException:
+            if self.rooms.get(room.key) is room and room.loaded.done():
+                del self.rooms[room.key]
+            raise
+        return room
+
+    def _leave_rooms(self, conn: Connection) -> None:
+        room = conn.room
+        if room is not None:
+            room.members.discard(conn)
+            room.broadcast_presence()
+            self.maybe_evict(room)
+        for viewed in conn.viewing.values():
+            viewed.viewers.discard(conn)
+            self.maybe_evict(viewed)
+        conn.viewing.clear()
+
+    def maybe_evict(self, room: Room) -> None:
+        """Forget an idle room (no connection, no write in flight)."""
+        if room.idle and self.rooms.get(room.key) is room:
+            del self.rooms[room.key]
+            self.evictions.append(room.key)
+
+    def forget_room(self, room: Room) -> None:
+        """Forget a broken room at once, so the next joiner loads it again."""
+        if self.rooms.get(room.key) is room:
+            del self.rooms[room.key]
+
+    async def _view_layer(self, conn: Connection, layer: str) -> None:
+        claims = conn.claims
+        assert claims is not None
+        if layer == claims.layer or not claims.may_view_layer(layer):
+            self._reject(conn, "forbidden", f"token may not view layer {layer!r}")
+            return
+        try:
+            room = await self._room(claims.document_id, layer)
+        except DocumentNotFoundError:
+            self._reject(conn, "forbidden", f"document {claims.document_id!r} was removed")
+            return
+        if conn.closing is not None:
+            return
+        conn.session.send_snapshot(
+            room.layer.snapshot(), room.layer.seq, layer=layer, visible=conn.visible
+        )
+        conn.flush()
+        conn.viewing[layer] = room
+        room.viewers.add(conn)
+
+    async def _send_document(self, conn: Connection, text: str) -> None:
+        assert conn.room is not None and conn.room.info is not None
+        document = conn.room.info.document
+        options = json.loads(text)
+        if options.get("with_layer"):
+            from app.server.export import build_layer_pdf
+
+            claims = conn.claims
+            assert claims is not None
+            if not claims.has("download"):
+                self._reject(conn, "forbidden", "token lacks the download permission")
+                return
+            records = conn.room.layer.snapshot()
+            try:
+                data = await asyncio.to_thread(
+                    build_layer_pdf,
+                    self.store,
+                    document,
+                    records,
+                    conn.access.may_view,
+                    bool(options.get("flatten")),
+                )
+            except LaminaError as exc:
+                logger.error("layer pdf of %s failed: %s", document.document_id, exc)
+                self._reject(conn, "server-error", f"could not build the layer pdf: {exc}")
+                return
+            import hashlib
+
+            digest = hashlib.sha256(data).hexdigest()
+        else:
+            data = await asyncio.to_thread(self.store.read_asset, document.sha256)
+            digest = document.sha256
+        if conn.closing is not None:
+            return
+        conn.session.send_document_chunks(data, digest)
+        conn.flush()
+
+    async def _poll_revocations(self) -> None:
+        while True:
+            await asyncio.sleep(REVOCATION_POLL)
+            try:
+                revoked = await asyncio.to_thread(self.store.revoked_jtis)
+            except LaminaError as exc:
+                logger.error("cannot read revoked tokens: %s", exc)
+                continue
+            self.revoked = revoked
+            for conn in list(self.connections):
+                claims = conn.claims
+                if claims is not None and claims.jti is not None and claims.jti in revoked:
+                    self._reject(conn, "forbidden", f"token {claims.jti} was revoked by the host")
+
+
+def load_keys(data_dir: Path, public_key_files: Sequence[Path]) -> list[bytes]:
+    """Return the public keys that verify tokens: the given files, or the data dir's pair."""
+    if public_key_files:
+        return [load_public_key(path) for path in public_key_files]
+    return [load_or_create_keypair(data_dir).public_pem]
+
+
+class _BelowWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno < logging.WARNING
+
+
+def run_server(
+    *, data_dir: Path, host: str, port: int, public_key_files: Sequence[Path] = ()
+) -> int:
+    """Run the server until SIGINT or SIGTERM (``lamina serve``); return the exit status."""
+    server_logger = logging.getLogger("lamina.server")
+    if not server_logger.isEnabledFor(logging.DEBUG):
+        # Connection lines go to stderr too (warnings already do, through the root handler).
+        info = logging.StreamHandler(sys.stderr)
+        info.addFilter(_BelowWarning())
+        info.setLevel(logging.INFO)
+        info.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        server_logger.addHandler(info)
+        server_logger.setLevel(logging.INFO)
+    keys = load_keys(data_dir, public_key_files)
+    store = SqliteStore(data_dir)
+    return asyncio.run(_serve_until_signal(store, keys, host, port))
+
+
+async def _serve_until_signal(store: Store, keys: list[bytes], host: str, port: int) -> int:
+    server = LaminaServer(store, keys)
+    bound = await server.start(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"listening on ws://{shown}:{bound}", flush=True)
+    logger.info("serving on %s:%d", host, bound)
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    logger.info("shutting down")
+    await server.shutdown()
+    return 0

@@ -1,0 +1,84 @@
+"""A layer as Instant JSON (a diff against the PDF, DESIGN §3) and as a PDF.
+
+Both are built only from the records the token may view: a base annotation the token may not
+see is listed in ``skippedPdfObjectIds`` like a deleted one, so it leaves the exported PDF too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from app.model.instant_json import InstantDocument, document_from_records
+from app.model.records import record_from_json
+from app.server.errors import ServerError
+from app.server.store import DocumentInfo, Store
+from app.sync.state import RecordState
+
+
+def _pdf_object_id(content: Mapping[str, Any] | None) -> int | None:
+    value = (content or {}).get("pdfObjectId")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def layer_diff(
+    base_contents: Iterable[Mapping[str, Any]],
+    records: Iterable[RecordState],
+    visible: Callable[[RecordState], bool] | None = None,
+) -> InstantDocument:
+    """Return a layer's records as an Instant JSON diff against the PDF's own annotations.
+
+    Args:
+        base_contents: the Instant JSON of the annotations in the PDF (with ``pdfObjectId``).
+        records: the layer's live records.
+        visible: the token's view rule (None: everything).
+    """
+    base: dict[int, Mapping[str, Any]] = {}
+    for content in base_contents:
+        pdf_id = _pdf_object_id(content)
+        if pdf_id is not None:
+            base[pdf_id] = content
+    out = []
+    kept: set[int] = set()
+    skipped: set[int] = set()
+    for record in records:
+        if record.deleted or record.content is None:
+            continue
+        if visible is not None and not visible(record):
+            continue
+        pdf_id = _pdf_object_id(record.content)
+        if pdf_id is not None and pdf_id in base:
+            if dict(record.content) == dict(base[pdf_id]):
+                kept.add(pdf_id)
+                continue
+            # A changed original: listed, and its PDF object skipped (DESIGN §3).
+            skipped.add(pdf_id)
+            kept.add(pdf_id)
+        out.append(record_from_json(dict(record.content), f"record {record.id}"))
+    skipped.update(pdf_id for pdf_id in base if pdf_id not in kept)
+    return document_from_records(out, skipped_pdf_object_ids=sorted(skipped))
+
+
+def build_layer_pdf(
+    store: Store,
+    document: DocumentInfo,
+    records: Iterable[RecordState],
+    visible: Callable[[RecordState], bool] | None,
+    flatten: bool,
+) -> bytes:
+    """Return the document's PDF with the layer's visible records written into it."""
+    import app.pdf
+    from app.pdf import open_pdf
+    from app.pdf.annotations import read_records
+
+    apply_instant_json = getattr(app.pdf, "apply_instant_json", None)
+    if apply_instant_json is None:
+        raise ServerError("this build cannot write annotations into a pdf yet")
+    source = store.read_asset(document.sha256)
+    with open_pdf(source) as pdf:
+        from app.model.records import record_to_json
+
+        base = [record_to_json(r) for r in read_records(pdf)]
+    diff = layer_diff(base, records, visible)
+    data: bytes = apply_instant_json(source, diff, flatten=flatten)
+    return data

@@ -1,0 +1,594 @@
+"""The server's durable store: the ``Store`` port and its SQLite implementation.
+
+The store holds documents (their PDF assets, stored once by SHA-256 in ``assets/``), the base
+layer of each document (the PDF's own annotations), the records of every named layer with
+their sequence numbers, the result of every applied change (for idempotence, §4.2) and the
+revoked token ids. The server writes through :class:`Store` only, so a PostgreSQL
+implementation can replace :class:`SqliteStore` (DESIGN §8).
+
+SQLite runs in WAL mode: ``lamina doc add`` and ``lamina revoke`` write from another process
+while the server runs, and readers never block the writer. Each thread gets its own
+connection; the server keeps all writes on one thread (:mod:`app.server.writer`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from ulid import ULID
+
+from app.model.ids import RecordId
+from app.server.errors import (
+    DocumentExistsError,
+    DocumentNotFoundError,
+    InvalidNameError,
+    StoreError,
+)
+from app.sync.state import RecordState
+
+DATABASE_NAME = "lamina.sqlite3"
+ASSETS_DIR = "assets"
+
+_DOCUMENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+MAX_LAYER_NAME = 256
+
+
+def check_document_id(document_id: str) -> str:
+    """Return ``document_id`` if the server accepts it, else raise :class:`InvalidNameError`."""
+    if not _DOCUMENT_ID_RE.match(document_id):
+        raise InvalidNameError(
+            f"invalid document id {document_id!r}: use 1-128 letters, digits, '.', '_' or '-'"
+        )
+    return document_id
+
+
+def check_layer_name(layer: str) -> str:
+    """Return ``layer`` if it is a valid Instant layer name (no ``*``, at most 256 chars)."""
+    if "*" in layer or len(layer) > MAX_LAYER_NAME:
+        raise InvalidNameError(
+            f"invalid layer name {layer[:40]!r}: at most {MAX_LAYER_NAME} characters, no '*'"
+        )
+    return layer
+
+
+def utc_now_iso() -> str:
+    """Return the current UTC time as ``2026-11-22T10:00:00.123Z``."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A stored document: one PDF asset."""
+
+    document_id: str
+    sha256: str
+    size: int
+    page_count: int
+    filename: str
+    added_at: str
+    epoch: str
+    """Epoch of the document's layers until one is reset (§3.4)."""
+    base_record_count: int = 0
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    """A named layer that has been changed at least once (materialized, §5.1)."""
+
+    document_id: str
+    name: str
+    epoch: str
+    seq: int
+    record_count: int
+
+
+@dataclass(frozen=True)
+class LoadedLayer:
+    """Everything a room needs to serve a layer (§3.5).
+
+    ``materialized`` is false while the layer still mirrors the base layer; ``records`` are
+    then the base records.
+    """
+
+    document: DocumentInfo
+    layer: str
+    epoch: str
+    seq: int
+    materialized: bool
+    records: tuple[RecordState, ...]
+    change_results: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class LayerWrite:
+    """One layer's part of a group commit: its new sequence number and changed records."""
+
+    document_id: str
+    layer: str
+    epoch: str
+    seq: int
+    records: Sequence[RecordState]
+    change_results: Sequence[tuple[str, Any]] = ()
+    """``(change_id, result)`` pairs; ``result`` is JSON-ready and returned again (§4.2)."""
+
+
+class Store(Protocol):
+    """Where the server keeps everything that must survive a restart."""
+
+    def add_document(
+        self,
+        document_id: str,
+        pdf_bytes: bytes,
+        *,
+        page_count: int,
+        filename: str,
+        base_records: Sequence[RecordState],
+    ) -> DocumentInfo:
+        """Store a PDF asset (once per content) and its base layer."""
+
+    def get_document(self, document_id: str) -> DocumentInfo | None:
+        """Return the document, or None."""
+
+    def list_documents(self) -> list[DocumentInfo]:
+        """Return every document, oldest first."""
+
+    def remove_document(self, document_id: str) -> None:
+        """Delete a document, its layers and (when unused) its asset."""
+
+    def read_asset(self, sha256: str) -> bytes:
+        """Return the bytes of a stored PDF asset."""
+
+    def list_layers(self, document_id: str) -> list[LayerInfo]:
+        """Return the materialized layers of a document."""
+
+    def load_layer(self, document_id: str, layer: str) -> LoadedLayer:
+        """Return a layer's state (the base layer's while it is not materialized)."""
+
+    def commit(self, writes: Sequence[LayerWrite]) -> None:
+        """Write every layer change of a group commit in one transaction (§4.3)."""
+
+    def revoke(self, jti: str) -> bool:
+        """Record a revoked token id; return False when it already was."""
+
+    def revoked_jtis(self) -> frozenset[str]:
+        """Return every revoked token id."""
+
+    def close(self) -> None:
+        """Release the store's resources."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    page_count INTEGER NOT NULL,
+    filename TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    epoch TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS base_records (
+    document_id TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    content TEXT NOT NULL,
+    PRIMARY KEY (document_id, record_id)
+);
+CREATE TABLE IF NOT EXISTS layers (
+    document_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    epoch TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (document_id, name)
+);
+CREATE TABLE IF NOT EXISTS records (
+    document_id TEXT NOT NULL,
+    layer TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    rev INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    content TEXT,
+    deleted INTEGER NOT NULL,
+    creator_id TEXT,
+    grp TEXT,
+    created_at TEXT,
+    updated_at TEXT,
+    field_revs TEXT NOT NULL,
+    PRIMARY KEY (document_id, layer, record_id)
+);
+CREATE INDEX IF NOT EXISTS records_by_seq ON records (document_id, layer, seq);
+CREATE TABLE IF NOT EXISTS applied_changes (
+    document_id TEXT NOT NULL,
+    layer TEXT NOT NULL,
+    change_id TEXT NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (document_id, layer, change_id)
+);
+CREATE TABLE IF NOT EXISTS revoked_tokens (
+    jti TEXT PRIMARY KEY,
+    revoked_at TEXT NOT NULL
+);
+"""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class SqliteStore:
+    """The embedded store: one SQLite file (WAL) and an ``assets/`` folder in the data dir."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.assets_dir = self.data_dir / ASSETS_DIR
+        try:
+            self.assets_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create data directory {self.data_dir}: {exc}") from exc
+        self.path = self.data_dir / DATABASE_NAME
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        try:
+            # executescript commits by itself; each statement is idempotent.
+            self._db().executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot create the store {self.path}: {exc}") from exc
+
+    # --- connections ----------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            try:
+                db = sqlite3.connect(
+                    self.path, timeout=30, isolation_level=None, check_same_thread=False
+                )
+                db.execute("PRAGMA journal_mode=WAL")
+                # FULL: a commit is on disk when it returns, so an acked change survives
+                # kill -9 and power loss alike (§4.3).
+                db.execute("PRAGMA synchronous=FULL")
+                db.execute("PRAGMA foreign_keys=ON")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot open the store {self.path}: {exc}") from exc
+            self._local.db = db
+            with self._lock:
+                self._connections.append(db)
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._db()
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(f"store write failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            for db in self._connections:
+                db.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # --- documents and assets -------------------------------------------------------------
+
+    def _write_asset(self, pdf_bytes: bytes) -> str:
+        digest = hashlib.sha256(pdf_bytes).hexdigest()
+        target = self.assets_dir / digest
+        if target.exists() and target.stat().st_size == len(pdf_bytes):
+            return digest
+        # Write, fsync and rename so a crash never leaves a half-written asset under its hash.
+        fd, tmp = tempfile.mkstemp(dir=self.assets_dir, prefix=".incoming-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(pdf_bytes)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def add_document(
+        self,
+        document_id: str,
+        pdf_bytes: bytes,
+        *,
+        page_count: int,
+        filename: str,
+        base_records: Sequence[RecordState],
+    ) -> DocumentInfo:
+        """Store a PDF asset (once per content) and its base layer.
+
+        Raises:
+            DocumentExistsError: the id is taken.
+        """
+        check_document_id(document_id)
+        if self.get_document(document_id) is not None:
+            raise DocumentExistsError(f"document {document_id!r} already exists")
+        digest = self._write_asset(pdf_bytes)
+        info = DocumentInfo(
+            document_id=document_id,
+            sha256=digest,
+            size=len(pdf_bytes),
+            page_count=page_count,
+            filename=filename,
+            added_at=utc_now_iso(),
+            epoch=new_epoch(),
+            base_record_count=len(base_records),
+        )
+        with self._transaction() as db:
+            try:
+                db.execute(
+                    "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        document_id,
+                        digest,
+                        info.size,
+                        page_count,
+                        filename,
+                        info.added_at,
+                        info.epoch,
+                    ),
+                )
+            except sqlite3.IntegrityError as exc:
+                raise DocumentExistsError(f"document {document_id!r} already exists") from exc
+            db.executemany(
+                "INSERT OR REPLACE INTO base_records VALUES (?, ?, ?, ?)",
+                [(document_id, r.id, r.kind, _dumps(r.content)) for r in base_records],
+            )
+        return info
+
+    def _document_from_row(self, row: Sequence[Any]) -> DocumentInfo:
+        return DocumentInfo(
+            document_id=row[0],
+            sha256=row[1],
+            size=row[2],
+            page_count=row[3],
+            filename=row[4],
+            added_at=row[5],
+            epoch=row[6],
+            base_record_count=row[7],
+        )
+
+    _DOCUMENT_SELECT = (
+        "SELECT d.id, d.sha256, d.size, d.page_count, d.filename, d.added_at, d.epoch, "
+        "(SELECT COUNT(*) FROM base_records b WHERE b.document_id = d.id) FROM documents d"
+    )
+
+    def get_document(self, document_id: str) -> DocumentInfo | None:
+        """Return the document, or None."""
+        row = (
+            self._db().execute(f"{self._DOCUMENT_SELECT} WHERE d.id = ?", (document_id,)).fetchone()
+        )
+        return None if row is None else self._document_from_row(row)
+
+    def list_documents(self) -> list[DocumentInfo]:
+        """Return every document, oldest first."""
+        rows = self._db().execute(f"{self._DOCUMENT_SELECT} ORDER BY d.added_at, d.id").fetchall()
+        return [self._document_from_row(r) for r in rows]
+
+    def remove_document(self, document_id: str) -> None:
+        """Delete a document, its layers and (when no other document uses it) its asset.
+
+        Raises:
+            DocumentNotFoundError: no such document.
+        """
+        info = self.get_document(document_id)
+        if info is None:
+            raise DocumentNotFoundError(f"no document {document_id!r}")
+        with self._transaction() as db:
+            for table in ("base_records", "layers", "records", "applied_changes"):
+                db.execute(f"DELETE FROM {table} WHERE document_id = ?", (document_id,))
+            db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
+            still_used = db.execute(
+                "SELECT 1 FROM documents WHERE sha256 = ?", (info.sha256,)
+            ).fetchone()
+        if still_used is None:
+            (self.assets_dir / info.sha256).unlink(missing_ok=True)
+
+    def asset_path(self, sha256: str) -> Path:
+        """Return the file of a stored asset."""
+        return self.assets_dir / sha256
+
+    def read_asset(self, sha256: str) -> bytes:
+        """Return the bytes of a stored PDF asset."""
+        try:
+            return self.asset_path(sha256).read_bytes()
+        except OSError as exc:
+            raise StoreError(f"pdf asset {sha256[:12]} is missing from the store: {exc}") from exc
+
+    # --- layers ---------------------------------------------------------------------------
+
+    def list_layers(self, document_id: str) -> list[LayerInfo]:
+        """Return the materialized layers of a document, by name."""
+        rows = (
+            self._db()
+            .execute(
+                "SELECT l.name, l.epoch, l.seq, (SELECT COUNT(*) FROM records r "
+                "WHERE r.document_id = l.document_id AND r.layer = l.name AND r.deleted = 0) "
+                "FROM layers l WHERE l.document_id = ? ORDER BY l.name",
+                (document_id,),
+            )
+            .fetchall()
+        )
+        return [LayerInfo(document_id, name, epoch, seq, count) for name, epoch, seq, count in rows]
+
+    def load_layer(self, document_id: str, layer: str) -> LoadedLayer:
+        """Return a layer's state; a layer never changed mirrors the base layer (§5.1).
+
+        Raises:
+            DocumentNotFoundError: no such document.
+        """
+        document = self.get_document(document_id)
+        if document is None:
+            raise DocumentNotFoundError(f"no document {document_id!r}")
+        db = self._db()
+        row = db.execute(
+            "SELECT epoch, seq FROM layers WHERE document_id = ? AND name = ?",
+            (document_id, layer),
+        ).fetchone()
+        if row is None:
+            base = db.execute(
+                "SELECT record_id, kind, content FROM base_records WHERE document_id = ? "
+                "ORDER BY rowid",
+                (document_id,),
+            ).fetchall()
+            records = tuple(
+                RecordState(id=RecordId(rid), kind=kind, rev=1, seq=0, content=json.loads(content))
+                for rid, kind, content in base
+            )
+            # Until its first commit a layer has the document's epoch; the first commit keeps
+            # it, so replicas that saw the mirrored base layer stay in the same history.
+            return LoadedLayer(
+                document=document,
+                layer=layer,
+                epoch=document.epoch,
+                seq=0,
+                materialized=False,
+                records=records,
+                change_results={},
+            )
+        epoch, seq = row
+        rows = db.execute(
+            "SELECT record_id, kind, rev, seq, content, deleted, creator_id, grp, created_at, "
+            "updated_at, field_revs FROM records WHERE document_id = ? AND layer = ? "
+            "ORDER BY seq, rowid",
+            (document_id, layer),
+        ).fetchall()
+        records = tuple(
+            RecordState(
+                id=RecordId(r[0]),
+                kind=r[1],
+                rev=r[2],
+                seq=r[3],
+                content=None if r[4] is None else json.loads(r[4]),
+                deleted=bool(r[5]),
+                creator_id=r[6],
+                group=r[7],
+                created_at=r[8],
+                updated_at=r[9],
+                field_revs=json.loads(r[10]),
+            )
+            for r in rows
+        )
+        results = {
+            change_id: json.loads(result)
+            for change_id, result in db.execute(
+                "SELECT change_id, result FROM applied_changes WHERE document_id = ? AND layer = ?",
+                (document_id, layer),
+            )
+        }
+        return LoadedLayer(document, layer, epoch, seq, True, records, results)
+
+    def commit(self, writes: Sequence[LayerWrite]) -> None:
+        """Write every layer change of a group commit in one transaction (§4.3).
+
+        The first write to a layer copies the base records into it (copy-on-write, §5.1)
+        before its own records overwrite them.
+        """
+        if not writes:
+            return
+        with self._transaction() as db:
+            for write in writes:
+                self._write_layer(db, write)
+
+    def _write_layer(self, db: sqlite3.Connection, write: LayerWrite) -> None:
+        updated = db.execute(
+            "UPDATE layers SET seq = ? WHERE document_id = ? AND name = ? AND epoch = ?",
+            (write.seq, write.document_id, write.layer, write.epoch),
+        ).rowcount
+        if updated == 0:
+            exists = db.execute(
+                "SELECT epoch FROM layers WHERE document_id = ? AND name = ?",
+                (write.document_id, write.layer),
+            ).fetchone()
+            if exists is not None:
+                raise StoreError(
+                    f"layer {write.layer!r} of {write.document_id!r} was reset "
+                    f"(epoch {exists[0]} is not {write.epoch})"
+                )
+            if (
+                db.execute("SELECT 1 FROM documents WHERE id = ?", (write.document_id,)).fetchone()
+                is None
+            ):
+                raise DocumentNotFoundError(f"document {write.document_id!r} was removed")
+            db.execute(
+                "INSERT INTO layers VALUES (?, ?, ?, ?, ?)",
+                (write.document_id, write.layer, write.epoch, write.seq, utc_now_iso()),
+            )
+            db.execute(
+                "INSERT INTO records SELECT document_id, ?, record_id, kind, 1, 0, content, 0, "
+                "NULL, NULL, NULL, NULL, '{}' FROM base_records WHERE document_id = ?",
+                (write.layer, write.document_id),
+            )
+        db.executemany(
+            "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    write.document_id,
+                    write.layer,
+                    r.id,
+                    r.kind,
+                    r.rev,
+                    r.seq,
+                    None if r.content is None else _dumps(r.content),
+                    int(r.deleted),
+                    r.creator_id,
+                    r.group,
+                    r.created_at,
+                    r.updated_at,
+                    _dumps(dict(r.field_revs)),
+                )
+                for r in write.records
+            ],
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO applied_changes VALUES (?, ?, ?, ?)",
+            [
+                (write.document_id, write.layer, change_id, _dumps(result))
+                for change_id, result in write.change_results
+            ],
+        )
+
+    # --- revocation -----------------------------------------------------------------------
+
+    def revoke(self, jti: str) -> bool:
+        """Record a revoked token id; return False when it already was revoked."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO revoked_tokens VALUES (?, ?)", (jti, utc_now_iso())
+            )
+            return cursor.rowcount > 0
+
+    def revoked_jtis(self) -> frozenset[str]:
+        """Return every revoked token id."""
+        return frozenset(j for (j,) in self._db().execute("SELECT jti FROM revoked_tokens"))
+
+
+def new_epoch() -> str:
+    """Return a fresh layer epoch (§3.4)."""
+    return str(ULID())
