@@ -8,9 +8,10 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         are UTF-8 JSON text, one message per frame, each an object with a ``"type"``.
         Compression is off on both ends (``compression=None``).
     1.2 A frame larger than ``MAX_FRAME_BYTES`` (4 MiB) closes the connection with 1009.
-    1.3 Sessions are sans-I/O: ``receive_text(text)`` feeds one frame; the caller then takes
-        ``events()`` (what happened, for the application) and ``frames_to_send()`` (text to
-        write). Sessions never read a clock or a socket; time, when needed, is passed in.
+    1.3 Sessions are sans-I/O: ``receive_text(text)`` feeds one frame and returns the events
+        (what happened, for the application); the caller then takes ``frames_to_send()``
+        (text to write). Sessions never read a clock or a socket; time, when needed, is
+        passed in (``ServerSession.receive_text(text, now=...)`` for §7.3).
     1.4 Errors are split by whose fault they are: ``RemoteProtocolError`` (the peer sent
         something bad: log it, answer ``error`` and close with the code of §7) and
         ``LocalProtocolError`` (our caller misused the session: a bug).
@@ -85,6 +86,8 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         ``set-group`` for the destination group).
     4.2 Idempotence: the server remembers every applied ``change_id`` per layer with its
         result. A change seen before is not applied again; its stored result is sent again.
+        Rejected changes are not remembered (nothing happened; a repeat is checked again).
+        A repeated ``change_id`` within one push gets the first one's result.
     4.3 Durability: the server acknowledges a change only after the transaction that holds
         it has committed. It may commit several changes (from several clients) in one
         transaction (group commit). An acknowledged change survives ``kill -9``.
@@ -98,20 +101,28 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
               {"change_id": "...", "status": "rejected", "reason": "...", "record": <state>|null}]}
 
         ``record`` is the record's committed state after the change, filtered by the
-        client's view rights (null when it may not see it).
+        client's view rights (null when it may not see it). Each result also carries
+        ``record_id``, and ``made_rev`` (the ``rev`` the change produced) when it changed the
+        record; a conflict on the group adds ``"lost_group"`` to ``conflict``.
     4.5 Per-field merge (first come, first win): an update with ``base_rev`` B changes each
         field in ``set``/``unset``. When a field was changed by a commit after B (the server
         tracks, per record, the rev at which each top-level field last changed) and the
         incoming value differs from the current one, the current value stays and the
         incoming one is returned in ``conflict.lost``. Every other field of the change is
-        applied. The result is ``conflict`` if any field lost, else ``applied``.
+        applied. The result is ``conflict`` if any field lost, else ``applied``. Fields whose
+        value does not change are not touched. An update that changes nothing (all equal, or
+        all lost) commits nothing: no new ``rev``, no ``seq``. ``id`` and ``type`` cannot
+        change: such an update is ``rejected``. A record without per-field history (e.g.
+        from the base layer) counts every field as changed at its current ``rev``.
     4.6 Delete wins: an update or delete of a tombstone gets ``deleted`` with the tombstone,
         whose ``content`` is the last live version; the client keeps the user's version in
         its conflict list so it can be re-applied as a new create. A delete always applies
         (if permitted), whatever its ``base_rev``.
     4.7 A create with an id that already exists live is ``rejected`` unless the change id is
         known (§4.2). Re-creating a tombstone's id is allowed (restoring a deleted record)
-        and starts a new life at ``rev`` = tombstone rev + 1.
+        and starts a new life at ``rev`` = tombstone rev + 1. A create whose content ``id``
+        differs from its ``record_id`` is ``rejected``. When the token forces a
+        ``creator_name`` and the content has no ``creatorName``, the server sets it.
     4.8 Permission checks (``app.auth``) run on every change before it is applied: the
         layer is the token's; ``create`` needs ``write``; ``update`` needs ``edit`` (and
         ``set-group`` for a group change), ``delete`` needs ``delete``, a comment reply needs
@@ -126,9 +137,12 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
 
         filtered per connection: a record the connection may not view is left out, and a
         record it could view before but not now is sent as a tombstone without content.
-    4.10 Sequence numbers grow by one per committed change, per layer; ``changes`` and
-        ``ack`` carry the layer ``seq`` after the commit. A client stores the highest ``seq``
-        it has applied, and only moves it once every message up to it has been applied.
+    4.10 Sequence numbers grow by one per committed change that changes a record, per
+        layer; ``changes`` and ``ack`` carry the layer ``seq`` right after that push's
+        commit (with group commit: after *that* push, not the whole transaction). A server
+        sends to one connection in commit order (the ``changes`` of every earlier commit
+        before a later ``ack``). A client stores the highest ``seq`` it has applied, and only
+        moves it once every message up to it has been applied.
 
 §5 Layers and documents
     5.1 A layer holds its own records. Until its first change, a layer mirrors the base layer
@@ -148,7 +162,13 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
     6.1 The client applies its own changes to its view at once (optimistic) and queues them
         in a durable outbox, in order.
     6.2 At most one ``push`` is in flight; changes are sent in outbox order; a change leaves
-        the outbox only when its ``ack`` result arrives.
+        the outbox only when its ``ack`` result arrives. A push holds at most one change per
+        record. An update's ``base_rev`` is the synced ``rev`` when it was made; when an
+        ack says an earlier change of the record made ``rev`` R (``made_rev``), later
+        changes with ``base_rev`` R-1 move to R (they saw everything before it, and R is
+        their own). An edit of a record whose last outbox change was never sent is merged
+        into it (same ``change_id``); a change sent once is never merged, since the server
+        may already have applied it.
     6.3 The client's view is the synced replica with the pending changes replayed on top.
         Remote ``changes`` update the replica; pending changes are replayed over them.
     6.4 A ``conflict`` or ``deleted`` result puts the user's losing version in the conflict
