@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from sync_helpers import ink
 
 from app.model.ids import RecordId
 from app.sync.errors import LocalProtocolError
@@ -17,6 +16,7 @@ from app.sync.state import (
     RecordState,
     UpdateChange,
 )
+from tests.sync.sync_helpers import ink
 
 ALICE = Actor(user_id="alice", default_group="reviewers")
 BOB = Actor(user_id="bob")

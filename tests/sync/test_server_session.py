@@ -8,7 +8,6 @@ import json
 from typing import Any
 
 import pytest
-from sync_helpers import ink
 
 from app.model.ids import RecordId
 from app.sync.errors import LocalProtocolError, RemoteProtocolError
@@ -28,6 +27,7 @@ from app.sync.server_session import (
     ViewLayerRequested,
 )
 from app.sync.state import ChangeResult, DeleteChange, RecordState
+from tests.sync.sync_helpers import ink
 
 HELLO = encode_message(Hello("tok", "client-1", None, None, {"name": "Ann"}))
 WELCOME = Welcome("doc", "", "e1", 0)

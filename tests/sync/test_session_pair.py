@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from sync_helpers import connected, ink
-
 from app.sync.client_session import (
     ChangesAcked,
     ConflictDetected,
@@ -12,6 +10,7 @@ from app.sync.client_session import (
     Welcomed,
 )
 from app.sync.testing import InMemoryServer
+from tests.sync.sync_helpers import connected, ink
 
 
 def test_handshake_gives_welcome_then_snapshot_3_2_3_3() -> None:
