@@ -1,0 +1,91 @@
+"""Start the desktop app: the QApplication, the qasync loop, the crash dialog."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QCoreApplication, QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+log = logging.getLogger(__name__)
+
+ORGANIZATION = "Lamina"
+APPLICATION = "Lamina"
+
+
+def ensure_application(argv: list[str] | None = None) -> QApplication:
+    """Return the QApplication, creating it (with Lamina's names) if needed."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(argv or [sys.argv[0]])
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    assert isinstance(app, QApplication)
+    return app
+
+
+def log_path_text() -> str:
+    """Return where the log file is (from ``app.applog``), for the crash dialog."""
+    try:
+        from app.applog import log_file_path
+    except ImportError:
+        return "the terminal output"
+    try:
+        return str(log_file_path())
+    except Exception as exc:
+        return f"(log location unknown: {exc})"
+
+
+def install_crash_dialog() -> Callable[..., None]:
+    """Make an unhandled exception in the Qt loop show a dialog with the log path.
+
+    Returns the previous ``sys.excepthook``.
+    """
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        log.error("unhandled exception", exc_info=(kind, exc, tb))
+        text = "".join(traceback.format_exception_only(kind, exc)).strip()
+        if QApplication.instance() is not None:
+            box = QMessageBox(
+                QMessageBox.Icon.Critical,
+                "Lamina hit a problem",
+                f"Something went wrong: {text}\n\nYour annotations are kept. "
+                f"Details are in the log file:\n{log_path_text()}",
+            )
+            box.setObjectName("crashDialog")
+            box.exec()
+
+    sys.excepthook = hook
+    return previous
+
+
+def run_app(open_file: Path | None = None, invite: str | None = None) -> int:
+    """Run the desktop app until its last window closes; return the exit status."""
+    import qasync
+
+    from app.ui.controller import AppController
+
+    app = ensure_application()
+    install_crash_dialog()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    controller = AppController(QSettings())
+    window = controller.new_window()
+    window.show()
+    if open_file is not None:
+        window.open_path(open_file)
+    elif invite is not None:
+        controller.join(window, invite)
+    with loop:
+        app_close = asyncio.Event()
+        app.lastWindowClosed.connect(app_close.set)
+        loop.run_until_complete(app_close.wait())
+        controller.shutdown()
+    return 0

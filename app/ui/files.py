@@ -1,0 +1,184 @@
+"""Save, export and import: the file side of the main window, with work off the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
+
+from app.model.errors import LaminaError
+from app.model.instant_json import (
+    dumps_instant_json,
+    instant_json_to_dict,
+    parse_instant_json,
+)
+from app.model.undo import Create, Delete, Update
+from app.ui.pdf_backend import PdfBackendImpl
+
+if TYPE_CHECKING:
+    from app.ui.main_window import MainWindow
+
+
+class _Done(QObject):
+    finished = Signal(object)
+
+
+class BackgroundJob:
+    """Run ``work`` on a thread behind a progress dialog with Cancel.
+
+    Cancel cannot stop PyMuPDF half-way; it discards the result, so nothing is written.
+    ``done(error_or_None)`` runs on the GUI thread when the work ends (not after a cancel).
+    """
+
+    def __init__(
+        self,
+        window: MainWindow,
+        label: str,
+        work: Callable[[], None],
+        done: Callable[[Exception | None], None],
+    ) -> None:
+        self.dialog = QProgressDialog(label, "Cancel", 0, 0, window)
+        self.dialog.setObjectName("exportProgress")
+        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        self.dialog.setMinimumDuration(400)
+        self.cancelled = False
+        self.dialog.canceled.connect(self._cancel)
+        self._relay = _Done()
+        self._relay.finished.connect(self._finished)
+        self._done = done
+        self._work = work
+        self.thread = threading.Thread(target=self._run, name="lamina-export", daemon=True)
+        window._open_dialogs.append(self.dialog)
+        self.thread.start()
+
+    def _cancel(self) -> None:
+        self.cancelled = True
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except (LaminaError, OSError) as exc:
+            self._relay.finished.emit(exc)
+            return
+        self._relay.finished.emit(None)
+
+    def _finished(self, error: Exception | None) -> None:
+        self.dialog.reset()
+        self.dialog.hide()
+        if not self.cancelled:
+            self._done(error)
+
+
+def _ask_path(window: MainWindow, title: str, suggestion: Path, pattern: str) -> Path | None:
+    path, _ = QFileDialog.getSaveFileName(window, title, str(suggestion), pattern)
+    return Path(path) if path else None
+
+
+def write_instant_json(window: MainWindow, path: Path) -> None:
+    """Write the user's changes as an Instant JSON file (a diff against the PDF)."""
+    assert window.session is not None
+    session = window.session
+    export = getattr(session.client, "export_instant_json", None)
+    if callable(export):
+        data: Any = export()
+        text = data if isinstance(data, str) else dumps_instant_json(parse_instant_json(data))
+    else:
+        text = dumps_instant_json(session.instant_json_diff())
+    path.write_text(text, encoding="utf-8")
+
+
+def export_instant_json(window: MainWindow, path: Path | None = None) -> None:
+    if window.session is None:
+        return
+    path = path or _ask_path(
+        window,
+        "Export Instant JSON",
+        window.session.pdf_path.with_suffix(".instant.json"),
+        "Instant JSON (*.json)",
+    )
+    if path is None:
+        return
+    try:
+        write_instant_json(window, path)
+    except (LaminaError, OSError) as exc:
+        window.show_error("Export failed", str(exc))
+        return
+    window.statusBar().showMessage(f"Exported Instant JSON to {path}", 8000)
+
+
+def export_pdf(window: MainWindow, flatten: bool, path: Path | None = None) -> BackgroundJob | None:
+    """Write the PDF with the annotations (burnt in when ``flatten``) to a new file."""
+    if window.session is None:
+        return None
+    session = window.session
+    suffix = ".flattened.pdf" if flatten else ".annotated.pdf"
+    path = path or _ask_path(
+        window,
+        "Export flattened PDF" if flatten else "Export PDF",
+        session.pdf_path.with_name(session.pdf_path.stem + suffix),
+        "PDF files (*.pdf)",
+    )
+    if path is None:
+        return None
+    diff = instant_json_to_dict(session.instant_json_diff())
+    source, password = session.pdf_path, session.password
+
+    def work() -> None:
+        PdfBackendImpl().write_pdf(source, diff, path, flatten=flatten, password=password)
+
+    def done(error: Exception | None) -> None:
+        if error is not None:
+            window.show_error("Export failed", str(error))
+        else:
+            window.statusBar().showMessage(f"Exported to {path}", 8000)
+            window.exported.emit(str(path))
+
+    return BackgroundJob(window, f"Writing {path.name}…", work, done)
+
+
+def save_into_pdf(window: MainWindow) -> BackgroundJob | None:
+    """Write the annotations into the opened PDF itself (Ctrl+S), atomically."""
+    if window.session is None:
+        return None
+    save = getattr(window.session.client, "save", None)
+    if callable(save):
+        save()
+        return None
+    return export_pdf(window, False, window.session.pdf_path)
+
+
+def import_instant_json(window: MainWindow, path: Path | None = None) -> None:
+    """Apply an Instant JSON file's changes to the document (one undo step)."""
+    if window.session is None:
+        return
+    if path is None:
+        name, _ = QFileDialog.getOpenFileName(
+            window, "Import Instant JSON", "", "Instant JSON (*.json)"
+        )
+        if not name:
+            return
+        path = Path(name)
+    try:
+        document = parse_instant_json(path.read_bytes())
+    except (LaminaError, OSError) as exc:
+        window.show_error("Cannot import this file", str(exc))
+        return
+    session = window.session
+    by_object = {r.pdf_object_id: r for r in session.records() if r.pdf_object_id is not None}
+    changes: list[Create | Update | Delete] = []
+    replaced = {r.pdf_object_id for r in document.records if r.pdf_object_id is not None}
+    for object_id in document.skipped_pdf_object_ids or ():
+        if object_id in by_object and object_id not in replaced:
+            changes.append(Delete(by_object[object_id]))
+    for record in document.records:
+        old = by_object.get(record.pdf_object_id) if record.pdf_object_id is not None else None
+        if old is not None:
+            changes.append(Update(old, type(record)(**{**record.__dict__, "id": old.id})))
+        elif session.get(record.id) is None:
+            changes.append(Create(record))
+    session.apply_step(f"import {path.name}", changes)
+    window.statusBar().showMessage(f"Imported {len(changes)} changes from {path.name}", 8000)

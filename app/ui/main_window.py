@@ -1,0 +1,874 @@
+"""The main window: page view, tools, panels, status bar, menus and file handling."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMessageBox,
+    QSpinBox,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app.model.ids import RecordId, new_record_id
+from app.model.records import Annotation, Comment, NoteAnnotation, Text, TextAnnotation
+from app.model.tools import MARKUP_DEFAULT_COLORS, ToolStyle, text_markup
+from app.pdf import (
+    PasswordRequiredError,
+    PdfDocument,
+    PdfError,
+    WrongPasswordError,
+    open_pdf,
+    search_page,
+)
+from app.ui.page_view import PageView, SearchHit
+from app.ui.panels import CommentsPanel, ConflictsPanel, LayersPanel, PropertiesPanel
+from app.ui.render import TileRenderer
+from app.ui.session import DocumentSession
+from app.ui.welcome import WelcomePage
+
+log = logging.getLogger(__name__)
+
+TOOLS: tuple[tuple[str, str, str], ...] = (
+    ("select", "Select", "V"),
+    ("text", "Select text", "T"),
+    ("ink", "Pen", "P"),
+    ("highlighter", "Highlighter pen", "M"),
+    ("rectangle", "Rectangle", "R"),
+    ("ellipse", "Ellipse", "E"),
+    ("line", "Line", "L"),
+    ("arrow", "Arrow", "A"),
+    ("polyline", "Polyline", "Y"),
+    ("polygon", "Polygon", "G"),
+    ("free_text", "Free text", "X"),
+    ("note", "Sticky note", "N"),
+    ("stamp", "Stamp", "S"),
+)
+"""(tool, label, shortcut) of every tool on the toolbar."""
+
+TOOL_LABELS = {name: label for name, label, _key in TOOLS}
+
+MARKUPS: tuple[tuple[str, str, str], ...] = (
+    ("highlight", "Highlight text", "Ctrl+Shift+H"),
+    ("underline", "Underline text", "Ctrl+Shift+U"),
+    ("strikeout", "Strike out text", "Ctrl+Shift+K"),
+    ("squiggly", "Squiggly underline", "Ctrl+Shift+Q"),
+)
+
+
+class MainWindow(QMainWindow):
+    """One document window (or the welcome page when no document is open).
+
+    Signals:
+        document_opened(str): a document is shown; the argument is its title.
+        exported(str): an export finished writing this file.
+    """
+
+    document_opened = Signal(str)
+    exported = Signal(str)
+
+    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("mainWindow")
+        self.setWindowTitle("Lamina")
+        self.resize(1280, 860)
+        self.setAcceptDrops(True)
+        self.settings = settings or QSettings()
+        self.session: DocumentSession | None = None
+        self.pdf: PdfDocument | None = None
+        self.renderer: TileRenderer | None = None
+        self.hidden_layers: set[str] = set()
+        self._search_hits: list[SearchHit] = []
+        self._search_index = -1
+        self._search_pending: list[int] = []
+        self._search_query = ""
+        self._open_dialogs: list[QWidget] = []
+
+        self.stack = QStackedWidget()
+        self.welcome = WelcomePage()
+        self.view = PageView()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(self.view)
+        self.setCentralWidget(self.stack)
+
+        self._build_actions()
+        self._build_docks()
+        self._build_status()
+        self.view.record_created.connect(self._on_record_created)
+        self.view.record_changed.connect(self._on_record_changed)
+        self.view.selection_changed.connect(self._on_selection_changed)
+        self.view.text_selection_changed.connect(self._update_actions)
+        self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
+        self.view.current_page_changed.connect(self._on_page_changed)
+        self.welcome.open_requested.connect(self.choose_and_open)
+        self._update_actions()
+
+    # -- construction -------------------------------------------------------------------
+
+    def _action(
+        self, text: str, shortcut: str | QKeySequence.StandardKey | None, slot: object, name: str
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        a = self._action
+        self.open_action = a(
+            "&Open PDF…", QKeySequence.StandardKey.Open, self.choose_and_open, "openAction"
+        )
+        self.save_action = a(
+            "&Save annotations into PDF", QKeySequence.StandardKey.Save, self.save, "saveAction"
+        )
+        self.export_json_action = a(
+            "Export Instant &JSON…", None, self.export_instant_json, "exportJsonAction"
+        )
+        self.export_pdf_action = a(
+            "Export &PDF…", None, lambda: self.export_pdf(False), "exportPdfAction"
+        )
+        self.export_flat_action = a(
+            "Export &flattened PDF…", None, lambda: self.export_pdf(True), "exportFlatAction"
+        )
+        self.import_json_action = a(
+            "&Import Instant JSON…", None, self.import_instant_json, "importJsonAction"
+        )
+        self.close_action = a("&Close", QKeySequence.StandardKey.Close, self.close, "closeAction")
+        self.undo_action = a("&Undo", QKeySequence.StandardKey.Undo, self.undo, "undoAction")
+        self.redo_action = a("&Redo", "Ctrl+Shift+Z", self.redo, "redoAction")
+        self.copy_action = a(
+            "&Copy text", QKeySequence.StandardKey.Copy, self.copy_text, "copyAction"
+        )
+        self.delete_action = a(
+            "&Delete annotation",
+            QKeySequence.StandardKey.Delete,
+            self.delete_selected,
+            "deleteAction",
+        )
+        self.find_action = a(
+            "&Find…", QKeySequence.StandardKey.Find, self.start_search, "findAction"
+        )
+        self.find_next_action = a("Find &next", "F3", lambda: self.step_search(1), "findNextAction")
+        self.find_prev_action = a(
+            "Find &previous", "Shift+F3", lambda: self.step_search(-1), "findPrevAction"
+        )
+        self.goto_action = a("&Go to page…", "Ctrl+G", self.start_goto, "gotoAction")
+        self.zoom_in_action = a(
+            "Zoom &in", QKeySequence.StandardKey.ZoomIn, self.view.zoom_in, "zoomInAction"
+        )
+        self.zoom_in_action.setShortcuts([QKeySequence("Ctrl+="), QKeySequence("Ctrl++")])
+        self.zoom_out_action = a(
+            "Zoom &out", QKeySequence.StandardKey.ZoomOut, self.view.zoom_out, "zoomOutAction"
+        )
+        self.zoom_out_action.setShortcuts([QKeySequence("Ctrl+-")])
+        self.fit_width_action = a("Fit &width", "Ctrl+1", self.view.fit_width, "fitWidthAction")
+        self.fit_page_action = a("Fit &page", "Ctrl+2", self.view.fit_page, "fitPageAction")
+
+        file_menu = self.menuBar().addMenu("&File")
+        for act in (self.open_action, self.save_action):
+            file_menu.addAction(act)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        for act in (
+            self.import_json_action,
+            self.export_json_action,
+            self.export_pdf_action,
+            self.export_flat_action,
+        ):
+            file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.close_action)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for act in (
+            self.undo_action,
+            self.redo_action,
+            self.copy_action,
+            self.delete_action,
+            self.find_action,
+            self.find_next_action,
+            self.find_prev_action,
+        ):
+            edit_menu.addAction(act)
+        self.view_menu = self.menuBar().addMenu("&View")
+        for act in (
+            self.zoom_in_action,
+            self.zoom_out_action,
+            self.fit_width_action,
+            self.fit_page_action,
+            self.goto_action,
+        ):
+            self.view_menu.addAction(act)
+        self.view_menu.addSeparator()
+
+        tools_bar = QToolBar("Tools")
+        tools_bar.setObjectName("toolsBar")
+        tools_bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools_bar)
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        tools_menu = self.menuBar().addMenu("&Tools")
+        for name, label, key in TOOLS:
+            act = a(label, key, lambda _=False, n=name: self.set_tool(n), f"tool_{name}")
+            act.setCheckable(True)
+            act.setToolTip(f"{label} ({key})")
+            self.tool_group.addAction(act)
+            tools_bar.addAction(act)
+            tools_menu.addAction(act)
+            self.tool_actions[name] = act
+        self.tool_actions["select"].setChecked(True)
+        tools_bar.addSeparator()
+        tools_menu.addSeparator()
+        self.markup_actions: dict[str, QAction] = {}
+        for kind, label, key in MARKUPS:
+            act = a(label, key, lambda _=False, k=kind: self.markup_selection(k), f"markup_{kind}")
+            act.setToolTip(f"{label} of the selected text ({key})")
+            tools_bar.addAction(act)
+            tools_menu.addAction(act)
+            self.markup_actions[kind] = act
+
+        nav = QToolBar("Navigation")
+        nav.setObjectName("navBar")
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, nav)
+        nav.addAction(self.undo_action)
+        nav.addAction(self.redo_action)
+        nav.addSeparator()
+        nav.addAction(self.zoom_out_action)
+        nav.addAction(self.zoom_in_action)
+        nav.addAction(self.fit_width_action)
+        nav.addAction(self.fit_page_action)
+        nav.addSeparator()
+        nav.addWidget(QLabel(" Page "))
+        self.page_box = QSpinBox()
+        self.page_box.setObjectName("pageBox")
+        self.page_box.setMinimum(1)
+        self.page_box.setKeyboardTracking(False)
+        self.page_box.valueChanged.connect(lambda v: self.view.go_to_page(v - 1))
+        nav.addWidget(self.page_box)
+        self.page_count_label = QLabel(" of 0 ")
+        nav.addWidget(self.page_count_label)
+        nav.addSeparator()
+        self.search_box = QLineEdit()
+        self.search_box.setObjectName("searchBox")
+        self.search_box.setPlaceholderText("Find in document (Ctrl+F)")
+        self.search_box.setClearButtonEnabled(True)
+        self.search_box.setMaximumWidth(260)
+        self.search_box.returnPressed.connect(self._on_search_enter)
+        nav.addWidget(self.search_box)
+        nav.addAction(self.find_prev_action)
+        nav.addAction(self.find_next_action)
+        self.search_label = QLabel("")
+        nav.addWidget(self.search_label)
+
+    def _build_docks(self) -> None:
+        self.properties = PropertiesPanel()
+        self.comments = CommentsPanel()
+        self.layers = LayersPanel()
+        self.conflicts = ConflictsPanel()
+        from app.ui.thumbnails import ThumbnailPanel
+
+        self.thumbnails = ThumbnailPanel()
+        self.thumbnails.page_chosen.connect(self.view.go_to_page)
+        self.docks: dict[str, QDockWidget] = {}
+        for name, title, widget, area in (
+            ("thumbnails", "Pages", self.thumbnails, Qt.DockWidgetArea.LeftDockWidgetArea),
+            ("comments", "Comments", self.comments, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("layers", "Layers", self.layers, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("properties", "Properties", self.properties, Qt.DockWidgetArea.RightDockWidgetArea),
+            ("conflicts", "Conflicts", self.conflicts, Qt.DockWidgetArea.RightDockWidgetArea),
+        ):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(f"{name}Dock")
+            dock.setWidget(widget)
+            self.addDockWidget(area, dock)
+            self.view_menu.addAction(dock.toggleViewAction())
+            self.docks[name] = dock
+        self.tabifyDockWidget(self.docks["properties"], self.docks["conflicts"])
+        self.docks["properties"].raise_()
+        self.properties.style_changed.connect(self._on_style_changed)
+        self.comments.activated.connect(self._go_to_record)
+        self.comments.reply.connect(self._reply)
+        self.comments.edit.connect(self._edit_text)
+        self.comments.delete.connect(lambda rid: self._delete_id(rid))
+        self.layers.visibility_changed.connect(self._on_layer_visibility)
+        self.layers.export_requested.connect(self._export_layers)
+        self.conflicts.reapply.connect(self._reapply_conflict)
+        self.conflicts.dismiss.connect(self._dismiss_conflict)
+        for dock in self.docks.values():
+            dock.hide()
+
+    def _build_status(self) -> None:
+        bar = self.statusBar()
+        self.connection_label = QLabel("")
+        self.connection_label.setObjectName("connectionLabel")
+        self.sync_label = QLabel("")
+        self.sync_label.setObjectName("syncLabel")
+        self.presence_label = QLabel("")
+        self.presence_label.setObjectName("presenceLabel")
+        self.zoom_label = QLabel("")
+        self.page_label = QLabel("")
+        for w in (self.connection_label, self.sync_label, self.presence_label):
+            bar.addWidget(w)
+        bar.addPermanentWidget(self.page_label)
+        bar.addPermanentWidget(self.zoom_label)
+
+    # -- opening ------------------------------------------------------------------------
+
+    def choose_and_open(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open PDF", str(Path.home()), "PDF files (*.pdf);;All files (*)"
+        )
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path, password: str | None = None) -> bool:
+        """Open a local PDF; errors become a clear dialog. Return whether it opened."""
+        try:
+            pdf = open_pdf(path, password)
+        except PasswordRequiredError:
+            return self._ask_password(path, f"{path.name} is protected by a password.")
+        except WrongPasswordError:
+            return self._ask_password(path, "That password does not open the file. Try again.")
+        except (PdfError, OSError) as exc:
+            self.show_error("Cannot open this file", str(exc))
+            return False
+        from app.ui.documents import open_standalone
+
+        try:
+            client_doc = open_standalone(path, password)
+        except (PdfError, OSError) as exc:
+            pdf.close()
+            self.show_error("Cannot open this file", str(exc))
+            return False
+        session = DocumentSession(client_doc, path, path.name, password)
+        self.show_session(session, pdf)
+        self._add_recent(path)
+        return True
+
+    def _ask_password(self, path: Path, prompt: str) -> bool:
+        text, ok = QInputDialog.getText(self, "Password", prompt, QLineEdit.EchoMode.Password)
+        if not ok:
+            return False
+        return self.open_path(path, text)
+
+    def show_session(self, session: DocumentSession, pdf: PdfDocument) -> None:
+        """Show an opened document in this window."""
+        self.close_document()
+        self.session = session
+        self.pdf = pdf
+        self.renderer = TileRenderer(pdf.source, pdf.password, parent=self)
+        self.view.read_only = pdf.read_only_reason is not None
+        self.view.set_document(pdf, self.renderer)
+        self.thumbnails.set_document(pdf, self.renderer)
+        self.stack.setCurrentWidget(self.view)
+        self.page_box.setMaximum(pdf.page_count)
+        self.page_count_label.setText(f" of {pdf.page_count} ")
+        self.setWindowTitle(f"{session.title} — Lamina")
+        session.records_changed.connect(self._on_records_changed)
+        session.connection_changed.connect(lambda *_: self._update_status())
+        session.sync_changed.connect(lambda *_: self._update_status())
+        session.presence_changed.connect(lambda *_: self._update_status())
+        session.conflicts_changed.connect(self._refresh_conflicts)
+        session.change_rejected.connect(
+            lambda reason: self.statusBar().showMessage(f"Change refused: {reason}", 8000)
+        )
+        session.server_behind.connect(lambda msg: self.show_error("The server lost changes", msg))
+        for name in ("thumbnails", "comments", "layers", "properties"):
+            self.docks[name].show()
+        self.docks["properties"].raise_()
+        self._on_records_changed("remote")
+        self._update_status()
+        self._update_actions()
+        self.view.setFocus()
+        if pdf.repaired:
+            self.statusBar().showMessage(
+                f"{pdf.name} was damaged and has been repaired for viewing.", 10000
+            )
+        if pdf.read_only_reason:
+            self.statusBar().showMessage(f"Read-only: {pdf.read_only_reason}", 10000)
+        self.document_opened.emit(session.title)
+
+    def close_document(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+        if self.renderer is not None:
+            self.renderer.stop()
+            self.renderer = None
+        if self.pdf is not None:
+            self.pdf.close()
+            self.pdf = None
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.close_document()
+        super().closeEvent(event)
+
+    def show_error(self, title: str, message: str) -> None:
+        """Show a window-modal message that does not block the event loop."""
+        box = QMessageBox(
+            QMessageBox.Icon.Warning,
+            title,
+            message[:1].upper() + message[1:],
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("errorDialog")
+        box.open()
+        self._open_dialogs.append(box)
+        box.finished.connect(
+            lambda *_: self._open_dialogs.remove(box) if box in self._open_dialogs else None
+        )
+
+    # -- drag and drop ------------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if any(u.toLocalFile().lower().endswith(".pdf") for u in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        for url in event.mimeData().urls():
+            if url.toLocalFile().lower().endswith(".pdf"):
+                self.open_path(Path(url.toLocalFile()))
+                event.acceptProposedAction()
+                return
+
+    # -- recent files ---------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("recent", [])
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list | tuple):
+            return [str(v) for v in value]
+        return []
+
+    def _add_recent(self, path: Path) -> None:
+        recent = [str(path.resolve())] + [
+            p for p in self.recent_files() if p != str(path.resolve())
+        ]
+        self.settings.setValue("recent", recent[:10])
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            action = self.recent_menu.addAction(p)
+            action.triggered.connect(lambda _=False, p=p: self.open_path(Path(p)))
+        if not self.recent_files():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    # -- tools and editing ----------------------------------------------------------------
+
+    def set_tool(self, name: str) -> None:
+        self.view.set_tool(name)
+        self.tool_actions[name].setChecked(True)
+        self.properties.show_style(
+            self.view.style_for(name),
+            f"New {TOOL_LABELS[name].lower()} annotations",
+        )
+
+    def _on_style_changed(self, style: ToolStyle) -> None:
+        selected = self._selected_record()
+        if selected is not None and self.session is not None and self._can_edit(selected):
+            after = _restyle(selected, style)
+            if after != selected:
+                self.session.update(selected, after, "change style")
+            return
+        self.view.set_style(self.view.tool, style)
+
+    def _selected_record(self) -> Annotation | None:
+        if self.session is None or self.view.selected_id is None:
+            return None
+        record = self.session.get(RecordId(self.view.selected_id))
+        return record if isinstance(record, Annotation) else None
+
+    def _on_record_created(self, record: Annotation) -> None:
+        if self.session is None:
+            return
+        record = dataclasses.replace(
+            record, creator_name=record.creator_name or self.display_name()
+        )
+        if isinstance(record, TextAnnotation | NoteAnnotation) and not record.text.value:
+            what = "note" if isinstance(record, NoteAnnotation) else "text"
+            text, ok = QInputDialog.getMultiLineText(self, "Lamina", f"Text of the {what}:")
+            if not ok or not text.strip():
+                return
+            record = dataclasses.replace(record, text=Text(text))
+        self.session.create(record)
+
+    def _on_record_changed(self, before: Annotation, after: Annotation) -> None:
+        if self.session is not None:
+            self.session.update(before, after, "move")
+
+    def _on_selection_changed(self, record_id: object) -> None:
+        self.comments.select(record_id if isinstance(record_id, str) else None)
+        selected = self._selected_record()
+        if selected is not None:
+            self.properties.show_style(
+                _style_of(selected, self.properties.tool_style), "Selected annotation"
+            )
+        self._update_actions()
+
+    def markup_selection(self, kind: str) -> None:
+        """Turn the selected text into a highlight/underline/strikeout/squiggly annotation."""
+        page, words = self.view.selected_words()
+        if self.session is None or page is None or not words:
+            self.statusBar().showMessage("Select some text first (Select text tool, T).", 5000)
+            return
+        style = dataclasses.replace(self.view.style_for(kind), creator_name=self.display_name())
+        record = text_markup(kind, page, words, style, color=MARKUP_DEFAULT_COLORS[kind])  # type: ignore[arg-type]
+        self.session.create(record, f"{kind} text")
+        self.view.clear_text_selection()
+
+    def copy_text(self) -> None:
+        text = self.view.selected_text()
+        if text:
+            QGuiApplication.clipboard().setText(text)
+            self.statusBar().showMessage(f"Copied {len(text)} characters.", 3000)
+
+    def delete_selected(self) -> None:
+        record = self._selected_record()
+        if record is not None:
+            self._delete_id(record.id)
+
+    def _delete_id(self, record_id: str) -> None:
+        if self.session is None:
+            return
+        record = self.session.get(RecordId(record_id))
+        if record is not None and self._can_delete(record):
+            self.session.delete(record)
+
+    def undo(self) -> None:
+        if self.session is not None and not self.session.undo():
+            self.statusBar().showMessage("Nothing to undo.", 3000)
+
+    def redo(self) -> None:
+        if self.session is not None and not self.session.redo():
+            self.statusBar().showMessage("Nothing to redo.", 3000)
+
+    def _reply(self, root_id: str, text: str) -> None:
+        if self.session is None:
+            return
+        root = self.session.get(RecordId(root_id))
+        if isinstance(root, Comment):
+            root_id = root.root_id
+            root = self.session.get(RecordId(root_id))
+        if not isinstance(root, Annotation):
+            return
+        if not root.is_comment_thread_root:
+            self.session.update(
+                root, dataclasses.replace(root, is_comment_thread_root=True), "start thread"
+            )
+        comment = Comment(
+            id=new_record_id(),
+            root_id=RecordId(root_id),
+            page_index=root.page_index,
+            text=Text(text),
+            creator_name=self.display_name(),
+        )
+        self.session.create(comment, "reply")
+
+    def _edit_text(self, record_id: str, text: str) -> None:
+        if self.session is None:
+            return
+        record = self.session.get(RecordId(record_id))
+        if record is None or not self._can_edit(record):
+            return
+        if hasattr(record, "text"):
+            after = dataclasses.replace(record, text=Text(text))  # type: ignore[call-arg]
+        elif isinstance(record, Annotation):
+            after = dataclasses.replace(record, note=text)
+        else:
+            return
+        self.session.update(record, after, "edit text")
+
+    def _go_to_record(self, record_id: str) -> None:
+        if self.session is None:
+            return
+        record = self.session.get(RecordId(record_id))
+        if isinstance(record, Comment):
+            record = self.session.get(record.root_id)
+        if isinstance(record, Annotation):
+            self.view.scroll_to_rect(record.page_index, record.bbox)
+            self.set_tool("select")
+            self.view.set_selected(record.id)
+
+    # -- permissions (refined by the review window) ------------------------------------------
+
+    def _can_edit(self, record: object) -> bool:
+        return not self.view.read_only
+
+    def _can_delete(self, record: object) -> bool:
+        return not self.view.read_only
+
+    def display_name(self) -> str:
+        return str(self.settings.value("display_name", "") or "Me")
+
+    # -- refresh ------------------------------------------------------------------------
+
+    def _on_records_changed(self, origin: str) -> None:
+        if self.session is None:
+            return
+        annotations = self.visible_annotations()
+        self.view.set_annotations(annotations, self._can_edit)
+        rows = []
+        for a in annotations:
+            rows.append((a, a.creator_name or "", self.layer_of(a), self.session.comments_of(a.id)))
+        self.comments.set_records(rows)
+        self._refresh_layers()
+        self._update_actions()
+
+    def visible_annotations(self) -> list[Annotation]:
+        if self.session is None:
+            return []
+        return [a for a in self.session.annotations() if self.layer_of(a) not in self.hidden_layers]
+
+    def layer_of(self, record: object) -> str:
+        return "My layer"
+
+    def _refresh_layers(self) -> None:
+        self.layers.set_layers(
+            [
+                (
+                    "My layer",
+                    f"My layer ({self.display_name()})",
+                    str(self.settings.value("color", "#1565C0")),
+                    "My layer" not in self.hidden_layers,
+                )
+            ]
+        )
+
+    def _on_layer_visibility(self, layer: str, visible: bool) -> None:
+        if visible:
+            self.hidden_layers.discard(layer)
+        else:
+            self.hidden_layers.add(layer)
+        self._on_records_changed("local")
+
+    def _refresh_conflicts(self) -> None:
+        if self.session is None:
+            return
+        conflicts = getattr(self.session.client, "conflicts", None)
+        items = conflicts() if callable(conflicts) else conflicts or []
+        self.conflicts.set_conflicts(list(items))
+        if items:
+            self.docks["conflicts"].show()
+            self.docks["conflicts"].raise_()
+        self._update_status()
+
+    def _reapply_conflict(self, conflict_id: str) -> None:
+        if self.session is not None and hasattr(self.session.client, "reapply_conflict"):
+            self.session.client.reapply_conflict(conflict_id)
+
+    def _dismiss_conflict(self, conflict_id: str) -> None:
+        if self.session is not None and hasattr(self.session.client, "dismiss_conflict"):
+            self.session.client.dismiss_conflict(conflict_id)
+
+    def _update_status(self) -> None:
+        s = self.session
+        if s is None:
+            for w in (self.connection_label, self.sync_label, self.presence_label):
+                w.setText("")
+            return
+        self.connection_label.setText(self.connection_text())
+        self.sync_label.setText(
+            "All changes saved"
+            if s.pending == 0
+            else f"{s.pending} change{'s' if s.pending != 1 else ''} pending"
+        )
+        names = ", ".join(p.name for p in s.peers)
+        self.presence_label.setText(f"With: {names}" if names else "")
+
+    def connection_text(self) -> str:
+        return "Local file"
+
+    def _on_page_changed(self, page: int) -> None:
+        self.page_box.blockSignals(True)
+        self.page_box.setValue(page + 1)
+        self.page_box.blockSignals(False)
+        self.page_label.setText(f"Page {page + 1} of {self.view.page_count}")
+        self.thumbnails.set_current(page)
+
+    def _update_actions(self) -> None:
+        has_doc = self.session is not None
+        _page, words = self.view.selected_words()
+        for act in self.markup_actions.values():
+            act.setEnabled(has_doc and bool(words) and not self.view.read_only)
+        for act in (
+            self.save_action,
+            self.export_json_action,
+            self.export_pdf_action,
+            self.export_flat_action,
+            self.import_json_action,
+            self.find_action,
+            self.goto_action,
+        ):
+            act.setEnabled(has_doc)
+        self.copy_action.setEnabled(bool(words))
+        self.undo_action.setEnabled(
+            has_doc and self.session is not None and self.session.history.can_undo
+        )
+        self.redo_action.setEnabled(
+            has_doc and self.session is not None and self.session.history.can_redo
+        )
+        if self.session is not None and self.session.history.undo_label:
+            self.undo_action.setText(f"&Undo {self.session.history.undo_label}")
+        selected = self._selected_record()
+        self.delete_action.setEnabled(selected is not None and self._can_delete(selected))
+        if self.view.read_only and self.pdf is not None:
+            reason = f"Read-only: {self.pdf.read_only_reason}"
+            for name, act in self.tool_actions.items():
+                if name not in ("select", "text"):
+                    act.setEnabled(False)
+                    act.setToolTip(reason)
+
+    # -- search and go to -----------------------------------------------------------------
+
+    def start_search(self) -> None:
+        self.search_box.setFocus()
+        self.search_box.selectAll()
+
+    def _on_search_enter(self) -> None:
+        query = self.search_box.text().strip()
+        if query and query == self._search_query and self._search_hits:
+            self.step_search(1)
+            return
+        self.run_search(query)
+
+    def run_search(self, query: str) -> None:
+        """Search every page in small slices, so a long document never freezes the window."""
+        self._search_query = query
+        self._search_hits = []
+        self._search_index = -1
+        self.view.set_search_hits([])
+        if not query or self.pdf is None:
+            self.search_label.setText("")
+            return
+        start = self.view.current_page
+        self._search_pending = list(range(start, self.view.page_count)) + list(range(0, start))
+        self.search_label.setText(" searching…")
+        QTimer.singleShot(0, self._search_slice)
+
+    def _search_slice(self) -> None:
+        if self.pdf is None:
+            return
+        for _ in range(16):
+            if not self._search_pending:
+                break
+            page = self._search_pending.pop(0)
+            for rects in search_page(self.pdf, page, self._search_query):
+                self._search_hits.append(SearchHit(page, rects))
+        if self._search_pending:
+            QTimer.singleShot(0, self._search_slice)
+            if self._search_index < 0 and self._search_hits:
+                self._search_index = 0
+                self.view.set_search_hits(self._search_hits, 0)
+            return
+        self._search_hits.sort(key=lambda h: (h.page, h.rects[0].top, h.rects[0].left))
+        if self._search_hits:
+            start = self.view.current_page
+            self._search_index = next(
+                (i for i, h in enumerate(self._search_hits) if h.page >= start), 0
+            )
+        self.view.set_search_hits(self._search_hits, self._search_index)
+        self._update_search_label()
+
+    def step_search(self, step: int) -> None:
+        if not self._search_hits:
+            if self.search_box.text().strip():
+                self.run_search(self.search_box.text().strip())
+            return
+        self._search_index = (self._search_index + step) % len(self._search_hits)
+        self.view.set_search_hits(self._search_hits, self._search_index)
+        self._update_search_label()
+
+    def _update_search_label(self) -> None:
+        if not self._search_hits:
+            self.search_label.setText(" no matches")
+        else:
+            self.search_label.setText(f" {self._search_index + 1} of {len(self._search_hits)}")
+
+    def start_goto(self) -> None:
+        self.page_box.setFocus()
+        self.page_box.selectAll()
+
+    # -- files ----------------------------------------------------------------------------
+
+    def save(self) -> None:
+        from app.ui.files import save_into_pdf
+
+        save_into_pdf(self)
+
+    def export_instant_json(self) -> None:
+        from app.ui.files import export_instant_json
+
+        export_instant_json(self)
+
+    def export_pdf(self, flatten: bool) -> None:
+        from app.ui.files import export_pdf
+
+        export_pdf(self, flatten)
+
+    def import_instant_json(self) -> None:
+        from app.ui.files import import_instant_json
+
+        import_instant_json(self)
+
+    def _export_layers(self, layers: list[str]) -> None:
+        self.export_pdf(False)
+
+
+def _restyle(record: Annotation, style: ToolStyle) -> Annotation:
+    changes: dict[str, object] = {"opacity": round(style.opacity, 3) if style.opacity < 1 else None}
+    names = {f.name for f in dataclasses.fields(record)}
+    for name in ("stroke_color", "color", "font_color"):
+        if name in names:
+            changes[name] = style.color
+    if "line_width" in names:
+        changes["line_width"] = style.width
+    if "stroke_width" in names:
+        changes["stroke_width"] = style.width
+    if "font_size" in names:
+        changes["font_size"] = style.font_size
+    return dataclasses.replace(record, **changes)  # type: ignore[arg-type]
+
+
+def _style_of(record: Annotation, base: ToolStyle) -> ToolStyle:
+    color = (
+        getattr(record, "stroke_color", None)
+        or getattr(record, "color", None)
+        or getattr(record, "font_color", None)
+    )
+    width = (
+        getattr(record, "line_width", None) or getattr(record, "stroke_width", None) or base.width
+    )
+    font_size = getattr(record, "font_size", None) or base.font_size
+    return dataclasses.replace(
+        base,
+        color=color if isinstance(color, str) and color.startswith("#") else base.color,
+        width=float(width),
+        opacity=record.effective_opacity,
+        font_size=float(font_size) if isinstance(font_size, int | float) else base.font_size,
+    )

@@ -1,0 +1,379 @@
+"""Side panels: thumbnails, properties, comments, layers and conflicts.
+
+Each panel is a plain widget the main window puts in a dock; panels never talk to the client
+themselves, they emit signals the window turns into edits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QSlider,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.model.records import STAMP_TYPES, Annotation, Comment, Record
+from app.model.tools import ToolStyle
+
+
+def color_icon(color: str, size: int = 14) -> QIcon:
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(color))
+    return QIcon(pixmap)
+
+
+def describe(record: Record) -> str:
+    """Return a short human name for a record: ``Ink on page 3``."""
+    kind = record.type.rsplit("/", 1)[-1].replace("-", " ").capitalize()
+    page = getattr(record, "page_index", None)
+    return f"{kind} on page {page + 1}" if isinstance(page, int) else kind
+
+
+def record_text(record: Record) -> str:
+    """Return the text a record carries (note text, free text, comment), or ''."""
+    text = getattr(record, "text", None)
+    value = getattr(text, "value", None)
+    if isinstance(value, str) and value:
+        return value
+    note = getattr(record, "note", None)
+    return note if isinstance(note, str) else ""
+
+
+class PropertiesPanel(QWidget):
+    """Colour, width, opacity and font size of the selection or of the next annotation.
+
+    Signals:
+        style_changed(object): the user changed a property; the new :class:`ToolStyle`.
+    """
+
+    style_changed = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._style = ToolStyle()
+        layout = QFormLayout(self)
+        self.target = QLabel("New annotations")
+        layout.addRow(self.target)
+        self.color_button = QPushButton("Colour…")
+        self.color_button.setObjectName("colorButton")
+        self.color_button.clicked.connect(self._pick_color)
+        layout.addRow("Colour", self.color_button)
+        self.width_box = QDoubleSpinBox()
+        self.width_box.setRange(0.5, 48)
+        self.width_box.setSingleStep(0.5)
+        self.width_box.valueChanged.connect(self._changed)
+        layout.addRow("Width", self.width_box)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(5, 100)
+        self.opacity.valueChanged.connect(self._changed)
+        layout.addRow("Opacity", self.opacity)
+        self.font_size = QDoubleSpinBox()
+        self.font_size.setRange(4, 144)
+        self.font_size.valueChanged.connect(self._changed)
+        layout.addRow("Font size", self.font_size)
+        self.stamp = QComboBox()
+        self.stamp.addItems(list(STAMP_TYPES))
+        self.stamp.currentTextChanged.connect(self._changed)
+        layout.addRow("Stamp", self.stamp)
+        self._loading = False
+        self.show_style(self._style)
+
+    def show_style(self, style: ToolStyle, target: str = "New annotations") -> None:
+        self._loading = True
+        self._style = style
+        self.target.setText(target)
+        self.color_button.setIcon(color_icon(style.color))
+        self.color_button.setText(style.color)
+        self.width_box.setValue(style.width)
+        self.opacity.setValue(round(style.opacity * 100))
+        self.font_size.setValue(style.font_size)
+        self.stamp.setCurrentText(style.stamp_type)
+        self._loading = False
+
+    @property
+    def tool_style(self) -> ToolStyle:
+        return self._style
+
+    def _pick_color(self) -> None:
+        color = QColorDialog.getColor(QColor(self._style.color), self, "Annotation colour")
+        if color.isValid():
+            self._style = ToolStyle(**{**self._style.__dict__, "color": color.name().upper()})
+            self.show_style(self._style, self.target.text())
+            self.style_changed.emit(self._style)
+
+    def _changed(self) -> None:
+        if self._loading:
+            return
+        self._style = ToolStyle(
+            **{
+                **self._style.__dict__,
+                "width": self.width_box.value(),
+                "opacity": self.opacity.value() / 100,
+                "font_size": self.font_size.value(),
+                "stamp_type": self.stamp.currentText(),
+            }
+        )
+        self.style_changed.emit(self._style)
+
+
+class CommentsPanel(QWidget):
+    """Annotations and their comment threads; reply, edit, delete; filter by author and layer.
+
+    Signals:
+        activated(str): the user picked a record (go to it, select it).
+        reply(str, str): reply to the thread of record id with text.
+        edit(str, str): set the text of record id.
+        delete(str): delete record id.
+    """
+
+    activated = Signal(str)
+    reply = Signal(str, str)
+    edit = Signal(str, str)
+    delete = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        filters = QHBoxLayout()
+        self.author_filter = QComboBox()
+        self.author_filter.setObjectName("authorFilter")
+        self.author_filter.setToolTip("Show annotations by this author only")
+        self.layer_filter = QComboBox()
+        self.layer_filter.setObjectName("layerFilter")
+        self.layer_filter.setToolTip("Show annotations of this layer only")
+        filters.addWidget(self.author_filter)
+        filters.addWidget(self.layer_filter)
+        layout.addLayout(filters)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("commentsTree")
+        self.tree.setHeaderLabels(["Annotation", "Author"])
+        self.tree.setColumnWidth(0, 190)
+        self.tree.itemActivated.connect(self._on_activated)
+        self.tree.itemClicked.connect(self._on_activated)
+        layout.addWidget(self.tree, 1)
+        self.text = QPlainTextEdit()
+        self.text.setPlaceholderText("Write a reply or new text…")
+        self.text.setMaximumHeight(70)
+        layout.addWidget(self.text)
+        buttons = QHBoxLayout()
+        self.reply_button = QPushButton("Reply")
+        self.edit_button = QPushButton("Edit text")
+        self.delete_button = QPushButton("Delete")
+        for b in (self.reply_button, self.edit_button, self.delete_button):
+            buttons.addWidget(b)
+        layout.addLayout(buttons)
+        self.reply_button.clicked.connect(lambda: self._emit_text(self.reply))
+        self.edit_button.clicked.connect(lambda: self._emit_text(self.edit))
+        self.delete_button.clicked.connect(self._emit_delete)
+        self.author_filter.currentIndexChanged.connect(self._refilter)
+        self.layer_filter.currentIndexChanged.connect(self._refilter)
+        self._rows: list[tuple[Annotation, str, str, list[Comment]]] = []
+
+    def current_id(self) -> str | None:
+        item = self.tree.currentItem()
+        if item is None:
+            return None
+        value = item.data(0, Qt.ItemDataRole.UserRole)
+        return str(value) if value else None
+
+    def set_records(
+        self,
+        rows: Sequence[tuple[Annotation, str, str, list[Comment]]],
+    ) -> None:
+        """Show ``(annotation, author, layer, comments)`` rows."""
+        self._rows = list(rows)
+        for combo, index, label in (
+            (self.author_filter, 1, "All authors"),
+            (self.layer_filter, 2, "All layers"),
+        ):
+            current = combo.currentText()
+            values = sorted({str(r[index]) for r in self._rows})
+            combo.blockSignals(True)
+            combo.clear()
+            combo.addItem(label)
+            combo.addItems(values)
+            if current in values:
+                combo.setCurrentText(current)
+            combo.blockSignals(False)
+        self._refilter()
+
+    def _refilter(self) -> None:
+        author = self.author_filter.currentText() if self.author_filter.currentIndex() > 0 else None
+        layer = self.layer_filter.currentText() if self.layer_filter.currentIndex() > 0 else None
+        selected = self.current_id()
+        self.tree.clear()
+        for annotation, who, layer_name, comments in self._rows:
+            if (author and who != author) or (layer and layer_name != layer):
+                continue
+            text = record_text(annotation)
+            label = describe(annotation) + (f": {text}" if text else "")
+            item = QTreeWidgetItem([label, who])
+            item.setData(0, Qt.ItemDataRole.UserRole, annotation.id)
+            color = getattr(annotation, "stroke_color", None) or getattr(annotation, "color", None)
+            if isinstance(color, str) and color.startswith("#"):
+                item.setIcon(0, color_icon(color))
+            for comment in comments:
+                child = QTreeWidgetItem([record_text(comment), comment.creator_name or ""])
+                child.setData(0, Qt.ItemDataRole.UserRole, comment.id)
+                item.addChild(child)
+            self.tree.addTopLevelItem(item)
+            item.setExpanded(True)
+            if annotation.id == selected:
+                self.tree.setCurrentItem(item)
+
+    def select(self, record_id: str | None) -> None:
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == record_id:
+                self.tree.setCurrentItem(item)
+                return
+
+    def _on_activated(self, item: QTreeWidgetItem) -> None:
+        value = item.data(0, Qt.ItemDataRole.UserRole)
+        if value:
+            self.activated.emit(str(value))
+
+    def _emit_text(self, signal: Any) -> None:
+        record_id = self.current_id()
+        text = self.text.toPlainText().strip()
+        if record_id and text:
+            signal.emit(record_id, text)
+            self.text.clear()
+
+    def _emit_delete(self) -> None:
+        record_id = self.current_id()
+        if record_id:
+            self.delete.emit(record_id)
+
+
+class LayersPanel(QWidget):
+    """My layer and the other layers this token may view: author, colour, visibility.
+
+    Signals:
+        visibility_changed(str, bool): show or hide a layer.
+        export_requested(list): export these layers merged into one PDF.
+    """
+
+    visibility_changed = Signal(str, bool)
+    export_requested = Signal(list)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("layersList")
+        self.list.setIconSize(QSize(14, 14))
+        self.list.itemChanged.connect(self._on_changed)
+        layout.addWidget(self.list, 1)
+        self.export_button = QPushButton("Export checked layers as PDF…")
+        self.export_button.setObjectName("exportLayersButton")
+        self.export_button.clicked.connect(
+            lambda: self.export_requested.emit(self.visible_layers())
+        )
+        layout.addWidget(self.export_button)
+
+    def set_layers(self, layers: Sequence[tuple[str, str, str, bool]]) -> None:
+        """Show ``(layer, label, colour, visible)`` rows; the first is the user's own layer."""
+        self.list.blockSignals(True)
+        self.list.clear()
+        for layer, label, color, visible in layers:
+            item = QListWidgetItem(color_icon(color), label)
+            item.setData(Qt.ItemDataRole.UserRole, layer)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+
+    def visible_layers(self) -> list[str]:
+        out = []
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.checkState() == Qt.CheckState.Checked:
+                out.append(str(item.data(Qt.ItemDataRole.UserRole)))
+        return out
+
+    def _on_changed(self, item: QListWidgetItem) -> None:
+        self.visibility_changed.emit(
+            str(item.data(Qt.ItemDataRole.UserRole)), item.checkState() == Qt.CheckState.Checked
+        )
+
+
+class ConflictsPanel(QWidget):
+    """The user's versions the server did not keep: both versions, re-apply or dismiss.
+
+    Signals:
+        reapply(str): re-apply the conflict with this id.
+        dismiss(str): forget it.
+    """
+
+    reapply = Signal(str)
+    dismiss = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        self.list = QListWidget()
+        self.list.setObjectName("conflictsList")
+        self.list.currentRowChanged.connect(self._show)
+        layout.addWidget(self.list)
+        self.mine = QPlainTextEdit()
+        self.mine.setReadOnly(True)
+        self.theirs = QPlainTextEdit()
+        self.theirs.setReadOnly(True)
+        layout.addWidget(QLabel("My version (not kept):"))
+        layout.addWidget(self.mine)
+        layout.addWidget(QLabel("Version on the server:"))
+        layout.addWidget(self.theirs)
+        buttons = QHBoxLayout()
+        self.reapply_button = QPushButton("Re-apply mine")
+        self.dismiss_button = QPushButton("Dismiss")
+        buttons.addWidget(self.reapply_button)
+        buttons.addWidget(self.dismiss_button)
+        layout.addLayout(buttons)
+        self.reapply_button.clicked.connect(lambda: self._emit(self.reapply))
+        self.dismiss_button.clicked.connect(lambda: self._emit(self.dismiss))
+        self._conflicts: list[Any] = []
+
+    def set_conflicts(self, conflicts: Sequence[Any]) -> None:
+        self._conflicts = list(conflicts)
+        self.list.clear()
+        for c in self._conflicts:
+            reason = (
+                "deleted by someone else" if c.reason == "deleted" else "changed by someone else"
+            )
+            fields = ", ".join(sorted(c.lost)) if c.lost else "the record"
+            self.list.addItem(f"{fields} — {reason}")
+        if self._conflicts:
+            self.list.setCurrentRow(0)
+        else:
+            self.mine.clear()
+            self.theirs.clear()
+
+    def _show(self, row: int) -> None:
+        if 0 <= row < len(self._conflicts):
+            c = self._conflicts[row]
+            self.mine.setPlainText(json.dumps(dict(c.mine or {}), indent=1, default=str))
+            self.theirs.setPlainText(json.dumps(dict(c.theirs or {}), indent=1, default=str))
+
+    def _emit(self, signal: Any) -> None:
+        row = self.list.currentRow()
+        if 0 <= row < len(self._conflicts):
+            signal.emit(self._conflicts[row].conflict_id)

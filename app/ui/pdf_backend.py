@@ -1,0 +1,35 @@
+"""The client's :class:`~app.client.backend.PdfBackend` port, built on :mod:`app.pdf`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from app.model.instant_json import parse_instant_json
+from app.model.records import record_to_json
+from app.pdf import open_pdf
+from app.pdf.annotations import read_records
+from app.pdf.writer import apply_instant_json, write_pdf_atomically
+
+
+class PdfBackendImpl:
+    """Read a PDF's own annotations and write annotations into a PDF, with PyMuPDF."""
+
+    def read_base_records(self, path: Path, password: str | None = None) -> list[dict[str, Any]]:
+        """Return the PDF's annotations as Instant JSON records (ids = ``pdfObjectId``)."""
+        with open_pdf(path, password) as doc:
+            return [record_to_json(r) for r in read_records(doc)]
+
+    def write_pdf(
+        self,
+        source: Path,
+        instant_json: dict[str, Any],
+        out_path: Path,
+        *,
+        flatten: bool = False,
+        password: str | None = None,
+    ) -> None:
+        """Write ``source`` with the Instant JSON diff applied (and flattened) to ``out_path``."""
+        diff = parse_instant_json(instant_json)
+        data = apply_instant_json(source, diff, flatten=flatten, password=password)
+        write_pdf_atomically(data, out_path)

@@ -1,0 +1,206 @@
+"""The bridge from an open client document to Qt: records, undo, and events as signals.
+
+:class:`DocumentSession` wraps an :mod:`app.client` document. It keeps a mirror of the
+records the user sees (for painting and hit tests), records the user's own changes in the
+:class:`~app.model.undo.UndoHistory`, and re-emits client events as Qt signals on the GUI
+thread (the qasync loop runs on it, so client callbacks already arrive there).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from app.client.events import (
+    ChangeRejected,
+    ConflictAdded,
+    ConflictRemoved,
+    ConnectionState,
+    ConnectionStateChanged,
+    DocumentSaved,
+    PresenceChanged,
+    RecordsChanged,
+    ServerBehind,
+    SyncStateChanged,
+)
+from app.model.ids import RecordId
+from app.model.instant_json import InstantDocument, document_from_records
+from app.model.records import Annotation, Comment, Record
+from app.model.undo import Change, Create, Delete, UndoHistory, Update
+
+log = logging.getLogger(__name__)
+
+
+class DocumentSession(QObject):
+    """One open document: its records, the user's undo history, and its sync state.
+
+    Args:
+        client_doc: the :mod:`app.client` document (standalone or joined by invite).
+        pdf_path: where the PDF is on disk (the cached copy for a review).
+        title: what the window title shows.
+
+    Signals:
+        records_changed(str): records changed; the argument is ``local`` or ``remote``.
+        connection_changed(str, str): the connection state (``online``, ``offline``,
+            ``reconnecting``, ...) and why.
+        sync_changed(int): the number of changes not yet saved (0 = all saved).
+        presence_changed(object): the tuple of :class:`~app.client.events.Peer` connected.
+        conflicts_changed(): the conflict list changed.
+        change_rejected(str): the server refused a change; the text says why.
+        server_behind(str): the server has lost changes this replica saw; syncing stopped.
+        saved(str): the annotations were written into the PDF at this path.
+    """
+
+    records_changed = Signal(str)
+    connection_changed = Signal(str, str)
+    sync_changed = Signal(int)
+    presence_changed = Signal(object)
+    conflicts_changed = Signal()
+    change_rejected = Signal(str)
+    server_behind = Signal(str)
+    saved = Signal(str)
+
+    def __init__(
+        self,
+        client_doc: Any,
+        pdf_path: Path,
+        title: str,
+        password: str | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.client = client_doc
+        self.pdf_path = pdf_path
+        self.title = title
+        self.password = password
+        self.history = UndoHistory()
+        self.connection = ConnectionState.OFFLINE.value
+        self.connection_reason = ""
+        self.pending = 0
+        self.peers: tuple[Any, ...] = ()
+        self._records: dict[RecordId, Record] = {r.id: r for r in client_doc.records()}
+        self.base: dict[RecordId, Record] = {
+            r.id: r for r in self._records.values() if r.pdf_object_id is not None
+        }
+        """The PDF's own annotations as opened: what an Instant JSON export is a diff against."""
+        self._unsubscribe = client_doc.subscribe(self._on_event)
+
+    # -- reading ------------------------------------------------------------------------
+
+    def records(self) -> list[Record]:
+        """Return every record the user sees, in a stable order (creation order)."""
+        return list(self._records.values())
+
+    def annotations(self) -> list[Annotation]:
+        return [r for r in self._records.values() if isinstance(r, Annotation)]
+
+    def comments_of(self, root_id: str) -> list[Comment]:
+        return [
+            r for r in self._records.values() if isinstance(r, Comment) and r.root_id == root_id
+        ]
+
+    def get(self, record_id: RecordId) -> Record | None:
+        return self._records.get(record_id)
+
+    # -- editing (recorded for undo) -------------------------------------------------------
+
+    def create(self, record: Record, label: str | None = None) -> None:
+        """Create ``record`` on the user's layer; one undo step."""
+        self.history.record(Create(record), label)
+        self._apply([Create(record)])
+
+    def update(self, before: Record, after: Record, label: str | None = None) -> None:
+        """Change a record from ``before`` to ``after``; one undo step."""
+        self.history.record(Update(before, after), label)
+        self._apply([Update(before, after)])
+
+    def delete(self, record: Record, label: str | None = None) -> None:
+        """Delete ``record`` (and the comments of its thread); one undo step."""
+        changes: list[Change] = [Delete(c) for c in self.comments_of(record.id)]
+        changes.append(Delete(record))
+        self.history.begin(label or f"delete {record.type.rsplit('/', 1)[-1]}")
+        for change in changes:
+            self.history.record(change)
+        self.history.commit()
+        self._apply(changes)
+
+    def apply_step(self, label: str, changes: list[Change]) -> None:
+        """Apply several changes as one undo step (an import)."""
+        if not changes:
+            return
+        self.history.begin(label)
+        for change in changes:
+            self.history.record(change)
+        self.history.commit()
+        self._apply(changes)
+
+    def undo(self) -> bool:
+        """Undo the user's last step; return whether anything changed."""
+        changes = self.history.undo(self.get)
+        self._apply(changes)
+        return bool(changes)
+
+    def redo(self) -> bool:
+        changes = self.history.redo(self.get)
+        self._apply(changes)
+        return bool(changes)
+
+    def _apply(self, changes: Iterable[Change]) -> None:
+        for change in changes:
+            if isinstance(change, Create):
+                self.client.create(change.record)
+                self._records[change.record.id] = change.record
+            elif isinstance(change, Update):
+                self.client.update(change.after)
+                self._records[change.after.id] = change.after
+            else:
+                self.client.delete(change.record.id)
+                self._records.pop(change.record.id, None)
+        self.records_changed.emit("local")
+
+    # -- client events --------------------------------------------------------------------
+
+    def _on_event(self, event: object) -> None:
+        if isinstance(event, RecordsChanged):
+            for record in event.records:
+                self._records[record.id] = record
+            for record_id in event.deleted:
+                self._records.pop(record_id, None)
+            if event.origin == "remote":
+                self.records_changed.emit("remote")
+        elif isinstance(event, ConnectionStateChanged):
+            self.connection = event.state.value
+            self.connection_reason = event.reason
+            self.connection_changed.emit(event.state.value, event.reason)
+        elif isinstance(event, SyncStateChanged):
+            self.pending = event.pending
+            self.sync_changed.emit(event.pending)
+        elif isinstance(event, PresenceChanged):
+            self.peers = event.peers
+            self.presence_changed.emit(event.peers)
+        elif isinstance(event, ConflictAdded | ConflictRemoved):
+            self.conflicts_changed.emit()
+        elif isinstance(event, ChangeRejected):
+            self.change_rejected.emit(event.reason)
+        elif isinstance(event, ServerBehind):
+            self.server_behind.emit(event.message)
+        elif isinstance(event, DocumentSaved):
+            self.saved.emit(event.path)
+
+    def instant_json_diff(self) -> InstantDocument:
+        """Return the user's changes against the PDF as an Instant JSON document (DESIGN §3)."""
+        current = self._records
+        new = [r for r in current.values() if r.pdf_object_id is None]
+        changed = [r for rid, r in current.items() if rid in self.base and r != self.base[rid]]
+        deleted = [r for rid, r in self.base.items() if rid not in current]
+        skipped = [r.pdf_object_id for r in (*changed, *deleted) if r.pdf_object_id is not None]
+        return document_from_records([*new, *changed], skipped_pdf_object_ids=skipped)
+
+    def close(self) -> None:
+        """Stop listening to the client document (the caller closes it)."""
+        if callable(self._unsubscribe):
+            self._unsubscribe()

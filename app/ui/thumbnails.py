@@ -1,0 +1,102 @@
+"""The page thumbnails sidebar: small renders of every page, drawn as they scroll into view."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+
+from app.pdf import PdfDocument
+from app.ui.render import TileKey, TileRenderer, zoom_key
+
+THUMB_WIDTH = 110
+
+
+class ThumbnailPanel(QListWidget):
+    """One thumbnail per page; a click goes to the page.
+
+    Signals:
+        page_chosen(int): the user picked a page (0-based).
+    """
+
+    page_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("thumbnails")
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setFlow(QListView.Flow.TopToBottom)
+        self.setWrapping(False)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setIconSize(QSize(THUMB_WIDTH, int(THUMB_WIDTH * 1.4)))
+        self.setSpacing(4)
+        self.setMinimumWidth(THUMB_WIDTH + 40)
+        self._renderer: TileRenderer | None = None
+        self._keys: dict[TileKey, int] = {}
+        self._zooms: list[float] = []
+        self._sizes: list[tuple[int, int]] = []
+        self.currentRowChanged.connect(self._on_row)
+        self.verticalScrollBar().valueChanged.connect(lambda _v: self._request())
+
+    def set_document(self, doc: PdfDocument, renderer: TileRenderer) -> None:
+        self.clear()
+        self._renderer = renderer
+        renderer.tile_ready.connect(self._on_tile)
+        self._zooms = []
+        self._sizes = []
+        dpr = self.devicePixelRatioF()
+        blank = QPixmap(self.iconSize())
+        blank.fill(QColor("#ffffff"))
+        for i in range(doc.page_count):
+            geometry = doc.page_geometry(i)
+            w, h = geometry.display_size(1.0)
+            zoom = min(THUMB_WIDTH / w, THUMB_WIDTH * 1.4 / h) * dpr
+            self._zooms.append(zoom)
+            dw, dh = geometry.display_size(zoom)
+            self._sizes.append((max(1, int(dw)), max(1, int(dh))))
+            item = QListWidgetItem(QIcon(blank), str(i + 1))
+            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
+            self.addItem(item)
+        self._request()
+
+    def _key(self, page: int) -> TileKey:
+        w, h = self._sizes[page]
+        return TileKey(page, zoom_key(self._zooms[page]), 0, 0, w, h)
+
+    def _request(self) -> None:
+        if self._renderer is None or not self._zooms:
+            return
+        first = self.indexAt(self.viewport().rect().topLeft()).row()
+        first = max(0, first)
+        wanted = []
+        for page in range(first, min(first + 12, len(self._zooms))):
+            key = self._key(page)
+            self._keys[key] = page
+            if self._renderer.cached(key) is None:
+                wanted.append(key)
+            else:
+                self._set_icon(page, key)
+        self._renderer.request(wanted, channel="thumbnails")
+
+    def _set_icon(self, page: int, key: TileKey) -> None:
+        assert self._renderer is not None
+        pixmap = self._renderer.cached(key)
+        item = self.item(page)
+        if pixmap is not None and item is not None:
+            shown = QPixmap(pixmap)
+            shown.setDevicePixelRatio(self.devicePixelRatioF())
+            item.setIcon(QIcon(shown))
+
+    def _on_tile(self, key: object) -> None:
+        if isinstance(key, TileKey) and key in self._keys:
+            self._set_icon(self._keys[key], key)
+
+    def set_current(self, page: int) -> None:
+        self.blockSignals(True)
+        self.setCurrentRow(page)
+        self.blockSignals(False)
+
+    def _on_row(self, row: int) -> None:
+        if row >= 0:
+            self.page_chosen.emit(row)

@@ -1,0 +1,77 @@
+"""Export from the window, read back by the PDF bridge and the Instant JSON codec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app.model.instant_json import parse_instant_json
+from app.model.records import EllipseAnnotation, InkAnnotation
+from app.pdf import open_pdf
+from app.pdf.annotations import read_records
+from app.ui import files
+from app.ui.main_window import MainWindow
+from app.ui.page_view import page_rect_center
+from tests.conftest import corpus_pdf
+
+BOXES = corpus_pdf("geometry-rotations-offset-mediabox-cropbox")
+
+
+def draw(qtbot, window: MainWindow, key: Qt.Key, points: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+    view = window.view
+    vp = view.viewport()
+    qtbot.keyClick(view, key)
+    px = [page_rect_center(view, 0, p) for p in points]
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=px[0])
+    for p in px[1:]:
+        qtbot.mouseMove(vp, p)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=px[-1])
+
+
+@pytest.mark.parametrize("flatten", [False, True])
+def test_export_instant_json_and_pdf_read_back(
+    qtbot, window: MainWindow, tmp_path: Path, flatten: bool
+) -> None:
+    assert window.open_path(BOXES)
+    window.view.set_zoom(1.0)
+    window.view.go_to_page(0)
+    draw(qtbot, window, Qt.Key.Key_P, [(100, 400), (150, 420), (200, 480)])
+    draw(qtbot, window, Qt.Key.Key_E, [(250, 500), (350, 560)])
+
+    json_path = tmp_path / "out.json"
+    files.export_instant_json(window, json_path)
+    exported = parse_instant_json(json_path.read_bytes())
+    assert sorted(type(a).__name__ for a in exported.annotations) == [
+        "EllipseAnnotation",
+        "InkAnnotation",
+    ]
+
+    pdf_path = tmp_path / "out.pdf"
+    job = files.export_pdf(window, flatten, pdf_path)
+    assert job is not None
+    with qtbot.waitSignal(window.exported, timeout=20000) as signal:
+        pass
+    assert signal.args == [str(pdf_path)]
+    with open_pdf(pdf_path) as doc:
+        back = read_records(doc)
+        text = doc.fitz_page(0).get_text()
+    if flatten:
+        assert back == []  # burnt into the page: no annotations left to edit
+        assert "Rotate: 0" in text
+    else:
+        kinds = {type(r) for r in back}
+        assert {InkAnnotation, EllipseAnnotation} <= kinds
+        (ellipse,) = [r for r in back if isinstance(r, EllipseAnnotation)]
+        assert abs(ellipse.bbox.left - 250) < 2 and abs(ellipse.bbox.top - 500) < 2
+
+
+def test_a_broken_file_gets_a_clear_dialog_and_nothing_opens(qtbot, window: MainWindow) -> None:
+    assert not window.open_path(corpus_pdf("not-a-pdf-png-renamed"))
+    qtbot.waitUntil(lambda: bool(window._open_dialogs))
+    box = window._open_dialogs[-1]
+    assert "not a pdf" in box.text().lower()  # type: ignore[attr-defined]
+    assert window.session is None
+    assert window.stack.currentWidget() is window.welcome
+    box.close()
