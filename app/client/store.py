@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     position INTEGER PRIMARY KEY AUTOINCREMENT,
     change_id TEXT NOT NULL UNIQUE,
     record_id TEXT NOT NULL,
-    change TEXT NOT NULL
+    change TEXT NOT NULL,
+    sent INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS conflicts (
     conflict_id TEXT PRIMARY KEY,
@@ -81,6 +82,7 @@ class StoreSnapshot:
     meta: Mapping[str, Any]
     records: Mapping[str, Mapping[str, Any]]
     outbox: tuple[Mapping[str, Any], ...]
+    sent_change_ids: frozenset[str]
     conflicts: tuple[StoredConflict, ...]
 
 
@@ -111,10 +113,15 @@ class StoreWriter:
         self._conn.execute("DELETE FROM records")
         self.put_records(states)
 
-    def append_changes(self, changes: Iterable[Mapping[str, Any]]) -> None:
-        """Append changes to the outbox; a change id already there is left alone (§4.2)."""
+    def put_changes(self, changes: Iterable[Mapping[str, Any]]) -> None:
+        """Append changes to the outbox; a change id already there is replaced in place.
+
+        Replacing keeps the change's position: the sync core merges an edit of an unsent
+        change into it, and the merged change must still go out in the original order.
+        """
         self._conn.executemany(
-            "INSERT OR IGNORE INTO outbox(change_id, record_id, change) VALUES(?, ?, ?)",
+            "INSERT INTO outbox(change_id, record_id, change) VALUES(?, ?, ?) "
+            "ON CONFLICT(change_id) DO UPDATE SET change = excluded.change",
             [
                 (c["change_id"], c["record_id"], json.dumps(c, separators=(",", ":")))
                 for c in changes
@@ -124,6 +131,16 @@ class StoreWriter:
     def remove_changes(self, change_ids: Iterable[str]) -> None:
         """Remove acknowledged changes from the outbox."""
         self._conn.executemany("DELETE FROM outbox WHERE change_id = ?", [(c,) for c in change_ids])
+
+    def mark_sent(self, change_ids: Iterable[str]) -> None:
+        """Remember that these changes went to the server at least once (never merge them)."""
+        self._conn.executemany(
+            "UPDATE outbox SET sent = 1 WHERE change_id = ?", [(c,) for c in change_ids]
+        )
+
+    def delete_records(self, record_ids: Iterable[str]) -> None:
+        """Remove records from the synced replica."""
+        self._conn.executemany("DELETE FROM records WHERE id = ?", [(r,) for r in record_ids])
 
     def clear_outbox(self) -> None:
         """Remove every change from the outbox."""
@@ -228,9 +245,12 @@ class LocalStore:
             records = {
                 k: json.loads(v) for k, v in self._conn.execute("SELECT id, state FROM records")
             }
-            outbox = tuple(
-                json.loads(v)
-                for (v,) in self._conn.execute("SELECT change FROM outbox ORDER BY position")
+            rows = self._conn.execute(
+                "SELECT change, sent FROM outbox ORDER BY position"
+            ).fetchall()
+            outbox = tuple(json.loads(v) for v, _ in rows)
+            sent = frozenset(
+                c["change_id"] for c, (_, flag) in zip(outbox, rows, strict=True) if flag
             )
             conflicts = tuple(
                 StoredConflict(cid, rid, json.loads(v))
@@ -240,7 +260,7 @@ class LocalStore:
             )
         except (sqlite3.Error, json.JSONDecodeError) as exc:
             raise StoreError(f"cannot read local store {self.path}: {exc}") from exc
-        return StoreSnapshot(meta, records, outbox, conflicts)
+        return StoreSnapshot(meta, records, outbox, sent, conflicts)
 
     def meta(self, key: str, default: Any = None) -> Any:
         """Return one meta value, or ``default``."""

@@ -32,7 +32,7 @@ def test_store_keeps_replica_outbox_and_conflicts_across_reopen(tmp_path: Path) 
     with store.write() as w:
         w.set_meta("last_seq", 7)
         w.put_records([{"id": "a", "rev": 1, "content": {"x": 1}}])
-        w.append_changes([_change(1), _change(2), _change(1)])
+        w.put_changes([_change(1), _change(2), _change(1)])
         w.add_conflict(StoredConflict("k1", "a", {"mine": {"x": 2}}))
     store.close()
 
@@ -40,15 +40,17 @@ def test_store_keeps_replica_outbox_and_conflicts_across_reopen(tmp_path: Path) 
     assert snap.meta["last_seq"] == 7
     assert snap.records["a"]["content"] == {"x": 1}
     assert [c["change_id"] for c in snap.outbox] == ["c000001", "c000002"]
+    # The change put again replaced the first in place (a merged edit keeps its turn).
+    assert snap.outbox[0]["content"] == {"type": "pspdfkit/note", "n": 1}
     assert snap.conflicts[0].value == {"mine": {"x": 2}}
 
 
 def test_a_failed_write_keeps_nothing_of_it(tmp_path: Path) -> None:
     store = LocalStore.open(tmp_path / "s.sqlite3")
     with store.write() as w:
-        w.append_changes([_change(1)])
+        w.put_changes([_change(1)])
     with pytest.raises(RuntimeError), store.write() as w:
-        w.append_changes([_change(2)])
+        w.put_changes([_change(2)])
         w.set_meta("last_seq", 9)
         raise RuntimeError("crash in the middle")
     snap = store.load()
@@ -84,7 +86,7 @@ print("ready", flush=True)
 while True:
     n += 1
     with store.write() as w:
-        w.append_changes([{"change_id": f"c{n:06d}", "record_id": f"r{n}", "op": "delete"}])
+        w.put_changes([{"change_id": f"c{n:06d}", "record_id": f"r{n}", "op": "delete"}])
         w.set_meta("last", n)
 """
 

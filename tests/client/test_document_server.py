@@ -1,0 +1,89 @@
+"""The client against a real `lamina serve` on loopback, with real stores in tmp_path."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from app.auth import mint_token
+from app.auth.invite import Invite
+from app.client.document import LaminaDocument
+from app.client.errors import AccessLostError
+from app.client.events import ConnectionState, Event, RecordsChanged, SyncStateChanged
+from tests.client.conftest import FAST, ServerProcess, async_test, eventually, note
+
+
+@async_test
+async def test_open_invite_create_and_ensure_saved(server: ServerProcess, tmp_path: Path) -> None:
+    doc = await LaminaDocument.open_invite(server.invite(), store_dir=tmp_path / "a", backoff=FAST)
+    events: list[Event] = []
+    doc.subscribe(events.append)
+    await asyncio.wait_for(doc.wait_for_state(ConnectionState.ONLINE), 30)
+    # The base layer (five stamps of the PDF) arrives with the snapshot.
+    assert len(doc.records()) == 5
+    edit = doc.create(note("first"))
+    assert edit.before is None and edit.after is not None
+    assert any(isinstance(e, RecordsChanged) and e.origin == "local" for e in events)
+    (saved,) = await asyncio.wait_for(doc.ensure_changes_saved([edit.record_id]), 30)
+    assert saved is not None and saved.text.value == "first"  # type: ignore[attr-defined]
+    assert server.layer_records()[edit.record_id]["text"]["value"] == "first"
+    assert doc.pending_count == 0
+    assert any(isinstance(e, SyncStateChanged) and e.all_saved for e in events)
+    await doc.close()
+
+
+@async_test
+async def test_edits_made_while_server_is_down_sync_in_order_exactly_once(
+    stopped_server: ServerProcess, tmp_path: Path
+) -> None:
+    doc = await LaminaDocument.open_invite(
+        stopped_server.invite(), store_dir=tmp_path / "a", backoff=FAST
+    )
+    await eventually(lambda: doc.connection_state is ConnectionState.RECONNECTING)
+    first = doc.create(note("one"))
+    doc.update(first.record_id, {"color": "#ff0000"})
+    second = doc.create(note("two"))
+    doc.update(first.record_id, {"text": {"format": "plain", "value": "one, edited"}})
+    doc.delete(second.record_id)
+    third = doc.create(note("three"))
+    assert doc.pending_count >= 3
+
+    stopped_server.start()
+    await asyncio.wait_for(doc.save(), 60)
+    server_side = stopped_server.layer_records()
+    assert server_side[first.record_id]["text"]["value"] == "one, edited"
+    assert server_side[first.record_id]["color"] == "#ff0000"
+    assert second.record_id not in server_side
+    assert server_side[third.record_id]["text"]["value"] == "three"
+    # Exactly once: five base stamps plus the two live notes, and nothing twice.
+    assert len(server_side) == 7
+    await doc.close()
+
+    # A second replica sees the same thing.
+    other = await LaminaDocument.open_invite(
+        stopped_server.invite(), store_dir=tmp_path / "b", backoff=FAST
+    )
+    await asyncio.wait_for(other.wait_for_state(ConnectionState.ONLINE), 30)
+    assert {r.id for r in other.records()} == set(server_side)
+    await other.close()
+
+
+@async_test
+async def test_expired_token_stops_retrying_and_says_so(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    token = mint_token(server.keypair, document_id="doc", now=time.time() - 30 * 24 * 3600)
+    doc = await LaminaDocument.open_invite(
+        Invite(server.url, token), store_dir=tmp_path / "a", backoff=FAST
+    )
+    await asyncio.wait_for(doc.wait_for_state(ConnectionState.STOPPED), 30)
+    assert "new invite" in doc.connection_reason
+    # Editing offline still works; the edit stays pending in the local store.
+    doc.create(note("kept"))
+    assert doc.pending_count == 1
+    with pytest.raises(AccessLostError, match="new invite"):
+        await doc.save()
+    await doc.close()
