@@ -11,6 +11,8 @@
 PyMuPDF is not thread-safe: each thread opens its own :class:`PdfDocument`.
 """
 
+from app.pdf.annotations import UNKNOWN_TYPE, dump_instant_json, read_records
+from app.pdf.diff import diff_documents
 from app.pdf.document import PageInfo, PdfDocument, open_pdf
 from app.pdf.errors import (
     DamagedPdfError,
@@ -33,10 +35,12 @@ from app.pdf.render import (
     tile_grid,
 )
 from app.pdf.text import Word, page_words, search_page
+from app.pdf.writer import apply_instant_json, write_pdf_atomically
 
 __all__ = [
     "MAX_RENDER_PIXELS",
     "PIXEL_FORMAT",
+    "UNKNOWN_TYPE",
     "DamagedPdfError",
     "EmptyFileError",
     "NotAPdfError",
@@ -51,10 +55,15 @@ __all__ = [
     "RenderedImage",
     "Word",
     "WrongPasswordError",
+    "apply_instant_json",
+    "diff_documents",
+    "dump_instant_json",
     "open_pdf",
     "page_words",
+    "read_records",
     "render_page",
     "render_tile",
     "search_page",
     "tile_grid",
+    "write_pdf_atomically",
 ]

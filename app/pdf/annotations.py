@@ -1,0 +1,611 @@
+"""Read the annotations already in a PDF as records (the base layer, DESIGN §3).
+
+Every annotation becomes the record Instant JSON has for it, with ``pdfObjectId`` (its object
+number) and that number as its id. The mapping:
+
+- Text (sticky note) -> ``pspdfkit/note``; a note that replies to another annotation through
+  ``/IRT`` (without ``/RT /Group``) -> ``pspdfkit/comment`` whose ``rootId`` is the parent.
+- FreeText -> ``pspdfkit/text``; Line, Square, Circle, Polygon, PolyLine -> the shapes;
+  Highlight, Underline, StrikeOut, Squiggly -> markup with one rect per quad; Ink -> ink;
+  Stamp -> ``pspdfkit/stamp`` (standard names recognised, Acrobat's ``SB``/``SH`` prefixes
+  too); Link -> ``pspdfkit/link`` with its action; Widget -> ``pspdfkit/widget`` plus one
+  ``pspdfkit/form-field-value`` per field.
+- Popup is not a record (its text is the parent's ``/Contents``).
+- Any other kind (Caret, FileAttachment, Sound, ...) -> an annotation of type
+  ``pspdfkit/unknown`` that keeps its place, dates, author, colour and text, and names the PDF
+  subtype in ``customData.pdfSubtype``.
+
+Common keys: ``/T`` -> ``creatorName``, ``/Contents`` -> ``note`` (``text`` for notes, free
+text and comments), ``/CreationDate`` and ``/M`` -> ``createdAt``/``updatedAt`` (ISO 8601, UTC),
+``/C`` -> the type's colour, ``/CA`` -> ``opacity``, ``/NM`` -> ``name``, ``/Subj`` ->
+``subject``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pymupdf
+
+from app.model.geometry import Point, Rect
+from app.model.ids import record_id_for_pdf_object
+from app.model.instant_json import InstantDocument, document_from_records
+from app.model.records import (
+    STAMP_TYPES,
+    Annotation,
+    Comment,
+    EllipseAnnotation,
+    FormFieldValue,
+    HighlightAnnotation,
+    InkAnnotation,
+    InkLines,
+    LineAnnotation,
+    LinkAnnotation,
+    NoteAnnotation,
+    PolygonAnnotation,
+    PolylineAnnotation,
+    Record,
+    RectangleAnnotation,
+    SquigglyAnnotation,
+    StampAnnotation,
+    StrikeOutAnnotation,
+    Text,
+    TextAnnotation,
+    UnderlineAnnotation,
+    UnknownAnnotation,
+    WidgetAnnotation,
+    form_field_value_id,
+)
+from app.pdf.document import PdfDocument
+from app.pdf.geometry import PageGeometry
+
+log = logging.getLogger(__name__)
+
+# PyMuPDF sets its constants at import time, which mypy cannot see.
+_FITZ: Any = pymupdf
+
+UNKNOWN_TYPE = "pspdfkit/unknown"
+"""Instant JSON type of annotation kinds Lamina does not model."""
+
+# PDF line ending names <-> Instant lineCaps names.
+LINE_ENDS_TO_CAPS = {
+    "Square": "square",
+    "Circle": "circle",
+    "Diamond": "diamond",
+    "OpenArrow": "openArrow",
+    "ClosedArrow": "closedArrow",
+    "Butt": "butt",
+    "ROpenArrow": "reverseOpenArrow",
+    "RClosedArrow": "reverseClosedArrow",
+    "Slash": "slash",
+}
+CAPS_TO_LINE_ENDS = {v: k for k, v in LINE_ENDS_TO_CAPS.items()}
+
+NOTE_ICONS_FROM_PDF = {
+    "Comment": "comment",
+    "Key": "key",
+    "Note": "note",
+    "Help": "help",
+    "NewParagraph": "newParagraph",
+    "Paragraph": "paragraph",
+    "Insert": "insert",
+    "Check": "check",
+    "Circle": "circle",
+    "Cross": "cross",
+    "RightArrow": "rightArrow",
+    "RightPointer": "rightPointer",
+    "Star": "star",
+}
+NOTE_ICONS_TO_PDF = {v: k for k, v in NOTE_ICONS_FROM_PDF.items()}
+
+_MARKUP = {
+    "Highlight": HighlightAnnotation,
+    "Underline": UnderlineAnnotation,
+    "StrikeOut": StrikeOutAnnotation,
+    "Squiggly": SquigglyAnnotation,
+}
+_SKIPPED_SUBTYPES = {"Popup"}
+
+
+def read_records(doc: PdfDocument) -> list[Record]:
+    """Return every annotation, comment and form field value already in the PDF.
+
+    Records keep ``pdfObjectId`` and use its string as id. Annotations come page by page in
+    the page's ``/Annots`` order, then comments, then form field values.
+    """
+    annotations: list[Record] = []
+    comments: list[Record] = []
+    values: dict[str, FormFieldValue] = {}
+    for page_index in range(doc.page_count):
+        page = doc.fitz_page(page_index)
+        geometry = PageGeometry.from_fitz_page(page)
+        links = {link.get("xref"): link for link in page.get_links()}
+        widgets = (
+            {w.xref: w for w in page.widgets()}
+            if any(t == _FITZ.PDF_ANNOT_WIDGET for _, t, _ in page.annot_xrefs())
+            else {}
+        )
+        for xref, subtype in _annotation_xrefs(doc, page):
+            if subtype in _SKIPPED_SUBTYPES:
+                continue
+            try:
+                record = _read_one(doc, page, page_index, geometry, xref, subtype, links, widgets)
+            except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+                log.warning("annotation %d on page %d could not be read: %s", xref, page_index, exc)
+                record = _unknown(doc, page_index, geometry, xref, subtype)
+            if isinstance(record, Comment):
+                comments.append(record)
+            else:
+                annotations.append(record)
+            if subtype == "Widget" and xref in widgets:
+                value = _field_value(widgets[xref])
+                if value is not None and value.name not in values:
+                    values[value.name] = value
+    return [*annotations, *comments, *values.values()]
+
+
+def dump_instant_json(doc: PdfDocument) -> InstantDocument:
+    """Return the PDF's annotations, comments and form field values as Instant JSON."""
+    return document_from_records(read_records(doc), pdf_id=doc.pdf_id)
+
+
+# -- reading one annotation -------------------------------------------------------------
+
+
+def _annotation_xrefs(doc: PdfDocument, page: Any) -> Iterator[tuple[int, str]]:
+    fitz_doc = doc.fitz_document
+    for xref, _, _ in page.annot_xrefs():
+        kind, value = fitz_doc.xref_get_key(xref, "Subtype")
+        yield xref, value.lstrip("/") if kind == "name" else ""
+
+
+def _read_one(
+    doc: PdfDocument,
+    page: Any,
+    page_index: int,
+    geometry: PageGeometry,
+    xref: int,
+    subtype: str,
+    links: dict[Any, dict[str, Any]],
+    widgets: dict[int, Any],
+) -> Record:
+    fitz_doc = doc.fitz_document
+    if subtype == "Link":
+        return _link(doc, page_index, geometry, xref, links.get(xref))
+    if subtype == "Widget":
+        return _widget(doc, page_index, geometry, xref, widgets.get(xref))
+    annot = page.load_annot(xref)
+    if annot is None:
+        return _unknown(doc, page_index, geometry, xref, subtype)
+    common = _common(doc, page_index, geometry, xref, annot)
+    contents = _string_key(fitz_doc, xref, "Contents")
+    stroke = _hex(annot.colors.get("stroke"))
+    fill = _hex(annot.colors.get("fill"))
+    width = _border_width(annot)
+    if subtype == "Text":
+        irt = annot.irt_xref
+        rt = fitz_doc.xref_get_key(xref, "RT")
+        if irt and rt != ("name", "/Group"):
+            return Comment(
+                id=common["id"],
+                pdf_object_id=xref,
+                root_id=record_id_for_pdf_object(irt),
+                page_index=page_index,
+                text=Text(contents or ""),
+                created_at=common.get("created_at"),
+                updated_at=common.get("updated_at"),
+                creator_name=common.get("creator_name"),
+            )
+        icon_name = _name_key(fitz_doc, xref, "Name")
+        return NoteAnnotation(
+            **common,
+            text=Text(contents or ""),
+            icon=NOTE_ICONS_FROM_PDF.get(icon_name or "Note", "note"),
+            color=stroke,
+        )
+    if subtype == "FreeText":
+        size, font_color = _default_appearance(fitz_doc, xref)
+        return TextAnnotation(
+            **common,
+            text=Text(contents or ""),
+            font_size=size,
+            font_color=font_color,
+            background_color=fill,
+            border_color=stroke if width else None,
+            border_width=width or None,
+        )
+    if subtype in ("Square", "Circle"):
+        cls = RectangleAnnotation if subtype == "Square" else EllipseAnnotation
+        return cls(
+            **common,
+            note=contents,
+            stroke_width=width,
+            stroke_color=stroke,
+            fill_color=fill,
+            stroke_dash_array=_dashes(annot),
+        )
+    if subtype == "Line":
+        vertices = annot.vertices or []
+        start, end = [*vertices, (0.0, 0.0), (0.0, 0.0)][:2]
+        return LineAnnotation(
+            **common,
+            note=contents,
+            stroke_width=width,
+            stroke_color=stroke,
+            fill_color=fill,
+            stroke_dash_array=_dashes(annot),
+            start_point=geometry.pymupdf_to_instant_point(start),
+            end_point=geometry.pymupdf_to_instant_point(end),
+            line_caps=_line_caps(fitz_doc, xref),
+        )
+    if subtype in ("Polygon", "PolyLine"):
+        points = tuple(geometry.pymupdf_to_instant_point(p) for p in annot.vertices or [])
+        if subtype == "Polygon":
+            return PolygonAnnotation(
+                **common,
+                note=contents,
+                stroke_width=width,
+                stroke_color=stroke,
+                fill_color=fill,
+                stroke_dash_array=_dashes(annot),
+                points=points,
+            )
+        return PolylineAnnotation(
+            **common,
+            note=contents,
+            stroke_width=width,
+            stroke_color=stroke,
+            fill_color=fill,
+            stroke_dash_array=_dashes(annot),
+            points=points,
+            line_caps=_line_caps(fitz_doc, xref),
+        )
+    if subtype in _MARKUP:
+        vertices = annot.vertices or []
+        rects = tuple(
+            Rect.bounding(geometry.pymupdf_to_instant_point(p) for p in vertices[i : i + 4])
+            for i in range(0, len(vertices) - 3, 4)
+        )
+        return _MARKUP[subtype](**common, note=contents, rects=rects, color=stroke)
+    if subtype == "Ink":
+        strokes = [
+            [geometry.pymupdf_to_instant_point(p) for p in stroke_points]
+            for stroke_points in annot.vertices or []
+        ]
+        lines = InkLines.from_strokes([[(p.x, p.y) for p in s] for s in strokes])
+        if common["bbox"] == Rect(0, 0, 0, 0) and strokes:
+            pad = (width or 1) / 2
+            common["bbox"] = Rect.bounding((p for s in strokes for p in s), pad)
+        return InkAnnotation(
+            **common,
+            note=contents,
+            lines=lines,
+            line_width=width if width is not None else 1,
+            stroke_color=stroke,
+        )
+    if subtype == "Stamp":
+        name = _name_key(fitz_doc, xref, "Name")
+        stamp_type = _stamp_type(name)
+        return StampAnnotation(
+            **common,
+            note=contents,
+            stamp_type=stamp_type,
+            title=name if stamp_type == "Custom" and name else None,
+            color=stroke,
+        )
+    return _unknown(doc, page_index, geometry, xref, subtype, annot)
+
+
+def _common(
+    doc: PdfDocument, page_index: int, geometry: PageGeometry, xref: int, annot: Any | None
+) -> dict[str, Any]:
+    fitz_doc = doc.fitz_document
+    out: dict[str, Any] = {
+        "id": record_id_for_pdf_object(xref),
+        "pdf_object_id": xref,
+        "page_index": page_index,
+        "bbox": _bbox(fitz_doc, geometry, xref),
+    }
+    created = pdf_date_to_iso(_string_key(fitz_doc, xref, "CreationDate"))
+    updated = pdf_date_to_iso(_string_key(fitz_doc, xref, "M"))
+    if created:
+        out["created_at"] = created
+    if updated:
+        out["updated_at"] = updated
+    author = _string_key(fitz_doc, xref, "T")
+    if author:
+        out["creator_name"] = author
+    name = _string_key(fitz_doc, xref, "NM")
+    if name:
+        out["name"] = name
+    subject = _string_key(fitz_doc, xref, "Subj")
+    if subject:
+        out["subject"] = subject
+    if annot is not None and annot.opacity is not None and 0 <= annot.opacity < 1:
+        out["opacity"] = round(float(annot.opacity), 4)
+    flags = _flags(fitz_doc, xref)
+    if flags:
+        out["flags"] = flags
+    return out
+
+
+def _bbox(fitz_doc: Any, geometry: PageGeometry, xref: int) -> Rect:
+    kind, value = fitz_doc.xref_get_key(xref, "Rect")
+    if kind != "array":
+        return Rect(0, 0, 0, 0)
+    numbers = [float(v) for v in value.strip("[]").split()]
+    if len(numbers) != 4:
+        return Rect(0, 0, 0, 0)
+    rect = geometry.pdf_to_instant_rect(*numbers)
+    return Rect(*(round(v, 4) for v in rect))
+
+
+def _unknown(
+    doc: PdfDocument,
+    page_index: int,
+    geometry: PageGeometry,
+    xref: int,
+    subtype: str,
+    annot: Any | None = None,
+) -> UnknownAnnotation:
+    fitz_doc = doc.fitz_document
+    common = _common(doc, page_index, geometry, xref, annot)
+    contents = _string_key(fitz_doc, xref, "Contents")
+    color = _hex(annot.colors.get("stroke")) if annot is not None else None
+    extra: dict[str, Any] = {}
+    if color and color != "transparent":
+        extra["color"] = color
+    return UnknownAnnotation(
+        **common,
+        unknown_type=UNKNOWN_TYPE,
+        note=contents,
+        custom_data={"pdfSubtype": subtype or "unknown"},
+        extra=extra,
+    )
+
+
+def _link(
+    doc: PdfDocument, page_index: int, geometry: PageGeometry, xref: int, link: Any
+) -> LinkAnnotation:
+    common = _common(doc, page_index, geometry, xref, None)
+    action: dict[str, Any] | None = None
+    if link is not None:
+        if link.get("uri"):
+            action = {"type": "uri", "uri": link["uri"]}
+        elif link.get("kind") == _FITZ.LINK_GOTO and link.get("page", -1) >= 0:
+            action = {"type": "goTo", "pageIndex": int(link["page"])}
+        elif link.get("kind") == _FITZ.LINK_NAMED and link.get("name"):
+            action = {"type": "named", "action": link["name"]}
+        elif link.get("kind") == _FITZ.LINK_LAUNCH and link.get("file"):
+            action = {"type": "launch", "filePath": link["file"]}
+        elif link.get("kind") == _FITZ.LINK_GOTOR and link.get("file"):
+            action = {"type": "goToRemote", "relativePath": link["file"]}
+    return LinkAnnotation(**common, action=action)
+
+
+def _widget(
+    doc: PdfDocument, page_index: int, geometry: PageGeometry, xref: int, widget: Any
+) -> WidgetAnnotation:
+    common = _common(doc, page_index, geometry, xref, None)
+    if widget is None:
+        return WidgetAnnotation(**common)
+    size = float(widget.text_fontsize) if widget.text_fontsize else None
+    return WidgetAnnotation(
+        **common,
+        form_field_name=widget.field_name,
+        font_size=(size if size else "auto") if widget.field_type_string == "Text" else None,
+        font_color=_hex(widget.text_color) if widget.text_color else None,
+        border_color=_hex(widget.border_color) if widget.border_color else None,
+        background_color=_hex(widget.fill_color) if widget.fill_color else None,
+    )
+
+
+def _field_value(widget: Any) -> FormFieldValue | None:
+    name = widget.field_name
+    if not name:
+        return None
+    kind = widget.field_type_string
+    raw = widget.field_value
+    value: Any
+    if kind in ("CheckBox", "RadioButton"):
+        value = [str(raw)] if raw not in (None, "", False, "Off") else []
+        if raw is True:
+            value = [str(widget.on_state() or "Yes")]
+    elif kind == "Button" or kind == "Signature":
+        return None
+    elif isinstance(raw, list | tuple):
+        value = [str(v) for v in raw]
+    else:
+        value = None if raw is None else str(raw)
+    return FormFieldValue(id=form_field_value_id(name), name=name, value=value)
+
+
+# -- small readers ------------------------------------------------------------------------
+
+
+def _string_key(fitz_doc: Any, xref: int, key: str) -> str | None:
+    kind, value = fitz_doc.xref_get_key(xref, key)
+    if kind != "string":
+        return None
+    return str(value)
+
+
+def _name_key(fitz_doc: Any, xref: int, key: str) -> str | None:
+    kind, value = fitz_doc.xref_get_key(xref, key)
+    if kind == "name":
+        return str(value).lstrip("/")
+    if kind == "string":
+        return str(value)
+    return None
+
+
+_ANNOT_FLAGS = (
+    (1, "invisible"),
+    (2, "hidden"),
+    (4, None),  # print is Instant's default; noPrint is its absence
+    (8, "noZoom"),
+    (16, "noRotate"),
+    (32, "noView"),
+    (64, "readOnly"),
+    (128, "locked"),
+    (256, "toggleNoView"),
+    (512, "lockedContents"),
+)
+
+
+def _flags(fitz_doc: Any, xref: int) -> tuple[str, ...]:
+    kind, value = fitz_doc.xref_get_key(xref, "F")
+    number = int(float(value)) if kind == "int" or kind == "float" else 0
+    out = [name for bit, name in _ANNOT_FLAGS if name and number & bit]
+    if not number & 4:
+        out.insert(0, "noPrint")
+    return tuple(out)
+
+
+def flags_to_pdf(flags: Sequence[str] | None) -> int:
+    """Return the PDF ``/F`` number for Instant ``flags`` (print unless ``noPrint``)."""
+    names = set(flags or ())
+    number = 0 if "noPrint" in names else 4
+    for bit, name in _ANNOT_FLAGS:
+        if name and name in names:
+            number |= bit
+    return number
+
+
+def _hex(rgb: Sequence[float] | None) -> str | None:
+    if not rgb:
+        return None
+    if len(rgb) == 1:
+        rgb = (rgb[0], rgb[0], rgb[0])
+    elif len(rgb) == 4:  # CMYK
+        c, m, y, k = rgb
+        rgb = ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
+    r, g, b = (max(0, min(255, round(float(v) * 255))) for v in rgb[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def hex_to_rgb(color: str | None) -> tuple[float, float, float] | None:
+    """Return PyMuPDF's 0..1 RGB for ``#rrggbb`` (None for no colour)."""
+    if not color or not color.startswith("#") or len(color) != 7:
+        return None
+    return (int(color[1:3], 16) / 255, int(color[3:5], 16) / 255, int(color[5:7], 16) / 255)
+
+
+def _border_width(annot: Any) -> float | None:
+    border = annot.border or {}
+    width = border.get("width")
+    if width is None or width < 0:
+        return None
+    return float(width)
+
+
+def _dashes(annot: Any) -> tuple[float, ...] | None:
+    dashes = (annot.border or {}).get("dashes")
+    return tuple(float(d) for d in dashes) if dashes else None
+
+
+def _line_caps(fitz_doc: Any, xref: int) -> dict[str, str] | None:
+    kind, value = fitz_doc.xref_get_key(xref, "LE")
+    if kind != "array":
+        return None
+    names = [n for n in value.strip("[]").replace("/", " ").split() if n]
+    caps = {}
+    for key, name in zip(("start", "end"), names, strict=False):
+        cap = LINE_ENDS_TO_CAPS.get(name)
+        if cap:
+            caps[key] = cap
+    return caps or None
+
+
+_DA_SIZE = re.compile(r"([\d.]+)\s+Tf")
+_DA_RGB = re.compile(r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+rg")
+_DA_GRAY = re.compile(r"([\d.]+)\s+g(?:\s|$)")
+
+
+def _default_appearance(fitz_doc: Any, xref: int) -> tuple[float | None, str | None]:
+    da = _string_key(fitz_doc, xref, "DA") or ""
+    size_match = _DA_SIZE.search(da)
+    size = float(size_match.group(1)) if size_match else None
+    rgb_match = _DA_RGB.search(da)
+    if rgb_match:
+        color = _hex([float(v) for v in rgb_match.groups()])
+    else:
+        gray = _DA_GRAY.search(da)
+        color = _hex([float(gray.group(1))]) if gray else None
+    return (size if size else None), color
+
+
+def _stamp_type(name: str | None) -> str:
+    if not name:
+        return "Custom"
+    bare = name.lstrip("#")
+    for prefix in ("SB", "SH", "D"):
+        if bare.startswith(prefix) and bare[len(prefix) :] in STAMP_TYPES:
+            return bare[len(prefix) :]
+    return bare if bare in STAMP_TYPES else "Custom"
+
+
+_PDF_DATE = re.compile(
+    r"^D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?\s*(?:([Zz+\-])(?:(\d{2})'?(\d{2})?'?)?)?"
+)
+
+
+def pdf_date_to_iso(text: str | None) -> str | None:
+    """Return ``D:YYYYMMDDHHmmSS+HH'mm'`` as ISO 8601 UTC (``...Z``); None if unreadable."""
+    if not text:
+        return None
+    match = _PDF_DATE.match(text.strip())
+    if not match:
+        return None
+    year, month, day, hour, minute, second, sign, tz_h, tz_m = match.groups()
+    try:
+        moment = datetime(
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            tzinfo=UTC,
+        )
+        if sign in ("+", "-") and tz_h:
+            offset = timedelta(hours=int(tz_h), minutes=int(tz_m or 0))
+            if offset >= timedelta(hours=24):
+                return None
+            moment = moment - offset if sign == "+" else moment + offset
+    except ValueError:
+        return None
+    if moment.year < 1900:
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def iso_to_pdf_date(text: str | None) -> str | None:
+    """Return a PDF date string for an ISO 8601 timestamp (None if unreadable)."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    return moment.strftime("D:%Y%m%d%H%M%SZ")
+
+
+def instant_point(point: Point) -> tuple[float, float]:
+    """Return a point as a plain tuple (what PyMuPDF calls accept)."""
+    return (point.x, point.y)
+
+
+__all__ = [
+    "UNKNOWN_TYPE",
+    "Annotation",
+    "dump_instant_json",
+    "read_records",
+]

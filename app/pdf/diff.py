@@ -1,0 +1,54 @@
+"""Compute the Instant JSON diff between the annotations of two PDFs."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from app.model.ids import RecordId, new_record_id
+from app.model.instant_json import InstantDocument, document_from_records
+from app.model.records import Annotation, Comment, FormFieldValue, Record
+from app.pdf.annotations import read_records
+from app.pdf.document import PdfDocument
+
+
+def diff_documents(original: PdfDocument, edited: PdfDocument) -> InstantDocument:
+    """Return the Instant JSON that turns ``original``'s annotations into ``edited``'s.
+
+    Annotations and comments are matched by object number (``pdfObjectId``), as a PDF saved
+    incrementally or by Lamina keeps them: one in both but different becomes skipped and
+    updated; one only in ``original`` is skipped (deleted); one only in ``edited`` is new,
+    with a fresh ULID and no ``pdfObjectId`` (comments on it follow it). Form field values
+    that differ are included.
+    """
+    before = read_records(original)
+    after = read_records(edited)
+    before_by_object = {r.pdf_object_id: r for r in before if r.pdf_object_id is not None}
+    after_by_object = {r.pdf_object_id: r for r in after if r.pdf_object_id is not None}
+    skipped: set[int] = set()
+    out: list[Record] = []
+    new_ids: dict[str, RecordId] = {}
+    for object_id, record in after_by_object.items():
+        if object_id in before_by_object:
+            if record != before_by_object[object_id]:
+                skipped.add(object_id)
+                out.append(record)
+        else:
+            fresh = new_record_id()
+            new_ids[str(record.id)] = fresh
+            out.append(dataclasses.replace(record, id=fresh, pdf_object_id=None))
+    skipped.update(set(before_by_object) - set(after_by_object))
+    out = [_follow_root(r, new_ids) for r in out]
+    before_values = {r.name: r for r in before if isinstance(r, FormFieldValue)}
+    for value in (r for r in after if isinstance(r, FormFieldValue)):
+        if before_values.get(value.name) != value:
+            out.append(value)
+    annotations_first = sorted(out, key=lambda r: 0 if isinstance(r, Annotation) else 1)
+    return document_from_records(
+        annotations_first, skipped_pdf_object_ids=skipped, pdf_id=original.pdf_id
+    )
+
+
+def _follow_root(record: Record, new_ids: dict[str, RecordId]) -> Record:
+    if isinstance(record, Comment) and str(record.root_id) in new_ids:
+        return dataclasses.replace(record, root_id=new_ids[str(record.root_id)])
+    return record
