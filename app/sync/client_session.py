@@ -265,7 +265,7 @@ class ClientSession:
         self._frames: list[str] = []
         self._in_flight: list[Change] = []
         self._want_flush = False
-        self._held: Snapshot | Changes | None = None
+        self._held: list[Snapshot | Changes] = []
         self._chunks: list[bytes] = []
         self._chunk_sha: str | None = None
 
@@ -297,7 +297,7 @@ class ClientSession:
         self.phase = "disconnected"
         self._in_flight = []
         self._frames = []
-        self._held = None
+        self._held = []
         self._chunks = []
         self._chunk_sha = None
         self.layers.clear()
@@ -346,12 +346,11 @@ class ClientSession:
         """
         if self.phase != "behind":
             raise LocalProtocolError(f"adopt_server_state in phase {self.phase}")
-        held, self._held = self._held, None
+        held, self._held = self._held, []
         self.phase = "await-catch-up"
-        if held is None:
-            return []
         events: list[ClientEvent] = []
-        self._on_records(held, events)
+        for msg in held:
+            self._on_records(msg, events)
         return events
 
     # --- input ----------------------------------------------------------------------------
@@ -376,12 +375,12 @@ class ClientSession:
             raise RemoteProtocolError(f"{msg.TYPE}: expected welcome first")
         elif isinstance(msg, Snapshot | Changes):
             self._on_records(msg, events)
+        elif isinstance(msg, PresenceList):
+            events.append(PresenceChanged(msg.clients))
         elif self.phase in ("await-catch-up", "behind"):
             raise RemoteProtocolError(f"{msg.TYPE}: expected the catch-up first")
         elif isinstance(msg, Ack):
             self._on_ack(msg, events)
-        elif isinstance(msg, PresenceList):
-            events.append(PresenceChanged(msg.clients))
         elif isinstance(msg, DocumentChunk):
             self._on_chunk(msg, events)
         return events
@@ -406,9 +405,9 @@ class ClientSession:
             return
         is_catch_up = isinstance(msg, Snapshot) or msg.catch_up
         if self.phase == "behind":
-            if not is_catch_up or self._held is not None:
-                raise RemoteProtocolError(f"{msg.TYPE}: more than one catch-up")
-            self._held = msg  # §3.4: do not merge until the user decides
+            if is_catch_up == bool(self._held):
+                raise RemoteProtocolError(f"{msg.TYPE}: expected one catch-up first")
+            self._held.append(msg)  # §3.4: do not merge until the user decides
             return
         if is_catch_up != (self.phase == "await-catch-up"):
             raise RemoteProtocolError(
@@ -491,7 +490,7 @@ class ClientSession:
         self._in_flight = []
         synced: list[RecordState] = []
         for change, result in zip(flight, ack.results, strict=True):
-            mine = self.view_record(change.record_id)
+            mine = self._users_version(change.record_id)
             outbox = self.state.outbox
             if outbox and outbox[0].change_id == change.change_id:
                 outbox.pop(0)
@@ -780,6 +779,17 @@ class ClientSession:
             if change.record_id == rid:
                 _replay(out, change)
         return out.get(rid)
+
+    def _users_version(self, record_id: RecordId) -> dict[str, Any] | None:
+        """The record as the user made it, even if a remote delete already hid it (§4.6)."""
+        synced = self.state.replica.get(record_id)
+        out: dict[RecordId, dict[str, Any]] = {}
+        if synced is not None and synced.content is not None:
+            out[record_id] = dict(synced.content)  # a tombstone keeps the last live version
+        for change in self.state.outbox:
+            if change.record_id == record_id:
+                _replay(out, change)
+        return out.get(record_id)
 
     def has_pending(self, record_ids: Iterable[str] | None = None) -> bool:
         """Whether any (or any of these records') change awaits its ack (§6.5)."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 from app.sync.client_session import ClientEvent, ClientSession
 from app.sync.errors import RemoteProtocolError
-from app.sync.layer import AllowAll, ChangePolicy, LayerState
+from app.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
 from app.sync.messages import DocumentInfo, PresenceClient, Welcome
 from app.sync.server_session import (
     ChangesRelay,
@@ -114,6 +114,8 @@ class InMemoryServer:
         self.policy: ChangePolicy = policy or AllowAll()
         self.document = document
         self.links: list[Link] = []
+        self.commits: list[LayerCommit] = []
+        """Every commit applied, in order (what a store would have written)."""
         self._tick = 0
         self._clock = clock or self._fake_clock
 
@@ -194,6 +196,7 @@ class InMemoryServer:
         elif isinstance(event, PushReceived):
             commit = layer.prepare(event.push.changes, link.actor, self.policy, self._clock())
             layer.apply_prepared(commit)  # a real server writes the commit durably first
+            self.commits.append(commit)
             session.send_ack(commit.results, commit.seq, visible=link.visible)
             if commit.records:
                 relay = ChangesRelay(commit.records, commit.seq, previous=commit.previous)
