@@ -31,7 +31,15 @@ from PySide6.QtWidgets import (
 )
 
 from app.model.ids import RecordId, new_record_id
-from app.model.records import Annotation, Comment, NoteAnnotation, Text, TextAnnotation
+from app.model.records import (
+    Annotation,
+    Comment,
+    LinkAnnotation,
+    NoteAnnotation,
+    Text,
+    TextAnnotation,
+    WidgetAnnotation,
+)
 from app.model.tools import MARKUP_DEFAULT_COLORS, ToolStyle, text_markup
 from app.pdf import (
     PasswordRequiredError,
@@ -41,6 +49,7 @@ from app.pdf import (
     open_pdf,
     search_page,
 )
+from app.ui.memory_document import MemoryDocument
 from app.ui.page_view import PageView, SearchHit
 from app.ui.panels import CommentsPanel, ConflictsPanel, LayersPanel, PropertiesPanel
 from app.ui.render import TileRenderer
@@ -227,7 +236,7 @@ class MainWindow(QMainWindow):
         tools_bar = QToolBar("Tools")
         tools_bar.setObjectName("toolsBar")
         tools_bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tools_bar)
+        self.addToolBar(Qt.ToolBarArea.LeftToolBarArea, tools_bar)
         self.tool_group = QActionGroup(self)
         self.tool_actions: dict[str, QAction] = {}
         tools_menu = self.menuBar().addMenu("&Tools")
@@ -303,6 +312,8 @@ class MainWindow(QMainWindow):
             dock = QDockWidget(title, self)
             dock.setObjectName(f"{name}Dock")
             dock.setWidget(widget)
+            if name == "thumbnails":
+                dock.setMaximumWidth(190)
             self.addDockWidget(area, dock)
             self.view_menu.addAction(dock.toggleViewAction())
             self.docks[name] = dock
@@ -355,7 +366,7 @@ class MainWindow(QMainWindow):
         except (PdfError, OSError) as exc:
             self.show_error("Cannot open this file", str(exc))
             return False
-        from app.ui.documents import open_standalone
+        from app.ui.documents import load_base_records, open_standalone
 
         try:
             client_doc = open_standalone(path, password)
@@ -365,6 +376,13 @@ class MainWindow(QMainWindow):
             return False
         session = DocumentSession(client_doc, path, path.name, password)
         self.show_session(session, pdf)
+        if isinstance(client_doc, MemoryDocument):
+            # Reading every annotation of a long PDF takes a while: the first page shows first.
+            def load() -> None:
+                self.view.first_paint.disconnect(load)
+                load_base_records(client_doc, path, password)
+
+            self.view.first_paint.connect(load)
         self._add_recent(path)
         return True
 
@@ -633,9 +651,16 @@ class MainWindow(QMainWindow):
             return
         annotations = self.visible_annotations()
         self.view.set_annotations(annotations, self._can_edit)
-        rows = []
-        for a in annotations:
-            rows.append((a, a.creator_name or "", self.layer_of(a), self.session.comments_of(a.id)))
+        threads: dict[str, list[Comment]] = {}
+        for record in self.session.records():
+            if isinstance(record, Comment):
+                threads.setdefault(record.root_id, []).append(record)
+        rows = [
+            (a, a.creator_name or "", self.layer_of(a), threads.get(a.id, []))
+            for a in annotations
+            # Links and form widgets are part of the document, not review comments.
+            if not isinstance(a, LinkAnnotation | WidgetAnnotation)
+        ]
         self.comments.set_records(rows)
         self._refresh_layers()
         self._update_actions()

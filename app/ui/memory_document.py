@@ -35,6 +35,13 @@ class MemoryDocument:
         for callback in list(self._subscribers):
             callback(event)
 
+    def add_base(self, records: list[Record]) -> None:
+        """Add the PDF's own annotations once they are read (reported as ``remote``)."""
+        fresh = [r for r in records if r.id not in self._records]
+        for r in fresh:
+            self._records[r.id] = r
+        self._emit(RecordsChanged(tuple(fresh), (), "remote"))
+
     def create(self, record: Record) -> None:
         self._records[record.id] = record
         self._emit(RecordsChanged((record,), (), "local"))

@@ -143,6 +143,7 @@ class PageView(QAbstractScrollArea):
         renderer.tile_ready.connect(self._on_tile_ready)
         self._geometries = [doc.page_geometry(i) for i in range(doc.page_count)]
         self._words.clear()
+        self._painted_once = False
         self._relayout()
         self.viewport().update()
 
@@ -329,8 +330,12 @@ class PageView(QAbstractScrollArea):
     def _page_origin(self, page: int) -> tuple[float, float]:
         """Return the page's top-left corner in viewport pixels."""
         w, _h = self._geometries[page].display_size(self._zoom)
-        content_w = max(self._content_width, self.viewport().width())
-        x = (content_w - w) / 2 - self.horizontalScrollBar().value()
+        viewport_w = self.viewport().width()
+        if w + 2 * MARGIN <= viewport_w:
+            # A page that fits stays centred even when a wider (rotated) page scrolls sideways.
+            x = (viewport_w - w) / 2
+        else:
+            x = (max(self._content_width, viewport_w) - w) / 2 - self.horizontalScrollBar().value()
         return x, self._tops[page] - self.verticalScrollBar().value()
 
     def page_rect(self, page: int) -> QRectF:

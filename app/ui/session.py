@@ -167,6 +167,8 @@ class DocumentSession(QObject):
     def _on_event(self, event: object) -> None:
         if isinstance(event, RecordsChanged):
             for record in event.records:
+                if record.pdf_object_id is not None and record.id not in self._records:
+                    self.base.setdefault(record.id, record)
                 self._records[record.id] = record
             for record_id in event.deleted:
                 self._records.pop(record_id, None)
