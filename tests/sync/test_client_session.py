@@ -1,4 +1,4 @@
-"""ClientSession: optimistic view, outbox, rebasing, conflicts, catch-up, errors (§3, §5, §6, §7)."""
+"""ClientSession: optimistic view, outbox, rebasing, conflicts, catch-up, errors (§3-§7)."""
 
 from __future__ import annotations
 
@@ -96,8 +96,8 @@ def test_duplicate_push_after_reconnect_applies_once_4_2() -> None:
 
 def test_remote_changes_update_replica_under_pending_edits_6_3() -> None:
     server = InMemoryServer()
-    alice, alink = connected(server, "alice")
-    bob, blink = connected(server, "bob")
+    alice, _alink = connected(server, "alice")
+    bob, _blink = connected(server, "bob")
     rid = alice.create("annotation", ink()).record_id
     alice.flush()
     server.pump()
@@ -137,7 +137,7 @@ def test_update_of_deleted_record_keeps_my_version_to_recreate_4_6_6_4() -> None
     alink.deliver_to_server()
     bob.flush()
     server.pump()
-    conflict = [e for e in blink.client_events if isinstance(e, ConflictDetected)][0].conflict
+    conflict = next(e for e in blink.client_events if isinstance(e, ConflictDetected)).conflict
     assert conflict.status == "deleted" and conflict.mine is not None
     assert conflict.mine["note"] == "mine"
     assert rid not in bob.view()
@@ -151,7 +151,7 @@ def test_update_of_deleted_record_keeps_my_version_to_recreate_4_6_6_4() -> None
 def test_lost_field_can_be_reapplied_6_4() -> None:
     server = InMemoryServer()
     alice, alink = connected(server, "alice")
-    bob, blink = connected(server, "bob")
+    bob, _blink = connected(server, "bob")
     rid = alice.create("annotation", ink()).record_id
     alice.flush()
     server.pump()
@@ -246,7 +246,7 @@ def test_messages_out_of_order_are_protocol_errors_7_1() -> None:
 
 def test_ack_that_does_not_match_the_push_is_a_protocol_error_4_4() -> None:
     server = InMemoryServer()
-    alice, link = connected(server, "alice")
+    alice, _link = connected(server, "alice")
     alice.create("annotation", ink())
     alice.flush()
     alice.frames_to_send()
