@@ -90,7 +90,8 @@ def main() -> int:
     )
     print(
         f"scroll {PAGES} pages: frame p50 {statistics.median(frames) * 1000:.1f} ms, "
-        f"max {max(frames) * 1000:.1f} ms; pymupdf p50 {statistics.median(floor_frames) * 1000:.1f} ms"
+        f"max {max(frames) * 1000:.1f} ms; "
+        f"pymupdf p50 {statistics.median(floor_frames) * 1000:.1f} ms"
     )
     print(f"ratio={ours / floor:.2f}", flush=True)
     # Skip interpreter teardown: PySide6 objects destroyed during finalization can abort.

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
+from app.model.errors import LaminaError
 from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -48,12 +49,11 @@ class AppController(QObject):
 
     def join(self, window: MainWindow, link: str) -> None:
         """Open the review an invite link points to, in ``window``."""
-        from app.auth.errors import AuthError
         from app.auth.invite import parse_invite_link
 
         try:
             parse_invite_link(link)
-        except AuthError as exc:
+        except LaminaError as exc:
             window.show_error("Cannot join this review", str(exc))
             return
         client = importlib.import_module("app.client")
