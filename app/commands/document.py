@@ -1,9 +1,148 @@
-"""Verbs of the `lamina` command (see app/cli.py)."""
+"""The PDF verbs: ``lamina dump``, ``lamina apply``, ``lamina diff`` (see app/cli.py).
+
+Errors (a PDF that cannot be opened, Instant JSON that is not valid, a file that cannot be
+written) end as one line on stderr with exit status 1, and no output file is written: output
+goes to a temporary file in the same directory that replaces the target only when complete.
+"""
 
 from __future__ import annotations
 
+import argparse
+import sys
+from pathlib import Path
 from typing import Any
+
+from app.model.errors import LaminaError
+from app.model.instant_json import dumps_instant_json, parse_instant_json
+from app.pdf import (
+    apply_instant_json,
+    diff_documents,
+    dump_instant_json,
+    open_pdf,
+    write_pdf_atomically,
+)
+
+
+class CommandError(LaminaError):
+    """A command-line argument that cannot be used."""
 
 
 def register(subparsers: Any) -> None:
-    """Add this module's verbs to the `lamina` parser."""
+    """Add ``dump``, ``apply`` and ``diff`` to the ``lamina`` parser."""
+    from app.cli import add_common_options  # app.cli imports this module
+
+    dump = subparsers.add_parser(
+        "dump",
+        help="print the annotations, comments and form values of a PDF as Instant JSON",
+        description=(
+            "Write every annotation, comment and form field value already in IN.pdf as "
+            "Instant JSON (each keeps its pdfObjectId). Example: lamina dump in.pdf -o in.json"
+        ),
+    )
+    dump.add_argument("pdf", type=Path, metavar="IN.pdf", help="the PDF to read")
+    dump.add_argument(
+        "-o", "--output", type=Path, metavar="OUT.json", help="write here (default: stdout)"
+    )
+    dump.add_argument(
+        "--instant-json-version",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="annotation format version (default: 2)",
+    )
+    dump.add_argument("--password", metavar="PW", help="password of an encrypted PDF")
+    add_common_options(dump)
+    dump.set_defaults(func=run_dump)
+
+    apply = subparsers.add_parser(
+        "apply",
+        help="write an Instant JSON diff into a PDF as standard annotations",
+        description=(
+            "Apply CHANGES.json (Instant JSON: new annotations, skippedPdfObjectIds for "
+            "updated and deleted originals, comments, form values) to IN.pdf and write "
+            "OUT.pdf. Example: lamina apply in.pdf changes.json -o out.pdf"
+        ),
+    )
+    apply.add_argument("pdf", type=Path, metavar="IN.pdf", help="the original PDF")
+    apply.add_argument("changes", type=Path, metavar="CHANGES.json", help="the Instant JSON diff")
+    apply.add_argument(
+        "-o", "--output", type=Path, required=True, metavar="OUT.pdf", help="the PDF to write"
+    )
+    apply.add_argument(
+        "--flatten", action="store_true", help="burn the annotations into the page content"
+    )
+    apply.add_argument("--password", metavar="PW", help="password of an encrypted PDF")
+    add_common_options(apply)
+    apply.set_defaults(func=run_apply)
+
+    diff = subparsers.add_parser(
+        "diff",
+        help="compute the Instant JSON diff between the annotations of two PDFs",
+        description=(
+            "Write the Instant JSON that turns ORIGINAL.pdf's annotations into EDITED.pdf's "
+            "(matched by object number). Example: lamina diff a.pdf b.pdf -o changes.json"
+        ),
+    )
+    diff.add_argument("original", type=Path, metavar="ORIGINAL.pdf")
+    diff.add_argument("edited", type=Path, metavar="EDITED.pdf")
+    diff.add_argument(
+        "-o", "--output", type=Path, metavar="CHANGES.json", help="write here (default: stdout)"
+    )
+    diff.add_argument(
+        "--instant-json-version", type=int, choices=(1, 2), default=2, help=argparse.SUPPRESS
+    )
+    diff.add_argument("--password", metavar="PW", help="password of both PDFs if encrypted")
+    add_common_options(diff)
+    diff.set_defaults(func=run_diff)
+
+
+def run_dump(args: argparse.Namespace) -> int:
+    """Handle ``lamina dump``."""
+    with open_pdf(args.pdf, password=args.password) as doc:
+        text = dumps_instant_json(dump_instant_json(doc), version=args.instant_json_version)
+    _emit_text(text + "\n", args.output)
+    return 0
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    """Handle ``lamina apply``."""
+    _check_output(args.output, args.pdf, args.changes)
+    diff = parse_instant_json(_read(args.changes))
+    data = apply_instant_json(args.pdf, diff, flatten=args.flatten, password=args.password)
+    write_pdf_atomically(data, args.output)
+    return 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    """Handle ``lamina diff``."""
+    with (
+        open_pdf(args.original, password=args.password) as original,
+        open_pdf(args.edited, password=args.password) as edited,
+    ):
+        text = dumps_instant_json(diff_documents(original, edited), args.instant_json_version)
+    _emit_text(text + "\n", args.output)
+    return 0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise CommandError(f"{path} does not exist") from exc
+
+
+def _check_output(output: Path, *inputs: Path) -> None:
+    for source in inputs:
+        if source.exists() and output.exists() and output.resolve() == source.resolve():
+            raise CommandError(f"output {output} would overwrite an input; choose another name")
+    if not output.parent.exists():
+        raise CommandError(f"directory {output.parent} does not exist")
+
+
+def _emit_text(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    if not output.parent.exists():
+        raise CommandError(f"directory {output.parent} does not exist")
+    write_pdf_atomically(text.encode("utf-8"), output)
