@@ -1,0 +1,87 @@
+"""Make the README screenshots of the main window (offscreen; run from the repository root).
+
+    python resources/screenshots/make_screenshots.py
+
+Writes ``main-window.png``: an annotated corpus PDF with the comments and layers panels
+open, drawn through the real widgets with mouse events like a user would.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtTest import QTest
+
+from app.ui.app import ensure_application
+from app.ui.controller import AppController
+from app.ui.page_view import page_rect_center
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE.parent.parent.parent / "shared" / "corpus" / "pdfs"
+PDF = CORPUS / "annot-preview-incremental-14p__comments.pdf"
+
+
+def pump(app: object, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+
+
+def drag(view: object, page: int, points: list[tuple[float, float]]) -> None:
+    vp = view.viewport()  # type: ignore[attr-defined]
+    px: list[QPoint] = [page_rect_center(view, page, p) for p in points]  # type: ignore[arg-type]
+    QTest.mousePress(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, px[0])
+    for p in px[1:]:
+        QTest.mouseMove(vp, p)
+    QTest.mouseRelease(vp, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, px[-1])
+
+
+def main() -> int:
+    app = ensure_application()
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "lamina.ini"), QSettings.Format.IniFormat)
+    settings.setValue("display_name", "Ann Reviewer")
+    controller = AppController(settings)
+    window = controller.new_window()
+    window.resize(1400, 900)
+    window.show()
+    window.open_path(PDF)
+    pump(app, 1.5)
+    view = window.view
+    view.set_zoom(1.0)
+    view.go_to_page(0)
+    pump(app, 0.5)
+    words = view.words_of(0)
+    if len(words) > 6:
+        view.set_tool("text")
+        a, b = words[2].rect, words[5].rect
+        drag(view, 0, [(a.left + 1, a.top + a.height / 2), (b.right - 1, b.top + b.height / 2)])
+        window.markup_selection("highlight")
+    window.set_tool("ink")
+    drag(view, 0, [(80 + i * 6, 420 + 18 * ((i % 6) - 3) ** 2 / 9) for i in range(30)])
+    window.set_tool("rectangle")
+    drag(view, 0, [(330, 380), (520, 470)])
+    window.set_tool("arrow")
+    drag(view, 0, [(300, 560), (420, 500)])
+    window.set_tool("stamp")
+    drag(view, 0, [(430, 620), (430, 620)])
+    window.set_tool("select")
+    window.docks["comments"].raise_()
+    window.docks["layers"].raise_()
+    pump(app, 1.5)
+    out = HERE / "main-window.png"
+    window.grab().save(str(out))
+    print(f"wrote {out}")
+    window.close_document()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
