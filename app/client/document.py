@@ -95,7 +95,6 @@ from app.sync.state import (
     Change,
     CreateChange,
     RecordState,
-    UpdateChange,
     change_from_wire,
 )
 
@@ -422,8 +421,9 @@ class LaminaDocument:
         data_hash = await asyncio.to_thread(_file_sha256, pdf_path)
         path = store_path_for(store_dir or default_store_dir(), "local", str(pdf_path))
         store = LocalStore.open(path)
-        known = {store.meta("pdf_sha256")}
-        if data_hash not in known:
+        saving = store.meta("saving")
+        interrupted = isinstance(saving, dict) and saving.get("sha256") == data_hash
+        if data_hash != store.meta("pdf_sha256") and not interrupted:
             # First open, or the file changed outside Lamina: it is the new original.
             base = await asyncio.to_thread(pdf_backend.read_base_records, pdf_path, password)
             states = [
@@ -438,7 +438,7 @@ class LaminaDocument:
                 w.set_meta("pdf_sha256", data_hash)
                 w.set_meta("source", str(pdf_path))
                 w.set_meta("backup", None)
-        return cls(
+        doc = cls(
             store,
             server_url=None,
             token=None,
@@ -449,6 +449,14 @@ class LaminaDocument:
             pdf_path=pdf_path,
             password=password,
         )
+        if interrupted:
+            # The last save replaced the file but died before folding its changes.
+            ids = set(saving["change_ids"])
+            doc._fold_saved([c for c in doc.session.state.outbox if c.change_id in ids])
+            with store.write() as w:
+                w.set_meta("pdf_sha256", data_hash)
+                w.set_meta("saving", None)
+        return doc
 
     # --- reading --------------------------------------------------------------------------
 
@@ -1183,15 +1191,26 @@ class LaminaDocument:
                 w.set_meta("backup", str(backup_path))
                 w.set_meta("source", str(backup_path))
             source = backup_path
-        await asyncio.to_thread(
-            _write_atomically,
-            lambda tmp: backend.write_pdf(source, diff, tmp, password=self._password),
+        tmp = await asyncio.to_thread(
+            _write_temporary,
+            lambda out: backend.write_pdf(source, diff, out, password=self._password),
             pdf_path,
         )
-        new_hash = await asyncio.to_thread(_file_sha256, pdf_path)
+        try:
+            new_hash = await asyncio.to_thread(_file_sha256, tmp)
+            # If we die right after the rename, the next open finds the file with this hash
+            # and folds exactly these changes (instead of mistaking it for a foreign edit).
+            with self.store.write() as w:
+                w.set_meta(
+                    "saving", {"sha256": new_hash, "change_ids": [c.change_id for c in saved]}
+                )
+            await asyncio.to_thread(_replace, tmp, pdf_path)
+        finally:
+            tmp.unlink(missing_ok=True)
         self._fold_saved(saved)
         with self.store.write() as w:
             w.set_meta("pdf_sha256", new_hash)
+            w.set_meta("saving", None)
         self._emit(DocumentSaved(str(pdf_path)))
         self._emit(SyncStateChanged(self.pending_count))
         self._check_waiters()
@@ -1222,10 +1241,6 @@ class LaminaDocument:
         state.replica.clear()
         state.replica.update(replica)
         state.outbox[:] = [c for c in state.outbox if c.change_id not in ids]
-        # Later changes were made on top of the saved ones; their base revs are local-only.
-        for i, change in enumerate(state.outbox):
-            if isinstance(change, UpdateChange) and change.record_id in replica:
-                state.outbox[i] = change
         state.sent_change_ids -= ids
         self._persist()
 
@@ -1277,12 +1292,8 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def _write_atomically(write: Callable[[Path], None], target: Path) -> None:
-    """Call ``write(tmp)`` for a temporary file next to ``target``, then replace ``target``.
-
-    The temporary file is flushed to disk before the rename, so after a crash ``target`` is
-    either the old file or the new one, never a mix.
-    """
+def _write_temporary(write: Callable[[Path], None], target: Path) -> Path:
+    """Call ``write(tmp)`` for a new temporary file next to ``target``; flush it to disk."""
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp = Path(name)
@@ -1290,8 +1301,27 @@ def _write_atomically(write: Callable[[Path], None], target: Path) -> None:
         write(tmp)
         with tmp.open("rb+") as f:
             os.fsync(f.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """Rename ``tmp`` over ``target`` and make the rename durable."""
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+
+
+def _write_atomically(write: Callable[[Path], None], target: Path) -> None:
+    """Call ``write(tmp)`` for a temporary file next to ``target``, then replace ``target``.
+
+    The temporary file is flushed to disk before the rename, so after a crash ``target`` is
+    either the old file or the new one, never a mix.
+    """
+    tmp = _write_temporary(write, target)
+    try:
+        _replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
 
