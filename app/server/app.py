@@ -80,6 +80,7 @@ class Connection:
         self.room: Room | None = None
         self.viewing: dict[str, Room] = {}
         self.closing: tuple[str, str] | None = None
+        self.close_task: asyncio.Task[None] | None = None
         self.opened = time.monotonic()
         remote = ws.remote_address
         self.remote = f"{remote[0]}:{remote[1]}" if remote else "?"
@@ -135,7 +136,9 @@ class Connection:
         else:
             close_code = close_code_for(code)
         self.closing = (code, message)
-        self.server.spawn(self.ws.close(close_code, message[:120]))
+        self.close_task = asyncio.get_running_loop().create_task(
+            self.ws.close(close_code, message[:120])
+        )
 
 
 class LaminaServer:
@@ -239,11 +242,17 @@ class LaminaServer:
         self.connections.add(conn)
         try:
             await self._serve_connection(conn)
+            if conn.close_task is not None:
+                # Returning would close with 1000: let our own close code go out first.
+                await conn.close_task
         except ConnectionClosed:
             pass
         except Exception:
             logger.exception("error on connection %s", conn.describe())
             conn.close_with("server-error", "internal server error")
+            if conn.close_task is not None:
+                with contextlib.suppress(ConnectionClosed):
+                    await conn.close_task
         finally:
             self.connections.discard(conn)
             self._leave_rooms(conn)

@@ -68,12 +68,30 @@ def doc(server: ServerThread) -> str:
         store.close()
 
 
+_OPEN: list[ClientConnection] = []
+
+
+def run(coro: Any) -> Any:
+    """Run a test scenario, then close every client connection it left open."""
+
+    async def wrapper() -> Any:
+        try:
+            return await coro
+        finally:
+            for ws in _OPEN:
+                await ws.close()
+            _OPEN.clear()
+
+    return asyncio.run(wrapper())
+
+
 class Client:
     """A raw protocol client: sends JSON frames, keeps every frame it receives."""
 
     def __init__(self, ws: ClientConnection) -> None:
         self.ws = ws
         self.received: list[dict[str, Any]] = []
+        _OPEN.append(ws)
 
     async def send(self, message: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(message))

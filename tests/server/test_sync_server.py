@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import urllib.request
 
 from app.server.store import SqliteStore
-from tests.server.conftest import ServerThread, create, join
+from tests.server.conftest import ServerThread, create, join, run
 
 
 def test_healthz_answers_plain_http(server: ServerThread) -> None:
@@ -45,4 +44,4 @@ def test_change_is_acked_after_commit_and_relayed_to_others(server: ServerThread
         await a.ws.close()
         await b.ws.close()
 
-    asyncio.run(scenario())
+    run(scenario())
