@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Check that a built bundle works on this machine without the source tree's Python packages:
 #   bash packaging/smoke_test.sh [dist/lamina/lamina]
-# It runs --version, `dump` on a corpus PDF, and `serve` until GET /healthz answers 200.
+# It runs --version, `dump` on a corpus PDF, `serve` until GET /healthz answers 200, and
+# `open` (the desktop app, offscreen) for a few seconds; it also checks the bundle's contents.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -49,8 +50,16 @@ rc=0
 "$bin" dump "$pdf" >"$tmp/dump.out" 2>"$tmp/dump.err" || rc=$?
 [ "$rc" = 0 ] || fail "dump $(basename "$pdf") exited $rc: $(head -c 2000 "$tmp/dump.err")"
 [ -s "$tmp/dump.out" ] || fail "dump printed nothing"
-grep -q -i "highlight" "$tmp/dump.out" || fail "dump output names no highlight annotation"
-echo "smoke_test: ok: dump $(basename "$pdf") ($(wc -c <"$tmp/dump.out") bytes)"
+count="$(python3 - "$tmp/dump.out" <<'PY'
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    annotations = json.load(f).get("annotations", [])
+# The PDF's own annotations, each with its pdfObjectId (DESIGN §6, reading).
+print(len(annotations) if all("pdfObjectId" in a for a in annotations) else 0)
+PY
+)" || fail "dump did not print Instant JSON: $(head -c 300 "$tmp/dump.out")"
+[ "$count" -gt 0 ] || fail "dump printed no annotations of $(basename "$pdf")"
+echo "smoke_test: ok: dump $(basename "$pdf") printed $count annotations"
 
 # 4. serve, then GET /healthz
 port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
@@ -77,7 +86,29 @@ kill "$server_pid"
 wait "$server_pid" 2>/dev/null || true
 server_pid=""
 
-# 5. the log file the bundle's processes wrote
+# 5. the desktop app starts (offscreen) and keeps running with a PDF open: Qt, its platform
+#    plugins and MuPDF load from the bundle. A broken bundle dies within a second or two.
+"$bin" open "$pdf" >"$tmp/open.out" 2>"$tmp/open.err" &
+app_pid=$!
+for _ in $(seq 1 24); do
+    sleep 0.25
+    if ! kill -0 "$app_pid" 2>/dev/null; then
+        rc=0
+        wait "$app_pid" || rc=$?
+        fail "the desktop app exited ($rc) right after start: $(head -c 2000 "$tmp/open.err")"
+    fi
+done
+kill "$app_pid"
+wait "$app_pid" 2>/dev/null || true
+echo "smoke_test: ok: the desktop app started offscreen with $(basename "$pdf") open"
+
+# 6. what the spec leaves out is really out (PyMuPDF's optional layout analyser and friends)
+for module in numpy onnxruntime networkx pymupdf4llm pymupdf/layout; do
+    [ ! -e "$internal/$module" ] || fail "$module is in the bundle; packaging/lamina.spec excludes it"
+done
+echo "smoke_test: ok: the bundle is $(du -sh "$(dirname "$bin")" | cut -f1), without onnxruntime/numpy"
+
+# 7. the log file the bundle's processes wrote
 [ -f "$tmp/logs/lamina.log" ] || fail "no log file at \$LAMINA_LOG_DIR/lamina.log"
 echo "smoke_test: ok: log file written"
 echo "smoke_test: all checks passed"
