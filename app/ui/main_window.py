@@ -222,6 +222,13 @@ class MainWindow(QMainWindow):
             self.find_prev_action,
         ):
             edit_menu.addAction(act)
+        from app.ui.preferences import open_preferences
+
+        edit_menu.addSeparator()
+        self.preferences_action = a(
+            "Pre&ferences…", "Ctrl+,", lambda: open_preferences(self), "preferencesAction"
+        )
+        edit_menu.addAction(self.preferences_action)
         self.view_menu = self.menuBar().addMenu("&View")
         for act in (
             self.zoom_in_action,
