@@ -90,7 +90,10 @@ def test_metainfo_license_and_release_match_the_project() -> None:
     # A release that forgets to update the metadata shows users the wrong version in stores.
     project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     root = _metainfo()
-    assert root.findtext("project_license") == project["license"]["text"]
+    license_ = project["license"]
+    # PEP 639 SPDX string, or the older {text = ...} table.
+    spdx = license_ if isinstance(license_, str) else license_["text"]
+    assert root.findtext("project_license") == spdx
     newest = root.find("releases/release")
     assert newest is not None and newest.get("version") == __version__
 
