@@ -142,7 +142,7 @@ async def join(
     name: str = "tester",
 ) -> tuple[Client, dict[str, Any], dict[str, Any]]:
     """Connect, say hello, and return the client, its welcome and its catch-up message."""
-    ws = await connect(url, compression=None, max_size=None)
+    ws = await connect(url, compression=None, max_size=None, max_queue=None)
     client = Client(ws)
     await client.send(
         {

@@ -46,7 +46,7 @@ def test_room_is_not_evicted_before_its_writes_commit(server: ServerThread, doc:
         store.close()
         assert {c["record_id"] for c in changes} <= {r.id for r in layer.records}
         assert layer.seq == 50
-        again, welcome, snap = await join(server.url, server.token(doc, layer="gone"))
+        _again, welcome, snap = await join(server.url, server.token(doc, layer="gone"))
         assert welcome["seq"] == 50
         assert len(snap["records"]) == 55
 
@@ -64,7 +64,7 @@ def test_reconnect_with_last_seq_gets_exactly_what_it_missed(
         await a.ws.close()
         b, _, _ = await join(server.url, token)
         missed = [(await b.push(create()))["results"][0]["record_id"] for _ in range(3)]
-        back, _, catch_up = await join(server.url, token, last_seq=seen, layer_epoch=epoch)
+        _back, _, catch_up = await join(server.url, token, last_seq=seen, layer_epoch=epoch)
         assert catch_up["type"] == "changes" and catch_up["catch_up"] is True
         assert [r["id"] for r in catch_up["records"]] == missed
 
