@@ -67,7 +67,11 @@ def install_crash_dialog() -> Callable[..., None]:
 
 
 def run_app(open_file: Path | None = None, invite: str | None = None) -> int:
-    """Run the desktop app until its last window closes; return the exit status."""
+    """Run the desktop app until its last window closes; return the exit status.
+
+    Everything runs on a qasync loop over Qt's event loop: the client documents, and the
+    review server when the app hosts one.
+    """
     import qasync
 
     from app.ui.controller import AppController
@@ -77,15 +81,19 @@ def run_app(open_file: Path | None = None, invite: str | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     controller = AppController(QSettings())
-    window = controller.new_window()
-    window.show()
-    if open_file is not None:
-        window.open_path(open_file)
-    elif invite is not None:
-        controller.join(window, invite)
-    with loop:
+
+    async def main() -> None:
         app_close = asyncio.Event()
         app.lastWindowClosed.connect(app_close.set)
-        loop.run_until_complete(app_close.wait())
-        controller.shutdown()
+        window = controller.new_window()
+        window.show()
+        if open_file is not None:
+            window.open_path(open_file)
+        elif invite is not None:
+            controller.join(window, invite)
+        await app_close.wait()
+        await controller.aclose()
+
+    with loop:
+        loop.run_until_complete(main())
     return 0

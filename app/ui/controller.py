@@ -1,36 +1,54 @@
-"""The app controller: windows, preferences, joining and hosting reviews."""
+"""The app controller: windows, joining reviews, hosting reviews and the sample review."""
 
 from __future__ import annotations
 
-import importlib
 import logging
-from typing import Any
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
+from app.client.backoff import Backoff
 from app.model.errors import LaminaError
+from app.pdf import PdfError
+from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
+SAMPLE_PDF = Path(__file__).resolve().parent.parent.parent / "resources" / "sample.pdf"
+"""The PDF of "Try the sample review"."""
+
 
 class AppController(QObject):
-    """Owns the app's windows and what outlives one window (a hosted review server).
+    """Owns the app's windows and what outlives one window (the hosted review server).
+
+    Args:
+        settings: the app's settings.
+        backoff: reconnect delays of joined reviews (None: the client's default).
 
     Signals: none.
     """
 
-    def __init__(self, settings: QSettings, parent: QObject | None = None) -> None:
+    def __init__(
+        self,
+        settings: QSettings,
+        parent: QObject | None = None,
+        backoff: Backoff | None = None,
+    ) -> None:
         super().__init__(parent)
         self.settings = settings
+        self.backoff = backoff
         self.windows: list[MainWindow] = []
-        self.server: Any = None
+        self.server: LocalReviewServer | None = None
+        self.dialogs: list[QObject] = []
 
     def new_window(self) -> MainWindow:
         window = MainWindow(self.settings)
         window.welcome.join_requested.connect(lambda: self.ask_join(window))
         window.welcome.sample_requested.connect(lambda: self.start_sample_review(window))
+        window.join_action.triggered.connect(lambda: self.ask_join(window))
+        window.host_action.triggered.connect(lambda: self.host_review(window))
         window.destroyed.connect(
             lambda *_: self.windows.remove(window) if window in self.windows else None
         )
@@ -49,24 +67,90 @@ class AppController(QObject):
 
     def join(self, window: MainWindow, link: str) -> None:
         """Open the review an invite link points to, in ``window``."""
-        from app.auth.invite import parse_invite_link
+        window.open_review(link, backoff=self.backoff)
 
+    # -- hosting ----------------------------------------------------------------------
+
+    async def ensure_server(self) -> LocalReviewServer:
+        """Start the bundled server (or return the one this app started)."""
+        if self.server is None:
+            self.server = LocalReviewServer()
+        await self.server.start()
+        return self.server
+
+    def host_review(self, window: MainWindow) -> None:
+        """Host the window's PDF on the bundled server and show the invite dialog."""
+        from app.ui.documents import ensure_loop
+
+        if window.session is None or not window.session.standalone:
+            window.show_error(
+                "Nothing to host", "open a PDF from your computer first, then host its review"
+            )
+            return
+        path = window.session.pdf_path
+        ensure_loop().create_task(self._host(window, path), name="lamina-host")
+
+    async def _host(self, window: MainWindow, path: Path) -> None:
+        from app.ui.host_dialog import HostReviewDialog
+
+        window.statusBar().showMessage("Starting the review server…")
         try:
-            parse_invite_link(link)
-        except LaminaError as exc:
-            window.show_error("Cannot join this review", str(exc))
+            server = await self.ensure_server()
+            document_id = await server.add_document(path)
+        except (LaminaError, PdfError, OSError) as exc:
+            window.statusBar().clearMessage()
+            window.show_error("Cannot host this review", str(exc))
             return
-        client = importlib.import_module("app.client")
-        if getattr(client, "open_invite", None) is None:
-            window.show_error("Cannot join this review", "this build cannot join reviews yet")
-            return
-        window.show_error("Cannot join this review", "joining is not wired up yet")
+        window.statusBar().showMessage(f"Hosting {path.name} on {server.url}", 8000)
+        dialog = HostReviewDialog(server, document_id, path.name, window)
+        self.dialogs.append(dialog)
+        dialog.finished.connect(lambda *_: self.dialogs.remove(dialog))
+        dialog.open()
 
     def start_sample_review(self, window: MainWindow) -> None:
-        window.show_error(
-            "Sample review unavailable", "the bundled review server is not available in this build"
-        )
+        """Open the sample PDF in two windows joined to a review on the bundled server."""
+        from app.ui.documents import ensure_loop
+
+        ensure_loop().create_task(self._sample(window), name="lamina-sample")
+
+    async def _sample(self, window: MainWindow) -> None:
+        window.statusBar().showMessage("Starting the sample review…")
+        try:
+            server = await self.ensure_server()
+            document_id = await server.add_document(SAMPLE_PDF)
+        except (LaminaError, PdfError, OSError) as exc:
+            window.statusBar().clearMessage()
+            window.show_error("Sample review unavailable", str(exc))
+            return
+        window.statusBar().clearMessage()
+        preset = PRESETS_BY_KEY["lead"]
+        me = window.display_name()
+        first = server.invite(document_id, preset, name=me)
+        second = server.invite(document_id, preset, name="Sam (sample)")
+        other = self.new_window()
+        other.settings_override = {"display_name": "Sam (sample)", "color": "#C62828"}
+        geometry = window.geometry()
+        other.resize(geometry.size())
+        other.move(geometry.x() + 60, geometry.y() + 60)
+        other.show()
+        self.join(window, first)
+        self.join(other, second)
+
+    # -- shutting down ------------------------------------------------------------------
 
     def shutdown(self) -> None:
+        """Close every window's document (the closes finish on the event loop)."""
         for window in list(self.windows):
             window.close_document()
+
+    async def aclose(self) -> None:
+        """Close every document and stop the hosted server; wait for both."""
+        import asyncio
+
+        from app.ui.documents import closing_count
+
+        self.shutdown()
+        while closing_count():
+            await asyncio.sleep(0.01)
+        if self.server is not None:
+            await self.server.stop()

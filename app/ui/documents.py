@@ -1,63 +1,131 @@
-"""Open documents through ``app.client`` (standalone files and invites)."""
+"""Open and close :mod:`app.client` documents for the windows (standalone files and reviews).
+
+Everything here runs on the qasync event loop (the GUI thread); file and network work
+happens in the client's own ``asyncio.to_thread`` calls and background tasks, so the window
+never waits on it.
+"""
 
 from __future__ import annotations
 
-import importlib
+import asyncio
 import logging
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-
-from app.model.errors import LaminaError
-from app.model.records import Record, record_from_json
-from app.ui.memory_document import MemoryDocument
+from app.auth.invite import Invite, parse_invite_link
+from app.client.backoff import Backoff
+from app.client.document import AutosaveMode, LaminaDocument
 from app.ui.pdf_backend import PdfBackendImpl
 
 log = logging.getLogger(__name__)
 
+_closing: dict[str, asyncio.Task[None]] = {}
+"""Documents being closed, by store file: a reopen waits for the close to finish."""
 
-def open_standalone(path: Path, password: str | None = None) -> Any:
-    """Open a local PDF for annotating; return the client document.
 
-    Uses the client's standalone document (autosaved to the local store) when ``app.client``
-    provides one; until then an in-memory document with the PDF's own annotations.
+def ensure_loop() -> asyncio.AbstractEventLoop:
+    """Return the running event loop; outside ``run_app`` (tests, scripts) start a qasync one.
+
+    The qasync loop runs on Qt's own event loop, so whoever spins Qt (``app.exec``,
+    ``processEvents``, pytest-qt's waits) runs the client's tasks too.
     """
     try:
-        module = importlib.import_module("app.client.document")
-    except ImportError:
-        module = None
-    open_local = getattr(module, "open_local", None)
-    if open_local is not None:
-        return open_local(path, pdf_backend=PdfBackendImpl(), password=password)
-    return MemoryDocument()
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    import qasync
+
+    from app.ui.app import ensure_application
+
+    loop = qasync.QEventLoop(ensure_application(), already_running=True)
+    # Plain threads: nobody closes this loop, and Qt warns about QThreads alive at exit.
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="lamina"))
+    asyncio.set_event_loop(loop)
+    return loop
 
 
-class _Relay(QObject):
-    loaded = Signal(object)
+async def _wait_closing(store_path: Path) -> None:
+    task = _closing.get(str(store_path))
+    if task is not None:
+        await asyncio.shield(task)
 
 
-def load_base_records(doc: MemoryDocument, path: Path, password: str | None) -> threading.Thread:
-    """Read the PDF's own annotations on a thread and add them to ``doc`` on the GUI thread."""
-    relay = _Relay()
+async def open_local(path: Path, password: str | None = None) -> LaminaDocument:
+    """Open a local PDF as a standalone document; edits autosave to the local store.
 
-    def deliver(records: object) -> None:
-        if isinstance(records, list):
-            doc.add_base(records)
-        relay.deleteLater()
+    The PDF file itself changes only on :meth:`LaminaDocument.save` (Ctrl+S).
+    """
+    from app.client.store import default_store_dir, store_path_for
 
-    relay.loaded.connect(deliver)
+    await _wait_closing(store_path_for(default_store_dir(), "local", str(path.resolve())))
+    return await LaminaDocument.open_local(
+        path, pdf_backend=PdfBackendImpl(), password=password, autosave=AutosaveMode.DISABLED
+    )
 
-    def work() -> None:
+
+async def open_review(
+    invite: Invite | str,
+    *,
+    presence: dict[str, Any] | None = None,
+    backoff: Backoff | None = None,
+) -> tuple[LaminaDocument, Path]:
+    """Join the review an invite points to; return the document and its PDF on disk.
+
+    Returns once the PDF is available: from the local cache at once for a review opened
+    before, else after its download (the connection runs in the background).
+
+    Raises:
+        InviteError: the link is not an invite.
+        ClientError: the token names no document.
+        DocumentUnavailableError: the PDF is not cached and the server refused the token.
+    """
+    from app.client.document import decode_token_claims
+    from app.client.store import default_store_dir, store_path_for
+
+    if isinstance(invite, str):
+        invite = parse_invite_link(invite)
+    claims = decode_token_claims(invite.token)
+    store_path = store_path_for(
+        default_store_dir(), invite.server_url, claims["document_id"], claims.get("layer") or ""
+    )
+    await _wait_closing(store_path)
+    doc = await LaminaDocument.open_invite(
+        invite,
+        pdf_backend=PdfBackendImpl(),
+        presence=presence,
+        backoff=backoff,
+        autosave=AutosaveMode.IMMEDIATE,
+    )
+    try:
+        data = await doc.pdf_bytes()
+        pdf_path = doc.store.path.with_suffix(".pdf")
+        if not pdf_path.exists() or pdf_path.stat().st_size != len(data):
+            await asyncio.to_thread(pdf_path.write_bytes, data)
+    except BaseException:
+        await doc.close()
+        raise
+    return doc, pdf_path
+
+
+def close_later(doc: LaminaDocument) -> asyncio.Task[None]:
+    """Close ``doc`` in the background (pending edits stay in its store for next time)."""
+    key = str(doc.store.path)
+
+    async def run() -> None:
         try:
-            raw = PdfBackendImpl().read_base_records(path, password)
-            records: list[Record] | str = [record_from_json(r) for r in raw]
-        except (LaminaError, OSError) as exc:
-            log.warning("cannot read the annotations of %s: %s", path.name, exc)
-            records = str(exc)
-        relay.loaded.emit(records)
+            await doc.close()
+        except Exception:
+            log.exception("closing %s failed", key)
+        finally:
+            if _closing.get(key) is task:
+                del _closing[key]
 
-    thread = threading.Thread(target=work, name="lamina-base-records", daemon=True)
-    thread.start()
-    return thread
+    task = ensure_loop().create_task(run(), name="lamina-close")
+    _closing[key] = task
+    return task
+
+
+def closing_count() -> int:
+    """Return how many documents are still being closed."""
+    return len(_closing)

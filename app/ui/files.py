@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -140,15 +141,34 @@ def export_pdf(window: MainWindow, flatten: bool, path: Path | None = None) -> B
     return BackgroundJob(window, f"Writing {path.name}…", work, done)
 
 
-def save_into_pdf(window: MainWindow) -> BackgroundJob | None:
-    """Write the annotations into the opened PDF itself (Ctrl+S), atomically."""
+def save_into_pdf(window: MainWindow) -> asyncio.Task[None] | None:
+    """Save the document (Ctrl+S) without blocking the window.
+
+    A local PDF gets its annotations written into the file atomically (the client keeps a
+    backup of the original on the first save); a review sends what is pending and waits
+    for the server to keep it.
+    """
     if window.session is None:
         return None
-    save = getattr(window.session.client, "save", None)
-    if callable(save):
-        save()
-        return None
-    return export_pdf(window, False, window.session.pdf_path)
+    from app.ui.documents import ensure_loop
+
+    session = window.session
+    standalone = session.standalone
+
+    async def run() -> None:
+        if not standalone:
+            window.statusBar().showMessage("Sending pending changes…", 3000)
+        try:
+            await session.client.save()
+        except (LaminaError, OSError) as exc:
+            window.show_error("Save failed", str(exc))
+            return
+        if standalone:
+            window.statusBar().showMessage(f"Saved into {session.pdf_path.name}", 8000)
+        else:
+            window.statusBar().showMessage("All changes are on the server", 8000)
+
+    return ensure_loop().create_task(run(), name="lamina-save")
 
 
 def import_instant_json(window: MainWindow, path: Path | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 from pathlib import Path
 
@@ -30,6 +31,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.auth.permissions import PermissionEvaluator, RecordMeta
+from app.auth.tokens import TokenClaims, claims_from_payload
+from app.client.backoff import Backoff
+from app.model.errors import LaminaError
 from app.model.ids import RecordId, new_record_id
 from app.model.records import (
     Annotation,
@@ -49,7 +54,6 @@ from app.pdf import (
     open_pdf,
     search_page,
 )
-from app.ui.memory_document import MemoryDocument
 from app.ui.page_view import PageView, SearchHit
 from app.ui.panels import CommentsPanel, ConflictsPanel, LayersPanel, PropertiesPanel
 from app.ui.render import TileRenderer
@@ -112,6 +116,12 @@ class MainWindow(QMainWindow):
         self._search_pending: list[int] = []
         self._search_query = ""
         self._open_dialogs: list[QWidget] = []
+        self.claims: TokenClaims | None = None
+        self.permissions: PermissionEvaluator | None = None
+        self.read_only_reason: str | None = None
+        self._opening: object = None
+        self.settings_override: dict[str, str] = {}
+        """Name and colour of this window only (the sample review's second person)."""
 
         self.stack = QStackedWidget()
         self.welcome = WelcomePage()
@@ -165,6 +175,14 @@ class MainWindow(QMainWindow):
         self.import_json_action = a(
             "&Import Instant JSON…", None, self.import_instant_json, "importJsonAction"
         )
+        self.join_action = QAction("&Join review…", self)
+        self.join_action.setObjectName("joinAction")
+        self.join_action.setToolTip("Open a review from an invite link (lamina://join?…)")
+        self.host_action = QAction("&Host review…", self)
+        self.host_action.setObjectName("hostAction")
+        self.host_action.setToolTip(
+            "Share the open PDF from this computer and create invite links for others"
+        )
         self.close_action = a("&Close", QKeySequence.StandardKey.Close, self.close, "closeAction")
         self.undo_action = a("&Undo", QKeySequence.StandardKey.Undo, self.undo, "undoAction")
         self.redo_action = a("&Redo", "Ctrl+Shift+Z", self.redo, "redoAction")
@@ -209,6 +227,9 @@ class MainWindow(QMainWindow):
             self.export_flat_action,
         ):
             file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.join_action)
+        file_menu.addAction(self.host_action)
         file_menu.addSeparator()
         file_menu.addAction(self.close_action)
         edit_menu = self.menuBar().addMenu("&Edit")
@@ -346,6 +367,7 @@ class MainWindow(QMainWindow):
         self.sync_label.setObjectName("syncLabel")
         self.presence_label = QLabel("")
         self.presence_label.setObjectName("presenceLabel")
+        self.presence_label.setTextFormat(Qt.TextFormat.RichText)
         self.zoom_label = QLabel("")
         self.page_label = QLabel("")
         for w in (self.connection_label, self.sync_label, self.presence_label):
@@ -363,7 +385,11 @@ class MainWindow(QMainWindow):
             self.open_path(Path(path))
 
     def open_path(self, path: Path, password: str | None = None) -> bool:
-        """Open a local PDF; errors become a clear dialog. Return whether it opened."""
+        """Open a local PDF; errors become a clear dialog. Return whether it opened.
+
+        The pages show at once; the annotations (the PDF's own plus the user's edits kept in
+        the local store) arrive when the client document has opened, off the GUI thread.
+        """
         try:
             pdf = open_pdf(path, password)
         except PasswordRequiredError:
@@ -373,25 +399,66 @@ class MainWindow(QMainWindow):
         except (PdfError, OSError) as exc:
             self.show_error("Cannot open this file", str(exc))
             return False
-        from app.ui.documents import load_base_records, open_standalone
+        from app.ui.documents import ensure_loop, open_local
+
+        self.show_pdf(pdf, path.name)
+        self._add_recent(path)
+
+        async def attach() -> None:
+            try:
+                client_doc = await open_local(path, password)
+            except (LaminaError, OSError) as exc:
+                if self.pdf is pdf:
+                    self.close_document()
+                    self.stack.setCurrentWidget(self.welcome)
+                    self.show_error("Cannot open this file", str(exc))
+                return
+            if self.pdf is not pdf:  # another file was opened meanwhile
+                from app.ui.documents import close_later
+
+                close_later(client_doc)
+                return
+            self.attach_session(DocumentSession(client_doc, path, path.name, password))
+
+        self._opening = ensure_loop().create_task(attach(), name="lamina-open")
+        return True
+
+    def open_review(self, link: str, backoff: Backoff | None = None) -> None:
+        """Join the review an invite link points to; errors become a clear dialog."""
+        from app.auth.invite import parse_invite_link
+        from app.client.document import decode_token_claims
+        from app.ui.documents import close_later, ensure_loop, open_review
 
         try:
-            client_doc = open_standalone(path, password)
-        except (PdfError, OSError) as exc:
-            pdf.close()
-            self.show_error("Cannot open this file", str(exc))
-            return False
-        session = DocumentSession(client_doc, path, path.name, password)
-        self.show_session(session, pdf)
-        if isinstance(client_doc, MemoryDocument):
-            # Reading every annotation of a long PDF takes a while: the first page shows first.
-            def load() -> None:
-                self.view.first_paint.disconnect(load)
-                load_base_records(client_doc, path, password)
+            invite = parse_invite_link(link)
+            payload = decode_token_claims(invite.token)
+            claims = claims_from_payload(payload)
+        except LaminaError as exc:
+            self.show_error("Cannot join this review", str(exc))
+            return
+        self.close_document()
+        self.statusBar().showMessage(f"Joining the review on {invite.server_url}…")
+        presence = {"name": self.display_name(), "color": self.my_color()}
 
-            self.view.first_paint.connect(load)
-        self._add_recent(path)
-        return True
+        async def attach() -> None:
+            try:
+                client_doc, pdf_path = await open_review(invite, presence=presence, backoff=backoff)
+            except (LaminaError, OSError) as exc:
+                self.statusBar().clearMessage()
+                self.show_error("Cannot join this review", str(exc))
+                return
+            try:
+                pdf = open_pdf(pdf_path)
+            except (PdfError, OSError) as exc:
+                close_later(client_doc)
+                self.show_error("Cannot open the review's PDF", str(exc))
+                return
+            self.statusBar().clearMessage()
+            title = f"Review: {payload.get('document_id')}"
+            self.show_pdf(pdf, title)
+            self.attach_session(DocumentSession(client_doc, pdf_path, title), claims)
+
+        self._opening = ensure_loop().create_task(attach(), name="lamina-join")
 
     def _ask_password(self, path: Path, prompt: str) -> bool:
         text, ok = QInputDialog.getText(self, "Password", prompt, QLineEdit.EchoMode.Password)
@@ -399,19 +466,46 @@ class MainWindow(QMainWindow):
             return False
         return self.open_path(path, text)
 
-    def show_session(self, session: DocumentSession, pdf: PdfDocument) -> None:
-        """Show an opened document in this window."""
+    def show_pdf(self, pdf: PdfDocument, title: str) -> None:
+        """Show a PDF's pages in this window (annotations follow with :meth:`attach_session`)."""
         self.close_document()
-        self.session = session
         self.pdf = pdf
         self.renderer = TileRenderer(pdf.source, pdf.password, parent=self)
+        self.read_only_reason = pdf.read_only_reason
         self.view.read_only = pdf.read_only_reason is not None
         self.view.set_document(pdf, self.renderer)
         self.thumbnails.set_document(pdf, self.renderer)
         self.stack.setCurrentWidget(self.view)
         self.page_box.setMaximum(pdf.page_count)
         self.page_count_label.setText(f" of {pdf.page_count} ")
-        self.setWindowTitle(f"{session.title} — Lamina")
+        self.setWindowTitle(f"{title} — Lamina")
+        for name in ("thumbnails", "comments", "layers", "properties"):
+            self.docks[name].show()
+        self.docks["properties"].raise_()
+        self._update_actions()
+        self.view.setFocus()
+        if pdf.repaired:
+            self.statusBar().showMessage(
+                f"{pdf.name} was damaged and has been repaired for viewing.", 10000
+            )
+        if pdf.read_only_reason:
+            self.statusBar().showMessage(f"Read-only: {pdf.read_only_reason}", 10000)
+
+    def show_session(
+        self, session: DocumentSession, pdf: PdfDocument, claims: TokenClaims | None = None
+    ) -> None:
+        """Show an opened document in this window."""
+        self.show_pdf(pdf, session.title)
+        self.attach_session(session, claims)
+
+    def attach_session(self, session: DocumentSession, claims: TokenClaims | None = None) -> None:
+        """Show the records of an opened client document over the PDF on screen."""
+        self.session = session
+        self.claims = claims
+        self.permissions = PermissionEvaluator(claims) if claims is not None else None
+        if claims is not None and not claims.has("write"):
+            self.read_only_reason = "this invite lets you view, not edit (no write permission)"
+            self.view.read_only = True
         session.records_changed.connect(self._on_records_changed)
         session.connection_changed.connect(lambda *_: self._update_status())
         session.sync_changed.connect(lambda *_: self._update_status())
@@ -421,31 +515,28 @@ class MainWindow(QMainWindow):
             lambda reason: self.statusBar().showMessage(f"Change refused: {reason}", 8000)
         )
         session.server_behind.connect(lambda msg: self.show_error("The server lost changes", msg))
-        for name in ("thumbnails", "comments", "layers", "properties"):
-            self.docks[name].show()
-        self.docks["properties"].raise_()
         self._on_records_changed("remote")
+        self._refresh_conflicts()
         self._update_status()
         self._update_actions()
-        self.view.setFocus()
-        if pdf.repaired:
-            self.statusBar().showMessage(
-                f"{pdf.name} was damaged and has been repaired for viewing.", 10000
-            )
-        if pdf.read_only_reason:
-            self.statusBar().showMessage(f"Read-only: {pdf.read_only_reason}", 10000)
         self.document_opened.emit(session.title)
 
     def close_document(self) -> None:
+        """Close what this window shows; the client document closes in the background."""
         if self.session is not None:
             self.session.close()
             self.session = None
+        self.claims = None
+        self.permissions = None
+        self.read_only_reason = None
         if self.renderer is not None:
             self.renderer.stop()
             self.renderer = None
         if self.pdf is not None:
             self.pdf.close()
             self.pdf = None
+        self.conflicts.set_conflicts([])
+        self._update_status()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_document()
@@ -640,16 +731,39 @@ class MainWindow(QMainWindow):
             self.set_tool("select")
             self.view.set_selected(record.id)
 
-    # -- permissions (refined by the review window) ------------------------------------------
+    # -- permissions ----------------------------------------------------------------------
+
+    def record_flags(self, record: object) -> tuple[bool, bool, str]:
+        """Return (may edit, may delete, why not) for a record, per the token's permissions."""
+        if self.view.read_only:
+            return False, False, f"Read-only: {self.read_only_reason or 'this document'}"
+        if self.permissions is None or not isinstance(record, Annotation | Comment):
+            return True, True, ""
+        meta = RecordMeta(
+            kind="comment" if isinstance(record, Comment) else "annotation",
+            record_type=record.type,
+            creator_name=record.creator_name,
+            group=getattr(record, "group", None),
+        )
+        flags = self.permissions.record_flags(meta)
+        why = "" if flags.edit and flags.delete else "Your invite does not allow changing this"
+        return flags.edit, flags.delete, why
 
     def _can_edit(self, record: object) -> bool:
-        return not self.view.read_only
+        return self.record_flags(record)[0]
 
     def _can_delete(self, record: object) -> bool:
-        return not self.view.read_only
+        return self.record_flags(record)[1]
 
     def display_name(self) -> str:
+        if "display_name" in self.settings_override:
+            return self.settings_override["display_name"]
         return str(self.settings.value("display_name", "") or "Me")
+
+    def my_color(self) -> str:
+        if "color" in self.settings_override:
+            return self.settings_override["color"]
+        return str(self.settings.value("color", "#1565C0") or "#1565C0")
 
     # -- refresh ------------------------------------------------------------------------
 
@@ -719,22 +833,58 @@ class MainWindow(QMainWindow):
             self.session.client.dismiss_conflict(conflict_id)
 
     def _update_status(self) -> None:
+        """Show the connection, what is saved, and who else is here, in the status bar."""
         s = self.session
         if s is None:
             for w in (self.connection_label, self.sync_label, self.presence_label):
                 w.setText("")
             return
-        self.connection_label.setText(self.connection_text())
-        self.sync_label.setText(
-            "All changes saved"
-            if s.pending == 0
-            else f"{s.pending} change{'s' if s.pending != 1 else ''} pending"
+        text, tip = self.connection_text()
+        self.connection_label.setText(text)
+        self.connection_label.setToolTip(tip)
+        plural = "s" if s.pending != 1 else ""
+        if s.standalone:
+            self.sync_label.setText(
+                "All changes saved into the PDF"
+                if s.pending == 0
+                else f"{s.pending} change{plural} kept, not yet in the PDF (Ctrl+S)"
+            )
+            self.sync_label.setToolTip(
+                "Your changes are kept safely as you work; Ctrl+S writes them into the PDF file."
+            )
+        else:
+            self.sync_label.setText(
+                "All changes saved" if s.pending == 0 else f"{s.pending} change{plural} pending"
+            )
+            self.sync_label.setToolTip(
+                "Changes are kept on this computer and sent to the server as soon as it is "
+                "reachable."
+            )
+        people = [
+            f'<span style="color:{html.escape(p.color or "#888")}">&#9679;</span> '
+            f"{html.escape(p.name or 'someone')}"
+            for p in s.peers
+        ]
+        self.presence_label.setText(("Here: " + ", ".join(people)) if people else "")
+        self.presence_label.setToolTip(
+            "\n".join(f"{p.name or 'someone'} ({p.color})" for p in s.peers)
         )
-        names = ", ".join(p.name for p in s.peers)
-        self.presence_label.setText(f"With: {names}" if names else "")
 
-    def connection_text(self) -> str:
-        return "Local file"
+    def connection_text(self) -> tuple[str, str]:
+        """Return the connection label's text and tooltip."""
+        s = self.session
+        if s is None:
+            return "", ""
+        if s.standalone:
+            return "Local file", "This PDF is not shared: no server involved."
+        texts = {
+            "online": "\u25cf Online",
+            "connecting": "Connecting\u2026",
+            "reconnecting": "Offline \u2014 reconnecting\u2026",
+            "offline": "Offline",
+            "stopped": "Disconnected",
+        }
+        return texts.get(s.connection, s.connection), s.connection_reason or s.connection
 
     def _on_page_changed(self, page: int) -> None:
         self.page_box.blockSignals(True)
@@ -759,6 +909,13 @@ class MainWindow(QMainWindow):
         ):
             act.setEnabled(has_doc)
         self.copy_action.setEnabled(bool(words))
+        can_host = has_doc and self.session is not None and self.session.standalone
+        self.host_action.setEnabled(can_host)
+        self.host_action.setToolTip(
+            "Share the open PDF from this computer and create invite links for others"
+            if can_host
+            else "Open a PDF from your computer to host its review"
+        )
         self.undo_action.setEnabled(
             has_doc and self.session is not None and self.session.history.can_undo
         )
@@ -769,12 +926,21 @@ class MainWindow(QMainWindow):
             self.undo_action.setText(f"&Undo {self.session.history.undo_label}")
         selected = self._selected_record()
         self.delete_action.setEnabled(selected is not None and self._can_delete(selected))
-        if self.view.read_only and self.pdf is not None:
-            reason = f"Read-only: {self.pdf.read_only_reason}"
-            for name, act in self.tool_actions.items():
-                if name not in ("select", "text"):
-                    act.setEnabled(False)
-                    act.setToolTip(reason)
+        reason = f"Read-only: {self.read_only_reason}" if self.view.read_only else None
+        for name, act in self.tool_actions.items():
+            if name in ("select", "text"):
+                continue
+            act.setEnabled(reason is None)
+            label = TOOL_LABELS[name]
+            key = next(k for n, _l, k in TOOLS if n == name)
+            act.setToolTip(reason or f"{label} ({key})")
+        for act in self.markup_actions.values():
+            if reason is not None:
+                act.setToolTip(reason)
+        if selected is not None and not self._can_delete(selected):
+            self.delete_action.setToolTip(self.record_flags(selected)[2])
+        else:
+            self.delete_action.setToolTip("Delete the selected annotation")
 
     # -- search and go to -----------------------------------------------------------------
 

@@ -80,14 +80,18 @@ class DocumentSession(QObject):
         self.history = UndoHistory()
         self.connection = ConnectionState.OFFLINE.value
         self.connection_reason = ""
-        self.pending = 0
-        self.peers: tuple[Any, ...] = ()
+        self.pending = int(getattr(client_doc, "pending_count", 0))
+        state = getattr(client_doc, "connection_state", None)
+        if isinstance(state, ConnectionState):
+            self.connection = state.value
+        self.standalone = bool(getattr(client_doc, "standalone", True))
+        self.peers: tuple[Any, ...] = tuple(getattr(client_doc, "peers", ()))
         self._records: dict[RecordId, Record] = {r.id: r for r in client_doc.records()}
         self.base: dict[RecordId, Record] = {
             r.id: r for r in self._records.values() if r.pdf_object_id is not None
         }
         """The PDF's own annotations as opened: what an Instant JSON export is a diff against."""
-        self._unsubscribe = client_doc.subscribe(self._on_event)
+        self._unsubscribe: Any = client_doc.subscribe(self._on_event)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -155,7 +159,7 @@ class DocumentSession(QObject):
                 self.client.create(change.record)
                 self._records[change.record.id] = change.record
             elif isinstance(change, Update):
-                self.client.update(change.after)
+                self.client.replace(change.after)
                 self._records[change.after.id] = change.after
             else:
                 self.client.delete(change.record.id)
@@ -203,6 +207,13 @@ class DocumentSession(QObject):
         return document_from_records([*new, *changed], skipped_pdf_object_ids=skipped)
 
     def close(self) -> None:
-        """Stop listening to the client document (the caller closes it)."""
+        """Stop listening to the client document and close it in the background.
+
+        Pending edits stay in the local store: reopening the file shows them again.
+        """
         if callable(self._unsubscribe):
             self._unsubscribe()
+            self._unsubscribe = None
+            from app.ui.documents import close_later
+
+            close_later(self.client)

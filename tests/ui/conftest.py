@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
 
+from app.client.backoff import Backoff
 from app.ui.controller import AppController
+from app.ui.documents import ensure_loop
 from app.ui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Give every test a fresh user data directory (local stores, hosted server)."""
+    data = tmp_path / "home" / ".local" / "share"
+    data.mkdir(parents=True)
+    monkeypatch.setenv("XDG_DATA_HOME", str(data))
+    return data
+
+
+@pytest.fixture(autouse=True, scope="session")
+def event_loop_on_qt(qapp: object) -> Iterator[asyncio.AbstractEventLoop]:
+    """Run the client's asyncio code on a qasync loop over Qt's loop, as the app does.
+
+    pytest-qt's waits spin Qt's event loop, and so the client's tasks.
+    """
+    loop = ensure_loop()
+    yield loop
 
 
 @pytest.fixture
@@ -19,9 +41,16 @@ def settings(tmp_path: Path) -> QSettings:
 
 @pytest.fixture
 def controller(qtbot: object, settings: QSettings) -> Iterator[AppController]:
-    ctl = AppController(settings)
+    ctl = AppController(settings, backoff=Backoff(initial=0.05, maximum=0.2))
     yield ctl
-    ctl.shutdown()
+    finish(qtbot, ctl)
+
+
+def finish(qtbot, ctl: AppController) -> None:  # type: ignore[no-untyped-def]
+    """Close every document and the hosted server, and wait until they are closed."""
+    task = ensure_loop().create_task(ctl.aclose())
+    qtbot.waitUntil(task.done, timeout=10000)
+    task.result()
 
 
 @pytest.fixture
@@ -44,3 +73,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(
                 pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
             )
+
+
+def open_file(qtbot, window: MainWindow, path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Open a local PDF in ``window`` and wait until its annotations are loaded."""
+    assert window.open_path(path)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=20000)

@@ -11,12 +11,13 @@ from app.model.records import HighlightAnnotation, InkAnnotation
 from app.ui.main_window import MainWindow
 from app.ui.page_view import page_rect_center
 from tests.conftest import corpus_pdf
+from tests.ui.conftest import open_file
 
 BOXES = corpus_pdf("geometry-rotations-offset-mediabox-cropbox")
 
 
 def open_page(qtbot, window: MainWindow, page: int) -> None:  # type: ignore[no-untyped-def]
-    assert window.open_path(BOXES)
+    open_file(qtbot, window, BOXES)
     view = window.view
     view.set_zoom(1.0)
     view.go_to_page(page)

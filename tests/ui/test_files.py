@@ -15,6 +15,7 @@ from app.ui import files
 from app.ui.main_window import MainWindow
 from app.ui.page_view import page_rect_center
 from tests.conftest import corpus_pdf
+from tests.ui.conftest import open_file
 
 BOXES = corpus_pdf("geometry-rotations-offset-mediabox-cropbox")
 
@@ -34,7 +35,7 @@ def draw(qtbot, window: MainWindow, key: Qt.Key, points: list[tuple[float, float
 def test_export_instant_json_and_pdf_read_back(
     qtbot, window: MainWindow, tmp_path: Path, flatten: bool
 ) -> None:
-    assert window.open_path(BOXES)
+    open_file(qtbot, window, BOXES)
     window.view.set_zoom(1.0)
     window.view.go_to_page(0)
     draw(qtbot, window, Qt.Key.Key_P, [(100, 400), (150, 420), (200, 480)])

@@ -49,8 +49,9 @@ def test_open_and_join_verbs_parse_and_reject_bad_input(tmp_path: Path) -> None:
 
 def test_drawing_tools_are_disabled_with_a_reason_on_a_no_annotate_pdf(qtbot, window) -> None:  # type: ignore[no-untyped-def]
     from tests.conftest import corpus_pdf
+    from tests.ui.conftest import open_file
 
-    assert window.open_path(corpus_pdf("encrypted-aes256-owner-only-no-annotate"))
+    open_file(qtbot, window, corpus_pdf("encrypted-aes256-owner-only-no-annotate"))
     pen = window.tool_actions["ink"]
     assert not pen.isEnabled()
     assert "read-only" in pen.toolTip().lower()

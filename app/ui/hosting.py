@@ -1,0 +1,159 @@
+"""The review server bundled in the app: hosted in-process on 127.0.0.1 for "Host review…".
+
+The server runs on the app's own event loop (it is asyncio code, like the client), listens
+on a free port of the loopback interface, and keeps its data in the user data directory
+(``…/lamina/hosted``), so a review hosted yesterday is still there today.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import platformdirs
+
+from app.auth.invite import make_invite_link
+from app.auth.keys import KeyPair, load_or_create_keypair
+from app.auth.tokens import mint_token
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class InvitePreset:
+    """A kind of invite the host hands out (what the invited person may do)."""
+
+    key: str
+    label: str
+    permissions: tuple[str, ...]
+    own_layer: bool
+    view_all_layers: bool
+    help: str
+
+
+PRESETS: tuple[InvitePreset, ...] = (
+    InvitePreset(
+        "reviewer",
+        "Reviewer (own layer)",
+        ("read-document", "write", "download"),
+        True,
+        False,
+        "Reads the PDF and annotates on a layer of their own.",
+    ),
+    InvitePreset(
+        "viewer", "Viewer", ("read-document",), False, False, "Reads the PDF and the annotations."
+    ),
+    InvitePreset(
+        "lead",
+        "Lead reviewer",
+        ("read-document", "write", "download"),
+        False,
+        True,
+        "Annotates the shared layer and may view every reviewer's layer.",
+    ),
+)
+PRESETS_BY_KEY = {p.key: p for p in PRESETS}
+
+
+def default_host_dir() -> Path:
+    """Return where the hosted server keeps its documents and keys."""
+    return Path(platformdirs.user_data_dir("lamina", appauthor=False)) / "hosted"
+
+
+class LocalReviewServer:
+    """A :class:`~app.server.app.LaminaServer` on 127.0.0.1 inside the app.
+
+    Args:
+        data_dir: the server's data directory (documents, layers, signing keys).
+        port: the port to listen on; 0 picks a free one (kept for a restart).
+    """
+
+    def __init__(self, data_dir: Path | None = None, port: int = 0) -> None:
+        self.data_dir = data_dir or default_host_dir()
+        self.port = port
+        self.keypair: KeyPair | None = None
+        self._server: object | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    async def start(self) -> int:
+        """Start listening (on the same port as before, after a :meth:`stop`); return it."""
+        if self._server is not None:
+            return self.port
+        from app.server.app import LaminaServer
+        from app.server.store import SqliteStore
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.keypair = await asyncio.to_thread(load_or_create_keypair, self.data_dir)
+        store = await asyncio.to_thread(SqliteStore, self.data_dir)
+        server = LaminaServer(store, [self.keypair.public_pem])
+        self.port = await server.start("127.0.0.1", self.port)
+        self._server = server
+        log.info("hosting reviews on %s (data in %s)", self.url, self.data_dir)
+        return self.port
+
+    async def stop(self) -> None:
+        """Stop the server (clients go offline and keep their edits until it is back)."""
+        server, self._server = self._server, None
+        if server is not None:
+            await server.shutdown()  # type: ignore[attr-defined]
+
+    async def add_document(self, pdf: Path) -> str:
+        """Add a PDF (once: the same file again gives the same document); return its id."""
+        from app.server.documents import add_document_file
+
+        if self._server is None:
+            raise RuntimeError("the review server is not running")
+        store = self._server.store  # type: ignore[attr-defined]
+        existing = await asyncio.to_thread(_find_same, store, pdf)
+        if existing is not None:
+            return existing
+        info = await asyncio.to_thread(add_document_file, store, pdf)
+        return str(info.document_id)
+
+    def invite(
+        self,
+        document_id: str,
+        preset: InvitePreset,
+        *,
+        name: str,
+        layer: str = "",
+        ttl: timedelta = timedelta(days=14),
+    ) -> str:
+        """Return an invite link for ``document_id`` with the permissions of ``preset``."""
+        if self.keypair is None:
+            raise RuntimeError("the review server is not running")
+        token = mint_token(
+            self.keypair,
+            document_id=document_id,
+            permissions=preset.permissions,
+            layer=(layer or _layer_name(name)) if preset.own_layer else "",
+            creator_name=name or None,
+            view_layers=("*",) if preset.view_all_layers else (),
+            ttl=ttl,
+        )
+        return make_invite_link(self.url, token)
+
+
+def _layer_name(name: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() else "-" for ch in name.strip().lower()).strip("-")
+    return cleaned[:40] or "reviewer"
+
+
+def _find_same(store: object, pdf: Path) -> str | None:
+    import hashlib
+
+    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    for info in store.list_documents():  # type: ignore[attr-defined]
+        if getattr(info, "sha256", None) == digest:
+            return str(info.document_id)
+    return None
