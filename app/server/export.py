@@ -11,7 +11,6 @@ from typing import Any
 
 from app.model.instant_json import InstantDocument, document_from_records
 from app.model.records import record_from_json
-from app.server.errors import ServerError
 from app.server.store import DocumentInfo, Store
 from app.sync.state import RecordState
 
@@ -22,16 +21,13 @@ def _pdf_object_id(content: Mapping[str, Any] | None) -> int | None:
 
 
 def layer_diff(
-    base_contents: Iterable[Mapping[str, Any]],
-    records: Iterable[RecordState],
-    visible: Callable[[RecordState], bool] | None = None,
+    base_contents: Iterable[Mapping[str, Any]], contents: Iterable[Mapping[str, Any]]
 ) -> InstantDocument:
     """Return a layer's records as an Instant JSON diff against the PDF's own annotations.
 
     Args:
         base_contents: the Instant JSON of the annotations in the PDF (with ``pdfObjectId``).
-        records: the layer's live records.
-        visible: the token's view rule (None: everything).
+        contents: the Instant JSON of the layer's live records the token may view.
     """
     base: dict[int, Mapping[str, Any]] = {}
     for content in base_contents:
@@ -41,20 +37,15 @@ def layer_diff(
     out = []
     kept: set[int] = set()
     skipped: set[int] = set()
-    for record in records:
-        if record.deleted or record.content is None:
-            continue
-        if visible is not None and not visible(record):
-            continue
-        pdf_id = _pdf_object_id(record.content)
+    for content in contents:
+        pdf_id = _pdf_object_id(content)
         if pdf_id is not None and pdf_id in base:
-            if dict(record.content) == dict(base[pdf_id]):
-                kept.add(pdf_id)
+            kept.add(pdf_id)
+            if dict(content) == dict(base[pdf_id]):
                 continue
             # A changed original: listed, and its PDF object skipped (DESIGN §3).
             skipped.add(pdf_id)
-            kept.add(pdf_id)
-        out.append(record_from_json(dict(record.content), f"record {record.id}"))
+        out.append(record_from_json(dict(content), f"record {content.get('id')}"))
     skipped.update(pdf_id for pdf_id in base if pdf_id not in kept)
     return document_from_records(out, skipped_pdf_object_ids=sorted(skipped))
 
@@ -67,18 +58,18 @@ def build_layer_pdf(
     flatten: bool,
 ) -> bytes:
     """Return the document's PDF with the layer's visible records written into it."""
-    import app.pdf
-    from app.pdf import open_pdf
+    from app.model.records import record_to_json
+    from app.pdf import apply_instant_json, open_pdf
     from app.pdf.annotations import read_records
 
-    apply_instant_json = getattr(app.pdf, "apply_instant_json", None)
-    if apply_instant_json is None:
-        raise ServerError("this build cannot write annotations into a pdf yet")
     source = store.read_asset(document.sha256)
     with open_pdf(source) as pdf:
-        from app.model.records import record_to_json
-
         base = [record_to_json(r) for r in read_records(pdf)]
-    diff = layer_diff(base, records, visible)
+    contents = [
+        r.content
+        for r in records
+        if not r.deleted and r.content is not None and (visible is None or visible(r))
+    ]
+    diff = layer_diff(base, contents)
     data: bytes = apply_instant_json(source, diff, flatten=flatten)
     return data
