@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -38,9 +38,9 @@ from app.model.tools import (
     select_move_resize,
     text_select,
 )
-from app.pdf import PageGeometry, PdfDocument, page_words
+from app.pdf import PageGeometry, PdfDocument, PdfError, page_words
 from app.ui.annotation_painter import instant_transform, paint_annotation, paint_selection
-from app.ui.render import TileRenderer, tiles_for
+from app.ui.render import TileKey, TileRenderer, tiles_for
 
 PAGE_GAP = 12
 MARGIN = 16
@@ -71,6 +71,12 @@ ZOOM_STEPS = (
 _SELECTION_FILL = QColor(30, 110, 230, 70)
 _SEARCH_FILL = QColor(255, 152, 0, 90)
 _SEARCH_CURRENT = QColor(255, 87, 34, 150)
+_BACKGROUND = QColor("#5f6368")
+_SHADOW = QColor(0, 0, 0, 60)
+_PAPER = QColor("#ffffff")
+
+_GEOMETRY_SLICE = 32
+"""Pages whose exact size is read per idle step after opening (the first ones show first)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +119,11 @@ class PageView(QAbstractScrollArea):
         self._doc: PdfDocument | None = None
         self._renderer: TileRenderer | None = None
         self._geometries: list[PageGeometry] = []
+        self._exact: list[bool] = []
+        self._next_exact = 0
+        self._geometry_timer = QTimer(self)
+        self._geometry_timer.setInterval(0)
+        self._geometry_timer.timeout.connect(self._read_geometry_slice)
         self._tops: list[float] = []
         self._zoom = 1.0
         self._fit: str | None = "width"
@@ -141,7 +152,16 @@ class PageView(QAbstractScrollArea):
         self._doc = doc
         self._renderer = renderer
         renderer.tile_ready.connect(self._on_tile_ready)
-        self._geometries = [doc.page_geometry(i) for i in range(doc.page_count)]
+        # Reading the size of all 429 pages of a long PDF takes hundreds of milliseconds, so
+        # the layout starts with every page the size of the first, visible pages are read
+        # exactly before they are painted, and the rest is read in idle slices.
+        count = doc.page_count
+        first = doc.page_geometry(0) if count else None
+        self._geometries = [first] * count if first is not None else []
+        self._exact = [i == 0 for i in range(count)]
+        self._next_exact = 1
+        if count > 1:
+            self._geometry_timer.start()
         self._words.clear()
         self._painted_once = False
         self._relayout()
@@ -152,7 +172,47 @@ class PageView(QAbstractScrollArea):
         return len(self._geometries)
 
     def geometry_of(self, page: int) -> PageGeometry:
+        if self._make_exact(range(page, page + 1)):
+            self._relayout_keeping_page()
         return self._geometries[page]
+
+    def _make_exact(self, pages: range) -> bool:
+        """Read the exact geometry of ``pages``; return whether a page size changed."""
+        changed = False
+        if self._doc is None:
+            return False
+        for page in pages:
+            if not self._exact[page]:
+                try:
+                    exact = self._doc.page_geometry(page)
+                except (PdfError, ValueError):
+                    # The window closed the document under us; keep the estimate and stop.
+                    self._geometry_timer.stop()
+                    return changed
+                self._exact[page] = True
+                if exact.display_size(1.0) != self._geometries[page].display_size(1.0):
+                    changed = True
+                self._geometries[page] = exact
+        return changed
+
+    def _read_geometry_slice(self) -> None:
+        if self._doc is None or self._next_exact >= len(self._geometries):
+            self._geometry_timer.stop()
+            return
+        start = self._next_exact
+        self._next_exact = min(len(self._geometries), start + _GEOMETRY_SLICE)
+        if self._make_exact(range(start, self._next_exact)):
+            self._relayout_keeping_page()
+
+    def _relayout_keeping_page(self) -> None:
+        """Lay the pages out again, keeping the page at the top where it was."""
+        bar = self.verticalScrollBar()
+        page = self._current_page
+        offset = bar.value() - self._tops[page] if self._tops else 0.0
+        self._relayout()
+        if self._tops:
+            bar.setValue(round(self._tops[page] + offset))
+        self.viewport().update()
 
     def set_annotations(
         self, annotations: Sequence[Annotation], editable: Callable[[Annotation], bool]
@@ -416,22 +476,21 @@ class PageView(QAbstractScrollArea):
 
     # -- painting -----------------------------------------------------------------------
 
-    def paintEvent(self, event: QPaintEvent) -> None:
-        painter = QPainter(self.viewport())
-        painter.fillRect(event.rect(), QColor("#5f6368"))
-        if self._renderer is None:
-            return
+    def visible_tiles(self) -> list[TileKey]:
+        """Return the tiles the viewport shows now, nearest the viewport centre first."""
+        if self._renderer is None or not self._geometries:
+            return []
         dpr = self.viewport().devicePixelRatioF()
         device_zoom = self._zoom * dpr
-        wanted = []
-        painted_tile = False
-        pages = self.visible_pages()
-        for page in pages:
+        viewport = QRectF(self.viewport().rect())
+        centre = viewport.center()
+        keys: list[tuple[float, TileKey]] = []
+        for page in self.visible_pages():
             rect = self.page_rect(page)
-            painter.fillRect(rect.translated(2, 2), QColor(0, 0, 0, 60))
-            painter.fillRect(rect, QColor("#ffffff"))
+            vis = rect.intersected(viewport)
+            if vis.isEmpty():
+                continue
             w_dev, h_dev = self._geometries[page].display_size(device_zoom)
-            vis = rect.intersected(QRectF(self.viewport().rect()))
             visible = (
                 int((vis.left() - rect.left()) * dpr),
                 int((vis.top() - rect.top()) * dpr),
@@ -439,28 +498,50 @@ class PageView(QAbstractScrollArea):
                 math.ceil((vis.bottom() - rect.top()) * dpr),
             )
             for key in tiles_for(page, device_zoom, w_dev, h_dev, visible):
-                pixmap = self._renderer.cached(key)
-                if pixmap is None:
-                    wanted.append(key)
-                    continue
-                target = QRectF(
-                    rect.left() + key.x / dpr,
-                    rect.top() + key.y / dpr,
-                    key.width / dpr,
-                    key.height / dpr,
-                )
-                painter.drawPixmap(target, pixmap, QRectF(pixmap.rect()))
-                painted_tile = True
-        # Prefetch the page after the last visible one, so scrolling on finds it ready.
-        if pages and pages.stop < len(self._geometries):
-            nxt = pages.stop
-            w_dev, h_dev = self._geometries[nxt].display_size(device_zoom)
-            wanted.extend(
-                tiles_for(nxt, device_zoom, w_dev, h_dev, (0, 0, int(w_dev) + 1, int(h_dev) + 1))[
-                    :4
-                ]
+                cx = rect.left() + (key.x + key.width / 2) / dpr
+                cy = rect.top() + (key.y + key.height / 2) / dpr
+                keys.append((abs(cx - centre.x()) + abs(cy - centre.y()), key))
+        keys.sort(key=lambda pair: pair[0])
+        return [key for _d, key in keys]
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self.viewport())
+        painter.fillRect(event.rect(), _BACKGROUND)
+        if self._renderer is None:
+            return
+        pages = self.visible_pages()
+        if pages and self._make_exact(pages):
+            self._relayout_keeping_page()
+            pages = self.visible_pages()
+        dpr = self.viewport().devicePixelRatioF()
+        renderer = self._renderer
+        wanted = self.visible_tiles()
+        missing = []
+        painted_tile = False
+        for page in pages:
+            rect = self.page_rect(page)
+            painter.fillRect(rect.translated(2, 2), _SHADOW)
+            painter.fillRect(rect, _PAPER)
+        for key in wanted:
+            image = renderer.cached(key)
+            if image is None:
+                missing.append(key)
+                continue
+            rect = self.page_rect(key.page)
+            # The tile is drawn 1:1 in device pixels (the image carries no ratio of its own
+            # because it is shared with any window), so it is crisp at any ratio.
+            target = QRectF(
+                rect.left() + key.x / dpr,
+                rect.top() + key.y / dpr,
+                key.width / dpr,
+                key.height / dpr,
             )
-        self._renderer.request(wanted)
+            painter.drawImage(target, image)
+            painted_tile = True
+        if missing:
+            self._paint_previews(painter, missing)
+        renderer.request(missing, "view")
+        renderer.request(self._prefetch_tiles(pages), "prefetch")
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         for page in pages:
             self._paint_overlays(painter, page)
@@ -468,6 +549,41 @@ class PageView(QAbstractScrollArea):
         if painted_tile and not self._painted_once:
             self._painted_once = True
             self.first_paint.emit()
+
+    def _paint_previews(self, painter: QPainter, missing: list[TileKey]) -> None:
+        """Fill tiles not drawn yet from a cached low-resolution image of their page."""
+        assert self._renderer is not None
+        dpr = self.viewport().devicePixelRatioF()
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
+        for key in missing:
+            preview = self._renderer.preview(key.page)
+            if preview is None:
+                continue
+            rect = self.page_rect(key.page)
+            sx = preview.width() / max(1.0, rect.width() * dpr)
+            sy = preview.height() / max(1.0, rect.height() * dpr)
+            target = QRectF(
+                rect.left() + key.x / dpr,
+                rect.top() + key.y / dpr,
+                key.width / dpr,
+                key.height / dpr,
+            )
+            source = QRectF(key.x * sx, key.y * sy, key.width * sx, key.height * sy)
+            painter.drawImage(target, preview, source)
+        painter.restore()
+
+    def _prefetch_tiles(self, pages: range) -> list[TileKey]:
+        """Return the tiles of the first screenful of the page after the visible ones."""
+        if not pages or pages.stop >= len(self._geometries):
+            return []
+        nxt = pages.stop
+        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
+        w_dev, h_dev = self._geometries[nxt].display_size(device_zoom)
+        height = min(h_dev, self.viewport().height() * self.viewport().devicePixelRatioF())
+        return tiles_for(
+            nxt, device_zoom, w_dev, h_dev, (0, 0, math.ceil(w_dev), math.ceil(height))
+        )
 
     def _paint_overlays(self, painter: QPainter, page: int) -> None:
         x, y = self._page_origin(page)

@@ -4,8 +4,16 @@ One worker thread owns its own :class:`~app.pdf.PdfDocument` (PyMuPDF is not thr
 and renders the tiles the view asks for, newest request first. The view calls
 :meth:`TileRenderer.request` with the tiles it would like to paint now; the previous wish
 list is dropped, so fast scrolling never builds a backlog of pages nobody looks at any more.
-Finished tiles become ``QPixmap`` on the GUI thread (from a 4-byte RGBA buffer, wrapped
-without conversion) and go into an LRU cache bounded by bytes.
+The worker wraps MuPDF's 4-byte RGBA buffer as a ``QImage`` and turns it into Qt's native
+``Format_RGB32`` there (QImage is safe off the GUI thread), so the GUI thread only caches the
+image and blits it: no pixel conversion and no ``QPixmap`` upload per frame. Tiles live in an
+LRU cache bounded by bytes.
+
+Wish lists are per channel and channels have a fixed priority (:data:`CHANNELS`): the visible
+tiles of the page view, then its prefetch, then the thumbnails.
+
+PyMuPDF keeps the GIL while it draws, so a tile being drawn delays the GUI thread by up to the
+tile's render time; small tiles keep that delay short.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
-from PySide6.QtGui import QImage, QPixmap
+from PySide6.QtGui import QImage
 
 from app.pdf import PdfDocument, PdfError, RenderedImage, open_pdf, render_tile
 
@@ -27,6 +35,9 @@ TILE_SIZE = 512
 """Side of a tile in device pixels."""
 
 DEFAULT_CACHE_BYTES = 192 * 1024 * 1024
+
+CHANNELS = ("view", "prefetch", "thumbnails")
+"""Wish-list channels, most urgent first."""
 
 
 @dataclass(frozen=True, order=True)
@@ -68,6 +79,11 @@ def image_from_rendered(image: RenderedImage) -> QImage:
     )
 
 
+def native_image(image: RenderedImage) -> QImage:
+    """Return a ``Format_RGB32`` copy of rendered pixels, ready to blit (any thread)."""
+    return image_from_rendered(image).convertToFormat(QImage.Format.Format_RGB32)
+
+
 class _Relay(QObject):
     """Carries finished tiles from the worker thread to the GUI thread (a queued signal)."""
 
@@ -95,11 +111,12 @@ class TileRenderer(QObject):
         super().__init__(parent)
         self._source = source
         self._password = password
-        self._cache: OrderedDict[TileKey, QPixmap] = OrderedDict()
+        self._cache: OrderedDict[TileKey, QImage] = OrderedDict()
         self._cache_bytes = 0
         self._limit = cache_bytes
-        self._wanted: dict[str, list[TileKey]] = {}
-        self._in_flight: set[TileKey] = set()
+        self._wanted: dict[str, list[TileKey]] = {c: [] for c in CHANNELS}
+        self._previews: dict[int, TileKey] = {}
+        self._in_flight: dict[TileKey, str] = {}
         self._cond = threading.Condition()
         self._stopping = False
         self._relay = _Relay()
@@ -109,23 +126,50 @@ class TileRenderer(QObject):
 
     # -- GUI thread -------------------------------------------------------------------------
 
-    def cached(self, key: TileKey) -> QPixmap | None:
-        """Return the tile's pixmap if it is cached (and mark it recently used)."""
-        pixmap = self._cache.get(key)
-        if pixmap is not None:
+    def cached(self, key: TileKey) -> QImage | None:
+        """Return the tile's image if it is cached (and mark it recently used)."""
+        image = self._cache.get(key)
+        if image is not None:
             self._cache.move_to_end(key)
-        return pixmap
+        return image
+
+    def preview(self, page: int) -> QImage | None:
+        """Return a cached whole-page image of ``page`` at any zoom (a thumbnail), if any.
+
+        The page view scales it up while the sharp tiles are being drawn.
+        """
+        key = self._previews.get(page)
+        return self._cache.get(key) if key is not None else None
+
+    def pending(self, channel: str = "view") -> list[TileKey]:
+        """Return the tiles of ``channel`` still waiting or being drawn, most wanted first."""
+        with self._cond:
+            queued = list(self._wanted.get(channel, ()))
+            return [k for k, c in self._in_flight.items() if c == channel] + queued
+
+    def cached_keys(self) -> list[TileKey]:
+        """Return the cached tiles, least recently used first."""
+        return list(self._cache)
 
     def request(self, keys: list[TileKey], channel: str = "view") -> None:
         """Replace the wish list of ``channel`` with ``keys`` (first = most wanted).
 
-        Cached tiles are skipped. Channels are served in the order they were first used, so
-        the page view (the first) always goes before thumbnails.
+        Cached tiles and tiles being drawn are skipped; the old wish list of the channel is
+        dropped (tiles nobody looks at any more are never drawn). Channels are served in the
+        order of :data:`CHANNELS`.
         """
+        if channel not in CHANNELS:
+            raise ValueError(f"unknown render channel {channel!r}; use one of {CHANNELS}")
         with self._cond:
-            wanted = [k for k in keys if k not in self._cache and k not in self._in_flight]
-            self._wanted[channel] = wanted
-            self._cond.notify()
+            seen: set[TileKey] = set()
+            wanted = []
+            for k in keys:
+                if k not in self._cache and k not in self._in_flight and k not in seen:
+                    seen.add(k)
+                    wanted.append(k)
+            if wanted != self._wanted[channel]:
+                self._wanted[channel] = wanted
+                self._cond.notify()
 
     @property
     def cache_bytes(self) -> int:
@@ -135,32 +179,48 @@ class TileRenderer(QObject):
     def clear(self) -> None:
         """Drop every cached tile (the zoom changed a lot, or memory is needed)."""
         self._cache.clear()
+        self._previews.clear()
         self._cache_bytes = 0
 
     def stop(self) -> None:
         """Stop the worker thread and wait for it (the document is closing)."""
         with self._cond:
             self._stopping = True
-            self._wanted = {}
+            self._wanted = {c: [] for c in CHANNELS}
             self._cond.notify()
         self._thread.join(timeout=5)
 
     @Slot(object, object)
-    def _on_done(self, key: TileKey, image: RenderedImage | str) -> None:
+    def _on_done(self, key: TileKey, image: QImage | str) -> None:
         with self._cond:
-            self._in_flight.discard(key)
+            self._in_flight.pop(key, None)
         if self._stopping:
             return
         if isinstance(image, str):
             self.failed.emit(image)
             return
-        pixmap = QPixmap.fromImage(image_from_rendered(image))
-        self._cache[key] = pixmap
-        self._cache_bytes += image.stride * image.height
+        old_image = self._cache.pop(key, None)
+        if old_image is not None:
+            self._cache_bytes -= old_image.sizeInBytes()
+        self._cache[key] = image
+        self._cache_bytes += image.sizeInBytes()
+        if key.x == 0 and key.y == 0:
+            self._note_preview(key)
         while self._cache_bytes > self._limit and len(self._cache) > 1:
-            _old_key, old = self._cache.popitem(last=False)
-            self._cache_bytes -= old.width() * old.height() * 4
+            old_key, old = self._cache.popitem(last=False)
+            self._cache_bytes -= old.sizeInBytes()
+            if self._previews.get(old_key.page) == old_key:
+                del self._previews[old_key.page]
         self.tile_ready.emit(key)
+
+    def _note_preview(self, key: TileKey) -> None:
+        # A tile at the origin that is small enough to be a whole page is a thumbnail render;
+        # keep the sharpest one per page as the stand-in for tiles not drawn yet.
+        if key.width >= TILE_SIZE or key.height >= TILE_SIZE:
+            return
+        best = self._previews.get(key.page)
+        if best is None or best not in self._cache or best.width < key.width:
+            self._previews[key.page] = key
 
     # -- worker thread ----------------------------------------------------------------------
 
@@ -178,12 +238,12 @@ class TileRenderer(QObject):
                         self._cond.wait()
                     if self._stopping:
                         return
-                    queue = next(q for q in self._wanted.values() if q)
-                    key = queue.pop(0)
-                    self._in_flight.add(key)
+                    channel = next(c for c in CHANNELS if self._wanted[c])
+                    key = self._wanted[channel].pop(0)
+                    self._in_flight[key] = channel
                 try:
-                    image: RenderedImage | str = render_tile(
-                        doc, key.page, key.zoom, key.clip, annots=False
+                    image: QImage | str = native_image(
+                        render_tile(doc, key.page, key.zoom, key.clip, annots=False)
                     )
                 except (PdfError, ValueError) as exc:
                     image = f"page {key.page + 1} could not be drawn: {exc}"

@@ -1,12 +1,16 @@
-"""The page thumbnails sidebar: small renders of every page, drawn as they scroll into view."""
+"""The page thumbnails sidebar: small renders of every page, drawn as they scroll into view.
+
+A page's size is read only when its thumbnail is first wanted: reading all 429 page sizes of
+a long PDF up front would delay the first page on screen.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QColor, QIcon, QPixmap
+from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
 
-from app.pdf import PdfDocument
+from app.pdf import PdfDocument, PdfError
 from app.ui.render import TileKey, TileRenderer, zoom_key
 
 THUMB_WIDTH = 110
@@ -34,35 +38,43 @@ class ThumbnailPanel(QListWidget):
         self.setMinimumWidth(THUMB_WIDTH + 40)
         self._renderer: TileRenderer | None = None
         self._keys: dict[TileKey, int] = {}
-        self._zooms: list[float] = []
+        self._doc: PdfDocument | None = None
+        self._zooms: list[float | None] = []
         self._sizes: list[tuple[int, int]] = []
         self.currentRowChanged.connect(self._on_row)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._request())
 
     def set_document(self, doc: PdfDocument, renderer: TileRenderer) -> None:
         self.clear()
+        self._doc = doc
         self._renderer = renderer
         renderer.tile_ready.connect(self._on_tile)
-        self._zooms = []
-        self._sizes = []
-        dpr = self.devicePixelRatioF()
+        self._keys = {}
+        self._zooms = [None] * doc.page_count
+        self._sizes = [(0, 0)] * doc.page_count
         blank = QPixmap(self.iconSize())
         blank.fill(QColor("#ffffff"))
+        icon = QIcon(blank)
+        self.setUpdatesEnabled(False)
         for i in range(doc.page_count):
-            geometry = doc.page_geometry(i)
-            w, h = geometry.display_size(1.0)
-            zoom = min(THUMB_WIDTH / w, THUMB_WIDTH * 1.4 / h) * dpr
-            self._zooms.append(zoom)
-            dw, dh = geometry.display_size(zoom)
-            self._sizes.append((max(1, int(dw)), max(1, int(dh))))
-            item = QListWidgetItem(QIcon(blank), str(i + 1))
+            item = QListWidgetItem(icon, str(i + 1))
             item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
             self.addItem(item)
+        self.setUpdatesEnabled(True)
         self._request()
 
     def _key(self, page: int) -> TileKey:
+        zoom = self._zooms[page]
+        if zoom is None:
+            assert self._doc is not None
+            geometry = self._doc.page_geometry(page)  # the caller handles a closed document
+            w, h = geometry.display_size(1.0)
+            zoom = min(THUMB_WIDTH / w, THUMB_WIDTH * 1.4 / h) * self.devicePixelRatioF()
+            dw, dh = geometry.display_size(zoom)
+            self._zooms[page] = zoom
+            self._sizes[page] = (max(1, int(dw)), max(1, int(dh)))
         w, h = self._sizes[page]
-        return TileKey(page, zoom_key(self._zooms[page]), 0, 0, w, h)
+        return TileKey(page, zoom_key(zoom), 0, 0, w, h)
 
     def _request(self) -> None:
         if self._renderer is None or not self._zooms:
@@ -71,7 +83,10 @@ class ThumbnailPanel(QListWidget):
         first = max(0, first)
         wanted = []
         for page in range(first, min(first + 12, len(self._zooms))):
-            key = self._key(page)
+            try:
+                key = self._key(page)
+            except (PdfError, ValueError):
+                return  # the document was closed; nothing left to draw
             self._keys[key] = page
             if self._renderer.cached(key) is None:
                 wanted.append(key)
@@ -81,10 +96,10 @@ class ThumbnailPanel(QListWidget):
 
     def _set_icon(self, page: int, key: TileKey) -> None:
         assert self._renderer is not None
-        pixmap = self._renderer.cached(key)
+        image: QImage | None = self._renderer.cached(key)
         item = self.item(page)
-        if pixmap is not None and item is not None:
-            shown = QPixmap(pixmap)
+        if image is not None and item is not None:
+            shown = QPixmap.fromImage(image)
             shown.setDevicePixelRatio(self.devicePixelRatioF())
             item.setIcon(QIcon(shown))
 
