@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 _closing: dict[str, asyncio.Task[None]] = {}
 """Documents being closed, by store file: a reopen waits for the close to finish."""
 
+_open_stores: set[str] = set()
+"""Store files of the reviews open in this app."""
+
 
 def ensure_loop() -> asyncio.AbstractEventLoop:
     """Return the running event loop; outside ``run_app`` (tests, scripts) start a qasync one.
@@ -90,19 +93,37 @@ async def open_review(
         default_store_dir(), invite.server_url, claims["document_id"], claims.get("layer") or ""
     )
     await _wait_closing(store_path)
-    doc = await LaminaDocument.open_invite(
-        invite,
-        pdf_backend=PdfBackendImpl(),
-        presence=presence,
-        backoff=backoff,
-        autosave=AutosaveMode.IMMEDIATE,
-    )
+    store_dir = default_store_dir()
+    n = 1
+    while str(store_path) in _open_stores:
+        # The same person twice in one app (the sample review): a replica of its own each,
+        # or both windows would be one client to the server and share one store file.
+        n += 1
+        store_dir = default_store_dir() / f"copy-{n}"
+        store_path = store_path_for(
+            store_dir, invite.server_url, claims["document_id"], claims.get("layer") or ""
+        )
+        await _wait_closing(store_path)
+    _open_stores.add(str(store_path))
+    try:
+        doc = await LaminaDocument.open_invite(
+            invite,
+            store_dir=store_dir,
+            pdf_backend=PdfBackendImpl(),
+            presence=presence,
+            backoff=backoff,
+            autosave=AutosaveMode.IMMEDIATE,
+        )
+    except BaseException:
+        _open_stores.discard(str(store_path))
+        raise
     try:
         data = await doc.pdf_bytes()
         pdf_path = doc.store.path.with_suffix(".pdf")
         if not pdf_path.exists() or pdf_path.stat().st_size != len(data):
             await asyncio.to_thread(pdf_path.write_bytes, data)
     except BaseException:
+        _open_stores.discard(str(store_path))
         await doc.close()
         raise
     return doc, pdf_path
@@ -120,6 +141,7 @@ def close_later(doc: LaminaDocument) -> asyncio.Task[None]:
         finally:
             if _closing.get(key) is task:
                 del _closing[key]
+            _open_stores.discard(key)
 
     task = ensure_loop().create_task(run(), name="lamina-close")
     _closing[key] = task

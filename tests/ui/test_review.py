@@ -1,0 +1,129 @@
+"""Live reviews: app windows joined to a real server on 127.0.0.1 (real SQLite in tmp_path)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from app.model.records import InkAnnotation
+from app.ui.controller import AppController
+from app.ui.documents import ensure_loop
+from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from app.ui.main_window import MainWindow
+from app.ui.page_view import page_rect_center
+from tests.conftest import corpus_pdf
+
+PDF = corpus_pdf("geometry-rotations-offset-mediabox-cropbox")
+
+
+def run(qtbot, coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine on the app's loop while Qt keeps spinning; return its result."""
+    task = ensure_loop().create_task(coro)
+    qtbot.waitUntil(task.done, timeout=20000)
+    return task.result()
+
+
+def inks(window: MainWindow) -> list[InkAnnotation]:
+    if window.session is None:
+        return []
+    return [a for a in window.session.annotations() if isinstance(a, InkAnnotation)]
+
+
+def stroke(qtbot, window: MainWindow, points: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
+    view = window.view
+    view.set_zoom(1.0)
+    view.go_to_page(0)
+    qtbot.waitUntil(lambda: view.current_page == 0)
+    window.tool_actions["ink"].trigger()  # the menu/toolbar action (shortcuts need focus)
+    assert view.tool == "ink"
+    vp = view.viewport()
+    px = [page_rect_center(view, 0, p) for p in points]
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=px[0])
+    for p in px[1:]:
+        qtbot.mouseMove(vp, p)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=px[-1])
+
+
+def joined_window(qtbot, controller: AppController, link: str, name: str) -> MainWindow:  # type: ignore[no-untyped-def]
+    window = controller.new_window()
+    window.settings_override = {"display_name": name, "color": "#C62828"}
+    qtbot.addWidget(window)
+    window.resize(1000, 760)
+    window.show()
+    controller.join(window, link)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=20000)
+    qtbot.waitUntil(lambda: "Online" in window.connection_label.text(), timeout=20000)
+    return window
+
+
+def test_a_stroke_in_one_window_appears_in_the_other_and_offline_edits_sync_later(
+    qtbot, controller: AppController, tmp_path: Path
+) -> None:
+    server = LocalReviewServer(tmp_path / "server")
+    run(qtbot, server.start())
+    try:
+        document_id = run(qtbot, server.add_document(PDF))
+        lead = PRESETS_BY_KEY["lead"]
+        ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
+        bob = joined_window(qtbot, controller, server.invite(document_id, lead, name="Bob"), "Bob")
+        # Presence: each sees the other, by name.
+        qtbot.waitUntil(lambda: "Bob" in ann.presence_label.text(), timeout=10000)
+        qtbot.waitUntil(lambda: "Ann" in bob.presence_label.text(), timeout=10000)
+
+        stroke(qtbot, ann, [(100, 400), (150, 420), (200, 480)])
+        assert len(inks(ann)) == 1
+        qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
+        assert inks(bob)[0].id == inks(ann)[0].id
+        qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=10000)
+
+        run(qtbot, server.stop())
+        qtbot.waitUntil(lambda: "reconnecting" in ann.connection_label.text(), timeout=10000)
+        stroke(qtbot, ann, [(120, 500), (220, 540)])
+        assert ann.sync_label.text() == "1 change pending"
+        assert len(inks(bob)) == 1
+
+        run(qtbot, server.start())  # the same port and data: the clients come back
+        qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=20000)
+        qtbot.waitUntil(lambda: len(inks(bob)) == 2, timeout=20000)
+        assert "Online" in bob.connection_label.text()
+    finally:
+        for w in list(controller.windows):
+            w.close_document()
+        run(qtbot, server.stop())
+
+
+def test_a_viewer_invite_disables_drawing_with_the_reason(
+    qtbot, controller: AppController, tmp_path: Path
+) -> None:
+    server = LocalReviewServer(tmp_path / "server")
+    run(qtbot, server.start())
+    try:
+        document_id = run(qtbot, server.add_document(PDF))
+        link = server.invite(document_id, PRESETS_BY_KEY["viewer"], name="Vic")
+        window = joined_window(qtbot, controller, link, "Vic")
+        pen = window.tool_actions["ink"]
+        assert not pen.isEnabled()
+        assert "no write permission" in pen.toolTip()
+        pen.trigger()  # a disabled action does nothing
+        assert window.view.tool != "ink"
+    finally:
+        for w in list(controller.windows):
+            w.close_document()
+        run(qtbot, server.stop())
+
+
+def test_try_the_sample_review_opens_two_live_windows(
+    qtbot, controller: AppController, window: MainWindow
+) -> None:
+    qtbot.mouseClick(window.welcome.sample_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(controller.windows) == 2, timeout=20000)
+    other = controller.windows[1]
+    qtbot.addWidget(other)
+    for w in (window, other):
+        qtbot.waitUntil(lambda w=w: "Online" in w.connection_label.text(), timeout=20000)
+    qtbot.waitUntil(lambda: "Sam" in window.presence_label.text(), timeout=10000)
+    assert window.session is not None and window.session.pdf_path.read_bytes()[:5] == b"%PDF-"
+    stroke(qtbot, other, [(100, 450), (200, 500)])
+    qtbot.waitUntil(lambda: len(inks(window)) == 1, timeout=10000)
+    assert controller.server is not None and controller.server.data_dir.is_dir()
