@@ -795,15 +795,15 @@ class MainWindow(QMainWindow):
         return "My layer"
 
     def _refresh_layers(self) -> None:
+        """List the user's layer (the client does not subscribe to other layers yet)."""
+        if self.claims is None:
+            title = f"My layer ({self.display_name()})"
+        elif self.claims.layer:
+            title = f"My layer: {self.claims.layer} ({self.display_name()})"
+        else:
+            title = f"Shared layer ({self.display_name()} and everyone on it)"
         self.layers.set_layers(
-            [
-                (
-                    "My layer",
-                    f"My layer ({self.display_name()})",
-                    str(self.settings.value("color", "#1565C0")),
-                    "My layer" not in self.hidden_layers,
-                )
-            ]
+            [("My layer", title, self.my_color(), "My layer" not in self.hidden_layers)]
         )
 
     def _on_layer_visibility(self, layer: str, visible: bool) -> None:
@@ -825,12 +825,22 @@ class MainWindow(QMainWindow):
         self._update_status()
 
     def _reapply_conflict(self, conflict_id: str) -> None:
-        if self.session is not None and hasattr(self.session.client, "reapply_conflict"):
+        if self.session is None:
+            return
+        try:
             self.session.client.reapply_conflict(conflict_id)
+        except LaminaError as exc:
+            self.show_error("Cannot re-apply this change", str(exc))
+            return
+        self._on_records_changed("local")
 
     def _dismiss_conflict(self, conflict_id: str) -> None:
-        if self.session is not None and hasattr(self.session.client, "dismiss_conflict"):
+        if self.session is None:
+            return
+        try:
             self.session.client.dismiss_conflict(conflict_id)
+        except LaminaError as exc:
+            self.show_error("Cannot dismiss this change", str(exc))
 
     def _update_status(self) -> None:
         """Show the connection, what is saved, and who else is here, in the status bar."""

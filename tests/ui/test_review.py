@@ -127,3 +127,80 @@ def test_try_the_sample_review_opens_two_live_windows(
     stroke(qtbot, other, [(100, 450), (200, 500)])
     qtbot.waitUntil(lambda: len(inks(window)) == 1, timeout=10000)
     assert controller.server is not None and controller.server.data_dir.is_dir()
+
+
+def test_host_review_makes_reviewer_invites_that_join_on_their_own_layer(
+    qtbot, controller: AppController, window: MainWindow, tmp_path: Path
+) -> None:
+    from app.auth.invite import parse_invite_link
+    from app.client.document import decode_token_claims
+    from app.ui.host_dialog import HostReviewDialog
+    from tests.ui.conftest import open_file
+
+    open_file(qtbot, window, PDF)
+    assert window.host_action.isEnabled()
+    window.host_action.trigger()
+    qtbot.waitUntil(lambda: bool(controller.dialogs), timeout=20000)
+    dialog = controller.dialogs[-1]
+    assert isinstance(dialog, HostReviewDialog)
+    dialog.name_box.setText("Dana Lee")
+    dialog.preset_box.setCurrentIndex(dialog.preset_box.findData("reviewer"))
+    qtbot.mouseClick(dialog.create_button, Qt.MouseButton.LeftButton)
+    link = dialog.link_box.toPlainText()
+    qtbot.mouseClick(dialog.copy_button, Qt.MouseButton.LeftButton)
+    from PySide6.QtGui import QGuiApplication
+
+    assert QGuiApplication.clipboard().text() == link
+    invite = parse_invite_link(link)
+    assert invite.server_url.startswith("ws://127.0.0.1:")
+    claims = decode_token_claims(invite.token)
+    assert claims["layer"] == "dana-lee"
+    assert sorted(claims["permissions"]) == ["download", "read-document", "write"]
+    dialog.close()
+
+    dana = joined_window(qtbot, controller, link, "Dana Lee")
+    assert "dana-lee" in dana.layers.list.item(0).text()
+    stroke(qtbot, dana, [(100, 400), (180, 450)])
+    qtbot.waitUntil(lambda: dana.sync_label.text() == "All changes saved", timeout=10000)
+
+
+def test_a_conflicting_change_shows_both_versions_and_re_apply_wins(
+    qtbot, controller: AppController, tmp_path: Path
+) -> None:
+    import dataclasses
+
+    server = LocalReviewServer(tmp_path / "server")
+    run(qtbot, server.start())
+    try:
+        document_id = run(qtbot, server.add_document(PDF))
+        lead = PRESETS_BY_KEY["lead"]
+        ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
+        bob = joined_window(qtbot, controller, server.invite(document_id, lead, name="Bob"), "Bob")
+        stroke(qtbot, ann, [(100, 400), (150, 420)])
+        qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
+        assert ann.session is not None and bob.session is not None
+        run(qtbot, ann.session.client.disconnect())
+        qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
+
+        theirs = inks(bob)[0]
+        bob.session.update(theirs, dataclasses.replace(theirs, stroke_color="#00AA00"))
+        qtbot.waitUntil(lambda: bob.sync_label.text() == "All changes saved", timeout=10000)
+        mine = inks(ann)[0]
+        ann.session.update(mine, dataclasses.replace(mine, stroke_color="#FF0000"))
+        assert ann.sync_label.text() == "1 change pending"
+
+        ann.session.client.connect()
+        qtbot.waitUntil(lambda: ann.conflicts.list.count() == 1, timeout=10000)
+        assert ann.docks["conflicts"].isVisible()
+        assert inks(ann)[0].stroke_color == "#00AA00"  # the first change to reach the server
+        assert "#FF0000" in ann.conflicts.mine.toPlainText()
+        assert "#00AA00" in ann.conflicts.theirs.toPlainText()
+
+        qtbot.mouseClick(ann.conflicts.reapply_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: ann.conflicts.list.count() == 0, timeout=10000)
+        qtbot.waitUntil(lambda: inks(bob)[0].stroke_color == "#FF0000", timeout=10000)
+        assert inks(ann)[0].stroke_color == "#FF0000"
+    finally:
+        for w in list(controller.windows):
+            w.close_document()
+        run(qtbot, server.stop())
