@@ -75,8 +75,8 @@ _BACKGROUND = QColor("#5f6368")
 _SHADOW = QColor(0, 0, 0, 60)
 _PAPER = QColor("#ffffff")
 
-_GEOMETRY_SLICE = 32
-"""Pages whose exact size is read per idle step after opening (the first ones show first)."""
+_GEOMETRY_SLICE = 8
+"""Pages whose exact size is read per idle step once the first page is on screen."""
 
 
 @dataclass(frozen=True)
@@ -160,8 +160,6 @@ class PageView(QAbstractScrollArea):
         self._geometries = [first] * count if first is not None else []
         self._exact = [i == 0 for i in range(count)]
         self._next_exact = 1
-        if count > 1:
-            self._geometry_timer.start()
         self._words.clear()
         self._painted_once = False
         self._relayout()
@@ -548,6 +546,8 @@ class PageView(QAbstractScrollArea):
         painter.end()
         if painted_tile and not self._painted_once:
             self._painted_once = True
+            if self._next_exact < len(self._geometries):
+                self._geometry_timer.start()
             self.first_paint.emit()
 
     def _paint_previews(self, painter: QPainter, missing: list[TileKey]) -> None:
