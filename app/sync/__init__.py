@@ -157,6 +157,10 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         ``{"type": "get_document"}`` is answered by ``document_chunk`` messages
         ``{"type": "document_chunk", "sha256": "...", "index": 0, "count": 3,
         "data": "<base64 of at most 256 KiB>"}``; the client verifies the hash.
+        ``{"type": "get_document", "with_layer": true, "flatten": false}`` asks instead for
+        the PDF with the layer's records this token may view written into it (needs
+        ``download``, else ``forbidden``); its chunks carry that PDF's own hash. Decoders
+        ignore the two optional keys, so the plain form stays valid.
 
 §6 Client state
     6.1 The client applies its own changes to its view at once (optimistic) and queues them
