@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import urllib.request
+from pathlib import Path
 
+from app.server.documents import add_document_file
 from app.server.store import SqliteStore
+from tests.conftest import corpus_pdf
 from tests.server.conftest import ServerThread, create, join, run
 
 
@@ -43,5 +47,25 @@ def test_change_is_acked_after_commit_and_relayed_to_others(server: ServerThread
         assert again["seq"] == ack["seq"]
         await a.ws.close()
         await b.ws.close()
+
+    run(scenario())
+
+
+def test_shutdown_commits_then_closes_with_1001(tmp_path: Path) -> None:
+    running = ServerThread(tmp_path / "data")
+    store = SqliteStore(running.data_dir)
+    add_document_file(store, corpus_pdf("annot-stamps"), "d")
+    store.close()
+
+    async def scenario() -> None:
+        client, _, _ = await join(running.url, running.token("d"))
+        ack = await client.push(create())
+        await asyncio.to_thread(running.stop)
+        code, frames = await client.closed()
+        assert code == 1001
+        assert frames[-1]["code"] == "shutting-down"
+        reopened = SqliteStore(running.data_dir)
+        assert reopened.load_layer("d", "").seq == ack["seq"]
+        reopened.close()
 
     run(scenario())
