@@ -363,6 +363,7 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         self.connection_label = QLabel("")
         self.connection_label.setObjectName("connectionLabel")
+        self.connection_label.setTextFormat(Qt.TextFormat.RichText)
         self.sync_label = QLabel("")
         self.sync_label.setObjectName("syncLabel")
         self.presence_label = QLabel("")
@@ -371,6 +372,7 @@ class MainWindow(QMainWindow):
         self.zoom_label = QLabel("")
         self.page_label = QLabel("")
         for w in (self.connection_label, self.sync_label, self.presence_label):
+            w.setContentsMargins(6, 0, 14, 0)
             bar.addWidget(w)
         bar.addPermanentWidget(self.page_label)
         bar.addPermanentWidget(self.zoom_label)
@@ -801,7 +803,7 @@ class MainWindow(QMainWindow):
         elif self.claims.layer:
             title = f"My layer: {self.claims.layer} ({self.display_name()})"
         else:
-            title = f"Shared layer ({self.display_name()} and everyone on it)"
+            title = "Shared layer (everyone)"
         self.layers.set_layers(
             [("My layer", title, self.my_color(), "My layer" not in self.hidden_layers)]
         )
@@ -888,9 +890,10 @@ class MainWindow(QMainWindow):
         if s.standalone:
             return "Local file", "This PDF is not shared: no server involved."
         texts = {
-            "online": "\u25cf Online",
+            "online": '<span style="color:#2E7D32">&#9679;</span> Online',
             "connecting": "Connecting\u2026",
-            "reconnecting": "Offline \u2014 reconnecting\u2026",
+            "reconnecting": '<span style="color:#EF6C00">&#9679;</span> Offline \u2014 '
+            "reconnecting\u2026",
             "offline": "Offline",
             "stopped": "Disconnected",
         }

@@ -3,7 +3,9 @@
     python resources/screenshots/make_screenshots.py
 
 Writes ``main-window.png``: an annotated corpus PDF with the comments and layers panels
-open, drawn through the real widgets with mouse events like a user would.
+open, drawn through the real widgets with mouse events like a user would; and
+``live-review.png``: "Try the sample review" — two windows joined to the review server the
+app starts on 127.0.0.1, a stroke drawn in each, presence and sync state in the status bars.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# A fresh user data directory: the sample review's server and local stores go there.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="lamina-shots-")
 
 from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtTest import QTest
 
 from app.ui.app import ensure_application
@@ -80,7 +85,58 @@ def main() -> int:
     window.grab().save(str(out))
     print(f"wrote {out}")
     window.close_document()
+    live_review(app, controller)
     os._exit(0)
+
+
+def wait_for(app: object, condition: object, seconds: float = 20.0) -> None:
+    end = time.monotonic() + seconds
+    while not condition() and time.monotonic() < end:  # type: ignore[operator]
+        app.processEvents()  # type: ignore[attr-defined]
+        time.sleep(0.01)
+    if not condition():  # type: ignore[operator]
+        raise SystemExit("timed out waiting for the sample review")
+
+
+def live_review(app: object, controller: AppController) -> None:
+    """Click "Try the sample review", draw in both windows, grab them side by side."""
+    window = controller.new_window()
+    window.resize(980, 700)
+    window.show()
+    QTest.mouseClick(window.welcome.sample_button, Qt.MouseButton.LeftButton)
+    wait_for(app, lambda: len(controller.windows) >= 3)
+    other = controller.windows[-1]
+    other.resize(980, 700)
+    for w in (window, other):
+        wait_for(app, lambda w=w: "Online" in w.connection_label.text())
+    wait_for(app, lambda: "Sam" in window.presence_label.text())
+    for w in (window, other):
+        w.docks["thumbnails"].hide()
+        w.docks["properties"].hide()
+        w.view.set_zoom(0.85)
+        w.view.go_to_page(0)
+    pump(app, 0.5)
+    window.set_tool("ink")
+    drag(window.view, 0, [(110 + i * 8, 520 + 30 * ((i % 8) - 4) ** 2 / 16) for i in range(40)])
+    other.set_tool("rectangle")
+    drag(other.view, 0, [(300, 560), (500, 660)])
+    window.set_tool("select")
+    other.set_tool("select")
+    wait_for(app, lambda: len(window.session.annotations()) == 2)  # type: ignore[union-attr]
+    wait_for(app, lambda: len(other.session.annotations()) == 2)  # type: ignore[union-attr]
+    wait_for(app, lambda: window.sync_label.text() == "All changes saved")
+    pump(app, 1.0)
+    left, right = window.grab(), other.grab()
+    gap = 16
+    canvas = QPixmap(left.width() + right.width() + gap, max(left.height(), right.height()))
+    canvas.fill(QColor("#d0d4da"))
+    painter = QPainter(canvas)
+    painter.drawPixmap(0, 0, left)
+    painter.drawPixmap(left.width() + gap, 0, right)
+    painter.end()
+    out = HERE / "live-review.png"
+    canvas.save(str(out))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
