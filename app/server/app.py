@@ -243,8 +243,14 @@ class LaminaServer:
         try:
             await self._serve_connection(conn)
             if conn.close_task is not None:
-                # Returning would close with 1000: let our own close code go out first.
-                await conn.close_task
+                # Returning would close with 1000: let our own close code go out first, and
+                # keep reading meanwhile, or a full receive queue (a flood) would hide the
+                # client's closing handshake.
+                drain = asyncio.get_running_loop().create_task(_drain(ws))
+                try:
+                    await conn.close_task
+                finally:
+                    drain.cancel()
         except ConnectionClosed:
             pass
         except Exception:
@@ -304,7 +310,9 @@ class LaminaServer:
             conn.flush()
             conn.closing = (exc.code, exc.message)
             logger.warning("rejected %s: %s: %s", conn.describe(), exc.code, exc.message)
-            await conn.ws.close(exc.close_code, exc.message[:120])
+            conn.close_task = asyncio.get_running_loop().create_task(
+                conn.ws.close(exc.close_code, exc.message[:120])
+            )
             return False
         for event in events:
             await self._on_event(conn, event, text, wanted_document)
@@ -511,6 +519,12 @@ class LaminaServer:
                 claims = conn.claims
                 if claims is not None and claims.jti is not None and claims.jti in revoked:
                     self._reject(conn, "forbidden", f"token {claims.jti} was revoked by the host")
+
+
+async def _drain(ws: ServerConnection) -> None:
+    with contextlib.suppress(ConnectionClosed):
+        async for _ in ws:
+            pass
 
 
 def load_keys(data_dir: Path, public_key_files: Sequence[Path]) -> list[bytes]:
