@@ -269,8 +269,9 @@ class LaminaServer:
         where = f"{claims.document_id}/{claims.layer!r}" if claims is not None else "-"
         code = conn.ws.close_code
         reason = f" ({conn.closing[0]}: {conn.closing[1]})" if conn.closing else ""
+        client = f" client {conn.client_id}" if conn.client_id else ""
         line = (
-            f"connection {conn.describe()} {where} closed {code} after "
+            f"connection {conn.describe()}{client} {where} closed {code} after "
             f"{time.monotonic() - conn.opened:.1f}s{reason}"
         )
         if conn.closing is not None and conn.closing[0] not in ("shutting-down",):
@@ -404,13 +405,6 @@ class LaminaServer:
         conn.room = room
         room.members.add(conn)
         room.broadcast_presence()
-        logger.info(
-            "connection %s opened %s/%r as client %s",
-            conn.describe(),
-            claims.document_id,
-            claims.layer,
-            conn.client_id,
-        )
 
     async def _room(self, document_id: str, layer: str) -> Room:
         """Return the loaded room of a layer, loading it once however many ask at once."""
