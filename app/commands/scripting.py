@@ -218,7 +218,7 @@ async def _push_async(url: str, token: str, diff_json: bytes) -> int:
     try:
         await link.open()
         session = link.session
-        plan = plan_changes(session.view(), diff_json)
+        plan = plan_changes(dict(session.view().items()), diff_json)
         for op, record_id, fields in plan:
             if op == "create":
                 session.create(fields["kind"], fields["content"], record_id=record_id or None)
