@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -79,6 +80,8 @@ def run_app(open_file: Path | None = None, invite: str | None = None) -> int:
     app = ensure_application()
     install_crash_dialog()
     loop = qasync.QEventLoop(app)
+    # Plain worker threads for asyncio.to_thread, as in app.ui.documents.ensure_loop (tests).
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="lamina"))
     asyncio.set_event_loop(loop)
     controller = AppController(QSettings())
 
