@@ -102,7 +102,9 @@ _LINE_END_CODES = {
     "RClosedArrow": _FITZ.PDF_ANNOT_LE_R_CLOSED_ARROW,
     "Slash": _FITZ.PDF_ANNOT_LE_SLASH,
 }
-_STAMP_COLOR = {"Approved", "Accepted", "Completed", "Final", "Sold"}
+_NAME_CONTENTS = mupdf.pdf_new_name("Contents")
+_NAME_RECT = mupdf.pdf_new_name("Rect")
+_NAME_NM = mupdf.pdf_new_name("NM")
 
 
 def apply_instant_json(
@@ -188,6 +190,9 @@ class _Writer:
         page = self.pages.get(index)
         if page is None:
             self.doc.check_page(index)
+            # Keep one page loaded: MuPDF's work per annotation update grows with the number
+            # of pages held open, so records are written page by page (see apply()).
+            self.pages.clear()
             page = self.fitz.load_page(index)
             self.pages[index] = page
         return page
@@ -201,9 +206,10 @@ class _Writer:
 
     def apply(self, diff: InstantDocument) -> None:
         skipped = set(diff.skipped_pdf_object_ids or ())
-        for xref in sorted(skipped):
+        for xref in sorted(skipped, key=lambda x: (self.xref_page.get(x, -1), x)):
             self._delete(xref)
-        for i, record in enumerate(diff.annotations):
+        by_page = sorted(enumerate(diff.annotations), key=lambda item: item[1].page_index)
+        for i, record in by_page:
             original = record.pdf_object_id
             if original is not None and original not in skipped and original in self.xref_page:
                 continue  # the unchanged original is still in the PDF
@@ -333,18 +339,19 @@ class _Writer:
         if flags != 4:
             annot.set_flags(flags)
         annot.update()
-        xref = annot.xref
+        # Direct dictionary edits: PyMuPDF's xref_set_key parses a string for each call.
+        obj = mupdf.pdf_annot_obj(annot.this)
         if not contents:
             # PyMuPDF fills in a default text for stamps ("Approved"); the record has none.
-            self.fitz.xref_set_key(xref, "Contents", "null")
+            mupdf.pdf_dict_del(obj, _NAME_CONTENTS)
         if keep_rect:
             # MuPDF resizes notes to their icon and stamps to their text when it draws them;
             # Instant's bbox wins. Viewers scale the appearance into /Rect.
             geometry = self.geometry(record.page_index)
             x0, y1 = geometry.instant_to_pdf_point((record.bbox.left, record.bbox.top))
             x1, y0 = geometry.instant_to_pdf_point((record.bbox.right, record.bbox.bottom))
-            self.fitz.xref_set_key(xref, "Rect", f"[{x0:g} {y0:g} {x1:g} {y1:g}]")
-        self.fitz.xref_set_key(xref, "NM", pymupdf.get_pdf_str(record.name or str(record.id)))
+            mupdf.pdf_dict_put_rect(obj, _NAME_RECT, mupdf.FzRect(x0, y0, x1, y1))
+        mupdf.pdf_dict_put_text_string(obj, _NAME_NM, record.name or str(record.id))
         return annot
 
     def _write_comment(self, comment: Comment) -> None:
