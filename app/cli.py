@@ -12,13 +12,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 from app import __version__
 from app.applog import setup_logging
-from app.commands import desktop, document, scripting, server, tokens
 from app.model.errors import LaminaError
-
-_VERB_MODULES = (desktop, document, server, tokens, scripting)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"lamina {__version__}")
     add_common_options(parser)
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
-    for module in _VERB_MODULES:
+    # Imported here so that `lamina --version` need not load Qt and PyMuPDF.
+    from app.commands import desktop, document, scripting, server, tokens
+
+    for module in (desktop, document, server, tokens, scripting):
         module.register(subparsers)
     return parser
 
@@ -46,22 +48,48 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def implicit_verb(argv: Sequence[str]) -> list[str]:
+    """Return ``argv`` with ``open`` or ``join`` put before a bare file or invite link.
+
+    Desktop launchers run ``lamina %u``: a PDF path or a ``lamina://`` link with no verb.
+    """
+    args = list(argv)
+    if not args or args[0].startswith("-"):
+        return args
+    first = args[0]
+    if first.startswith("lamina://"):
+        return ["join", *args]
+    if first.startswith("file://"):
+        return ["open", url2pathname(urlsplit(first).path), *args[1:]]
+    if first.lower().endswith(".pdf"):
+        return ["open", *args]
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``lamina`` command and return its exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv == ["--version"]:
+        # Answer at once, without importing Qt and PyMuPDF for the verbs.
+        print(f"lamina {__version__}")
+        return 0
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(implicit_verb(argv))
     verbose = bool(getattr(args, "verbose", False))
     setup_logging(verbose)
     handler = getattr(args, "func", None)
     if handler is None:
-        handler = desktop.run_app_default
+        from app.commands.desktop import run_app_default
+
+        handler = run_app_default
     try:
         status: int = handler(args)
     except KeyboardInterrupt:
         return 130
     except (LaminaError, OSError) as exc:
-        if verbose:
-            logging.getLogger("lamina").exception("failed")
+        # Into the log file always; on the terminal only the one line below (and the
+        # traceback with --verbose).
+        logging.getLogger("lamina").info("%s failed", args.verb or "lamina", exc_info=True)
         print(f"lamina: error: {exc}", file=sys.stderr)
         return 1
     return status
