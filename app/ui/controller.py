@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
+from app.assets import resource_path
 from app.client.backoff import Backoff
 from app.model.errors import LaminaError
 from app.pdf import PdfError
@@ -16,7 +17,6 @@ from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
-SAMPLE_PDF = Path(__file__).resolve().parent.parent.parent / "resources" / "sample.pdf"
 """The PDF of "Try the sample review"."""
 
 
@@ -117,7 +117,7 @@ class AppController(QObject):
         window.statusBar().showMessage("Starting the sample review…")
         try:
             server = await self.ensure_server()
-            document_id = await server.add_document(SAMPLE_PDF)
+            document_id = await server.add_document(resource_path("sample.pdf"))
         except (LaminaError, PdfError, OSError) as exc:
             window.statusBar().clearMessage()
             window.show_error("Sample review unavailable", str(exc))
