@@ -13,7 +13,7 @@ PyMuPDF is not thread-safe: each thread opens its own :class:`PdfDocument`.
 
 from app.pdf.annotations import UNKNOWN_TYPE, dump_instant_json, read_records
 from app.pdf.diff import diff_documents
-from app.pdf.document import PageInfo, PdfDocument, open_pdf
+from app.pdf.document import MUPDF_LOCK, PageInfo, PdfDocument, open_pdf
 from app.pdf.errors import (
     DamagedPdfError,
     EmptyFileError,
@@ -26,6 +26,7 @@ from app.pdf.errors import (
 )
 from app.pdf.geometry import PageGeometry
 from app.pdf.render import (
+    BGRA_FORMAT,
     MAX_RENDER_PIXELS,
     PIXEL_FORMAT,
     RenderedImage,
@@ -38,7 +39,9 @@ from app.pdf.text import Word, page_words, search_page
 from app.pdf.writer import apply_instant_json, write_pdf_atomically
 
 __all__ = [
+    "BGRA_FORMAT",
     "MAX_RENDER_PIXELS",
+    "MUPDF_LOCK",
     "PIXEL_FORMAT",
     "UNKNOWN_TYPE",
     "DamagedPdfError",

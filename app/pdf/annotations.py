@@ -60,7 +60,7 @@ from app.model.records import (
     WidgetAnnotation,
     form_field_value_id,
 )
-from app.pdf.document import PdfDocument
+from app.pdf.document import PdfDocument, serialized
 from app.pdf.geometry import PageGeometry
 
 log = logging.getLogger(__name__)
@@ -111,6 +111,7 @@ _MARKUP = {
 _SKIPPED_SUBTYPES = {"Popup"}
 
 
+@serialized
 def read_records(doc: PdfDocument) -> list[Record]:
     """Return every annotation, comment and form field value already in the PDF.
 
@@ -148,6 +149,7 @@ def read_records(doc: PdfDocument) -> list[Record]:
     return [*annotations, *comments, *values.values()]
 
 
+@serialized
 def dump_instant_json(doc: PdfDocument) -> InstantDocument:
     """Return the PDF's annotations, comments and form field values as Instant JSON."""
     return document_from_records(read_records(doc), pdf_id=doc.pdf_id)

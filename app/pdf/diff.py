@@ -8,9 +8,10 @@ from app.model.ids import RecordId, new_record_id
 from app.model.instant_json import InstantDocument, document_from_records
 from app.model.records import Annotation, Comment, FormFieldValue, Record
 from app.pdf.annotations import read_records
-from app.pdf.document import PdfDocument
+from app.pdf.document import PdfDocument, serialized
 
 
+@serialized
 def diff_documents(original: PdfDocument, edited: PdfDocument) -> InstantDocument:
     """Return the Instant JSON that turns ``original``'s annotations into ``edited``'s.
 

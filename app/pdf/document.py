@@ -1,20 +1,27 @@
 """Open a PDF with clear, typed errors (DESIGN §6), and describe its pages.
 
-PyMuPDF documents are not thread-safe: a :class:`PdfDocument` must only be used by the thread
-that opened it. A render thread opens its own :class:`PdfDocument` on the same file (opening
-is cheap; it does not read the pages), and MuPDF calls should not run on two threads at once.
+Threads: PyMuPDF is not thread-safe. A :class:`PdfDocument` must only be used by the thread
+that opened it; a render thread opens its own :class:`PdfDocument` on the same file (opening
+is cheap: pages are read on demand). PyMuPDF does not promise that two threads may even use
+two different documents at once, so every public function of ``app.pdf`` that runs MuPDF
+holds :data:`MUPDF_LOCK` (re-entrant) while it does: calls from several threads are
+serialised, never interleaved. PyMuPDF holds the GIL while it draws anyway, so the lock costs
+no parallelism.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import logging
 import re
+import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import pymupdf
 
@@ -35,6 +42,24 @@ log = logging.getLogger(__name__)
 # PdfDocument.repaired instead.
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
+
+MUPDF_LOCK = threading.RLock()
+"""Held by every ``app.pdf`` call that runs MuPDF (see the module docstring)."""
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def serialized(function: Callable[_P, _T]) -> Callable[_P, _T]:
+    """Run ``function`` while holding :data:`MUPDF_LOCK`."""
+
+    @functools.wraps(function)
+    def locked(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with MUPDF_LOCK:
+            return function(*args, **kwargs)
+
+    return locked
+
 
 _PDF_HEADER = b"%PDF-"
 _HEADER_WINDOW = 1024  # readers accept the header anywhere in the first 1024 bytes
@@ -92,6 +117,7 @@ class PdfDocument:
     ) -> None:
         self.close()
 
+    @serialized
     def close(self) -> None:
         """Release the document (idempotent)."""
         self._display_lists.clear()
@@ -112,6 +138,7 @@ class PdfDocument:
                 f"pages are numbered from 0)"
             )
 
+    @serialized
     def fitz_page(self, index: int) -> Any:
         """Return PyMuPDF's page object (for code inside ``app.pdf`` only)."""
         self.check_page(index)
@@ -122,15 +149,18 @@ class PdfDocument:
         """Return PyMuPDF's document (for code inside ``app.pdf`` only)."""
         return self._doc
 
+    @serialized
     def page_info(self, index: int) -> PageInfo:
         """Return the Instant-space size and the rotation of page ``index``."""
         geometry = self.page_geometry(index)
         return PageInfo(geometry.width, geometry.height, geometry.rotation)
 
+    @serialized
     def page_geometry(self, index: int) -> PageGeometry:
         """Return the coordinate conversions of page ``index``."""
         return PageGeometry.from_fitz_page(self.fitz_page(index))
 
+    @serialized
     def display_list(self, index: int, annots: bool) -> Any:
         """Return the page's recorded drawing commands, kept for the last few pages.
 
@@ -153,6 +183,7 @@ class PdfDocument:
         self._display_lists.clear()
 
 
+@serialized
 def open_pdf(
     source: Path | str | bytes, password: str | None = None, *, name: str | None = None
 ) -> PdfDocument:

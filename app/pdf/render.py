@@ -24,11 +24,16 @@ from typing import Any
 import pymupdf
 from pymupdf import mupdf
 
-from app.pdf.document import PdfDocument
+from app.pdf.document import PdfDocument, serialized
 from app.pdf.errors import PdfError
 
 PIXEL_FORMAT = "RGBA8888"
-"""R, G, B, A bytes in memory order, alpha 255 (``QImage.Format_RGBA8888``)."""
+"""R, G, B, A bytes in memory order, alpha 255 (``QImage.Format_RGBA8888``); the default."""
+
+BGRA_FORMAT = "BGRA8888"
+"""B, G, R, A bytes in memory order, alpha 255: on little-endian machines this is exactly
+``QImage.Format_RGB32`` / ``Format_ARGB32`` (Qt's native raster format), so a UI that asks for
+``byte_order="BGRA"`` blits the buffer with no conversion at all."""
 
 MAX_RENDER_PIXELS = 50_000_000
 """Largest pixmap one call renders (200 MB); larger areas must be rendered as tiles."""
@@ -46,7 +51,7 @@ class RenderedImage:
         width: pixels per row.
         height: rows.
         stride: bytes per row (``width * 4``).
-        format: :data:`PIXEL_FORMAT`.
+        format: :data:`PIXEL_FORMAT` (``"RGBA8888"``) or :data:`BGRA_FORMAT`.
         data: the pixels, a read-only buffer of ``stride * height`` bytes (``bytes(data)``
             copies it). It stays valid as long as this object lives.
         x: the left pixel of the image within the displayed page (0 for a whole page).
@@ -69,11 +74,20 @@ class RenderedImage:
         return (r, g, b, a)
 
 
-_RGB = mupdf.FzColorspace(mupdf.FzColorspace.Fixed_RGB)
+_COLORSPACES = {
+    "RGBA": (mupdf.FzColorspace(mupdf.FzColorspace.Fixed_RGB), PIXEL_FORMAT),
+    "BGRA": (mupdf.FzColorspace(mupdf.FzColorspace.Fixed_BGR), BGRA_FORMAT),
+}
 
 
+@serialized
 def render_page(
-    doc: PdfDocument, page_index: int, zoom: float, *, annots: bool = True
+    doc: PdfDocument,
+    page_index: int,
+    zoom: float,
+    *,
+    annots: bool = True,
+    byte_order: str = "RGBA",
 ) -> RenderedImage:
     """Render a whole page, rotation applied, at ``zoom`` pixels per point.
 
@@ -83,6 +97,8 @@ def render_page(
         zoom: pixels per point (1.0 = 72 dpi; multiply by the screen's device pixel ratio).
         annots: also draw the annotations stored in the PDF (the app draws its records itself
             and passes False).
+        byte_order: ``"RGBA"`` (:data:`PIXEL_FORMAT`) or ``"BGRA"`` (:data:`BGRA_FORMAT`,
+            Qt's native ``Format_RGB32`` on little-endian machines).
 
     Raises:
         PageOutOfRangeError: no such page.
@@ -93,7 +109,8 @@ def render_page(
     fz_page = page.this
     ctm = mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0)
     irect = mupdf.fz_round_rect(mupdf.fz_transform_rect(mupdf.fz_bound_page(fz_page), ctm))
-    pixmap = _new_white_pixmap(irect)
+    colorspace, pixel_format = _colorspace(byte_order)
+    pixmap = _new_white_pixmap(irect, colorspace)
     device = mupdf.fz_new_draw_device(ctm, pixmap)
     try:
         if annots:
@@ -102,9 +119,10 @@ def render_page(
             mupdf.fz_run_page_contents(fz_page, device, mupdf.FzMatrix(), mupdf.FzCookie())
     finally:
         mupdf.fz_close_device(device)
-    return _image(pixmap)
+    return _image(pixmap, pixel_format)
 
 
+@serialized
 def render_tile(
     doc: PdfDocument,
     page_index: int,
@@ -112,12 +130,14 @@ def render_tile(
     clip: tuple[int, int, int, int],
     *,
     annots: bool = True,
+    byte_order: str = "RGBA",
 ) -> RenderedImage:
     """Render the pixel rectangle ``clip = (x0, y0, x1, y1)`` of the page shown at ``zoom``.
 
     ``clip`` is in pixels of the displayed page (rotation applied, origin top-left), the same
     space as :meth:`~app.pdf.geometry.PageGeometry.instant_to_display`; the part outside the
-    page is white. Only the tile is allocated.
+    page is white. Only the tile is allocated. ``annots`` and ``byte_order`` are as for
+    :func:`render_page`.
 
     Raises:
         PageOutOfRangeError: no such page.
@@ -129,7 +149,8 @@ def render_tile(
         raise ValueError(f"tile {clip} is empty: x1 must exceed x0 and y1 must exceed y0")
     display_list = doc.display_list(page_index, annots).this
     irect = mupdf.FzIrect(x0, y0, x1, y1)
-    pixmap = _new_white_pixmap(irect)
+    colorspace, pixel_format = _colorspace(byte_order)
+    pixmap = _new_white_pixmap(irect, colorspace)
     ctm = mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0)
     device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pixmap)
     try:
@@ -138,8 +159,7 @@ def render_tile(
         )
     finally:
         mupdf.fz_close_device(device)
-    image = _image(pixmap)
-    return image
+    return _image(pixmap, pixel_format)
 
 
 def tile_grid(
@@ -161,7 +181,14 @@ def tile_grid(
     ]
 
 
-def _new_white_pixmap(irect: Any) -> Any:
+def _colorspace(byte_order: str) -> tuple[Any, str]:
+    try:
+        return _COLORSPACES[byte_order]
+    except KeyError:
+        raise ValueError(f"byte_order must be RGBA or BGRA, got {byte_order!r}") from None
+
+
+def _new_white_pixmap(irect: Any, colorspace: Any) -> Any:
     width = irect.x1 - irect.x0
     height = irect.y1 - irect.y0
     if width * height > MAX_RENDER_PIXELS:
@@ -169,19 +196,19 @@ def _new_white_pixmap(irect: Any) -> Any:
             f"rendering {width}x{height} pixels at once is too large "
             f"(limit {MAX_RENDER_PIXELS} pixels); render the page as tiles"
         )
-    pixmap = mupdf.fz_new_pixmap_with_bbox(_RGB, irect, mupdf.FzSeparations(), 1)
+    pixmap = mupdf.fz_new_pixmap_with_bbox(colorspace, irect, mupdf.FzSeparations(), 1)
     # Opaque white: every byte 0xFF, alpha included.
     mupdf.fz_clear_pixmap_with_value(pixmap, 0xFF)
     return pixmap
 
 
-def _image(fz_pixmap: Any) -> RenderedImage:
+def _image(fz_pixmap: Any, pixel_format: str) -> RenderedImage:
     pixmap = pymupdf.Pixmap("raw", fz_pixmap)
     return RenderedImage(
         width=int(pixmap.width),
         height=int(pixmap.height),
         stride=int(pixmap.stride),
-        format=PIXEL_FORMAT,
+        format=pixel_format,
         data=pixmap.samples_mv,
         x=int(pixmap.x),
         y=int(pixmap.y),

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from app.model.geometry import Rect
-from app.pdf.document import PdfDocument
+from app.pdf.document import PdfDocument, serialized
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Word:
     word_no: int
 
 
+@serialized
 def page_words(doc: PdfDocument, page_index: int) -> list[Word]:
     """Return the words of a page in reading order (empty for a scan without a text layer).
 
@@ -46,6 +47,7 @@ def page_words(doc: PdfDocument, page_index: int) -> list[Word]:
     return words
 
 
+@serialized
 def search_page(doc: PdfDocument, page_index: int, query: str) -> list[tuple[Rect, ...]]:
     """Find ``query`` on a page, ignoring case and differences in white space.
 

@@ -65,7 +65,7 @@ from app.pdf.annotations import (
     hex_to_rgb,
     iso_to_pdf_date,
 )
-from app.pdf.document import PdfDocument, open_pdf
+from app.pdf.document import PdfDocument, open_pdf, serialized
 from app.pdf.errors import PdfWriteError
 from app.pdf.geometry import PageGeometry
 
@@ -107,6 +107,7 @@ _NAME_RECT = mupdf.pdf_new_name("Rect")
 _NAME_NM = mupdf.pdf_new_name("NM")
 
 
+@serialized
 def apply_instant_json(
     source: Path | bytes,
     diff: InstantDocument,

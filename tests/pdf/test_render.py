@@ -6,6 +6,7 @@ import pymupdf
 import pytest
 
 from app.pdf import (
+    BGRA_FORMAT,
     PIXEL_FORMAT,
     RenderTooLargeError,
     open_pdf,
@@ -69,3 +70,18 @@ def test_huge_page_renders_as_tiles_but_not_whole() -> None:
         # The scan is black and white; somewhere in the page there is ink.
         middle = render_tile(doc, 0, 0.05, (0, 0, 420, 420))
     assert any(middle.data[i] < 240 for i in range(0, len(middle.data), 4))
+
+
+def test_bgra_byte_order_is_the_same_picture_with_red_and_blue_swapped() -> None:
+    with open_pdf(corpus_pdf("annot-all-markup-types")) as doc:
+        rgba = render_page(doc, 0, 0.5)
+        bgra = render_page(doc, 0, 0.5, byte_order="BGRA")
+        tile = render_tile(doc, 0, 0.5, (10, 10, 60, 60), byte_order="BGRA")
+    assert bgra.format == BGRA_FORMAT == "BGRA8888"
+    assert (bgra.width, bgra.height) == (rgba.width, rgba.height)
+    swapped = bytearray(rgba.data)
+    swapped[0::4], swapped[2::4] = rgba.data[2::4], rgba.data[0::4]
+    assert bytes(bgra.data) == bytes(swapped)
+    assert tile.pixel(0, 0) == bgra.pixel(10, 10)
+    with pytest.raises(ValueError, match="byte_order"):
+        render_page(open_pdf(corpus_pdf("annot-all-markup-types")), 0, 0.5, byte_order="RGB")
