@@ -184,7 +184,7 @@ def _read_one(
     if annot is None:
         return _unknown(doc, page_index, geometry, xref, subtype)
     common = _common(doc, page_index, geometry, xref, annot)
-    contents = _string_key(fitz_doc, xref, "Contents")
+    contents = _contents(fitz_doc, xref)
     stroke = _hex(annot.colors.get("stroke"))
     fill = _hex(annot.colors.get("fill"))
     width = _border_width(annot)
@@ -356,7 +356,7 @@ def _unknown(
 ) -> UnknownAnnotation:
     fitz_doc = doc.fitz_document
     common = _common(doc, page_index, geometry, xref, annot)
-    contents = _string_key(fitz_doc, xref, "Contents")
+    contents = _contents(fitz_doc, xref)
     color = _hex(annot.colors.get("stroke")) if annot is not None else None
     extra: dict[str, Any] = {}
     if color and color != "transparent":
@@ -434,6 +434,17 @@ def _string_key(fitz_doc: Any, xref: int, key: str) -> str | None:
     if kind != "string":
         return None
     return str(value)
+
+
+def _contents(fitz_doc: Any, xref: int) -> str | None:
+    """Return ``/Contents``, or its popup's when the annotation itself has none."""
+    text = _string_key(fitz_doc, xref, "Contents")
+    if text:
+        return text
+    kind, value = fitz_doc.xref_get_key(xref, "Popup")
+    if kind == "xref":
+        return _string_key(fitz_doc, int(value.split()[0]), "Contents") or text
+    return text
 
 
 def _name_key(fitz_doc: Any, xref: int, key: str) -> str | None:

@@ -500,3 +500,22 @@ def test_corpus_instant_json_applies_to_a_pdf() -> None:
             if not isinstance(a, WidgetAnnotation) and a.bbox.width > 0 and a.bbox.height > 0
         ]
         assert len(written) >= len(drawable), path.name
+
+
+def test_popup_is_not_a_record_but_its_text_belongs_to_the_parent() -> None:
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    annot = page.add_rect_annot(pymupdf.Rect(50, 50, 150, 100))
+    annot.set_popup(pymupdf.Rect(200, 50, 350, 150))
+    annot.update()
+    popup = annot.popup_xref
+    doc.xref_set_key(annot.xref, "Contents", "null")
+    doc.xref_set_key(popup, "Contents", pymupdf.get_pdf_str("said in the popup"))
+    with open_pdf(doc.tobytes()) as pdf:
+        records = read_records(pdf)
+    assert len(records) == 1
+    (rect,) = records
+    assert isinstance(rect, RectangleAnnotation)
+    assert rect.note == "said in the popup"
