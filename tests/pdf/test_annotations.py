@@ -519,3 +519,19 @@ def test_popup_is_not_a_record_but_its_text_belongs_to_the_parent() -> None:
     (rect,) = records
     assert isinstance(rect, RectangleAnnotation)
     assert rect.note == "said in the popup"
+
+
+def test_checking_a_checkbox_through_its_form_value() -> None:
+    path = corpus_pdf("form-acroform-242-widgets")
+    with open_pdf(path) as doc:
+        values = {r.name: r.value for r in read_records(doc) if isinstance(r, FormFieldValue)}
+        widget = next(
+            w
+            for w in doc.fitz_page(0).widgets()
+            if w.field_type_string == "CheckBox" and not values.get(w.field_name)
+        )
+        name, on_state = widget.field_name, str(widget.on_state())
+    diff = InstantDocument(form_field_values=(FormFieldValue(name=name, value=[on_state]),))
+    with open_pdf(apply_instant_json(path, diff)) as doc:
+        after = {r.name: r.value for r in read_records(doc) if isinstance(r, FormFieldValue)}
+    assert after[name] == [on_state]
