@@ -525,9 +525,10 @@ def test_checking_a_checkbox_through_its_form_value() -> None:
     path = corpus_pdf("form-acroform-242-widgets")
     with open_pdf(path) as doc:
         values = {r.name: r.value for r in read_records(doc) if isinstance(r, FormFieldValue)}
+        page = doc.fitz_page(0)
         widget = next(
             w
-            for w in doc.fitz_page(0).widgets()
+            for w in page.widgets()
             if w.field_type_string == "CheckBox" and not values.get(w.field_name)
         )
         name, on_state = widget.field_name, str(widget.on_state())
