@@ -49,11 +49,18 @@ class AppController(QObject):
         window.welcome.sample_requested.connect(lambda: self.start_sample_review(window))
         window.join_action.triggered.connect(lambda: self.ask_join(window))
         window.host_action.triggered.connect(lambda: self.host_review(window))
+        window.preferences_changed.connect(lambda: self.apply_preferences(window))
         window.destroyed.connect(
             lambda *_: self.windows.remove(window) if window in self.windows else None
         )
         self.windows.append(window)
         return window
+
+    def apply_preferences(self, source: MainWindow | None = None) -> None:
+        """Apply the saved Preferences to every open window but ``source`` (which did)."""
+        for window in self.windows:
+            if window is not source:
+                window.apply_preferences()
 
     def ask_join(self, window: MainWindow) -> None:
         link, ok = QInputDialog.getText(

@@ -72,8 +72,11 @@ async def open_review(
     *,
     presence: dict[str, Any] | None = None,
     backoff: Backoff | None = None,
+    autosave: AutosaveMode = AutosaveMode.IMMEDIATE,
 ) -> tuple[LaminaDocument, Path]:
     """Join the review an invite points to; return the document and its PDF on disk.
+
+    ``autosave`` decides when edits are sent (the user's Preferences).
 
     Returns once the PDF is available: from the local cache at once for a review opened
     before, else after its download (the connection runs in the background).
@@ -112,7 +115,7 @@ async def open_review(
             pdf_backend=PdfBackendImpl(),
             presence=presence,
             backoff=backoff,
-            autosave=AutosaveMode.IMMEDIATE,
+            autosave=autosave,
         )
     except BaseException:
         _open_stores.discard(str(store_path))

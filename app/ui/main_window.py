@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 from app.auth.permissions import PermissionEvaluator, RecordMeta
 from app.auth.tokens import TokenClaims, claims_from_payload
 from app.client.backoff import Backoff
+from app.client.document import AutosaveMode
 from app.model.errors import LaminaError
 from app.model.ids import RecordId, new_record_id
 from app.model.records import (
@@ -56,6 +57,7 @@ from app.pdf import (
 )
 from app.ui.page_view import PageView, SearchHit
 from app.ui.panels import CommentsPanel, ConflictsPanel, LayersPanel, PropertiesPanel
+from app.ui.preferences import Preferences, load_preferences
 from app.ui.render import TileRenderer
 from app.ui.session import DocumentSession
 from app.ui.welcome import WelcomePage
@@ -81,6 +83,19 @@ TOOLS: tuple[tuple[str, str, str], ...] = (
 
 TOOL_LABELS = {name: label for name, label, _key in TOOLS}
 
+TOOL_COLOR_KINDS: dict[str, str] = {
+    "ink": "ink",
+    "highlighter": "highlighter",
+    "rectangle": "shape",
+    "ellipse": "shape",
+    "line": "shape",
+    "arrow": "shape",
+    "polyline": "shape",
+    "polygon": "shape",
+    "free_text": "text",
+}
+"""Which Preferences tool colour (``app.ui.preferences.TOOL_KINDS``) each tool starts with."""
+
 MARKUPS: tuple[tuple[str, str, str], ...] = (
     ("highlight", "Highlight text", "Ctrl+Shift+H"),
     ("underline", "Underline text", "Ctrl+Shift+U"),
@@ -95,10 +110,12 @@ class MainWindow(QMainWindow):
     Signals:
         document_opened(str): a document is shown; the argument is its title.
         exported(str): an export finished writing this file.
+        preferences_changed(): the user saved new Preferences (every window applies them).
     """
 
     document_opened = Signal(str)
     exported = Signal(str)
+    preferences_changed = Signal()
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,6 +157,8 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.view.current_page_changed.connect(self._on_page_changed)
         self.welcome.open_requested.connect(self.choose_and_open)
+        self.preferences_changed.connect(self.apply_preferences)
+        self.apply_preferences()
         self._update_actions()
 
     # -- construction -------------------------------------------------------------------
@@ -243,11 +262,9 @@ class MainWindow(QMainWindow):
             self.find_prev_action,
         ):
             edit_menu.addAction(act)
-        from app.ui.preferences import open_preferences
-
         edit_menu.addSeparator()
         self.preferences_action = a(
-            "Pre&ferences…", "Ctrl+,", lambda: open_preferences(self), "preferencesAction"
+            "Pre&ferences…", "Ctrl+,", self.open_preferences, "preferencesAction"
         )
         edit_menu.addAction(self.preferences_action)
         self.view_menu = self.menuBar().addMenu("&View")
@@ -441,10 +458,13 @@ class MainWindow(QMainWindow):
         self.close_document()
         self.statusBar().showMessage(f"Joining the review on {invite.server_url}…")
         presence = {"name": self.display_name(), "color": self.my_color()}
+        autosave = AutosaveMode(self.preferences().autosave)
 
         async def attach() -> None:
             try:
-                client_doc, pdf_path = await open_review(invite, presence=presence, backoff=backoff)
+                client_doc, pdf_path = await open_review(
+                    invite, presence=presence, backoff=backoff, autosave=autosave
+                )
             except (LaminaError, OSError) as exc:
                 self.statusBar().clearMessage()
                 self.show_error("Cannot join this review", str(exc))
@@ -504,6 +524,7 @@ class MainWindow(QMainWindow):
         """Show the records of an opened client document over the PDF on screen."""
         self.session = session
         self.claims = claims
+        session.set_autosave(self.preferences().autosave)
         self.permissions = PermissionEvaluator(claims) if claims is not None else None
         if claims is not None and not claims.has("write"):
             self.read_only_reason = "this invite lets you view, not edit (no write permission)"
@@ -625,9 +646,7 @@ class MainWindow(QMainWindow):
     def _on_record_created(self, record: Annotation) -> None:
         if self.session is None:
             return
-        record = dataclasses.replace(
-            record, creator_name=record.creator_name or self.display_name()
-        )
+        record = dataclasses.replace(record, creator_name=self.creator_name())
         if isinstance(record, TextAnnotation | NoteAnnotation) and not record.text.value:
             what = "note" if isinstance(record, NoteAnnotation) else "text"
             text, ok = QInputDialog.getMultiLineText(self, "Lamina", f"Text of the {what}:")
@@ -655,7 +674,7 @@ class MainWindow(QMainWindow):
         if self.session is None or page is None or not words:
             self.statusBar().showMessage("Select some text first (Select text tool, T).", 5000)
             return
-        style = dataclasses.replace(self.view.style_for(kind), creator_name=self.display_name())
+        style = dataclasses.replace(self.view.style_for(kind), creator_name=self.creator_name())
         record = text_markup(kind, page, words, style, color=MARKUP_DEFAULT_COLORS[kind])  # type: ignore[arg-type]
         self.session.create(record, f"{kind} text")
         self.view.clear_text_selection()
@@ -704,7 +723,7 @@ class MainWindow(QMainWindow):
             root_id=RecordId(root_id),
             page_index=root.page_index,
             text=Text(text),
-            creator_name=self.display_name(),
+            creator_name=self.creator_name(),
         )
         self.session.create(comment, "reply")
 
@@ -757,15 +776,67 @@ class MainWindow(QMainWindow):
     def _can_delete(self, record: object) -> bool:
         return self.record_flags(record)[1]
 
+    # -- preferences ----------------------------------------------------------------------
+
+    def preferences(self) -> Preferences:
+        """Return the user's Preferences, with this window's own name and colour if it has them."""
+        prefs = load_preferences(self.settings)
+        override = self.settings_override
+        return dataclasses.replace(
+            prefs,
+            display_name=override.get("display_name", prefs.display_name),
+            presence_color=override.get("color", prefs.presence_color),
+        )
+
     def display_name(self) -> str:
-        if "display_name" in self.settings_override:
-            return self.settings_override["display_name"]
-        return str(self.settings.value("display_name", "") or "Me")
+        """Return the name written on the user's annotations and shown to the others."""
+        return self.preferences().display_name or "Me"
+
+    def creator_name(self) -> str:
+        """Return the name written as ``creatorName`` on new records.
+
+        A review's token may fix it (the server refuses any other); else the display name.
+        """
+        if self.claims is not None and self.claims.creator_name:
+            return self.claims.creator_name
+        return self.display_name()
 
     def my_color(self) -> str:
-        if "color" in self.settings_override:
-            return self.settings_override["color"]
-        return str(self.settings.value("color", "#1565C0") or "#1565C0")
+        """Return the user's presence colour (their layer and cursor for the others)."""
+        return self.preferences().presence_color
+
+    def open_preferences(self) -> QWidget:
+        """Open the Preferences dialog; OK applies the new values to every open window."""
+        from app.ui.preferences import open_preferences
+
+        dialog = open_preferences(self, self.settings)
+        dialog.accepted.connect(self.preferences_changed.emit)
+        return dialog
+
+    def apply_preferences(self) -> None:
+        """Use the saved Preferences now: tool colours, name, presence colour, autosave.
+
+        The default tool colours become the colours of new annotations (a colour picked in
+        the Properties panel since then is replaced); the name and colour go to the review's
+        presence; the autosave mode goes to the open review.
+        """
+        prefs = self.preferences()
+        name = prefs.display_name or "Me"
+        for tool, _label, _key in TOOLS:
+            style = self.view.style_for(tool)
+            kind = TOOL_COLOR_KINDS.get(tool)
+            color = prefs.tool_color(kind) if kind is not None else style.color
+            self.view.set_style(tool, dataclasses.replace(style, color=color, creator_name=name))
+        if self.view.selected_id is None:
+            tool = self.view.tool
+            self.properties.show_style(
+                self.view.style_for(tool), f"New {TOOL_LABELS[tool].lower()} annotations"
+            )
+        if self.session is not None:
+            self.session.set_autosave(prefs.autosave)
+            self.session.set_presence(name, prefs.presence_color)
+            self._refresh_layers()
+            self._update_status()
 
     # -- refresh ------------------------------------------------------------------------
 

@@ -176,7 +176,11 @@ class PreferencesDialog(QDialog):
         form = QFormLayout()
         form.addRow("Display name:", self.name_edit)
         form.addRow("Presence colour:", self.presence_button)
-        form.addRow("Autosave:", self.autosave_box)
+        self.autosave_box.setToolTip(
+            "When your changes to a review are sent to the server. They are always kept on "
+            "this computer at once; a local PDF changes only when you save it (Ctrl+S)."
+        )
+        form.addRow("Autosave reviews:", self.autosave_box)
         for kind, label in TOOL_KINDS:
             button = ColorButton(prefs.tool_color(kind), f"Default {label.lower()} colour")
             button.setObjectName(f"toolColor_{kind}")
@@ -188,10 +192,17 @@ class PreferencesDialog(QDialog):
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self._buttons = buttons
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(buttons)
         self._base = prefs
+
+    def ok_button(self) -> QPushButton:
+        """Return the OK button (it saves and closes)."""
+        button = self._buttons.button(QDialogButtonBox.StandardButton.Ok)
+        assert button is not None
+        return button
 
     def preferences(self) -> Preferences:
         """Return the preferences as the widgets show them now."""

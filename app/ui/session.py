@@ -154,6 +154,17 @@ class DocumentSession(QObject):
         return bool(changes)
 
     def _apply(self, changes: Iterable[Change]) -> None:
+        # One user step is one edit gesture: with "intelligent" autosave it is saved once,
+        # when the step ends, however many records it touched (a reply, a delete, an import).
+        gesture = getattr(self.client, "gesture", None)
+        if callable(gesture):
+            with gesture():
+                self._apply_changes(changes)
+        else:
+            self._apply_changes(changes)
+        self.records_changed.emit("local")
+
+    def _apply_changes(self, changes: Iterable[Change]) -> None:
         for change in changes:
             if isinstance(change, Create):
                 self.client.create(change.record)
@@ -164,7 +175,32 @@ class DocumentSession(QObject):
             else:
                 self.client.delete(change.record.id)
                 self._records.pop(change.record.id, None)
-        self.records_changed.emit("local")
+
+    # -- preferences ----------------------------------------------------------------------
+
+    def set_autosave(self, mode: str) -> None:
+        """Use autosave ``mode`` (``immediate``, ``intelligent``, ``disabled``) for a review.
+
+        A local PDF keeps its own rule: edits are kept in the local store at once and written
+        into the PDF only on Ctrl+S, so its mode does not change here.
+        """
+        from app.client.document import AutosaveMode
+
+        setter = getattr(self.client, "set_autosave", None)
+        if not self.standalone and callable(setter):
+            setter(AutosaveMode(mode))
+
+    @property
+    def autosave(self) -> str:
+        """Return the client's autosave mode name (``immediate``, ``intelligent``, ...)."""
+        mode = getattr(self.client, "autosave", None)
+        return str(getattr(mode, "value", mode or ""))
+
+    def set_presence(self, name: str, color: str) -> None:
+        """Tell the others in a review this user's (new) name and colour."""
+        setter = getattr(self.client, "set_presence", None)
+        if not self.standalone and callable(setter):
+            setter({"name": name, "color": color})
 
     # -- client events --------------------------------------------------------------------
 
