@@ -11,6 +11,7 @@
 PyMuPDF is not thread-safe: each thread opens its own :class:`PdfDocument`.
 """
 
+from app.pdf import _startup  # noqa: F401  (must run before pymupdf is imported)
 from app.pdf.annotations import UNKNOWN_TYPE, dump_instant_json, read_records
 from app.pdf.diff import diff_documents
 from app.pdf.document import MUPDF_LOCK, PageInfo, PdfDocument, open_pdf
