@@ -90,10 +90,9 @@ class Connection:
         user = self.claims.user_id if self.claims is not None else None
         return f"{user or '-'}@{self.remote}"
 
-    @property
-    def visible(self) -> Any:
-        """The session's view rule: None when the token sees every record."""
-        return None if self.access.sees_everything else self.access.may_view
+    def visible_in(self, room: Room) -> Any:
+        """The session's view rule for ``room``'s layer: None when it sees every record."""
+        return room.view_rule(self)
 
     # --- sending (synchronous, so frames leave in the order they were made) ---------------
 
@@ -116,14 +115,15 @@ class Connection:
         """Acknowledge one push after its commit, records filtered by view rights (§4.4)."""
         if self.closing is not None or self.session.state != "open":
             return
-        self.session.send_ack(commit.results, commit.seq, visible=self.visible)
+        assert self.room is not None
+        self.session.send_ack(commit.results, commit.seq, visible=self.visible_in(self.room))
         self.flush()
 
-    def relay(self, relay: ChangesRelay) -> None:
-        """Send one commit's ``changes`` as this connection may see them (§4.9)."""
+    def relay(self, relay: ChangesRelay, room: Room) -> None:
+        """Send one commit's ``changes`` of ``room`` as this connection may see them (§4.9)."""
         if self.closing is not None or self.session.state != "open":
             return
-        if self.session.relay(relay, self.visible):
+        if self.session.relay(relay, self.visible_in(room)):
             self.flush()
 
     def close_with(self, code: str, message: str) -> None:
@@ -397,10 +397,11 @@ class LaminaServer:
             )
         )
         missed = layer.changes_since(hello.last_seq) if hello.layer_epoch == layer.epoch else None
+        visible = conn.visible_in(room)
         if missed is None:
-            conn.session.send_snapshot(layer.snapshot(), layer.seq, visible=conn.visible)
+            conn.session.send_snapshot(layer.snapshot(), layer.seq, visible=visible)
         else:
-            conn.session.send_changes(missed, layer.seq, catch_up=True, visible=conn.visible)
+            conn.session.send_changes(missed, layer.seq, catch_up=True, visible=visible)
         conn.flush()
         conn.room = room
         room.members.add(conn)
@@ -457,7 +458,7 @@ class LaminaServer:
         if conn.closing is not None:
             return
         conn.session.send_snapshot(
-            room.layer.snapshot(), room.layer.seq, layer=layer, visible=conn.visible
+            room.layer.snapshot(), room.layer.seq, layer=layer, visible=conn.visible_in(room)
         )
         conn.flush()
         conn.viewing[layer] = room
@@ -482,7 +483,7 @@ class LaminaServer:
                     self.store,
                     document,
                     records,
-                    conn.access.may_view,
+                    conn.visible_in(conn.room),
                     bool(options.get("flatten")),
                 )
             except LaminaError as exc:

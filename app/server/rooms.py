@@ -12,11 +12,13 @@ in flight.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from app.server.access import Access
+from app.model.ids import RecordId
+from app.server.access import Access, inherited_field
 from app.server.store import LayerWrite, LoadedLayer, utc_now_iso
 from app.sync.layer import LayerCommit, LayerState
 from app.sync.messages import PresenceClient, PresenceList, Push, encode_message
@@ -31,31 +33,63 @@ logger = logging.getLogger("lamina.server")
 RoomKey = tuple[str, str]
 
 
-class TokenPolicy:
-    """The sync layer's change policy for one connection, backed by ``app.auth`` (§4.8)."""
+def taken_id_reason(record_id: str) -> str:
+    """Return the rejection of a create whose id is in use (visible to the token or not).
 
-    def __init__(self, access: Access, layer: LayerState) -> None:
+    The same words answer a live record the token sees and any record it does not see, live
+    or deleted, so a rejection never tells more than "this id is taken"; record ids are
+    ULIDs (80 random bits), so nobody finds a hidden record by trying ids.
+    """
+    return f"record id {record_id} is taken: create the record with a new id"
+
+
+def missing_reason(record_id: str) -> str:
+    """Return the rejection of a change to a record that does not exist *for this token*.
+
+    Word for word what the sync layer answers for an id nobody uses (§4.8), so a change to a
+    record the token cannot view tells nothing about it.
+    """
+    return f"record {record_id} does not exist"
+
+
+class TokenPolicy:
+    """The sync layer's change policy for one connection, backed by ``app.auth`` (§4.8).
+
+    Records the token may not view are treated as absent: changing one is answered like an
+    unknown id, creating over one like any taken id, and neither answer carries its state
+    (the ack filters records by view rights too).
+    """
+
+    def __init__(self, access: Access, room: Room) -> None:
         self._access = access
-        self._layer = layer
+        self._room = room
+        self._layer = room.layer
 
     def check(self, change: Change, current: RecordState | None, actor: Actor) -> str | None:
         """Return why ``change`` is forbidden for this token, or None."""
         from app.auth.errors import PermissionDenied
 
+        fields = self._room.field_named
+        visible = current is not None and self._access.may_view(current, fields)
         try:
             if isinstance(change, CreateChange):
+                if current is not None and (not visible or not current.deleted):
+                    return taken_id_reason(change.record_id)
                 self._access.check_create(
                     change.kind,
                     change.content,
                     change.group if change.group is not None else actor.default_group,
                     self._thread_root(change),
+                    fields,
                 )
             elif current is None:
                 return None  # the layer answers "does not exist"
+            elif not visible:
+                return missing_reason(change.record_id)
             elif isinstance(change, DeleteChange):
-                self._access.check_delete(current)
+                self._access.check_delete(current, fields)
             else:
-                self._access.check_update(current, change.set, change.group)
+                self._access.check_update(current, change.set, change.group, fields)
         except PermissionDenied as exc:
             return exc.reason
         return None
@@ -68,7 +102,7 @@ class TokenPolicy:
         if not isinstance(root_id, str):
             return None
         root = self._layer.get(root_id)
-        if root is None or root.deleted:
+        if root is None or root.deleted or not self._access.may_view(root):
             return None
         for record in self._layer.snapshot():
             if record.kind == "comment" and (record.content or {}).get("rootId") == root_id:
@@ -92,6 +126,13 @@ class Room:
         self.tail: LayerCommit | None = None
         self.writes_in_flight = 0
         self.broken = False
+        # Form fields by name, so values and widgets can inherit their field's group.
+        self._field_ids: dict[str, RecordId] = {}
+        self._field_names: dict[RecordId, str] = {}
+        # Fields of writes in flight, and of the push being prepared (a field and its
+        # widgets usually arrive in one push).
+        self._inflight_fields: dict[str, RecordState] = {}
+        self._pushed_fields: dict[str, RecordState] = {}
 
     @property
     def layer(self) -> LayerState:
@@ -119,7 +160,63 @@ class Room:
             self.state = LayerState.from_records(loaded.records, loaded.seq, loaded.epoch, known)
         else:
             self.state = LayerState.from_base(loaded.records, loaded.epoch)
+        self._index_fields(self.state.records())
         self.loaded.set_result(None)
+
+    # --- form fields ----------------------------------------------------------------------
+
+    def _index_fields(self, records: Iterable[RecordState]) -> None:
+        for record in records:
+            if record.kind != "form-field":
+                continue
+            old = self._field_names.pop(record.id, None)
+            if old is not None and self._field_ids.get(old) == record.id:
+                del self._field_ids[old]
+            name = (record.content or {}).get("name")
+            if isinstance(name, str) and name:
+                self._field_ids[name] = record.id
+                self._field_names[record.id] = name
+
+    def field_named(self, name: str) -> RecordState | None:
+        """Return the form field called ``name`` (a tombstone too), or None: the one being
+        pushed, else the latest in flight, else the committed one."""
+        field = self._pushed_fields.get(name) or self._inflight_fields.get(name)
+        if field is not None:
+            return field
+        record_id = self._field_ids.get(name)
+        return None if record_id is None else self.layer.get(record_id)
+
+    def view_rule(self, conn: Connection) -> Callable[[RecordState], bool] | None:
+        """Return what ``conn`` may view of this layer (None: everything)."""
+        return conn.access.view_rule(self.field_named)
+
+    def _inherit_groups(self, changes: Sequence[Change], actor: Actor) -> Sequence[Change]:
+        # A new value or widget of an existing field gets the field's group (Nutrient: they
+        # "always inherit the group of the associated form field").
+        out: list[Change] | None = None
+        for i, change in enumerate(changes):
+            if not isinstance(change, CreateChange):
+                continue
+            if change.kind == "form-field":
+                name = change.content.get("name")
+                if isinstance(name, str) and name:
+                    self._pushed_fields[name] = RecordState(
+                        id=change.record_id,
+                        kind="form-field",
+                        rev=1,
+                        seq=0,
+                        content=change.content,
+                        creator_id=actor.user_id,
+                        group=change.group if change.group is not None else actor.default_group,
+                    )
+                continue
+            field = inherited_field(change.kind, change.content, self.field_named)
+            if field is None or field.group == change.group or field.group is None:
+                continue
+            if out is None:
+                out = list(changes)
+            out[i] = dataclasses.replace(change, group=field.group)
+        return changes if out is None else out
 
     @property
     def idle(self) -> bool:
@@ -130,10 +227,17 @@ class Room:
 
     def push(self, conn: Connection, push: Push) -> None:
         """Prepare ``push`` on top of the writes in flight and submit it to the writer."""
-        policy = TokenPolicy(conn.access, self.layer)
-        commit = self.layer.prepare(
-            push.changes, conn.actor, policy, utc_now_iso(), after=self.tail
-        )
+        policy = TokenPolicy(conn.access, self)
+        try:
+            changes = self._inherit_groups(push.changes, conn.actor)
+            commit = self.layer.prepare(changes, conn.actor, policy, utc_now_iso(), after=self.tail)
+        finally:
+            self._pushed_fields.clear()
+        for record in commit.records:
+            if record.kind == "form-field" and commit.changed:
+                name = (record.content or {}).get("name")
+                if isinstance(name, str) and name:
+                    self._inflight_fields[name] = record
         for result in commit.results:
             if result.status == "rejected":
                 logger.warning(
@@ -174,8 +278,10 @@ class Room:
             return
         if commit.changed:
             self.layer.apply_prepared(commit)
+            self._index_fields(commit.records)
             if self.tail is commit:
                 self.tail = None
+                self._inflight_fields.clear()
         conn.send_ack(commit)
         if commit.records:
             self.relay(commit, exclude=conn)
@@ -187,13 +293,13 @@ class Room:
         relay = ChangesRelay(commit.records, commit.seq, previous=commit.previous)
         for member in list(self.members):
             if member is not exclude:
-                member.relay(relay)
+                member.relay(relay, self)
         if self.viewers:
             layer_relay = ChangesRelay(
                 commit.records, commit.seq, previous=commit.previous, layer=self.layer_name
             )
             for viewer in list(self.viewers):
-                viewer.relay(layer_relay)
+                viewer.relay(layer_relay, self)
 
     def _break(self, reason: str) -> None:
         # Memory may now be ahead of the store: drop the room; clients reconnect and get
@@ -201,6 +307,7 @@ class Room:
         logger.error("room %s/%r closed: %s", self.document_id, self.layer_name, reason)
         self.broken = True
         self.tail = None
+        self._inflight_fields.clear()
         for conn in list(self.members | self.viewers):
             conn.close_with("server-error", "the server could not save changes; reconnect")
         self.server.forget_room(self)
