@@ -7,7 +7,7 @@ import html
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -55,6 +55,7 @@ from app.pdf import (
     open_pdf,
     search_page,
 )
+from app.ui.inline_editor import InlineTextEditor
 from app.ui.page_view import PageView, SearchHit
 from app.ui.panels import CommentsPanel, ConflictsPanel, LayersPanel, PropertiesPanel
 from app.ui.preferences import Preferences, load_preferences
@@ -137,6 +138,8 @@ class MainWindow(QMainWindow):
         self.permissions: PermissionEvaluator | None = None
         self.read_only_reason: str | None = None
         self._opening: object = None
+        self.inline_editor: InlineTextEditor | None = None
+        """The in-place editor of a new free text or note while the user types."""
         self.settings_override: dict[str, str] = {}
         """Name and colour of this window only (the sample review's second person)."""
 
@@ -546,6 +549,7 @@ class MainWindow(QMainWindow):
 
     def close_document(self) -> None:
         """Close what this window shows; the client document closes in the background."""
+        self.finish_inline_edit()
         if self.session is not None:
             self.session.close()
             self.session = None
@@ -648,12 +652,68 @@ class MainWindow(QMainWindow):
             return
         record = dataclasses.replace(record, creator_name=self.creator_name())
         if isinstance(record, TextAnnotation | NoteAnnotation) and not record.text.value:
-            what = "note" if isinstance(record, NoteAnnotation) else "text"
-            text, ok = QInputDialog.getMultiLineText(self, "Lamina", f"Text of the {what}:")
-            if not ok or not text.strip():
-                return
-            record = dataclasses.replace(record, text=Text(text))
+            self._type_text_of(record)
+            return
         self.session.create(record)
+
+    def _type_text_of(self, record: TextAnnotation | NoteAnnotation) -> None:
+        """Ask for the text of a new free text or note in place, over the page."""
+        from app.ui.inline_editor import InlineTextEditor
+
+        self.finish_inline_edit()
+        note = isinstance(record, NoteAnnotation)
+        editor = InlineTextEditor(
+            self.view.viewport(), "Type the note…" if note else "Type the text…"
+        )
+        self.inline_editor = editor
+
+        def place() -> None:
+            if editor.finished or self.pdf is None:
+                return
+            box = record.bbox
+            corners = [
+                self.view.instant_to_viewport(record.page_index, p)
+                for p in ((box.left, box.top), (box.right, box.bottom))
+            ]
+            left = min(c.x() for c in corners)
+            top = min(c.y() for c in corners)
+            width = max(c.x() for c in corners) - left
+            height = max(c.y() for c in corners) - top
+            if note:  # beside the icon, as a note's pop-up
+                editor.show_at(QPoint(round(left + width + 4), round(top)), QSize(240, 110))
+            else:
+                editor.show_at(
+                    QPoint(round(left), round(top)),
+                    QSize(max(round(width), 200), max(round(height), 60)),
+                )
+
+        def done(text: str) -> None:
+            for signal in (bars[0].valueChanged, bars[1].valueChanged, self.view.zoom_changed):
+                signal.disconnect(place)
+            editor.hide()
+            editor.deleteLater()
+            if self.inline_editor is editor:
+                self.inline_editor = None
+            self.view.setFocus()
+            if self.session is None:
+                return
+            if not text:
+                what = "note" if note else "free text"
+                self.statusBar().showMessage(f"Empty {what} not added.", 4000)
+                return
+            self.session.create(dataclasses.replace(record, text=Text(text)))
+
+        bars = (self.view.verticalScrollBar(), self.view.horizontalScrollBar())
+        for signal in (bars[0].valueChanged, bars[1].valueChanged, self.view.zoom_changed):
+            signal.connect(place)
+        editor.committed.connect(done)
+        editor.cancelled.connect(lambda: done(""))
+        place()
+
+    def finish_inline_edit(self) -> None:
+        """Keep the text being typed in place, if any (before opening or closing things)."""
+        if self.inline_editor is not None:
+            self.inline_editor.commit()
 
     def _on_record_changed(self, before: Annotation, after: Annotation) -> None:
         if self.session is not None:
