@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from pathlib import Path
 
@@ -11,8 +12,15 @@ import pytest
 from app.auth import mint_token
 from app.auth.invite import Invite
 from app.client.document import LaminaDocument
-from app.client.errors import AccessLostError
-from app.client.events import ConnectionState, Event, RecordsChanged, SyncStateChanged
+from app.client.errors import AccessLostError, ChangeRejectedError
+from app.client.events import (
+    ChangeRejected,
+    ConnectionState,
+    Event,
+    RecordsChanged,
+    ServerBehind,
+    SyncStateChanged,
+)
 from tests.client.conftest import FAST, ServerProcess, async_test, eventually, note
 
 
@@ -87,3 +95,79 @@ async def test_expired_token_stops_retrying_and_says_so(
     with pytest.raises(AccessLostError, match="new invite"):
         await doc.save()
     await doc.close()
+
+
+@async_test
+async def test_server_restored_from_old_backup_is_reported_not_merged(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    doc = await LaminaDocument.open_invite(server.invite(), store_dir=tmp_path / "a", backoff=FAST)
+    events: list[Event] = []
+    doc.subscribe(events.append)
+    await asyncio.wait_for(doc.wait_for_state(ConnectionState.ONLINE), 30)
+    doc.create(note("in the backup"))
+    await doc.save()
+    await asyncio.to_thread(server.stop)
+    backup = tmp_path / "server-backup"
+    shutil.copytree(server.data_dir, backup)
+    await asyncio.to_thread(server.start)
+    later = doc.create(note("after the backup"))
+    await doc.save()
+    await asyncio.to_thread(server.stop)
+    shutil.rmtree(server.data_dir)
+    shutil.copytree(backup, server.data_dir)
+    await asyncio.to_thread(server.start)
+
+    await asyncio.wait_for(doc.wait_for_state(ConnectionState.STOPPED), 30)
+    (behind,) = [e for e in events if isinstance(e, ServerBehind)]
+    assert behind.client_seq > behind.server_seq
+    assert "older backup" in doc.connection_reason
+    # Nothing was merged: the note the server lost is still here.
+    assert doc.record(later.record_id) is not None
+
+    # The user decides to take the server's state; the client resumes syncing.
+    doc.adopt_server_state()
+    await asyncio.wait_for(doc.wait_for_state(ConnectionState.ONLINE), 30)
+    assert doc.record(later.record_id) is None
+    assert doc.instant_json_records() == server.layer_records()
+    await doc.close()
+
+
+@async_test
+async def test_presence_shows_who_is_connected(server: ServerProcess, tmp_path: Path) -> None:
+    ann = await LaminaDocument.open_invite(
+        server.invite(user_id="ann"),
+        store_dir=tmp_path / "ann",
+        backoff=FAST,
+        presence={"name": "Ann", "color": "#ff0000"},
+    )
+    ben = await LaminaDocument.open_invite(
+        server.invite(user_id="ben"),
+        store_dir=tmp_path / "ben",
+        backoff=FAST,
+        presence={"name": "Ben", "color": "#0000ff"},
+    )
+    await eventually(lambda: [p.name for p in ann.peers] == ["Ben"], what="ann sees ben")
+    assert [p.name for p in ben.peers] == ["Ann"]
+    await ben.close()
+    await eventually(lambda: ann.peers == (), what="ben leaves")
+    await ann.close()
+
+
+@async_test
+async def test_rejected_change_fails_ensure_saved_and_rolls_back(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    reader = await LaminaDocument.open_invite(
+        server.invite(permissions=["read-document"]), store_dir=tmp_path / "r", backoff=FAST
+    )
+    events: list[Event] = []
+    reader.subscribe(events.append)
+    await asyncio.wait_for(reader.wait_for_state(ConnectionState.ONLINE), 30)
+    edit = reader.create(note("not allowed"))
+    with pytest.raises(ChangeRejectedError, match=edit.record_id):
+        await asyncio.wait_for(reader.ensure_changes_saved([edit.record_id]), 30)
+    assert reader.record(edit.record_id) is None  # back to the committed state
+    assert any(isinstance(e, ChangeRejected) for e in events)
+    assert edit.record_id not in server.layer_records()
+    await reader.close()
