@@ -540,12 +540,22 @@ class MainWindow(QMainWindow):
         session.change_rejected.connect(
             lambda reason: self.statusBar().showMessage(f"Change refused: {reason}", 8000)
         )
-        session.server_behind.connect(lambda msg: self.show_error("The server lost changes", msg))
+        session.server_behind.connect(self._on_server_behind)
         self._on_records_changed("remote")
         self._refresh_conflicts()
         self._update_status()
         self._update_actions()
         self.document_opened.emit(session.title)
+
+    def _on_server_behind(self, message: str) -> None:
+        from app.ui.server_behind import ask_server_behind
+
+        box = ask_server_behind(self, message)
+        if box is not None:
+            self._open_dialogs.append(box)
+            box.finished.connect(
+                lambda *_: self._open_dialogs.remove(box) if box in self._open_dialogs else None
+            )
 
     def close_document(self) -> None:
         """Close what this window shows; the client document closes in the background."""

@@ -176,6 +176,25 @@ class DocumentSession(QObject):
                 self.client.delete(change.record.id)
                 self._records.pop(change.record.id, None)
 
+    def restore(self, records: dict[RecordId, Record]) -> int:
+        """Make ``records`` (a copy kept earlier) live again; return how many were sent.
+
+        A record missing now is created again and one that differs gets the kept version; a
+        record created since (by anyone) stays. Not an undo step: it restores a past state.
+        """
+        changes: list[Change] = []
+        for record_id, record in records.items():
+            now = self._records.get(record_id)
+            if now is None:
+                changes.append(Create(record))
+            elif now != record:
+                changes.append(Update(now, record))
+        # Threads before their comments, so a comment never arrives before its root.
+        changes.sort(key=lambda c: isinstance(getattr(c, "record", None), Comment))
+        if changes:
+            self._apply(changes)
+        return len(changes)
+
     # -- preferences ----------------------------------------------------------------------
 
     def set_autosave(self, mode: str) -> None:
