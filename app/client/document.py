@@ -309,6 +309,7 @@ class LaminaDocument:
         self._save_task: asyncio.Task[None] | None = None
         self._save_again = False
         self._base_cache: dict[str, dict[str, Any]] | None = None
+        self._server_behind = False
 
     # --- opening --------------------------------------------------------------------------
 
@@ -900,11 +901,26 @@ class LaminaDocument:
         Raises:
             ServerBehindError: the server is not behind (nothing to adopt).
         """
-        try:
+        self._check_open()
+        if self.session.phase == "behind":
+            self._server_behind = False
             events = self.session.adopt_server_state()
-        except SyncError as exc:
-            raise ServerBehindError(f"nothing to adopt: {exc}") from exc
-        self._after_events(events)
+            self._after_events(events)
+            if self.session.phase == "open":
+                self._set_state(ConnectionState.ONLINE)
+                self._maybe_request_document()
+            self._kick.set()
+            return
+        if not self._server_behind:
+            raise ServerBehindError("the server is not behind: there is nothing to adopt")
+        # The connection dropped meanwhile: forget our position so that the next hello gets
+        # a snapshot, which replaces the replica and keeps the outbox (sync §3.3).
+        state = self.session.state
+        state.last_seq = None
+        state.layer_epoch = None
+        self._persist()
+        self._server_behind = False
+        self.connect()
 
     def _set_state(self, state: ConnectionState, reason: str = "") -> None:
         if (state, reason) == (self._connection_state, self._state_reason):
@@ -1062,6 +1078,7 @@ class LaminaDocument:
                     f"{event.client_seq}: it was restored from an older backup; nothing was "
                     "merged"
                 )
+                self._server_behind = True
                 self._emit(ServerBehind(event.client_seq, event.server_seq, message))
                 self._set_state(ConnectionState.STOPPED, message)
             elif isinstance(event, cs.ServerError):

@@ -97,9 +97,10 @@ async def test_expired_token_stops_retrying_and_says_so(
     await doc.close()
 
 
+@pytest.mark.parametrize("with_reconnect", [False, True])
 @async_test
 async def test_server_restored_from_old_backup_is_reported_not_merged(
-    server: ServerProcess, tmp_path: Path
+    server: ServerProcess, tmp_path: Path, with_reconnect: bool
 ) -> None:
     doc = await LaminaDocument.open_invite(server.invite(), store_dir=tmp_path / "a", backoff=FAST)
     events: list[Event] = []
@@ -125,7 +126,9 @@ async def test_server_restored_from_old_backup_is_reported_not_merged(
     # Nothing was merged: the note the server lost is still here.
     assert doc.record(later.record_id) is not None
 
-    # The user decides to take the server's state; the client resumes syncing.
+    # The user decides to take the server's state (even after going offline meanwhile).
+    if with_reconnect:
+        await doc.disconnect()
     doc.adopt_server_state()
     await asyncio.wait_for(doc.wait_for_state(ConnectionState.ONLINE), 30)
     assert doc.record(later.record_id) is None

@@ -1,0 +1,43 @@
+"""Small parts of the client: addresses, token reading, backoff, bad input."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from app.auth.errors import InviteError
+from app.client.backoff import Backoff
+from app.client.document import LaminaDocument, decode_token_claims, sync_url
+from app.client.errors import ClientError, StoreError
+from tests.client.conftest import async_test
+
+
+def test_sync_url_points_at_the_sync_endpoint() -> None:
+    assert sync_url("ws://192.168.1.20:8765") == "ws://192.168.1.20:8765/sync"
+    assert sync_url("wss://review.example.org/") == "wss://review.example.org/sync"
+    assert sync_url("ws://h:1/custom") == "ws://h:1/custom"
+
+
+def test_backoff_grows_then_caps_and_is_jittered() -> None:
+    backoff = Backoff(initial=0.5, maximum=8.0)
+    rng = random.Random(1)
+    delays = [backoff.delay(n, rng) for n in range(12) for _ in range(50)]
+    assert all(0 <= d <= 8.0 for d in delays)
+    first = [backoff.delay(0, rng) for _ in range(100)]
+    assert max(first) <= 0.5
+    assert len({round(d, 6) for d in first}) > 90  # jitter: clients do not retry in lockstep
+
+
+def test_a_token_that_is_not_a_jwt_gives_a_clear_error() -> None:
+    with pytest.raises(ClientError, match="not a jwt"):
+        decode_token_claims("garbage")
+
+
+@async_test
+async def test_bad_invite_and_missing_store_give_one_line_errors(tmp_path: Path) -> None:
+    with pytest.raises(InviteError, match="not a lamina invite link"):
+        await LaminaDocument.open_invite("https://example.org", store_dir=tmp_path)
+    with pytest.raises(StoreError, match="no local store"):
+        await LaminaDocument.open_store(tmp_path / "missing.sqlite3")
