@@ -61,8 +61,8 @@ HELLO_TIMEOUT = 10.0
 """Seconds a new connection has to say hello."""
 REVOCATION_POLL = 1.0
 """Seconds between reads of the revoked-token table (``lamina revoke`` runs elsewhere)."""
-MAX_WRITE_BUFFER = 64 * 1024 * 1024
-"""Bytes queued for one slow client before the server gives up on it."""
+MAX_WRITE_BUFFER = 16 * 1024 * 1024
+"""Bytes queued for one slow client before the server gives up on it (four maximal frames)."""
 
 
 class Connection:
@@ -97,12 +97,23 @@ class Connection:
     # --- sending (synchronous, so frames leave in the order they were made) ---------------
 
     def send_frames(self, frames: Sequence[str]) -> None:
-        """Write ``frames`` now, in order; a closed or hopelessly slow client is dropped."""
+        """Write ``frames`` now, in order; a closed or hopelessly slow client is dropped.
+
+        Writes never wait for a client (one slow reader must not delay the others), so what
+        a client does not read piles up in its transport's buffer; past the server's
+        ``max_write_buffer`` the client is dropped with ``server-error`` (it reconnects and
+        catches up), which bounds the memory one client can hold.
+        """
         if self.closing is not None:
             return
         transport = self.ws.transport
-        if transport is not None and transport.get_write_buffer_size() > MAX_WRITE_BUFFER:
-            self.close_with("server-error", "client too slow to receive changes")
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        if buffered > self.server.max_write_buffer:
+            self.close_with(
+                "server-error",
+                f"client too slow to receive changes: {buffered} bytes unread; "
+                "reconnect to catch up",
+            )
             return
         for frame in frames:
             broadcast([self.ws], frame)
@@ -111,12 +122,12 @@ class Connection:
         """Write what the session queued."""
         self.send_frames(self.session.frames_to_send())
 
-    def send_ack(self, commit: LayerCommit) -> None:
-        """Acknowledge one push after its commit, records filtered by view rights (§4.4)."""
+    def send_ack(self, commit: LayerCommit, room: Room) -> None:
+        """Acknowledge one push of ``room`` after its commit, records filtered by view rights
+        (§4.4)."""
         if self.closing is not None or self.session.state != "open":
             return
-        assert self.room is not None
-        self.session.send_ack(commit.results, commit.seq, visible=self.visible_in(self.room))
+        self.session.send_ack(commit.results, commit.seq, visible=self.visible_in(room))
         self.flush()
 
     def relay(self, relay: ChangesRelay, room: Room) -> None:
@@ -130,15 +141,20 @@ class Connection:
         """Send ``error`` and close with the §7.1 close code (once)."""
         if self.closing is not None:
             return
+        self.closing = (code, message)
         if self.session.state != "closed":
             close_code = self.session.send_error(code, message)
-            self.flush()
+            # Written even past the slow-client limit: one short frame that says why.
+            for frame in self.session.frames_to_send():
+                broadcast([self.ws], frame)
         else:
             close_code = close_code_for(code)
-        self.closing = (code, message)
         self.close_task = asyncio.get_running_loop().create_task(
             self.ws.close(close_code, message[:120])
         )
+        # Leave now, not when the closing handshake ends (a slow client may take the whole
+        # close timeout): the others see it gone at once.
+        self.server.leave_rooms(self)
 
 
 class LaminaServer:
@@ -147,10 +163,18 @@ class LaminaServer:
     Args:
         store: where documents and layers live.
         public_keys: PEM public keys that verify tokens.
+        max_write_buffer: bytes a client may leave unread before it is dropped.
     """
 
-    def __init__(self, store: Store, public_keys: Sequence[bytes]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        public_keys: Sequence[bytes],
+        *,
+        max_write_buffer: int = MAX_WRITE_BUFFER,
+    ) -> None:
         self.store = store
+        self.max_write_buffer = max_write_buffer
         self.public_keys = list(public_keys)
         self.writer = GroupCommitWriter(store)
         self.rooms: dict[RoomKey, Room] = {}
@@ -261,7 +285,7 @@ class LaminaServer:
                     await conn.close_task
         finally:
             self.connections.discard(conn)
-            self._leave_rooms(conn)
+            self.leave_rooms(conn)
             self._log_connection(conn)
 
     def _log_connection(self, conn: Connection) -> None:
@@ -422,8 +446,10 @@ class LaminaServer:
             raise
         return room
 
-    def _leave_rooms(self, conn: Connection) -> None:
+    def leave_rooms(self, conn: Connection) -> None:
+        """Take ``conn`` out of its room and the layers it views (once)."""
         room = conn.room
+        conn.room = None
         if room is not None:
             room.members.discard(conn)
             room.broadcast_presence()
@@ -499,7 +525,12 @@ class LaminaServer:
         if conn.closing is not None:
             return
         conn.session.send_document_chunks(data, digest)
-        conn.flush()
+        # Chunk by chunk, waiting for the client to take each (a big PDF never sits whole in
+        # the write buffer, and never trips the slow-client limit).
+        for frame in conn.session.frames_to_send():
+            if conn.closing is not None:
+                return
+            await conn.ws.send(frame)
 
     async def _poll_revocations(self) -> None:
         while True:

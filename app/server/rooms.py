@@ -259,10 +259,10 @@ class Room:
                 (*commit.seeded, *commit.records),
                 [(r.change_id, r.to_store()) for r in commit.remembered],
             )
-            future = self.server.writer.submit(write)
+            future = self.server.writer.submit(write, chain=self)
         else:
             # Nothing to write; still answer after the writes before it, in order.
-            future = self.server.writer.submit_barrier()
+            future = self.server.writer.submit_barrier(chain=self)
         future.add_done_callback(lambda f: self._committed(f, conn, commit))
 
     def _committed(
@@ -282,7 +282,7 @@ class Room:
             if self.tail is commit:
                 self.tail = None
                 self._inflight_fields.clear()
-        conn.send_ack(commit)
+        conn.send_ack(commit, self)
         if commit.records:
             self.relay(commit, exclude=conn)
         self.server.maybe_evict(self)

@@ -13,6 +13,7 @@ connection; the server keeps all writes on one thread (:mod:`app.server.writer`)
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -275,14 +276,17 @@ class SqliteStore:
         db = self._db()
         try:
             db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+            yield db
             db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(f"store write failed: {exc}") from exc
+        except BaseException as exc:
+            # Also when COMMIT itself failed (disk full): a transaction left open would make
+            # every later BEGIN fail, and the server would never write again.
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"store write failed: {exc}") from exc
+            raise
 
     def close(self) -> None:
         """Close every connection this store opened."""

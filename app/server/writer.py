@@ -15,6 +15,7 @@ import queue
 import threading
 from collections.abc import Sequence
 
+from app.server.errors import StoreError
 from app.server.store import LayerWrite, Store
 
 logger = logging.getLogger("lamina.server")
@@ -25,18 +26,24 @@ MAX_BATCH = 512
 """At most this many layer writes share one transaction (bounds its size and latency)."""
 
 
+class ChainFailed(StoreError):
+    """A write was not attempted: an earlier write of its room failed."""
+
+
 class _Job:
-    __slots__ = ("future", "loop", "write")
+    __slots__ = ("chain", "future", "loop", "write")
 
     def __init__(
         self,
         write: LayerWrite | None,
         loop: asyncio.AbstractEventLoop,
         future: asyncio.Future[None],
+        chain: object | None,
     ) -> None:
         self.write = write
         self.loop = loop
         self.future = future
+        self.chain = chain
 
 
 class GroupCommitWriter:
@@ -49,6 +56,7 @@ class GroupCommitWriter:
         self._pending = 0
         self._lock = threading.Lock()
         self.transactions = 0
+        self._failed: dict[object, BaseException] = {}  # only the writer thread touches it
         self._thread.start()
 
     @property
@@ -57,22 +65,29 @@ class GroupCommitWriter:
         with self._lock:
             return self._pending
 
-    def submit(self, write: LayerWrite) -> asyncio.Future[None]:
-        """Queue ``write``; the future resolves once it is committed (or fails with the error)."""
+    def submit(self, write: LayerWrite, chain: object | None = None) -> asyncio.Future[None]:
+        """Queue ``write``; the future resolves once it is committed (or fails with the error).
+
+        Args:
+            write: what to write.
+            chain: the writer of writes prepared on top of each other (a room); once one of
+                its writes fails, every later one fails without being written.
+        """
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
             self._pending += 1
-        self._queue.put(_Job(write, loop, future))
+        self._queue.put(_Job(write, loop, future, chain))
         return future
 
-    def submit_barrier(self) -> asyncio.Future[None]:
-        """Return a future that resolves once everything submitted before it has committed."""
+    def submit_barrier(self, chain: object | None = None) -> asyncio.Future[None]:
+        """Return a future that resolves once everything submitted before it has committed
+        (and fails if ``chain`` has failed)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
             self._pending += 1
-        self._queue.put(_Job(None, loop, future))
+        self._queue.put(_Job(None, loop, future, chain))
         return future
 
     def close(self) -> None:
@@ -102,17 +117,54 @@ class GroupCommitWriter:
             self._commit(jobs)
 
     def _commit(self, jobs: Sequence[_Job]) -> None:
-        error: BaseException | None = None
+        errors: dict[int, BaseException] = {}
+        live: list[_Job] = []
+        for i, job in enumerate(jobs):
+            failed = self._failed.get(job.chain) if job.chain is not None else None
+            if failed is not None:
+                errors[i] = ChainFailed(
+                    f"not written: an earlier write of its layer failed: {failed}"
+                )
+            else:
+                live.append(job)
         try:
-            self._store.commit([job.write for job in jobs if job.write is not None])
+            self._store.commit([job.write for job in live if job.write is not None])
             self.transactions += 1
         except Exception as exc:  # every waiter must learn about the failure
-            logger.error("commit of %d layer writes failed: %s", len(jobs), exc)
-            error = exc
+            logger.error("commit of %d layer writes failed: %s", len(live), exc)
+            self._retry_by_chain(jobs, live, exc, errors)
         with self._lock:
             self._pending -= len(jobs)
-        for job in jobs:
-            job.loop.call_soon_threadsafe(_settle, job.future, error)
+        for i, job in enumerate(jobs):
+            job.loop.call_soon_threadsafe(_settle, job.future, errors.get(i))
+
+    def _retry_by_chain(
+        self,
+        jobs: Sequence[_Job],
+        live: Sequence[_Job],
+        error: BaseException,
+        errors: dict[int, BaseException],
+    ) -> None:
+        """After a failed transaction, commit each chain alone; fail the chains that fail."""
+        chains: dict[object, list[_Job]] = {}
+        for job in live:
+            chains.setdefault(job.chain if job.chain is not None else job, []).append(job)
+        index = {id(job): i for i, job in enumerate(jobs)}
+        for chain, chain_jobs in chains.items():
+            chain_error: BaseException | None = error
+            if len(chains) > 1:
+                try:
+                    self._store.commit([j.write for j in chain_jobs if j.write is not None])
+                    self.transactions += 1
+                    chain_error = None
+                except Exception as exc:
+                    chain_error = exc
+            if chain_error is None:
+                continue
+            if chain is not None and not isinstance(chain, _Job):
+                self._failed[chain] = chain_error
+            for job in chain_jobs:
+                errors[index[id(job)]] = chain_error
 
 
 def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -27,8 +28,10 @@ STAMPS = "annot-stamps"
 class ServerThread:
     """A LaminaServer running on its own event loop in a thread."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, store_factory: Any = SqliteStore, **options: Any) -> None:
         self.data_dir = data_dir
+        self.store_factory = store_factory
+        self.options = options
         self.keypair: KeyPair = load_or_create_keypair(data_dir)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -38,7 +41,8 @@ class ServerThread:
         self.url = f"ws://127.0.0.1:{self.port}/sync"
 
     async def _make(self) -> LaminaServer:
-        return LaminaServer(SqliteStore(self.data_dir), [self.keypair.public_pem])
+        store = self.store_factory(self.data_dir)
+        return LaminaServer(store, [self.keypair.public_pem], **self.options)
 
     def call(self, coro: Any, timeout: float = 30) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -79,7 +83,10 @@ def run(coro: Any) -> Any:
             return await coro
         finally:
             for ws in _OPEN:
-                await ws.close()
+                # A connection the server already dropped may fail to close again
+                # (websockets aborts a transport whose loop is gone): nothing to clean up.
+                with contextlib.suppress(Exception):
+                    await ws.close()
             _OPEN.clear()
 
     return asyncio.run(wrapper())

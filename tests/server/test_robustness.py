@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
+
+from app.server.documents import add_document_file
 from app.server.store import SqliteStore
-from tests.server.conftest import ServerThread, create, join, run
+from tests.conftest import corpus_pdf
+from tests.server.conftest import STAMPS, ServerThread, create, join, run
 
 
 def test_twenty_clients_joining_an_unloaded_room_are_all_served(
@@ -67,5 +73,57 @@ def test_reconnect_with_last_seq_gets_exactly_what_it_missed(
         _back, _, catch_up = await join(server.url, token, last_seq=seen, layer_epoch=epoch)
         assert catch_up["type"] == "changes" and catch_up["catch_up"] is True
         assert [r["id"] for r in catch_up["records"]] == missed
+
+    run(scenario())
+
+
+@pytest.fixture
+def tight(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(tmp_path / "data", max_write_buffer=256 * 1024)
+    yield running
+    running.stop()
+
+
+def test_a_client_that_stops_reading_is_dropped_and_the_others_carry_on(
+    tight: ServerThread,
+) -> None:
+    store = SqliteStore(tight.data_dir)
+    try:
+        doc = add_document_file(store, corpus_pdf(STAMPS), "slow").document_id
+    finally:
+        store.close()
+
+    async def scenario() -> None:
+        fast, _, _ = await join(tight.url, tight.token(doc, user_id="fast"), name="fast")
+        slow, _, _ = await join(tight.url, tight.token(doc, user_id="slow"), name="slow")
+        watcher, _, _ = await join(tight.url, tight.token(doc, user_id="w"), name="watcher")
+        assert slow.ws.transport is not None
+        slow.ws.transport.pause_reading()  # the slow client's app hangs
+        big = "x" * 200_000
+        dropped = False
+        for _ in range(80):  # up to 80 MB for the slow client, past any socket buffer
+            ack = await fast.push(*(create(note=big) for _ in range(5)))
+            assert all(r["status"] == "applied" for r in ack["results"])
+            presence = [m for m in watcher.received if m["type"] == "presence"]
+            if presence and "slow" not in {c["name"] for c in presence[-1]["clients"]}:
+                dropped = True
+                break
+            while True:  # the watcher keeps up
+                try:
+                    await watcher.recv(timeout=0.05)
+                except TimeoutError:
+                    break
+        assert dropped, "the slow client was never dropped"
+        # Every change still reached the watcher, and the fast writer was acked throughout.
+        late = (await fast.push(create()))["results"][0]
+        assert late["status"] == "applied"
+        changes = await watcher.recv_type("changes")
+        while late["record_id"] not in {r["id"] for r in changes["records"]}:
+            changes = await watcher.recv_type("changes")
+        # When the slow client reads again, the backlog ends with the reason.
+        slow.ws.transport.resume_reading()
+        code, frames = await slow.closed(timeout=30)
+        assert code == 1011
+        assert frames[-1]["code"] == "server-error" and "too slow" in frames[-1]["message"]
 
     run(scenario())

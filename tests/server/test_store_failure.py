@@ -1,0 +1,115 @@
+"""A commit that fails (disk full): nothing half-written, nothing acked, other documents live."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from app.server.documents import add_document_file
+from app.server.store import LayerWrite, SqliteStore
+from tests.conftest import corpus_pdf
+from tests.server.conftest import STAMPS, ServerThread, create, join, run
+
+
+class FillingDisk(SqliteStore):
+    """A real SQLite store whose file can be capped at its current size on demand.
+
+    ``PRAGMA max_page_count`` makes SQLite itself fail the next growing write with
+    SQLITE_FULL ("database or disk is full"), exactly as a full disk does.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        super().__init__(data_dir)
+        self.fail_next = 0
+        self.entered = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def commit(self, writes: Sequence[LayerWrite]) -> None:
+        if self.fail_next <= 0:
+            super().commit(writes)
+            return
+        self.fail_next -= 1
+        self.entered.set()
+        self.gate.wait(10)
+        db = self._db()
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        db.execute(f"PRAGMA max_page_count = {pages}")
+        try:
+            super().commit(writes)
+        finally:
+            db.execute("PRAGMA max_page_count = 4294967294")
+
+
+@pytest.fixture
+def failing(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(tmp_path / "data", store_factory=FillingDisk)
+    yield running
+    running.stop()
+
+
+def _add(server: ServerThread, document_id: str) -> str:
+    store = SqliteStore(server.data_dir)
+    try:
+        return add_document_file(store, corpus_pdf(STAMPS), document_id).document_id
+    finally:
+        store.close()
+
+
+BIG = "x" * 200_000  # needs new pages, so the capped file cannot take it
+
+
+def test_a_failed_commit_fails_the_writes_queued_behind_it_and_the_server_keeps_serving(
+    failing: ServerThread,
+) -> None:
+    doc = _add(failing, "review")
+    other = _add(failing, "other")
+    store = failing.server.store
+    assert isinstance(store, FillingDisk)
+
+    async def scenario() -> None:
+        ann, _, _ = await join(failing.url, failing.token(doc, user_id="ann"))
+        bob, _, snap = await join(failing.url, failing.token(doc, user_id="bob"))
+        cat, _, _ = await join(failing.url, failing.token(other, user_id="cat"))
+        seq_before = snap["seq"]
+
+        store.fail_next = 1
+        store.gate.clear()
+        first = create(note=BIG)
+        await ann.send({"type": "push", "changes": [first]})
+        await asyncio.to_thread(store.entered.wait, 10)
+        # Bob's change is prepared on top of Ann's and waits behind it.
+        second = create(note="small")
+        await bob.send({"type": "push", "changes": [second]})
+        for _ in range(200):
+            if failing.server.writer.pending >= 2:
+                break
+            await asyncio.sleep(0.01)
+        assert failing.server.writer.pending >= 2
+        store.gate.set()
+
+        for client in (ann, bob):
+            code, frames = await client.closed()
+            assert code == 1011
+            assert frames[-1]["type"] == "error" and frames[-1]["code"] == "server-error"
+            assert not any(f["type"] == "ack" for f in frames)  # nothing acknowledged
+
+        # Other documents are served as before.
+        ok = (await cat.push(create()))["results"][0]
+        assert ok["status"] == "applied"
+
+        # Neither change reached the store: the layer is where it was, so the clients'
+        # outboxes (which still hold both) resend them and both apply.
+        ann2, _, snap2 = await join(failing.url, failing.token(doc, user_id="ann"))
+        assert snap2["seq"] == seq_before
+        ids = {r["id"] for r in snap2["records"]}
+        assert first["record_id"] not in ids and second["record_id"] not in ids
+        again = await ann2.push(first, second)
+        assert [r["status"] for r in again["results"]] == ["applied", "applied"]
+        assert again["seq"] == seq_before + 2
+
+    run(scenario())
