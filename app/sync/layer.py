@@ -84,6 +84,8 @@ class LayerCommit:
     previous: Mapping[RecordId, RecordState | None]
     remembered: tuple[ChangeResult, ...]
     seeded: tuple[RecordState, ...] = ()
+    # Whether this commit or one before it in its group commit chain seeds the base (§5.1).
+    _base_seeded: bool = field(default=False, repr=False)
     # Cumulative overlay over the layer, including earlier commits of a group commit chain.
     _overlay: Mapping[RecordId, RecordState] = field(default_factory=dict, repr=False)
     _known: Mapping[str, ChangeResult] = field(default_factory=dict, repr=False)
@@ -259,9 +261,14 @@ class LayerState:
                 remembered.append(result)
             results.append(result)
 
+        # §5.1: the first commit of a layer copies the base in. Only one commit of a group
+        # commit chain may do it, and never over a record the chain has already changed:
+        # the store writes commits in order, so a later copy would undo an acked change.
         seeded: tuple[RecordState, ...] = ()
-        if self._unpersisted_base and changed and not (after and after.seeded):
-            seeded = tuple(r for r in records.values() if r.id not in changed)
+        base_seeded = after is not None and after._base_seeded
+        if self._unpersisted_base and changed and not base_seeded:
+            seeded = tuple(r for r in records.values() if r.id not in overlay)
+            base_seeded = True
         return LayerCommit(
             epoch=self.epoch,
             base_seq=base_seq,
@@ -271,6 +278,7 @@ class LayerState:
             previous=previous,
             remembered=tuple(remembered),
             seeded=seeded,
+            _base_seeded=base_seeded,
             _overlay=overlay,
             _known=known,
         )

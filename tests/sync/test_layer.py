@@ -279,3 +279,24 @@ def test_base_layer_is_mirrored_then_copied_on_first_change_5_1() -> None:
     layer.apply_prepared(first)
     second = layer.prepare([create("c2", "B")], ALICE, AllowAll(), "t")
     assert second.seeded == ()
+
+
+def test_a_group_commit_chain_seeds_the_base_once_and_never_over_its_own_changes_5_1() -> None:
+    # Three pushes prepared back to back before the store commits any (group commit): the
+    # first deletes a base record. No later commit of the chain may write that record's base
+    # version again, or the acknowledged delete would be lost in the store.
+    base = [
+        RecordState(RecordId(i), "annotation", 1, 0, {"id": i, "pdfObjectId": int(i)})
+        for i in ("7", "8")
+    ]
+    layer = LayerState.from_base(base, "e1")
+    first = layer.prepare([DeleteChange("d7", RecordId("7"), 1)], ALICE, AllowAll(), "t")
+    second = layer.prepare([create("c1")], ALICE, AllowAll(), "t", after=first)
+    third = layer.prepare([create("c2", "B")], ALICE, AllowAll(), "t", after=second)
+    assert [r.id for r in first.seeded] == ["8"]
+    assert second.seeded == () and third.seeded == ()
+    written: dict[str, RecordState] = {}
+    for commit in (first, second, third):  # what the store ends up with, in write order
+        for record in (*commit.seeded, *commit.records):
+            written[record.id] = record
+    assert written["7"].deleted and not written["8"].deleted
