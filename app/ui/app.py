@@ -67,36 +67,58 @@ def install_crash_dialog() -> Callable[..., None]:
     return previous
 
 
-def run_app(open_file: Path | None = None, invite: str | None = None) -> int:
+def run_app(
+    open_file: Path | None = None, invite: str | None = None, settings: QSettings | None = None
+) -> int:
     """Run the desktop app until its last window closes; return the exit status.
 
     Everything runs on a qasync loop over Qt's event loop: the client documents, and the
-    review server when the app hosts one.
+    review server when the app hosts one. When a qasync loop is already running (a test or a
+    script that started one with :func:`app.ui.documents.ensure_loop`), the app runs on it.
+    The app ends after its documents are closed, not when Qt sees the last window go.
     """
     import qasync
 
     from app.ui.controller import AppController
 
     app = ensure_application()
-    install_crash_dialog()
-    loop = qasync.QEventLoop(app)
-    # Plain worker threads for asyncio.to_thread, as in app.ui.documents.ensure_loop (tests).
-    loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="lamina"))
-    asyncio.set_event_loop(loop)
-    controller = AppController(QSettings())
+    previous_hook = install_crash_dialog()
+    quit_on_close = app.quitOnLastWindowClosed()
+    app.setQuitOnLastWindowClosed(False)
+    controller = AppController(settings if settings is not None else QSettings())
 
     async def main() -> None:
-        app_close = asyncio.Event()
-        app.lastWindowClosed.connect(app_close.set)
         window = controller.new_window()
         window.show()
         if open_file is not None:
             window.open_path(open_file)
         elif invite is not None:
             controller.join(window, invite)
-        await app_close.wait()
+        await controller.wait_closed()
         await controller.aclose()
 
-    with loop:
-        loop.run_until_complete(main())
-    return 0
+    try:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None:
+            from PySide6.QtCore import QEventLoop
+
+            task = running.create_task(main(), name="lamina-app")
+            spin = QEventLoop()
+            task.add_done_callback(lambda _task: spin.quit())
+            if not task.done():
+                spin.exec()
+            task.result()
+            return 0
+        loop = qasync.QEventLoop(app)
+        # Plain worker threads for asyncio.to_thread, as in app.ui.documents.ensure_loop.
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="lamina"))
+        asyncio.set_event_loop(loop)
+        with loop:
+            loop.run_until_complete(main())
+        return 0
+    finally:
+        app.setQuitOnLastWindowClosed(quit_on_close)
+        sys.excepthook = previous_hook

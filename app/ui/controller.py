@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, QSettings
+from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
 from app.assets import resource_path
@@ -42,6 +43,7 @@ class AppController(QObject):
         self.windows: list[MainWindow] = []
         self.server: LocalReviewServer | None = None
         self.dialogs: list[QObject] = []
+        self._all_closed: Any = None
 
     def new_window(self) -> MainWindow:
         window = MainWindow(self.settings)
@@ -50,11 +52,28 @@ class AppController(QObject):
         window.join_action.triggered.connect(lambda: self.ask_join(window))
         window.host_action.triggered.connect(lambda: self.host_review(window))
         window.preferences_changed.connect(lambda: self.apply_preferences(window))
+        window.closed.connect(self._check_closed)
         window.destroyed.connect(
             lambda *_: self.windows.remove(window) if window in self.windows else None
         )
         self.windows.append(window)
         return window
+
+    def _check_closed(self) -> None:
+        # A closing window is still visible while its closeEvent runs: look after it.
+        QTimer.singleShot(0, self._check_closed_now)
+
+    def _check_closed_now(self) -> None:
+        if not any(w.isVisible() for w in self.windows) and self._all_closed is not None:
+            self._all_closed.set()
+
+    async def wait_closed(self) -> None:
+        """Wait until every window of the app is closed (the app then ends)."""
+        import asyncio
+
+        self._all_closed = asyncio.Event()
+        self._check_closed_now()
+        await self._all_closed.wait()
 
     def apply_preferences(self, source: MainWindow | None = None) -> None:
         """Apply the saved Preferences to every open window but ``source`` (which did)."""

@@ -112,11 +112,13 @@ class MainWindow(QMainWindow):
         document_opened(str): a document is shown; the argument is its title.
         exported(str): an export finished writing this file.
         preferences_changed(): the user saved new Preferences (every window applies them).
+        closed(): the window was closed.
     """
 
     document_opened = Signal(str)
     exported = Signal(str)
     preferences_changed = Signal()
+    closed = Signal()
 
     def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -578,6 +580,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_document()
         super().closeEvent(event)
+        self.closed.emit()
 
     def show_error(self, title: str, message: str) -> None:
         """Show a window-modal message that does not block the event loop."""
