@@ -51,7 +51,10 @@ from urllib.parse import urlsplit, urlunsplit
 import websockets
 from websockets.asyncio.client import ClientConnection, connect
 
+from app.auth.errors import AuthError
 from app.auth.invite import Invite, parse_invite_link
+from app.auth.permissions import PermissionEvaluator, RecordMeta, RecordPermissions
+from app.auth.tokens import ALL_LAYERS, PERMISSIONS, TokenClaims, claims_from_payload
 from app.client.backend import PdfBackend
 from app.client.backoff import Backoff
 from app.client.errors import (
@@ -60,6 +63,8 @@ from app.client.errors import (
     ClientError,
     DocumentClosedError,
     DocumentUnavailableError,
+    LayerAccessError,
+    ReadOnlyLayerError,
     ServerBehindError,
     StoreError,
 )
@@ -72,6 +77,7 @@ from app.client.events import (
     ConnectionStateChanged,
     DocumentSaved,
     Event,
+    LayerRecordsChanged,
     Peer,
     PresenceChanged,
     RecordsChanged,
@@ -95,6 +101,7 @@ from app.sync.state import (
     Change,
     CreateChange,
     RecordState,
+    UpdateChange,
     change_from_wire,
 )
 
@@ -310,6 +317,14 @@ class LaminaDocument:
         self._save_again = False
         self._base_cache: dict[str, dict[str, Any]] | None = None
         self._server_behind = False
+        self._saving = 0
+        self._opened = False  # this connection reached the open phase
+        # Other layers viewed read-only (§5.3): name -> their records (None until the first
+        # snapshot), kept across reconnects so a view never goes blank while offline.
+        self._layers: dict[str, dict[RecordId, Record] | None] = {}
+        self._layer_waiters: dict[str, list[asyncio.Future[None]]] = {}
+        self._claims: TokenClaims | None = None
+        self._update_paused()
 
     # --- opening --------------------------------------------------------------------------
 
@@ -511,6 +526,235 @@ class LaminaDocument:
             for c in self.session.state.conflicts
         ]
 
+    # --- permissions ----------------------------------------------------------------------
+
+    def claims(self) -> TokenClaims:
+        """Return the token's claims, decoded without verifying (the server verifies).
+
+        A standalone document has no token: its claims grant everything.
+
+        Raises:
+            ClientError: the stored token's claims are malformed.
+        """
+        if self._claims is None:
+            if self._token is None:
+                self._claims = TokenClaims(
+                    document_id=str(self.pdf_path or ""), permissions=frozenset(PERMISSIONS), exp=0
+                )
+            else:
+                try:
+                    self._claims = claims_from_payload(decode_token_claims(self._token))
+                except AuthError as exc:
+                    raise ClientError(f"the invite's token is not usable: {exc}") from exc
+        return self._claims
+
+    def permissions(self) -> PermissionEvaluator:
+        """Return the permission evaluator for the token (what the UI may offer, DESIGN §5).
+
+        The server enforces the same rules; this only greys out what it would refuse.
+        """
+        return PermissionEvaluator(self.claims())
+
+    def record_meta(self, record_id: str) -> RecordMeta:
+        """Return what the permission rules need to know about a record of this layer.
+
+        ``creator_id`` and ``group`` are the server's (sync §2.3). A record created here and
+        not yet acknowledged has the token's ``user_id`` as creator and the group it was
+        created with (the token's ``default_group`` unless given); a pending group change
+        counts. A form field value or widget takes its form field's group (a value also its
+        creator), as the server evaluates them.
+
+        Raises:
+            ReadOnlyLayerError: the record belongs to another layer being viewed.
+            ClientError: no such record.
+        """
+        rid = RecordId(record_id)
+        content = self._view.get(rid)
+        if content is None:
+            self._raise_if_other_layer(rid)
+            raise ClientError(f"record {rid} does not exist")
+        kind, creator_id, group = self._owner_of(rid)
+        creator_name = content.get("creatorName")
+        field = self._form_field_of(kind, content)
+        if field is not None:
+            _, field_creator, group = self._owner_of(field)
+            if kind == "form-field-value":
+                creator_id = field_creator
+                field_name = self._view[field].get("creatorName")
+                creator_name = field_name
+        record_type = content.get("type")
+        return RecordMeta(
+            kind=kind,
+            record_type=record_type if isinstance(record_type, str) else "",
+            creator_id=creator_id,
+            creator_name=creator_name if isinstance(creator_name, str) else None,
+            group=group,
+        )
+
+    def record_flags(self, record_id: str) -> RecordPermissions:
+        """Return what the UI may offer for a record (edit, delete, set group, reply, fill).
+
+        A record of another layer viewed read-only gets every flag False.
+
+        Raises:
+            ClientError: no such record.
+        """
+        rid = RecordId(record_id)
+        if rid not in self._view and self._layer_of(rid) is not None:
+            return RecordPermissions(False, False, False, False, False)
+        return self.permissions().record_flags(self.record_meta(rid))
+
+    def _owner_of(self, rid: RecordId) -> tuple[str, str | None, str | None]:
+        """Return ``(kind, creator_id, group)`` of a record in the view, pending edits included."""
+        synced = self.session.state.replica.get(rid)
+        kind = synced.kind if synced is not None else "annotation"
+        creator_id = synced.creator_id if synced is not None and not synced.deleted else None
+        group = synced.group if synced is not None and not synced.deleted else None
+        claims = self.claims()
+        for change in self.session.state.outbox:
+            if change.record_id != rid:
+                continue
+            if isinstance(change, CreateChange):
+                # Not acknowledged yet: the server will make the token's user the creator.
+                kind = change.kind
+                creator_id = claims.user_id
+                group = change.group if change.group is not None else claims.default_group
+            elif isinstance(change, UpdateChange) and change.group is not None:
+                group = change.group
+        return kind, creator_id, group
+
+    def _form_field_of(self, kind: str, content: Mapping[str, Any]) -> RecordId | None:
+        """Return the form field a value or widget inherits its group from, if in the view."""
+        if kind == "form-field-value":
+            name = content.get("name")
+        elif kind == "annotation" and content.get("type") == "pspdfkit/widget":
+            name = content.get("formFieldName")
+        else:
+            return None
+        if not isinstance(name, str) or not name:
+            return None
+        for rid, other in self._view.items():
+            if other.get("name") == name and self._owner_of(rid)[0] == "form-field":
+                return rid
+        return None
+
+    # --- other layers, read-only (sync §5.3) -------------------------------------------------
+
+    @property
+    def layer(self) -> str:
+        """This document's own layer (the token's ``layer``; ``""`` is the default layer)."""
+        return self.claims().layer
+
+    def available_layers(self) -> tuple[str, ...]:
+        """Return the layers the token may view read-only, as its ``view_layers`` claim says.
+
+        ``"*"`` means any layer: the protocol has no message that lists a document's layers,
+        so the caller names them (the host knows them: ``lamina layers``) and passes each to
+        :meth:`view_layer`. The server's ``welcome`` wins over the token once connected.
+        """
+        welcome = self.session.welcome
+        if welcome is not None:
+            return tuple(welcome.view_layers)
+        return self.claims().view_layers
+
+    def may_view_layer(self, name: str) -> bool:
+        """Return whether :meth:`view_layer` may be asked for ``name``."""
+        allowed = self.available_layers()
+        return name != self.layer and (ALL_LAYERS in allowed or name in allowed)
+
+    def viewed_layers(self) -> list[str]:
+        """Return the other layers being viewed, in the order they were asked for."""
+        return list(self._layers)
+
+    async def view_layer(self, name: str) -> list[Record]:
+        """Show another layer's records read-only; return them once they have arrived.
+
+        The layer stays viewed (live: :class:`LayerRecordsChanged` reports each change, and
+        it is asked again after a reconnect) until :meth:`hide_layer`. Offline, this waits
+        for the connection.
+
+        Raises:
+            LayerAccessError: the token's ``view_layers`` claim does not allow ``name`` (the
+                request is not sent: the server would close the connection), or ``name`` is
+                this document's own layer, or the document is standalone.
+            AccessLostError: the connection stopped for good meanwhile.
+        """
+        self._check_open()
+        if self.standalone:
+            raise LayerAccessError("a local pdf has no other layers to view")
+        if name == self.layer:
+            raise LayerAccessError(f"layer {name!r} is this document's own layer")
+        if not self.may_view_layer(name):
+            allowed = ", ".join(repr(n) for n in self.available_layers()) or "none"
+            raise LayerAccessError(
+                f"this invite may not view layer {name!r} (view_layers allows {allowed}); "
+                "ask the host for an invite with view_layers"
+            )
+        if self._stop_error is not None:
+            raise self._stop_error
+        if self._layers.get(name) is not None:
+            return self.layer_records(name)
+        if name not in self._layers:
+            self._layers[name] = None
+            if self._opened and self.session.phase == "open":
+                self.session.view_layer(name)
+                self._kick.set()
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._layer_waiters.setdefault(name, []).append(future)
+        await future
+        return self.layer_records(name)
+
+    def layer_records(self, name: str) -> list[Record]:
+        """Return the records of a layer being viewed (the last known ones while offline).
+
+        Raises:
+            LayerAccessError: the layer is not being viewed (:meth:`view_layer` first).
+        """
+        records = self._layers.get(name)
+        if records is None:
+            raise LayerAccessError(f"layer {name!r} is not being viewed: call view_layer first")
+        return list(records.values())
+
+    def hide_layer(self, name: str) -> None:
+        """Stop showing another layer; its records are forgotten.
+
+        The protocol has no unsubscribe: until the next reconnect the server still relays
+        the layer's changes, and they are ignored.
+        """
+        self._layers.pop(name, None)
+        for future in self._layer_waiters.pop(name, []):
+            if not future.done():
+                future.set_exception(LayerAccessError(f"layer {name!r} was hidden"))
+
+    def _layer_of(self, rid: RecordId) -> str | None:
+        for name, records in self._layers.items():
+            if records is not None and rid in records:
+                return name
+        return None
+
+    def _raise_if_other_layer(self, rid: RecordId) -> None:
+        name = self._layer_of(rid)
+        if name is not None:
+            raise ReadOnlyLayerError(
+                f"record {rid} is in layer {name!r}, which is only viewed here: it cannot "
+                "be changed"
+            )
+
+    def _on_layer_records(self, event: cs.LayerRecordsChanged) -> None:
+        if event.layer not in self._layers:
+            return  # hidden meanwhile; the server relays until the next reconnect
+        states = self.session.layers.get(event.layer, {})
+        records: dict[RecordId, Record] = {}
+        for rid, state in states.items():
+            record = None if state.deleted else _parse(state.content)
+            if record is not None:
+                records[rid] = record
+        self._layers[event.layer] = records
+        for future in self._layer_waiters.pop(event.layer, []):
+            if not future.done():
+                future.set_result(None)
+        self._emit(LayerRecordsChanged(event.layer, tuple(records.values())))
+
     # --- events ---------------------------------------------------------------------------
 
     def subscribe(self, callback: Callback) -> Callable[[], None]:
@@ -569,6 +813,8 @@ class LaminaDocument:
         set_ = dict(set or {})
         if any(k in ("id", "type") for k in (*set_, *unset)):
             raise ClientError("a record's id and type cannot change")
+        if RecordId(record_id) not in self._view:
+            self._raise_if_other_layer(RecordId(record_id))
         before = self.record(record_id)
         try:
             change = self.session.update(record_id, set_, unset, group)
@@ -580,6 +826,7 @@ class LaminaDocument:
         """Make a record equal to ``record`` (an update of exactly the keys that differ)."""
         current = self._view.get(record.id)
         if current is None:
+            self._raise_if_other_layer(record.id)
             raise ClientError(f"record {record.id} does not exist")
         new = record_to_json(record)
         set_ = {k: v for k, v in new.items() if current.get(k) != v and k not in ("id", "type")}
@@ -593,6 +840,8 @@ class LaminaDocument:
             ClientError: the record does not exist.
         """
         self._check_open()
+        if RecordId(record_id) not in self._view:
+            self._raise_if_other_layer(RecordId(record_id))
         before = self.record(record_id)
         try:
             change = self.session.delete(record_id)
@@ -627,18 +876,34 @@ class LaminaDocument:
     def begin_gesture(self) -> None:
         """Start an edit gesture (see :meth:`gesture`)."""
         self._gesture_depth += 1
+        self._update_paused()
 
     def end_gesture(self) -> None:
         """End an edit gesture; with ``INTELLIGENT`` autosave, save its changes."""
         self._gesture_depth = max(0, self._gesture_depth - 1)
+        self._update_paused()
         if self._gesture_depth == 0 and self.autosave is AutosaveMode.INTELLIGENT:
             self._flush()
 
     def set_autosave(self, mode: AutosaveMode) -> None:
         """Change the autosave mode; switching to ``IMMEDIATE`` saves what is pending."""
         self.autosave = mode
+        self._update_paused()
         if mode is AutosaveMode.IMMEDIATE and self.pending_count:
             self._flush()
+
+    def _update_paused(self) -> None:
+        """Hold the outbox while the mode says nothing may be sent yet.
+
+        ``DISABLED`` sends only during :meth:`save` (not even after a reconnect, which
+        would otherwise send the outbox, sync §3.6); ``INTELLIGENT`` holds it during a
+        gesture, so a drag goes as one change when it ends.
+        """
+        mode = self.autosave
+        self.session.paused = self._saving == 0 and (
+            mode is AutosaveMode.DISABLED
+            or (mode is AutosaveMode.INTELLIGENT and self._gesture_depth > 0)
+        )
 
     # --- conflicts ------------------------------------------------------------------------
 
@@ -738,8 +1003,14 @@ class LaminaDocument:
         if self.standalone:
             await self._save_standalone()
             return
-        self._flush()
-        await self._wait_saved(None, [])
+        self._saving += 1
+        self._update_paused()
+        try:
+            self._flush()
+            await self._wait_saved(None, [])
+        finally:
+            self._saving -= 1
+            self._update_paused()
 
     def _flush(self) -> None:
         if self.standalone:
@@ -750,12 +1021,21 @@ class LaminaDocument:
 
     # --- export ---------------------------------------------------------------------------
 
-    def export_instant_json(self) -> dict[str, Any]:
+    def export_instant_json(self, layers: Iterable[str] = ()) -> dict[str, Any]:
         """Return what the user sees as an Instant JSON diff against the original PDF.
 
         New records have no ``pdfObjectId``; changed originals keep theirs and are listed in
         ``skippedPdfObjectIds``, as are deleted originals (DESIGN §3).
+
+        ``layers`` adds the records other layers (being viewed, :meth:`view_layer`) made
+        themselves: the PDF's original annotations always come from this document's own
+        layer, so another layer's change or delete of an original is not merged, and a record
+        id already exported is not exported twice.
+
+        Raises:
+            LayerAccessError: a named layer is not being viewed.
         """
+        extra = self._layer_additions(layers)
         base = self._base_records()
         records: list[Record] = []
         skipped: set[int] = set()
@@ -774,19 +1054,29 @@ class LaminaDocument:
             oid = original.get("pdfObjectId")
             if base_id not in self._view and isinstance(oid, int):
                 skipped.add(oid)
+        taken = {r.id for r in records} | set(base)
+        for record in extra:
+            if record.id not in taken:
+                taken.add(record.id)
+                records.append(record)
         return instant_json_to_dict(document_from_records(records, skipped_pdf_object_ids=skipped))
 
-    async def export_pdf(self, out_path: Path, *, flatten: bool = False) -> None:
+    async def export_pdf(
+        self, out_path: Path, *, flatten: bool = False, layers: Iterable[str] = ()
+    ) -> None:
         """Write the PDF with what the user sees as standard annotations to ``out_path``.
 
-        ``flatten`` burns them into the pages. The file appears complete or not at all.
+        ``flatten`` burns them into the pages. ``layers`` merges in the records of other
+        layers being viewed (see :meth:`export_instant_json` for what is merged). The file
+        appears complete or not at all.
 
         Raises:
             ClientError: no PDF backend was given.
+            LayerAccessError: a named layer is not being viewed.
             DocumentUnavailableError: the PDF is not downloaded yet and the server is away.
         """
         backend = self._require_backend()
-        diff = self.export_instant_json()
+        diff = self.export_instant_json(layers)
         with self._original_pdf() as source:
             await asyncio.to_thread(
                 _write_atomically,
@@ -795,6 +1085,16 @@ class LaminaDocument:
                 ),
                 out_path,
             )
+
+    def _layer_additions(self, layers: Iterable[str]) -> list[Record]:
+        """Return the records the named viewed layers made (not the PDF's originals)."""
+        out: list[Record] = []
+        for name in layers:
+            if name == self.layer:
+                continue
+            for record in self.layer_records(name):
+                out.append(record)
+        return out
 
     def _require_backend(self) -> PdfBackend:
         if self._backend is None:
@@ -907,8 +1207,7 @@ class LaminaDocument:
             events = self.session.adopt_server_state()
             self._after_events(events)
             if self.session.phase == "open":
-                self._set_state(ConnectionState.ONLINE)
-                self._maybe_request_document()
+                self._on_open()
             self._kick.set()
             return
         if not self._server_behind:
@@ -962,6 +1261,7 @@ class LaminaDocument:
             finally:
                 self.session.connection_lost()
                 self._doc_requested = False
+                self._opened = False
                 if self._peers:
                     self._peers = ()
                     self._emit(PresenceChanged(()))
@@ -979,6 +1279,11 @@ class LaminaDocument:
             if not future.done():
                 future.set_exception(DocumentUnavailableError(str(error)))
         self._doc_waiters.clear()
+        for waiters in self._layer_waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(error)
+        self._layer_waiters.clear()
 
     async def _serve_connection(self, ws: ClientConnection) -> bool:
         """Run one connection until it closes; return whether it reached the open phase."""
@@ -993,9 +1298,7 @@ class LaminaDocument:
                 self._after_events(events)
                 if self.session.phase == "open":
                     reached_open = True
-                    if self._connection_state is not ConnectionState.ONLINE:
-                        self._set_state(ConnectionState.ONLINE)
-                    self._maybe_request_document()
+                    self._on_open()
                 self._kick.set()
         finally:
             sender.cancel()
@@ -1015,6 +1318,16 @@ class LaminaDocument:
             self._persist()
             for frame in frames:
                 await ws.send(frame)
+
+    def _on_open(self) -> None:
+        """The connection is caught up: say so, fetch the PDF, ask again for viewed layers."""
+        if self._connection_state is not ConnectionState.ONLINE:
+            self._set_state(ConnectionState.ONLINE)
+        self._maybe_request_document()
+        if not self._opened:
+            self._opened = True
+            for name in self._layers:
+                self.session.view_layer(name)
 
     def _maybe_request_document(self) -> None:
         welcome = self.session.welcome
@@ -1087,6 +1400,8 @@ class LaminaDocument:
                 self._state_reason = f"server closed: {event.code}: {event.message}"
             elif isinstance(event, cs.ChangesAcked):
                 self._emit(SyncStateChanged(self.pending_count))
+            elif isinstance(event, cs.LayerRecordsChanged):
+                self._on_layer_records(event)
         self._check_waiters()
 
     def _refresh_view(self, record_ids: Iterable[RecordId], origin: str) -> None:
@@ -1281,6 +1596,11 @@ class LaminaDocument:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._fail_waiters(DocumentClosedError("the document was closed"))
+        for waiters in self._layer_waiters.values():
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_exception(DocumentClosedError("the document was closed"))
+        self._layer_waiters.clear()
         self.store.close()
 
     async def __aenter__(self) -> LaminaDocument:

@@ -11,6 +11,9 @@
   backup, sync §3.4); nothing is merged until the user decides.
 - :class:`DocumentUnavailableError`: the PDF is not in the local store and cannot be
   downloaded now.
+- :class:`LayerAccessError`: the token may not view that layer (no ``view_layers`` claim
+  naming it), or the layer is not being viewed.
+- :class:`ReadOnlyLayerError`: an edit of a record of another layer, which is only viewed.
 """
 
 from __future__ import annotations
@@ -51,6 +54,14 @@ class ServerBehindError(ClientError):
 
 class DocumentUnavailableError(ClientError):
     """The PDF is not cached locally and cannot be fetched now."""
+
+
+class LayerAccessError(ClientError):
+    """The token may not view that layer, or it is not being viewed (sync §5.3)."""
+
+
+class ReadOnlyLayerError(ClientError):
+    """An edit of a record that belongs to another layer, viewed read-only (sync §5.3)."""
 
 
 class DocumentClosedError(ClientError, RuntimeError):

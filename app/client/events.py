@@ -153,6 +153,18 @@ class ServerBehind:
 
 
 @dataclass(frozen=True)
+class LayerRecordsChanged:
+    """The records of another layer viewed read-only changed (sync §5.3).
+
+    ``records`` is every record of ``layer`` now (not only the changed ones), so a view can
+    redraw the layer from the event alone.
+    """
+
+    layer: str
+    records: tuple[Record, ...]
+
+
+@dataclass(frozen=True)
 class DocumentSaved:
     """A standalone document's annotations were written into its PDF file."""
 
@@ -169,5 +181,6 @@ Event = (
     | ChangeRejected
     | ServerBehind
     | DocumentSaved
+    | LayerRecordsChanged
 )
 """Every event a document reports."""

@@ -255,6 +255,10 @@ class ClientSession:
         phase: where the current connection is.
         welcome: the last ``welcome``.
         layers: records of other layers viewed read-only (§5.3), by layer name.
+        paused: while True no ``push`` starts, not even the one the catch-up starts (§3.6):
+            a client whose user saves by hand (autosave disabled) or is in the middle of an
+            edit gesture holds its outbox. A push already in flight still gets its ack, and
+            :meth:`flush` requests are kept: call :meth:`flush` after unpausing.
     """
 
     def __init__(self, state: ClientState) -> None:
@@ -262,6 +266,7 @@ class ClientSession:
         self.phase: ClientPhase = "disconnected"
         self.welcome: Welcome | None = None
         self.layers: dict[str, dict[RecordId, RecordState]] = {}
+        self.paused = False
         self._frames: list[str] = []
         self._in_flight: list[Change] = []
         self._want_flush = False
@@ -581,7 +586,7 @@ class ClientSession:
     # --- pushing --------------------------------------------------------------------------
 
     def _maybe_push(self) -> None:
-        if self.phase != "open" or self._in_flight or not self._want_flush:
+        if self.phase != "open" or self._in_flight or not self._want_flush or self.paused:
             return
         outbox = self.state.outbox
         if not outbox:

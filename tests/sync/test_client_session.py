@@ -278,3 +278,22 @@ def test_state_survives_a_restart_of_the_client_6_1() -> None:
     link.pump()
     assert server.layer.snapshot() == [] and not restarted.has_pending()
     assert server.commits[-1].results[0].status == "applied"
+
+
+def test_a_paused_session_holds_its_outbox_even_after_a_catch_up_3_6_6_2() -> None:
+    server = InMemoryServer()
+    alice, link = connected(server, "alice")
+    alice.paused = True
+    rid = alice.create("annotation", ink()).record_id
+    alice.flush()
+    link.pump()
+    assert server.layer.get(rid) is None  # nothing was pushed
+    link.disconnect()
+    link = server.connect(alice)
+    link.pump()  # the catch-up would send the outbox (§3.6), but the session is paused
+    assert alice.phase == "open" and server.layer.get(rid) is None
+    assert alice.state.sent_change_ids == set()
+    alice.paused = False
+    alice.flush()
+    link.pump()
+    assert server.layer.get(rid) is not None and alice.pending_count == 0
