@@ -36,6 +36,12 @@ def register(subparsers: Any) -> None:
         metavar="FILE",
         help="PEM public key that verifies tokens (repeatable); default: the data dir's key pair",
     )
+    serve.add_argument(
+        "--fsync",
+        action="store_true",
+        help="fsync every commit, so acknowledged changes also survive a power loss "
+        "(default: they survive the server being killed; slower under load)",
+    )
     serve.set_defaults(func=_serve)
 
     doc = subparsers.add_parser(
@@ -105,6 +111,7 @@ def _serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         public_key_files=list(args.public_key),
+        fsync=args.fsync,
     )
 
 

@@ -59,6 +59,8 @@ SYNC_PATH = "/sync"
 HEALTH_PATH = "/healthz"
 HELLO_TIMEOUT = 10.0
 """Seconds a new connection has to say hello."""
+CHECKPOINT_INTERVAL = 1.0
+"""Seconds between WAL checkpoints (what makes commits durable against power loss)."""
 REVOCATION_POLL = 1.0
 """Seconds between reads of the revoked-token table (``lamina revoke`` runs elsewhere)."""
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
@@ -104,19 +106,22 @@ class Connection:
         ``max_write_buffer`` the client is dropped with ``server-error`` (it reconnects and
         catches up), which bounds the memory one client can hold.
         """
-        if self.closing is not None:
-            return
-        transport = self.ws.transport
-        buffered = transport.get_write_buffer_size() if transport is not None else 0
-        if buffered > self.server.max_write_buffer:
-            self.close_with(
-                "server-error",
-                f"client too slow to receive changes: {buffered} bytes unread; "
-                "reconnect to catch up",
-            )
+        if self.closing is not None or self.over_limit():
             return
         for frame in frames:
             broadcast([self.ws], frame)
+
+    def over_limit(self) -> bool:
+        """Drop the client if it left more than ``max_write_buffer`` bytes unread."""
+        transport = self.ws.transport
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        if buffered <= self.server.max_write_buffer:
+            return False
+        self.close_with(
+            "server-error",
+            f"client too slow to receive changes: {buffered} bytes unread; reconnect to catch up",
+        )
+        return True
 
     def flush(self) -> None:
         """Write what the session queued."""
@@ -130,12 +135,14 @@ class Connection:
         self.session.send_ack(commit.results, commit.seq, visible=self.visible_in(room))
         self.flush()
 
-    def relay(self, relay: ChangesRelay, room: Room) -> None:
-        """Send one commit's ``changes`` of ``room`` as this connection may see them (§4.9)."""
+    def relay(self, relay: ChangesRelay, room: Room) -> list[str]:
+        """Return the frames of one commit's ``changes`` of ``room`` as this connection may
+        see them (§4.9), for the caller to write (empty: nothing to send)."""
         if self.closing is not None or self.session.state != "open":
-            return
+            return []
         if self.session.relay(relay, self.visible_in(room)):
-            self.flush()
+            return self.session.frames_to_send()
+        return []
 
     def close_with(self, code: str, message: str) -> None:
         """Send ``error`` and close with the §7.1 close code (once)."""
@@ -164,6 +171,8 @@ class LaminaServer:
         store: where documents and layers live.
         public_keys: PEM public keys that verify tokens.
         max_write_buffer: bytes a client may leave unread before it is dropped.
+        inline_commits: commit on the event loop (for a store whose commit does not fsync)
+            instead of on a writer thread (:mod:`app.server.writer`).
     """
 
     def __init__(
@@ -172,11 +181,12 @@ class LaminaServer:
         public_keys: Sequence[bytes],
         *,
         max_write_buffer: int = MAX_WRITE_BUFFER,
+        inline_commits: bool = True,
     ) -> None:
         self.store = store
         self.max_write_buffer = max_write_buffer
         self.public_keys = list(public_keys)
-        self.writer = GroupCommitWriter(store)
+        self.writer = GroupCommitWriter(store, inline=inline_commits)
         self.rooms: dict[RoomKey, Room] = {}
         self.connections: set[Connection] = set()
         self.revoked: frozenset[str] = frozenset()
@@ -202,6 +212,7 @@ class LaminaServer:
             logger=logging.getLogger("lamina.server.websockets"),
         )
         self.spawn(self._poll_revocations())
+        self.spawn(self._checkpoints())
         sockets = list(self._server.sockets)
         return int(sockets[0].getsockname()[1])
 
@@ -230,7 +241,10 @@ class LaminaServer:
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._server.wait_closed(), 5)
-        await asyncio.to_thread(self.writer.close)
+        if self.writer.inline:
+            self.writer.close()
+        else:
+            await asyncio.to_thread(self.writer.close)
         for task in list(self._tasks):
             task.cancel()
         self.store.close()
@@ -532,6 +546,15 @@ class LaminaServer:
                 return
             await conn.ws.send(frame)
 
+    async def _checkpoints(self) -> None:
+        # The committing connection never checkpoints (that fsyncs): do it here, off the loop.
+        while True:
+            await asyncio.sleep(CHECKPOINT_INTERVAL)
+            try:
+                await asyncio.to_thread(self.store.checkpoint)
+            except LaminaError as exc:
+                logger.error("%s", exc)
+
     async def _poll_revocations(self) -> None:
         while True:
             await asyncio.sleep(REVOCATION_POLL)
@@ -566,9 +589,18 @@ class _BelowWarning(logging.Filter):
 
 
 def run_server(
-    *, data_dir: Path, host: str, port: int, public_key_files: Sequence[Path] = ()
+    *,
+    data_dir: Path,
+    host: str,
+    port: int,
+    public_key_files: Sequence[Path] = (),
+    fsync: bool = False,
 ) -> int:
-    """Run the server until SIGINT or SIGTERM (``lamina serve``); return the exit status."""
+    """Run the server until SIGINT or SIGTERM (``lamina serve``); return the exit status.
+
+    ``fsync``: fsync every commit (survives power loss; a writer thread commits) instead of
+    SQLite ``synchronous=NORMAL`` with commits on the loop (survives ``kill -9``).
+    """
     server_logger = logging.getLogger("lamina.server")
     if not server_logger.isEnabledFor(logging.DEBUG):
         # Connection lines go to stderr too (warnings already do, through the root handler).
@@ -579,12 +611,17 @@ def run_server(
         server_logger.addHandler(info)
         server_logger.setLevel(logging.INFO)
     keys = load_keys(data_dir, public_key_files)
-    store = SqliteStore(data_dir)
-    return asyncio.run(_serve_until_signal(store, keys, host, port))
+    if fsync:
+        store = SqliteStore(data_dir, synchronous="FULL")
+    else:
+        store = SqliteStore(data_dir, synchronous="NORMAL", manual_checkpoints=True)
+    return asyncio.run(_serve_until_signal(store, keys, host, port, inline_commits=not fsync))
 
 
-async def _serve_until_signal(store: Store, keys: list[bytes], host: str, port: int) -> int:
-    server = LaminaServer(store, keys)
+async def _serve_until_signal(
+    store: Store, keys: list[bytes], host: str, port: int, *, inline_commits: bool
+) -> int:
+    server = LaminaServer(store, keys, inline_commits=inline_commits)
     bound = await server.start(host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on ws://{shown}:{bound}", flush=True)

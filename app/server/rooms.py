@@ -17,6 +17,8 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from websockets.asyncio.server import ServerConnection, broadcast
+
 from app.model.ids import RecordId
 from app.server.access import Access, inherited_field
 from app.server.store import LayerWrite, LoadedLayer, utc_now_iso
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
 logger = logging.getLogger("lamina.server")
 
 RoomKey = tuple[str, str]
+
+PRESENCE_COALESCE = 0.05
+"""Seconds presence changes of a room are gathered into one list (§8.1)."""
 
 
 def taken_id_reason(record_id: str) -> str:
@@ -132,6 +137,7 @@ class Room:
         # Fields of writes in flight, and of the push being prepared (a field and its
         # widgets usually arrive in one push).
         self._inflight_fields: dict[str, RecordState] = {}
+        self._presence_timer: asyncio.TimerHandle | None = None
         self._pushed_fields: dict[str, RecordState] = {}
 
     @property
@@ -291,15 +297,28 @@ class Room:
         """Send one commit's records to every other member and viewer (§4.9), encoded once
         per distinct view right."""
         relay = ChangesRelay(commit.records, commit.seq, previous=commit.previous)
-        for member in list(self.members):
-            if member is not exclude:
-                member.relay(relay, self)
+        self._fan_out(relay, [m for m in self.members if m is not exclude])
         if self.viewers:
             layer_relay = ChangesRelay(
                 commit.records, commit.seq, previous=commit.previous, layer=self.layer_name
             )
-            for viewer in list(self.viewers):
-                viewer.relay(layer_relay, self)
+            self._fan_out(layer_relay, list(self.viewers))
+
+    def _fan_out(self, relay: ChangesRelay, conns: Iterable[Connection]) -> None:
+        # Connections that see the same records share one frame (the same str object), and
+        # each distinct frame goes out in one broadcast(): encoded once, written to every
+        # socket without awaiting any of them. Slow clients are dropped, not waited for.
+        groups: dict[int, tuple[str, list[ServerConnection]]] = {}
+        for conn in conns:
+            frames = conn.relay(relay, self)
+            if not frames or conn.over_limit():
+                continue
+            if len(frames) == 1:
+                groups.setdefault(id(frames[0]), (frames[0], []))[1].append(conn.ws)
+            else:
+                conn.send_frames(frames)
+        for frame, sockets in groups.values():
+            broadcast(sockets, frame)
 
     def _break(self, reason: str) -> None:
         # Memory may now be ahead of the store: drop the room; clients reconnect and get
@@ -329,12 +348,25 @@ class Room:
         return encode_message(PresenceList(clients))
 
     def broadcast_presence(self) -> None:
-        """Send who is connected to every member (§8.1)."""
+        """Send who is connected to every member (§8.1), at most once per
+        :data:`PRESENCE_COALESCE` seconds.
+
+        Presence is soft state: when fifty clients join at once (or a cursor moves at 60 Hz),
+        one list sent a moment later replaces a frame per event to every member, which made
+        joining O(n²) in frames.
+        """
+        if self._presence_timer is None:
+            self._presence_timer = asyncio.get_running_loop().call_later(
+                PRESENCE_COALESCE, self._send_presence
+            )
+
+    def _send_presence(self) -> None:
+        self._presence_timer = None
         if not self.members:
             return
         frame = self.presence_frame()
-        for member in list(self.members):
-            member.send_frames([frame])
+        sockets = [m.ws for m in self.members if m.closing is None and not m.over_limit()]
+        broadcast(sockets, frame)
 
 
 def _str_or_none(value: Any) -> str | None:

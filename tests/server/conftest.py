@@ -28,9 +28,12 @@ STAMPS = "annot-stamps"
 class ServerThread:
     """A LaminaServer running on its own event loop in a thread."""
 
-    def __init__(self, data_dir: Path, store_factory: Any = SqliteStore, **options: Any) -> None:
+    def __init__(self, data_dir: Path, store_factory: Any = None, **options: Any) -> None:
         self.data_dir = data_dir
-        self.store_factory = store_factory
+        # As `lamina serve` runs it (without --fsync).
+        self.store_factory = store_factory or (
+            lambda d: SqliteStore(d, synchronous="NORMAL", manual_checkpoints=True)
+        )
         self.options = options
         self.keypair: KeyPair = load_or_create_keypair(data_dir)
         self.loop = asyncio.new_event_loop()

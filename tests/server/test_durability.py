@@ -24,9 +24,10 @@ from tests.server.conftest import create, join
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _start(data: Path) -> tuple[subprocess.Popen[str], str]:
+def _start(data: Path, fsync: bool = False) -> tuple[subprocess.Popen[str], str]:
+    extra = ["--fsync"] if fsync else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--data", str(data), "--port", "0"],
+        [sys.executable, "-m", "app.cli", "serve", "--data", str(data), "--port", "0", *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -76,8 +77,9 @@ def test_acked_changes_survive_sigkill_exactly_once(tmp_path: Path) -> None:
     async def scenario() -> None:
         stop = asyncio.Event()
         tasks = [asyncio.create_task(writer(f"user{i}", stop)) for i in range(4)]
-        for _ in range(4):
-            proc, url = await asyncio.to_thread(_start, data)
+        for i in range(4):
+            # Both durability modes: commits in the WAL (default) and fsynced (--fsync).
+            proc, url = await asyncio.to_thread(_start, data, i % 2 == 1)
             current["url"] = url
             await asyncio.sleep(rng.uniform(0.3, 1.0))
             os.kill(proc.pid, signal.SIGKILL)

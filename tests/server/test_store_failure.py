@@ -23,7 +23,7 @@ class FillingDisk(SqliteStore):
     """
 
     def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir)
+        super().__init__(data_dir, synchronous="FULL")
         self.fail_next = 0
         self.entered = threading.Event()
         self.gate = threading.Event()
@@ -47,7 +47,9 @@ class FillingDisk(SqliteStore):
 
 @pytest.fixture
 def failing(tmp_path: Path) -> Iterator[ServerThread]:
-    running = ServerThread(tmp_path / "data", store_factory=FillingDisk)
+    # The writer thread (``lamina serve --fsync``) lets the test hold a commit while another
+    # write queues behind it.
+    running = ServerThread(tmp_path / "data", store_factory=FillingDisk, inline_commits=False)
     yield running
     running.stop()
 
@@ -111,5 +113,39 @@ def test_a_failed_commit_fails_the_writes_queued_behind_it_and_the_server_keeps_
         again = await ann2.push(first, second)
         assert [r["status"] for r in again["results"]] == ["applied", "applied"]
         assert again["seq"] == seq_before + 2
+
+    run(scenario())
+
+
+@pytest.fixture
+def failing_inline(tmp_path: Path) -> Iterator[ServerThread]:
+    running = ServerThread(tmp_path / "data", store_factory=FillingDisk)
+    yield running
+    running.stop()
+
+
+def test_a_failed_commit_on_the_event_loop_acks_nothing_and_loses_nothing(
+    failing_inline: ServerThread,
+) -> None:
+    server = failing_inline
+    doc = _add(server, "review")
+    other = _add(server, "other")
+    store = server.server.store
+    assert isinstance(store, FillingDisk)
+
+    async def scenario() -> None:
+        ann, _, snap = await join(server.url, server.token(doc, user_id="ann"))
+        cat, _, _ = await join(server.url, server.token(other, user_id="cat"))
+        store.fail_next = 1
+        change = create(note=BIG)
+        await ann.send({"type": "push", "changes": [change]})
+        code, frames = await ann.closed()
+        assert code == 1011 and frames[-1]["code"] == "server-error"
+        assert not any(f["type"] == "ack" for f in frames)
+        assert (await cat.push(create()))["results"][0]["status"] == "applied"
+        ann2, _, snap2 = await join(server.url, server.token(doc, user_id="ann"))
+        assert snap2["seq"] == snap["seq"]
+        again = (await ann2.push(change))["results"][0]
+        assert again["status"] == "applied" and again["record"]["content"]["note"] == BIG
 
     run(scenario())
