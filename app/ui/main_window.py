@@ -374,6 +374,7 @@ class MainWindow(QMainWindow):
         self.comments.reply.connect(self._reply)
         self.comments.edit.connect(self._edit_text)
         self.comments.delete.connect(lambda rid: self._delete_id(rid))
+        self.comments.current_changed.connect(lambda *_: self._update_comment_buttons())
         self.layers.visibility_changed.connect(self._on_layer_visibility)
         self.layers.export_requested.connect(self._export_layers)
         self.conflicts.reapply.connect(self._reapply_conflict)
@@ -787,7 +788,11 @@ class MainWindow(QMainWindow):
             root = self.session.get(RecordId(root_id))
         if not isinstance(root, Annotation):
             return
-        if not root.is_comment_thread_root:
+        allowed, why = self.may_reply(root)
+        if not allowed:
+            self.statusBar().showMessage(why, 6000)
+            return
+        if not root.is_comment_thread_root and self._can_edit(root):
             self.session.update(
                 root, dataclasses.replace(root, is_comment_thread_root=True), "start thread"
             )
@@ -827,21 +832,61 @@ class MainWindow(QMainWindow):
 
     # -- permissions ----------------------------------------------------------------------
 
+    def record_meta(self, record: Annotation | Comment) -> RecordMeta:
+        """Return what the permission rules need to know about a record.
+
+        The creator id (the token ``user_id`` the server stamped) and group come from the
+        client's ``record_meta(record_id)`` when it has one; until then, a record the user
+        created in this window is known to be theirs, and other records have no creator id.
+        """
+        kind = "comment" if isinstance(record, Comment) else "annotation"
+        creator_id: str | None = None
+        group: str | None = getattr(record, "group", None)
+        client = self.session.client if self.session is not None else None
+        getter = getattr(client, "record_meta", None)
+        info: object = None
+        if callable(getter):
+            try:
+                info = getter(record.id)
+            except (LaminaError, KeyError):
+                info = None
+        if isinstance(info, RecordMeta):
+            return info
+        if info is not None:
+            creator_id = _meta_field(info, "creator_id")
+            group = _meta_field(info, "group") or group
+        elif self.session and self.claims and record.id in self.session.created_here:
+            creator_id = self.claims.user_id
+        return RecordMeta(
+            kind=kind,
+            record_type=record.type,
+            creator_id=creator_id,
+            creator_name=record.creator_name,
+            group=group,
+        )
+
     def record_flags(self, record: object) -> tuple[bool, bool, str]:
         """Return (may edit, may delete, why not) for a record, per the token's permissions."""
         if self.view.read_only:
             return False, False, f"Read-only: {self.read_only_reason or 'this document'}"
         if self.permissions is None or not isinstance(record, Annotation | Comment):
             return True, True, ""
-        meta = RecordMeta(
-            kind="comment" if isinstance(record, Comment) else "annotation",
-            record_type=record.type,
-            creator_name=record.creator_name,
-            group=getattr(record, "group", None),
-        )
-        flags = self.permissions.record_flags(meta)
-        why = "" if flags.edit and flags.delete else "Your invite does not allow changing this"
-        return flags.edit, flags.delete, why
+        flags = self.permissions.record_flags(self.record_meta(record))
+        return flags.edit, flags.delete, "" if flags.edit and flags.delete else _why_not(record)
+
+    def may_reply(self, record: object) -> tuple[bool, str]:
+        """Return whether the user may reply to the thread of ``record``, and why not."""
+        if self.view.read_only:
+            return False, f"Read-only: {self.read_only_reason or 'this document'}"
+        if self.session is not None and isinstance(record, Comment):
+            record = self.session.get(record.root_id)
+        if not isinstance(record, Annotation):
+            return False, "Select an annotation to reply to"
+        if self.permissions is None:
+            return True, ""
+        if self.permissions.record_flags(self.record_meta(record)).reply:
+            return True, ""
+        return False, "Your invite does not allow replying to this thread"
 
     def _can_edit(self, record: object) -> bool:
         return self.record_flags(record)[0]
@@ -913,6 +958,16 @@ class MainWindow(QMainWindow):
 
     # -- refresh ------------------------------------------------------------------------
 
+    def _update_comment_buttons(self) -> None:
+        """Enable Reply / Edit text / Delete for the comments panel's pick, per the token."""
+        current = self.comments.current_id()
+        record = self.session.get(RecordId(current)) if self.session and current else None
+        if not isinstance(record, Annotation | Comment):
+            self.comments.set_allowed(None, None, None)
+            return
+        edit, delete, why = self.record_flags(record)
+        self.comments.set_allowed(self.may_reply(record), (edit, why), (delete, why))
+
     def _on_records_changed(self, origin: str) -> None:
         if self.session is None:
             return
@@ -929,6 +984,7 @@ class MainWindow(QMainWindow):
             if not isinstance(a, LinkAnnotation | WidgetAnnotation)
         ]
         self.comments.set_records(rows)
+        self._update_comment_buttons()
         self._refresh_layers()
         self._update_actions()
 
@@ -1193,6 +1249,17 @@ class MainWindow(QMainWindow):
 
     def _export_layers(self, layers: list[str]) -> None:
         self.export_pdf(False)
+
+
+def _meta_field(info: object, name: str) -> str | None:
+    value = info.get(name) if isinstance(info, dict) else getattr(info, name, None)
+    return str(value) if value is not None else None
+
+
+def _why_not(record: Annotation | Comment) -> str:
+    who = f"{record.creator_name}'s" if record.creator_name else "this"
+    what = "comment" if isinstance(record, Comment) else "annotation"
+    return f"Your invite does not allow changing {who} {what}"
 
 
 def _restyle(record: Annotation, style: ToolStyle) -> Annotation:

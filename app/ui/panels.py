@@ -142,8 +142,10 @@ class CommentsPanel(QWidget):
         reply(str, str): reply to the thread of record id with text.
         edit(str, str): set the text of record id.
         delete(str): delete record id.
+        current_changed(object): the record id picked in the list (None: nothing).
     """
 
+    current_changed = Signal(object)
     activated = Signal(str)
     reply = Signal(str, str)
     edit = Signal(str, str)
@@ -169,14 +171,27 @@ class CommentsPanel(QWidget):
         self.tree.itemActivated.connect(self._on_activated)
         self.tree.itemClicked.connect(self._on_activated)
         layout.addWidget(self.tree, 1)
+        self.empty = QLabel(
+            "No annotations yet.\n\nDraw with a tool from the left tool bar (Pen P, "
+            "Rectangle R, Free text X, Sticky note N…); it appears here, and you can reply "
+            "to it below."
+        )
+        self.empty.setObjectName("commentsEmpty")
+        self.empty.setWordWrap(True)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setStyleSheet("color: palette(mid); padding: 12px;")
+        layout.addWidget(self.empty, 1)
         self.text = QPlainTextEdit()
         self.text.setPlaceholderText("Write a reply or new text…")
         self.text.setMaximumHeight(70)
         layout.addWidget(self.text)
         buttons = QHBoxLayout()
         self.reply_button = QPushButton("Reply")
+        self.reply_button.setObjectName("replyButton")
         self.edit_button = QPushButton("Edit text")
+        self.edit_button.setObjectName("editTextButton")
         self.delete_button = QPushButton("Delete")
+        self.delete_button.setObjectName("deleteCommentButton")
         for b in (self.reply_button, self.edit_button, self.delete_button):
             buttons.addWidget(b)
         layout.addLayout(buttons)
@@ -185,7 +200,36 @@ class CommentsPanel(QWidget):
         self.delete_button.clicked.connect(self._emit_delete)
         self.author_filter.currentIndexChanged.connect(self._refilter)
         self.layer_filter.currentIndexChanged.connect(self._refilter)
+        self.tree.currentItemChanged.connect(
+            lambda *_: self.current_changed.emit(self.current_id())
+        )
         self._rows: list[tuple[Annotation, str, str, list[Comment]]] = []
+        self.set_allowed(None, None, None)
+        self._show_empty()
+
+    def set_allowed(
+        self,
+        reply: tuple[bool, str] | None,
+        edit: tuple[bool, str] | None,
+        delete: tuple[bool, str] | None,
+    ) -> None:
+        """Enable the buttons per ``(allowed, why not)``; None: nothing selected."""
+        for button, flag, tip in (
+            (self.reply_button, reply, "Reply to the selected thread with the text above"),
+            (self.edit_button, edit, "Replace the selected item's text with the text above"),
+            (self.delete_button, delete, "Delete the selected annotation or comment"),
+        ):
+            if flag is None:
+                button.setEnabled(False)
+                button.setToolTip("Select an annotation or comment in the list first")
+            else:
+                button.setEnabled(flag[0])
+                button.setToolTip(tip if flag[0] else flag[1])
+
+    def _show_empty(self) -> None:
+        empty = not self._rows
+        self.empty.setVisible(empty)
+        self.tree.setVisible(not empty)
 
     def current_id(self) -> str | None:
         item = self.tree.currentItem()
@@ -238,6 +282,7 @@ class CommentsPanel(QWidget):
             item.setExpanded(True)
             if annotation.id == selected:
                 self.tree.setCurrentItem(item)
+        self._show_empty()
 
     def select(self, record_id: str | None) -> None:
         for i in range(self.tree.topLevelItemCount()):

@@ -91,6 +91,8 @@ class DocumentSession(QObject):
             r.id: r for r in self._records.values() if r.pdf_object_id is not None
         }
         """The PDF's own annotations as opened: what an Instant JSON export is a diff against."""
+        self.created_here: set[RecordId] = set()
+        """Records the user created in this session (theirs, whatever the server says)."""
         self._unsubscribe: Any = client_doc.subscribe(self._on_event)
 
     # -- reading ------------------------------------------------------------------------
@@ -114,6 +116,7 @@ class DocumentSession(QObject):
 
     def create(self, record: Record, label: str | None = None) -> None:
         """Create ``record`` on the user's layer; one undo step."""
+        self.created_here.add(record.id)
         self.history.record(Create(record), label)
         self._apply([Create(record)])
 
