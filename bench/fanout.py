@@ -5,7 +5,8 @@ changes/s, then at rising rates until delivery is incomplete or p99 exceeds 100 
 per run: p50/p99 latency from the writer's send to receipt by every other client, server CPU
 microseconds per delivered message (from /proc of the server process), and durable changes
 per second (acks received). The floor is a relay that forwards bytes and nothing else, loaded
-the same way. The load runs in a separate process with raw websockets (lighter than the
+the same way. At 50 clients it also measures ``lamina serve --fsync`` (every commit fsynced)
+for reference. The load runs in a separate process with raw websockets (lighter than the
 server). The last line is ``ratio=<our p99 / relay p99 at 50 clients, 100 changes/s>``.
 
 Usage: ``python bench/fanout.py [--clients 2,10,50,200] [--seconds 3]``
@@ -278,6 +279,19 @@ def main() -> None:
             [sys.executable, "-m", "app.cli", "serve", "--data", str(data), "--port", "0"]
         )
         relay, relay_url = _start([sys.executable, __file__, "relay"])
+        fsynced, fsynced_url = _start(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "serve",
+                "--data",
+                str(data),
+                "--port",
+                "0",
+                "--fsync",
+            ]
+        )
         try:
             ratio_at_50: float | None = None
             for n in counts:
@@ -292,6 +306,16 @@ def main() -> None:
                 print(f"clients={n:<3} rate=100/s ours:  {_fmt(mine)}", flush=True)
                 if n == 50 and mine["p99"] and floor["p99"]:
                     ratio_at_50 = mine["p99"] / floor["p99"]
+                    tokens_f = [
+                        mint_token(
+                            keypair, document_id="bench", layer=f"{layer}-f", user_id=f"u{i}"
+                        )
+                        for i in range(n)
+                    ]
+                    slow = _measure(
+                        "ours", fsynced, fsynced_url + "/sync", n, 100, args.seconds, tokens_f
+                    )
+                    print(f"clients={n:<3} rate=100/s --fsync: {_fmt(slow)}", flush=True)
                 best = 100.0 if mine["complete"] and (mine["p99"] or 1) <= P99_BUDGET else 0.0
                 rate = 200.0
                 while best and rate * n <= 60000:
@@ -310,7 +334,9 @@ def main() -> None:
         finally:
             relay.kill()
             ours.terminate()
+            fsynced.terminate()
             ours.wait(10)
+            fsynced.wait(10)
             relay.wait(10)
     if ratio_at_50 is None:
         print("ratio=nan")
