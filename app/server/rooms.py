@@ -14,18 +14,27 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ulid import ULID
 from websockets.asyncio.server import ServerConnection, broadcast
 
 from app.model.ids import RecordId
-from app.server.access import Access, inherited_field
+from app.server.access import Access, associated_field_name, inherited_field
 from app.server.store import LayerWrite, LoadedLayer, utc_now_iso
-from app.sync.layer import LayerCommit, LayerState
+from app.sync.layer import AllowAll, LayerCommit, LayerState
 from app.sync.messages import PresenceClient, PresenceList, Push, encode_message
 from app.sync.server_session import ChangesRelay
-from app.sync.state import Actor, Change, ChangeResult, CreateChange, DeleteChange, RecordState
+from app.sync.state import (
+    Actor,
+    Change,
+    ChangeResult,
+    CreateChange,
+    DeleteChange,
+    RecordState,
+    UpdateChange,
+)
 
 if TYPE_CHECKING:
     from app.server.app import Connection, LaminaServer
@@ -254,6 +263,15 @@ class Room:
                     self.layer_name,
                     result.reason,
                 )
+        self._submit(commit, conn)
+        self._follow_field_groups(commit)
+
+    def _submit(
+        self,
+        commit: LayerCommit,
+        conn: Connection | None,
+        previous: Mapping[RecordId, RecordState | None] | None = None,
+    ) -> None:
         self.writes_in_flight += 1
         if commit.changed:
             self.tail = commit
@@ -269,10 +287,45 @@ class Room:
         else:
             # Nothing to write; still answer after the writes before it, in order.
             future = self.server.writer.submit_barrier(chain=self)
-        future.add_done_callback(lambda f: self._committed(f, conn, commit))
+        future.add_done_callback(lambda f: self._committed(f, conn, commit, previous))
+
+    def _follow_field_groups(self, commit: LayerCommit) -> None:
+        """When a push moved form fields to another group, move their values and widgets
+        along in the next commit, so every replica (and a catch-up) learns what it may now
+        see or no longer see. Permission checks never depend on it (they read the field)."""
+        moved = []
+        for record in commit.records:
+            before = commit.previous.get(record.id)
+            if record.kind == "form-field" and before is not None and before.group != record.group:
+                moved.append((record, before))
+        if not moved:
+            return
+        changes: list[Change] = []
+        shown_before: dict[RecordId, RecordState | None] = {}
+        for field, before in moved:
+            name = (field.content or {}).get("name")
+            for dep in self.layer.records():
+                if dep.deleted or dep.group == field.group:
+                    continue
+                if associated_field_name(dep.kind, dep.content) != name:
+                    continue
+                changes.append(
+                    UpdateChange(str(ULID()), dep.id, base_rev=dep.rev, group=field.group)
+                )
+                # How it looked before, to whom: with the field's old group and creator.
+                shown_before[dep.id] = _detached(dep, before)
+        if not changes:
+            return
+        follow = self.layer.prepare(changes, Actor(), AllowAll(), utc_now_iso(), after=self.tail)
+        if follow.records:
+            self._submit(follow, None, {**follow.previous, **shown_before})
 
     def _committed(
-        self, future: asyncio.Future[None], conn: Connection, commit: LayerCommit
+        self,
+        future: asyncio.Future[None],
+        conn: Connection | None,
+        commit: LayerCommit,
+        previous: Mapping[RecordId, RecordState | None] | None = None,
     ) -> None:
         self.writes_in_flight -= 1
         if self.broken:
@@ -288,19 +341,27 @@ class Room:
             if self.tail is commit:
                 self.tail = None
                 self._inflight_fields.clear()
-        conn.send_ack(commit, self)
+        if conn is not None:
+            conn.send_ack(commit, self)
         if commit.records:
-            self.relay(commit, exclude=conn)
+            self.relay(commit, exclude=conn, previous=previous)
         self.server.maybe_evict(self)
 
-    def relay(self, commit: LayerCommit, exclude: Connection | None) -> None:
+    def relay(
+        self,
+        commit: LayerCommit,
+        exclude: Connection | None,
+        previous: Mapping[RecordId, RecordState | None] | None = None,
+    ) -> None:
         """Send one commit's records to every other member and viewer (§4.9), encoded once
-        per distinct view right."""
-        relay = ChangesRelay(commit.records, commit.seq, previous=commit.previous)
+        per distinct view right (``previous``: how each record looked before, to judge who
+        could see it; default the commit's)."""
+        before = commit.previous if previous is None else previous
+        relay = ChangesRelay(commit.records, commit.seq, previous=before)
         self._fan_out(relay, [m for m in self.members if m is not exclude])
         if self.viewers:
             layer_relay = ChangesRelay(
-                commit.records, commit.seq, previous=commit.previous, layer=self.layer_name
+                commit.records, commit.seq, previous=before, layer=self.layer_name
             )
             self._fan_out(layer_relay, list(self.viewers))
 
@@ -367,6 +428,15 @@ class Room:
         frame = self.presence_frame()
         sockets = [m.ws for m in self.members if m.closing is None and not m.over_limit()]
         broadcast(sockets, frame)
+
+
+def _detached(dep: RecordState, field_before: RecordState) -> RecordState:
+    """Return ``dep`` as it was judged before its field moved: unlinked from the field, with
+    the field's former group (and, for a value, creator)."""
+    content = dict(dep.content or {})
+    content.pop("name" if dep.kind == "form-field-value" else "formFieldName", None)
+    creator = field_before.creator_id if dep.kind == "form-field-value" else dep.creator_id
+    return dataclasses.replace(dep, content=content, group=field_before.group, creator_id=creator)
 
 
 def _str_or_none(value: Any) -> str | None:

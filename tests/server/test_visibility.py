@@ -116,15 +116,39 @@ def test_form_field_values_and_widgets_inherit_the_group_of_their_field(
         changed = (await sam.push(update(value_id, 1, value="43")))["results"][0]
         assert changed["status"] == "applied"
 
+        archivist, _, archive_snap = await join(
+            server.url,
+            server.token(
+                doc,
+                user_id="ada",
+                collaboration_permissions=["form-fields:view:group=archive"],
+                default_group="archive",
+            ),
+        )
+        assert archive_snap["records"] == []
+        await _drain(sam)
+
         # The teacher closes the exam: the field moves to the archive, and with it its widget
         # and value, whatever group they were stored with.
         field_rev = field["record"]["rev"]
         moved = await teacher.push({**update(field["record_id"], field_rev), "group": "archive"})
         assert moved["results"][0]["status"] == "applied"
-        late = (await sam.push(update(value_id, 2, value="44")))["results"][0]
+        # Sam's replica loses all three (content-less tombstones); the archivist's gains them.
+        lost: dict[str, Any] = {}
+        gained: dict[str, Any] = {}
+        while len(lost) < 3:
+            lost.update({r["id"]: r for r in (await sam.recv_type("changes"))["records"]})
+        while len(gained) < 3:
+            gained.update({r["id"]: r for r in (await archivist.recv_type("changes"))["records"]})
+        everything = {field["record_id"], widget_id, value_id}
+        assert set(lost) == set(gained) == everything
+        assert all(r["deleted"] and r["content"] is None for r in lost.values())
+        assert all(not r["deleted"] and r["group"] == "archive" for r in gained.values())
+        assert gained[value_id]["content"]["value"] == "43"
+        late = (await sam.push(update(value_id, 3, value="44")))["results"][0]
         assert late["status"] == "rejected" and late["record"] is None
         # Moving the value alone (away from its field's group) is refused even to the teacher.
-        alone = await teacher.push({**update(value_id, 2), "group": "exam"})
+        alone = await teacher.push({**update(value_id, 3), "group": "exam"})
         assert alone["results"][0]["status"] == "rejected"
         assert "group of their form field" in alone["results"][0]["reason"]
 
@@ -146,6 +170,7 @@ def test_form_field_values_and_widgets_inherit_the_group_of_their_field(
             r["id"] for r in teacher_snap["records"]
         }
         await again.ws.close()
+        await archivist.ws.close()
 
     run(scenario())
 
