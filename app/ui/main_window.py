@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QSpinBox,
     QStackedWidget,
@@ -162,6 +163,8 @@ class MainWindow(QMainWindow):
         self.view.zoom_changed.connect(lambda z: self.zoom_label.setText(f"{z * 100:.0f} %"))
         self.view.current_page_changed.connect(self._on_page_changed)
         self.welcome.open_requested.connect(self.choose_and_open)
+        self.welcome.recent_chosen.connect(lambda path: self.open_path(Path(path)))
+        self.welcome.set_recent(self.recent_files())
         self.preferences_changed.connect(self.apply_preferences)
         self.apply_preferences()
         self._update_actions()
@@ -175,6 +178,9 @@ class MainWindow(QMainWindow):
         action.setObjectName(name)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            plain = text.replace("&", "").rstrip("…")
+            action.setToolTip(f"{plain} ({keys})" if keys else plain)
         action.triggered.connect(slot)
         self.addAction(action)
         return action
@@ -235,6 +241,8 @@ class MainWindow(QMainWindow):
             "Zoom &out", QKeySequence.StandardKey.ZoomOut, self.view.zoom_out, "zoomOutAction"
         )
         self.zoom_out_action.setShortcuts([QKeySequence("Ctrl+-")])
+        self.zoom_in_action.setToolTip("Zoom in (Ctrl+=)")
+        self.zoom_out_action.setToolTip("Zoom out (Ctrl+-)")
         self.fit_width_action = a("Fit &width", "Ctrl+1", self.view.fit_width, "fitWidthAction")
         self.fit_page_action = a("Fit &page", "Ctrl+2", self.view.fit_page, "fitPageAction")
 
@@ -308,6 +316,14 @@ class MainWindow(QMainWindow):
             tools_bar.addAction(act)
             tools_menu.addAction(act)
             self.markup_actions[kind] = act
+
+        help_menu = self.menuBar().addMenu("&Help")
+        self.shortcuts_action = a(
+            "&Keyboard shortcuts", "F1", self.show_shortcuts, "shortcutsAction"
+        )
+        help_menu.addAction(self.shortcuts_action)
+        self.about_action = a("&About Lamina", None, self.show_about, "aboutAction")
+        help_menu.addAction(self.about_action)
 
         nav = QToolBar("Navigation")
         nav.setObjectName("navBar")
@@ -482,7 +498,9 @@ class MainWindow(QMainWindow):
                 self.show_error("Cannot open the review's PDF", str(exc))
                 return
             self.statusBar().clearMessage()
-            title = f"Review: {payload.get('document_id')}"
+            host = invite.server_url.split("://", 1)[-1].rstrip("/")
+            layer = claims.layer
+            title = f"Review on {host}" + (f" \u2014 layer {layer}" if layer else "")
             self.show_pdf(pdf, title)
             self.attach_session(DocumentSession(client_doc, pdf_path, title), claims)
 
@@ -627,6 +645,7 @@ class MainWindow(QMainWindow):
             p for p in self.recent_files() if p != str(path.resolve())
         ]
         self.settings.setValue("recent", recent[:10])
+        self.welcome.set_recent(recent)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -641,10 +660,7 @@ class MainWindow(QMainWindow):
     def set_tool(self, name: str) -> None:
         self.view.set_tool(name)
         self.tool_actions[name].setChecked(True)
-        self.properties.show_style(
-            self.view.style_for(name),
-            f"New {TOOL_LABELS[name].lower()} annotations",
-        )
+        self.properties.show_style(self.view.style_for(name), _style_target(name))
 
     def _on_style_changed(self, style: ToolStyle) -> None:
         selected = self._selected_record()
@@ -737,9 +753,14 @@ class MainWindow(QMainWindow):
         self.comments.select(record_id if isinstance(record_id, str) else None)
         selected = self._selected_record()
         if selected is not None:
+            editable, _delete, why = self.record_flags(selected)
             self.properties.show_style(
-                _style_of(selected, self.properties.tool_style), "Selected annotation"
+                _style_of(selected, self.properties.tool_style),
+                "Selected annotation" if editable else f"Selected annotation ({why.lower()})",
             )
+        else:
+            tool = self.view.tool
+            self.properties.show_style(self.view.style_for(tool), _style_target(tool))
         self._update_actions()
 
     def markup_selection(self, kind: str) -> None:
@@ -947,9 +968,7 @@ class MainWindow(QMainWindow):
             self.view.set_style(tool, dataclasses.replace(style, color=color, creator_name=name))
         if self.view.selected_id is None:
             tool = self.view.tool
-            self.properties.show_style(
-                self.view.style_for(tool), f"New {TOOL_LABELS[tool].lower()} annotations"
-            )
+            self.properties.show_style(self.view.style_for(tool), _style_target(tool))
         if self.session is not None:
             self.session.set_autosave(prefs.autosave)
             self.session.set_presence(name, prefs.presence_color)
@@ -1153,7 +1172,66 @@ class MainWindow(QMainWindow):
         if selected is not None and not self._can_delete(selected):
             self.delete_action.setToolTip(self.record_flags(selected)[2])
         else:
-            self.delete_action.setToolTip("Delete the selected annotation")
+            self.delete_action.setToolTip("Delete the selected annotation (Del)")
+
+    # -- help ---------------------------------------------------------------------------
+
+    def shortcut_rows(self) -> list[tuple[str, str, str]]:
+        """Return ``(menu, command, keys)`` of every menu command that has a shortcut."""
+        rows: list[tuple[str, str, str]] = []
+        for top in self.menuBar().actions():
+            menu = top.menu()
+            if not isinstance(menu, QMenu):
+                continue
+            for act in menu.actions():
+                keys = ", ".join(
+                    k.toString(QKeySequence.SequenceFormat.NativeText) for k in act.shortcuts()
+                )
+                if keys and act.text():
+                    rows.append((top.text().replace("&", ""), act.text().replace("&", ""), keys))
+        return rows
+
+    def show_shortcuts(self) -> QWidget:
+        """Show every keyboard shortcut, by menu (Help → Keyboard shortcuts, F1)."""
+        from PySide6.QtWidgets import QDialog, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+        dialog = QDialog(self)
+        dialog.setObjectName("shortcutsDialog")
+        dialog.setWindowTitle("Keyboard shortcuts")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        rows = self.shortcut_rows()
+        table = QTableWidget(len(rows), 3, dialog)
+        table.setObjectName("shortcutsTable")
+        table.setHorizontalHeaderLabels(["Menu", "Command", "Keys"])
+        table.verticalHeader().hide()
+        table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                table.setItem(i, j, QTableWidgetItem(value))
+        table.resizeColumnsToContents()
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(table)
+        dialog.resize(520, 560)
+        dialog.open()
+        return dialog
+
+    def show_about(self) -> None:
+        from app import __version__
+
+        box = QMessageBox(
+            QMessageBox.Icon.Information,
+            "About Lamina",
+            f"Lamina {__version__}\n\nAnnotate PDFs on your own or review them together "
+            "live; your work is kept as you go and syncs when you are back online.",
+            QMessageBox.StandardButton.Ok,
+            self,
+        )
+        box.setObjectName("aboutDialog")
+        box.open()
+        self._open_dialogs.append(box)
+        box.finished.connect(
+            lambda *_: self._open_dialogs.remove(box) if box in self._open_dialogs else None
+        )
 
     # -- search and go to -----------------------------------------------------------------
 
@@ -1249,6 +1327,13 @@ class MainWindow(QMainWindow):
 
     def _export_layers(self, layers: list[str]) -> None:
         self.export_pdf(False)
+
+
+def _style_target(tool: str) -> str:
+    """Return what the Properties panel says it edits while ``tool`` is active."""
+    if tool in ("select", "text"):
+        return "Select an annotation to change it, or pick a tool"
+    return f"New {TOOL_LABELS[tool].lower()} annotations"
 
 
 def _meta_field(info: object, name: str) -> str | None:

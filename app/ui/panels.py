@@ -248,24 +248,27 @@ class CommentsPanel(QWidget):
             (self.author_filter, 1, "All authors"),
             (self.layer_filter, 2, "All layers"),
         ):
-            current = combo.currentText()
+            current = combo.currentData() if combo.currentIndex() > 0 else None
             values = sorted({str(r[index]) for r in self._rows})
             combo.blockSignals(True)
             combo.clear()
-            combo.addItem(label)
-            combo.addItems(values)
-            if current in values:
-                combo.setCurrentText(current)
+            combo.addItem(label, None)
+            for value in values:
+                combo.addItem(value or "(no author)", value)
+            if current is not None and current in values:
+                combo.setCurrentIndex(combo.findData(current))
             combo.blockSignals(False)
         self._refilter()
 
     def _refilter(self) -> None:
-        author = self.author_filter.currentText() if self.author_filter.currentIndex() > 0 else None
-        layer = self.layer_filter.currentText() if self.layer_filter.currentIndex() > 0 else None
+        author = self.author_filter.currentData() if self.author_filter.currentIndex() > 0 else None
+        layer = self.layer_filter.currentData() if self.layer_filter.currentIndex() > 0 else None
         selected = self.current_id()
         self.tree.clear()
         for annotation, who, layer_name, comments in self._rows:
-            if (author and who != author) or (layer and layer_name != layer):
+            if (author is not None and who != author) or (
+                layer is not None and layer_name != layer
+            ):
                 continue
             text = record_text(annotation)
             label = describe(annotation) + (f": {text}" if text else "")
@@ -375,6 +378,13 @@ class ConflictsPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
+        self.empty = QLabel(
+            "No conflicts.\n\nWhen someone else changed the same thing first, your version "
+            "shows here, next to theirs, to re-apply or dismiss."
+        )
+        self.empty.setObjectName("conflictsEmpty")
+        self.empty.setWordWrap(True)
+        layout.addWidget(self.empty)
         self.list = QListWidget()
         self.list.setObjectName("conflictsList")
         self.list.currentRowChanged.connect(self._show)
@@ -389,13 +399,16 @@ class ConflictsPanel(QWidget):
         layout.addWidget(self.theirs)
         buttons = QHBoxLayout()
         self.reapply_button = QPushButton("Re-apply mine")
+        self.reapply_button.setToolTip("Send my version again; it replaces the server's")
         self.dismiss_button = QPushButton("Dismiss")
+        self.dismiss_button.setToolTip("Forget my version; keep the server's")
         buttons.addWidget(self.reapply_button)
         buttons.addWidget(self.dismiss_button)
         layout.addLayout(buttons)
         self.reapply_button.clicked.connect(lambda: self._emit(self.reapply))
         self.dismiss_button.clicked.connect(lambda: self._emit(self.dismiss))
         self._conflicts: list[Any] = []
+        self.set_conflicts([])
 
     def set_conflicts(self, conflicts: Sequence[Any]) -> None:
         self._conflicts = list(conflicts)
@@ -411,6 +424,9 @@ class ConflictsPanel(QWidget):
         else:
             self.mine.clear()
             self.theirs.clear()
+        self.empty.setVisible(not self._conflicts)
+        for button in (self.reapply_button, self.dismiss_button):
+            button.setEnabled(bool(self._conflicts))
 
     def _show(self, row: int) -> None:
         if 0 <= row < len(self._conflicts):

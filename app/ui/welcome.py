@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -13,11 +15,13 @@ class WelcomePage(QWidget):
         open_requested(): "Open PDF…" was clicked.
         sample_requested(): "Try the sample review" was clicked.
         join_requested(): "Join review…" was clicked.
+        recent_chosen(str): a recent file was clicked; its path.
     """
 
     open_requested = Signal()
     sample_requested = Signal()
     join_requested = Signal()
+    recent_chosen = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -52,3 +56,28 @@ class WelcomePage(QWidget):
             button.setMinimumSize(260, 44)
             button.clicked.connect(signal.emit)
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(24)
+        self.recent_title = QLabel("<b>Recent files</b>")
+        self.recent_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.recent_title)
+        self._recent_box = QVBoxLayout()
+        layout.addLayout(self._recent_box)
+        self.recent_buttons: list[QPushButton] = []
+        self.set_recent([])
+
+    def set_recent(self, paths: list[str], limit: int = 5) -> None:
+        """Offer the most recent files (full path in the tooltip); none: hide the list."""
+        for button in self.recent_buttons:
+            self._recent_box.removeWidget(button)
+            button.deleteLater()
+        self.recent_buttons = []
+        for path in paths[:limit]:
+            button = QPushButton(Path(path).name)
+            button.setObjectName("welcomeRecent")
+            button.setFlat(True)
+            button.setToolTip(path)
+            button.setCursor(Qt.CursorShape.PointingHandCursor)
+            button.clicked.connect(lambda _=False, p=path: self.recent_chosen.emit(p))
+            self._recent_box.addWidget(button, 0, Qt.AlignmentFlag.AlignHCenter)
+            self.recent_buttons.append(button)
+        self.recent_title.setVisible(bool(self.recent_buttons))

@@ -77,6 +77,17 @@ def main() -> int:
     drag(view, 0, [(300, 560), (420, 500)])
     window.set_tool("stamp")
     drag(view, 0, [(430, 620), (430, 620)])
+    # Free text and a sticky note, typed in place like a user does.
+    for tool, at, text in (
+        ("free_text", (80, 520), "Check these numbers"),
+        ("note", (540, 400), "Source for this figure?"),
+    ):
+        window.set_tool(tool)
+        drag(view, 0, [at, at])
+        editor = window.inline_editor
+        if editor is not None:
+            QTest.keyClicks(editor, text)
+            QTest.keyClick(editor, Qt.Key.Key_Return)
     window.set_tool("select")
     window.docks["comments"].raise_()
     window.docks["layers"].raise_()
@@ -110,6 +121,7 @@ def live_review(app: object, controller: AppController) -> None:
     for w in (window, other):
         wait_for(app, lambda w=w: "Online" in w.connection_label.text())
     wait_for(app, lambda: "Sam" in window.presence_label.text())
+    before = len(window.session.annotations())  # type: ignore[union-attr]  # the sample's own
     for w in (window, other):
         w.docks["thumbnails"].hide()
         w.docks["properties"].hide()
@@ -122,8 +134,8 @@ def live_review(app: object, controller: AppController) -> None:
     drag(other.view, 0, [(300, 560), (500, 660)])
     window.set_tool("select")
     other.set_tool("select")
-    wait_for(app, lambda: len(window.session.annotations()) == 2)  # type: ignore[union-attr]
-    wait_for(app, lambda: len(other.session.annotations()) == 2)  # type: ignore[union-attr]
+    wait_for(app, lambda: len(window.session.annotations()) == before + 2)  # type: ignore[union-attr]
+    wait_for(app, lambda: len(other.session.annotations()) == before + 2)  # type: ignore[union-attr]
     wait_for(app, lambda: window.sync_label.text() == "All changes saved")
     pump(app, 1.0)
     left, right = window.grab(), other.grab()
