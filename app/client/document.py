@@ -14,6 +14,8 @@ clock (reconnect backoff) and the durable :class:`~app.client.store.LocalStore`:
   is reported and nothing is merged until :meth:`adopt_server_state` (§3.4);
 - the user's losing versions go to :meth:`conflicts`, from where they can be re-applied
   (§6.4).
+- other layers can be viewed read-only (:meth:`view_layer`, §5.3) and merged into an
+  export; :meth:`record_flags` says what the token may do with a record (DESIGN §5).
 
 Standalone documents (a local PDF, no server) use the same class: edits go to the same local
 store, and :meth:`save` writes them into the PDF file atomically.
@@ -807,6 +809,7 @@ class LaminaDocument:
         """Change top-level Instant JSON keys of a record (``set``) or remove them (``unset``).
 
         Raises:
+            ReadOnlyLayerError: the record belongs to another layer, viewed read-only.
             ClientError: the record does not exist, or ``id``/``type`` would change.
         """
         self._check_open()
@@ -837,6 +840,7 @@ class LaminaDocument:
         """Delete a record (applied at once, saved per the autosave mode).
 
         Raises:
+            ReadOnlyLayerError: the record belongs to another layer, viewed read-only.
             ClientError: the record does not exist.
         """
         self._check_open()
