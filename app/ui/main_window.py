@@ -213,7 +213,8 @@ class MainWindow(QMainWindow):
         self.host_action.setToolTip(
             "Share the open PDF from this computer and create invite links for others"
         )
-        self.close_action = a("&Close", QKeySequence.StandardKey.Close, self.close, "closeAction")
+        # Ctrl+W everywhere (the platform's Close is Ctrl+F4 on some desktops).
+        self.close_action = a("&Close window", "Ctrl+W", self.close, "closeAction")
         self.undo_action = a("&Undo", QKeySequence.StandardKey.Undo, self.undo, "undoAction")
         self.redo_action = a("&Redo", "Ctrl+Shift+Z", self.redo, "redoAction")
         self.copy_action = a(

@@ -38,6 +38,7 @@ def test_toolbar_tooltips_show_their_shortcuts_and_help_lists_them_all(
     assert ("Tools", "Sticky note", "N") in rows
     assert ("Edit", "Preferences…", "Ctrl+,") in rows
     assert ("Help", "Keyboard shortcuts", "F1") in rows
+    assert ("File", "Close window", "Ctrl+W") in rows
 
 
 def test_empty_panels_say_what_to_do_and_their_buttons_wait_for_a_selection(
