@@ -39,6 +39,7 @@ from app.model.tools import (
     text_select,
 )
 from app.pdf import PageGeometry, PdfDocument, PdfError, page_words
+from app.ui import render_process
 from app.ui.annotation_painter import instant_transform, paint_annotation, paint_selection
 from app.ui.render import TileKey, TileRenderer, tiles_for
 
@@ -144,6 +145,9 @@ class PageView(QAbstractScrollArea):
         self._painted_once = False
         self._last_point: tuple[int, Point] | None = None
         self.read_only = False
+        # A render worker process takes most of a second to import PyMuPDF: start one now so
+        # it is warm when a document opens.
+        render_process.prestart()
 
     # -- document -----------------------------------------------------------------------
 

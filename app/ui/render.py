@@ -1,33 +1,43 @@
-"""Page tiles rendered off the GUI thread, kept in a cache bounded by bytes.
+"""Page tiles rendered outside the GUI process, kept in a cache bounded by bytes.
 
-One worker thread owns its own :class:`~app.pdf.PdfDocument` (PyMuPDF is not thread-safe)
-and renders the tiles the view asks for, newest request first. The view calls
-:meth:`TileRenderer.request` with the tiles it would like to paint now; the previous wish
-list is dropped, so fast scrolling never builds a backlog of pages nobody looks at any more.
-The worker wraps MuPDF's 4-byte RGBA buffer as a ``QImage`` and turns it into Qt's native
-``Format_RGB32`` there (QImage is safe off the GUI thread), so the GUI thread only caches the
-image and blits it: no pixel conversion and no ``QPixmap`` upload per frame. Tiles live in an
-LRU cache bounded by bytes.
+PyMuPDF holds the GIL while it draws, so a render thread in the GUI process stalls the GUI
+thread for as long as each tile takes. Tiles are therefore drawn by a worker process
+(:mod:`app.ui.render_process`) that opens its own copy of the PDF and writes the pixels into
+shared memory; the GUI copies them once into a ``Format_RGB32`` ``QImage`` (Qt's native
+format, so painting it needs no conversion) and reuses the slot. Until the worker is ready (a
+cold start imports PyMuPDF, a large part of a second), where processes cannot be used, or
+after it crashed too often, a thread of the GUI process draws instead, with its own
+:class:`~app.pdf.PdfDocument` (PyMuPDF is not thread-safe).
+
+The view calls :meth:`TileRenderer.request` with the tiles it would like to paint now; the
+previous wish list is dropped, so fast scrolling never builds a backlog of pages nobody looks
+at any more. Only :data:`~app.ui.render_process.SLOTS` tiles are at the worker at a time; the
+rest wait here, where a newer wish list can still drop them. Tiles live in an LRU cache
+bounded by bytes.
 
 Wish lists are per channel and channels have a fixed priority (:data:`CHANNELS`): the visible
 tiles of the page view, then its prefetch, then the thumbnails.
 
-PyMuPDF keeps the GIL while it draws, so a tile being drawn delays the GUI thread by up to the
-tile's render time; small tiles keep that delay short.
+A worker that dies is started again and the tiles it was drawing are asked for again; a tile
+that was being drawn in two crashes is given up (``failed``), and after
+:data:`MAX_RESTARTS` crashes the thread draws.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
 from PySide6.QtGui import QImage
 
-from app.pdf import PdfDocument, PdfError, RenderedImage, open_pdf, render_tile
+from app.pdf import PdfDocument, PdfError, RenderedImage, open_pdf
+from app.ui import render_process
+from app.ui.render_process import RenderWorker, render_native
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +48,15 @@ DEFAULT_CACHE_BYTES = 192 * 1024 * 1024
 
 CHANNELS = ("view", "prefetch", "thumbnails")
 """Wish-list channels, most urgent first."""
+
+MAX_RESTARTS = 3
+"""Crashes of the worker process after which tiles are drawn on a thread instead."""
+
+_QT_FORMATS = {
+    "RGBA8888": QImage.Format.Format_RGBA8888,
+    # B, G, R, A in memory with alpha 255: Qt's native 0xffRRGGBB on little-endian machines.
+    "BGRA8888": QImage.Format.Format_RGB32,
+}
 
 
 @dataclass(frozen=True, order=True)
@@ -81,17 +100,32 @@ def image_from_rendered(image: RenderedImage) -> QImage:
 
 def native_image(image: RenderedImage) -> QImage:
     """Return a ``Format_RGB32`` copy of rendered pixels, ready to blit (any thread)."""
-    return image_from_rendered(image).convertToFormat(QImage.Format.Format_RGB32)
+    return qimage_of(image.data, image.width, image.height, image.stride, image.format)
+
+
+def qimage_of(data: Any, width: int, height: int, stride: int, pixel_format: str) -> QImage:
+    """Return a ``Format_RGB32`` copy of pixels in an :mod:`app.pdf` format (any thread).
+
+    Pixels already in Qt's native order are copied as they are; others are converted in the
+    same pass. The result does not refer to ``data``.
+    """
+    wrapped = QImage(data, width, height, stride, _QT_FORMATS[pixel_format])
+    if wrapped.format() == QImage.Format.Format_RGB32:
+        image = wrapped.copy()
+    else:
+        image = wrapped.convertToFormat(QImage.Format.Format_RGB32)
+    del wrapped  # let go of ``data`` (it may be a view into shared memory)
+    return image
 
 
 class _Relay(QObject):
-    """Carries finished tiles from the worker thread to the GUI thread (a queued signal)."""
+    """Carries finished tiles from the fallback thread to the GUI thread (a queued signal)."""
 
     done = Signal(object, object)
 
 
 class TileRenderer(QObject):
-    """Render tiles of one PDF on a worker thread and cache them as pixmaps.
+    """Render tiles of one PDF in a worker process (or a fallback thread) and cache them.
 
     Signals:
         tile_ready(TileKey): a tile is in the cache; repaint where it shows.
@@ -107,6 +141,8 @@ class TileRenderer(QObject):
         password: str | None = None,
         cache_bytes: int = DEFAULT_CACHE_BYTES,
         parent: QObject | None = None,
+        *,
+        use_process: bool | None = None,
     ) -> None:
         super().__init__(parent)
         self._source = source
@@ -114,15 +150,32 @@ class TileRenderer(QObject):
         self._cache: OrderedDict[TileKey, QImage] = OrderedDict()
         self._cache_bytes = 0
         self._limit = cache_bytes
-        self._wanted: dict[str, list[TileKey]] = {c: [] for c in CHANNELS}
         self._previews: dict[int, TileKey] = {}
+        # Shared with the fallback thread, under self._cond.
+        self._wanted: dict[str, list[TileKey]] = {c: [] for c in CHANNELS}
         self._in_flight: dict[TileKey, str] = {}
+        self._suspects: set[TileKey] = set()
         self._cond = threading.Condition()
         self._stopping = False
+        self._thread_generation = 0
+        self._threads: list[threading.Thread] = []
         self._relay = _Relay()
-        self._relay.done.connect(self._on_done)
-        self._thread = threading.Thread(target=self._run, name="lamina-render", daemon=True)
-        self._thread.start()
+        self._relay.done.connect(self._on_thread_done)
+        # The worker process (GUI thread only).
+        self._worker: RenderWorker | None = None
+        self._notifier: QSocketNotifier | None = None
+        self._open_sent = False
+        self._worker_open = False
+        self._free_slots: list[int] = []
+        self._requests: dict[int, tuple[TileKey, int]] = {}
+        self._next_request = 0
+        self._restarts = 0
+        self._crashes: Counter[TileKey] = Counter()
+        if use_process is None:
+            use_process = render_process.processes_enabled()
+        if use_process:
+            self._attach_worker(render_process.take_worker())
+        self._ensure_fallback()
 
     # -- GUI thread -------------------------------------------------------------------------
 
@@ -170,11 +223,22 @@ class TileRenderer(QObject):
             if wanted != self._wanted[channel]:
                 self._wanted[channel] = wanted
                 self._cond.notify()
+        self._pump()
 
     @property
     def cache_bytes(self) -> int:
-        """Bytes of pixmaps held by the cache now."""
+        """Bytes of images held by the cache now."""
         return self._cache_bytes
+
+    @property
+    def worker_pid(self) -> int | None:
+        """The process id of the render worker process, None while tiles are drawn in-process."""
+        return self._worker.pid if self._worker is not None else None
+
+    @property
+    def rendering_in_process(self) -> bool:
+        """Whether the worker process has the document open and draws the tiles."""
+        return self._worker_open
 
     def clear(self) -> None:
         """Drop every cached tile (the zoom changed a lot, or memory is needed)."""
@@ -183,22 +247,24 @@ class TileRenderer(QObject):
         self._cache_bytes = 0
 
     def stop(self) -> None:
-        """Stop the worker thread and wait for it (the document is closing)."""
+        """End the worker process and the fallback thread, and wait for them (closing)."""
         with self._cond:
             self._stopping = True
+            self._thread_generation += 1
             self._wanted = {c: [] for c in CHANNELS}
-            self._cond.notify()
-        self._thread.join(timeout=5)
+            self._cond.notify_all()
+        self._detach_worker()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
 
-    @Slot(object, object)
-    def _on_done(self, key: TileKey, image: QImage | str) -> None:
-        with self._cond:
-            self._in_flight.pop(key, None)
+    def _store(self, key: TileKey, image: QImage | str) -> None:
         if self._stopping:
             return
         if isinstance(image, str):
             self.failed.emit(image)
             return
+        self._crashes.pop(key, None)
         old_image = self._cache.pop(key, None)
         if old_image is not None:
             self._cache_bytes -= old_image.sizeInBytes()
@@ -222,28 +288,224 @@ class TileRenderer(QObject):
         if best is None or best not in self._cache or best.width < key.width:
             self._previews[key.page] = key
 
-    # -- worker thread ----------------------------------------------------------------------
+    def _take(self, for_thread: bool) -> TileKey | None:
+        """Pop the most wanted tile and mark it in flight (hold ``self._cond``)."""
+        for channel in CHANNELS:
+            wanted = self._wanted[channel]
+            for i, key in enumerate(wanted):
+                # A tile that was being drawn when the worker process died might crash MuPDF:
+                # only a (restarted) worker process may try it again, never this process.
+                if for_thread and key in self._suspects:
+                    continue
+                del wanted[i]
+                self._in_flight[key] = channel
+                return key
+        return None
 
-    def _run(self) -> None:
-        doc: PdfDocument | None = None
+    # -- the worker process (GUI thread) ----------------------------------------------------
+
+    def _attach_worker(self, worker: RenderWorker | None) -> None:
+        if worker is None:
+            return
+        self._worker = worker
+        self._worker_open = False
+        self._open_sent = False
+        self._free_slots = list(range(worker.slots))
+        self._notifier = QSocketNotifier(worker.conn.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._drain)
+        # A path is a short message; a PDF's bytes wait until the worker reads (no blocking).
+        if isinstance(self._source, Path) or worker.ready:
+            self._send_open()
+        self._drain()  # a spare worker may have said "ready" long ago
+
+    def _send_open(self) -> None:
+        assert self._worker is not None
+        source = str(self._source) if isinstance(self._source, Path) else self._source
+        self._open_sent = True
+        if not self._worker.send(("open", source, self._password)):
+            self._on_worker_died()
+
+    def _detach_worker(self) -> RenderWorker | None:
+        worker, self._worker = self._worker, None
+        if self._notifier is not None:
+            # Stop watching the descriptor before it is closed.
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+        self._worker_open = False
+        if worker is not None:
+            worker.stop()
+        return worker
+
+    def _drain(self, *_args: object) -> None:
+        """Handle every message the worker has sent so far."""
+        while (worker := self._worker) is not None:
+            try:
+                if not worker.conn.poll():
+                    break
+                message = worker.conn.recv()
+            except (EOFError, OSError):
+                self._on_worker_died()
+                return
+            self._handle(worker, message)
+        self._pump()
+
+    def _handle(self, worker: RenderWorker, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "ready":
+            worker.ready = True
+            if not self._open_sent:
+                self._send_open()
+        elif kind == "opened":
+            self._worker_open = True
+            with self._cond:
+                # The fallback thread finishes the tile it is drawing and quits.
+                self._thread_generation += 1
+                self._cond.notify_all()
+        elif kind == "open_failed":
+            log.warning(
+                "the render worker cannot open the pdf: %s; rendering on a thread", message[1]
+            )
+            self._detach_worker()
+            self._forget_requests()
+            self._ensure_fallback()
+        elif kind in ("tile", "pixels", "failed"):
+            key, slot = self._requests.pop(message[1])
+            image: QImage | str
+            if kind == "tile":
+                _, _, _, width, height, stride, pixel_format = message
+                view = worker.slot(slot, stride * height)
+                try:
+                    image = qimage_of(view, width, height, stride, pixel_format)
+                finally:
+                    view.release()
+            elif kind == "pixels":
+                _, _, width, height, stride, pixel_format, data = message
+                image = qimage_of(data, width, height, stride, pixel_format)
+            else:
+                image = message[2]
+            self._free_slots.append(slot)
+            with self._cond:
+                self._in_flight.pop(key, None)
+                self._suspects.discard(key)
+            self._store(key, image)
+
+    def _pump(self) -> None:
+        """Send the most wanted tiles to the worker while it has free slots."""
+        while self._worker_open and self._free_slots and not self._stopping:
+            with self._cond:
+                key = self._take(for_thread=False)
+            if key is None:
+                return
+            slot = self._free_slots.pop()
+            request_id = self._next_request
+            self._next_request += 1
+            self._requests[request_id] = (key, slot)
+            assert self._worker is not None
+            if not self._worker.send(("render", request_id, key.page, key.zoom, key.clip, slot)):
+                self._on_worker_died()
+                return
+
+    def _forget_requests(self) -> list[TileKey]:
+        """Put the tiles sent to a worker that is gone back at the front of their wish lists."""
+        lost = [key for key, _slot in self._requests.values()]
+        self._requests.clear()
+        with self._cond:
+            for key in reversed(lost):
+                channel = self._in_flight.pop(key, "view")
+                if key not in self._wanted[channel]:
+                    self._wanted[channel].insert(0, key)
+            self._cond.notify_all()
+        return lost
+
+    def _on_worker_died(self) -> None:
+        worker = self._detach_worker()
+        exitcode = worker.exitcode if worker is not None else None
+        lost = self._forget_requests()
+        if self._stopping:
+            return
+        given_up = []
+        with self._cond:
+            for key in lost:
+                self._crashes[key] += 1
+                self._suspects.add(key)
+                if self._crashes[key] >= 2:
+                    # Drawn twice, crashed twice: drawing it again would crash again.
+                    for wanted in self._wanted.values():
+                        if key in wanted:
+                            wanted.remove(key)
+                    given_up.append(key)
+        for key in given_up:
+            self.failed.emit(f"page {key.page + 1} could not be drawn: the renderer crashed on it")
+        self._restarts += 1
+        if self._restarts > MAX_RESTARTS:
+            log.warning(
+                "the render worker ended unexpectedly (exit code %s) %d times; "
+                "rendering on a thread from now on",
+                exitcode,
+                self._restarts,
+            )
+        else:
+            log.warning(
+                "the render worker ended unexpectedly (exit code %s); restarting it", exitcode
+            )
+            self._attach_worker(render_process.take_worker())
+        self._ensure_fallback()
+        self._pump()
+
+    # -- the fallback thread ----------------------------------------------------------------
+
+    def _ensure_fallback(self) -> None:
+        """Draw on a thread while no worker process is ready (a cold start takes a while)."""
+        if self._stopping or (self._worker is not None and self._worker.ready):
+            return
+        with self._cond:
+            if any(t.is_alive() and t.name == self._thread_name() for t in self._threads):
+                return
+            self._threads = [t for t in self._threads if t.is_alive()]
+            thread = threading.Thread(
+                target=self._run,
+                args=(self._thread_generation,),
+                name=self._thread_name(),
+                daemon=True,
+            )
+        thread.start()
+        self._threads.append(thread)
+
+    def _thread_name(self) -> str:
+        return f"lamina-render-{self._thread_generation}"
+
+    @Slot(object, object)
+    def _on_thread_done(self, key: TileKey | None, image: QImage | str) -> None:
+        with self._cond:
+            self._in_flight.pop(key, None)  # type: ignore[arg-type]
+        self._store(key, image)  # type: ignore[arg-type]
+        self._pump()
+
+    def _run(self, generation: int) -> None:
         try:
-            doc = open_pdf(self._source, self._password)
+            doc: PdfDocument = open_pdf(self._source, self._password)
         except (PdfError, OSError) as exc:
             self._relay.done.emit(None, f"cannot render pages: {exc}")
             return
         try:
             while True:
                 with self._cond:
-                    while not self._stopping and not any(self._wanted.values()):
+                    while True:
+                        if self._stopping or self._thread_generation != generation:
+                            return
+                        key = self._take(for_thread=True)
+                        if key is not None:
+                            break
                         self._cond.wait()
-                    if self._stopping:
-                        return
-                    channel = next(c for c in CHANNELS if self._wanted[c])
-                    key = self._wanted[channel].pop(0)
-                    self._in_flight[key] = channel
                 try:
-                    image: QImage | str = native_image(
-                        render_tile(doc, key.page, key.zoom, key.clip, annots=False)
+                    rendered = render_native(doc, key.page, key.zoom, key.clip)
+                    image: QImage | str = qimage_of(
+                        rendered.data,
+                        rendered.width,
+                        rendered.height,
+                        rendered.stride,
+                        rendered.format,
                     )
                 except (PdfError, ValueError) as exc:
                     image = f"page {key.page + 1} could not be drawn: {exc}"

@@ -1,16 +1,24 @@
 """Page rendering in the page view: ink shows where the PDF has ink, scrolling far asks only for
-what is visible, and the tile cache stays within its byte bound."""
+what is visible, and the tile cache stays within its byte bound. Tiles are drawn by a worker
+process: it draws the same pixels as app.pdf, a killed worker is restarted and the tiles drawn
+again, and no worker outlives its window or the app."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QImage
 
-from app.pdf import PdfDocument, open_pdf, render_page
+from app.pdf import PdfDocument, open_pdf, render_page, render_tile
 from app.ui.page_view import PageView
-from app.ui.render import TileRenderer, zoom_key
+from app.ui.render import TileKey, TileRenderer, native_image, zoom_key
 from tests.conftest import corpus_pdf
 
 LONG = "long-429p-broken-xref"
@@ -113,3 +121,156 @@ def test_tile_cache_stays_within_its_byte_bound(qtbot, long_view) -> None:  # ty
         )
     # What is on screen now is still cached (eviction drops the least recently used).
     assert all(renderer.cached(k) is not None for k in view.visible_tiles())
+
+
+# -- the render worker process ------------------------------------------------------------------
+
+
+def _process_renderer(qtbot, path, password=None, cache_bytes=64 * 1024 * 1024):  # type: ignore[no-untyped-def]
+    renderer = TileRenderer(path, password, cache_bytes=cache_bytes, use_process=True)
+    qtbot.waitUntil(lambda: renderer.rendering_in_process, timeout=30_000)
+    return renderer
+
+
+def _gone(pid: int) -> bool:
+    """Return whether process ``pid`` has ended (reaped, or a zombie of another parent)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return True
+    return "\nState:\tZ" in status or "\nState:\tX" in status
+
+
+def _reference(doc: PdfDocument, key: TileKey) -> QImage:
+    return native_image(render_tile(doc, key.page, key.zoom, key.clip, annots=False))
+
+
+@pytest.mark.parametrize(
+    ("prefix", "password"),
+    [(LONG, None), ("encrypted-aes256-user-pw", "foo"), ("geometry-rotations", None)],
+)
+def test_worker_process_draws_the_pixels_app_pdf_draws(qtbot, prefix, password) -> None:  # type: ignore[no-untyped-def]
+    path = corpus_pdf(prefix)
+    renderer = _process_renderer(qtbot, path, password)
+    try:
+        with open_pdf(path, password) as doc:
+            keys = [
+                TileKey(0, zoom_key(1.5), 0, 0, 512, 512),
+                TileKey(0, zoom_key(1.5), 512, 512, 300, 200),
+                TileKey(doc.page_count - 1, zoom_key(0.2), 0, 0, 120, 160),
+            ]
+            renderer.request(keys)
+            qtbot.waitUntil(lambda: all(renderer.cached(k) is not None for k in keys))
+            # It was the worker process that drew them, not a thread of this process.
+            assert renderer.rendering_in_process and renderer.worker_pid != os.getpid()
+            for key in keys:
+                image = renderer.cached(key)
+                assert image is not None
+                assert image.format() == QImage.Format.Format_RGB32
+                assert (image.width(), image.height()) == (key.width, key.height)
+                assert image == _reference(doc, key)
+            ink = renderer.cached(keys[0])
+            assert ink is not None
+            assert (
+                any(
+                    ink.pixelColor(x, y).lightness() < 128
+                    for x in range(0, 512, 4)
+                    for y in (100, 200)
+                )
+                or prefix != LONG
+            ), "the top of page 1 of the long PDF has text"
+    finally:
+        renderer.stop()
+
+
+def test_killing_the_worker_restarts_it_and_redraws(qtbot, long_view) -> None:  # type: ignore[no-untyped-def]
+    view, renderer, doc = long_view
+    qtbot.waitUntil(lambda: renderer.rendering_in_process, timeout=30_000)
+    _wait_painted(qtbot, view)
+    first = renderer.worker_pid
+    assert first is not None
+    # Kill it while the tiles of a far page are on their way.
+    view.go_to_page(200)
+    view.viewport().repaint()
+    assert renderer.pending("view")
+    os.kill(first, signal.SIGKILL)
+    _wait_painted(qtbot, view)
+    qtbot.waitUntil(lambda: renderer.rendering_in_process, timeout=30_000)
+    assert renderer.worker_pid not in (None, first)
+    assert _gone(first)
+    for key in view.visible_tiles():
+        assert renderer.cached(key) == _reference(doc, key)
+    # The new worker keeps drawing.
+    view.go_to_page(250)
+    _wait_painted(qtbot, view)
+    assert renderer.worker_pid not in (None, first)
+
+
+def test_closing_the_window_ends_the_worker(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    assert window.open_path(corpus_pdf(LONG))
+    renderer = window.renderer
+    qtbot.waitUntil(lambda: renderer.rendering_in_process, timeout=30_000)
+    _wait_painted(qtbot, window.view)
+    pid = renderer.worker_pid
+    assert pid is not None and not _gone(pid)
+    window.close()
+    qtbot.waitUntil(lambda: _gone(pid), timeout=10_000)
+    assert window.renderer is None
+
+
+_APP_SCRIPT = """
+import os, sys, time
+os.environ["QT_QPA_PLATFORM"] = "offscreen"
+from pathlib import Path
+from PySide6.QtCore import QSettings
+from app.ui.app import ensure_application
+from app.ui.controller import AppController
+from app.ui import render_process
+app = ensure_application()
+controller = AppController(QSettings(sys.argv[2], QSettings.Format.IniFormat))
+window = controller.new_window()
+window.show()
+window.open_path(Path(sys.argv[1]))
+other = controller.new_window()  # its page view starts a spare worker
+deadline = time.monotonic() + 60
+while not (window.renderer.rendering_in_process and render_process.spare_pid()):
+    app.processEvents()
+    time.sleep(0.01)
+    if time.monotonic() > deadline:
+        sys.exit("the worker did not start")
+print(window.renderer.worker_pid, render_process.spare_pid(), flush=True)
+if sys.argv[3] == "quit":
+    sys.exit(0)
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("how", ["quit", "killed"])
+def test_no_worker_outlives_the_app(tmp_path: Path, how: str) -> None:
+    script = tmp_path / "lamina_window.py"
+    script.write_text(_APP_SCRIPT)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(corpus_pdf(LONG)), str(tmp_path / "s.ini"), how],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip(), proc.stderr.read() if proc.stderr else ""
+        pids = [int(p) for p in line.split()]
+        assert len(pids) == 2 and os.getpid() not in pids
+        if how == "killed":
+            # The app crashed hard: no atexit, no close; the workers see their pipe close.
+            proc.kill()
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while not all(_gone(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(_gone(p) for p in pids)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
