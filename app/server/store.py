@@ -277,6 +277,10 @@ class SqliteStore:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        # Held by background work (checkpoints, revocation polls) so close() never pulls a
+        # connection from under a worker thread (sqlite3 would crash).
+        self._busy = threading.Lock()
+        self._closed = False
         try:
             # executescript commits by itself; each statement is idempotent.
             self._db().executescript(_SCHEMA)
@@ -326,14 +330,18 @@ class SqliteStore:
     def checkpoint(self) -> None:
         """Copy committed WAL pages into the database file (fsynced), without blocking
         writers; a no-op when nothing is new."""
-        try:
-            self._db().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as exc:
-            raise StoreError(f"checkpoint of {self.path} failed: {exc}") from exc
+        with self._busy:
+            if self._closed:
+                return
+            try:
+                self._db().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"checkpoint of {self.path} failed: {exc}") from exc
 
     def close(self) -> None:
-        """Close every connection this store opened."""
-        with self._lock:
+        """Close every connection this store opened (after any checkpoint in progress)."""
+        with self._busy, self._lock:
+            self._closed = True
             for db in self._connections:
                 db.close()
             self._connections.clear()
@@ -633,7 +641,10 @@ class SqliteStore:
 
     def revoked_jtis(self) -> frozenset[str]:
         """Return every revoked token id."""
-        return frozenset(j for (j,) in self._db().execute("SELECT jti FROM revoked_tokens"))
+        with self._busy:
+            if self._closed:
+                raise StoreError(f"the store {self.path} is closed")
+            return frozenset(j for (j,) in self._db().execute("SELECT jti FROM revoked_tokens"))
 
 
 def new_epoch() -> str:

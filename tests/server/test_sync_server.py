@@ -69,3 +69,30 @@ def test_shutdown_commits_then_closes_with_1001(tmp_path: Path) -> None:
         reopened.close()
 
     run(scenario())
+
+
+def test_presence_names_everyone_connected_and_follows_cursor_moves(
+    server: ServerThread, doc: str
+) -> None:
+    async def scenario() -> None:
+        joined = await asyncio.gather(
+            *(join(server.url, server.token(doc, user_id=f"u{i}"), name=f"n{i}") for i in range(6))
+        )
+        clients = [c for c, _, _ in joined]
+        everyone = {f"n{i}" for i in range(6)}
+        for client in clients:
+            while True:  # lists may be merged while people join; the last one names all
+                msg = await client.recv_type("presence")
+                if {c["name"] for c in msg["clients"]} == everyone:
+                    break
+        await clients[0].send({"type": "presence", "state": {"name": "n0", "page": 3}})
+        msg = await clients[1].recv_type("presence")
+        while next(c for c in msg["clients"] if c["name"] == "n0")["state"].get("page") != 3:
+            msg = await clients[1].recv_type("presence")
+        await clients[5].ws.close()
+        msg = await clients[0].recv_type("presence")
+        while "n5" in {c["name"] for c in msg["clients"]}:
+            msg = await clients[0].recv_type("presence")
+        assert {c["name"] for c in msg["clients"]} == everyone - {"n5"}
+
+    run(scenario())
