@@ -391,20 +391,20 @@ class TileRenderer(QObject):
             self._store(key, image)
 
     def _pump(self) -> None:
-        """Send the most wanted tiles to the worker while it has free slots."""
-        while self._worker_open and self._free_slots and not self._stopping:
-            with self._cond:
-                key = self._take(for_thread=False)
-            if key is None:
-                return
-            slot = self._free_slots.pop()
-            request_id = self._next_request
-            self._next_request += 1
-            self._requests[request_id] = (key, slot)
-            assert self._worker is not None
-            if not self._worker.send(("render", request_id, key.page, key.zoom, key.clip, slot)):
-                self._on_worker_died()
-                return
+        """Send the most wanted tiles to the worker while it has free slots (one message)."""
+        if not self._worker_open or not self._free_slots or self._stopping:
+            return
+        batch = []
+        with self._cond:
+            while self._free_slots and (key := self._take(for_thread=False)) is not None:
+                slot = self._free_slots.pop()
+                request_id = self._next_request
+                self._next_request += 1
+                self._requests[request_id] = (key, slot)
+                batch.append((request_id, key.page, key.zoom, key.clip, slot))
+        assert self._worker is not None
+        if batch and not self._worker.send(("render", batch)):
+            self._on_worker_died()
 
     def _forget_requests(self) -> list[TileKey]:
         """Put the tiles sent to a worker that is gone back at the front of their wish lists."""

@@ -9,7 +9,7 @@ shared-memory slots. The pipe carries only small messages:
 GUI to worker::
 
     ("open", source, password)             open the PDF (a path, or its bytes)
-    ("render", request_id, page, zoom, (x0, y0, x1, y1), slot)
+    ("render", [(request_id, page, zoom, (x0, y0, x1, y1), slot), ...])   drawn in order
     ("quit",)                              finish; end of file on the pipe means the same
 
 worker to GUI::
@@ -242,8 +242,8 @@ def worker_main(conn: Connection, shm_name: str, slot_bytes: int, slots: int) ->
                 else:
                     conn.send(("opened", doc.page_count))
             elif kind == "render":
-                _, request_id, page, zoom, clip, slot = message
-                conn.send(_render(doc, shm, slot_bytes, request_id, page, zoom, clip, slot))
+                for request_id, page, zoom, clip, slot in message[1]:
+                    conn.send(_render(doc, shm, slot_bytes, request_id, page, zoom, clip, slot))
     except (BrokenPipeError, ConnectionResetError):
         return
     finally:
