@@ -21,13 +21,9 @@ from app.auth import mint_token
 from app.auth.invite import Invite
 from app.auth.keys import KeyPair, load_or_create_keypair
 from app.client.backoff import Backoff
-from app.model.instant_json import parse_instant_json
-from app.model.records import record_to_json
-from app.pdf import open_pdf
-from app.pdf.annotations import read_records
-from app.pdf.writer import apply_instant_json
 from app.server.documents import add_document_file
 from app.server.store import SqliteStore
+from app.ui.pdf_backend import PdfBackendImpl
 from tests.conftest import corpus_pdf
 
 STAMPS = "annot-stamps"
@@ -51,26 +47,8 @@ def note(text: str, **extra: Any) -> dict[str, Any]:
     return {**NOTE, "text": {"format": "plain", "value": text}, **extra}
 
 
-class PymupdfBackend:
-    """The real PDF bridge (app.pdf) behind the client's PdfBackend port."""
-
-    def read_base_records(self, path: Path, password: str | None = None) -> list[dict[str, Any]]:
-        with open_pdf(path, password) as pdf:
-            return [record_to_json(r) for r in read_records(pdf)]
-
-    def write_pdf(
-        self,
-        source: Path,
-        instant_json: dict[str, Any],
-        out_path: Path,
-        *,
-        flatten: bool = False,
-        password: str | None = None,
-    ) -> None:
-        data = apply_instant_json(
-            source, parse_instant_json(instant_json), flatten=flatten, password=password
-        )
-        out_path.write_bytes(data)
+# The real PDF bridge behind the client's PdfBackend port: the one the desktop app uses.
+PymupdfBackend = PdfBackendImpl
 
 
 def free_port() -> int:
