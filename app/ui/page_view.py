@@ -76,6 +76,9 @@ _BACKGROUND = QColor("#5f6368")
 _SHADOW = QColor(0, 0, 0, 60)
 _PAPER = QColor("#ffffff")
 
+_WARM_WORKER_MS = 1000
+"""How long after a page view exists a spare render worker is started."""
+
 _GEOMETRY_SLICE = 8
 """Pages whose exact size is read per idle step once the first page is on screen."""
 
@@ -145,9 +148,15 @@ class PageView(QAbstractScrollArea):
         self._painted_once = False
         self._last_point: tuple[int, Point] | None = None
         self.read_only = False
-        # A render worker process takes most of a second to import PyMuPDF: start one now so
-        # it is warm when a document opens.
-        render_process.prestart()
+        # A render worker process takes most of a second of CPU to start: start a spare once
+        # the app is idle, so it is warm when a document opens.
+        QTimer.singleShot(_WARM_WORKER_MS, self._prestart_worker)
+
+    def _prestart_worker(self) -> None:
+        # Not while a document shows: it has its own worker, and a spare would only take a CPU
+        # from it (the next document starts its own if none is waiting).
+        if self._renderer is None:
+            render_process.prestart()
 
     # -- document -----------------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSocketNotifier, Signal, Slot
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 from app.pdf import PdfDocument, PdfError, RenderedImage, open_pdf
@@ -51,6 +51,10 @@ CHANNELS = ("view", "prefetch", "thumbnails")
 
 MAX_RESTARTS = 3
 """Crashes of the worker process after which tiles are drawn on a thread instead."""
+
+WAKE_DELAY_MS = 300
+"""With no spare worker waiting, one is started after the first tile or this long after
+opening (starting it at once would slow the first paint on a two-core machine)."""
 
 _QT_FORMATS = {
     "RGBA8888": QImage.Format.Format_RGBA8888,
@@ -171,10 +175,18 @@ class TileRenderer(QObject):
         self._next_request = 0
         self._restarts = 0
         self._crashes: Counter[TileKey] = Counter()
+        self._wake_timer = QTimer(self)
+        self._wake_timer.setSingleShot(True)
+        self._wake_timer.timeout.connect(self._wake_worker)
         if use_process is None:
             use_process = render_process.processes_enabled()
+        self._use_process = use_process
         if use_process:
-            self._attach_worker(render_process.take_worker())
+            # Only a spare that is already running; a new worker is started once the first
+            # tiles are on screen (see _store), or soon anyway.
+            self._attach_worker(render_process.take_worker(start=False))
+            if self._worker is None:
+                self._wake_timer.start(WAKE_DELAY_MS)
         self._ensure_fallback()
 
     # -- GUI thread -------------------------------------------------------------------------
@@ -253,6 +265,7 @@ class TileRenderer(QObject):
             self._thread_generation += 1
             self._wanted = {c: [] for c in CHANNELS}
             self._cond.notify_all()
+        self._wake_timer.stop()
         self._detach_worker()
         for thread in self._threads:
             thread.join(timeout=5)
@@ -264,6 +277,9 @@ class TileRenderer(QObject):
         if isinstance(image, str):
             self.failed.emit(image)
             return
+        if self._worker is None and self._wake_timer.isActive():
+            self._wake_timer.stop()
+            self._wake_worker()
         self._crashes.pop(key, None)
         old_image = self._cache.pop(key, None)
         if old_image is not None:
@@ -313,10 +329,15 @@ class TileRenderer(QObject):
         self._free_slots = list(range(worker.slots))
         self._notifier = QSocketNotifier(worker.conn.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._drain)
-        # A path is a short message; a PDF's bytes wait until the worker reads (no blocking).
-        if isinstance(self._source, Path) or worker.ready:
-            self._send_open()
         self._drain()  # a spare worker may have said "ready" long ago
+        # A path is a short message; a PDF's bytes wait until the worker reads (no blocking).
+        if self._worker is worker and (isinstance(self._source, Path) or worker.ready):
+            self._send_open()
+
+    def _wake_worker(self) -> None:
+        """Start the worker process if this renderer has none yet."""
+        if self._worker is None and self._use_process and not self._stopping:
+            self._attach_worker(render_process.take_worker())
 
     def _send_open(self) -> None:
         assert self._worker is not None

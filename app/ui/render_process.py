@@ -27,15 +27,19 @@ worker never writes into pixels the GUI still reads.
 This module must not import Qt: the worker process imports it, and importing PySide6 there
 would only slow its start.
 
-Start-up: importing PyMuPDF in a new process takes a large part of a second, so
-:func:`prestart` starts a spare worker as soon as a window exists and :func:`take_worker`
-hands it to the first document opened.
+Start-up: a new worker process takes most of a second of CPU to start and import PyMuPDF,
+so the page view calls :func:`prestart` once the app has been idle a moment, and
+:func:`take_worker` hands that spare to the next document opened. A file opened at once
+(``lamina file.pdf``) finds no spare: its first tiles are drawn on a thread and the worker is
+started only once they are on screen, so on a two-core machine it never slows the first
+paint.
 """
 
 from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import inspect
 import logging
 import multiprocessing
@@ -46,15 +50,10 @@ from collections.abc import Iterator
 from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.pdf import PdfDocument, PdfError, RenderedImage, open_pdf, render_tile
-
-_NATIVE_ORDER: dict[str, Any] = (
-    {"byte_order": "BGRA"}
-    if "byte_order" in inspect.signature(render_tile).parameters and sys.byteorder == "little"
-    else {}
-)
+if TYPE_CHECKING:
+    from app.pdf import PdfDocument, RenderedImage
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +182,8 @@ def prestart() -> None:
         _spare = None
 
 
-def take_worker() -> RenderWorker | None:
-    """Return the spare worker (started if needed), or None where processes are not used."""
+def take_worker(start: bool = True) -> RenderWorker | None:
+    """Return the spare worker, or a new one if ``start``; None where processes are not used."""
     global _spare
     if not processes_enabled():
         return None
@@ -193,6 +192,8 @@ def take_worker() -> RenderWorker | None:
         return worker
     if worker is not None:
         worker.stop()
+    if not start:
+        return None
     try:
         return RenderWorker()
     except OSError as exc:
@@ -219,6 +220,8 @@ def shutdown_spare() -> None:
 
 def worker_main(conn: Connection, shm_name: str, slot_bytes: int, slots: int) -> None:
     """Serve render requests on ``conn`` until told to quit or the GUI process is gone."""
+    from app.pdf import PdfError, open_pdf
+
     shm = _attach(shm_name)
     doc: PdfDocument | None = None
     try:
@@ -279,6 +282,8 @@ def _render(
     clip: tuple[int, int, int, int],
     slot: int,
 ) -> tuple[Any, ...]:
+    from app.pdf import PdfError
+
     if doc is None:
         return ("failed", request_id, "no document is open in the render worker")
     try:
@@ -311,7 +316,18 @@ def render_native(
     ``Format_RGB32`` is B, G, R, A in memory on little-endian machines: such pixels are copied
     into the cache as they are, other ones converted once.
     """
-    return render_tile(doc, page, zoom, clip, annots=False, **_NATIVE_ORDER)
+    from app.pdf import render_tile
+
+    return render_tile(doc, page, zoom, clip, annots=False, **_native_order())
+
+
+@functools.cache
+def _native_order() -> dict[str, Any]:
+    from app.pdf import render_tile
+
+    if "byte_order" in inspect.signature(render_tile).parameters and sys.byteorder == "little":
+        return {"byte_order": "BGRA"}
+    return {}
 
 
 if __name__ == "__main__":  # pragma: no cover - started by multiprocessing, not by hand
