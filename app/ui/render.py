@@ -52,6 +52,9 @@ CHANNELS = ("view", "prefetch", "thumbnails")
 MAX_RESTARTS = 3
 """Crashes of the worker process after which tiles are drawn on a thread instead."""
 
+AFTER_FIRST_TILE_MS = 100
+"""How long after the first tile arrives the worker process is started."""
+
 WAKE_DELAY_MS = 300
 """With no spare worker waiting, one is started after the first tile or this long after
 opening (starting it at once would slow the first paint on a two-core machine)."""
@@ -277,9 +280,10 @@ class TileRenderer(QObject):
         if isinstance(image, str):
             self.failed.emit(image)
             return
-        if self._worker is None and self._wake_timer.isActive():
-            self._wake_timer.stop()
-            self._wake_worker()
+        if self._worker is None and self._wake_timer.remainingTime() > AFTER_FIRST_TILE_MS:
+            # The first tiles are here: start the worker once they are painted (a process
+            # starting takes a CPU from this one for a while).
+            self._wake_timer.start(AFTER_FIRST_TILE_MS)
         self._crashes.pop(key, None)
         old_image = self._cache.pop(key, None)
         if old_image is not None:
@@ -346,7 +350,7 @@ class TileRenderer(QObject):
         if not self._worker.send(("open", source, self._password)):
             self._on_worker_died()
 
-    def _detach_worker(self) -> RenderWorker | None:
+    def _detach_worker(self, wait: bool = False) -> RenderWorker | None:
         worker, self._worker = self._worker, None
         if self._notifier is not None:
             # Stop watching the descriptor before it is closed.
@@ -355,7 +359,7 @@ class TileRenderer(QObject):
             self._notifier = None
         self._worker_open = False
         if worker is not None:
-            worker.stop()
+            worker.stop(wait=wait)
         return worker
 
     def _drain(self, *_args: object) -> None:
@@ -440,7 +444,7 @@ class TileRenderer(QObject):
         return lost
 
     def _on_worker_died(self) -> None:
-        worker = self._detach_worker()
+        worker = self._detach_worker(wait=True)  # it is gone already: this only reaps it
         exitcode = worker.exitcode if worker is not None else None
         lost = self._forget_requests()
         if self._stopping:

@@ -45,6 +45,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 import types
 from collections.abc import Iterator
 from multiprocessing import shared_memory
@@ -131,25 +132,37 @@ class RenderWorker:
         start = index * self.slot_bytes
         return buf[start : start + nbytes]
 
-    def stop(self, timeout: float = 2.0) -> None:
-        """Ask the worker to quit, wait for it (killing it if it hangs) and free the slots."""
+    def stop(self, timeout: float = 2.0, *, wait: bool = True) -> None:
+        """Ask the worker to quit and free the slots; wait for it (killing it if it hangs).
+
+        With ``wait=False`` a daemon thread waits instead: a worker takes a tenth of a second
+        to exit, which the GUI thread should not spend closing a document.
+        """
         if self._stopped:
             return
         self._stopped = True
         self.send(("quit",))
+        self.conn.close()  # end of file for the worker even if "quit" did not get through
+        try:
+            self._shm.close()
+        except BufferError:
+            # A view into the slots is still referenced; the memory goes when that view does.
+            log.debug("render worker slots still referenced at stop")
+        # The worker keeps its own mapping until it exits.
+        self._shm.unlink()
+        if wait:
+            self._reap(timeout)
+        else:
+            threading.Thread(
+                target=self._reap, args=(timeout,), name="lamina-render-reaper", daemon=True
+            ).start()
+
+    def _reap(self, timeout: float) -> None:
         self._process.join(timeout)
         if self._process.is_alive():
             log.warning("render worker %s did not quit; killing it", self._process.pid)
             self._process.kill()
             self._process.join(timeout)
-        self.conn.close()
-        try:
-            self._shm.close()
-        except BufferError:
-            # A view into the slots is still referenced; unlink anyway, the memory goes
-            # when that view does.
-            log.debug("render worker slots still referenced at stop")
-        self._shm.unlink()
 
 
 @contextlib.contextmanager
