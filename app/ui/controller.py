@@ -47,6 +47,7 @@ class AppController(QObject):
 
     def new_window(self) -> MainWindow:
         window = MainWindow(self.settings)
+        window.layer_source = self.invited_layers
         window.welcome.join_requested.connect(lambda: self.ask_join(window))
         window.welcome.sample_requested.connect(lambda: self.start_sample_review(window))
         window.join_action.triggered.connect(lambda: self.ask_join(window))
@@ -96,6 +97,10 @@ class AppController(QObject):
         window.open_review(link, backoff=self.backoff)
 
     # -- hosting ----------------------------------------------------------------------
+
+    def invited_layers(self, document_id: str) -> list[str]:
+        """Return the layers this app made invites for on a document it hosts."""
+        return self.server.invited_layers(document_id) if self.server is not None else []
 
     async def ensure_server(self) -> LocalReviewServer:
         """Start the bundled server (or return the one this app started)."""
@@ -149,10 +154,14 @@ class AppController(QObject):
             window.show_error("Sample review unavailable", str(exc))
             return
         window.statusBar().clearMessage()
-        preset = PRESETS_BY_KEY["lead"]
+        # The user leads on layer "me" and views Sam's layer "sam" read-only; Sam reviews on
+        # "sam" alone: Sam's strokes appear in the user's window, framed in the layer colour.
         me = window.display_name()
-        first = server.invite(document_id, preset, name=me)
-        second = server.invite(document_id, preset, name="Sam (sample)")
+        second = server.invite(
+            document_id, PRESETS_BY_KEY["reviewer"], name="Sam (sample)", layer="sam"
+        )
+        first = server.invite(document_id, PRESETS_BY_KEY["lead"], name=me, layer="me")
+        window.auto_show_layers = ["sam"]
         other = self.new_window()
         other.settings_override = {"display_name": "Sam (sample)", "color": "#C62828"}
         geometry = window.geometry()

@@ -202,3 +202,59 @@ def import_instant_json(window: MainWindow, path: Path | None = None) -> None:
             changes.append(Create(record))
     session.apply_step(f"import {path.name}", changes)
     window.statusBar().showMessage(f"Imported {len(changes)} changes from {path.name}", 8000)
+
+
+def export_merged_pdf(
+    window: MainWindow, layers: list[str], flatten: bool, path: Path | None = None
+) -> asyncio.Task[None] | None:
+    """Write one PDF with the user's annotations and those of ``layers`` (viewed layers).
+
+    The client writes it (``export_pdf(path, layers=...)``) on a worker thread, behind the
+    same progress dialog as the other exports; the file appears complete or not at all.
+    Cancel discards the result: the file is removed when the write ends.
+    """
+    if window.session is None:
+        return None
+    from app.ui.documents import ensure_loop
+
+    session = window.session
+    suffix = ".merged-flattened.pdf" if flatten else ".merged.pdf"
+    path = path or _ask_path(
+        window,
+        "Export merged PDF of chosen layers",
+        session.pdf_path.with_name(session.pdf_path.stem + suffix),
+        "PDF files (*.pdf)",
+    )
+    if path is None:
+        return None
+    target = path
+    dialog = QProgressDialog(f"Writing {target.name}…", "Cancel", 0, 0, window)
+    dialog.setObjectName("exportProgress")
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(400)
+    cancelled: list[bool] = []
+    dialog.canceled.connect(lambda: cancelled.append(True))
+    window._open_dialogs.append(dialog)
+
+    async def run() -> None:
+        error: Exception | None = None
+        try:
+            await session.client.export_pdf(target, flatten=flatten, layers=layers)
+        except (LaminaError, OSError) as exc:
+            error = exc
+        dialog.reset()
+        dialog.hide()
+        if dialog in window._open_dialogs:
+            window._open_dialogs.remove(dialog)
+        if cancelled:
+            if error is None:
+                target.unlink(missing_ok=True)
+            return
+        if error is not None:
+            window.show_error("Export failed", str(error))
+            return
+        merged = ", ".join(layers) if layers else "no other layer"
+        window.statusBar().showMessage(f"Exported to {target} (merged: {merged})", 8000)
+        window.exported.emit(str(target))
+
+    return ensure_loop().create_task(run(), name="lamina-export-layers")

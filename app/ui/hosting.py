@@ -76,6 +76,7 @@ class LocalReviewServer:
         self.port = port
         self.keypair: KeyPair | None = None
         self._server: object | None = None
+        self._invited_layers: dict[str, list[str]] = {}
 
     @property
     def running(self) -> bool:
@@ -127,21 +128,44 @@ class LocalReviewServer:
         *,
         name: str,
         layer: str = "",
+        view_layers: tuple[str, ...] | None = None,
         ttl: timedelta = timedelta(days=14),
     ) -> str:
-        """Return an invite link for ``document_id`` with the permissions of ``preset``."""
+        """Return an invite link for ``document_id`` with the permissions of ``preset``.
+
+        Args:
+            layer: the invite's layer; by default a layer named after the person for a
+                preset with its own layer, else the shared layer ``""``.
+            view_layers: the layers the invite may view read-only; by default every layer
+                (``"*"``) for a preset that views all layers, else none.
+        """
         if self.keypair is None:
             raise RuntimeError("the review server is not running")
+        if not layer and preset.own_layer:
+            layer = _layer_name(name)
+        if view_layers is None:
+            view_layers = ("*",) if preset.view_all_layers else ()
         token = mint_token(
             self.keypair,
             document_id=document_id,
             permissions=preset.permissions,
-            layer=(layer or _layer_name(name)) if preset.own_layer else "",
+            layer=layer,
             creator_name=name or None,
-            view_layers=("*",) if preset.view_all_layers else (),
+            view_layers=view_layers,
             ttl=ttl,
         )
+        known = self._invited_layers.setdefault(document_id, [])
+        if layer not in known:
+            known.append(layer)
         return make_invite_link(self.url, token)
+
+    def invited_layers(self, document_id: str) -> list[str]:
+        """Return the layers this app made invites for on ``document_id``, in order.
+
+        The protocol cannot list a document's layers; the host knows the ones it handed out,
+        so a lead reviewer's window can offer them in its Layers panel.
+        """
+        return list(self._invited_layers.get(document_id, []))
 
 
 def _layer_name(name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QTimer, Signal
@@ -43,6 +44,7 @@ from app.model.records import (
     Comment,
     LinkAnnotation,
     NoteAnnotation,
+    Record,
     Text,
     TextAnnotation,
     WidgetAnnotation,
@@ -57,8 +59,15 @@ from app.pdf import (
     search_page,
 )
 from app.ui.inline_editor import InlineTextEditor
-from app.ui.page_view import PageView, SearchHit
-from app.ui.panels import CommentsPanel, ConflictsPanel, LayersPanel, PropertiesPanel
+from app.ui.layer_overlay import LAYER_COLORS, LayerPageView
+from app.ui.page_view import SearchHit
+from app.ui.panels import (
+    CommentsPanel,
+    ConflictsPanel,
+    LayerRow,
+    LayersPanel,
+    PropertiesPanel,
+)
 from app.ui.preferences import Preferences, load_preferences
 from app.ui.render import TileRenderer
 from app.ui.session import DocumentSession
@@ -132,6 +141,15 @@ class MainWindow(QMainWindow):
         self.pdf: PdfDocument | None = None
         self.renderer: TileRenderer | None = None
         self.hidden_layers: set[str] = set()
+        """Layers the user hid (their own layer's name; other layers are simply not viewed)."""
+        self.other_layer_names: list[str] = []
+        """Other layers offered in the Layers panel (viewed or not), in the order listed."""
+        self.loading_layers: set[str] = set()
+        """Other layers asked for whose records have not arrived yet."""
+        self.layer_source: Callable[[str], list[str]] | None = None
+        """Layer names the app knows for a document id (the layers it made invites for)."""
+        self.auto_show_layers: list[str] = []
+        """Other layers to show as soon as the next review opens (the sample review)."""
         self._search_hits: list[SearchHit] = []
         self._search_index = -1
         self._search_pending: list[int] = []
@@ -148,7 +166,7 @@ class MainWindow(QMainWindow):
 
         self.stack = QStackedWidget()
         self.welcome = WelcomePage()
-        self.view = PageView()
+        self.view = LayerPageView()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.view)
         self.setCentralWidget(self.stack)
@@ -201,6 +219,12 @@ class MainWindow(QMainWindow):
         )
         self.export_flat_action = a(
             "Export &flattened PDF…", None, lambda: self.export_pdf(True), "exportFlatAction"
+        )
+        self.export_layers_action = a(
+            "&Merged PDF of chosen layers…", None, self.export_layers, "exportLayersAction"
+        )
+        self.export_layers_action.setToolTip(
+            "Write one PDF with your annotations and those of the layers you view"
         )
         self.import_json_action = a(
             "&Import Instant JSON…", None, self.import_instant_json, "importJsonAction"
@@ -260,6 +284,9 @@ class MainWindow(QMainWindow):
             self.export_flat_action,
         ):
             file_menu.addAction(act)
+        self.export_menu = file_menu.addMenu("E&xport")
+        self.export_menu.setObjectName("exportMenu")
+        self.export_menu.addAction(self.export_layers_action)
         file_menu.addSeparator()
         file_menu.addAction(self.join_action)
         file_menu.addAction(self.host_action)
@@ -393,7 +420,8 @@ class MainWindow(QMainWindow):
         self.comments.delete.connect(lambda rid: self._delete_id(rid))
         self.comments.current_changed.connect(lambda *_: self._update_comment_buttons())
         self.layers.visibility_changed.connect(self._on_layer_visibility)
-        self.layers.export_requested.connect(self._export_layers)
+        self.layers.export_requested.connect(self.export_layers)
+        self.layers.add_requested.connect(self.add_layer)
         self.conflicts.reapply.connect(self._reapply_conflict)
         self.conflicts.dismiss.connect(self._dismiss_conflict)
         for dock in self.docks.values():
@@ -563,6 +591,8 @@ class MainWindow(QMainWindow):
             lambda reason: self.statusBar().showMessage(f"Change refused: {reason}", 8000)
         )
         session.server_behind.connect(self._on_server_behind)
+        session.layer_changed.connect(self._on_layer_changed)
+        self._offer_layers()
         self._on_records_changed("remote")
         self._refresh_conflicts()
         self._update_status()
@@ -588,6 +618,10 @@ class MainWindow(QMainWindow):
         self.claims = None
         self.permissions = None
         self.read_only_reason = None
+        self.other_layer_names = []
+        self.loading_layers = set()
+        self.hidden_layers = set()
+        self.view.set_layer_marks([])
         if self.renderer is not None:
             self.renderer.stop()
             self.renderer = None
@@ -675,8 +709,18 @@ class MainWindow(QMainWindow):
     def _selected_record(self) -> Annotation | None:
         if self.session is None or self.view.selected_id is None:
             return None
-        record = self.session.get(RecordId(self.view.selected_id))
+        record = self.find_record(self.view.selected_id)
         return record if isinstance(record, Annotation) else None
+
+    def find_record(self, record_id: str) -> Record | None:
+        """Return a record shown: the user's own, or one of another layer being viewed."""
+        if self.session is None:
+            return None
+        record = self.session.get(RecordId(record_id))
+        if record is None:
+            found = self.session.layer_record(record_id)
+            record = found[1] if found is not None else None
+        return record
 
     def _on_record_created(self, record: Annotation) -> None:
         if self.session is None:
@@ -753,6 +797,9 @@ class MainWindow(QMainWindow):
     def _on_selection_changed(self, record_id: object) -> None:
         self.comments.select(record_id if isinstance(record_id, str) else None)
         selected = self._selected_record()
+        layer = self.session.layer_of_id(selected.id) if selected and self.session else None
+        if layer is not None:
+            self.statusBar().showMessage(f"Read-only: {layer} layer", 5000)
         if selected is not None:
             editable, _delete, why = self.record_flags(selected)
             self.properties.show_style(
@@ -889,6 +936,9 @@ class MainWindow(QMainWindow):
 
     def record_flags(self, record: object) -> tuple[bool, bool, str]:
         """Return (may edit, may delete, why not) for a record, per the token's permissions."""
+        layer = self._other_layer_of(record)
+        if layer is not None:
+            return False, False, f"Read-only: {layer} layer"
         if self.view.read_only:
             return False, False, f"Read-only: {self.read_only_reason or 'this document'}"
         if self.permissions is None or not isinstance(record, Annotation | Comment):
@@ -898,6 +948,9 @@ class MainWindow(QMainWindow):
 
     def may_reply(self, record: object) -> tuple[bool, str]:
         """Return whether the user may reply to the thread of ``record``, and why not."""
+        layer = self._other_layer_of(record)
+        if layer is not None:
+            return False, f"Read-only: {layer} layer"
         if self.view.read_only:
             return False, f"Read-only: {self.read_only_reason or 'this document'}"
         if self.session is not None and isinstance(record, Comment):
@@ -909,6 +962,12 @@ class MainWindow(QMainWindow):
         if self.permissions.record_flags(self.record_meta(record)).reply:
             return True, ""
         return False, "Your invite does not allow replying to this thread"
+
+    def _other_layer_of(self, record: object) -> str | None:
+        record_id = getattr(record, "id", None)
+        if self.session is None or not isinstance(record_id, str):
+            return None
+        return self.session.layer_of_id(record_id)
 
     def _can_edit(self, record: object) -> bool:
         return self.record_flags(record)[0]
@@ -981,7 +1040,7 @@ class MainWindow(QMainWindow):
     def _update_comment_buttons(self) -> None:
         """Enable Reply / Edit text / Delete for the comments panel's pick, per the token."""
         current = self.comments.current_id()
-        record = self.session.get(RecordId(current)) if self.session and current else None
+        record = self.find_record(current) if current else None
         if not isinstance(record, Annotation | Comment):
             self.comments.set_allowed(None, None, None)
             return
@@ -993,8 +1052,16 @@ class MainWindow(QMainWindow):
             return
         annotations = self.visible_annotations()
         self.view.set_annotations(annotations, self._can_edit)
+        marks: list[tuple[Annotation, str]] = []
+        for name, records in self.shown_layer_records().items():
+            color = self.layer_color(name)
+            marks.extend((r, color) for r in records if isinstance(r, Annotation))
+        self.view.set_layer_marks(marks)
         threads: dict[str, list[Comment]] = {}
-        for record in self.session.records():
+        every = [*self.session.records()]
+        for records in self.shown_layer_records().values():
+            every.extend(records)
+        for record in every:
             if isinstance(record, Comment):
                 threads.setdefault(record.root_id, []).append(record)
         rows = [
@@ -1009,26 +1076,166 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def visible_annotations(self) -> list[Annotation]:
+        """Return what is drawn: the user's layer (unless hidden), then the layers viewed."""
         if self.session is None:
             return []
-        return [a for a in self.session.annotations() if self.layer_of(a) not in self.hidden_layers]
+        out: list[Annotation] = []
+        if self.session.own_layer not in self.hidden_layers:
+            out.extend(self.session.annotations())
+        for records in self.shown_layer_records().values():
+            out.extend(r for r in records if isinstance(r, Annotation))
+        return out
+
+    def shown_layer_records(self) -> dict[str, list[Record]]:
+        """Return the records of each other layer being viewed that the user does not have.
+
+        A layer starts as a copy of the PDF's own annotations: those copies (same ids as the
+        user's own, or the PDF's) are not drawn twice.
+        """
+        if self.session is None:
+            return {}
+        session = self.session
+        mine = {r.id for r in session.records()} | set(session.base)
+        return {
+            name: [r for r in records if r.id not in mine]
+            for name, records in session.other_layers.items()
+        }
 
     def layer_of(self, record: object) -> str:
-        return "My layer"
+        """Return the name of the layer a record is on, as the Comments panel shows it."""
+        return self._other_layer_of(record) or self.own_layer_label()
+
+    def own_layer_label(self) -> str:
+        if self.session is None or self.session.standalone:
+            return "my layer"
+        return f"{self.session.own_layer or 'shared'} (mine)"
+
+    def layer_color(self, name: str) -> str:
+        """Return the swatch colour of another layer (distinct per layer listed)."""
+        if name not in self.other_layer_names:
+            self.other_layer_names.append(name)
+        return LAYER_COLORS[self.other_layer_names.index(name) % len(LAYER_COLORS)]
+
+    def _offer_layers(self) -> None:
+        """List the other layers this token may view: named in its claim, or known to the host.
+
+        The protocol cannot list a document's layers: for ``"*"`` the Layers panel offers
+        the layers this app made invites for (when it hosts the review) and a field to type
+        a name.
+        """
+        session = self.session
+        if session is None:
+            return
+        allowed = session.viewable_layers()
+        names = [n for n in allowed if n != "*"]
+        if "*" in allowed and self.layer_source is not None and self.claims is not None:
+            names.extend(self.layer_source(self.claims.document_id))
+        for name in names:
+            if name not in self.other_layer_names and session.may_view_layer(name):
+                self.other_layer_names.append(name)
+        if session.standalone:
+            hint = "A PDF on your computer has one layer: yours."
+        elif not allowed:
+            hint = "Your invite shows your layer only."
+        elif "*" in allowed:
+            hint = "Your invite may view every layer: tick one to overlay it (read-only)."
+        else:
+            hint = "Tick a layer to overlay it on the pages (read-only)."
+        self.layers.set_can_add("*" in allowed, hint)
+        auto, self.auto_show_layers = self.auto_show_layers, []
+        for name in auto:
+            if session.may_view_layer(name):
+                if name not in self.other_layer_names:
+                    self.other_layer_names.append(name)
+                self.show_layer(name)
+
+    def add_layer(self, name: str) -> None:
+        """Offer another layer by name and show it (the "Add layer…" field)."""
+        session = self.session
+        if session is None:
+            return
+        if name == session.own_layer:
+            self.statusBar().showMessage(f"{name} is your own layer", 5000)
+            return
+        if not session.may_view_layer(name):
+            self.show_error(
+                "Cannot view this layer",
+                f"your invite may not view layer {name!r}; ask the host for a lead invite",
+            )
+            return
+        if name not in self.other_layer_names:
+            self.other_layer_names.append(name)
+        self.show_layer(name)
+
+    def show_layer(self, name: str) -> None:
+        """Ask for another layer's records and draw them read-only when they arrive."""
+        from app.ui.documents import ensure_loop
+
+        session = self.session
+        if session is None or name in session.other_layers or name in self.loading_layers:
+            return
+        self.loading_layers.add(name)
+        self._refresh_layers()
+
+        async def view() -> None:
+            try:
+                await session.view_layer(name)
+            except LaminaError as exc:
+                if self.session is session and name in self.loading_layers:
+                    self.statusBar().showMessage(f"Cannot show layer {name}: {exc}", 8000)
+            finally:
+                self.loading_layers.discard(name)
+                if self.session is session:
+                    self._on_records_changed("remote")
+
+        ensure_loop().create_task(view(), name=f"lamina-view-layer-{name}")
+
+    def hide_layer(self, name: str) -> None:
+        if self.session is not None:
+            self.session.hide_layer(name)
+        self.loading_layers.discard(name)
+        self._on_records_changed("local")
+
+    def _on_layer_changed(self, name: str) -> None:
+        self._on_records_changed("remote")
 
     def _refresh_layers(self) -> None:
-        """List the user's layer (the client does not subscribe to other layers yet)."""
+        """List the user's layer and the other layers offered, with authors and colours."""
+        session = self.session
         if self.claims is None:
             title = f"My layer ({self.display_name()})"
         elif self.claims.layer:
             title = f"My layer: {self.claims.layer} ({self.display_name()})"
         else:
             title = "Shared layer (everyone)"
-        self.layers.set_layers(
-            [("My layer", title, self.my_color(), "My layer" not in self.hidden_layers)]
-        )
+        own = session.own_layer if session is not None else ""
+        rows = [LayerRow(own, title, self.my_color(), own not in self.hidden_layers, "Editable")]
+        shown = self.shown_layer_records()
+        for name in self.other_layer_names:
+            records = shown.get(name)
+            if name in self.loading_layers and records is None:
+                label, tip = f"{name} \u2014 loading\u2026", "Asking the server for this layer"
+            elif records is None:
+                label, tip = name, "Tick to overlay this layer on the pages (read-only)"
+            else:
+                authors = sorted({r.creator_name for r in records if r.creator_name})
+                count = sum(1 for r in records if isinstance(r, Annotation))
+                by = f" \u2014 {', '.join(authors)}" if authors else ""
+                plural = "" if count == 1 else "s"
+                label = f"{name}{by} \u00b7 {count} annotation{plural}"
+                tip = f"Read-only: {name} layer" + (f", by {', '.join(authors)}" if authors else "")
+            visible = records is not None or name in self.loading_layers
+            rows.append(LayerRow(name, label, self.layer_color(name), visible, tip))
+        self.layers.set_layers(rows)
 
     def _on_layer_visibility(self, layer: str, visible: bool) -> None:
+        own = self.session.own_layer if self.session is not None else ""
+        if layer != own:
+            if visible:
+                self.show_layer(layer)
+            else:
+                self.hide_layer(layer)
+            return
         if visible:
             self.hidden_layers.discard(layer)
         else:
@@ -1136,6 +1343,7 @@ class MainWindow(QMainWindow):
             self.export_json_action,
             self.export_pdf_action,
             self.export_flat_action,
+            self.export_layers_action,
             self.import_json_action,
             self.find_action,
             self.goto_action,
@@ -1326,8 +1534,30 @@ class MainWindow(QMainWindow):
 
         import_instant_json(self)
 
-    def _export_layers(self, layers: list[str]) -> None:
-        self.export_pdf(False)
+    def export_layers(self) -> QWidget | None:
+        """Ask which layers to merge, then write them into one PDF (File → Export)."""
+        from app.ui.files import export_merged_pdf
+        from app.ui.panels import ExportLayersDialog
+
+        session = self.session
+        if session is None:
+            return None
+        rows = [(session.own_layer, f"{self.own_layer_label()} (always included)", True, False)]
+        for name in session.other_layers:
+            rows.append((name, f"{name} layer", True, True))
+        dialog = ExportLayersDialog(rows, self)
+        self._open_dialogs.append(dialog)
+
+        def finished(result: int) -> None:
+            if dialog in self._open_dialogs:
+                self._open_dialogs.remove(dialog)
+            if result == ExportLayersDialog.DialogCode.Accepted:
+                layers = [n for n in dialog.chosen() if n != session.own_layer]
+                export_merged_pdf(self, layers, dialog.flatten.isChecked())
+
+        dialog.finished.connect(finished)
+        dialog.open()
+        return dialog
 
 
 def _style_target(tool: str) -> str:

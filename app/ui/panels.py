@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
+    QCheckBox,
     QColorDialog,
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QDoubleSpinBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
@@ -312,16 +317,37 @@ class CommentsPanel(QWidget):
             self.delete.emit(record_id)
 
 
+@dataclass(frozen=True)
+class LayerRow:
+    """One row of the Layers panel.
+
+    Attributes:
+        key: the layer's name (the user's own layer: its name, ``""`` for the shared one).
+        label: what the row says (name, authors, how many annotations).
+        color: the layer's swatch colour.
+        visible: whether the layer is drawn on the pages.
+        tooltip: more about the row (read-only, who made it).
+    """
+
+    key: str
+    label: str
+    color: str
+    visible: bool
+    tooltip: str = ""
+
+
 class LayersPanel(QWidget):
     """My layer and the other layers this token may view: author, colour, visibility.
 
     Signals:
         visibility_changed(str, bool): show or hide a layer.
-        export_requested(list): export these layers merged into one PDF.
+        add_requested(str): the user typed another layer's name to view.
+        export_requested(): export chosen layers merged into one PDF.
     """
 
     visibility_changed = Signal(str, bool)
-    export_requested = Signal(list)
+    add_requested = Signal(str)
+    export_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -331,24 +357,70 @@ class LayersPanel(QWidget):
         self.list.setIconSize(QSize(14, 14))
         self.list.itemChanged.connect(self._on_changed)
         layout.addWidget(self.list, 1)
-        self.export_button = QPushButton("Export checked layers as PDF…")
-        self.export_button.setObjectName("exportLayersButton")
-        self.export_button.clicked.connect(
-            lambda: self.export_requested.emit(self.visible_layers())
+        self.hint = QLabel("")
+        self.hint.setObjectName("layersHint")
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet("color: palette(mid);")
+        layout.addWidget(self.hint)
+        self.add_row = QWidget()
+        row = QHBoxLayout(self.add_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.add_box = QLineEdit()
+        self.add_box.setObjectName("addLayerBox")
+        self.add_box.setPlaceholderText("Another layer's name, e.g. ana")
+        self.add_box.setToolTip(
+            "Your invite may view every layer; reviews cannot list them, so type the name "
+            "(the host sees it in the invite)"
         )
+        self.add_box.returnPressed.connect(self._add)
+        self.add_button = QPushButton("Add layer…")
+        self.add_button.setObjectName("addLayerButton")
+        self.add_button.setToolTip("Show this layer read-only on the pages")
+        self.add_button.clicked.connect(self._add)
+        row.addWidget(self.add_box, 1)
+        row.addWidget(self.add_button)
+        layout.addWidget(self.add_row)
+        self.add_row.hide()
+        self.export_button = QPushButton("Export chosen layers as one PDF…")
+        self.export_button.setObjectName("exportLayersButton")
+        self.export_button.setToolTip("Write one PDF with your layer and the layers you pick")
+        self.export_button.clicked.connect(self.export_requested.emit)
         layout.addWidget(self.export_button)
 
-    def set_layers(self, layers: Sequence[tuple[str, str, str, bool]]) -> None:
-        """Show ``(layer, label, colour, visible)`` rows; the first is the user's own layer."""
+    def set_layers(self, layers: Sequence[LayerRow]) -> None:
+        """Show the rows; the first is the user's own layer."""
         self.list.blockSignals(True)
+        current = self.list.currentRow()
         self.list.clear()
-        for layer, label, color, visible in layers:
-            item = QListWidgetItem(color_icon(color), label)
-            item.setData(Qt.ItemDataRole.UserRole, layer)
+        for row in layers:
+            item = QListWidgetItem(color_icon(row.color), row.label)
+            item.setData(Qt.ItemDataRole.UserRole, row.key)
+            item.setToolTip(row.tooltip)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if visible else Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if row.visible else Qt.CheckState.Unchecked)
             self.list.addItem(item)
+        if 0 <= current < self.list.count():
+            self.list.setCurrentRow(current)
         self.list.blockSignals(False)
+
+    def set_can_add(self, allowed: bool, hint: str) -> None:
+        """Show the "Add layer…" field (a token that may view any layer) and a hint line."""
+        self.add_row.setVisible(allowed)
+        self.hint.setText(hint)
+        self.hint.setVisible(bool(hint))
+
+    def item_of(self, layer: str) -> QListWidgetItem | None:
+        """Return the row of ``layer`` (None: not listed)."""
+        for i in range(self.list.count()):
+            item = self.list.item(i)
+            if item.data(Qt.ItemDataRole.UserRole) == layer:
+                return item
+        return None
+
+    def layer_names(self) -> list[str]:
+        return [
+            str(self.list.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.list.count())
+        ]
 
     def visible_layers(self) -> list[str]:
         out = []
@@ -358,10 +430,58 @@ class LayersPanel(QWidget):
                 out.append(str(item.data(Qt.ItemDataRole.UserRole)))
         return out
 
+    def _add(self) -> None:
+        name = self.add_box.text().strip()
+        if name:
+            self.add_box.clear()
+            self.add_requested.emit(name)
+
     def _on_changed(self, item: QListWidgetItem) -> None:
         self.visibility_changed.emit(
             str(item.data(Qt.ItemDataRole.UserRole)), item.checkState() == Qt.CheckState.Checked
         )
+
+
+class ExportLayersDialog(QDialog):
+    """Pick the layers to merge into one exported PDF, and whether to flatten it.
+
+    Args:
+        layers: ``(layer, label, checked, enabled)`` rows; the first is the user's own layer
+            (always exported: the PDF's annotations come from it).
+    """
+
+    def __init__(
+        self, layers: Sequence[tuple[str, str, bool, bool]], parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("exportLayersDialog")
+        self.setWindowTitle("Export merged PDF of chosen layers")
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Merge these layers' annotations into one PDF:"))
+        self.boxes: dict[str, QCheckBox] = {}
+        for layer, label, checked, enabled in layers:
+            box = QCheckBox(label)
+            box.setObjectName(f"exportLayer_{layer}")
+            box.setChecked(checked)
+            box.setEnabled(enabled)
+            if not enabled:
+                box.setToolTip("Your layer is always in the export (it carries the PDF's own)")
+            layout.addWidget(box)
+            self.boxes[layer] = box
+        self.flatten = QCheckBox("Flatten (burn the annotations into the pages)")
+        self.flatten.setObjectName("exportFlatten")
+        layout.addWidget(self.flatten)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export…")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> list[str]:
+        """Return the checked layers (the user's own included)."""
+        return [layer for layer, box in self.boxes.items() if box.isChecked()]
 
 
 class ConflictsPanel(QWidget):

@@ -22,11 +22,13 @@ from app.client.events import (
     ConnectionState,
     ConnectionStateChanged,
     DocumentSaved,
+    LayerRecordsChanged,
     PresenceChanged,
     RecordsChanged,
     ServerBehind,
     SyncStateChanged,
 )
+from app.model.errors import LaminaError
 from app.model.ids import RecordId
 from app.model.instant_json import InstantDocument, document_from_records
 from app.model.records import Annotation, Comment, Record
@@ -53,6 +55,8 @@ class DocumentSession(QObject):
         change_rejected(str): the server refused a change; the text says why.
         server_behind(str): the server has lost changes this replica saw; syncing stopped.
         saved(str): the annotations were written into the PDF at this path.
+        layer_changed(str): the records of another layer being viewed changed (or it was
+            hidden); the argument is the layer.
     """
 
     records_changed = Signal(str)
@@ -63,6 +67,7 @@ class DocumentSession(QObject):
     change_rejected = Signal(str)
     server_behind = Signal(str)
     saved = Signal(str)
+    layer_changed = Signal(str)
 
     def __init__(
         self,
@@ -93,6 +98,8 @@ class DocumentSession(QObject):
         """The PDF's own annotations as opened: what an Instant JSON export is a diff against."""
         self.created_here: set[RecordId] = set()
         """Records the user created in this session (theirs, whatever the server says)."""
+        self.other_layers: dict[str, list[Record]] = {}
+        """Records of the other layers being viewed read-only, by layer."""
         self._unsubscribe: Any = client_doc.subscribe(self._on_event)
 
     # -- reading ------------------------------------------------------------------------
@@ -111,6 +118,66 @@ class DocumentSession(QObject):
 
     def get(self, record_id: RecordId) -> Record | None:
         return self._records.get(record_id)
+
+    # -- other layers (viewed read-only) --------------------------------------------------
+
+    @property
+    def own_layer(self) -> str:
+        """Return this document's own layer (``""``: the shared layer, or a local PDF)."""
+        if self.standalone:
+            return ""
+        return str(getattr(self.client, "layer", "") or "")
+
+    def viewable_layers(self) -> tuple[str, ...]:
+        """Return the token's ``view_layers`` claim (``"*"``: any layer); () for a local PDF."""
+        getter = getattr(self.client, "available_layers", None)
+        if self.standalone or not callable(getter):
+            return ()
+        try:
+            return tuple(getter())
+        except LaminaError:
+            return ()
+
+    def may_view_layer(self, name: str) -> bool:
+        check = getattr(self.client, "may_view_layer", None)
+        return bool(not self.standalone and callable(check) and check(name))
+
+    async def view_layer(self, name: str) -> list[Record]:
+        """Show another layer read-only; return its records once they arrived.
+
+        Raises:
+            LaminaError: the token may not view it, or the review stopped.
+        """
+        records = await self.client.view_layer(name)
+        if name in self.client.viewed_layers():  # not hidden meanwhile
+            self.other_layers[name] = list(records)
+            self.layer_changed.emit(name)
+        return list(records)
+
+    def hide_layer(self, name: str) -> None:
+        """Stop showing another layer (its records are forgotten)."""
+        hide = getattr(self.client, "hide_layer", None)
+        if callable(hide):
+            hide(name)
+        if self.other_layers.pop(name, None) is not None:
+            self.layer_changed.emit(name)
+
+    def layer_of_id(self, record_id: str) -> str | None:
+        """Return the other layer a record shown read-only is on (None: the user's own)."""
+        if record_id in self._records:
+            return None
+        for name, records in self.other_layers.items():
+            if any(r.id == record_id for r in records):
+                return name
+        return None
+
+    def layer_record(self, record_id: str) -> tuple[str, Record] | None:
+        """Return ``(layer, record)`` of a record of another layer being viewed."""
+        for name, records in self.other_layers.items():
+            for record in records:
+                if record.id == record_id:
+                    return name, record
+        return None
 
     # -- editing (recorded for undo) -------------------------------------------------------
 
@@ -254,6 +321,9 @@ class DocumentSession(QObject):
             self.server_behind.emit(event.message)
         elif isinstance(event, DocumentSaved):
             self.saved.emit(event.path)
+        elif isinstance(event, LayerRecordsChanged):
+            self.other_layers[event.layer] = list(event.records)
+            self.layer_changed.emit(event.layer)
 
     def instant_json_diff(self) -> InstantDocument:
         """Return the user's changes against the PDF as an Instant JSON document (DESIGN §3)."""

@@ -122,10 +122,19 @@ def test_try_the_sample_review_opens_two_live_windows(
     qtbot.addWidget(other)
     for w in (window, other):
         qtbot.waitUntil(lambda w=w: "Online" in w.connection_label.text(), timeout=20000)
-    qtbot.waitUntil(lambda: "Sam" in window.presence_label.text(), timeout=10000)
     assert window.session is not None and window.session.pdf_path.read_bytes()[:5] == b"%PDF-"
+    # The user leads on layer "me" and already views Sam's layer "sam" (read-only).
+    assert window.layers.layer_names() == ["me", "sam"]
+    qtbot.waitUntil(lambda: window.layers.visible_layers() == ["me", "sam"], timeout=10000)
+    assert other.layers.layer_names() == ["sam"]
     stroke(qtbot, other, [(100, 450), (200, 500)])
-    qtbot.waitUntil(lambda: len(inks(window)) == 1, timeout=10000)
+    sams = inks(other)
+    qtbot.waitUntil(
+        lambda: [a.id for a in window.view.layer_marks()] == [sams[0].id], timeout=10000
+    )
+    # ...and the user's own stroke stays on their layer, out of Sam's.
+    stroke(qtbot, window, [(300, 450), (350, 500)])
+    assert len(inks(window)) == 1 and len(inks(other)) == 1
     assert controller.server is not None and controller.server.data_dir.is_dir()
 
 

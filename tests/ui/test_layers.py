@@ -1,0 +1,152 @@
+"""Layers: a lead reviewer overlays reviewers' layers read-only and exports them merged.
+
+Real server on 127.0.0.1 (SQLite in tmp_path), real windows joined with real invites.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFileDialog
+
+from app.model.records import InkAnnotation
+from app.pdf import open_pdf, read_records
+from app.ui.controller import AppController
+from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from app.ui.main_window import MainWindow
+from app.ui.page_view import page_rect_center
+from app.ui.panels import ExportLayersDialog
+from tests.ui.test_review import PDF, inks, joined_window, run, stroke
+
+
+def layer_inks(window: MainWindow) -> list[InkAnnotation]:
+    """Return the inks of other layers drawn (framed) in ``window``."""
+    return [a for a in window.view.layer_marks() if isinstance(a, InkAnnotation)]
+
+
+def drawn_ids(window: MainWindow) -> set[str]:
+    return {a.id for a in window.view.annotations()}
+
+
+def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
+    qtbot, controller: AppController, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = LocalReviewServer(tmp_path / "server")
+    controller.server = server  # the app hosts: the lead's window offers the invited layers
+    run(qtbot, server.start())
+    document_id = run(qtbot, server.add_document(PDF))
+    reviewer = PRESETS_BY_KEY["reviewer"]
+    ana_link = server.invite(document_id, reviewer, name="Ana", layer="ana")
+    ben_link = server.invite(document_id, reviewer, name="Ben", layer="ben")
+    lead_link = server.invite(document_id, PRESETS_BY_KEY["lead"], name="Lea", layer="lea")
+    ana = joined_window(qtbot, controller, ana_link, "Ana")
+    ben = joined_window(qtbot, controller, ben_link, "Ben")
+    lead = joined_window(qtbot, controller, lead_link, "Lea")
+
+    # The lead's Layers panel: own layer first, then the layers the host invited, unticked;
+    # a "*" invite also gets the "Add layer…" field.
+    assert lead.layers.layer_names() == ["lea", "ana", "ben"]
+    assert lead.layers.visible_layers() == ["lea"]
+    assert not lead.layers.add_row.isHidden()
+    # A reviewer without view_layers sees only their own layer, and no "Add layer…".
+    assert ben.layers.layer_names() == ["ben"]
+    assert ben.layers.add_row.isHidden()
+    assert "your layer only" in ben.layers.hint.text()
+
+    stroke(qtbot, ana, [(100, 400), (150, 420), (200, 480)])
+    stroke(qtbot, lead, [(300, 200), (350, 260)])
+    qtbot.waitUntil(lambda: ana.sync_label.text() == "All changes saved", timeout=10000)
+    ana_ink = inks(ana)[0]
+    assert not layer_inks(lead) and ana_ink.id not in drawn_ids(lead)
+
+    # Tick "ana": her stroke is drawn in the lead's view, framed in the layer's colour.
+    item = lead.layers.item_of("ana")
+    assert item is not None
+    item.setCheckState(Qt.CheckState.Checked)
+    qtbot.waitUntil(lambda: [a.id for a in layer_inks(lead)] == [ana_ink.id], timeout=10000)
+    assert ana_ink.id in drawn_ids(lead)
+    row = lead.layers.item_of("ana")
+    assert row is not None and "Ana" in row.text() and "1 annotation" in row.text()
+    # The Comments panel lists it with its layer's name.
+    layers = [
+        lead.comments.layer_filter.itemText(i) for i in range(lead.comments.layer_filter.count())
+    ]
+    assert "ana" in layers and "lea (mine)" in layers
+    authors = [
+        lead.comments.tree.topLevelItem(i).text(1)  # type: ignore[union-attr]
+        for i in range(lead.comments.tree.topLevelItemCount())
+    ]
+    assert "Ana" in authors
+
+    # Read-only: clicking selects it, but Delete and dragging change nothing.
+    lead.tool_actions["select"].trigger()
+    vp = lead.view.viewport()
+    at = page_rect_center(lead.view, 0, (150, 420))
+    qtbot.mouseClick(vp, Qt.MouseButton.LeftButton, pos=at)
+    assert lead.view.selected_id == ana_ink.id
+    assert not lead.delete_action.isEnabled()
+    assert lead.delete_action.toolTip() == "Read-only: ana layer"
+    assert "Read-only: ana layer" in lead.statusBar().currentMessage()
+    lead.delete_selected()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=at)
+    qtbot.mouseMove(vp, at + at / 4)
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=at + at / 4)
+    assert [a.bbox for a in layer_inks(lead)] == [ana_ink.bbox]
+    assert lead.session is not None and lead.session.pending == 0
+
+    # Live: Ana's next stroke appears in the lead's view.
+    stroke(qtbot, ana, [(120, 600), (220, 640)])
+    qtbot.waitUntil(lambda: len(layer_inks(lead)) == 2, timeout=10000)
+
+    # File → Export → Merged PDF of chosen layers: the lead's own and Ana's strokes.
+    out = tmp_path / "merged.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(out), ""))
+    lead.export_layers_action.trigger()
+    dialog = next(d for d in lead._open_dialogs if isinstance(d, ExportLayersDialog))
+    assert list(dialog.boxes) == ["lea", "ana"]
+    assert not dialog.boxes["lea"].isEnabled()  # the own layer is always in
+    with qtbot.waitSignal(lead.exported, timeout=20000):
+        dialog.accept()
+    pdf = open_pdf(out)
+    try:
+        written = [r for r in read_records(pdf) if isinstance(r, InkAnnotation)]
+    finally:
+        pdf.close()
+    assert sorted(r.creator_name or "" for r in written) == ["Ana", "Ana", "Lea"]
+
+    # Untick: Ana's strokes leave the lead's view.
+    item = lead.layers.item_of("ana")
+    assert item is not None
+    item.setCheckState(Qt.CheckState.Unchecked)
+    qtbot.waitUntil(lambda: not layer_inks(lead), timeout=5000)
+    assert ana_ink.id not in drawn_ids(lead)
+    assert len(inks(lead)) == 1  # the lead's own stroke stays
+
+    # "Add layer…": a name typed in shows that layer too.
+    lead.layers.add_box.setText("ben")
+    qtbot.mouseClick(lead.layers.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "ben" in lead.layers.visible_layers(), timeout=10000)
+    stroke(qtbot, ben, [(100, 300), (160, 330)])
+    qtbot.waitUntil(lambda: len(layer_inks(lead)) == 1, timeout=10000)
+    assert layer_inks(lead)[0].creator_name == "Ben"
+
+
+def test_a_reviewer_with_named_view_layers_is_offered_exactly_those(
+    qtbot, controller: AppController, tmp_path: Path
+) -> None:
+    server = LocalReviewServer(tmp_path / "server")
+    run(qtbot, server.start())
+    try:
+        document_id = run(qtbot, server.add_document(PDF))
+        link = server.invite(
+            document_id, PRESETS_BY_KEY["reviewer"], name="Cy", layer="cy", view_layers=("ana",)
+        )
+        cy = joined_window(qtbot, controller, link, "Cy")
+        assert cy.layers.layer_names() == ["cy", "ana"]
+        assert cy.layers.add_row.isHidden()  # only "*" may name any layer
+    finally:
+        for w in list(controller.windows):
+            w.close_document()
+        run(qtbot, server.stop())
