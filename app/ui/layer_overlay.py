@@ -17,16 +17,17 @@ from app.ui.annotation_painter import instant_transform
 from app.ui.page_view import PageView
 
 LAYER_COLORS = (
-    "#1E88E5",
+    "#EF6C00",
     "#8E24AA",
     "#00897B",
-    "#F4511E",
-    "#3949AB",
-    "#6D4C41",
-    "#C0CA33",
     "#D81B60",
+    "#6D4C41",
+    "#7CB342",
+    "#3949AB",
+    "#00ACC1",
 )
-"""Swatch colours of other layers, in the order the layers are listed."""
+"""Swatch colours of other layers, in the order the layers are listed (orange first: the
+tools draw in red, yellow and blue by default, so a frame stands out from what it frames)."""
 
 _OUTLINE_MARGIN = 3.0
 """Points between a record's box and its layer's frame."""

@@ -1222,7 +1222,7 @@ class MainWindow(QMainWindow):
                 count = sum(1 for r in records if isinstance(r, Annotation))
                 by = f" \u2014 {', '.join(authors)}" if authors else ""
                 plural = "" if count == 1 else "s"
-                label = f"{name}{by} \u00b7 {count} annotation{plural}"
+                label = f"{name}{by}\n{count} annotation{plural}, read-only"
                 tip = f"Read-only: {name} layer" + (f", by {', '.join(authors)}" if authors else "")
             visible = records is not None or name in self.loading_layers
             rows.append(LayerRow(name, label, self.layer_color(name), visible, tip))

@@ -171,8 +171,9 @@ class CommentsPanel(QWidget):
         layout.addLayout(filters)
         self.tree = QTreeWidget()
         self.tree.setObjectName("commentsTree")
-        self.tree.setHeaderLabels(["Annotation", "Author"])
-        self.tree.setColumnWidth(0, 190)
+        self.tree.setHeaderLabels(["Annotation", "Author", "Layer"])
+        self.tree.setColumnWidth(0, 175)
+        self.tree.setColumnWidth(1, 85)
         self.tree.itemActivated.connect(self._on_activated)
         self.tree.itemClicked.connect(self._on_activated)
         layout.addWidget(self.tree, 1)
@@ -263,6 +264,8 @@ class CommentsPanel(QWidget):
             if current is not None and current in values:
                 combo.setCurrentIndex(combo.findData(current))
             combo.blockSignals(False)
+        # The Layer column only says something when more than one layer is shown.
+        self.tree.setColumnHidden(2, len({r[2] for r in self._rows}) <= 1)
         self._refilter()
 
     def _refilter(self) -> None:
@@ -277,8 +280,9 @@ class CommentsPanel(QWidget):
                 continue
             text = record_text(annotation)
             label = describe(annotation) + (f": {text}" if text else "")
-            item = QTreeWidgetItem([label, who])
+            item = QTreeWidgetItem([label, who, layer_name])
             item.setData(0, Qt.ItemDataRole.UserRole, annotation.id)
+            item.setToolTip(0, f"{label}\nby {who or 'no author'}, layer {layer_name}")
             color = getattr(annotation, "stroke_color", None) or getattr(annotation, "color", None)
             if isinstance(color, str) and color.startswith("#"):
                 item.setIcon(0, color_icon(color))

@@ -5,7 +5,8 @@
 Writes ``main-window.png``: an annotated corpus PDF with the comments and layers panels
 open, drawn through the real widgets with mouse events like a user would; and
 ``live-review.png``: "Try the sample review" — two windows joined to the review server the
-app starts on 127.0.0.1, a stroke drawn in each, presence and sync state in the status bars.
+app starts on 127.0.0.1, a drawing in each; the user (layer "me") overlays Sam's layer "sam"
+read-only, as the Layers panel shows; sync state in the status bars.
 """
 
 from __future__ import annotations
@@ -120,13 +121,15 @@ def live_review(app: object, controller: AppController) -> None:
     other.resize(980, 700)
     for w in (window, other):
         wait_for(app, lambda w=w: "Online" in w.connection_label.text())
-    wait_for(app, lambda: "Sam" in window.presence_label.text())
+    wait_for(app, lambda: window.layers.visible_layers() == ["me", "sam"])
     before = len(window.session.annotations())  # type: ignore[union-attr]  # the sample's own
     for w in (window, other):
         w.docks["thumbnails"].hide()
         w.docks["properties"].hide()
         w.view.set_zoom(0.85)
         w.view.go_to_page(0)
+        # Wide enough for the Comments panel's Layer column.
+        w.resizeDocks([w.docks["comments"]], [330], Qt.Orientation.Horizontal)
     pump(app, 0.5)
     window.set_tool("ink")
     drag(window.view, 0, [(110 + i * 8, 520 + 30 * ((i % 8) - 4) ** 2 / 16) for i in range(40)])
@@ -134,8 +137,8 @@ def live_review(app: object, controller: AppController) -> None:
     drag(other.view, 0, [(300, 560), (500, 660)])
     window.set_tool("select")
     other.set_tool("select")
-    wait_for(app, lambda: len(window.session.annotations()) == before + 2)  # type: ignore[union-attr]
-    wait_for(app, lambda: len(other.session.annotations()) == before + 2)  # type: ignore[union-attr]
+    wait_for(app, lambda: len(window.session.annotations()) == before + 1)  # type: ignore[union-attr]
+    wait_for(app, lambda: len(window.view.layer_marks()) == 1)  # Sam's rectangle, read-only
     wait_for(app, lambda: window.sync_label.text() == "All changes saved")
     pump(app, 1.0)
     left, right = window.grab(), other.grab()

@@ -74,11 +74,12 @@ def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
         lead.comments.layer_filter.itemText(i) for i in range(lead.comments.layer_filter.count())
     ]
     assert "ana" in layers and "lea (mine)" in layers
-    authors = [
-        lead.comments.tree.topLevelItem(i).text(1)  # type: ignore[union-attr]
+    rows = [
+        (item.text(1), item.text(2))
         for i in range(lead.comments.tree.topLevelItemCount())
+        if (item := lead.comments.tree.topLevelItem(i)) is not None
     ]
-    assert "Ana" in authors
+    assert ("Ana", "ana") in rows and ("Lea", "lea (mine)") in rows
 
     # Read-only: clicking selects it, but Delete and dragging change nothing.
     lead.tool_actions["select"].trigger()
