@@ -891,9 +891,9 @@ class MainWindow(QMainWindow):
     def _go_to_record(self, record_id: str) -> None:
         if self.session is None:
             return
-        record = self.session.get(RecordId(record_id))
+        record = self.find_record(record_id)
         if isinstance(record, Comment):
-            record = self.session.get(record.root_id)
+            record = self.find_record(record.root_id)
         if isinstance(record, Annotation):
             self.view.scroll_to_rect(record.page_index, record.bbox)
             self.set_tool("select")

@@ -96,6 +96,20 @@ def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
     qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=at + at / 4)
     assert [a.bbox for a in layer_inks(lead)] == [ana_ink.bbox]
     assert lead.session is not None and lead.session.pending == 0
+    # Clicking its row in the Comments panel goes to it; Delete there is disabled too.
+    lead.view.set_selected(None)
+    tree = lead.comments.tree
+    row_item = next(
+        item
+        for i in range(tree.topLevelItemCount())
+        if (item := tree.topLevelItem(i)) is not None and item.text(1) == "Ana"
+    )
+    qtbot.mouseClick(
+        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(row_item).center()
+    )
+    assert lead.view.selected_id == ana_ink.id
+    assert not lead.comments.delete_button.isEnabled()
+    assert lead.comments.delete_button.toolTip() == "Read-only: ana layer"
 
     # Live: Ana's next stroke appears in the lead's view.
     stroke(qtbot, ana, [(120, 600), (220, 640)])
