@@ -235,7 +235,10 @@ def worker_main(conn: Connection, shm_name: str, slot_bytes: int, slots: int) ->
     """Serve render requests on ``conn`` until told to quit or the GUI process is gone."""
     from app.pdf import PdfError, open_pdf
 
-    shm = _attach(shm_name)
+    try:
+        shm = _attach(shm_name)
+    except FileNotFoundError:
+        return  # stopped before it got here: the GUI already freed the slots
     doc: PdfDocument | None = None
     try:
         conn.send(("ready",))
