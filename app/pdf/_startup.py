@@ -1,14 +1,16 @@
-"""Load PyMuPDF without its optional layout-analysis add-on.
+"""Load PyMuPDF without its optional add-ons for text extraction to Markdown.
 
-PyMuPDF 1.26+ imports ``pymupdf.layout`` (which loads onnxruntime and numpy) at every start:
-about 0.9 s and 200 MB that Lamina never uses. Marking the module absent before PyMuPDF is
-first imported makes that import fail at once, as if the add-on were not installed. The
-package ``__init__`` imports this module before anything else, so it runs first.
+PyMuPDF 1.26+ imports ``pymupdf.layout`` (which loads onnxruntime and numpy) and
+``pymupdf4llm`` at every start: about 1 s and 200 MB that Lamina never uses. Marking the
+modules absent before PyMuPDF is first imported makes those imports fail at once, as if the
+add-ons were not installed. The package ``__init__`` imports this module before anything
+else, so it runs first.
 """
 
 import sys
 
-sys.modules.setdefault("pymupdf.layout", None)  # type: ignore[arg-type]
+for _addon in ("pymupdf.layout", "pymupdf4llm"):
+    sys.modules.setdefault(_addon, None)  # type: ignore[arg-type]
 
 import pymupdf  # noqa: E402
 
