@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -21,6 +21,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QResizeEvent,
+    QTabletEvent,
     QWheelEvent,
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
@@ -147,6 +148,8 @@ class PageView(QAbstractScrollArea):
         self._current_page = 0
         self._painted_once = False
         self._last_point: tuple[int, Point] | None = None
+        # Pen pressure (0..1) of the tablet event being handled, None for a mouse.
+        self._pen_pressure: float | None = None
         self.read_only = False
         # A render worker process takes most of a second of CPU to start: start a spare once
         # the app is idle, so it is warm when a document opens.
@@ -643,7 +646,8 @@ class PageView(QAbstractScrollArea):
         page, point = located
         self._last_point = (page, point)
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        return PointerEvent(kind, page, point, shift=shift)  # type: ignore[arg-type]
+        pressure = 0.5 if self._pen_pressure is None else self._pen_pressure
+        return PointerEvent(kind, page, point, pressure=pressure, shift=shift)  # type: ignore[arg-type]
 
     def _session_page(self) -> int | None:
         # While a gesture is under way, points outside its page still belong to it (clamped),
@@ -775,7 +779,50 @@ class PageView(QAbstractScrollArea):
         ):
             self.set_zoom(self._zoom * (1 + event.value()), event.position())
             return True
+        if isinstance(event, QTabletEvent) and event.type() in _TABLET_TO_MOUSE:
+            self._tablet_event(event)
+            return True
         return super().viewportEvent(event)  # type: ignore[arg-type]
+
+    def _tablet_event(self, event: QTabletEvent) -> None:
+        """Handle a pen like the mouse, but with its pressure (ink intensities).
+
+        Accepting the tablet event stops Qt from also sending the mouse events it would
+        synthesize from it, so each pen point is handled once.
+        """
+        mouse_type = _TABLET_TO_MOUSE[event.type()]
+        button = event.button()
+        if mouse_type == QEvent.Type.MouseMove:
+            button = Qt.MouseButton.NoButton
+            if not event.buttons():
+                event.accept()  # the pen hovers: nothing to draw
+                return
+        mouse = QMouseEvent(
+            mouse_type,
+            event.position(),
+            event.globalPosition(),
+            button,
+            event.buttons(),
+            event.modifiers(),
+        )
+        self._pen_pressure = max(0.0, min(1.0, event.pressure()))
+        try:
+            if mouse_type == QEvent.Type.MouseButtonPress:
+                self.mousePressEvent(mouse)
+            elif mouse_type == QEvent.Type.MouseMove:
+                self.mouseMoveEvent(mouse)
+            else:
+                self.mouseReleaseEvent(mouse)
+        finally:
+            self._pen_pressure = None
+        event.accept()
+
+
+_TABLET_TO_MOUSE = {
+    QEvent.Type.TabletPress: QEvent.Type.MouseButtonPress,
+    QEvent.Type.TabletMove: QEvent.Type.MouseMove,
+    QEvent.Type.TabletRelease: QEvent.Type.MouseButtonRelease,
+}
 
 
 def page_rect_center(view: PageView, page: int, point: tuple[float, float]) -> QPoint:

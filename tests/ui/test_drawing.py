@@ -139,3 +139,58 @@ def test_rectangle_then_move_with_the_select_tool(qtbot, window: MainWindow) -> 
     assert window.session.annotations() == []
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert [a.id for a in window.session.annotations()] == [moved.id]
+
+
+def test_a_pen_on_a_tablet_draws_with_its_pressure(qtbot, window: MainWindow) -> None:
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QInputDevice, QPointingDevice, QTabletEvent
+    from PySide6.QtWidgets import QApplication
+
+    open_page(qtbot, window, 1)
+    view = window.view
+    qtbot.keyClick(view, Qt.Key.Key_P)
+    pen = QPointingDevice(
+        "test pen",
+        1,
+        QInputDevice.DeviceType.Stylus,
+        QPointingDevice.PointerType.Pen,
+        QInputDevice.Capability.Position | QInputDevice.Capability.Pressure,
+        1,
+        3,
+    )
+    strokes = [
+        (QEvent.Type.TabletPress, (100.0, 150.0), 0.2),
+        (QEvent.Type.TabletMove, (130.0, 160.0), 0.6),
+        (QEvent.Type.TabletMove, (160.0, 170.0), 0.9),
+        (QEvent.Type.TabletRelease, (160.0, 170.0), 0.0),
+    ]
+    vp = view.viewport()
+    for kind, target, pressure in strokes:
+        pos = QPointF(page_rect_center(view, 1, target))
+        pressed = kind != QEvent.Type.TabletRelease
+        event = QTabletEvent(
+            kind,
+            pen,
+            pos,
+            QPointF(vp.mapToGlobal(pos.toPoint())),
+            pressure,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            0.0,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.MouseButton.LeftButton
+            if kind != QEvent.Type.TabletMove
+            else Qt.MouseButton.NoButton,
+            Qt.MouseButton.LeftButton if pressed else Qt.MouseButton.NoButton,
+        )
+        QApplication.sendEvent(vp, event)
+        assert event.isAccepted()
+
+    assert window.session is not None
+    inks = [a for a in window.session.annotations() if isinstance(a, InkAnnotation)]
+    assert len(inks) == 1
+    intensities = inks[0].lines.intensities[0]
+    # The pen's pressure becomes the stroke's intensities (a mouse gives 0.5 everywhere).
+    assert intensities[:3] == pytest.approx((0.2, 0.6, 0.9), abs=0.01)
