@@ -426,6 +426,11 @@ def _write_shape(writer: _Writer, page: Any, record: Any) -> Any:
         annot = page.add_rect_annot(rect)
     else:
         annot = page.add_circle_annot(rect)
+    return _finish_shape(writer, annot, record)
+
+
+def _finish_shape(writer: _Writer, annot: Any, record: ShapeAnnotation) -> Any:
+    """Style a new rectangle, ellipse, line, polyline or polygon the shape base way."""
     return writer._finish(
         annot,
         record,
@@ -450,15 +455,7 @@ def _write_line(writer: _Writer, page: Any, record: LineAnnotation) -> Any:
     annot = page.add_line_annot(tuple(record.start_point), tuple(record.end_point))
     if record.line_caps:
         annot.set_line_ends(*_line_ends(record))
-    return writer._finish(
-        annot,
-        record,
-        contents=record.note,
-        stroke=record.stroke_color or "#000000",
-        fill=record.fill_color,
-        width=record.stroke_width if record.stroke_width is not None else 1,
-        dashes=record.stroke_dash_array,
-    )
+    return _finish_shape(writer, annot, record)
 
 
 def _write_poly(writer: _Writer, page: Any, record: Any) -> Any:
@@ -471,15 +468,7 @@ def _write_poly(writer: _Writer, page: Any, record: Any) -> Any:
         annot = page.add_polyline_annot(points)
         if record.line_caps:
             annot.set_line_ends(*_line_ends(record))
-    return writer._finish(
-        annot,
-        record,
-        contents=record.note,
-        stroke=record.stroke_color or "#000000",
-        fill=record.fill_color,
-        width=record.stroke_width if record.stroke_width is not None else 1,
-        dashes=record.stroke_dash_array,
-    )
+    return _finish_shape(writer, annot, record)
 
 
 def _write_markup(writer: _Writer, page: Any, record: MarkupAnnotation) -> Any:
