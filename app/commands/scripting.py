@@ -79,6 +79,10 @@ def _target(args: argparse.Namespace) -> tuple[str, str]:
 def sync_url(server: str) -> str:
     """Return the ``/sync`` WebSocket url of a server url (``ws://host:port``)."""
     parts = urlsplit(server)
+    try:
+        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
+    except ValueError:
+        raise ScriptError(f"server url must look like ws://host:port, got {server!r}") from None
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
         raise ScriptError(f"server url must look like ws://host:port, got {server!r}")
     path = parts.path if parts.path not in ("", "/") else "/sync"
@@ -100,6 +104,7 @@ class _Link:
     async def open(self) -> None:
         """Connect, say hello, and read until the catch-up has arrived."""
         from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
 
         from app.sync.messages import MAX_FRAME_BYTES
 
@@ -109,7 +114,15 @@ class _Link:
                 CONNECT_TIMEOUT,
             )
         except (OSError, TimeoutError) as exc:
-            raise ScriptError(f"cannot connect to {self.url}: {exc}") from exc
+            raise ScriptError(
+                f"cannot connect to {self.url}: {exc or 'timed out'}: "
+                "check the address and that `lamina serve` is running there"
+            ) from exc
+        except WebSocketException as exc:
+            # Something answers on that port, but it is not a Lamina server.
+            raise ScriptError(
+                f"{self.url} is not a lamina server ({exc}): check the address and port"
+            ) from exc
         await self.ws.send(self.session.hello_frame(self.token, {"name": "lamina script"}))
         await self.until(lambda: self.session.phase == "open")
 

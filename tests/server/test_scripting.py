@@ -154,3 +154,25 @@ def test_layer_pdf_needs_download(
     )
     assert "download" in capsys.readouterr().err
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_unreachable_or_wrong_server_is_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import http.server
+    import threading
+
+    # A plain web server answers on the port: it is not a Lamina server.
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    out = tmp_path / "layer.json"
+    try:
+        url = f"ws://127.0.0.1:{web.server_address[1]}"
+        assert main(["pull", "--server", url, "--token", "x.y.z", "-o", str(out)]) == 1
+        assert "is not a lamina server" in capsys.readouterr().err
+    finally:
+        web.shutdown()
+        web.server_close()
+    assert main(["pull", "--server", "ws://127.0.0.1:99999", "--token", "x.y.z"]) == 1
+    assert "server url must look like ws://host:port" in capsys.readouterr().err
+    assert not out.exists()
