@@ -29,7 +29,7 @@ def add_document_file(store: Store, path: Path, document_id: str | None = None) 
     if document_id is not None:
         check_document_id(document_id)
     data = Path(path).read_bytes()
-    pdf = open_pdf(data)
+    pdf = open_pdf(data, name=Path(path).name)  # messages name the file, not 'document'
     try:
         records = read_records(pdf)
         page_count = pdf.page_count

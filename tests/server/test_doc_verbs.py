@@ -41,6 +41,7 @@ def test_doc_add_refuses_what_is_not_a_usable_pdf(
     assert main(["doc", "add", str(corpus_pdf(prefix)), "--data", str(data)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("lamina: error: ") and words in err.lower()
+    assert corpus_pdf(prefix).name in err  # says which file
     assert len(err.strip().splitlines()) == 1
     store = SqliteStore(data)
     assert store.list_documents() == []
