@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.model.errors import LaminaError
+from app.model.errors import InstantJsonError, LaminaError
 from app.model.instant_json import dumps_instant_json, parse_instant_json
 from app.pdf import (
     apply_instant_json,
@@ -107,7 +107,10 @@ def run_dump(args: argparse.Namespace) -> int:
 def run_apply(args: argparse.Namespace) -> int:
     """Handle ``lamina apply``."""
     _check_output(args.output, args.pdf, args.changes)
-    diff = parse_instant_json(_read(args.changes))
+    try:
+        diff = parse_instant_json(_read(args.changes))
+    except InstantJsonError as exc:
+        raise CommandError(f"{args.changes.name} is not valid Instant JSON: {exc}") from exc
     data = apply_instant_json(args.pdf, diff, flatten=args.flatten, password=args.password)
     write_pdf_atomically(data, args.output)
     return 0

@@ -218,9 +218,13 @@ def _push(args: argparse.Namespace) -> int:
         diff_json = args.changes.read_bytes()
     except OSError as exc:
         raise ScriptError(f"cannot read {args.changes}: {exc.strerror}") from exc
+    from app.model.errors import InstantJsonError
     from app.model.instant_json import parse_instant_json
 
-    parse_instant_json(diff_json)  # a bad file fails before connecting
+    try:
+        parse_instant_json(diff_json)  # a bad file fails before connecting
+    except InstantJsonError as exc:
+        raise ScriptError(f"{args.changes.name} is not valid Instant JSON: {exc}") from exc
     return int(_run(_push_async(url, token, diff_json)))
 
 

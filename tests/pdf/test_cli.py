@@ -91,7 +91,13 @@ def test_invalid_instant_json_names_the_bad_value(
     assert main(["apply", str(path), str(changes), "-o", str(out)]) == 1
     err = capsys.readouterr().err
     assert "annotations[0].bbox" in err and len(err.strip().splitlines()) == 1
+    assert "changes.json is not valid Instant JSON" in err  # which file is wrong
     assert not out.exists()
+    changes.write_text('{"annotations": [')  # truncated
+    assert main(["apply", str(path), str(changes), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lamina: error: changes.json is not valid Instant JSON: not valid JSON")
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
 
 
 def test_dump_apply_diff_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -176,3 +176,15 @@ def test_unreachable_or_wrong_server_is_one_line_error(
     assert main(["pull", "--server", "ws://127.0.0.1:99999", "--token", "x.y.z"]) == 1
     assert "server url must look like ws://host:port" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_push_of_a_malformed_file_names_it_and_connects_to_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "changes.json"
+    bad.write_text('{"annotations": [', encoding="utf-8")
+    # No server listens there: the file is refused before any connection is tried.
+    assert main(["push", "--server", "ws://127.0.0.1:1", "--token", "x.y.z", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("lamina: error: changes.json is not valid Instant JSON: not valid JSON")
+    assert len(err.strip().splitlines()) == 1
