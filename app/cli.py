@@ -9,6 +9,7 @@ one line on stderr with exit status 1, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 from collections.abc import Sequence
@@ -90,9 +91,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Into the log file always; on the terminal only the one line below (and the
         # traceback with --verbose).
         logging.getLogger("lamina").info("%s failed", args.verb or "lamina", exc_info=True)
-        print(f"lamina: error: {exc}", file=sys.stderr)
+        print(f"lamina: error: {_describe(exc)}", file=sys.stderr)
         return 1
     return status
+
+
+def _describe(exc: BaseException) -> str:
+    """Return the one-line message for an error, without Python's ``[Errno N]`` prefix."""
+    if not isinstance(exc, OSError) or not exc.strerror:
+        return str(exc)
+    if exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror.lower()}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"{exc.strerror}: another server (often a lamina serve started earlier) holds "
+            "the port; stop it, or choose another with --port"
+        )
+    return exc.strerror
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,33 @@ def test_unknown_verb_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> No
         main(["frobnicate"])
     assert info.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_os_errors_are_plain_sentences_without_errno(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.pdf"
+    assert main(["doc", "add", str(missing), "--data", str(tmp_path / "data")]) == 1
+    err = capsys.readouterr().err
+    assert err == f"lamina: error: {missing}: no such file or directory\n"
+
+
+def test_serve_on_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        data = str(tmp_path / "data")
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data", data],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "LAMINA_LOG_DIR": str(tmp_path / "log")},
+        )
+    assert done.returncode == 1
+    (line,) = [x for x in done.stderr.splitlines() if "lamina: error:" in x]
+    assert "address already in use" in line and "--port" in line and "Errno" not in line
+    assert "Traceback" not in done.stderr
