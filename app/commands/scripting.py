@@ -295,8 +295,15 @@ def pull_instant_json(url: str, token: str) -> dict[str, Any]:
     return instant_json_to_dict(layer_diff(base, contents))
 
 
+def _check_output_dir(output: Path | None) -> None:
+    """Refuse an output in a missing directory before talking to the server."""
+    if output is not None and not output.parent.is_dir():
+        raise ScriptError(f"directory {output.parent} does not exist: choose another -o path")
+
+
 def _pull(args: argparse.Namespace) -> int:
     url, token = _target(args)
+    _check_output_dir(args.output)
     text = json.dumps(pull_instant_json(url, token), indent=2, ensure_ascii=False) + "\n"
     if args.output is None:
         sys.stdout.write(text)
@@ -321,6 +328,7 @@ async def _layer_pdf_async(url: str, token: str, flatten: bool) -> bytes:
 
 def _layer_pdf(args: argparse.Namespace) -> int:
     url, token = _target(args)
+    _check_output_dir(args.output)
     data = _run(_layer_pdf_async(url, token, args.flatten))
     tmp = args.output.with_name(args.output.name + ".part")
     tmp.write_bytes(data)

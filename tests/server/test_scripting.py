@@ -188,3 +188,15 @@ def test_push_of_a_malformed_file_names_it_and_connects_to_nothing(
     err = capsys.readouterr().err
     assert err.startswith("lamina: error: changes.json is not valid Instant JSON: not valid JSON")
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("verb", ["pull", "layer-pdf"])
+def test_an_output_in_a_missing_directory_is_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], verb: str
+) -> None:
+    out = tmp_path / "no-such-dir" / "out.file"
+    # No server listens there: the path is refused before any connection is tried.
+    argv = [verb, "--server", "ws://127.0.0.1:1", "--token", "x.y.z", "-o", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err == f"lamina: error: directory {out.parent} does not exist: choose another -o path\n"
