@@ -462,10 +462,10 @@ class MainWindow(QMainWindow):
         """
         try:
             pdf = open_pdf(path, password)
+        except WrongPasswordError:  # first: it is a kind of PasswordRequiredError
+            return self._ask_password(path, "That password does not open the file. Try again.")
         except PasswordRequiredError:
             return self._ask_password(path, f"{path.name} is protected by a password.")
-        except WrongPasswordError:
-            return self._ask_password(path, "That password does not open the file. Try again.")
         except (PdfError, OSError) as exc:
             self.show_error("Cannot open this file", str(exc))
             return False

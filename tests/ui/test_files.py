@@ -76,3 +76,33 @@ def test_a_broken_file_gets_a_clear_dialog_and_nothing_opens(qtbot, window: Main
     assert window.session is None
     assert window.stack.currentWidget() is window.welcome
     box.close()
+
+
+def test_a_wrong_password_is_asked_again_saying_so(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    pdf = tmp_path / "locked.pdf"
+    pdf.write_bytes(corpus_pdf("encrypted-aes256-user-pw").read_bytes())
+    answers, prompts = ["wrong", "foo"], []
+
+    def answer() -> None:  # type the next password into the modal dialog
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(20, answer)
+            return
+        prompts.append(dialog.labelText())
+        dialog.setTextValue(answers.pop(0))
+        dialog.accept()
+        if answers:
+            QTimer.singleShot(20, answer)
+
+    QTimer.singleShot(20, answer)
+    assert window.open_path(pdf)
+    assert prompts == [
+        "locked.pdf is protected by a password.",
+        "That password does not open the file. Try again.",
+    ]
+    qtbot.waitUntil(lambda: window.session is not None, timeout=20000)
