@@ -43,7 +43,10 @@ class AccessLostError(ClientError):
     """The server refused the token for good; a new invite is needed."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"the server refused access ({code}: {message}); ask for a new invite")
+        # The server's reason usually says what to do already ("...: ask the host for a new
+        # invite"); say it once.
+        advice = "" if "new invite" in message else "; ask for a new invite"
+        super().__init__(f"the server refused access ({code}: {message}){advice}")
         self.code = code
         self.server_message = message
 

@@ -89,11 +89,13 @@ async def test_expired_token_stops_retrying_and_says_so(
     )
     await asyncio.wait_for(doc.wait_for_state(ConnectionState.STOPPED), 30)
     assert "new invite" in doc.connection_reason
+    assert doc.connection_reason.count("new invite") == 1  # the advice is given once
     # Editing offline still works; the edit stays pending in the local store.
     doc.create(note("kept"))
     assert doc.pending_count == 1
-    with pytest.raises(AccessLostError, match="new invite"):
+    with pytest.raises(AccessLostError, match="new invite") as info:
         await doc.save()
+    assert str(info.value).count("new invite") == 1
     await doc.close()
 
 
