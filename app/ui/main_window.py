@@ -1350,6 +1350,17 @@ class MainWindow(QMainWindow):
         ):
             act.setEnabled(has_doc)
         self.copy_action.setEnabled(bool(words))
+        # A read-only document has nothing to save or import (a PDF that forbids annotating
+        # would get a backup copy and an error; a viewer's changes would all be refused).
+        for act, tip in (
+            (self.save_action, "Save annotations into PDF (Ctrl+S)"),
+            (self.import_json_action, "Import Instant JSON"),
+        ):
+            if self.view.read_only and has_doc:
+                act.setEnabled(False)
+                act.setToolTip(f"Read-only: {self.read_only_reason or 'this document'}")
+            else:
+                act.setToolTip(tip)
         can_host = has_doc and self.session is not None and self.session.standalone
         self.host_action.setEnabled(can_host)
         self.host_action.setToolTip(

@@ -106,3 +106,24 @@ def test_a_wrong_password_is_asked_again_saying_so(
         "That password does not open the file. Try again.",
     ]
     qtbot.waitUntil(lambda: window.session is not None, timeout=20000)
+
+
+def test_a_pdf_that_forbids_annotating_has_nothing_to_save_or_import(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "locked.pdf"
+    pdf.write_bytes(corpus_pdf("encrypted-aes256-owner-only-no-annotate").read_bytes())
+    before = pdf.read_bytes()
+    open_file(qtbot, window, pdf)
+    for action in (window.save_action, window.import_json_action):
+        assert not action.isEnabled()
+        assert action.toolTip().startswith("Read-only: the pdf's security settings forbid")
+    qtbot.keyClick(window.view, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(200)
+    assert not window._open_dialogs  # no "Cannot annotate" error
+    assert sorted(p.name for p in tmp_path.glob("*.pdf")) == ["locked.pdf"]  # no backup
+    assert pdf.read_bytes() == before
+    # An ordinary PDF can be saved again.
+    open_file(qtbot, window, BOXES)
+    assert window.save_action.isEnabled() and window.import_json_action.isEnabled()
+    assert window.save_action.toolTip() == "Save annotations into PDF (Ctrl+S)"
