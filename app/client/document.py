@@ -1520,19 +1520,19 @@ class LaminaDocument:
         diff = self.export_instant_json()
         pdf_path = self.pdf_path
         source = Path(self.store.meta("source"))
-        backup = self.store.meta("backup")
-        if backup is None:
-            backup_path = await asyncio.to_thread(_make_backup, pdf_path)
-            with self.store.write() as w:
-                w.set_meta("backup", str(backup_path))
-                w.set_meta("source", str(backup_path))
-            source = backup_path
+        # Write first: a PDF that cannot take annotations (or a full disk) fails here, before
+        # a backup copy is made or anything else on disk changes.
         tmp = await asyncio.to_thread(
             _write_temporary,
             lambda out: backend.write_pdf(source, diff, out, password=self._password),
             pdf_path,
         )
         try:
+            if self.store.meta("backup") is None:
+                backup_path = await asyncio.to_thread(_make_backup, pdf_path)
+                with self.store.write() as w:
+                    w.set_meta("backup", str(backup_path))
+                    w.set_meta("source", str(backup_path))
             new_hash = await asyncio.to_thread(_file_sha256, tmp)
             # If we die right after the rename, the next open finds the file with this hash
             # and folds exactly these changes (instead of mistaking it for a foreign edit).

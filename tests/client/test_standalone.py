@@ -216,3 +216,19 @@ def test_killed_during_save_leaves_the_old_or_the_new_file(
         await doc.close()
 
     asyncio.run(reopen())
+
+
+@async_test
+async def test_a_save_that_fails_leaves_no_backup_and_keeps_the_changes(tmp_path: Path) -> None:
+    # The PDF's security settings forbid annotating: writing fails, and nothing on disk changes.
+    pdf = tmp_path / "locked.pdf"
+    shutil.copyfile(corpus_pdf("encrypted-aes256-owner-only-no-annotate"), pdf)
+    original = _sha(pdf)
+    doc = await LaminaDocument.open_local(pdf, pdf_backend=BACKEND, store_dir=tmp_path / "s")
+    doc.create(note("cannot go into this file"))
+    with pytest.raises(Exception, match="annotat"):
+        await doc.save()
+    assert _sha(pdf) == original
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["locked.pdf", "s"]  # no .orig.pdf
+    assert doc.pending_count == 1  # the change is still kept in the local store
+    await doc.close()
