@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from app.cli import main
 from app.model.instant_json import parse_instant_json
 from app.model.records import EllipseAnnotation, InkAnnotation
 from app.pdf import open_pdf
@@ -66,6 +67,11 @@ def test_export_instant_json_and_pdf_read_back(
         assert {InkAnnotation, EllipseAnnotation} <= kinds
         (ellipse,) = [r for r in back if isinstance(r, EllipseAnnotation)]
         assert abs(ellipse.bbox.left - 250) < 2 and abs(ellipse.bbox.top - 500) < 2
+    # What a user would run: `lamina dump` reads the exported PDF back.
+    dumped = tmp_path / "dumped.json"
+    assert main(["dump", str(pdf_path), "-o", str(dumped)]) == 0
+    types = sorted(a.type for a in parse_instant_json(dumped.read_bytes()).annotations)
+    assert types == ([] if flatten else ["pspdfkit/ink", "pspdfkit/shape/ellipse"])
 
 
 def test_a_broken_file_gets_a_clear_dialog_and_nothing_opens(qtbot, window: MainWindow) -> None:
