@@ -32,7 +32,9 @@ class ThumbnailPanel(QListWidget):
         self.setFlow(QListView.Flow.TopToBottom)
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
-        self.setUniformItemSizes(True)
+        # Items are as big as their own thumbnail (a landscape page's is short), so the
+        # selection highlight fits the thumbnail instead of a portrait-sized box.
+        self.setUniformItemSizes(False)
         self.setIconSize(QSize(THUMB_WIDTH, int(THUMB_WIDTH * 1.4)))
         self.setSpacing(4)
         self.setMinimumWidth(THUMB_WIDTH + 40)
@@ -52,9 +54,14 @@ class ThumbnailPanel(QListWidget):
         self._keys = {}
         self._zooms = [None] * doc.page_count
         self._sizes = [(0, 0)] * doc.page_count
-        blank = QPixmap(self.iconSize())
-        blank.fill(QColor("#ffffff"))
-        icon = QIcon(blank)
+        # Until a page's own size is read, its placeholder has the first page's size.
+        icon = QIcon()
+        if doc.page_count:
+            try:
+                self._key(0)
+                icon = self._blank_icon(self._sizes[0])
+            except (PdfError, ValueError):
+                pass  # the document was closed; nothing left to draw
         self.setUpdatesEnabled(False)
         for i in range(doc.page_count):
             item = QListWidgetItem(icon, str(i + 1))
@@ -73,8 +80,18 @@ class ThumbnailPanel(QListWidget):
             dw, dh = geometry.display_size(zoom)
             self._zooms[page] = zoom
             self._sizes[page] = (max(1, int(dw)), max(1, int(dh)))
+            item = self.item(page)
+            if item is not None and page and self._sizes[page] != self._sizes[0]:
+                item.setIcon(self._blank_icon(self._sizes[page]))
         w, h = self._sizes[page]
         return TileKey(page, zoom_key(zoom), 0, 0, w, h)
+
+    def _blank_icon(self, size: tuple[int, int]) -> QIcon:
+        """Return a white placeholder of a thumbnail ``size`` device pixels big."""
+        blank = QPixmap(*size)
+        blank.setDevicePixelRatio(self.devicePixelRatioF())
+        blank.fill(QColor("#ffffff"))
+        return QIcon(blank)
 
     def _request(self) -> None:
         if self._renderer is None or not self._zooms:
