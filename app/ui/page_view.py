@@ -146,11 +146,17 @@ class PageView(QAbstractScrollArea):
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
         self._current_page = 0
+        # True from opening a document until the user scrolls, zooms or jumps: while it is,
+        # layout changes (a fit after the side panels appear) keep the top-left corner of the
+        # first page in view instead of the point at the centre.
+        self._at_start = False
         self._painted_once = False
         self._last_point: tuple[int, Point] | None = None
         # Pen pressure (0..1) of the tablet event being handled, None for a mouse.
         self._pen_pressure: float | None = None
         self.read_only = False
+        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
+            bar.actionTriggered.connect(self._on_user_scroll)
         # A render worker process takes most of a second of CPU to start: start a spare once
         # the app is idle, so it is warm when a document opens.
         QTimer.singleShot(_WARM_WORKER_MS, self._prestart_worker)
@@ -178,8 +184,23 @@ class PageView(QAbstractScrollArea):
         self._next_exact = 1
         self._words.clear()
         self._painted_once = False
-        self._relayout()
+        self._current_page = 0
+        self._at_start = True
+        if self._fit is not None:
+            self._apply_fit()  # relays out and keeps the start in view
+        else:
+            self._relayout()
+        self._scroll_to_start()
         self.viewport().update()
+
+    def _scroll_to_start(self) -> None:
+        """Show the top-left corner of the first page (a page narrower than the view is centred
+        by :meth:`_page_origin`)."""
+        self.horizontalScrollBar().setValue(0)
+        self.verticalScrollBar().setValue(0)
+
+    def _on_user_scroll(self, _action: int) -> None:
+        self._at_start = False
 
     @property
     def page_count(self) -> int:
@@ -329,6 +350,7 @@ class PageView(QAbstractScrollArea):
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Set the zoom (clamped to 10 %–800 %), keeping the point under ``anchor`` still."""
         self._fit = None
+        self._at_start = False
         self._apply_zoom(zoom, anchor)
 
     def fit_width(self) -> None:
@@ -356,7 +378,7 @@ class PageView(QAbstractScrollArea):
         avail_h = max(50, self.viewport().height() - 2 * PAGE_GAP)
         zoom = avail_w / w if self._fit == "width" else min(avail_w / w, avail_h / h)
         self._apply_zoom(zoom, None)
-        if self._fit == "page":
+        if self._fit == "page" and not self._at_start:
             self.go_to_page(self._current_page)
 
     def _apply_zoom(self, zoom: float, anchor: QPointF | None) -> None:
@@ -369,7 +391,9 @@ class PageView(QAbstractScrollArea):
         located = self._locate(anchor)
         self._zoom = zoom
         self._relayout()
-        if located is not None:
+        if self._at_start:
+            self._scroll_to_start()
+        elif located is not None:
             page, point = located
             x, y = self._page_origin(page)
             px, py = self._geometries[page].instant_to_display(point, zoom)
@@ -432,11 +456,13 @@ class PageView(QAbstractScrollArea):
         if not self._geometries:
             return
         page = min(max(0, page), len(self._geometries) - 1)
+        self._at_start = False
         self.verticalScrollBar().setValue(round(self._tops[page] - PAGE_GAP))
         self._update_current_page()
 
     def scroll_to_rect(self, page: int, rect: Rect) -> None:
         """Scroll so that an Instant rectangle of ``page`` is visible."""
+        self._at_start = False
         _x0, y0, _x1, y1 = self._geometries[page].instant_to_display_rect(rect, self._zoom)
         top = self._tops[page] + y0
         bar = self.verticalScrollBar()
@@ -468,6 +494,8 @@ class PageView(QAbstractScrollArea):
             self._apply_fit()
         else:
             self._relayout()
+            if self._at_start:
+                self._scroll_to_start()
 
     # -- coordinates ----------------------------------------------------------------------
 

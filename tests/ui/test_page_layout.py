@@ -3,6 +3,13 @@ status bar in a narrow window."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+
+from app.pdf import open_pdf
+from app.ui.page_view import MARGIN, PageView
+from app.ui.render import TileRenderer
 from tests.conftest import corpus_pdf
 
 ROTATIONS = "geometry-rotations-offset-mediabox-cropbox"
@@ -32,3 +39,65 @@ def test_rotated_page_thumbnail_highlight_fits_the_thumbnail(qtbot, window) -> N
     assert wide.height() <= icon_h + label_h + 12
     assert wide.height() < tall.height() - 30
     assert wide.width() >= icon_w
+
+
+HUGE = "largepage-8400pt-ccitt"
+
+
+@pytest.fixture
+def bare_view(qtbot) -> Iterator[PageView]:  # type: ignore[no-untyped-def]
+    view = PageView()
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    yield view
+    if view._renderer is not None:
+        view._renderer.stop()
+    if view._doc is not None:
+        view._doc.close()
+
+
+def _open_in(view: PageView, prefix: str) -> None:
+    path = corpus_pdf(prefix)
+    view.set_document(open_pdf(path), TileRenderer(path, cache_bytes=8 * 1024 * 1024))
+
+
+def test_wide_page_opens_at_its_top_left_after_the_view_narrows(qtbot, bare_view) -> None:  # type: ignore[no-untyped-def]
+    view = bare_view
+    view.resize(1300, 700)
+    _open_in(view, HUGE)
+    assert view.page_rect(0).width() < view.viewport().width()  # fits: centred
+    # The side panels appear after the document is shown: the view narrows and fits again.
+    view.resize(420, 700)
+    qtbot.wait(20)
+    rect = view.page_rect(0)
+    assert rect.width() > view.viewport().width()  # 8400 pt at the 10 % minimum zoom
+    assert view.horizontalScrollBar().maximum() > 0
+    assert view.horizontalScrollBar().value() == 0
+    assert rect.left() == MARGIN  # the page's left edge is in view
+    assert view.verticalScrollBar().value() == 0
+
+
+def test_new_document_opens_at_the_top_left_after_a_zoomed_one(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    assert window.open_path(corpus_pdf(ROTATIONS))
+    view = window.view
+    view.set_zoom(3.0)
+    view.horizontalScrollBar().setValue(view.horizontalScrollBar().maximum())
+    view.verticalScrollBar().setValue(view.verticalScrollBar().maximum() // 2)
+    assert window.open_path(corpus_pdf(HUGE))
+    qtbot.wait(20)
+    assert view.horizontalScrollBar().value() == 0
+    assert view.verticalScrollBar().value() == 0
+    assert view.page_rect(0).left() == MARGIN
+    assert view.current_page == 0
+
+
+def test_page_narrower_than_the_view_stays_centred(qtbot, bare_view) -> None:  # type: ignore[no-untyped-def]
+    view = bare_view
+    view.resize(900, 700)
+    _open_in(view, ROTATIONS)
+    view.set_zoom(0.5)
+    rect = view.page_rect(0)
+    left_gap = rect.left()
+    right_gap = view.viewport().width() - rect.right()
+    assert abs(left_gap - right_gap) <= 1
