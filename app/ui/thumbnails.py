@@ -6,14 +6,33 @@ a long PDF up front would delay the first page on screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
-from PySide6.QtWidgets import QListView, QListWidget, QListWidgetItem, QWidget
+from PySide6.QtWidgets import (
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
 
 from app.pdf import PdfDocument, PdfError
 from app.ui.render import TileKey, TileRenderer, zoom_key
 
 THUMB_WIDTH = 110
+
+
+class _ThumbnailDelegate(QStyledItemDelegate):
+    """Draw a thumbnail with its page number centred under it."""
+
+    def initStyleOption(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> None:
+        super().initStyleOption(option, index)
+        option.decorationPosition = QStyleOptionViewItem.Position.Top
+        option.decorationAlignment = Qt.AlignmentFlag.AlignHCenter
+        option.displayAlignment = Qt.AlignmentFlag.AlignHCenter
 
 
 class ThumbnailPanel(QListWidget):
@@ -28,7 +47,10 @@ class ThumbnailPanel(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("thumbnails")
-        self.setViewMode(QListView.ViewMode.IconMode)
+        # List mode lays each item out at its own height (icon mode steps by the tallest);
+        # the delegate puts the page number under the thumbnail as icon mode would.
+        self.setViewMode(QListView.ViewMode.ListMode)
+        self.setItemDelegate(_ThumbnailDelegate(self))
         self.setFlow(QListView.Flow.TopToBottom)
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)

@@ -4,13 +4,19 @@ status bar in a narrow window."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from PySide6.QtGui import QTextDocumentFragment
+from PySide6.QtWidgets import QLabel
 
 from app.pdf import open_pdf
+from app.ui.controller import AppController
+from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from app.ui.page_view import MARGIN, PageView
 from app.ui.render import TileRenderer
 from tests.conftest import corpus_pdf
+from tests.ui.test_review import joined_window, run, stroke
 
 ROTATIONS = "geometry-rotations-offset-mediabox-cropbox"
 
@@ -39,6 +45,8 @@ def test_rotated_page_thumbnail_highlight_fits_the_thumbnail(qtbot, window) -> N
     assert wide.height() <= icon_h + label_h + 12
     assert wide.height() < tall.height() - 30
     assert wide.width() >= icon_w
+    # The next page follows right under it (no portrait-sized gap).
+    assert thumbs.visualItemRect(thumbs.item(2)).top() - wide.bottom() <= 12
 
 
 HUGE = "largepage-8400pt-ccitt"
@@ -101,3 +109,57 @@ def test_page_narrower_than_the_view_stays_centred(qtbot, bare_view) -> None:  #
     left_gap = rect.left()
     right_gap = view.viewport().width() - rect.right()
     assert abs(left_gap - right_gap) <= 1
+
+
+def _shows_all_of(label: QLabel) -> bool:
+    """Return whether ``label`` shows its whole (plain) text inside the window."""
+    text = QTextDocumentFragment.fromHtml(label.text()).toPlainText()
+    inside = label.mapTo(label.window(), label.contentsRect().topRight()).x()
+    return (
+        label.isVisible()
+        and label.fontMetrics().horizontalAdvance(text) <= label.contentsRect().width()
+        and inside <= label.window().width()
+    )
+
+
+def test_pending_changes_stay_readable_in_a_narrow_window(
+    qtbot, controller: AppController, tmp_path: Path
+) -> None:
+    server = LocalReviewServer(tmp_path / "server")
+    run(qtbot, server.start())
+    try:
+        document_id = run(qtbot, server.add_document(corpus_pdf(ROTATIONS)))
+        lead = PRESETS_BY_KEY["lead"]
+        ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
+        big = ann.statusBar().font()
+        big.setPointSizeF(big.pointSizeF() * 1.8)  # a large system font
+        ann.statusBar().setFont(big)
+        for name in ("Bartholomew Longname-Smythe", "Christabel Featherstonehaugh"):
+            joined_window(qtbot, controller, server.invite(document_id, lead, name=name), name)
+        qtbot.waitUntil(lambda: "Christabel" in ann.presence_label.toolTip(), timeout=10000)
+        for dock in ann.docks.values():
+            dock.close()  # the side panels closed: the window can be made narrow
+        qtbot.wait(50)
+        ann.resize(360, 700)
+        qtbot.wait(50)
+        assert _shows_all_of(ann.connection_label)
+        assert _shows_all_of(ann.sync_label)
+        # The names give way first (elided); all of them are in the tooltip.
+        presence = ann.presence_label
+        assert "here" in presence.text().lower()  # shortened, not cut
+        assert _shows_all_of(presence)
+        assert "Bartholomew Longname-Smythe" in presence.toolTip()
+        assert "Christabel Featherstonehaugh" in presence.toolTip()
+
+        assert ann.session is not None
+        run(qtbot, ann.session.client.disconnect())
+        qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
+        stroke(qtbot, ann, [(100, 400), (150, 420)])
+        assert ann.sync_label.text() == "1 change pending"
+        qtbot.wait(50)
+        assert _shows_all_of(ann.sync_label)
+        assert _shows_all_of(ann.connection_label)
+    finally:
+        for w in list(controller.windows):
+            w.close_document()
+        run(qtbot, server.stop())
