@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMenu,
     QMessageBox,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QToolBar,
@@ -69,6 +69,7 @@ from app.ui.panels import (
     PropertiesPanel,
 )
 from app.ui.preferences import Preferences, load_preferences
+from app.ui.presence_label import PresenceLabel
 from app.ui.render import TileRenderer
 from app.ui.session import DocumentSession
 from app.ui.welcome import WelcomePage
@@ -434,14 +435,17 @@ class MainWindow(QMainWindow):
         self.connection_label.setTextFormat(Qt.TextFormat.RichText)
         self.sync_label = QLabel("")
         self.sync_label.setObjectName("syncLabel")
-        self.presence_label = QLabel("")
+        self.presence_label = PresenceLabel()
         self.presence_label.setObjectName("presenceLabel")
-        self.presence_label.setTextFormat(Qt.TextFormat.RichText)
         self.zoom_label = QLabel("")
         self.page_label = QLabel("")
+        # The connection and what is saved always show in full (Fixed: never squeezed); the
+        # names of who else is here give way first (PresenceLabel).
+        for w in (self.connection_label, self.sync_label):
+            w.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         for w in (self.connection_label, self.sync_label, self.presence_label):
             w.setContentsMargins(6, 0, 14, 0)
-            bar.addWidget(w)
+            bar.addWidget(w, 1 if w is self.presence_label else 0)
         bar.addPermanentWidget(self.page_label)
         bar.addPermanentWidget(self.zoom_label)
 
@@ -1275,8 +1279,9 @@ class MainWindow(QMainWindow):
         """Show the connection, what is saved, and who else is here, in the status bar."""
         s = self.session
         if s is None:
-            for w in (self.connection_label, self.sync_label, self.presence_label):
+            for w in (self.connection_label, self.sync_label):
                 w.setText("")
+            self.presence_label.set_people([])
             return
         text, tip = self.connection_text()
         self.connection_label.setText(text)
@@ -1299,15 +1304,21 @@ class MainWindow(QMainWindow):
                 "Changes are kept on this computer and sent to the server as soon as it is "
                 "reachable."
             )
-        people = [
-            f'<span style="color:{html.escape(p.color or "#888")}">&#9679;</span> '
-            f"{html.escape(p.name or 'someone')}"
-            for p in s.peers
-        ]
-        self.presence_label.setText(("Here: " + ", ".join(people)) if people else "")
-        self.presence_label.setToolTip(
-            "\n".join(f"{p.name or 'someone'} ({p.color})" for p in s.peers)
-        )
+        self.presence_label.set_people([(p.name or "someone", p.color or "#888") for p in s.peers])
+        self._keep_status_readable()
+
+    def _keep_status_readable(self) -> None:
+        """Keep the window at least as wide as the status fields that must show in full.
+
+        The status bar squeezes every field once the window is narrower than all of them
+        together; only the names of who else is here may shrink (to nothing).
+        """
+        bar = self.statusBar()
+        fields = (self.connection_label, self.sync_label, self.page_label, self.zoom_label)
+        layout = bar.layout()
+        spacing = max(0, layout.spacing()) if layout is not None else 0
+        needed = sum(w.sizeHint().width() + spacing + 4 for w in fields if not w.isHidden())
+        bar.setMinimumWidth(needed + 24)  # the size grip
 
     def connection_text(self) -> tuple[str, str]:
         """Return the connection label's text and tooltip."""
