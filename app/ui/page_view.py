@@ -119,6 +119,8 @@ class PageView(QAbstractScrollArea):
         self.setObjectName("pageView")
         self.viewport().setMouseTracking(True)
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents, True)
+        # paintEvent fills every pixel it is asked for: Qt need not erase the viewport first.
+        self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.grabGesture(Qt.GestureType.PinchGesture)
         self._doc: PdfDocument | None = None
@@ -562,7 +564,10 @@ class PageView(QAbstractScrollArea):
         painted_tile = False
         for page in pages:
             rect = self.page_rect(page)
-            painter.fillRect(rect.translated(2, 2), _SHADOW)
+            # The shadow shows only as 2 px strips right of and under the page: blending a
+            # whole page of it, then covering it with paper, cost a large part of each frame.
+            painter.fillRect(QRectF(rect.right(), rect.top() + 2, 2, rect.height()), _SHADOW)
+            painter.fillRect(QRectF(rect.left() + 2, rect.bottom(), rect.width() - 2, 2), _SHADOW)
             painter.fillRect(rect, _PAPER)
         for key in wanted:
             image = renderer.cached(key)

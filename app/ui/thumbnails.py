@@ -62,6 +62,7 @@ class ThumbnailPanel(QListWidget):
         self.setMinimumWidth(THUMB_WIDTH + 40)
         self._renderer: TileRenderer | None = None
         self._keys: dict[TileKey, int] = {}
+        self._shown: set[int] = set()  # pages whose rendered thumbnail is their icon
         self._doc: PdfDocument | None = None
         self._zooms: list[float | None] = []
         self._sizes: list[tuple[int, int]] = []
@@ -74,6 +75,7 @@ class ThumbnailPanel(QListWidget):
         self._renderer = renderer
         renderer.tile_ready.connect(self._on_tile)
         self._keys = {}
+        self._shown = set()
         self._zooms = [None] * doc.page_count
         self._sizes = [(0, 0)] * doc.page_count
         # Until a page's own size is read, its placeholder has the first page's size.
@@ -127,6 +129,8 @@ class ThumbnailPanel(QListWidget):
             except (PdfError, ValueError):
                 return  # the document was closed; nothing left to draw
             self._keys[key] = page
+            if page in self._shown:
+                continue  # its icon is drawn already: setting it again on every scroll is waste
             if self._renderer.cached(key) is None:
                 wanted.append(key)
             else:
@@ -141,6 +145,7 @@ class ThumbnailPanel(QListWidget):
             shown = QPixmap.fromImage(image)
             shown.setDevicePixelRatio(self.devicePixelRatioF())
             item.setIcon(QIcon(shown))
+            self._shown.add(page)
 
     def _on_tile(self, key: object) -> None:
         if isinstance(key, TileKey) and key in self._keys:
