@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QNativeGestureEvent,
     QPainter,
     QPaintEvent,
+    QRegion,
     QResizeEvent,
     QTabletEvent,
     QWheelEvent,
@@ -74,7 +75,9 @@ _SELECTION_FILL = QColor(30, 110, 230, 70)
 _SEARCH_FILL = QColor(255, 152, 0, 90)
 _SEARCH_CURRENT = QColor(255, 87, 34, 150)
 _BACKGROUND = QColor("#5f6368")
-_SHADOW = QColor(0, 0, 0, 60)
+# A page's shadow always lies on the background: 60/255 black over it, premixed so that it
+# is an opaque fill (a translucent one is blended scanline by scanline, a tenth of a frame).
+_SHADOW = QColor("#494c50")
 _PAPER = QColor("#ffffff")
 
 _WARM_WORKER_MS = 1000
@@ -550,8 +553,9 @@ class PageView(QAbstractScrollArea):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self.viewport())
-        painter.fillRect(event.rect(), _BACKGROUND)
         if self._renderer is None:
+            painter.fillRect(event.rect(), _BACKGROUND)
+            painter.end()
             return
         pages = self.visible_pages()
         if pages and self._make_exact(pages):
@@ -562,28 +566,31 @@ class PageView(QAbstractScrollArea):
         wanted = self.visible_tiles()
         missing = []
         painted_tile = False
-        for page in pages:
-            rect = self.page_rect(page)
-            # The shadow shows only as 2 px strips right of and under the page: blending a
-            # whole page of it, then covering it with paper, cost a large part of each frame.
-            painter.fillRect(QRectF(rect.right(), rect.top() + 2, 2, rect.height()), _SHADOW)
-            painter.fillRect(QRectF(rect.left() + 2, rect.bottom(), rect.width() - 2, 2), _SHADOW)
-            painter.fillRect(rect, _PAPER)
+        rects = {page: self.page_rect(page) for page in pages}
+        # Every pixel is filled once: the background only around the pages, paper only
+        # behind tiles not drawn yet (filling both under the tiles cost as much as the tiles).
+        background = QRegion(event.rect())
+        for rect in rects.values():
+            background -= QRegion(_inner(rect))
+        for part in background:  # type: ignore[attr-defined]  # (the stubs lack __iter__)
+            painter.fillRect(part, _BACKGROUND)
+        for rect in rects.values():
+            # The shadow shows only as 2 px strips right of and under the page.
+            box = rect.toRect()
+            painter.fillRect(QRect(box.right() + 1, box.top() + 2, 2, box.height()), _SHADOW)
+            painter.fillRect(QRect(box.left() + 2, box.bottom() + 1, box.width() - 2, 2), _SHADOW)
         for key in wanted:
+            if key.page not in rects:
+                rects[key.page] = self.page_rect(key.page)
+            rect = rects[key.page]
             image = renderer.cached(key)
             if image is None:
                 missing.append(key)
+                painter.fillRect(_tile_target(rect, key, dpr), _PAPER)
                 continue
-            rect = self.page_rect(key.page)
             # The tile is drawn 1:1 in device pixels (the image carries no ratio of its own
             # because it is shared with any window), so it is crisp at any ratio.
-            target = QRectF(
-                rect.left() + key.x / dpr,
-                rect.top() + key.y / dpr,
-                key.width / dpr,
-                key.height / dpr,
-            )
-            painter.drawImage(target, image)
+            painter.drawImage(_tile_target(rect, key, dpr), image)
             painted_tile = True
         if missing:
             self._paint_previews(painter, missing)
@@ -849,6 +856,22 @@ class PageView(QAbstractScrollArea):
         finally:
             self._pen_pressure = None
         event.accept()
+
+
+def _tile_target(page_rect: QRectF, key: TileKey, dpr: float) -> QRectF:
+    """Return where a tile of a page shown at ``page_rect`` goes, in viewport pixels."""
+    return QRectF(
+        page_rect.left() + key.x / dpr,
+        page_rect.top() + key.y / dpr,
+        key.width / dpr,
+        key.height / dpr,
+    )
+
+
+def _inner(rect: QRectF) -> QRect:
+    """Return the whole pixels inside ``rect`` (its fractional edges are left out)."""
+    left, top = math.ceil(rect.left()), math.ceil(rect.top())
+    return QRect(left, top, math.floor(rect.right()) - left, math.floor(rect.bottom()) - top)
 
 
 _TABLET_TO_MOUSE = {
