@@ -6,7 +6,7 @@ a long PDF up front would delay the first page on screen.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QListView,
@@ -21,6 +21,12 @@ from app.pdf import PdfDocument, PdfError
 from app.ui.render import TileKey, TileRenderer, zoom_key
 
 THUMB_WIDTH = 110
+
+FOLLOW_DELAY_MS = 120
+"""How long the page view's current page must stay put before the thumbnails follow it.
+
+Scrolling the list along with every page of a fast scroll repainted it on every frame (about
+1.5 ms a frame, as much as the page view itself)."""
 
 
 class _ThumbnailDelegate(QStyledItemDelegate):
@@ -66,11 +72,18 @@ class ThumbnailPanel(QListWidget):
         self._doc: PdfDocument | None = None
         self._zooms: list[float | None] = []
         self._sizes: list[tuple[int, int]] = []
+        self._following: int | None = None
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setSingleShot(True)
+        self._follow_timer.setInterval(FOLLOW_DELAY_MS)
+        self._follow_timer.timeout.connect(self._follow)
         self.currentRowChanged.connect(self._on_row)
         self.verticalScrollBar().valueChanged.connect(lambda _v: self._request())
 
     def set_document(self, doc: PdfDocument, renderer: TileRenderer) -> None:
         self.clear()
+        self._follow_timer.stop()
+        self._following = None
         self._doc = doc
         self._renderer = renderer
         renderer.tile_ready.connect(self._on_tile)
@@ -152,8 +165,15 @@ class ThumbnailPanel(QListWidget):
             self._set_icon(self._keys[key], key)
 
     def set_current(self, page: int) -> None:
+        """Highlight ``page`` (and scroll to it) once the page view stops changing page."""
+        self._following = page
+        self._follow_timer.start()
+
+    def _follow(self) -> None:
+        if self._following is None or self._following >= self.count():
+            return
         self.blockSignals(True)
-        self.setCurrentRow(page)
+        self.setCurrentRow(self._following)
         self.blockSignals(False)
 
     def _on_row(self, row: int) -> None:

@@ -49,6 +49,16 @@ def test_rotated_page_thumbnail_highlight_fits_the_thumbnail(qtbot, window) -> N
     assert thumbs.visualItemRect(thumbs.item(2)).top() - wide.bottom() <= 12
 
 
+def test_thumbnails_follow_the_page_once_scrolling_stops(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    assert window.open_path(corpus_pdf(ROTATIONS))
+    thumbs = window.thumbnails
+    for page in (2, 3, 4, 5, 6):  # a fast scroll through several pages
+        window.view.go_to_page(page)
+    qtbot.waitUntil(lambda: thumbs.currentRow() == 6, timeout=5000)
+    # It scrolled to the thumbnail of the page shown.
+    assert thumbs.viewport().rect().intersects(thumbs.visualItemRect(thumbs.item(6)))
+
+
 HUGE = "largepage-8400pt-ccitt"
 
 
