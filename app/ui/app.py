@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import sys
 import traceback
@@ -21,29 +20,8 @@ ORGANIZATION = "Lamina"
 APPLICATION = "Lamina"
 
 
-_REFS_HEADROOM = 1 << 40
-
-
-def keep_constants_alive() -> None:
-    """Give ``None``, ``True`` and ``False`` enough references that PySide cannot free them.
-
-    The installed PySide6 drops one reference to ``None`` on many calls that return nothing
-    (``QPainter.fillRect``, ``drawImage``, ``QWidget.setVisible``, ...; measured on 6.12.0),
-    and somewhere one to a bool. ``None`` starts with about 26,000 references, so scrolling for
-    a minute or two ended the app with "Fatal Python error: none_dealloc". From Python 3.12
-    these objects are immortal and this does nothing.
-    """
-    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
-        return
-    for constant in (None, True, False):
-        if sys.getrefcount(constant) < _REFS_HEADROOM:
-            # ob_refcnt is the first field of every CPython object, and id() is its address.
-            ctypes.c_ssize_t.from_address(id(constant)).value += _REFS_HEADROOM
-
-
 def ensure_application(argv: list[str] | None = None) -> QApplication:
     """Return the QApplication, creating it (with Lamina's names) if needed."""
-    keep_constants_alive()
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv or [sys.argv[0]])
