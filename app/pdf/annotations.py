@@ -8,7 +8,11 @@ number) and that number as its id. The mapping:
 - FreeText -> ``pspdfkit/text``; Line, Square, Circle, Polygon, PolyLine -> the shapes;
   Highlight, Underline, StrikeOut, Squiggly -> markup with one rect per quad; Ink -> ink;
   Stamp -> ``pspdfkit/stamp`` (standard names recognised, Acrobat's ``SB``/``SH`` prefixes
-  too); Link -> ``pspdfkit/link`` with its action; Widget -> ``pspdfkit/widget`` plus one
+  too); a Stamp whose appearance draws one image -> ``pspdfkit/image`` when it is Lamina's
+  (``/Name /LaminaImage``, or PyMuPDF's ``/ImageStamp``) or has no ``/Name`` (Acrobat's and
+  Preview's image stamps): ``imageAttachmentId`` is the SHA-256 hex of the image bytes, which
+  come back as the document's ``attachments`` (PNG or JPEG); named stamps stay stamps;
+  Link -> ``pspdfkit/link`` with its action; Widget -> ``pspdfkit/widget`` plus one
   ``pspdfkit/form-field-value`` per field.
 - Popup is not a record (its text is the parent's ``/Contents``).
 - Any other kind (Caret, FileAttachment, Sound, ...) -> an annotation of type
@@ -23,6 +27,7 @@ text and comments), ``/CreationDate`` and ``/M`` -> ``createdAt``/``updatedAt`` 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -33,7 +38,7 @@ import pymupdf
 
 from app.model.geometry import Point, Rect
 from app.model.ids import record_id_for_pdf_object
-from app.model.instant_json import InstantDocument, document_from_records
+from app.model.instant_json import Attachment, InstantDocument, document_from_records
 from app.model.records import (
     STAMP_TYPES,
     Annotation,
@@ -41,6 +46,7 @@ from app.model.records import (
     EllipseAnnotation,
     FormFieldValue,
     HighlightAnnotation,
+    ImageAnnotation,
     InkAnnotation,
     InkLines,
     LineAnnotation,
@@ -110,14 +116,31 @@ _MARKUP = {
 }
 _SKIPPED_SUBTYPES = {"Popup"}
 
+IMAGE_STAMP_NAME = "LaminaImage"
+"""``/Name`` of the stamp Lamina writes for an image annotation (how it is recognised)."""
+IMAGE_INFO_KEY = "LaminaImage"
+"""Private annotation key whose dictionary keeps ``/FileName`` and ``/Description``."""
+# Stamps with these names (or none) are read as images when their appearance draws one image.
+# PyMuPDF names its image stamps /ImageStamp (what Lamina wrote before it had its own name).
+_IMAGE_STAMP_NAMES = {IMAGE_STAMP_NAME, "ImageStamp", None}
+_XOBJECT_REF = re.compile(r"/[^\s/<>\[\]()]+\s+(\d+)\s+0\s+R")
+
 
 @serialized
 def read_records(doc: PdfDocument) -> list[Record]:
     """Return every annotation, comment and form field value already in the PDF.
 
     Records keep ``pdfObjectId`` and use its string as id. Annotations come page by page in
-    the page's ``/Annots`` order, then comments, then form field values.
+    the page's ``/Annots`` order, then comments, then form field values. The bytes of image
+    annotations are not part of records: see :func:`read_records_and_attachments`.
     """
+    return read_records_and_attachments(doc)[0]
+
+
+@serialized
+def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[str, Attachment]]:
+    """Return :func:`read_records` and the image attachments its image annotations name."""
+    attachments: dict[str, Attachment] = {}
     annotations: list[Record] = []
     comments: list[Record] = []
     values: dict[str, FormFieldValue] = {}
@@ -134,7 +157,9 @@ def read_records(doc: PdfDocument) -> list[Record]:
             if subtype in _SKIPPED_SUBTYPES:
                 continue
             try:
-                record = _read_one(doc, page, page_index, geometry, xref, subtype, links, widgets)
+                record = _read_one(
+                    doc, page, page_index, geometry, xref, subtype, links, widgets, attachments
+                )
             except (RuntimeError, ValueError, TypeError, KeyError) as exc:
                 log.warning("annotation %d on page %d could not be read: %s", xref, page_index, exc)
                 record = _unknown(doc, page_index, geometry, xref, subtype)
@@ -146,13 +171,14 @@ def read_records(doc: PdfDocument) -> list[Record]:
                 value = _field_value(widgets[xref])
                 if value is not None and value.name not in values:
                     values[value.name] = value
-    return [*annotations, *comments, *values.values()]
+    return [*annotations, *comments, *values.values()], attachments
 
 
 @serialized
 def dump_instant_json(doc: PdfDocument) -> InstantDocument:
-    """Return the PDF's annotations, comments and form field values as Instant JSON."""
-    return document_from_records(read_records(doc), pdf_id=doc.pdf_id)
+    """Return the PDF's annotations, comments, form field values and images as Instant JSON."""
+    records, attachments = read_records_and_attachments(doc)
+    return document_from_records(records, attachments=attachments, pdf_id=doc.pdf_id)
 
 
 # -- reading one annotation -------------------------------------------------------------
@@ -174,6 +200,7 @@ def _read_one(
     subtype: str,
     links: dict[Any, dict[str, Any]],
     widgets: dict[int, Any],
+    attachments: dict[str, Attachment],
 ) -> Record:
     fitz_doc = doc.fitz_document
     if subtype == "Link":
@@ -291,6 +318,19 @@ def _read_one(
         )
     if subtype == "Stamp":
         name = _name_key(fitz_doc, xref, "Name")
+        image = _stamp_image(fitz_doc, xref) if name in _IMAGE_STAMP_NAMES else None
+        if image is not None:
+            digest = hashlib.sha256(image.data).hexdigest()
+            attachments[digest] = image
+            description = _string_key(fitz_doc, xref, f"{IMAGE_INFO_KEY}/Description")
+            return ImageAnnotation(
+                **common,
+                note=contents if contents != description else None,
+                image_attachment_id=digest,
+                content_type=image.content_type,
+                file_name=_string_key(fitz_doc, xref, f"{IMAGE_INFO_KEY}/FileName"),
+                description=description,
+            )
         stamp_type = _stamp_type(name)
         return StampAnnotation(
             **common,
@@ -552,6 +592,70 @@ def _default_appearance(fitz_doc: Any, xref: int) -> tuple[float | None, str | N
     return (size if size else None), color
 
 
+def _stamp_image(fitz_doc: Any, xref: int) -> Attachment | None:
+    """Return the one image the stamp's normal appearance draws (None: none or several)."""
+    kind, value = fitz_doc.xref_get_key(xref, "AP/N")
+    if kind != "xref":
+        return None
+    images: set[int] = set()
+    _collect_images(fitz_doc, int(value.split()[0]), images, depth=0)
+    if len(images) != 1:
+        return None
+    return _image_attachment(fitz_doc, images.pop())
+
+
+def _collect_images(fitz_doc: Any, form: int, images: set[int], depth: int) -> None:
+    # Acrobat nests the image in a form or two inside the appearance; the depth bound stops
+    # a form that (wrongly) draws itself.
+    if depth > 4 or len(images) > 1:
+        return
+    kind, value = fitz_doc.xref_get_key(form, "Resources/XObject")
+    if kind == "xref":
+        value = fitz_doc.xref_object(int(value.split()[0]), compressed=True)
+    elif kind != "dict":
+        return
+    for match in _XOBJECT_REF.finditer(value):
+        child = int(match.group(1))
+        _, subtype = fitz_doc.xref_get_key(child, "Subtype")
+        if subtype == "/Image":
+            images.add(child)
+        elif subtype == "/Form" and child != form:
+            _collect_images(fitz_doc, child, images, depth + 1)
+
+
+def _image_attachment(fitz_doc: Any, xref: int) -> Attachment | None:
+    """Return an image XObject as PNG or JPEG bytes (PNG when it has a soft mask)."""
+    info = fitz_doc.extract_image(xref)
+    if not info or not info.get("image"):
+        return None
+    data: bytes = info["image"]
+    ext = str(info.get("ext", "")).lower()
+    smask = int(info.get("smask") or 0)
+    if smask or ext not in ("png", "jpeg", "jpg"):
+        pixmap = pymupdf.Pixmap(fitz_doc, xref)
+        if pixmap.colorspace is not None and pixmap.colorspace.n not in (1, 3):
+            pixmap = pymupdf.Pixmap(pymupdf.csRGB, pixmap)
+        if smask:
+            mask = pymupdf.Pixmap(fitz_doc, smask)
+            if (
+                mask.alpha
+                or mask.n != 1
+                or (mask.width, mask.height)
+                != (
+                    pixmap.width,
+                    pixmap.height,
+                )
+            ):
+                log.info("image %d: soft mask %d not usable, alpha dropped", xref, smask)
+            else:
+                if pixmap.alpha:
+                    pixmap = pymupdf.Pixmap(pixmap, 0)
+                pixmap = pymupdf.Pixmap(pixmap, mask)
+        data = pixmap.tobytes("png")
+        ext = "png"
+    return Attachment(data, "image/png" if ext == "png" else "image/jpeg")
+
+
 def _stamp_type(name: str | None) -> str:
     if not name:
         return "Custom"
@@ -617,8 +721,10 @@ def instant_point(point: Point) -> tuple[float, float]:
 
 
 __all__ = [
+    "IMAGE_STAMP_NAME",
     "UNKNOWN_TYPE",
     "Annotation",
     "dump_instant_json",
     "read_records",
+    "read_records_and_attachments",
 ]

@@ -6,8 +6,8 @@ import dataclasses
 
 from app.model.ids import RecordId, new_record_id
 from app.model.instant_json import InstantDocument, document_from_records
-from app.model.records import Annotation, Comment, FormFieldValue, Record
-from app.pdf.annotations import read_records
+from app.model.records import Annotation, Comment, FormFieldValue, ImageAnnotation, Record
+from app.pdf.annotations import read_records, read_records_and_attachments
 from app.pdf.document import PdfDocument, serialized
 
 
@@ -19,10 +19,10 @@ def diff_documents(original: PdfDocument, edited: PdfDocument) -> InstantDocumen
     incrementally or by Lamina keeps them: one in both but different becomes skipped and
     updated; one only in ``original`` is skipped (deleted); one only in ``edited`` is new,
     with a fresh ULID and no ``pdfObjectId`` (comments on it follow it). Form field values
-    that differ are included.
+    that differ are included, and the image bytes of the image annotations in the diff.
     """
     before = read_records(original)
-    after = read_records(edited)
+    after, images = read_records_and_attachments(edited)
     before_by_object = {r.pdf_object_id: r for r in before if r.pdf_object_id is not None}
     after_by_object = {r.pdf_object_id: r for r in after if r.pdf_object_id is not None}
     skipped: set[int] = set()
@@ -44,8 +44,12 @@ def diff_documents(original: PdfDocument, edited: PdfDocument) -> InstantDocumen
         if before_values.get(value.name) != value:
             out.append(value)
     annotations_first = sorted(out, key=lambda r: 0 if isinstance(r, Annotation) else 1)
+    wanted = {r.image_attachment_id for r in out if isinstance(r, ImageAnnotation)}
     return document_from_records(
-        annotations_first, skipped_pdf_object_ids=skipped, pdf_id=original.pdf_id
+        annotations_first,
+        attachments={k: v for k, v in images.items() if k in wanted},
+        skipped_pdf_object_ids=skipped,
+        pdf_id=original.pdf_id,
     )
 
 

@@ -60,6 +60,8 @@ from app.model.records import (
 )
 from app.pdf.annotations import (
     CAPS_TO_LINE_ENDS,
+    IMAGE_INFO_KEY,
+    IMAGE_STAMP_NAME,
     NOTE_ICONS_TO_PDF,
     flags_to_pdf,
     hex_to_rgb,
@@ -555,7 +557,17 @@ def _write_image(writer: _Writer, page: Any, record: ImageAnnotation) -> Any:
     if attachment is None:
         raise ValueError(f"attachment {record.image_attachment_id!r} is not in the document")
     annot = page.add_stamp_annot(_fitz_rect(record.bbox), stamp=attachment.data)
-    return writer._finish(annot, record, contents=record.description or record.note, keep_rect=True)
+    annot = writer._finish(
+        annot, record, contents=record.note or record.description, keep_rect=True
+    )
+    # The name marks the stamp as Lamina's image (read back as pspdfkit/image); what /Contents
+    # cannot hold beside the note goes in a private dictionary viewers ignore.
+    writer.fitz.xref_set_key(annot.xref, "Name", f"/{IMAGE_STAMP_NAME}")
+    info = {"FileName": record.file_name, "Description": record.description}
+    entries = " ".join(f"/{k} {pymupdf.get_pdf_str(v)}" for k, v in info.items() if v)
+    if entries:
+        writer.fitz.xref_set_key(annot.xref, IMAGE_INFO_KEY, f"<<{entries}>>")
+    return annot
 
 
 def _write_link(writer: _Writer, page: Any, record: LinkAnnotation) -> Any:
