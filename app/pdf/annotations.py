@@ -318,7 +318,7 @@ def _read_one(
         )
     if subtype == "Stamp":
         name = _name_key(fitz_doc, xref, "Name")
-        image = _stamp_image(fitz_doc, xref) if name in _IMAGE_STAMP_NAMES else None
+        image = stamp_image(fitz_doc, xref) if name in _IMAGE_STAMP_NAMES else None
         if image is not None:
             digest = hashlib.sha256(image.data).hexdigest()
             attachments[digest] = image
@@ -592,8 +592,11 @@ def _default_appearance(fitz_doc: Any, xref: int) -> tuple[float | None, str | N
     return (size if size else None), color
 
 
-def _stamp_image(fitz_doc: Any, xref: int) -> Attachment | None:
-    """Return the one image the stamp's normal appearance draws (None: none or several)."""
+def stamp_image(fitz_doc: Any, xref: int) -> Attachment | None:
+    """Return the one image the stamp's normal appearance draws (None: none or several).
+
+    ``fitz_doc`` is the PyMuPDF document; the caller holds :data:`MUPDF_LOCK`.
+    """
     kind, value = fitz_doc.xref_get_key(xref, "AP/N")
     if kind != "xref":
         return None

@@ -22,6 +22,7 @@ calling PyMuPDF directly costs (``bench/export.py``).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import tempfile
@@ -66,6 +67,7 @@ from app.pdf.annotations import (
     flags_to_pdf,
     hex_to_rgb,
     iso_to_pdf_date,
+    stamp_image,
 )
 from app.pdf.document import PdfDocument, open_pdf, serialized
 from app.pdf.errors import PdfWriteError
@@ -209,6 +211,7 @@ class _Writer:
 
     def apply(self, diff: InstantDocument) -> None:
         skipped = set(diff.skipped_pdf_object_ids or ())
+        self._find_missing_images(diff)
         for xref in sorted(skipped, key=lambda x: (self.xref_page.get(x, -1), x)):
             self._delete(xref)
         by_page = sorted(enumerate(diff.annotations), key=lambda item: item[1].page_index)
@@ -239,6 +242,31 @@ class _Writer:
                 ) from exc
         if diff.form_field_values:
             self._fill(diff.form_field_values)
+
+    def _find_missing_images(self, diff: InstantDocument) -> None:
+        """Take image bytes a diff does not carry from the PDF's own image stamps.
+
+        Records read from a PDF without their attachments (the server's and the desktop's
+        base layer) still name the image by its SHA-256; an updated or copied image finds
+        its bytes in the original stamp, read before the original is deleted.
+        """
+        missing = {
+            record.image_attachment_id
+            for record in diff.annotations
+            if isinstance(record, ImageAnnotation)
+            and record.image_attachment_id
+            and record.image_attachment_id not in self.attachments
+        }
+        if not missing:
+            return
+        for xref in self.xref_page:
+            if self.fitz.xref_get_key(xref, "Subtype") != ("name", "/Stamp"):
+                continue
+            image = stamp_image(self.fitz, xref)
+            if image is not None:
+                digest = hashlib.sha256(image.data).hexdigest()
+                if digest in missing:
+                    self.attachments[digest] = image
 
     # -- deleting -----------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import io
 import json
@@ -195,3 +196,19 @@ def test_diff_of_two_pdfs_carries_the_image_bytes() -> None:
     with open_pdf(apply_instant_json(original, diff)) as doc:
         again = dump_instant_json(doc)
     assert _size(again.attachments[str(_only_image(again).image_attachment_id)].data) == (20, 10)
+
+
+def test_moving_an_original_image_without_its_bytes_takes_them_from_the_pdf() -> None:
+    # The server and the desktop keep records without attachments: an update names the image
+    # by its SHA-256 only.
+    path = corpus_pdf("annot-preview-incremental-14p")
+    with open_pdf(path) as doc:
+        (old,) = [r for r in read_records(doc) if isinstance(r, ImageAnnotation)]
+    moved = dataclasses.replace(old, bbox=Rect(50, 60, old.bbox.width, old.bbox.height))
+    diff = InstantDocument(annotations=(moved,), skipped_pdf_object_ids=(int(old.id),))
+    with open_pdf(apply_instant_json(path, diff)) as doc:
+        dumped = dump_instant_json(doc)
+    new = _only_image(dumped)
+    assert list(new.bbox) == pytest.approx([50, 60, old.bbox.width, old.bbox.height], abs=0.5)
+    # A picture with transparency is stored anew, so its PNG bytes (and id) may differ.
+    assert _size(dumped.attachments[str(new.image_attachment_id)].data) == (164, 54)
