@@ -286,13 +286,14 @@ def pull_instant_json(url: str, token: str) -> dict[str, Any]:
     from app.model.instant_json import instant_json_to_dict
     from app.model.records import record_to_json
     from app.pdf import open_pdf
-    from app.pdf.annotations import read_records
+    from app.pdf.annotations import read_records_and_attachments
     from app.server.export import layer_diff
 
     contents, pdf = _run(_layer_view(url, token, want_pdf=True))
     with open_pdf(pdf) as document:
-        base = [record_to_json(r) for r in read_records(document)]
-    return instant_json_to_dict(layer_diff(base, contents))
+        records, attachments = read_records_and_attachments(document)
+    base = [record_to_json(r) for r in records]
+    return instant_json_to_dict(layer_diff(base, contents, attachments))
 
 
 def _check_output_dir(output: Path | None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from app.model.instant_json import InstantDocument, document_from_records
+from app.model.instant_json import Attachment, InstantDocument, document_from_records
 from app.model.records import record_from_json
 from app.server.store import DocumentInfo, Store
 from app.sync.state import RecordState
@@ -21,13 +21,17 @@ def _pdf_object_id(content: Mapping[str, Any] | None) -> int | None:
 
 
 def layer_diff(
-    base_contents: Iterable[Mapping[str, Any]], contents: Iterable[Mapping[str, Any]]
+    base_contents: Iterable[Mapping[str, Any]],
+    contents: Iterable[Mapping[str, Any]],
+    attachments: Mapping[str, Attachment] | None = None,
 ) -> InstantDocument:
     """Return a layer's records as an Instant JSON diff against the PDF's own annotations.
 
     Args:
         base_contents: the Instant JSON of the annotations in the PDF (with ``pdfObjectId``).
         contents: the Instant JSON of the layer's live records the token may view.
+        attachments: image bytes by attachment id (those of the PDF's own images); the ones
+            the diff's image annotations name are carried along.
     """
     base: dict[int, Mapping[str, Any]] = {}
     for content in base_contents:
@@ -47,7 +51,9 @@ def layer_diff(
             skipped.add(pdf_id)
         out.append(record_from_json(dict(content), f"record {content.get('id')}"))
     skipped.update(pdf_id for pdf_id in base if pdf_id not in kept)
-    return document_from_records(out, skipped_pdf_object_ids=sorted(skipped))
+    named = {getattr(r, "image_attachment_id", None) for r in out}
+    carried = {k: v for k, v in (attachments or {}).items() if k in named}
+    return document_from_records(out, attachments=carried, skipped_pdf_object_ids=sorted(skipped))
 
 
 def build_layer_pdf(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from app.cli import main
 from app.model.records import record_to_json
 from app.pdf import open_pdf
 from app.pdf.annotations import read_records
-from tests.server.conftest import ServerThread
+from tests.conftest import corpus_pdf
+from tests.server.conftest import STAMPS, ServerThread
 from tests.server.test_permissions import STUDENT
 
 NEW_RECT = {
@@ -200,3 +203,34 @@ def test_an_output_in_a_missing_directory_is_refused_up_front(
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert err == f"lamina: error: directory {out.parent} does not exist: choose another -o path\n"
+
+
+def test_pull_carries_the_bytes_of_an_image_it_lists(
+    server: ServerThread, doc: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Object 58 of the stamps PDF is an image stamp: moving it puts it in the layer's diff,
+    # and the diff must carry its picture, or nobody could apply it elsewhere.
+    url = f"ws://127.0.0.1:{server.port}"
+    token = server.token(doc, layer="images", user_id="bot")
+    dumped = tmp_path / "dump.json"
+    assert main(["dump", str(corpus_pdf(STAMPS)), "-o", str(dumped)]) == 0
+    image = next(a for a in json.loads(dumped.read_text())["annotations"] if a["id"] == "58")
+    assert image["type"] == "pspdfkit/image"
+    moved = {**image, "bbox": [image["bbox"][0] + 10, *image["bbox"][1:]]}
+    changes = _write(
+        tmp_path / "move.json",
+        {
+            "format": "https://pspdfkit.com/instant-json/v1",
+            "annotations": [moved],
+            "skippedPdfObjectIds": [58],
+        },
+    )
+    assert main(["push", "--server", url, "--token", token, str(changes)]) == 0
+    out = tmp_path / "pulled.json"
+    assert main(["pull", "--server", url, "--token", token, "-o", str(out)]) == 0
+    pulled = json.loads(out.read_text())
+    (listed,) = pulled["annotations"]
+    assert listed["imageAttachmentId"] == image["imageAttachmentId"]
+    attachment = pulled["attachments"][image["imageAttachmentId"]]
+    data = base64.b64decode(attachment["binary"])
+    assert hashlib.sha256(data).hexdigest() == image["imageAttachmentId"]
