@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings
 from app.client.backoff import Backoff
 from app.ui.controller import AppController
 from app.ui.documents import ensure_loop
+from app.ui.hosting import LocalReviewServer
 from app.ui.main_window import MainWindow
 
 
@@ -44,6 +45,27 @@ def controller(qtbot: object, settings: QSettings) -> Iterator[AppController]:
     ctl = AppController(settings, backoff=Backoff(initial=0.05, maximum=0.2))
     yield ctl
     finish(qtbot, ctl)
+
+
+def run(qtbot, coro):  # type: ignore[no-untyped-def]
+    """Run a coroutine on the app's loop while Qt keeps spinning; return its result."""
+    task = ensure_loop().create_task(coro)
+    qtbot.waitUntil(task.done, timeout=20000)
+    return task.result()
+
+
+@pytest.fixture
+def server(qtbot, controller: AppController, tmp_path: Path) -> Iterator[LocalReviewServer]:  # type: ignore[no-untyped-def]
+    """A review server as the app hosts it (127.0.0.1, real SQLite in tmp_path), started.
+
+    At the end the windows' documents are closed before the server stops.
+    """
+    server = LocalReviewServer(tmp_path / "server")
+    run(qtbot, server.start())
+    yield server
+    for w in list(controller.windows):
+        w.close_document()
+    run(qtbot, server.stop())
 
 
 def finish(qtbot, ctl: AppController) -> None:  # type: ignore[no-untyped-def]

@@ -149,19 +149,12 @@ def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
 
 
 def test_a_reviewer_with_named_view_layers_is_offered_exactly_those(
-    qtbot, controller: AppController, tmp_path: Path
+    qtbot, controller: AppController, server: LocalReviewServer
 ) -> None:
-    server = LocalReviewServer(tmp_path / "server")
-    run(qtbot, server.start())
-    try:
-        document_id = run(qtbot, server.add_document(PDF))
-        link = server.invite(
-            document_id, PRESETS_BY_KEY["reviewer"], name="Cy", layer="cy", view_layers=("ana",)
-        )
-        cy = joined_window(qtbot, controller, link, "Cy")
-        assert cy.layers.layer_names() == ["cy", "ana"]
-        assert cy.layers.add_row.isHidden()  # only "*" may name any layer
-    finally:
-        for w in list(controller.windows):
-            w.close_document()
-        run(qtbot, server.stop())
+    document_id = run(qtbot, server.add_document(PDF))
+    link = server.invite(
+        document_id, PRESETS_BY_KEY["reviewer"], name="Cy", layer="cy", view_layers=("ana",)
+    )
+    cy = joined_window(qtbot, controller, link, "Cy")
+    assert cy.layers.layer_names() == ["cy", "ana"]
+    assert cy.layers.add_row.isHidden()  # only "*" may name any layer

@@ -4,7 +4,6 @@ status bar in a narrow window."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtGui import QTextDocumentFragment
@@ -133,43 +132,36 @@ def _shows_all_of(label: QLabel) -> bool:
 
 
 def test_pending_changes_stay_readable_in_a_narrow_window(
-    qtbot, controller: AppController, tmp_path: Path
+    qtbot, controller: AppController, server: LocalReviewServer
 ) -> None:
-    server = LocalReviewServer(tmp_path / "server")
-    run(qtbot, server.start())
-    try:
-        document_id = run(qtbot, server.add_document(corpus_pdf(ROTATIONS)))
-        lead = PRESETS_BY_KEY["lead"]
-        ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
-        big = ann.statusBar().font()
-        big.setPointSizeF(big.pointSizeF() * 1.8)  # a large system font
-        ann.statusBar().setFont(big)
-        for name in ("Bartholomew Longname-Smythe", "Christabel Featherstonehaugh"):
-            joined_window(qtbot, controller, server.invite(document_id, lead, name=name), name)
-        qtbot.waitUntil(lambda: "Christabel" in ann.presence_label.toolTip(), timeout=10000)
-        for dock in ann.docks.values():
-            dock.close()  # the side panels closed: the window can be made narrow
-        qtbot.wait(50)
-        ann.resize(360, 700)
-        qtbot.wait(50)
-        assert _shows_all_of(ann.connection_label)
-        assert _shows_all_of(ann.sync_label)
-        # The names give way first (elided); all of them are in the tooltip.
-        presence = ann.presence_label
-        assert "here" in presence.text().lower()  # shortened, not cut
-        assert _shows_all_of(presence)
-        assert "Bartholomew Longname-Smythe" in presence.toolTip()
-        assert "Christabel Featherstonehaugh" in presence.toolTip()
+    document_id = run(qtbot, server.add_document(corpus_pdf(ROTATIONS)))
+    lead = PRESETS_BY_KEY["lead"]
+    ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
+    big = ann.statusBar().font()
+    big.setPointSizeF(big.pointSizeF() * 1.8)  # a large system font
+    ann.statusBar().setFont(big)
+    for name in ("Bartholomew Longname-Smythe", "Christabel Featherstonehaugh"):
+        joined_window(qtbot, controller, server.invite(document_id, lead, name=name), name)
+    qtbot.waitUntil(lambda: "Christabel" in ann.presence_label.toolTip(), timeout=10000)
+    for dock in ann.docks.values():
+        dock.close()  # the side panels closed: the window can be made narrow
+    qtbot.wait(50)
+    ann.resize(360, 700)
+    qtbot.wait(50)
+    assert _shows_all_of(ann.connection_label)
+    assert _shows_all_of(ann.sync_label)
+    # The names give way first (elided); all of them are in the tooltip.
+    presence = ann.presence_label
+    assert "here" in presence.text().lower()  # shortened, not cut
+    assert _shows_all_of(presence)
+    assert "Bartholomew Longname-Smythe" in presence.toolTip()
+    assert "Christabel Featherstonehaugh" in presence.toolTip()
 
-        assert ann.session is not None
-        run(qtbot, ann.session.client.disconnect())
-        qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
-        stroke(qtbot, ann, [(100, 400), (150, 420)])
-        assert ann.sync_label.text() == "1 change pending"
-        qtbot.wait(50)
-        assert _shows_all_of(ann.sync_label)
-        assert _shows_all_of(ann.connection_label)
-    finally:
-        for w in list(controller.windows):
-            w.close_document()
-        run(qtbot, server.stop())
+    assert ann.session is not None
+    run(qtbot, ann.session.client.disconnect())
+    qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
+    stroke(qtbot, ann, [(100, 400), (150, 420)])
+    assert ann.sync_label.text() == "1 change pending"
+    qtbot.wait(50)
+    assert _shows_all_of(ann.sync_label)
+    assert _shows_all_of(ann.connection_label)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt
 
 from app.model.records import InkAnnotation, RectangleAnnotation
@@ -46,7 +44,7 @@ def accept_preferences(qtbot, window: MainWindow, **changes: str) -> None:  # ty
 
 
 def test_default_tool_colours_and_name_go_on_new_annotations_and_changes_reach_every_window(
-    qtbot, controller: AppController
+    qtbot, controller: AppController, server: LocalReviewServer
 ) -> None:
     save_preferences(
         Preferences(
@@ -88,48 +86,41 @@ def test_default_tool_colours_and_name_go_on_new_annotations_and_changes_reach_e
 
 
 def test_autosave_mode_decides_when_review_changes_are_sent_and_name_reaches_the_others(
-    qtbot, controller: AppController, tmp_path: Path
+    qtbot, controller: AppController, server: LocalReviewServer
 ) -> None:
-    server = LocalReviewServer(tmp_path / "server")
-    run(qtbot, server.start())
-    try:
-        document_id = run(qtbot, server.add_document(PDF))
-        lead = PRESETS_BY_KEY["lead"]
-        save_preferences(Preferences(display_name="Ann", autosave="disabled"), controller.settings)
-        ann = controller.new_window()
-        bob = controller.new_window()
-        bob.settings_override = {"display_name": "Bob", "color": "#C62828"}
-        for w, name in ((ann, "Ann"), (bob, "Bob")):
-            qtbot.addWidget(w)
-            w.resize(1000, 760)
-            w.show()
-            controller.join(w, server.invite(document_id, lead, name=name))
-            qtbot.waitUntil(lambda w=w: w.session is not None, timeout=20000)
-            qtbot.waitUntil(lambda w=w: "Online" in w.connection_label.text(), timeout=20000)
-        assert ann.session is not None and ann.session.autosave == "disabled"
-        qtbot.waitUntil(lambda: "Ann" in bob.presence_label.text(), timeout=10000)
+    document_id = run(qtbot, server.add_document(PDF))
+    lead = PRESETS_BY_KEY["lead"]
+    save_preferences(Preferences(display_name="Ann", autosave="disabled"), controller.settings)
+    ann = controller.new_window()
+    bob = controller.new_window()
+    bob.settings_override = {"display_name": "Bob", "color": "#C62828"}
+    for w, name in ((ann, "Ann"), (bob, "Bob")):
+        qtbot.addWidget(w)
+        w.resize(1000, 760)
+        w.show()
+        controller.join(w, server.invite(document_id, lead, name=name))
+        qtbot.waitUntil(lambda w=w: w.session is not None, timeout=20000)
+        qtbot.waitUntil(lambda w=w: "Online" in w.connection_label.text(), timeout=20000)
+    assert ann.session is not None and ann.session.autosave == "disabled"
+    qtbot.waitUntil(lambda: "Ann" in bob.presence_label.text(), timeout=10000)
 
-        # "Only when I save": online, yet the stroke stays pending until Ctrl+S.
-        stroke(qtbot, ann, [(100, 400), (150, 420), (200, 480)])
-        assert ann.sync_label.text() == "1 change pending"
-        qtbot.wait(300)
-        assert ann.sync_label.text() == "1 change pending"
-        assert inks(bob) == []
-        ann.save_action.trigger()
-        qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=10000)
-        qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
+    # "Only when I save": online, yet the stroke stays pending until Ctrl+S.
+    stroke(qtbot, ann, [(100, 400), (150, 420), (200, 480)])
+    assert ann.sync_label.text() == "1 change pending"
+    qtbot.wait(300)
+    assert ann.sync_label.text() == "1 change pending"
+    assert inks(bob) == []
+    ann.save_action.trigger()
+    qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=10000)
+    qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
 
-        # "When an edit gesture ends", a new name and colour: applied to the open review.
-        accept_preferences(qtbot, ann, name="Ann Smith", color="#00897B", autosave="intelligent")
-        assert ann.session.autosave == "intelligent"
-        qtbot.waitUntil(lambda: "Ann Smith" in bob.presence_label.text(), timeout=10000)
-        assert "#00897B" in bob.presence_label.text()
-        stroke(qtbot, ann, [(120, 500), (220, 540)])
-        qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=10000)
-        qtbot.waitUntil(lambda: len(inks(bob)) == 2, timeout=10000)
-        # The invite fixes the creator name on records (the server refuses any other).
-        assert {i.creator_name for i in inks(bob)} == {"Ann"}
-    finally:
-        for w in list(controller.windows):
-            w.close_document()
-        run(qtbot, server.stop())
+    # "When an edit gesture ends", a new name and colour: applied to the open review.
+    accept_preferences(qtbot, ann, name="Ann Smith", color="#00897B", autosave="intelligent")
+    assert ann.session.autosave == "intelligent"
+    qtbot.waitUntil(lambda: "Ann Smith" in bob.presence_label.text(), timeout=10000)
+    assert "#00897B" in bob.presence_label.text()
+    stroke(qtbot, ann, [(120, 500), (220, 540)])
+    qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=10000)
+    qtbot.waitUntil(lambda: len(inks(bob)) == 2, timeout=10000)
+    # The invite fixes the creator name on records (the server refuses any other).
+    assert {i.creator_name for i in inks(bob)} == {"Ann"}

@@ -8,20 +8,13 @@ from PySide6.QtCore import Qt
 
 from app.model.records import InkAnnotation
 from app.ui.controller import AppController
-from app.ui.documents import ensure_loop
 from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from app.ui.main_window import MainWindow
 from app.ui.page_view import page_rect_center
 from tests.conftest import corpus_pdf
+from tests.ui.conftest import run
 
 PDF = corpus_pdf("geometry-rotations-offset-mediabox-cropbox")
-
-
-def run(qtbot, coro):  # type: ignore[no-untyped-def]
-    """Run a coroutine on the app's loop while Qt keeps spinning; return its result."""
-    task = ensure_loop().create_task(coro)
-    qtbot.waitUntil(task.done, timeout=20000)
-    return task.result()
 
 
 def inks(window: MainWindow) -> list[InkAnnotation]:
@@ -58,63 +51,49 @@ def joined_window(qtbot, controller: AppController, link: str, name: str) -> Mai
 
 
 def test_a_stroke_in_one_window_appears_in_the_other_and_offline_edits_sync_later(
-    qtbot, controller: AppController, tmp_path: Path
+    qtbot, controller: AppController, server: LocalReviewServer
 ) -> None:
-    server = LocalReviewServer(tmp_path / "server")
-    run(qtbot, server.start())
-    try:
-        document_id = run(qtbot, server.add_document(PDF))
-        lead = PRESETS_BY_KEY["lead"]
-        ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
-        bob = joined_window(qtbot, controller, server.invite(document_id, lead, name="Bob"), "Bob")
-        # Presence: each sees the other, by name.
-        qtbot.waitUntil(lambda: "Bob" in ann.presence_label.text(), timeout=10000)
-        qtbot.waitUntil(lambda: "Ann" in bob.presence_label.text(), timeout=10000)
+    document_id = run(qtbot, server.add_document(PDF))
+    lead = PRESETS_BY_KEY["lead"]
+    ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
+    bob = joined_window(qtbot, controller, server.invite(document_id, lead, name="Bob"), "Bob")
+    # Presence: each sees the other, by name.
+    qtbot.waitUntil(lambda: "Bob" in ann.presence_label.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "Ann" in bob.presence_label.text(), timeout=10000)
 
-        stroke(qtbot, ann, [(100, 400), (150, 420), (200, 480)])
-        assert len(inks(ann)) == 1
-        qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
-        assert inks(bob)[0].id == inks(ann)[0].id
-        qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=10000)
+    stroke(qtbot, ann, [(100, 400), (150, 420), (200, 480)])
+    assert len(inks(ann)) == 1
+    qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
+    assert inks(bob)[0].id == inks(ann)[0].id
+    qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=10000)
 
-        run(qtbot, server.stop())
-        qtbot.waitUntil(lambda: "reconnecting" in ann.connection_label.text(), timeout=10000)
-        stroke(qtbot, ann, [(120, 500), (220, 540)])
-        assert ann.sync_label.text() == "1 change pending"
-        assert len(inks(bob)) == 1
+    run(qtbot, server.stop())
+    qtbot.waitUntil(lambda: "reconnecting" in ann.connection_label.text(), timeout=10000)
+    stroke(qtbot, ann, [(120, 500), (220, 540)])
+    assert ann.sync_label.text() == "1 change pending"
+    assert len(inks(bob)) == 1
 
-        run(qtbot, server.start())  # the same port and data: the clients come back
-        qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=20000)
-        qtbot.waitUntil(lambda: len(inks(bob)) == 2, timeout=20000)
-        assert "Online" in bob.connection_label.text()
-    finally:
-        for w in list(controller.windows):
-            w.close_document()
-        run(qtbot, server.stop())
+    run(qtbot, server.start())  # the same port and data: the clients come back
+    qtbot.waitUntil(lambda: ann.sync_label.text() == "All changes saved", timeout=20000)
+    qtbot.waitUntil(lambda: len(inks(bob)) == 2, timeout=20000)
+    assert "Online" in bob.connection_label.text()
 
 
 def test_a_viewer_invite_disables_drawing_with_the_reason(
-    qtbot, controller: AppController, tmp_path: Path
+    qtbot, controller: AppController, server: LocalReviewServer
 ) -> None:
-    server = LocalReviewServer(tmp_path / "server")
-    run(qtbot, server.start())
-    try:
-        document_id = run(qtbot, server.add_document(PDF))
-        link = server.invite(document_id, PRESETS_BY_KEY["viewer"], name="Vic")
-        window = joined_window(qtbot, controller, link, "Vic")
-        pen = window.tool_actions["ink"]
-        assert not pen.isEnabled()
-        assert "no write permission" in pen.toolTip()
-        pen.trigger()  # a disabled action does nothing
-        assert window.view.tool != "ink"
-    finally:
-        for w in list(controller.windows):
-            w.close_document()
-        run(qtbot, server.stop())
+    document_id = run(qtbot, server.add_document(PDF))
+    link = server.invite(document_id, PRESETS_BY_KEY["viewer"], name="Vic")
+    window = joined_window(qtbot, controller, link, "Vic")
+    pen = window.tool_actions["ink"]
+    assert not pen.isEnabled()
+    assert "no write permission" in pen.toolTip()
+    pen.trigger()  # a disabled action does nothing
+    assert window.view.tool != "ink"
 
 
 def test_try_the_sample_review_opens_two_live_windows(
-    qtbot, controller: AppController, window: MainWindow
+    qtbot, controller: AppController, window: MainWindow, server: LocalReviewServer
 ) -> None:
     qtbot.mouseClick(window.welcome.sample_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(controller.windows) == 2, timeout=20000)
@@ -174,42 +153,35 @@ def test_host_review_makes_reviewer_invites_that_join_on_their_own_layer(
 
 
 def test_a_conflicting_change_shows_both_versions_and_re_apply_wins(
-    qtbot, controller: AppController, tmp_path: Path
+    qtbot, controller: AppController, server: LocalReviewServer
 ) -> None:
     import dataclasses
 
-    server = LocalReviewServer(tmp_path / "server")
-    run(qtbot, server.start())
-    try:
-        document_id = run(qtbot, server.add_document(PDF))
-        lead = PRESETS_BY_KEY["lead"]
-        ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
-        bob = joined_window(qtbot, controller, server.invite(document_id, lead, name="Bob"), "Bob")
-        stroke(qtbot, ann, [(100, 400), (150, 420)])
-        qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
-        assert ann.session is not None and bob.session is not None
-        run(qtbot, ann.session.client.disconnect())
-        qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
+    document_id = run(qtbot, server.add_document(PDF))
+    lead = PRESETS_BY_KEY["lead"]
+    ann = joined_window(qtbot, controller, server.invite(document_id, lead, name="Ann"), "Ann")
+    bob = joined_window(qtbot, controller, server.invite(document_id, lead, name="Bob"), "Bob")
+    stroke(qtbot, ann, [(100, 400), (150, 420)])
+    qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
+    assert ann.session is not None and bob.session is not None
+    run(qtbot, ann.session.client.disconnect())
+    qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
 
-        theirs = inks(bob)[0]
-        bob.session.update(theirs, dataclasses.replace(theirs, stroke_color="#00AA00"))
-        qtbot.waitUntil(lambda: bob.sync_label.text() == "All changes saved", timeout=10000)
-        mine = inks(ann)[0]
-        ann.session.update(mine, dataclasses.replace(mine, stroke_color="#FF0000"))
-        assert ann.sync_label.text() == "1 change pending"
+    theirs = inks(bob)[0]
+    bob.session.update(theirs, dataclasses.replace(theirs, stroke_color="#00AA00"))
+    qtbot.waitUntil(lambda: bob.sync_label.text() == "All changes saved", timeout=10000)
+    mine = inks(ann)[0]
+    ann.session.update(mine, dataclasses.replace(mine, stroke_color="#FF0000"))
+    assert ann.sync_label.text() == "1 change pending"
 
-        ann.session.client.connect()
-        qtbot.waitUntil(lambda: ann.conflicts.list.count() == 1, timeout=10000)
-        assert ann.docks["conflicts"].isVisible()
-        assert inks(ann)[0].stroke_color == "#00AA00"  # the first change to reach the server
-        assert "#FF0000" in ann.conflicts.mine.toPlainText()
-        assert "#00AA00" in ann.conflicts.theirs.toPlainText()
+    ann.session.client.connect()
+    qtbot.waitUntil(lambda: ann.conflicts.list.count() == 1, timeout=10000)
+    assert ann.docks["conflicts"].isVisible()
+    assert inks(ann)[0].stroke_color == "#00AA00"  # the first change to reach the server
+    assert "#FF0000" in ann.conflicts.mine.toPlainText()
+    assert "#00AA00" in ann.conflicts.theirs.toPlainText()
 
-        qtbot.mouseClick(ann.conflicts.reapply_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: ann.conflicts.list.count() == 0, timeout=10000)
-        qtbot.waitUntil(lambda: inks(bob)[0].stroke_color == "#FF0000", timeout=10000)
-        assert inks(ann)[0].stroke_color == "#FF0000"
-    finally:
-        for w in list(controller.windows):
-            w.close_document()
-        run(qtbot, server.stop())
+    qtbot.mouseClick(ann.conflicts.reapply_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: ann.conflicts.list.count() == 0, timeout=10000)
+    qtbot.waitUntil(lambda: inks(bob)[0].stroke_color == "#FF0000", timeout=10000)
+    assert inks(ann)[0].stroke_color == "#FF0000"
