@@ -1,8 +1,8 @@
 """The ``lamina`` command: argument parsing, logging and one-line errors.
 
-Each verb lives in a module of :mod:`app.commands` that exposes ``register(subparsers)``;
+Each verb lives in a module of :mod:`lamina.commands` that exposes ``register(subparsers)``;
 a verb's handler takes the parsed arguments and returns the exit status. Errors Lamina raises
-on purpose (:class:`~app.model.errors.LaminaError`) and operating-system errors are printed as
+on purpose (:class:`~lamina.model.errors.LaminaError`) and operating-system errors are printed as
 one line on stderr with exit status 1, never as a traceback.
 """
 
@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from app import __version__
-from app.applog import setup_logging
-from app.model.errors import LaminaError
+from lamina import __version__
+from lamina.applog import setup_logging
+from lamina.model.errors import LaminaError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(parser)
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB")
     # Imported here so that `lamina --version` need not load Qt and PyMuPDF.
-    from app.commands import desktop, document, scripting, server, tokens
+    from lamina.commands import desktop, document, scripting, server, tokens
 
     for module in (desktop, document, server, tokens, scripting):
         module.register(subparsers)
@@ -80,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(verbose)
     handler = getattr(args, "func", None)
     if handler is None:
-        from app.commands.desktop import run_app_default
+        from lamina.commands.desktop import run_app_default
 
         handler = run_app_default
     try:

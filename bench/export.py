@@ -17,10 +17,9 @@ import time
 from typing import Any
 
 import pymupdf
-
-from app.model.geometry import Point, Rect
-from app.model.instant_json import InstantDocument
-from app.model.records import (
+from lamina.model.geometry import Point, Rect
+from lamina.model.instant_json import InstantDocument
+from lamina.model.records import (
     Annotation,
     EllipseAnnotation,
     HighlightAnnotation,
@@ -32,7 +31,7 @@ from app.model.records import (
     Text,
     TextAnnotation,
 )
-from app.pdf import apply_instant_json
+from lamina.pdf import apply_instant_json
 
 PAGES = 100
 ROUNDS = 2

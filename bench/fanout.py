@@ -261,10 +261,10 @@ def main() -> None:
         asyncio.run(_load_main(args))
         return
 
-    from app.auth import mint_token
-    from app.auth.keys import load_or_create_keypair
-    from app.server.documents import add_document_file
-    from app.server.store import SqliteStore
+    from lamina.auth import mint_token
+    from lamina.auth.keys import load_or_create_keypair
+    from lamina.server.documents import add_document_file
+    from lamina.server.store import SqliteStore
 
     counts = [int(c) for c in args.clients.split(",")]
     corpus = REPO.parent / "shared" / "corpus" / "pdfs"
@@ -276,14 +276,14 @@ def main() -> None:
         add_document_file(store, pdf, "bench")
         store.close()
         ours, ours_url = _start(
-            [sys.executable, "-m", "app.cli", "serve", "--data", str(data), "--port", "0"]
+            [sys.executable, "-m", "lamina.cli", "serve", "--data", str(data), "--port", "0"]
         )
         relay, relay_url = _start([sys.executable, __file__, "relay"])
         fsynced, fsynced_url = _start(
             [
                 sys.executable,
                 "-m",
-                "app.cli",
+                "lamina.cli",
                 "serve",
                 "--data",
                 str(data),

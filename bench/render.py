@@ -15,8 +15,7 @@ import time
 from pathlib import Path
 
 import pymupdf
-
-from app.pdf import open_pdf, render_page, render_tile, tile_grid
+from lamina.pdf import open_pdf, render_page, render_tile, tile_grid
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "pdfs"
 DEFAULT = CORPUS / "long-352p-cropbox-links__freeculture.pdf"

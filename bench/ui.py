@@ -30,13 +30,12 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import lamina.ui.documents  # noqa: F401  (imported at app start-up, not on open)
 import pymupdf
+from lamina.ui.app import ensure_application
+from lamina.ui.controller import AppController
+from lamina.ui.page_view import PageView
 from PySide6.QtCore import QSettings
-
-import app.ui.documents  # noqa: F401  (imported at app start-up, not on open)
-from app.ui.app import ensure_application
-from app.ui.controller import AppController
-from app.ui.page_view import PageView
 
 REPO = Path(__file__).resolve().parent.parent
 PDF = REPO.parent / "shared" / "corpus" / "pdfs" / "long-429p-broken-xref__govdocs1-027613.pdf"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 
-from app.cli import main
+from lamina.cli import main
 
 if __name__ == "__main__":
     # A frozen process that starts workers must let them run their task instead of main().

@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.assets import resource_path
+from lamina.assets import resource_path
+
 from tests.conftest import REPO
 
 
@@ -28,7 +29,7 @@ def test_a_regular_install_carries_the_resources(tmp_path: Path) -> None:
         check=True,
         capture_output=True,
     )
-    code = "from app.assets import resource_path; print(resource_path('sample.pdf'))"
+    code = "from lamina.assets import resource_path; print(resource_path('sample.pdf'))"
     out = subprocess.run(
         [sys.executable, "-c", code],
         cwd=tmp_path,
@@ -39,3 +40,7 @@ def test_a_regular_install_carries_the_resources(tmp_path: Path) -> None:
     ).stdout.strip()
     assert Path(out).is_relative_to(target)
     assert Path(out).read_bytes().startswith(b"%PDF")
+    # The import package is `lamina`; no top-level `app` lands in site-packages to clash with
+    # another project's.
+    assert (target / "lamina" / "cli.py").is_file()
+    assert not (target / "app").exists()

@@ -44,7 +44,7 @@ def _violations(package: str, app: Path = APP) -> list[str]:
         for line, name in _imports(path):
             top, _, rest = name.partition(".")
             where = f"{path.relative_to(app.parent)}:{line} imports {name}"
-            if top == "app":
+            if top == "lamina":
                 sub = rest.partition(".")[0]
                 if sub in APP_PACKAGES and sub != package and sub not in own_allowed:
                     bad.append(where)
@@ -63,6 +63,6 @@ def test_package_imports_point_one_way(package: str) -> None:
 def test_the_checker_catches_a_wrong_arrow(tmp_path: Path) -> None:
     (tmp_path / "app" / "model").mkdir(parents=True)
     (tmp_path / "app" / "model" / "bad.py").write_text(
-        "import pymupdf\nfrom app.ui import window\n"
+        "import pymupdf\nfrom lamina.ui import window\n"
     )
     assert len(_violations("model", tmp_path / "app")) == 2

@@ -8,14 +8,13 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from app import __version__
-from app.cli import implicit_verb, main
+from lamina import __version__
+from lamina.cli import implicit_verb, main
 
 
 def test_version_answers_without_loading_qt_or_pymupdf() -> None:
     code = (
-        "import sys; from app.cli import main; main(['--version']);"
+        "import sys; from lamina.cli import main; main(['--version']);"
         "print(sorted(m for m in ('PySide6', 'pymupdf') if m in sys.modules))"
     )
     out = subprocess.run(
@@ -76,7 +75,7 @@ def test_serve_on_a_taken_port_says_what_to_do(tmp_path: Path) -> None:
         port = taken.getsockname()[1]
         data = str(tmp_path / "data")
         done = subprocess.run(
-            [sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--data", data],
+            [sys.executable, "-m", "lamina.cli", "serve", "--port", str(port), "--data", data],
             capture_output=True,
             text=True,
             timeout=60,

@@ -1,15 +1,15 @@
 """Tokens and Collaboration Permissions (DESIGN §5).
 
-- :mod:`app.auth.keys`: the host's signing key pair in the data directory.
-- :mod:`app.auth.tokens`: :func:`mint_token`, :func:`verify_token`, :class:`TokenClaims`.
-- :mod:`app.auth.permissions`: :class:`PermissionEvaluator`, what a token may do with records.
-- :mod:`app.auth.invite`: ``lamina://join?...`` links.
-- :mod:`app.auth.errors`: the error tree; ``AuthError.code`` is the sync close code.
+- :mod:`lamina.auth.keys`: the host's signing key pair in the data directory.
+- :mod:`lamina.auth.tokens`: :func:`mint_token`, :func:`verify_token`, :class:`TokenClaims`.
+- :mod:`lamina.auth.permissions`: :class:`PermissionEvaluator`, what a token may do with records.
+- :mod:`lamina.auth.invite`: ``lamina://join?...`` links.
+- :mod:`lamina.auth.errors`: the error tree; ``AuthError.code`` is the sync close code.
 
-May import ``app.model``, PyJWT and cryptography only.
+May import ``lamina.model``, PyJWT and cryptography only.
 """
 
-from app.auth.errors import (
+from lamina.auth.errors import (
     AuthError,
     InviteError,
     KeyFileError,
@@ -26,9 +26,9 @@ from app.auth.errors import (
     TokenWrongDocument,
     TtlError,
 )
-from app.auth.invite import Invite, make_invite_link, parse_invite_link
-from app.auth.keys import KeyPair, load_or_create_keypair, load_public_key
-from app.auth.permissions import (
+from lamina.auth.invite import Invite, make_invite_link, parse_invite_link
+from lamina.auth.keys import KeyPair, load_or_create_keypair, load_public_key
+from lamina.auth.permissions import (
     UNCHANGED,
     CollaborationPermission,
     PermissionEvaluator,
@@ -36,7 +36,7 @@ from app.auth.permissions import (
     RecordPermissions,
     content_type_of,
 )
-from app.auth.tokens import TokenClaims, mint_token, parse_ttl, verify_token
+from lamina.auth.tokens import TokenClaims, mint_token, parse_ttl, verify_token
 
 __all__ = [
     "UNCHANGED",

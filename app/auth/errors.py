@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from app.model.errors import LaminaError
+from lamina.model.errors import LaminaError
 
 UNAUTHORIZED = "unauthorized"
 TOKEN_EXPIRED = "token-expired"

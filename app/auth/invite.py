@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qs, quote, urlsplit
 
-from app.auth.errors import InviteError
+from lamina.auth.errors import InviteError
 
 SCHEME = "lamina"
 ACTION = "join"

@@ -17,8 +17,7 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
-
-from app.auth.errors import KeyFileError
+from lamina.auth.errors import KeyFileError
 
 log = logging.getLogger(__name__)
 

@@ -48,10 +48,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final, Literal
 
-from app.auth.errors import PermissionDenied, PermissionStringError
+from lamina.auth.errors import PermissionDenied, PermissionStringError
 
 if TYPE_CHECKING:
-    from app.auth.tokens import TokenClaims
+    from lamina.auth.tokens import TokenClaims
 
 ContentType = Literal["annotations", "comments", "form-fields"]
 CONTENT_TYPES: tuple[ContentType, ...] = ("annotations", "comments", "form-fields")

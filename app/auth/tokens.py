@@ -11,7 +11,7 @@ Claims (``../shared/reference/nutrient-spec.md`` §3):
 - ``layer``: the Instant layer, default ``""``; no ``*``, at most 256 characters.
 - ``user_id``, ``creator_name``, ``default_group``, ``jti``: as Document Engine.
 - ``collaboration_permissions``: ``content-type:action:scope`` strings
-  (:mod:`app.auth.permissions`); absent and ``[]`` mean different things.
+  (:mod:`lamina.auth.permissions`); absent and ``[]`` mean different things.
 - ``view_layers`` (Lamina's extension): other layers of the same document this token may
   view read-only (app/sync §5.3); ``["*"]`` means every layer. Document Engine ignores it.
 
@@ -38,8 +38,7 @@ from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-from app.auth.errors import (
+from lamina.auth.errors import (
     PermissionStringError,
     TokenAlgorithmRejected,
     TokenClaimsInvalid,
@@ -52,7 +51,7 @@ from app.auth.errors import (
     TokenWrongDocument,
     TtlError,
 )
-from app.auth.keys import (
+from lamina.auth.keys import (
     ALGORITHMS,
     KeyPair,
     algorithms_for_key,
@@ -60,7 +59,7 @@ from app.auth.keys import (
     keypair_from_private_pem,
     public_key_from_pem,
 )
-from app.auth.permissions import CollaborationPermission
+from lamina.auth.permissions import CollaborationPermission
 
 READ_DOCUMENT = "read-document"
 WRITE = "write"

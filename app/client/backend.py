@@ -1,6 +1,6 @@
-"""The port through which the client reads and writes PDFs without importing ``app.pdf``.
+"""The port through which the client reads and writes PDFs without importing ``lamina.pdf``.
 
-The desktop app and the command line pass an implementation built on :mod:`app.pdf`; the
+The desktop app and the command line pass an implementation built on :mod:`lamina.pdf`; the
 client only needs two operations, for standalone documents and for ``export_pdf``.
 """
 

@@ -1,8 +1,8 @@
 """An open document: the offline-first replica the desktop app and scripts edit.
 
-:class:`LaminaDocument` is the shell around the sans-I/O :class:`app.sync.ClientSession`
+:class:`LaminaDocument` is the shell around the sans-I/O :class:`lamina.sync.ClientSession`
 (as ``websockets``' asyncio layer is around its protocol object). It owns the WebSocket, the
-clock (reconnect backoff) and the durable :class:`~app.client.store.LocalStore`:
+clock (reconnect backoff) and the durable :class:`~lamina.client.store.LocalStore`:
 
 - local edits apply to the view at once and reach the outbox in SQLite before the call
   returns (DESIGN §4 rule 6, sync §6.1), so a crash loses nothing that was acknowledged to
@@ -51,15 +51,13 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import websockets
-from websockets.asyncio.client import ClientConnection, connect
-
-from app.auth.errors import AuthError
-from app.auth.invite import Invite, parse_invite_link
-from app.auth.permissions import PermissionEvaluator, RecordMeta, RecordPermissions
-from app.auth.tokens import ALL_LAYERS, PERMISSIONS, TokenClaims, claims_from_payload
-from app.client.backend import PdfBackend
-from app.client.backoff import Backoff
-from app.client.errors import (
+from lamina.auth.errors import AuthError
+from lamina.auth.invite import Invite, parse_invite_link
+from lamina.auth.permissions import PermissionEvaluator, RecordMeta, RecordPermissions
+from lamina.auth.tokens import ALL_LAYERS, PERMISSIONS, TokenClaims, claims_from_payload
+from lamina.client.backend import PdfBackend
+from lamina.client.backoff import Backoff
+from lamina.client.errors import (
     AccessLostError,
     ChangeRejectedError,
     ClientError,
@@ -70,7 +68,7 @@ from app.client.errors import (
     ServerBehindError,
     StoreError,
 )
-from app.client.events import (
+from lamina.client.events import (
     ChangeRejected,
     Conflict,
     ConflictAdded,
@@ -86,26 +84,27 @@ from app.client.events import (
     ServerBehind,
     SyncStateChanged,
 )
-from app.client.store import (
+from lamina.client.store import (
     LocalStore,
     StoredConflict,
     default_store_dir,
     store_path_for,
 )
-from app.model.errors import InstantJsonError
-from app.model.ids import RecordId, new_record_id
-from app.model.instant_json import document_from_records, instant_json_to_dict
-from app.model.records import Record, record_class_for_type, record_from_json, record_to_json
-from app.sync import client_session as cs
-from app.sync.errors import RemoteProtocolError, SyncError
-from app.sync.messages import MAX_FRAME_BYTES
-from app.sync.state import (
+from lamina.model.errors import InstantJsonError
+from lamina.model.ids import RecordId, new_record_id
+from lamina.model.instant_json import document_from_records, instant_json_to_dict
+from lamina.model.records import Record, record_class_for_type, record_from_json, record_to_json
+from lamina.sync import client_session as cs
+from lamina.sync.errors import RemoteProtocolError, SyncError
+from lamina.sync.messages import MAX_FRAME_BYTES
+from lamina.sync.state import (
     Change,
     CreateChange,
     RecordState,
     UpdateChange,
     change_from_wire,
 )
+from websockets.asyncio.client import ClientConnection, connect
 
 log = logging.getLogger("lamina.client")
 

@@ -1,4 +1,4 @@
-"""Errors of the headless client (``app.client``).
+"""Errors of the headless client (``lamina.client``).
 
 - :class:`ClientError`: the root of this package's tree.
 - :class:`StoreError`: the local store cannot be opened or written (corrupt file, wrong
@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from app.model.errors import LaminaError
+from lamina.model.errors import LaminaError
 
 
 class ClientError(LaminaError):

@@ -1,6 +1,6 @@
 """Events an open document reports to its subscribers (frozen values, named after what changed).
 
-Subscribe with :meth:`app.client.document.LaminaDocument.subscribe`; callbacks run on the
+Subscribe with :meth:`lamina.client.document.LaminaDocument.subscribe`; callbacks run on the
 event loop's thread, in the order things happened. A callback must not block.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from app.model.ids import RecordId
-from app.model.records import Record
+from lamina.model.ids import RecordId
+from lamina.model.records import Record
 
 Origin = Literal["local", "remote"]
 """Who made a change: this replica's user (``local``) or anyone else via the server."""

@@ -11,7 +11,7 @@ It holds what a replica needs to open and be edited with no server (DESIGN §4 r
 
 Every write is one SQLite transaction in WAL mode with ``synchronous=FULL``, so a crash at any
 point (``kill -9``, power loss) leaves either the state before or after the write, and the file
-always opens. Values stay plain JSON here; :mod:`app.client.document` maps them to the sync
+always opens. Values stay plain JSON here; :mod:`lamina.client.document` maps them to the sync
 core's types.
 """
 
@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
-
-from app.client.errors import StoreError
+from lamina.client.errors import StoreError
 
 SCHEMA_VERSION = 1
 

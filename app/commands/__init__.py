@@ -1,1 +1,1 @@
-"""The verbs of the ``lamina`` command, one module per area; see :mod:`app.cli`."""
+"""The verbs of the ``lamina`` command, one module per area; see :mod:`lamina.cli`."""

@@ -16,7 +16,7 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add this module's verbs to the `lamina` parser."""
-    from app.cli import add_common_options
+    from lamina.cli import add_common_options
 
     opener = subparsers.add_parser(
         "open",
@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
 
 def run_app_default(args: argparse.Namespace) -> int:
     """Open the desktop app with no document (``lamina`` without a verb)."""
-    from app.ui.app import run_app
+    from lamina.ui.app import run_app
 
     return run_app()
 
@@ -48,16 +48,16 @@ def run_open(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
-    from app.ui.app import run_app
+    from lamina.ui.app import run_app
 
     return run_app(open_file=path)
 
 
 def run_join(args: argparse.Namespace) -> int:
     """Join the review of ``args.invite``."""
-    from app.auth.invite import parse_invite_link
+    from lamina.auth.invite import parse_invite_link
 
     parse_invite_link(args.invite)
-    from app.ui.app import run_app
+    from lamina.ui.app import run_app
 
     return run_app(invite=args.invite)

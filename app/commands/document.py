@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.model.errors import InstantJsonError, LaminaError
-from app.model.instant_json import dumps_instant_json, parse_instant_json
-from app.pdf import (
+from lamina.model.errors import InstantJsonError, LaminaError
+from lamina.model.instant_json import dumps_instant_json, parse_instant_json
+from lamina.pdf import (
     apply_instant_json,
     diff_documents,
     dump_instant_json,
@@ -29,7 +29,7 @@ class CommandError(LaminaError):
 
 def register(subparsers: Any) -> None:
     """Add ``dump``, ``apply`` and ``diff`` to the ``lamina`` parser."""
-    from app.cli import add_common_options  # app.cli imports this module
+    from lamina.cli import add_common_options  # lamina.cli imports this module
 
     dump = subparsers.add_parser(
         "dump",

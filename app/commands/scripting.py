@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from app.model.errors import LaminaError
+from lamina.model.errors import LaminaError
 
 CONNECT_TIMEOUT = 15.0
 """Seconds to wait for the server at each step before giving up."""
@@ -29,7 +29,7 @@ class ScriptError(LaminaError):
 
 def register(subparsers: Any) -> None:
     """Add ``push``, ``pull`` and ``layer-pdf`` to the ``lamina`` parser."""
-    from app.cli import add_common_options
+    from lamina.cli import add_common_options
 
     push = subparsers.add_parser(
         "push",
@@ -67,7 +67,7 @@ def register(subparsers: Any) -> None:
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
     if args.invite:
-        from app.auth import parse_invite_link
+        from lamina.auth import parse_invite_link
 
         invite = parse_invite_link(args.invite)
         return sync_url(invite.server_url), invite.token
@@ -93,7 +93,7 @@ class _Link:
     """One protocol connection driven by a ClientSession."""
 
     def __init__(self, url: str, token: str) -> None:
-        from app.sync.client_session import ClientSession
+        from lamina.sync.client_session import ClientSession
 
         self.url = url
         self.token = token
@@ -103,10 +103,9 @@ class _Link:
 
     async def open(self) -> None:
         """Connect, say hello, and read until the catch-up has arrived."""
+        from lamina.sync.messages import MAX_FRAME_BYTES
         from websockets.asyncio.client import connect
         from websockets.exceptions import WebSocketException
-
-        from app.sync.messages import MAX_FRAME_BYTES
 
         try:
             self.ws = await asyncio.wait_for(
@@ -132,9 +131,8 @@ class _Link:
 
     async def until(self, done: Any) -> None:
         """Feed frames to the session until ``done()`` is true."""
+        from lamina.sync.client_session import ServerError
         from websockets.exceptions import ConnectionClosed
-
-        from app.sync.client_session import ServerError
 
         while not done():
             try:
@@ -155,7 +153,7 @@ class _Link:
 
     async def document(self, frame: str | None = None) -> bytes:
         """Ask for the PDF (``frame`` overrides the plain ``get_document``) and return it."""
-        from app.sync.client_session import DocumentReceived
+        from lamina.sync.client_session import DocumentReceived
 
         await self.ws.send(frame or json.dumps({"type": "get_document"}))
         got: list[bytes] = []
@@ -186,8 +184,8 @@ def plan_changes(
     New records are created; records whose id (or ``pdfObjectId``) the layer has are updated
     with the keys that differ; ``skippedPdfObjectIds`` without a replacement are deleted.
     """
-    from app.model.instant_json import parse_instant_json
-    from app.model.records import record_to_json
+    from lamina.model.instant_json import parse_instant_json
+    from lamina.model.records import record_to_json
 
     document = parse_instant_json(diff_json)
     plan: list[tuple[str, str, dict[str, Any]]] = []
@@ -218,8 +216,8 @@ def _push(args: argparse.Namespace) -> int:
         diff_json = args.changes.read_bytes()
     except OSError as exc:
         raise ScriptError(f"cannot read {args.changes}: {exc.strerror}") from exc
-    from app.model.errors import InstantJsonError
-    from app.model.instant_json import parse_instant_json
+    from lamina.model.errors import InstantJsonError
+    from lamina.model.instant_json import parse_instant_json
 
     try:
         parse_instant_json(diff_json)  # a bad file fails before connecting
@@ -229,7 +227,7 @@ def _push(args: argparse.Namespace) -> int:
 
 
 async def _push_async(url: str, token: str, diff_json: bytes) -> int:
-    from app.sync.client_session import ChangeRejected, ConflictDetected
+    from lamina.sync.client_session import ChangeRejected, ConflictDetected
 
     link = _Link(url, token)
     try:
@@ -283,11 +281,11 @@ async def _layer_view(url: str, token: str, want_pdf: bool) -> tuple[list[dict[s
 
 def pull_instant_json(url: str, token: str) -> dict[str, Any]:
     """Return the layer's Instant JSON (a diff against the PDF) as the token may see it."""
-    from app.model.instant_json import instant_json_to_dict
-    from app.model.records import record_to_json
-    from app.pdf import open_pdf
-    from app.pdf.annotations import read_records_and_attachments
-    from app.server.export import layer_diff
+    from lamina.model.instant_json import instant_json_to_dict
+    from lamina.model.records import record_to_json
+    from lamina.pdf import open_pdf
+    from lamina.pdf.annotations import read_records_and_attachments
+    from lamina.server.export import layer_diff
 
     contents, pdf = _run(_layer_view(url, token, want_pdf=True))
     with open_pdf(pdf) as document:

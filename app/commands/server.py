@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from app.commands.common import add_data_option, data_dir_from
+from lamina.commands.common import add_data_option, data_dir_from
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9787
@@ -14,8 +14,8 @@ DEFAULT_PORT = 9787
 
 def register(subparsers: Any) -> None:
     """Add ``serve``, ``doc`` and ``revoke`` to the ``lamina`` parser."""
-    # Imported here: app.cli imports this module while it is itself being imported.
-    from app.cli import add_common_options
+    # Imported here: lamina.cli imports this module while it is itself being imported.
+    from lamina.cli import add_common_options
 
     serve = subparsers.add_parser(
         "serve",
@@ -98,13 +98,13 @@ def register(subparsers: Any) -> None:
 
 
 def _open_store(args: argparse.Namespace) -> Any:
-    from app.server.store import SqliteStore
+    from lamina.server.store import SqliteStore
 
     return SqliteStore(data_dir_from(args))
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from app.server.app import run_server
+    from lamina.server.app import run_server
 
     return run_server(
         data_dir=data_dir_from(args),
@@ -116,7 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _doc_add(args: argparse.Namespace) -> int:
-    from app.server.documents import add_document_file
+    from lamina.server.documents import add_document_file
 
     store = _open_store(args)
     try:
@@ -142,7 +142,7 @@ def _doc_list(args: argparse.Namespace) -> int:
 
 
 def _doc_layers(args: argparse.Namespace) -> int:
-    from app.server.errors import DocumentNotFoundError
+    from lamina.server.errors import DocumentNotFoundError
 
     store = _open_store(args)
     try:

@@ -5,25 +5,25 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from app.auth.errors import PermissionStringError
-from app.auth.invite import check_server_url, make_invite_link
-from app.auth.keys import ALGORITHMS, load_or_create_keypair
-from app.auth.permissions import CollaborationPermission
-from app.auth.tokens import (
+from lamina.auth.errors import PermissionStringError
+from lamina.auth.invite import check_server_url, make_invite_link
+from lamina.auth.keys import ALGORITHMS, load_or_create_keypair
+from lamina.auth.permissions import CollaborationPermission
+from lamina.auth.tokens import (
     DEFAULT_PERMISSIONS,
     check_layer_name,
     expand_permissions,
     mint_token,
     parse_ttl,
 )
-from app.commands.common import add_data_option, data_dir_from
+from lamina.commands.common import add_data_option, data_dir_from
 
 NO_COLLAB = "none"
 
 
 def register(subparsers: Any) -> None:
     """Add ``token`` and ``invite`` to the ``lamina`` parser."""
-    from app.cli import add_common_options
+    from lamina.cli import add_common_options
 
     token = subparsers.add_parser(
         "token",

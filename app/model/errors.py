@@ -1,7 +1,7 @@
 """The root of Lamina's exception tree.
 
 Every error Lamina raises on purpose derives from :class:`LaminaError`; each package adds a
-small tree below it (``app.pdf.errors``, ``app.sync.errors``, ...). Messages are lowercase and
+small tree below it (``lamina.pdf.errors``, ``lamina.sync.errors``, ...). Messages are lowercase and
 carry the facts (``"page 12 does not exist (document has 4 pages)"``), so the command line can
 print ``str(exc)`` as its one-line error.
 """

@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.model.errors import InstantJsonError
-from app.model.records import (
+from lamina.model.errors import InstantJsonError
+from lamina.model.records import (
     JSON,
     Annotation,
     Bookmark,

@@ -23,9 +23,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias, TypeVar
 
-from app.model.errors import InstantJsonError
-from app.model.geometry import Point, Rect
-from app.model.ids import RecordId
+from lamina.model.errors import InstantJsonError
+from lamina.model.geometry import Point, Rect
+from lamina.model.ids import RecordId
 
 JSON: TypeAlias = Any
 """A value as :mod:`json` reads it (dict, list, str, int, float, bool, None)."""

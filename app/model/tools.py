@@ -14,7 +14,7 @@ gesture is over. Nothing here knows about Qt, so every tool is tested without a 
 
 Single-gesture tools (pens, shapes, notes) finish on release. Click-by-click tools
 (polyline, polygon) finish on a double click or an ``Enter`` key event, and an ``Escape`` key
-event cancels any tool. One finished gesture is one undo step (see :mod:`app.model.undo`).
+event cancels any tool. One finished gesture is one undo step (see :mod:`lamina.model.undo`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
-from app.model.geometry import Point, Rect
-from app.model.ids import new_record_id
-from app.model.records import (
+from lamina.model.geometry import Point, Rect
+from lamina.model.ids import new_record_id
+from lamina.model.records import (
     STAMP_TYPES,
     Annotation,
     EllipseAnnotation,

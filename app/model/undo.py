@@ -23,9 +23,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from app.model.errors import LaminaError
-from app.model.ids import RecordId
-from app.model.records import Record
+from lamina.model.errors import LaminaError
+from lamina.model.ids import RecordId
+from lamina.model.records import Record
 
 
 class UndoError(LaminaError, AssertionError):

@@ -1,6 +1,6 @@
 """The PDF bridge: everything that touches PyMuPDF (DESIGN §6).
 
-- :func:`open_pdf` opens a file or bytes with typed errors (:mod:`app.pdf.errors`).
+- :func:`open_pdf` opens a file or bytes with typed errors (:mod:`lamina.pdf.errors`).
 - :class:`PageGeometry` converts Instant, PyMuPDF, PDF and display coordinates.
 - :func:`render_page` / :func:`render_tile` draw to a Qt-free :class:`RenderedImage`.
 - :func:`page_words` / :func:`search_page` give the text layer.
@@ -11,11 +11,11 @@
 PyMuPDF is not thread-safe: each thread opens its own :class:`PdfDocument`.
 """
 
-from app.pdf import _startup  # noqa: F401  (must run before pymupdf is imported)
-from app.pdf.annotations import UNKNOWN_TYPE, dump_instant_json, read_records
-from app.pdf.diff import diff_documents
-from app.pdf.document import MUPDF_LOCK, PageInfo, PdfDocument, open_pdf
-from app.pdf.errors import (
+from lamina.pdf import _startup  # noqa: F401  (must run before pymupdf is imported)
+from lamina.pdf.annotations import UNKNOWN_TYPE, dump_instant_json, read_records
+from lamina.pdf.diff import diff_documents
+from lamina.pdf.document import MUPDF_LOCK, PageInfo, PdfDocument, open_pdf
+from lamina.pdf.errors import (
     DamagedPdfError,
     EmptyFileError,
     NotAPdfError,
@@ -25,8 +25,8 @@ from app.pdf.errors import (
     PdfWriteError,
     WrongPasswordError,
 )
-from app.pdf.geometry import PageGeometry
-from app.pdf.render import (
+from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.render import (
     BGRA_FORMAT,
     MAX_RENDER_PIXELS,
     PIXEL_FORMAT,
@@ -36,8 +36,8 @@ from app.pdf.render import (
     render_tile,
     tile_grid,
 )
-from app.pdf.text import Word, page_words, search_page
-from app.pdf.writer import apply_instant_json, write_pdf_atomically
+from lamina.pdf.text import Word, page_words, search_page
+from lamina.pdf.writer import apply_instant_json, write_pdf_atomically
 
 __all__ = [
     "BGRA_FORMAT",

@@ -35,11 +35,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pymupdf
-
-from app.model.geometry import Point, Rect
-from app.model.ids import record_id_for_pdf_object
-from app.model.instant_json import Attachment, InstantDocument, document_from_records
-from app.model.records import (
+from lamina.model.geometry import Point, Rect
+from lamina.model.ids import record_id_for_pdf_object
+from lamina.model.instant_json import Attachment, InstantDocument, document_from_records
+from lamina.model.records import (
     STAMP_TYPES,
     Annotation,
     Comment,
@@ -66,8 +65,8 @@ from app.model.records import (
     WidgetAnnotation,
     form_field_value_id,
 )
-from app.pdf.document import PdfDocument, serialized
-from app.pdf.geometry import PageGeometry
+from lamina.pdf.document import PdfDocument, serialized
+from lamina.pdf.geometry import PageGeometry
 
 log = logging.getLogger(__name__)
 

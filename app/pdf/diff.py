@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from app.model.ids import RecordId, new_record_id
-from app.model.instant_json import InstantDocument, document_from_records
-from app.model.records import Annotation, Comment, FormFieldValue, ImageAnnotation, Record
-from app.pdf.annotations import read_records, read_records_and_attachments
-from app.pdf.document import PdfDocument, serialized
+from lamina.model.ids import RecordId, new_record_id
+from lamina.model.instant_json import InstantDocument, document_from_records
+from lamina.model.records import Annotation, Comment, FormFieldValue, ImageAnnotation, Record
+from lamina.pdf.annotations import read_records, read_records_and_attachments
+from lamina.pdf.document import PdfDocument, serialized
 
 
 @serialized

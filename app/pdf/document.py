@@ -3,7 +3,7 @@
 Threads: PyMuPDF is not thread-safe. A :class:`PdfDocument` must only be used by the thread
 that opened it; a render thread opens its own :class:`PdfDocument` on the same file (opening
 is cheap: pages are read on demand). PyMuPDF does not promise that two threads may even use
-two different documents at once, so every public function of ``app.pdf`` that runs MuPDF
+two different documents at once, so every public function of ``lamina.pdf`` that runs MuPDF
 holds :data:`MUPDF_LOCK` (re-entrant) while it does: calls from several threads are
 serialised, never interleaved. PyMuPDF holds the GIL while it draws anyway, so the lock costs
 no parallelism.
@@ -24,9 +24,8 @@ from types import TracebackType
 from typing import Any, ParamSpec, TypeVar
 
 import pymupdf
-
-from app.model.instant_json import PdfId
-from app.pdf.errors import (
+from lamina.model.instant_json import PdfId
+from lamina.pdf.errors import (
     DamagedPdfError,
     EmptyFileError,
     NotAPdfError,
@@ -34,7 +33,7 @@ from app.pdf.errors import (
     PasswordRequiredError,
     WrongPasswordError,
 )
-from app.pdf.geometry import PageGeometry
+from lamina.pdf.geometry import PageGeometry
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +43,7 @@ pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
 
 MUPDF_LOCK = threading.RLock()
-"""Held by every ``app.pdf`` call that runs MuPDF (see the module docstring)."""
+"""Held by every ``lamina.pdf`` call that runs MuPDF (see the module docstring)."""
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -140,13 +139,13 @@ class PdfDocument:
 
     @serialized
     def fitz_page(self, index: int) -> Any:
-        """Return PyMuPDF's page object (for code inside ``app.pdf`` only)."""
+        """Return PyMuPDF's page object (for code inside ``lamina.pdf`` only)."""
         self.check_page(index)
         return self._doc.load_page(index)
 
     @property
     def fitz_document(self) -> Any:
-        """Return PyMuPDF's document (for code inside ``app.pdf`` only)."""
+        """Return PyMuPDF's document (for code inside ``lamina.pdf`` only)."""
         return self._doc
 
     @serialized

@@ -18,7 +18,7 @@ show a password prompt also handles a wrong password; check the subclass to say 
 
 from __future__ import annotations
 
-from app.model.errors import LaminaError
+from lamina.model.errors import LaminaError
 
 
 class PdfError(LaminaError):

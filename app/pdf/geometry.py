@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pymupdf
-
-from app.model.geometry import Point, Rect
+from lamina.model.geometry import Point, Rect
 
 
 @dataclass(frozen=True)

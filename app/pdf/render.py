@@ -8,7 +8,7 @@ full page when it becomes a ``QPixmap``.
 
 MuPDF draws straight into a pixmap we allocate with the tile's pixel rectangle, so a tile of
 the 8400 pt page costs the tile's memory, never the page's. Tiles replay a display list that
-:class:`~app.pdf.document.PdfDocument` keeps for the last few pages, so a page's content
+:class:`~lamina.pdf.document.PdfDocument` keeps for the last few pages, so a page's content
 stream is interpreted once however many tiles are drawn. Whole pages are drawn straight from
 the content stream, which is what a first look at a page needs.
 
@@ -21,7 +21,7 @@ tiles replaying a cached list are 0.8-0.9x. Reusing one pixmap for every page wo
 about 7% more (best of 6 rounds, 26 pages at zoom 2: 84 ms against 91 ms), but the caller
 keeps the returned buffer (the UI caches tiles), so each call allocates its own.
 
-Thread safety: see :mod:`app.pdf.document` (a render thread opens its own document; calls
+Thread safety: see :mod:`lamina.pdf.document` (a render thread opens its own document; calls
 are serialised by ``MUPDF_LOCK``).
 """
 
@@ -32,10 +32,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pymupdf
+from lamina.pdf.document import PdfDocument, serialized
+from lamina.pdf.errors import PdfError
 from pymupdf import mupdf
-
-from app.pdf.document import PdfDocument, serialized
-from app.pdf.errors import PdfError
 
 PIXEL_FORMAT = "RGBA8888"
 """R, G, B, A bytes in memory order, alpha 255 (``QImage.Format_RGBA8888``); the default."""
@@ -145,7 +144,7 @@ def render_tile(
     """Render the pixel rectangle ``clip = (x0, y0, x1, y1)`` of the page shown at ``zoom``.
 
     ``clip`` is in pixels of the displayed page (rotation applied, origin top-left), the same
-    space as :meth:`~app.pdf.geometry.PageGeometry.instant_to_display`; the part outside the
+    space as :meth:`~lamina.pdf.geometry.PageGeometry.instant_to_display`; the part outside the
     page is white. Only the tile is allocated. ``annots`` and ``byte_order`` are as for
     :func:`render_page`.
 

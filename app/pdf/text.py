@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.model.geometry import Rect
-from app.pdf.document import PdfDocument, serialized
+from lamina.model.geometry import Rect
+from lamina.pdf.document import PdfDocument, serialized
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,9 @@ from pathlib import Path
 from typing import Any
 
 import pymupdf
-from pymupdf import mupdf
-
-from app.model.geometry import Rect
-from app.model.instant_json import Attachment, InstantDocument
-from app.model.records import (
+from lamina.model.geometry import Rect
+from lamina.model.instant_json import Attachment, InstantDocument
+from lamina.model.records import (
     NO_COLOR,
     Annotation,
     Comment,
@@ -59,7 +57,7 @@ from app.model.records import (
     UnknownAnnotation,
     WidgetAnnotation,
 )
-from app.pdf.annotations import (
+from lamina.pdf.annotations import (
     CAPS_TO_LINE_ENDS,
     IMAGE_INFO_KEY,
     IMAGE_STAMP_NAME,
@@ -69,9 +67,10 @@ from app.pdf.annotations import (
     iso_to_pdf_date,
     stamp_image,
 )
-from app.pdf.document import PdfDocument, open_pdf, serialized
-from app.pdf.errors import PdfWriteError
-from app.pdf.geometry import PageGeometry
+from lamina.pdf.document import PdfDocument, open_pdf, serialized
+from lamina.pdf.errors import PdfWriteError
+from lamina.pdf.geometry import PageGeometry
+from pymupdf import mupdf
 
 # PyMuPDF sets its constants at import time, which mypy cannot see.
 _FITZ: Any = pymupdf
@@ -128,7 +127,7 @@ def apply_instant_json(
         password: the password of an encrypted PDF; the output keeps its encryption.
 
     Raises:
-        PdfError: the PDF cannot be opened (see :func:`~app.pdf.document.open_pdf`).
+        PdfError: the PDF cannot be opened (see :func:`~lamina.pdf.document.open_pdf`).
         PdfWriteError: the PDF forbids annotating, or a record cannot be written (the
             message names the record).
     """

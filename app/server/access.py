@@ -1,14 +1,14 @@
 """What one connection may see and do: its token's claims applied to record states (§4.8, §4.9).
 
 :class:`Access` filters every record before it is sent (``view``) and implements the sync
-layer's change policy with :class:`app.auth.PermissionEvaluator` (``write``, ``edit``,
+layer's change policy with :class:`lamina.auth.PermissionEvaluator` (``write``, ``edit``,
 ``delete``, ``set-group``, ``reply``, ``fill``, and the creator rule of §4.8).
 
 Form field values and widget annotations have no group of their own: Nutrient says they
 "always inherit the group of the associated form field", so every check (view, fill, edit,
 delete) evaluates them with the group of the form field they name (a value's ``name``, a
 widget's ``formFieldName``), looked up in the same layer through a :data:`FieldLookup`. A value
-also takes its field's creator (``app.auth.permissions``: "a form field value's group and
+also takes its field's creator (``lamina.auth.permissions``: "a form field value's group and
 creator are those of its form field"). Without such a field they keep their own.
 """
 
@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
-from app.auth.errors import PermissionDenied
-from app.auth.permissions import WIDGET_TYPE, PermissionEvaluator, RecordMeta
-from app.auth.tokens import READ_DOCUMENT, WRITE, TokenClaims
-from app.sync.state import RecordState
+from lamina.auth.errors import PermissionDenied
+from lamina.auth.permissions import WIDGET_TYPE, PermissionEvaluator, RecordMeta
+from lamina.auth.tokens import READ_DOCUMENT, WRITE, TokenClaims
+from lamina.sync.state import RecordState
 
 FieldLookup: TypeAlias = Callable[[str], RecordState | None]
 """Return the form field record of a layer by its fully qualified name, or None."""

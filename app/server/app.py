@@ -1,8 +1,8 @@
 """The sync server: WebSocket connections at ``/sync``, a health check at ``/healthz``.
 
 :class:`LaminaServer` is the asyncio shell around the sans-I/O :class:`ServerSession`
-(app/sync): it verifies tokens (``app.auth``), routes each connection to the room of its
-token's layer (:mod:`app.server.rooms`), and sends what the session queues. Everything the
+(app/sync): it verifies tokens (``lamina.auth``), routes each connection to the room of its
+token's layer (:mod:`lamina.server.rooms`), and sends what the session queues. Everything the
 store does happens off the event loop: reads in worker threads, writes on the group-commit
 writer thread. :func:`run_server` is ``lamina serve``.
 """
@@ -22,26 +22,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
-
-from app import __version__
-from app.auth import verify_token
-from app.auth.errors import AuthError, TokenWrongDocument
-from app.auth.keys import load_or_create_keypair, load_public_key
-from app.auth.tokens import READ_DOCUMENT, TokenClaims
-from app.model.errors import LaminaError
-from app.server.access import Access
-from app.server.errors import DocumentNotFoundError
-from app.server.rooms import Room, RoomKey
-from app.server.store import SqliteStore, Store
-from app.server.writer import GroupCommitWriter
-from app.sync.errors import RemoteProtocolError, close_code_for
-from app.sync.layer import LayerCommit
-from app.sync.messages import MAX_FRAME_BYTES, DocumentInfo, Welcome
-from app.sync.server_session import (
+from lamina import __version__
+from lamina.auth import verify_token
+from lamina.auth.errors import AuthError, TokenWrongDocument
+from lamina.auth.keys import load_or_create_keypair, load_public_key
+from lamina.auth.tokens import READ_DOCUMENT, TokenClaims
+from lamina.model.errors import LaminaError
+from lamina.server.access import Access
+from lamina.server.errors import DocumentNotFoundError
+from lamina.server.rooms import Room, RoomKey
+from lamina.server.store import SqliteStore, Store
+from lamina.server.writer import GroupCommitWriter
+from lamina.sync.errors import RemoteProtocolError, close_code_for
+from lamina.sync.layer import LayerCommit
+from lamina.sync.messages import MAX_FRAME_BYTES, DocumentInfo, Welcome
+from lamina.sync.server_session import (
     ChangesRelay,
     DocumentRequested,
     HelloReceived,
@@ -51,7 +46,11 @@ from app.sync.server_session import (
     ServerSession,
     ViewLayerRequested,
 )
-from app.sync.state import Actor
+from lamina.sync.state import Actor
+from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 logger = logging.getLogger("lamina.server")
 
@@ -172,7 +171,7 @@ class LaminaServer:
         public_keys: PEM public keys that verify tokens.
         max_write_buffer: bytes a client may leave unread before it is dropped.
         inline_commits: commit on the event loop (for a store whose commit does not fsync)
-            instead of on a writer thread (:mod:`app.server.writer`).
+            instead of on a writer thread (:mod:`lamina.server.writer`).
     """
 
     def __init__(
@@ -509,7 +508,7 @@ class LaminaServer:
         document = conn.room.info.document
         options = json.loads(text)
         if options.get("with_layer"):
-            from app.server.export import build_layer_pdf
+            from lamina.server.export import build_layer_pdf
 
             claims = conn.claims
             assert claims is not None

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lamina.model.ids import RecordId
+from lamina.model.records import record_to_json
+from lamina.pdf import open_pdf
+from lamina.pdf.annotations import read_records
+from lamina.server.store import DocumentInfo, Store, check_document_id
+from lamina.sync.state import RecordState
 from ulid import ULID
-
-from app.model.ids import RecordId
-from app.model.records import record_to_json
-from app.pdf import open_pdf
-from app.pdf.annotations import read_records
-from app.server.store import DocumentInfo, Store, check_document_id
-from app.sync.state import RecordState
 
 
 def add_document_file(store: Store, path: Path, document_id: str | None = None) -> DocumentInfo:
@@ -21,7 +20,7 @@ def add_document_file(store: Store, path: Path, document_id: str | None = None) 
     ``pdfObjectId`` and no creator (§2.4).
 
     Raises:
-        app.pdf.errors.PdfError: not a PDF, damaged, encrypted, ... (one-line message).
+        lamina.pdf.errors.PdfError: not a PDF, damaged, encrypted, ... (one-line message).
         DocumentExistsError: ``document_id`` is taken.
         InvalidNameError: ``document_id`` is not a valid id.
         OSError: the file cannot be read.

@@ -1,13 +1,13 @@
 """Errors of the sync server: its store, its documents and its configuration.
 
-Every error derives from :class:`ServerError` (a :class:`~app.model.errors.LaminaError`), so the
+Every error derives from :class:`ServerError` (a :class:`~lamina.model.errors.LaminaError`), so the
 command line prints it as one line. Protocol errors a peer causes are the sync package's
 ``RemoteProtocolError``; this tree is for what goes wrong on the host.
 """
 
 from __future__ import annotations
 
-from app.model.errors import LaminaError
+from lamina.model.errors import LaminaError
 
 
 class ServerError(LaminaError):

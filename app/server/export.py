@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from app.model.instant_json import Attachment, InstantDocument, document_from_records
-from app.model.records import record_from_json
-from app.server.store import DocumentInfo, Store
-from app.sync.state import RecordState
+from lamina.model.instant_json import Attachment, InstantDocument, document_from_records
+from lamina.model.records import record_from_json
+from lamina.server.store import DocumentInfo, Store
+from lamina.sync.state import RecordState
 
 
 def _pdf_object_id(content: Mapping[str, Any] | None) -> int | None:
@@ -64,9 +64,9 @@ def build_layer_pdf(
     flatten: bool,
 ) -> bytes:
     """Return the document's PDF with the layer's visible records written into it."""
-    from app.model.records import record_to_json
-    from app.pdf import apply_instant_json, open_pdf
-    from app.pdf.annotations import read_records
+    from lamina.model.records import record_to_json
+    from lamina.pdf import apply_instant_json, open_pdf
+    from lamina.pdf.annotations import read_records
 
     source = store.read_asset(document.sha256)
     with open_pdf(source) as pdf:

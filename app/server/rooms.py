@@ -17,16 +17,13 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ulid import ULID
-from websockets.asyncio.server import ServerConnection, broadcast
-
-from app.model.ids import RecordId
-from app.server.access import Access, associated_field_name, inherited_field
-from app.server.store import LayerWrite, LoadedLayer, utc_now_iso
-from app.sync.layer import AllowAll, LayerCommit, LayerState
-from app.sync.messages import PresenceClient, PresenceList, Push, encode_message
-from app.sync.server_session import ChangesRelay
-from app.sync.state import (
+from lamina.model.ids import RecordId
+from lamina.server.access import Access, associated_field_name, inherited_field
+from lamina.server.store import LayerWrite, LoadedLayer, utc_now_iso
+from lamina.sync.layer import AllowAll, LayerCommit, LayerState
+from lamina.sync.messages import PresenceClient, PresenceList, Push, encode_message
+from lamina.sync.server_session import ChangesRelay
+from lamina.sync.state import (
     Actor,
     Change,
     ChangeResult,
@@ -35,9 +32,11 @@ from app.sync.state import (
     RecordState,
     UpdateChange,
 )
+from ulid import ULID
+from websockets.asyncio.server import ServerConnection, broadcast
 
 if TYPE_CHECKING:
-    from app.server.app import Connection, LaminaServer
+    from lamina.server.app import Connection, LaminaServer
 
 logger = logging.getLogger("lamina.server")
 
@@ -67,7 +66,7 @@ def missing_reason(record_id: str) -> str:
 
 
 class TokenPolicy:
-    """The sync layer's change policy for one connection, backed by ``app.auth`` (§4.8).
+    """The sync layer's change policy for one connection, backed by ``lamina.auth`` (§4.8).
 
     Records the token may not view are treated as absent: changing one is answered like an
     unknown id, creating over one like any taken id, and neither answer carries its state
@@ -81,7 +80,7 @@ class TokenPolicy:
 
     def check(self, change: Change, current: RecordState | None, actor: Actor) -> str | None:
         """Return why ``change`` is forbidden for this token, or None."""
-        from app.auth.errors import PermissionDenied
+        from lamina.auth.errors import PermissionDenied
 
         fields = self._room.field_named
         visible = current is not None and self._access.may_view(current, fields)

@@ -8,7 +8,7 @@ implementation can replace :class:`SqliteStore` (DESIGN §8).
 
 SQLite runs in WAL mode: ``lamina doc add`` and ``lamina revoke`` write from another process
 while the server runs, and readers never block the writer. Each thread gets its own
-connection; the server keeps all layer writes on one thread (:mod:`app.server.writer`).
+connection; the server keeps all layer writes on one thread (:mod:`lamina.server.writer`).
 
 Durability (``synchronous``): ``FULL`` fsyncs the WAL at every commit, so a commit survives
 power loss. ``NORMAL`` (what ``lamina serve`` uses unless ``--fsync``) writes every commit
@@ -40,16 +40,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from ulid import ULID
-
-from app.model.ids import RecordId
-from app.server.errors import (
+from lamina.model.ids import RecordId
+from lamina.server.errors import (
     DocumentExistsError,
     DocumentNotFoundError,
     InvalidNameError,
     StoreError,
 )
-from app.sync.state import RecordState
+from lamina.sync.state import RecordState
+from ulid import ULID
 
 DATABASE_NAME = "lamina.sqlite3"
 ASSETS_DIR = "assets"

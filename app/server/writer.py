@@ -26,8 +26,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from app.server.errors import StoreError
-from app.server.store import LayerWrite, Store
+from lamina.server.errors import StoreError
+from lamina.server.store import LayerWrite, Store
 
 logger = logging.getLogger("lamina.server")
 

@@ -18,7 +18,7 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
 
 §2 Records
     2.1 A record is an annotation, comment, form field, form field value or bookmark in its
-        Instant JSON form (``app.model.records``). Its ``kind`` is ``annotation``, ``comment``,
+        Instant JSON form (``lamina.model.records``). Its ``kind`` is ``annotation``, ``comment``,
         ``form-field``, ``form-field-value`` or ``bookmark``.
     2.2 On the wire a record travels as a *record state*::
 
@@ -45,7 +45,7 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
              "presence": {"name": "Ann", "color": "#RRGGBB"}}
 
         ``client_id`` names the replica (stable across reconnects of one local store).
-    3.2 The server verifies the token (``app.auth``); on failure it sends ``error`` and closes
+    3.2 The server verifies the token (``lamina.auth``); on failure it sends ``error`` and closes
         (§7). On success it sends ``welcome``::
 
             {"type": "welcome", "protocol": 1, "document_id": "...", "layer": "",
@@ -123,7 +123,7 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         and starts a new life at ``rev`` = tombstone rev + 1. A create whose content ``id``
         differs from its ``record_id`` is ``rejected``. When the token forces a
         ``creator_name`` and the content has no ``creatorName``, the server sets it.
-    4.8 Permission checks (``app.auth``) run on every change before it is applied: the
+    4.8 Permission checks (``lamina.auth``) run on every change before it is applied: the
         layer is the token's; ``create`` needs ``write``; ``update`` needs ``edit`` (and
         ``set-group`` for a group change), ``delete`` needs ``delete``, a comment reply needs
         ``reply`` on the thread's root; ``form-field-value`` updates need ``fill``. A change
@@ -204,7 +204,7 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         never stored and never touches records or sequence numbers.
 """
 
-from app.sync.client_session import (
+from lamina.sync.client_session import (
     ChangeRejected,
     ChangesAcked,
     ClientEvent,
@@ -220,9 +220,9 @@ from app.sync.client_session import (
     ServerError,
     Welcomed,
 )
-from app.sync.errors import LocalProtocolError, RemoteProtocolError, SyncError
-from app.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
-from app.sync.messages import (
+from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, SyncError
+from lamina.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
+from lamina.sync.messages import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     RATE_LIMIT,
@@ -232,7 +232,7 @@ from app.sync.messages import (
     decode_message,
     encode_message,
 )
-from app.sync.server_session import (
+from lamina.sync.server_session import (
     ChangesRelay,
     DocumentRequested,
     HelloReceived,
@@ -242,7 +242,7 @@ from app.sync.server_session import (
     ServerSession,
     ViewLayerRequested,
 )
-from app.sync.state import (
+from lamina.sync.state import (
     Actor,
     Change,
     ChangeResult,

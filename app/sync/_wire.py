@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.sync.errors import RemoteProtocolError
+from lamina.sync.errors import RemoteProtocolError
 
 
 def kind_of(value: Any) -> str:

@@ -1,6 +1,6 @@
 """The client side of the sync protocol, sans I/O (§3, §4, §6).
 
-The shell (``app.client``) owns the socket, the clock and the durable store. It restores a
+The shell (``lamina.client``) owns the socket, the clock and the durable store. It restores a
 :class:`ClientSession` from its saved :class:`ClientState`, writes :meth:`hello_frame` on each
 connect, feeds every frame to :meth:`receive_text`, acts on the returned events, and writes
 :meth:`frames_to_send`. Local edits go through :meth:`create`, :meth:`update` and
@@ -21,14 +21,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
-from app.model.ids import RecordId, new_record_id
-from app.sync.errors import (
+from lamina.model.ids import RecordId, new_record_id
+from lamina.sync.errors import (
     FINAL_CODES,
     ChangeTooLargeError,
     LocalProtocolError,
     RemoteProtocolError,
 )
-from app.sync.messages import (
+from lamina.sync.messages import (
     MAX_FRAME_BYTES,
     Ack,
     Changes,
@@ -45,7 +45,7 @@ from app.sync.messages import (
     decode_message,
     encode_message,
 )
-from app.sync.state import (
+from lamina.sync.state import (
     KINDS,
     Change,
     ChangeResult,

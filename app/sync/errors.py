@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from app.model.errors import LaminaError
+from lamina.model.errors import LaminaError
 
 CLOSE_CODES: dict[str, int] = {
     "unauthorized": 4401,

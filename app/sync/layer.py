@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.model.ids import RecordId
-from app.sync.errors import LocalProtocolError
-from app.sync.state import (
+from lamina.model.ids import RecordId
+from lamina.sync.errors import LocalProtocolError
+from lamina.sync.state import (
     GROUP_FIELD,
     Actor,
     Change,

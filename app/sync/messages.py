@@ -2,7 +2,7 @@
 
 One frozen dataclass per message type. :func:`encode_message` writes compact JSON;
 :func:`decode_message` validates a frame completely and raises
-:class:`~app.sync.errors.RemoteProtocolError` naming the first bad value
+:class:`~lamina.sync.errors.RemoteProtocolError` naming the first bad value
 (``push.changes[2].op: expected create, update or delete, got 'move'``), never another
 exception.
 """
@@ -15,9 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
-from app.sync import _wire as w
-from app.sync.errors import CLOSE_CODES, RemoteProtocolError
-from app.sync.state import (
+from lamina.sync import _wire as w
+from lamina.sync.errors import CLOSE_CODES, RemoteProtocolError
+from lamina.sync.state import (
     MAX_ID_LENGTH,
     Change,
     ChangeResult,

@@ -20,9 +20,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
-from app.model.ids import RecordId
-from app.sync.errors import LocalProtocolError, RemoteProtocolError, close_code_for
-from app.sync.messages import (
+from lamina.model.ids import RecordId
+from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, close_code_for
+from lamina.sync.messages import (
     DOCUMENT_CHUNK_BYTES,
     RATE_BURST,
     RATE_LIMIT,
@@ -41,7 +41,7 @@ from app.sync.messages import (
     encode_message,
     encode_records_frame,
 )
-from app.sync.state import ChangeResult, RecordState, dumps
+from lamina.sync.state import ChangeResult, RecordState, dumps
 
 Visibility: TypeAlias = Callable[[RecordState], bool]
 """Whether a connection may view a record (its token's ``view`` rules, §4.9); None: all."""

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, ClassVar, Literal, TypeAlias
 
-from app.model.ids import RecordId
-from app.sync import _wire as w
+from lamina.model.ids import RecordId
+from lamina.sync import _wire as w
 
 KINDS = ("annotation", "comment", "form-field", "form-field-value", "bookmark")
 """Record kinds of §2.1."""

@@ -20,11 +20,11 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from app.sync.client_session import ClientEvent, ClientSession
-from app.sync.errors import RemoteProtocolError
-from app.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
-from app.sync.messages import DocumentInfo, PresenceClient, Welcome
-from app.sync.server_session import (
+from lamina.sync.client_session import ClientEvent, ClientSession
+from lamina.sync.errors import RemoteProtocolError
+from lamina.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
+from lamina.sync.messages import DocumentInfo, PresenceClient, Welcome
+from lamina.sync.server_session import (
     ChangesRelay,
     DocumentRequested,
     HelloReceived,
@@ -35,7 +35,7 @@ from app.sync.server_session import (
     ViewLayerRequested,
     Visibility,
 )
-from app.sync.state import Actor
+from lamina.sync.state import Actor
 
 
 @dataclass

@@ -11,11 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QTransform
-
-from app.model.geometry import Point, Rect
-from app.model.records import (
+from lamina.model.geometry import Point, Rect
+from lamina.model.records import (
     NO_COLOR,
     Annotation,
     CommentMarkerAnnotation,
@@ -37,7 +34,9 @@ from app.model.records import (
     UnderlineAnnotation,
     WidgetAnnotation,
 )
-from app.pdf import PageGeometry
+from lamina.pdf import PageGeometry
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen, QPolygonF, QTransform
 
 
 def instant_transform(geometry: PageGeometry, zoom: float, dx: float, dy: float) -> QTransform:

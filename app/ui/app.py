@@ -32,9 +32,9 @@ def ensure_application(argv: list[str] | None = None) -> QApplication:
 
 
 def log_path_text() -> str:
-    """Return where the log file is (from ``app.applog``), for the crash dialog."""
+    """Return where the log file is (from ``lamina.applog``), for the crash dialog."""
     try:
-        from app.applog import log_file_path
+        from lamina.applog import log_file_path
     except ImportError:
         return "the terminal output"
     try:
@@ -74,12 +74,11 @@ def run_app(
 
     Everything runs on a qasync loop over Qt's event loop: the client documents, and the
     review server when the app hosts one. When a qasync loop is already running (a test or a
-    script that started one with :func:`app.ui.documents.ensure_loop`), the app runs on it.
+    script that started one with :func:`lamina.ui.documents.ensure_loop`), the app runs on it.
     The app ends after its documents are closed, not when Qt sees the last window go.
     """
     import qasync
-
-    from app.ui.controller import AppController
+    from lamina.ui.controller import AppController
 
     app = ensure_application()
     previous_hook = install_crash_dialog()
@@ -113,7 +112,7 @@ def run_app(
             task.result()
             return 0
         loop = qasync.QEventLoop(app)
-        # Plain worker threads for asyncio.to_thread, as in app.ui.documents.ensure_loop.
+        # Plain worker threads for asyncio.to_thread, as in lamina.ui.documents.ensure_loop.
         loop.set_default_executor(ThreadPoolExecutor(max_workers=4, thread_name_prefix="lamina"))
         asyncio.set_event_loop(loop)
         with loop:

@@ -6,15 +6,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from lamina.assets import resource_path
+from lamina.client.backoff import Backoff
+from lamina.model.errors import LaminaError
+from lamina.pdf import PdfError
+from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from lamina.ui.main_window import MainWindow
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QInputDialog, QLineEdit
-
-from app.assets import resource_path
-from app.client.backoff import Backoff
-from app.model.errors import LaminaError
-from app.pdf import PdfError
-from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from app.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ class AppController(QObject):
 
     def host_review(self, window: MainWindow) -> None:
         """Host the window's PDF on the bundled server and show the invite dialog."""
-        from app.ui.documents import ensure_loop
+        from lamina.ui.documents import ensure_loop
 
         if window.session is None or not window.session.standalone:
             window.show_error(
@@ -122,7 +121,7 @@ class AppController(QObject):
         ensure_loop().create_task(self._host(window, path), name="lamina-host")
 
     async def _host(self, window: MainWindow, path: Path) -> None:
-        from app.ui.host_dialog import HostReviewDialog
+        from lamina.ui.host_dialog import HostReviewDialog
 
         window.statusBar().showMessage("Starting the review server…")
         try:
@@ -140,7 +139,7 @@ class AppController(QObject):
 
     def start_sample_review(self, window: MainWindow) -> None:
         """Open the sample PDF in two windows joined to a review on the bundled server."""
-        from app.ui.documents import ensure_loop
+        from lamina.ui.documents import ensure_loop
 
         ensure_loop().create_task(self._sample(window), name="lamina-sample")
 
@@ -182,7 +181,7 @@ class AppController(QObject):
         """Close every document and stop the hosted server; wait for both."""
         import asyncio
 
-        from app.ui.documents import closing_count
+        from lamina.ui.documents import closing_count
 
         self.shutdown()
         while closing_count():

@@ -1,4 +1,4 @@
-"""Open and close :mod:`app.client` documents for the windows (standalone files and reviews).
+"""Open and close :mod:`lamina.client` documents for the windows (standalone files and reviews).
 
 Everything here runs on the qasync event loop (the GUI thread); file and network work
 happens in the client's own ``asyncio.to_thread`` calls and background tasks, so the window
@@ -13,10 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from app.auth.invite import Invite, parse_invite_link
-from app.client.backoff import Backoff
-from app.client.document import AutosaveMode, LaminaDocument
-from app.ui.pdf_backend import PdfBackendImpl
+from lamina.auth.invite import Invite, parse_invite_link
+from lamina.client.backoff import Backoff
+from lamina.client.document import AutosaveMode, LaminaDocument
+from lamina.ui.pdf_backend import PdfBackendImpl
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,7 @@ def ensure_loop() -> asyncio.AbstractEventLoop:
     except RuntimeError:
         pass
     import qasync
-
-    from app.ui.app import ensure_application
+    from lamina.ui.app import ensure_application
 
     loop = qasync.QEventLoop(ensure_application(), already_running=True)
     # Plain threads: nobody closes this loop, and Qt warns about QThreads alive at exit.
@@ -59,7 +58,7 @@ async def open_local(path: Path, password: str | None = None) -> LaminaDocument:
 
     The PDF file itself changes only on :meth:`LaminaDocument.save` (Ctrl+S).
     """
-    from app.client.store import default_store_dir, store_path_for
+    from lamina.client.store import default_store_dir, store_path_for
 
     await _wait_closing(store_path_for(default_store_dir(), "local", str(path.resolve())))
     return await LaminaDocument.open_local(
@@ -86,8 +85,8 @@ async def open_review(
         ClientError: the token names no document.
         DocumentUnavailableError: the PDF is not cached and the server refused the token.
     """
-    from app.client.document import decode_token_claims
-    from app.client.store import default_store_dir, store_path_for
+    from lamina.client.document import decode_token_claims
+    from lamina.client.store import default_store_dir, store_path_for
 
     if isinstance(invite, str):
         invite = parse_invite_link(invite)

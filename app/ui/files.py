@@ -8,20 +8,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QProgressDialog
-
-from app.model.errors import LaminaError
-from app.model.instant_json import (
+from lamina.model.errors import LaminaError
+from lamina.model.instant_json import (
     dumps_instant_json,
     instant_json_to_dict,
     parse_instant_json,
 )
-from app.model.undo import Create, Delete, Update
-from app.ui.pdf_backend import PdfBackendImpl
+from lamina.model.undo import Create, Delete, Update
+from lamina.ui.pdf_backend import PdfBackendImpl
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+    from lamina.ui.main_window import MainWindow
 
 
 class _Done(QObject):
@@ -150,7 +149,7 @@ def save_into_pdf(window: MainWindow) -> asyncio.Task[None] | None:
     """
     if window.session is None:
         return None
-    from app.ui.documents import ensure_loop
+    from lamina.ui.documents import ensure_loop
 
     session = window.session
     standalone = session.standalone
@@ -215,7 +214,7 @@ def export_merged_pdf(
     """
     if window.session is None:
         return None
-    from app.ui.documents import ensure_loop
+    from lamina.ui.documents import ensure_loop
 
     session = window.session
     suffix = ".merged-flattened.pdf" if flatten else ".merged.pdf"

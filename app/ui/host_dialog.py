@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from lamina.model.errors import LaminaError
+from lamina.ui.hosting import PRESETS, LocalReviewServer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -15,9 +17,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from app.model.errors import LaminaError
-from app.ui.hosting import PRESETS, LocalReviewServer
 
 
 class HostReviewDialog(QDialog):

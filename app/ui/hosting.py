@@ -14,10 +14,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import platformdirs
-
-from app.auth.invite import make_invite_link
-from app.auth.keys import KeyPair, load_or_create_keypair
-from app.auth.tokens import mint_token
+from lamina.auth.invite import make_invite_link
+from lamina.auth.keys import KeyPair, load_or_create_keypair
+from lamina.auth.tokens import mint_token
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +63,7 @@ def default_host_dir() -> Path:
 
 
 class LocalReviewServer:
-    """A :class:`~app.server.app.LaminaServer` on 127.0.0.1 inside the app.
+    """A :class:`~lamina.server.app.LaminaServer` on 127.0.0.1 inside the app.
 
     Args:
         data_dir: the server's data directory (documents, layers, signing keys).
@@ -90,8 +89,8 @@ class LocalReviewServer:
         """Start listening (on the same port as before, after a :meth:`stop`); return it."""
         if self._server is not None:
             return self.port
-        from app.server.app import LaminaServer
-        from app.server.store import SqliteStore
+        from lamina.server.app import LaminaServer
+        from lamina.server.store import SqliteStore
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.keypair = await asyncio.to_thread(load_or_create_keypair, self.data_dir)
@@ -110,7 +109,7 @@ class LocalReviewServer:
 
     async def add_document(self, pdf: Path) -> str:
         """Add a PDF (once: the same file again gives the same document); return its id."""
-        from app.server.documents import add_document_file
+        from lamina.server.documents import add_document_file
 
         if self._server is None:
             raise RuntimeError("the review server is not running")

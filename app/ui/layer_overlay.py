@@ -9,12 +9,11 @@ user can tell them from their own at a glance. It uses the page view's public ge
 
 from __future__ import annotations
 
+from lamina.model.records import Annotation
+from lamina.ui.annotation_painter import instant_transform
+from lamina.ui.page_view import PageView
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPen
-
-from app.model.records import Annotation
-from app.ui.annotation_painter import instant_transform
-from app.ui.page_view import PageView
 
 LAYER_COLORS = (
     "#EF6C00",

@@ -7,6 +7,46 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from lamina.auth.permissions import PermissionEvaluator, RecordMeta
+from lamina.auth.tokens import TokenClaims, claims_from_payload
+from lamina.client.backoff import Backoff
+from lamina.client.document import AutosaveMode
+from lamina.model.errors import LaminaError
+from lamina.model.ids import RecordId, new_record_id
+from lamina.model.records import (
+    Annotation,
+    Comment,
+    LinkAnnotation,
+    NoteAnnotation,
+    Record,
+    Text,
+    TextAnnotation,
+    WidgetAnnotation,
+)
+from lamina.model.tools import MARKUP_DEFAULT_COLORS, ToolStyle, text_markup
+from lamina.pdf import (
+    PasswordRequiredError,
+    PdfDocument,
+    PdfError,
+    WrongPasswordError,
+    open_pdf,
+    search_page,
+)
+from lamina.ui.inline_editor import InlineTextEditor
+from lamina.ui.layer_overlay import LAYER_COLORS, LayerPageView
+from lamina.ui.page_view import SearchHit
+from lamina.ui.panels import (
+    CommentsPanel,
+    ConflictsPanel,
+    LayerRow,
+    LayersPanel,
+    PropertiesPanel,
+)
+from lamina.ui.preferences import Preferences, load_preferences
+from lamina.ui.presence_label import PresenceLabel
+from lamina.ui.render import TileRenderer
+from lamina.ui.session import DocumentSession
+from lamina.ui.welcome import WelcomePage
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
@@ -32,47 +72,6 @@ from PySide6.QtWidgets import (
     QToolBar,
     QWidget,
 )
-
-from app.auth.permissions import PermissionEvaluator, RecordMeta
-from app.auth.tokens import TokenClaims, claims_from_payload
-from app.client.backoff import Backoff
-from app.client.document import AutosaveMode
-from app.model.errors import LaminaError
-from app.model.ids import RecordId, new_record_id
-from app.model.records import (
-    Annotation,
-    Comment,
-    LinkAnnotation,
-    NoteAnnotation,
-    Record,
-    Text,
-    TextAnnotation,
-    WidgetAnnotation,
-)
-from app.model.tools import MARKUP_DEFAULT_COLORS, ToolStyle, text_markup
-from app.pdf import (
-    PasswordRequiredError,
-    PdfDocument,
-    PdfError,
-    WrongPasswordError,
-    open_pdf,
-    search_page,
-)
-from app.ui.inline_editor import InlineTextEditor
-from app.ui.layer_overlay import LAYER_COLORS, LayerPageView
-from app.ui.page_view import SearchHit
-from app.ui.panels import (
-    CommentsPanel,
-    ConflictsPanel,
-    LayerRow,
-    LayersPanel,
-    PropertiesPanel,
-)
-from app.ui.preferences import Preferences, load_preferences
-from app.ui.presence_label import PresenceLabel
-from app.ui.render import TileRenderer
-from app.ui.session import DocumentSession
-from app.ui.welcome import WelcomePage
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +105,7 @@ TOOL_COLOR_KINDS: dict[str, str] = {
     "polygon": "shape",
     "free_text": "text",
 }
-"""Which Preferences tool colour (``app.ui.preferences.TOOL_KINDS``) each tool starts with."""
+"""Which Preferences tool colour (``lamina.ui.preferences.TOOL_KINDS``) each tool starts with."""
 
 MARKUPS: tuple[tuple[str, str, str], ...] = (
     ("highlight", "Highlight text", "Ctrl+Shift+H"),
@@ -392,7 +391,7 @@ class MainWindow(QMainWindow):
         self.comments = CommentsPanel()
         self.layers = LayersPanel()
         self.conflicts = ConflictsPanel()
-        from app.ui.thumbnails import ThumbnailPanel
+        from lamina.ui.thumbnails import ThumbnailPanel
 
         self.thumbnails = ThumbnailPanel()
         self.thumbnails.page_chosen.connect(self.view.go_to_page)
@@ -473,7 +472,7 @@ class MainWindow(QMainWindow):
         except (PdfError, OSError) as exc:
             self.show_error("Cannot open this file", str(exc))
             return False
-        from app.ui.documents import ensure_loop, open_local
+        from lamina.ui.documents import ensure_loop, open_local
 
         self.show_pdf(pdf, path.name)
         self._add_recent(path)
@@ -488,7 +487,7 @@ class MainWindow(QMainWindow):
                     self.show_error("Cannot open this file", str(exc))
                 return
             if self.pdf is not pdf:  # another file was opened meanwhile
-                from app.ui.documents import close_later
+                from lamina.ui.documents import close_later
 
                 close_later(client_doc)
                 return
@@ -499,9 +498,9 @@ class MainWindow(QMainWindow):
 
     def open_review(self, link: str, backoff: Backoff | None = None) -> None:
         """Join the review an invite link points to; errors become a clear dialog."""
-        from app.auth.invite import parse_invite_link
-        from app.client.document import decode_token_claims
-        from app.ui.documents import close_later, ensure_loop, open_review
+        from lamina.auth.invite import parse_invite_link
+        from lamina.client.document import decode_token_claims
+        from lamina.ui.documents import close_later, ensure_loop, open_review
 
         try:
             invite = parse_invite_link(link)
@@ -604,7 +603,7 @@ class MainWindow(QMainWindow):
         self.document_opened.emit(session.title)
 
     def _on_server_behind(self, message: str) -> None:
-        from app.ui.server_behind import ask_server_behind
+        from lamina.ui.server_behind import ask_server_behind
 
         box = ask_server_behind(self, message)
         if box is not None:
@@ -737,7 +736,7 @@ class MainWindow(QMainWindow):
 
     def _type_text_of(self, record: TextAnnotation | NoteAnnotation) -> None:
         """Ask for the text of a new free text or note in place, over the page."""
-        from app.ui.inline_editor import InlineTextEditor
+        from lamina.ui.inline_editor import InlineTextEditor
 
         self.finish_inline_edit()
         note = isinstance(record, NoteAnnotation)
@@ -1010,7 +1009,7 @@ class MainWindow(QMainWindow):
 
     def open_preferences(self) -> QWidget:
         """Open the Preferences dialog; OK applies the new values to every open window."""
-        from app.ui.preferences import open_preferences
+        from lamina.ui.preferences import open_preferences
 
         dialog = open_preferences(self, self.settings)
         dialog.accepted.connect(self.preferences_changed.emit)
@@ -1173,7 +1172,7 @@ class MainWindow(QMainWindow):
 
     def show_layer(self, name: str) -> None:
         """Ask for another layer's records and draw them read-only when they arrive."""
-        from app.ui.documents import ensure_loop
+        from lamina.ui.documents import ensure_loop
 
         session = self.session
         if session is None or name in session.other_layers or name in self.loading_layers:
@@ -1447,7 +1446,7 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_about(self) -> None:
-        from app import __version__
+        from lamina import __version__
 
         box = QMessageBox(
             QMessageBox.Icon.Information,
@@ -1537,29 +1536,29 @@ class MainWindow(QMainWindow):
     # -- files ----------------------------------------------------------------------------
 
     def save(self) -> None:
-        from app.ui.files import save_into_pdf
+        from lamina.ui.files import save_into_pdf
 
         save_into_pdf(self)
 
     def export_instant_json(self) -> None:
-        from app.ui.files import export_instant_json
+        from lamina.ui.files import export_instant_json
 
         export_instant_json(self)
 
     def export_pdf(self, flatten: bool) -> None:
-        from app.ui.files import export_pdf
+        from lamina.ui.files import export_pdf
 
         export_pdf(self, flatten)
 
     def import_instant_json(self) -> None:
-        from app.ui.files import import_instant_json
+        from lamina.ui.files import import_instant_json
 
         import_instant_json(self)
 
     def export_layers(self) -> QWidget | None:
         """Ask which layers to merge, then write them into one PDF (File → Export)."""
-        from app.ui.files import export_merged_pdf
-        from app.ui.panels import ExportLayersDialog
+        from lamina.ui.files import export_merged_pdf
+        from lamina.ui.panels import ExportLayersDialog
 
         session = self.session
         if session is None:

@@ -1,8 +1,8 @@
 """The page view: every page in one vertical scroll, tiles, annotations and the active tool.
 
-The view converts each ``QMouseEvent`` once into a :class:`~app.model.tools.PointerEvent` in
+The view converts each ``QMouseEvent`` once into a :class:`~lamina.model.tools.PointerEvent` in
 Instant coordinates (:meth:`PageGeometry.display_to_instant`) and feeds the active tool's
-generator; everything else about drawing is in :mod:`app.model.tools`.
+generator; everything else about drawing is in :mod:`lamina.model.tools`.
 """
 
 from __future__ import annotations
@@ -12,6 +12,23 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from lamina.model.geometry import Point, Rect
+from lamina.model.records import Annotation
+from lamina.model.tools import (
+    DRAWING_TOOLS,
+    HANDLE_SIZE,
+    PageWord,
+    PointerEvent,
+    ToolResult,
+    ToolSession,
+    ToolStyle,
+    select_move_resize,
+    text_select,
+)
+from lamina.pdf import PageGeometry, PdfDocument, PdfError, page_words
+from lamina.ui import render_process
+from lamina.ui.annotation_painter import instant_transform, paint_annotation, paint_selection
+from lamina.ui.render import TileKey, TileRenderer, tiles_for
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -26,24 +43,6 @@ from PySide6.QtGui import (
     QWheelEvent,
 )
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
-
-from app.model.geometry import Point, Rect
-from app.model.records import Annotation
-from app.model.tools import (
-    DRAWING_TOOLS,
-    HANDLE_SIZE,
-    PageWord,
-    PointerEvent,
-    ToolResult,
-    ToolSession,
-    ToolStyle,
-    select_move_resize,
-    text_select,
-)
-from app.pdf import PageGeometry, PdfDocument, PdfError, page_words
-from app.ui import render_process
-from app.ui.annotation_painter import instant_transform, paint_annotation, paint_selection
-from app.ui.render import TileKey, TileRenderer, tiles_for
 
 PAGE_GAP = 12
 MARGIN = 16
@@ -280,7 +279,7 @@ class PageView(QAbstractScrollArea):
         return self._tool
 
     def set_tool(self, name: str) -> None:
-        """Make ``name`` (see :data:`app.model.tools.TOOL_NAMES`) the active tool."""
+        """Make ``name`` (see :data:`lamina.model.tools.TOOL_NAMES`) the active tool."""
         if self._session is not None:
             self._session.cancel()
             self._session = None

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lamina.model.records import STAMP_TYPES, Annotation, Comment, Record
+from lamina.model.tools import ToolStyle
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import (
@@ -34,9 +36,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-
-from app.model.records import STAMP_TYPES, Annotation, Comment, Record
-from app.model.tools import ToolStyle
 
 
 def color_icon(color: str, size: int = 14) -> QIcon:

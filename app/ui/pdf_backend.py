@@ -1,15 +1,15 @@
-"""The client's :class:`~app.client.backend.PdfBackend` port, built on :mod:`app.pdf`."""
+"""The client's :class:`~lamina.client.backend.PdfBackend` port, built on :mod:`lamina.pdf`."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from app.model.instant_json import parse_instant_json
-from app.model.records import record_to_json
-from app.pdf import open_pdf
-from app.pdf.annotations import read_records
-from app.pdf.writer import apply_instant_json, write_pdf_atomically
+from lamina.model.instant_json import parse_instant_json
+from lamina.model.records import record_to_json
+from lamina.pdf import open_pdf
+from lamina.pdf.annotations import read_records
+from lamina.pdf.writer import apply_instant_json, write_pdf_atomically
 
 
 class PdfBackendImpl:

@@ -32,7 +32,7 @@ AUTOSAVE_MODES: tuple[tuple[AutosaveName, str], ...] = (
     ("intelligent", "When an edit gesture ends"),
     ("disabled", "Only when I save"),
 )
-"""Autosave modes (the names of ``app.client.document.AutosaveMode`` values) and labels."""
+"""Autosave modes (the names of ``lamina.client.document.AutosaveMode`` values) and labels."""
 
 TOOL_KINDS: tuple[tuple[str, str], ...] = (
     ("ink", "Pen"),

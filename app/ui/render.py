@@ -2,16 +2,16 @@
 
 PyMuPDF holds the GIL while it draws, so a render thread in the GUI process stalls the GUI
 thread for as long as each tile takes. Tiles are therefore drawn by a worker process
-(:mod:`app.ui.render_process`) that opens its own copy of the PDF and writes the pixels into
+(:mod:`lamina.ui.render_process`) that opens its own copy of the PDF and writes the pixels into
 shared memory; the GUI copies them once into a ``Format_RGB32`` ``QImage`` (Qt's native
 format, so painting it needs no conversion) and reuses the slot. Until the worker is ready (a
 cold start imports PyMuPDF, a large part of a second), where processes cannot be used, or
 after it crashed too often, a thread of the GUI process draws instead, with its own
-:class:`~app.pdf.PdfDocument` (PyMuPDF is not thread-safe).
+:class:`~lamina.pdf.PdfDocument` (PyMuPDF is not thread-safe).
 
 The view calls :meth:`TileRenderer.request` with the tiles it would like to paint now; the
 previous wish list is dropped, so fast scrolling never builds a backlog of pages nobody looks
-at any more. Only :data:`~app.ui.render_process.SLOTS` tiles are at the worker at a time; the
+at any more. Only :data:`~lamina.ui.render_process.SLOTS` tiles are at the worker at a time; the
 rest wait here, where a newer wish list can still drop them. Tiles live in an LRU cache
 bounded by bytes.
 
@@ -32,12 +32,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lamina.pdf import PdfDocument, PdfError, RenderedImage, open_pdf
+from lamina.ui import render_process
+from lamina.ui.render_process import RenderWorker, render_native
 from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
-
-from app.pdf import PdfDocument, PdfError, RenderedImage, open_pdf
-from app.ui import render_process
-from app.ui.render_process import RenderWorker, render_native
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +110,7 @@ def native_image(image: RenderedImage) -> QImage:
 
 
 def qimage_of(data: Any, width: int, height: int, stride: int, pixel_format: str) -> QImage:
-    """Return a ``Format_RGB32`` copy of pixels in an :mod:`app.pdf` format (any thread).
+    """Return a ``Format_RGB32`` copy of pixels in an :mod:`lamina.pdf` format (any thread).
 
     Pixels already in Qt's native order are copied as they are; others are converted in the
     same pass. The result does not refer to ``data``.

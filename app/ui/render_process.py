@@ -3,7 +3,7 @@
 PyMuPDF keeps the GIL while it draws, so a render *thread* stalls the GUI thread for as long as
 each tile takes. A :class:`RenderWorker` is a separate Python process (started with the
 ``spawn`` context: forking a process that runs Qt is unsafe) that opens its own
-:class:`~app.pdf.PdfDocument` and draws tiles with :func:`app.pdf.render_tile` into a ring of
+:class:`~lamina.pdf.PdfDocument` and draws tiles with :func:`lamina.pdf.render_tile` into a ring of
 shared-memory slots. The pipe carries only small messages:
 
 GUI to worker::
@@ -20,7 +20,7 @@ worker to GUI::
     ("pixels", request_id, width, height, stride, format, data)   too big for a slot
     ("failed", request_id, message)
 
-The GUI side (:class:`app.ui.render.TileRenderer`) owns the slots: it names the slot of each
+The GUI side (:class:`lamina.ui.render.TileRenderer`) owns the slots: it names the slot of each
 request, copies the pixels out when the answer arrives and only then reuses the slot, so the
 worker never writes into pixels the GUI still reads.
 
@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from app.pdf import PdfDocument, RenderedImage
+    from lamina.pdf import PdfDocument, RenderedImage
 
 log = logging.getLogger(__name__)
 
@@ -233,7 +233,7 @@ def shutdown_spare() -> None:
 
 def worker_main(conn: Connection, shm_name: str, slot_bytes: int, slots: int) -> None:
     """Serve render requests on ``conn`` until told to quit or the GUI process is gone."""
-    from app.pdf import PdfError, open_pdf
+    from lamina.pdf import PdfError, open_pdf
 
     try:
         shm = _attach(shm_name)
@@ -298,7 +298,7 @@ def _render(
     clip: tuple[int, int, int, int],
     slot: int,
 ) -> tuple[Any, ...]:
-    from app.pdf import PdfError
+    from lamina.pdf import PdfError
 
     if doc is None:
         return ("failed", request_id, "no document is open in the render worker")
@@ -327,19 +327,19 @@ def _render(
 def render_native(
     doc: PdfDocument, page: int, zoom: float, clip: tuple[int, int, int, int]
 ) -> RenderedImage:
-    """Render a tile without annotations, in Qt's native byte order when :mod:`app.pdf` can.
+    """Render a tile without annotations, in Qt's native byte order when :mod:`lamina.pdf` can.
 
     ``Format_RGB32`` is B, G, R, A in memory on little-endian machines: such pixels are copied
     into the cache as they are, other ones converted once.
     """
-    from app.pdf import render_tile
+    from lamina.pdf import render_tile
 
     return render_tile(doc, page, zoom, clip, annots=False, **_native_order())
 
 
 @functools.cache
 def _native_order() -> dict[str, Any]:
-    from app.pdf import render_tile
+    from lamina.pdf import render_tile
 
     if "byte_order" in inspect.signature(render_tile).parameters and sys.byteorder == "little":
         return {"byte_order": "BGRA"}

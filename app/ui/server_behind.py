@@ -16,14 +16,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from lamina.model.errors import LaminaError
+from lamina.model.ids import RecordId
+from lamina.model.records import Record
 from PySide6.QtWidgets import QMessageBox
 
-from app.model.errors import LaminaError
-from app.model.ids import RecordId
-from app.model.records import Record
-
 if TYPE_CHECKING:
-    from app.ui.main_window import MainWindow
+    from lamina.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,8 @@
 """The bridge from an open client document to Qt: records, undo, and events as signals.
 
-:class:`DocumentSession` wraps an :mod:`app.client` document. It keeps a mirror of the
+:class:`DocumentSession` wraps an :mod:`lamina.client` document. It keeps a mirror of the
 records the user sees (for painting and hit tests), records the user's own changes in the
-:class:`~app.model.undo.UndoHistory`, and re-emits client events as Qt signals on the GUI
+:class:`~lamina.model.undo.UndoHistory`, and re-emits client events as Qt signals on the GUI
 thread (the qasync loop runs on it, so client callbacks already arrive there).
 """
 
@@ -13,9 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
-
-from app.client.events import (
+from lamina.client.events import (
     ChangeRejected,
     ConflictAdded,
     ConflictRemoved,
@@ -28,11 +26,12 @@ from app.client.events import (
     ServerBehind,
     SyncStateChanged,
 )
-from app.model.errors import LaminaError
-from app.model.ids import RecordId
-from app.model.instant_json import InstantDocument, document_from_records
-from app.model.records import Annotation, Comment, Record
-from app.model.undo import Change, Create, Delete, UndoHistory, Update
+from lamina.model.errors import LaminaError
+from lamina.model.ids import RecordId
+from lamina.model.instant_json import InstantDocument, document_from_records
+from lamina.model.records import Annotation, Comment, Record
+from lamina.model.undo import Change, Create, Delete, UndoHistory, Update
+from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +40,7 @@ class DocumentSession(QObject):
     """One open document: its records, the user's undo history, and its sync state.
 
     Args:
-        client_doc: the :mod:`app.client` document (standalone or joined by invite).
+        client_doc: the :mod:`lamina.client` document (standalone or joined by invite).
         pdf_path: where the PDF is on disk (the cached copy for a review).
         title: what the window title shows.
 
@@ -50,7 +49,7 @@ class DocumentSession(QObject):
         connection_changed(str, str): the connection state (``online``, ``offline``,
             ``reconnecting``, ...) and why.
         sync_changed(int): the number of changes not yet saved (0 = all saved).
-        presence_changed(object): the tuple of :class:`~app.client.events.Peer` connected.
+        presence_changed(object): the tuple of :class:`~lamina.client.events.Peer` connected.
         conflicts_changed(): the conflict list changed.
         change_rejected(str): the server refused a change; the text says why.
         server_behind(str): the server has lost changes this replica saw; syncing stopped.
@@ -273,7 +272,7 @@ class DocumentSession(QObject):
         A local PDF keeps its own rule: edits are kept in the local store at once and written
         into the PDF only on Ctrl+S, so its mode does not change here.
         """
-        from app.client.document import AutosaveMode
+        from lamina.client.document import AutosaveMode
 
         setter = getattr(self.client, "set_autosave", None)
         if not self.standalone and callable(setter):
@@ -342,6 +341,6 @@ class DocumentSession(QObject):
         if callable(self._unsubscribe):
             self._unsubscribe()
             self._unsubscribe = None
-            from app.ui.documents import close_later
+            from lamina.ui.documents import close_later
 
             close_later(self.client)

@@ -6,6 +6,8 @@ a long PDF up front would delay the first page on screen.
 
 from __future__ import annotations
 
+from lamina.pdf import PdfDocument, PdfError
+from lamina.ui.render import TileKey, TileRenderer, zoom_key
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
@@ -16,9 +18,6 @@ from PySide6.QtWidgets import (
     QStyleOptionViewItem,
     QWidget,
 )
-
-from app.pdf import PdfDocument, PdfError
-from app.ui.render import TileKey, TileRenderer, zoom_key
 
 THUMB_WIDTH = 110
 

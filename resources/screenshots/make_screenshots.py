@@ -25,9 +25,9 @@ from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QColor, QPainter, QPixmap
 from PySide6.QtTest import QTest
 
-from app.ui.app import ensure_application
-from app.ui.controller import AppController
-from app.ui.page_view import page_rect_center
+from lamina.ui.app import ensure_application
+from lamina.ui.controller import AppController
+from lamina.ui.page_view import page_rect_center
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent.parent / "shared" / "corpus" / "pdfs"

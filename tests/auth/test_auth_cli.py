@@ -7,12 +7,11 @@ from pathlib import Path
 
 import jwt
 import pytest
-
-from app.auth.errors import TokenExpired
-from app.auth.invite import parse_invite_link
-from app.auth.keys import load_public_key
-from app.auth.tokens import verify_token
-from app.cli import main
+from lamina.auth.errors import TokenExpired
+from lamina.auth.invite import parse_invite_link
+from lamina.auth.keys import load_public_key
+from lamina.auth.tokens import verify_token
+from lamina.cli import main
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

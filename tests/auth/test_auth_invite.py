@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from app.auth.errors import InviteError
-from app.auth.invite import Invite, make_invite_link, parse_invite_link
+from lamina.auth.errors import InviteError
+from lamina.auth.invite import Invite, make_invite_link, parse_invite_link
 
 TOKEN = "eyJhbGciOiJFUzI1NiJ9.eyJkb2N1bWVudF9pZCI6ImQifQ.c2lnbmF0dXJl"
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-
-from app.auth.errors import KeyFileError
-from app.auth.keys import load_or_create_keypair, load_public_key
-from app.auth.tokens import mint_token, verify_token
+from lamina.auth.errors import KeyFileError
+from lamina.auth.keys import load_or_create_keypair, load_public_key
+from lamina.auth.tokens import mint_token, verify_token
 
 
 def _mode(path: Path) -> int:

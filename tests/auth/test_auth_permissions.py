@@ -7,17 +7,16 @@ from collections.abc import Iterable
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from app.auth.errors import PermissionDenied, PermissionStringError
-from app.auth.keys import new_keypair
-from app.auth.permissions import (
+from lamina.auth.errors import PermissionDenied, PermissionStringError
+from lamina.auth.keys import new_keypair
+from lamina.auth.permissions import (
     CollaborationPermission,
     PermissionEvaluator,
     RecordMeta,
     RecordPermissions,
     content_type_of,
 )
-from app.auth.tokens import TokenClaims, mint_token, verify_token
+from lamina.auth.tokens import TokenClaims, mint_token, verify_token
 
 STUDENT_RULES = (
     "annotations:view:group=students",

@@ -14,8 +14,7 @@ import jwt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from app.auth.errors import (
+from lamina.auth.errors import (
     FORBIDDEN,
     TOKEN_EXPIRED,
     UNAUTHORIZED,
@@ -32,8 +31,8 @@ from app.auth.errors import (
     TokenWrongDocument,
     TtlError,
 )
-from app.auth.keys import KeyPair, load_or_create_keypair, new_keypair
-from app.auth.tokens import mint_token, parse_ttl, verify_token
+from lamina.auth.keys import KeyPair, load_or_create_keypair, new_keypair
+from lamina.auth.tokens import mint_token, parse_ttl, verify_token
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC
 _FUZZ_KEY = new_keypair("ES256")

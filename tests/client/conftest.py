@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lamina.auth import mint_token
+from lamina.auth.invite import Invite
+from lamina.auth.keys import KeyPair, load_or_create_keypair
+from lamina.client.backoff import Backoff
+from lamina.server.documents import add_document_file
+from lamina.server.store import SqliteStore
+from lamina.ui.pdf_backend import PdfBackendImpl
 
-from app.auth import mint_token
-from app.auth.invite import Invite
-from app.auth.keys import KeyPair, load_or_create_keypair
-from app.client.backoff import Backoff
-from app.server.documents import add_document_file
-from app.server.store import SqliteStore
-from app.ui.pdf_backend import PdfBackendImpl
 from tests.conftest import corpus_pdf
 
 STAMPS = "annot-stamps"
@@ -78,7 +78,7 @@ class ServerProcess:
         assert self.proc is None
         self.proc = subprocess.Popen(
             [
-                *(sys.executable, "-m", "app.cli", "serve", "--data", str(self.data_dir)),
+                *(sys.executable, "-m", "lamina.cli", "serve", "--data", str(self.data_dir)),
                 *("--host", "127.0.0.1", "--port", str(self.port)),
             ],
             stdout=subprocess.PIPE,

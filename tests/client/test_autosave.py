@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from app.client.document import AutosaveMode, LaminaDocument
-from app.client.events import ConnectionState
-from app.client.store import store_path_for
+from lamina.client.document import AutosaveMode, LaminaDocument
+from lamina.client.events import ConnectionState
+from lamina.client.store import store_path_for
+
 from tests.client.conftest import FAST, ServerProcess, async_test, eventually, note
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from app.client.document import LaminaDocument
-from app.client.events import ConflictAdded, ConnectionState, Event
+from lamina.client.document import LaminaDocument
+from lamina.client.events import ConflictAdded, ConnectionState, Event
+
 from tests.client.conftest import FAST, ServerProcess, async_test, eventually, note
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lamina.client.document import LaminaDocument
+from lamina.client.events import ConnectionState
 
-from app.client.document import LaminaDocument
-from app.client.events import ConnectionState
 from tests.client.conftest import FAST, ServerProcess, eventually, note
 
 COLORS = ("#ff0000", "#00ff00", "#0000ff")

@@ -10,17 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.auth.invite import make_invite_link
-from app.client.document import LaminaDocument
-from app.client.events import ConnectionState
-from app.client.store import LocalStore, store_path_for
+from lamina.auth.invite import make_invite_link
+from lamina.client.document import LaminaDocument
+from lamina.client.events import ConnectionState
+from lamina.client.store import LocalStore, store_path_for
+
 from tests.client.conftest import FAST, ServerProcess, async_test, eventually, note
 
 _CHILD = """
 import asyncio, sys
 from pathlib import Path
-from app.client.backoff import Backoff
-from app.client.document import AutosaveMode, LaminaDocument
+from lamina.client.backoff import Backoff
+from lamina.client.document import AutosaveMode, LaminaDocument
 
 async def main():
     doc = await LaminaDocument.open_invite(

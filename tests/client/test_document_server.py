@@ -8,12 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-
-from app.auth import mint_token
-from app.auth.invite import Invite
-from app.client.document import LaminaDocument
-from app.client.errors import AccessLostError, ChangeRejectedError
-from app.client.events import (
+from lamina.auth import mint_token
+from lamina.auth.invite import Invite
+from lamina.client.document import LaminaDocument
+from lamina.client.errors import AccessLostError, ChangeRejectedError
+from lamina.client.events import (
     ChangeRejected,
     ConnectionState,
     Event,
@@ -21,6 +20,7 @@ from app.client.events import (
     ServerBehind,
     SyncStateChanged,
 )
+
 from tests.client.conftest import FAST, ServerProcess, async_test, eventually, note
 
 

@@ -7,16 +7,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from app.client.document import LaminaDocument
-from app.client.errors import (
+from lamina.client.document import LaminaDocument
+from lamina.client.errors import (
     ChangeRejectedError,
     LayerAccessError,
     ReadOnlyLayerError,
 )
-from app.client.events import ConnectionState, Event, LayerRecordsChanged
-from app.pdf import open_pdf
-from app.pdf.annotations import read_records
+from lamina.client.events import ConnectionState, Event, LayerRecordsChanged
+from lamina.pdf import open_pdf
+from lamina.pdf.annotations import read_records
+
 from tests.client.conftest import FAST, PymupdfBackend, ServerProcess, async_test, eventually, note
 
 TEACHER = ["annotations:view:all", "annotations:edit:all", "annotations:delete:all"]

@@ -6,11 +6,11 @@ import random
 from pathlib import Path
 
 import pytest
+from lamina.auth.errors import InviteError
+from lamina.client.backoff import Backoff
+from lamina.client.document import LaminaDocument, decode_token_claims, sync_url
+from lamina.client.errors import ClientError, StoreError
 
-from app.auth.errors import InviteError
-from app.client.backoff import Backoff
-from app.client.document import LaminaDocument, decode_token_claims, sync_url
-from app.client.errors import ClientError, StoreError
 from tests.client.conftest import async_test
 
 

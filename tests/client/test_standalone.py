@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from lamina.client.document import AutosaveMode, LaminaDocument
+from lamina.client.events import DocumentSaved, Event
 
-from app.client.document import AutosaveMode, LaminaDocument
-from app.client.events import DocumentSaved, Event
 from tests.client.conftest import STAMPS, PymupdfBackend, async_test, eventually, note
 from tests.conftest import corpus_pdf
 
@@ -158,7 +158,7 @@ async def test_exports_show_what_the_user_sees(pdf: Path, tmp_path: Path) -> Non
 _SAVER = """
 import asyncio, sys
 from pathlib import Path
-from app.client.document import LaminaDocument
+from lamina.client.document import LaminaDocument
 from tests.client.conftest import PymupdfBackend, note
 
 async def main():

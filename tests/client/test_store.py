@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from app.client.errors import StoreError
-from app.client.store import LocalStore, StoredConflict, store_path_for
+from lamina.client.errors import StoreError
+from lamina.client.store import LocalStore, StoredConflict, store_path_for
 
 
 def _change(n: int) -> dict[str, object]:
@@ -79,7 +78,7 @@ def test_a_file_that_is_not_a_store_gives_a_clear_error(tmp_path: Path) -> None:
 _WRITER = """
 import sys
 from pathlib import Path
-from app.client.store import LocalStore
+from lamina.client.store import LocalStore
 store = LocalStore.open(Path(sys.argv[1]))
 n = 0
 print("ready", flush=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from app.model.geometry import Point, Rect
+from lamina.model.geometry import Point, Rect
 
 _n = st.floats(-1e4, 1e4, allow_nan=False)
 

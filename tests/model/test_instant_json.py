@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from app.model.errors import InstantJsonError
-from app.model.instant_json import (
+from lamina.model.errors import InstantJsonError
+from lamina.model.instant_json import (
     FORMAT,
     InstantDocument,
     document_from_records,
@@ -19,7 +18,7 @@ from app.model.instant_json import (
     instant_json_to_dict,
     parse_instant_json,
 )
-from app.model.records import (
+from lamina.model.records import (
     HighlightAnnotation,
     InkAnnotation,
     NoteAnnotation,
@@ -28,6 +27,7 @@ from app.model.records import (
     UnknownAnnotation,
     WidgetAnnotation,
 )
+
 from tests.conftest import CORPUS_INSTANT_JSON
 
 CORPUS_FILES = sorted(CORPUS_INSTANT_JSON.glob("*.json"))

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
-from app.model.geometry import Point, Rect
-from app.model.records import (
+from lamina.model.geometry import Point, Rect
+from lamina.model.records import (
     EllipseAnnotation,
     HighlightAnnotation,
     InkAnnotation,
@@ -20,7 +19,7 @@ from app.model.records import (
     record_from_json,
     record_to_json,
 )
-from app.model.tools import (
+from lamina.model.tools import (
     PageWord,
     PointerEvent,
     ToolSession,

@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
-from app.model.geometry import Rect
-from app.model.ids import RecordId
-from app.model.records import Record, RectangleAnnotation
-from app.model.undo import Create, Delete, UndoError, UndoHistory, Update
+from lamina.model.geometry import Rect
+from lamina.model.ids import RecordId
+from lamina.model.records import Record, RectangleAnnotation
+from lamina.model.undo import Create, Delete, UndoError, UndoHistory, Update
 
 
 class Doc:

@@ -12,9 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from app import applog
-from app.cli import build_parser
+from lamina import applog
+from lamina.cli import build_parser
 
 
 @pytest.fixture(autouse=True)
@@ -112,7 +111,9 @@ def test_unusable_log_directory_falls_back_to_stderr(
 
 def test_a_crash_lands_in_the_log_file(tmp_path: Path) -> None:
     # A user who started Lamina from the menu never sees stderr; the log must keep the crash.
-    code = "from app.applog import setup_logging; setup_logging(False); raise RuntimeError('boom')"
+    code = (
+        "from lamina.applog import setup_logging; setup_logging(False); raise RuntimeError('boom')"
+    )
     env = {**os.environ, applog.LOG_DIR_ENV: str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False

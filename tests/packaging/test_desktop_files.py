@@ -14,8 +14,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-
-from app import __version__
+from lamina import __version__
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGING = REPO / "packaging"

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pypdf
 import pytest
-
-from app.model.geometry import Rect
-from app.model.instant_json import Attachment, InstantDocument, parse_instant_json
-from app.model.records import (
+from lamina.model.geometry import Rect
+from lamina.model.instant_json import Attachment, InstantDocument, parse_instant_json
+from lamina.model.records import (
     Annotation,
     Comment,
     EllipseAnnotation,
@@ -32,7 +31,7 @@ from app.model.records import (
     UnknownAnnotation,
     WidgetAnnotation,
 )
-from app.pdf import (
+from lamina.pdf import (
     PdfWriteError,
     apply_instant_json,
     diff_documents,
@@ -40,6 +39,7 @@ from app.pdf import (
     open_pdf,
     read_records,
 )
+
 from tests.conftest import CORPUS_PDFS, corpus_pdf
 
 ANNOT_FILES = sorted(CORPUS_PDFS.glob("annot-*.pdf"))

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from lamina.cli import main
+from lamina.pdf import open_pdf, read_records
 
-from app.cli import main
-from app.pdf import open_pdf, read_records
 from tests.conftest import corpus_pdf
 
 BAD_INPUTS = [

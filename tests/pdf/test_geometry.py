@@ -7,9 +7,9 @@ import io
 import pymupdf
 import pypdf
 import pytest
+from lamina.model.geometry import Rect
+from lamina.pdf import open_pdf
 
-from app.model.geometry import Rect
-from app.pdf import open_pdf
 from tests.conftest import corpus_pdf
 
 GEOMETRY_FILES = [

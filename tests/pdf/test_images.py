@@ -14,13 +14,13 @@ from typing import Any
 import pymupdf
 import pypdf
 import pytest
+from lamina.cli import main
+from lamina.model.geometry import Rect
+from lamina.model.ids import RecordId
+from lamina.model.instant_json import Attachment, InstantDocument
+from lamina.model.records import ImageAnnotation, StampAnnotation
+from lamina.pdf import apply_instant_json, diff_documents, dump_instant_json, open_pdf, read_records
 
-from app.cli import main
-from app.model.geometry import Rect
-from app.model.ids import RecordId
-from app.model.instant_json import Attachment, InstantDocument
-from app.model.records import ImageAnnotation, StampAnnotation
-from app.pdf import apply_instant_json, diff_documents, dump_instant_json, open_pdf, read_records
 from tests.conftest import corpus_pdf
 
 RED = (200, 30, 30)

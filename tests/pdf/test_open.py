@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from app.pdf import (
+from lamina.pdf import (
     DamagedPdfError,
     EmptyFileError,
     NotAPdfError,
@@ -18,6 +17,7 @@ from app.pdf import (
     render_page,
     render_tile,
 )
+
 from tests.conftest import CORPUS_PDFS, corpus_pdf
 
 PASSWORDS = {

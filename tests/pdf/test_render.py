@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pymupdf
 import pytest
-
-from app.pdf import (
+from lamina.pdf import (
     BGRA_FORMAT,
     PIXEL_FORMAT,
     RenderTooLargeError,
@@ -14,6 +13,7 @@ from app.pdf import (
     render_tile,
     tile_grid,
 )
+
 from tests.conftest import corpus_pdf
 
 

@@ -6,8 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.model.records import HighlightAnnotation, NoteAnnotation, RectangleAnnotation
-from app.pdf import open_pdf, read_records, render_page
+from lamina.model.records import HighlightAnnotation, NoteAnnotation, RectangleAnnotation
+from lamina.pdf import open_pdf, read_records, render_page
+
 from tests.conftest import REPO
 
 SAMPLE = REPO / "resources" / "sample.pdf"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from app.pdf import open_pdf, page_words, search_page
+from lamina.pdf import open_pdf, page_words, search_page
+
 from tests.conftest import corpus_pdf
 
 

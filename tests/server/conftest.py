@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lamina.auth import mint_token
+from lamina.auth.keys import KeyPair, load_or_create_keypair
+from lamina.server.app import LaminaServer
+from lamina.server.documents import add_document_file
+from lamina.server.store import SqliteStore
 from ulid import ULID
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.auth import mint_token
-from app.auth.keys import KeyPair, load_or_create_keypair
-from app.server.app import LaminaServer
-from app.server.documents import add_document_file
-from app.server.store import SqliteStore
 from tests.conftest import corpus_pdf
 
 STAMPS = "annot-stamps"

@@ -10,11 +10,11 @@ from typing import Any
 
 import jwt
 import pytest
+from lamina.auth.keys import new_keypair
+from lamina.server.store import SqliteStore
 from ulid import ULID
 from websockets.asyncio.client import connect
 
-from app.auth.keys import new_keypair
-from app.server.store import SqliteStore
 from tests.server.conftest import Client, ServerThread, create, join, run
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lamina.cli import main
+from lamina.server.store import SqliteStore
 
-from app.cli import main
-from app.server.store import SqliteStore
 from tests.conftest import corpus_pdf
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lamina.auth import mint_token
+from lamina.auth.keys import load_or_create_keypair
+from lamina.server.documents import add_document_file
+from lamina.server.store import SqliteStore
 from websockets.exceptions import ConnectionClosed
 
-from app.auth import mint_token
-from app.auth.keys import load_or_create_keypair
-from app.server.documents import add_document_file
-from app.server.store import SqliteStore
 from tests.conftest import corpus_pdf
 from tests.server.conftest import create, join
 
@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parents[2]
 def _start(data: Path, fsync: bool = False) -> tuple[subprocess.Popen[str], str]:
     extra = ["--fsync"] if fsync else []
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve", "--data", str(data), "--port", "0", *extra],
+        [sys.executable, "-m", "lamina.cli", "serve", "--data", str(data), "--port", "0", *extra],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

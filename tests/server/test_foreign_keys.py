@@ -12,8 +12,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from lamina.cli import main
 
-from app.cli import main
 from tests.conftest import REPO, corpus_pdf
 from tests.server.conftest import STAMPS
 
@@ -44,7 +44,7 @@ def test_tokens_of_another_backend_are_accepted_and_our_own_key_is_not(
         [
             sys.executable,
             "-m",
-            "app.cli",
+            "lamina.cli",
             "serve",
             "--data",
             str(data),

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lamina.server.documents import add_document_file
+from lamina.server.store import SqliteStore
 
-from app.server.documents import add_document_file
-from app.server.store import SqliteStore
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread, create, join, run
 

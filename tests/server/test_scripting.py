@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lamina.auth import make_invite_link
+from lamina.cli import main
+from lamina.model.records import record_to_json
+from lamina.pdf import open_pdf
+from lamina.pdf.annotations import read_records
 
-from app.auth import make_invite_link
-from app.cli import main
-from app.model.records import record_to_json
-from app.pdf import open_pdf
-from app.pdf.annotations import read_records
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread
 from tests.server.test_permissions import STUDENT

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lamina.model.ids import RecordId
+from lamina.server.errors import DocumentExistsError, DocumentNotFoundError, InvalidNameError
+from lamina.server.store import LayerWrite, SqliteStore
+from lamina.sync.state import RecordState
 
-from app.model.ids import RecordId
-from app.server.errors import DocumentExistsError, DocumentNotFoundError, InvalidNameError
-from app.server.store import LayerWrite, SqliteStore
-from app.sync.state import RecordState
 from tests.conftest import corpus_pdf
 
 BASE = RecordState(

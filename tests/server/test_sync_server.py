@@ -7,8 +7,9 @@ import json
 import urllib.request
 from pathlib import Path
 
-from app.server.documents import add_document_file
-from app.server.store import SqliteStore
+from lamina.server.documents import add_document_file
+from lamina.server.store import SqliteStore
+
 from tests.conftest import corpus_pdf
 from tests.server.conftest import ServerThread, create, join, run
 

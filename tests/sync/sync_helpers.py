@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.sync.client_session import ClientSession
-from app.sync.testing import InMemoryServer, Link
+from lamina.sync.client_session import ClientSession
+from lamina.sync.testing import InMemoryServer, Link
 
 
 def ink(x: float = 10, color: str = "#ff0000") -> dict[str, Any]:

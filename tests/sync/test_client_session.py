@@ -6,8 +6,7 @@ import hashlib
 import json
 
 import pytest
-
-from app.sync.client_session import (
+from lamina.sync.client_session import (
     ChangeRejected,
     ClientSession,
     ConflictDetected,
@@ -15,10 +14,11 @@ from app.sync.client_session import (
     ServerBehind,
     ServerError,
 )
-from app.sync.errors import LocalProtocolError, RemoteProtocolError
-from app.sync.layer import LayerState
-from app.sync.state import Actor, Change, RecordState, UpdateChange
-from app.sync.testing import InMemoryServer
+from lamina.sync.errors import LocalProtocolError, RemoteProtocolError
+from lamina.sync.layer import LayerState
+from lamina.sync.state import Actor, Change, RecordState, UpdateChange
+from lamina.sync.testing import InMemoryServer
+
 from tests.sync.sync_helpers import connected, ink
 
 

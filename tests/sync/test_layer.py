@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
-
-from app.model.ids import RecordId
-from app.sync.errors import LocalProtocolError
-from app.sync.layer import AllowAll, LayerState
-from app.sync.state import (
+from lamina.model.ids import RecordId
+from lamina.sync.errors import LocalProtocolError
+from lamina.sync.layer import AllowAll, LayerState
+from lamina.sync.state import (
     Actor,
     Change,
     ChangeResult,
@@ -16,6 +15,7 @@ from app.sync.state import (
     RecordState,
     UpdateChange,
 )
+
 from tests.sync.sync_helpers import ink
 
 ALICE = Actor(user_id="alice", default_group="reviewers")

@@ -8,10 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from app.model.ids import RecordId
-from app.sync.errors import RemoteProtocolError
-from app.sync.messages import (
+from lamina.model.ids import RecordId
+from lamina.sync.errors import RemoteProtocolError
+from lamina.sync.messages import (
     MAX_FRAME_BYTES,
     Ack,
     Changes,
@@ -31,7 +30,8 @@ from app.sync.messages import (
     decode_message,
     encode_message,
 )
-from app.sync.state import ChangeResult, CreateChange, DeleteChange, RecordState, UpdateChange
+from lamina.sync.state import ChangeResult, CreateChange, DeleteChange, RecordState, UpdateChange
+
 from tests.sync.sync_helpers import ink
 
 REC = RecordState(

@@ -8,17 +8,16 @@ import json
 from typing import Any
 
 import pytest
-
-from app.model.ids import RecordId
-from app.sync.errors import LocalProtocolError, RemoteProtocolError
-from app.sync.messages import (
+from lamina.model.ids import RecordId
+from lamina.sync.errors import LocalProtocolError, RemoteProtocolError
+from lamina.sync.messages import (
     DOCUMENT_CHUNK_BYTES,
     Hello,
     Push,
     Welcome,
     encode_message,
 )
-from app.sync.server_session import (
+from lamina.sync.server_session import (
     ChangesRelay,
     DocumentRequested,
     HelloReceived,
@@ -26,7 +25,8 @@ from app.sync.server_session import (
     ServerSession,
     ViewLayerRequested,
 )
-from app.sync.state import ChangeResult, DeleteChange, RecordState
+from lamina.sync.state import ChangeResult, DeleteChange, RecordState
+
 from tests.sync.sync_helpers import ink
 
 HELLO = encode_message(Hello("tok", "client-1", None, None, {"name": "Ann"}))

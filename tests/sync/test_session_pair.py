@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from app.sync.client_session import (
+from lamina.sync.client_session import (
     ChangesAcked,
     ConflictDetected,
     PresenceChanged,
     RecordsChanged,
     Welcomed,
 )
-from app.sync.testing import InMemoryServer
+from lamina.sync.testing import InMemoryServer
+
 from tests.sync.sync_helpers import connected, ink
 
 

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lamina.client.backoff import Backoff
+from lamina.ui.controller import AppController
+from lamina.ui.documents import ensure_loop
+from lamina.ui.hosting import LocalReviewServer
+from lamina.ui.main_window import MainWindow
 from PySide6.QtCore import QSettings
-
-from app.client.backoff import Backoff
-from app.ui.controller import AppController
-from app.ui.documents import ensure_loop
-from app.ui.hosting import LocalReviewServer
-from app.ui.main_window import MainWindow
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""The whole app started the way a user does: `lamina join INVITE` (app.cli.main)."""
+"""The whole app started the way a user does: `lamina join INVITE` (lamina.cli.main)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from lamina.cli import main
+from lamina.model.records import InkAnnotation
+from lamina.ui.documents import ensure_loop
+from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from lamina.ui.main_window import MainWindow
+from lamina.ui.preferences import Preferences, save_preferences
 from PySide6.QtCore import QSettings, QStandardPaths
 from PySide6.QtWidgets import QApplication
 
-from app.cli import main
-from app.model.records import InkAnnotation
-from app.ui.documents import ensure_loop
-from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from app.ui.main_window import MainWindow
-from app.ui.preferences import Preferences, save_preferences
 from tests.ui.test_review import PDF, run, stroke
 
 

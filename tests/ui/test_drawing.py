@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import pytest
+from lamina.model.records import HighlightAnnotation, InkAnnotation
+from lamina.ui.main_window import MainWindow
+from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import Qt
 
-from app.model.records import HighlightAnnotation, InkAnnotation
-from app.ui.main_window import MainWindow
-from app.ui.page_view import page_rect_center
 from tests.conftest import corpus_pdf
 from tests.ui.conftest import open_file
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lamina.cli import main
+from lamina.model.instant_json import parse_instant_json
+from lamina.model.records import EllipseAnnotation, InkAnnotation
+from lamina.pdf import open_pdf
+from lamina.pdf.annotations import read_records
+from lamina.ui import files
+from lamina.ui.main_window import MainWindow
+from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import Qt
 
-from app.cli import main
-from app.model.instant_json import parse_instant_json
-from app.model.records import EllipseAnnotation, InkAnnotation
-from app.pdf import open_pdf
-from app.pdf.annotations import read_records
-from app.ui import files
-from app.ui.main_window import MainWindow
-from app.ui.page_view import page_rect_center
 from tests.conftest import corpus_pdf
 from tests.ui.conftest import open_file
 

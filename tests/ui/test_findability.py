@@ -3,11 +3,11 @@ do, recent files on the welcome page, the author filter."""
 
 from __future__ import annotations
 
+from lamina.ui.controller import AppController
+from lamina.ui.main_window import MainWindow
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget, QToolBar
 
-from app.ui.controller import AppController
-from app.ui.main_window import MainWindow
 from tests.ui.conftest import open_file
 from tests.ui.test_drawing import BOXES
 from tests.ui.test_text_tools import click_page

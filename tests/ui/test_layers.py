@@ -8,16 +8,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from lamina.model.records import InkAnnotation
+from lamina.pdf import open_pdf, read_records
+from lamina.ui.controller import AppController
+from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from lamina.ui.main_window import MainWindow
+from lamina.ui.page_view import page_rect_center
+from lamina.ui.panels import ExportLayersDialog
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app.model.records import InkAnnotation
-from app.pdf import open_pdf, read_records
-from app.ui.controller import AppController
-from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from app.ui.main_window import MainWindow
-from app.ui.page_view import page_rect_center
-from app.ui.panels import ExportLayersDialog
 from tests.ui.test_review import PDF, inks, joined_window, run, stroke
 
 

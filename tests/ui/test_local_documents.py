@@ -5,14 +5,14 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from lamina.model.records import InkAnnotation
+from lamina.pdf import open_pdf
+from lamina.pdf.annotations import read_records
+from lamina.ui.controller import AppController
+from lamina.ui.main_window import MainWindow
+from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import Qt
 
-from app.model.records import InkAnnotation
-from app.pdf import open_pdf
-from app.pdf.annotations import read_records
-from app.ui.controller import AppController
-from app.ui.main_window import MainWindow
-from app.ui.page_view import page_rect_center
 from tests.conftest import corpus_pdf
 from tests.ui.conftest import open_file
 

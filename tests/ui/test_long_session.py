@@ -19,7 +19,7 @@ SCRIPT = """
 import sys
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QImage, QPainter
-from app.ui.app import ensure_application
+from lamina.ui.app import ensure_application
 
 ensure_application()
 image = QImage(8, 8, QImage.Format.Format_RGB32)

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from lamina.pdf import open_pdf
+from lamina.ui.controller import AppController
+from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from lamina.ui.page_view import MARGIN, PageView
+from lamina.ui.render import TileRenderer
 from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QLabel
 
-from app.pdf import open_pdf
-from app.ui.controller import AppController
-from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from app.ui.page_view import MARGIN, PageView
-from app.ui.render import TileRenderer
 from tests.conftest import corpus_pdf
 from tests.ui.test_review import joined_window, run, stroke
 

@@ -6,14 +6,14 @@ what the window offers is what the server accepts.
 
 from __future__ import annotations
 
+from lamina.auth.invite import make_invite_link
+from lamina.auth.tokens import mint_token
+from lamina.model.records import Comment, InkAnnotation
+from lamina.ui.controller import AppController
+from lamina.ui.hosting import LocalReviewServer
+from lamina.ui.main_window import MainWindow
 from PySide6.QtCore import Qt
 
-from app.auth.invite import make_invite_link
-from app.auth.tokens import mint_token
-from app.model.records import Comment, InkAnnotation
-from app.ui.controller import AppController
-from app.ui.hosting import LocalReviewServer
-from app.ui.main_window import MainWindow
 from tests.ui.test_review import PDF, inks, joined_window, run, stroke
 
 STUDENT_RULES = (

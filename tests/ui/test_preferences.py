@@ -5,11 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QColorDialog
-
-from app.ui.preferences import (
+from lamina.ui.preferences import (
     DEFAULT_PRESENCE_COLOR,
     DEFAULT_TOOL_COLORS,
     Preferences,
@@ -17,6 +13,9 @@ from app.ui.preferences import (
     load_preferences,
     save_preferences,
 )
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QColorDialog
 
 
 def _ini(path: Path) -> QSettings:

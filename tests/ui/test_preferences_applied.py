@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from lamina.model.records import InkAnnotation, RectangleAnnotation
+from lamina.ui.controller import AppController
+from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from lamina.ui.main_window import MainWindow
+from lamina.ui.page_view import page_rect_center
+from lamina.ui.preferences import Preferences, PreferencesDialog, save_preferences
 from PySide6.QtCore import Qt
 
-from app.model.records import InkAnnotation, RectangleAnnotation
-from app.ui.controller import AppController
-from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from app.ui.main_window import MainWindow
-from app.ui.page_view import page_rect_center
-from app.ui.preferences import Preferences, PreferencesDialog, save_preferences
 from tests.ui.conftest import open_file
 from tests.ui.test_review import PDF, inks, run, stroke
 

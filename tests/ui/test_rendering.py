@@ -1,6 +1,6 @@
 """Page rendering in the page view: ink shows where the PDF has ink, scrolling far asks only for
 what is visible, and the tile cache stays within its byte bound. Tiles are drawn by a worker
-process: it draws the same pixels as app.pdf, a killed worker is restarted and the tiles drawn
+process: it draws the same pixels as lamina.pdf, a killed worker is restarted and the tiles drawn
 again, and no worker outlives its window or the app."""
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from lamina.pdf import PdfDocument, open_pdf, render_page, render_tile
+from lamina.ui.page_view import PageView
+from lamina.ui.render import TileKey, TileRenderer, native_image, zoom_key
 from PySide6.QtGui import QImage
 
-from app.pdf import PdfDocument, open_pdf, render_page, render_tile
-from app.ui.page_view import PageView
-from app.ui.render import TileKey, TileRenderer, native_image, zoom_key
 from tests.conftest import corpus_pdf
 
 LONG = "long-429p-broken-xref"
@@ -223,9 +223,9 @@ import os, sys, time
 os.environ["QT_QPA_PLATFORM"] = "offscreen"
 from pathlib import Path
 from PySide6.QtCore import QSettings
-from app.ui.app import ensure_application
-from app.ui.controller import AppController
-from app.ui import render_process
+from lamina.ui.app import ensure_application
+from lamina.ui.controller import AppController
+from lamina.ui import render_process
 app = ensure_application()
 controller = AppController(QSettings(sys.argv[2], QSettings.Format.IniFormat))
 window = controller.new_window()

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lamina.model.records import InkAnnotation
+from lamina.ui.controller import AppController
+from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from lamina.ui.main_window import MainWindow
+from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import Qt
 
-from app.model.records import InkAnnotation
-from app.ui.controller import AppController
-from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from app.ui.main_window import MainWindow
-from app.ui.page_view import page_rect_center
 from tests.conftest import corpus_pdf
 from tests.ui.conftest import run
 
@@ -120,9 +120,10 @@ def test_try_the_sample_review_opens_two_live_windows(
 def test_host_review_makes_reviewer_invites_that_join_on_their_own_layer(
     qtbot, controller: AppController, window: MainWindow, tmp_path: Path
 ) -> None:
-    from app.auth.invite import parse_invite_link
-    from app.client.document import decode_token_claims
-    from app.ui.host_dialog import HostReviewDialog
+    from lamina.auth.invite import parse_invite_link
+    from lamina.client.document import decode_token_claims
+    from lamina.ui.host_dialog import HostReviewDialog
+
     from tests.ui.conftest import open_file
 
     open_file(qtbot, window, PDF)

@@ -10,11 +10,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+from lamina.ui.controller import AppController
+from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
+from lamina.ui.main_window import MainWindow
 from PySide6.QtWidgets import QMessageBox, QPushButton
 
-from app.ui.controller import AppController
-from app.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from app.ui.main_window import MainWindow
 from tests.ui.test_review import PDF, inks, joined_window, run, stroke
 
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from lamina.model.records import NoteAnnotation, TextAnnotation
+from lamina.ui.main_window import MainWindow
+from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import Qt
 
-from app.model.records import NoteAnnotation, TextAnnotation
-from app.ui.main_window import MainWindow
-from app.ui.page_view import page_rect_center
 from tests.ui.test_drawing import open_page
 
 

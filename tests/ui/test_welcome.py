@@ -6,11 +6,10 @@ import argparse
 from pathlib import Path
 
 import pytest
+from lamina.commands import desktop
+from lamina.ui.controller import AppController
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QPushButton
-
-from app.commands import desktop
-from app.ui.controller import AppController
 
 
 def test_a_fresh_home_opens_on_the_welcome_page(qtbot, tmp_path: Path) -> None:
@@ -41,7 +40,7 @@ def test_join_with_a_bad_link_shows_a_clear_error(qtbot, controller, window) -> 
 def test_open_and_join_verbs_parse_and_reject_bad_input(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="no such file"):
         desktop.run_open(argparse.Namespace(file=tmp_path / "a.pdf"))
-    from app.model.errors import LaminaError
+    from lamina.model.errors import LaminaError
 
     with pytest.raises(LaminaError, match="lamina://join"):
         desktop.run_join(argparse.Namespace(invite="https://example.com/not-an-invite"))
