@@ -3,74 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lamina.model.errors import LaminaError
 from lamina.model.instant_json import (
     dumps_instant_json,
-    instant_json_to_dict,
     parse_instant_json,
 )
 from lamina.model.undo import Create, Delete, Update
-from lamina.ui.pdf_backend import PdfBackendImpl
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 if TYPE_CHECKING:
     from lamina.ui.main_window import MainWindow
-
-
-class _Done(QObject):
-    finished = Signal(object)
-
-
-class BackgroundJob:
-    """Run ``work`` on a thread behind a progress dialog with Cancel.
-
-    Cancel cannot stop PyMuPDF half-way; it discards the result, so nothing is written.
-    ``done(error_or_None)`` runs on the GUI thread when the work ends (not after a cancel).
-    """
-
-    def __init__(
-        self,
-        window: MainWindow,
-        label: str,
-        work: Callable[[], None],
-        done: Callable[[Exception | None], None],
-    ) -> None:
-        self.dialog = QProgressDialog(label, "Cancel", 0, 0, window)
-        self.dialog.setObjectName("exportProgress")
-        self.dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        self.dialog.setMinimumDuration(400)
-        self.cancelled = False
-        self.dialog.canceled.connect(self._cancel)
-        self._relay = _Done()
-        self._relay.finished.connect(self._finished)
-        self._done = done
-        self._work = work
-        self.thread = threading.Thread(target=self._run, name="lamina-export", daemon=True)
-        window._open_dialogs.append(self.dialog)
-        self.thread.start()
-
-    def _cancel(self) -> None:
-        self.cancelled = True
-
-    def _run(self) -> None:
-        try:
-            self._work()
-        except (LaminaError, OSError) as exc:
-            self._relay.finished.emit(exc)
-            return
-        self._relay.finished.emit(None)
-
-    def _finished(self, error: Exception | None) -> None:
-        self.dialog.reset()
-        self.dialog.hide()
-        if not self.cancelled:
-            self._done(error)
 
 
 def _ask_path(window: MainWindow, title: str, suggestion: Path, pattern: str) -> Path | None:
@@ -79,15 +25,9 @@ def _ask_path(window: MainWindow, title: str, suggestion: Path, pattern: str) ->
 
 
 def write_instant_json(window: MainWindow, path: Path) -> None:
-    """Write the user's changes as an Instant JSON file (a diff against the PDF)."""
+    """Write the user's changes as an Instant JSON file (the client's diff against the PDF)."""
     assert window.session is not None
-    session = window.session
-    export = getattr(session.client, "export_instant_json", None)
-    if callable(export):
-        data: Any = export()
-        text = data if isinstance(data, str) else dumps_instant_json(parse_instant_json(data))
-    else:
-        text = dumps_instant_json(session.instant_json_diff())
+    text = dumps_instant_json(parse_instant_json(window.session.client.export_instant_json()))
     path.write_text(text, encoding="utf-8")
 
 
@@ -110,8 +50,14 @@ def export_instant_json(window: MainWindow, path: Path | None = None) -> None:
     window.statusBar().showMessage(f"Exported Instant JSON to {path}", 8000)
 
 
-def export_pdf(window: MainWindow, flatten: bool, path: Path | None = None) -> BackgroundJob | None:
-    """Write the PDF with the annotations (burnt in when ``flatten``) to a new file."""
+def export_pdf(
+    window: MainWindow, flatten: bool, path: Path | None = None
+) -> asyncio.Task[None] | None:
+    """Write the PDF with the annotations (burnt in when ``flatten``) to a new file.
+
+    The client document writes it, from the same diff against the PDF's own annotations as
+    Export Instant JSON and Ctrl+S (an original the user deleted stays deleted).
+    """
     if window.session is None:
         return None
     session = window.session
@@ -124,20 +70,7 @@ def export_pdf(window: MainWindow, flatten: bool, path: Path | None = None) -> B
     )
     if path is None:
         return None
-    diff = instant_json_to_dict(session.instant_json_diff())
-    source, password = session.pdf_path, session.password
-
-    def work() -> None:
-        PdfBackendImpl().write_pdf(source, diff, path, flatten=flatten, password=password)
-
-    def done(error: Exception | None) -> None:
-        if error is not None:
-            window.show_error("Export failed", str(error))
-        else:
-            window.statusBar().showMessage(f"Exported to {path}", 8000)
-            window.exported.emit(str(path))
-
-    return BackgroundJob(window, f"Writing {path.name}…", work, done)
+    return _write_pdf(window, path, flatten, [], f"Exported to {path}")
 
 
 def save_into_pdf(window: MainWindow) -> asyncio.Task[None] | None:
@@ -214,7 +147,6 @@ def export_merged_pdf(
     """
     if window.session is None:
         return None
-    from lamina.ui.documents import ensure_loop
 
     session = window.session
     suffix = ".merged-flattened.pdf" if flatten else ".merged.pdf"
@@ -226,7 +158,22 @@ def export_merged_pdf(
     )
     if path is None:
         return None
-    target = path
+    merged = ", ".join(layers) if layers else "no other layer"
+    return _write_pdf(window, path, flatten, layers, f"Exported to {path} (merged: {merged})")
+
+
+def _write_pdf(
+    window: MainWindow, target: Path, flatten: bool, layers: list[str], message: str
+) -> asyncio.Task[None]:
+    """Have the client write the PDF behind a progress dialog; ``message`` says it is done.
+
+    The client writes on a worker thread; the file appears complete or not at all. Cancel
+    cannot stop the write half-way: it discards the result (the file is removed at the end).
+    """
+    from lamina.ui.documents import ensure_loop
+
+    assert window.session is not None
+    client = window.session.client
     dialog = QProgressDialog(f"Writing {target.name}…", "Cancel", 0, 0, window)
     dialog.setObjectName("exportProgress")
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -238,7 +185,7 @@ def export_merged_pdf(
     async def run() -> None:
         error: Exception | None = None
         try:
-            await session.client.export_pdf(target, flatten=flatten, layers=layers)
+            await client.export_pdf(target, flatten=flatten, layers=layers)
         except (LaminaError, OSError) as exc:
             error = exc
         dialog.reset()
@@ -252,8 +199,7 @@ def export_merged_pdf(
         if error is not None:
             window.show_error("Export failed", str(error))
             return
-        merged = ", ".join(layers) if layers else "no other layer"
-        window.statusBar().showMessage(f"Exported to {target} (merged: {merged})", 8000)
+        window.statusBar().showMessage(message, 8000)
         window.exported.emit(str(target))
 
-    return ensure_loop().create_task(run(), name="lamina-export-layers")
+    return ensure_loop().create_task(run(), name="lamina-export-pdf")

@@ -28,7 +28,6 @@ from lamina.client.events import (
 )
 from lamina.model.errors import LaminaError
 from lamina.model.ids import RecordId
-from lamina.model.instant_json import InstantDocument, document_from_records
 from lamina.model.records import Annotation, Comment, Record
 from lamina.model.undo import Change, Create, Delete, UndoHistory, Update
 from PySide6.QtCore import QObject, Signal
@@ -323,15 +322,6 @@ class DocumentSession(QObject):
         elif isinstance(event, LayerRecordsChanged):
             self.other_layers[event.layer] = list(event.records)
             self.layer_changed.emit(event.layer)
-
-    def instant_json_diff(self) -> InstantDocument:
-        """Return the user's changes against the PDF as an Instant JSON document (DESIGN §3)."""
-        current = self._records
-        new = [r for r in current.values() if r.pdf_object_id is None]
-        changed = [r for rid, r in current.items() if rid in self.base and r != self.base[rid]]
-        deleted = [r for rid, r in self.base.items() if rid not in current]
-        skipped = [r.pdf_object_id for r in (*changed, *deleted) if r.pdf_object_id is not None]
-        return document_from_records([*new, *changed], skipped_pdf_object_ids=skipped)
 
     def close(self) -> None:
         """Stop listening to the client document and close it in the background.

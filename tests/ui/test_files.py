@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from lamina.cli import main
 from lamina.model.instant_json import parse_instant_json
-from lamina.model.records import EllipseAnnotation, InkAnnotation
+from lamina.model.records import EllipseAnnotation, InkAnnotation, StampAnnotation
 from lamina.pdf import open_pdf
 from lamina.pdf.annotations import read_records
 from lamina.ui import files
+from lamina.ui.controller import AppController
 from lamina.ui.main_window import MainWindow
 from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import Qt
@@ -133,3 +135,52 @@ def test_a_pdf_that_forbids_annotating_has_nothing_to_save_or_import(
     open_file(qtbot, window, BOXES)
     assert window.save_action.isEnabled() and window.import_json_action.isEnabled()
     assert window.save_action.toolTip() == "Save annotations into PDF (Ctrl+S)"
+
+
+def pdf_stamps(path: Path) -> list[str]:
+    """Return the /Name of every stamp annotation in the PDF, read by pypdf (not our bridge)."""
+    import pypdf
+
+    names = []
+    for page in pypdf.PdfReader(path).pages:
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            if annot.get("/Subtype") == "/Stamp":
+                names.append(str(annot.get("/Name")))
+    return names
+
+
+def test_a_deleted_original_stamp_stays_deleted_in_export_pdf_after_reopening(
+    qtbot, controller: AppController, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "stamps.pdf"
+    shutil.copyfile(corpus_pdf("annot-stamps-acrobat"), pdf)
+    assert len(pdf_stamps(pdf)) == 5
+    first = controller.new_window()
+    qtbot.addWidget(first)
+    first.show()
+    open_file(qtbot, first, pdf)
+    assert first.session is not None
+    stamp = next(a for a in first.session.annotations() if isinstance(a, StampAnnotation))
+    first.view.go_to_page(stamp.page_index)
+    qtbot.keyClick(first.view, Qt.Key.Key_V)
+    first.view.set_selected(stamp.id)
+    qtbot.keyClick(first.view, Qt.Key.Key_Delete)
+    assert stamp.id not in {a.id for a in first.session.annotations()}
+    first.close()  # no save: the delete is kept in the local store
+
+    second = controller.new_window()
+    qtbot.addWidget(second)
+    second.show()
+    open_file(qtbot, second, pdf)
+    out = tmp_path / "exported.pdf"
+    assert files.export_pdf(second, False, out) is not None
+    with qtbot.waitSignal(second.exported, timeout=20000):
+        pass
+    assert len(pdf_stamps(out)) == 4
+    # Export Instant JSON agrees: the PDF's stamp is listed as skipped, not exported again.
+    json_path = tmp_path / "out.json"
+    files.export_instant_json(second, json_path)
+    assert stamp.pdf_object_id in (
+        parse_instant_json(json_path.read_bytes()).skipped_pdf_object_ids or ()
+    )
