@@ -18,6 +18,7 @@ from urllib.request import url2pathname
 
 from lamina import __version__
 from lamina.applog import setup_logging
+from lamina.commands.common import add_common_options
 from lamina.model.errors import LaminaError
 
 
@@ -36,17 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in (desktop, document, server, tokens, scripting):
         module.register(subparsers)
     return parser
-
-
-def add_common_options(parser: argparse.ArgumentParser) -> None:
-    """Add the options every verb takes (``--verbose``)."""
-    parser.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="log debug messages to stderr",
-    )
 
 
 def implicit_verb(argv: Sequence[str]) -> list[str]:

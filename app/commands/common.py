@@ -1,4 +1,8 @@
-"""Options and defaults shared by several verbs."""
+"""Options and defaults shared by several verbs.
+
+Verb modules take their shared options from here, never from :mod:`lamina.cli` (which imports
+the verb modules): the arrow points one way, commands <- cli.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,17 @@ import argparse
 from pathlib import Path
 
 import platformdirs
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options every verb takes (``--verbose``)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log debug messages to stderr",
+    )
 
 
 def default_data_dir() -> Path:

@@ -13,11 +13,11 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from lamina.commands.common import add_common_options
+
 
 def register(subparsers: Any) -> None:
     """Add this module's verbs to the `lamina` parser."""
-    from lamina.cli import add_common_options
-
     opener = subparsers.add_parser(
         "open",
         help="open a PDF in the desktop app",

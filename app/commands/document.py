@@ -29,7 +29,7 @@ class CommandError(LaminaError):
 
 def register(subparsers: Any) -> None:
     """Add ``dump``, ``apply`` and ``diff`` to the ``lamina`` parser."""
-    from lamina.cli import add_common_options  # lamina.cli imports this module
+    from lamina.commands.common import add_common_options
 
     dump = subparsers.add_parser(
         "dump",

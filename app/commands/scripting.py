@@ -29,7 +29,7 @@ class ScriptError(LaminaError):
 
 def register(subparsers: Any) -> None:
     """Add ``push``, ``pull`` and ``layer-pdf`` to the ``lamina`` parser."""
-    from lamina.cli import add_common_options
+    from lamina.commands.common import add_common_options
 
     push = subparsers.add_parser(
         "push",

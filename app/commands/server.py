@@ -14,8 +14,7 @@ DEFAULT_PORT = 9787
 
 def register(subparsers: Any) -> None:
     """Add ``serve``, ``doc`` and ``revoke`` to the ``lamina`` parser."""
-    # Imported here: lamina.cli imports this module while it is itself being imported.
-    from lamina.cli import add_common_options
+    from lamina.commands.common import add_common_options
 
     serve = subparsers.add_parser(
         "serve",

@@ -23,7 +23,7 @@ NO_COLLAB = "none"
 
 def register(subparsers: Any) -> None:
     """Add ``token`` and ``invite`` to the ``lamina`` parser."""
-    from lamina.cli import add_common_options
+    from lamina.commands.common import add_common_options
 
     token = subparsers.add_parser(
         "token",
