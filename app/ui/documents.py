@@ -16,7 +16,7 @@ from typing import Any
 from lamina.auth.invite import Invite, parse_invite_link
 from lamina.client.backoff import Backoff
 from lamina.client.document import AutosaveMode, LaminaDocument
-from lamina.ui.pdf_backend import PdfBackendImpl
+from lamina.pdf.backend import PdfBackendImpl
 
 log = logging.getLogger(__name__)
 

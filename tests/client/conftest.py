@@ -20,9 +20,9 @@ from lamina.auth import mint_token
 from lamina.auth.invite import Invite
 from lamina.auth.keys import KeyPair, load_or_create_keypair
 from lamina.client.backoff import Backoff
+from lamina.pdf.backend import PdfBackendImpl
 from lamina.server.documents import add_document_file
 from lamina.server.store import SqliteStore
-from lamina.ui.pdf_backend import PdfBackendImpl
 
 from tests.conftest import corpus_pdf
 
