@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import enum
 import hashlib
 import json
 import logging
@@ -84,6 +83,7 @@ from lamina.client.events import (
     ServerBehind,
     SyncStateChanged,
 )
+from lamina.client.port import AutosaveMode, LocalEdit, ReviewDocument
 from lamina.client.store import (
     LocalStore,
     StoredConflict,
@@ -109,36 +109,6 @@ from websockets.asyncio.client import ClientConnection, connect
 log = logging.getLogger("lamina.client")
 
 Callback = Callable[[Event], None]
-
-
-class AutosaveMode(enum.Enum):
-    """When local changes are sent to the server (or, standalone, written into the PDF).
-
-    Edits always reach the local store at once, whatever the mode; the mode only decides when
-    they are *saved* (DESIGN §4 rule 6, Nutrient's ``autoSaveMode``).
-    """
-
-    IMMEDIATE = "immediate"
-    """After every change."""
-    INTELLIGENT = "intelligent"
-    """When an edit gesture ends (:meth:`LaminaDocument.gesture`); edits outside a gesture
-    are saved at once."""
-    DISABLED = "disabled"
-    """Only on :meth:`LaminaDocument.save`."""
-
-
-@dataclass(frozen=True)
-class LocalEdit:
-    """What one local create, update or delete did; enough to undo it.
-
-    ``before`` is None for a create, ``after`` None for a delete. ``change_id`` is the outbox
-    change that carries it (an edit of a not-yet-sent change is merged into it).
-    """
-
-    change_id: str
-    record_id: RecordId
-    before: Record | None
-    after: Record | None
 
 
 def decode_token_claims(token: str) -> dict[str, Any]:
@@ -496,6 +466,11 @@ class LaminaDocument:
     def instant_json_records(self) -> dict[RecordId, dict[str, Any]]:
         """Return every record as the user sees it, as Instant JSON objects by id."""
         return {rid: dict(c) for rid, c in self._view.items()}
+
+    @property
+    def store_path(self) -> Path:
+        """The local store file."""
+        return self.store.path
 
     @property
     def pending_count(self) -> int:
@@ -1679,3 +1654,8 @@ def _make_backup(pdf_path: Path) -> Path:
 
     _write_atomically(copy, candidate)
     return candidate
+
+
+def _implements_review_document(doc: LaminaDocument) -> ReviewDocument:
+    # mypy checks here that LaminaDocument satisfies the port the UI uses.
+    return doc
