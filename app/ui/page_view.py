@@ -26,9 +26,8 @@ from lamina.model.tools import (
     text_select,
 )
 from lamina.pdf import PageGeometry, PdfDocument, PdfError, page_words
-from lamina.ui import render_process
 from lamina.ui.annotation_painter import instant_transform, paint_annotation, paint_selection
-from lamina.ui.render import TileKey, TileRenderer, tiles_for
+from lamina.ui.render import TileKey, TileRenderer, application_workers, tiles_for
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
@@ -169,7 +168,7 @@ class PageView(QAbstractScrollArea):
         # Not while a document shows: it has its own worker, and a spare would only take a CPU
         # from it (the next document starts its own if none is waiting).
         if self._renderer is None:
-            render_process.prestart()
+            application_workers().prestart()
 
     # -- document -----------------------------------------------------------------------
 

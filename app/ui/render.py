@@ -2,7 +2,7 @@
 
 PyMuPDF holds the GIL while it draws, so a render thread in the GUI process stalls the GUI
 thread for as long as each tile takes. Tiles are therefore drawn by a worker process
-(:mod:`lamina.ui.render_process`) that opens its own copy of the PDF and writes the pixels into
+(:mod:`lamina.pdf.render_worker`) that opens its own copy of the PDF and writes the pixels into
 shared memory; the GUI copies them once into a ``Format_RGB32`` ``QImage`` (Qt's native
 format, so painting it needs no conversion) and reuses the slot. Until the worker is ready (a
 cold start imports PyMuPDF, a large part of a second), where processes cannot be used, or
@@ -11,9 +11,15 @@ after it crashed too often, a thread of the GUI process draws instead, with its 
 
 The view calls :meth:`TileRenderer.request` with the tiles it would like to paint now; the
 previous wish list is dropped, so fast scrolling never builds a backlog of pages nobody looks
-at any more. Only :data:`~lamina.ui.render_process.SLOTS` tiles are at the worker at a time; the
+at any more. Only :data:`~lamina.pdf.render_worker.SLOTS` tiles are at the worker at a time; the
 rest wait here, where a newer wish list can still drop them. Tiles live in an LRU cache
 bounded by bytes.
+
+A new worker process takes most of a second of CPU to start. The application's
+:class:`~lamina.pdf.render_worker.WorkerPool` (:func:`application_workers`) keeps a spare
+warm for the next document; a file opened at once (``lamina file.pdf``) finds none, so its
+first tiles are drawn on a thread and its worker is started only once they are on screen
+(on a two-core machine it never slows the first paint).
 
 Wish lists are per channel and channels have a fixed priority (:data:`CHANNELS`): the visible
 tiles of the page view, then its prefetch, then the thumbnails.
@@ -33,9 +39,22 @@ from pathlib import Path
 from typing import Any
 
 from lamina.pdf import PdfDocument, PdfError, RenderedImage, open_pdf
-from lamina.ui import render_process
-from lamina.ui.render_process import RenderWorker, render_native
-from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal, Slot
+from lamina.pdf.render_worker import (
+    Opened,
+    OpenFailed,
+    OpenPdf,
+    Ready,
+    RenderTiles,
+    RenderWorker,
+    Reply,
+    TileFailed,
+    TileInSlot,
+    TilePixels,
+    TileRequest,
+    WorkerPool,
+    render_native,
+)
+from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 log = logging.getLogger(__name__)
@@ -124,6 +143,36 @@ def qimage_of(data: Any, width: int, height: int, stride: int, pixel_format: str
     return image
 
 
+class _WorkerPoolOwner(QObject):
+    """Holds the application's render worker pool and stops it when the application quits."""
+
+    NAME = "laminaRenderWorkers"
+
+    def __init__(self, app: QCoreApplication) -> None:
+        super().__init__(app)
+        self.setObjectName(self.NAME)
+        self.pool = WorkerPool()
+        app.aboutToQuit.connect(self.pool.stop)
+
+
+def application_workers() -> WorkerPool:
+    """Return the running application's render worker pool (made on first use).
+
+    The pool belongs to the ``QCoreApplication``: one spare worker for every window, stopped
+    when the application quits (or, failing that, when the interpreter exits).
+
+    Raises:
+        RuntimeError: no Qt application is running.
+    """
+    app = QCoreApplication.instance()
+    if app is None:
+        raise RuntimeError("render workers belong to the Qt application, and none is running")
+    owner = app.findChild(_WorkerPoolOwner, _WorkerPoolOwner.NAME)
+    if owner is None:
+        owner = _WorkerPoolOwner(app)
+    return owner.pool
+
+
 class _Relay(QObject):
     """Carries finished tiles from the fallback thread to the GUI thread (a queued signal)."""
 
@@ -132,6 +181,9 @@ class _Relay(QObject):
 
 class TileRenderer(QObject):
     """Render tiles of one PDF in a worker process (or a fallback thread) and cache them.
+
+    Its worker comes from ``workers`` (by default :func:`application_workers`); ``use_process``
+    False draws on a thread only. :meth:`stop` ends the worker and the thread.
 
     Signals:
         tile_ready(TileKey): a tile is in the cache; repaint where it shows.
@@ -149,6 +201,7 @@ class TileRenderer(QObject):
         parent: QObject | None = None,
         *,
         use_process: bool | None = None,
+        workers: WorkerPool | None = None,
     ) -> None:
         super().__init__(parent)
         self._source = source
@@ -180,13 +233,14 @@ class TileRenderer(QObject):
         self._wake_timer = QTimer(self)
         self._wake_timer.setSingleShot(True)
         self._wake_timer.timeout.connect(self._wake_worker)
+        self._workers = workers if workers is not None else application_workers()
         if use_process is None:
-            use_process = render_process.processes_enabled()
+            use_process = self._workers.enabled
         self._use_process = use_process
         if use_process:
             # Only a spare that is already running; a new worker is started once the first
             # tiles are on screen (see _store), or soon anyway.
-            self._attach_worker(render_process.take_worker(start=False))
+            self._attach_worker(self._workers.take(start=False))
             if self._worker is None:
                 self._wake_timer.start(WAKE_DELAY_MS)
         self._ensure_fallback()
@@ -330,7 +384,7 @@ class TileRenderer(QObject):
         self._worker_open = False
         self._open_sent = False
         self._free_slots = list(range(worker.slots))
-        self._notifier = QSocketNotifier(worker.conn.fileno(), QSocketNotifier.Type.Read, self)
+        self._notifier = QSocketNotifier(worker.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._drain)
         self._drain()  # a spare worker may have said "ready" long ago
         # A path is a short message; a PDF's bytes wait until the worker reads (no blocking).
@@ -340,13 +394,12 @@ class TileRenderer(QObject):
     def _wake_worker(self) -> None:
         """Start the worker process if this renderer has none yet."""
         if self._worker is None and self._use_process and not self._stopping:
-            self._attach_worker(render_process.take_worker())
+            self._attach_worker(self._workers.take())
 
     def _send_open(self) -> None:
         assert self._worker is not None
-        source = str(self._source) if isinstance(self._source, Path) else self._source
         self._open_sent = True
-        if not self._worker.send(("open", source, self._password)):
+        if not self._worker.send(OpenPdf(self._source, self._password)):
             self._on_worker_died()
 
     def _detach_worker(self, wait: bool = False) -> RenderWorker | None:
@@ -365,49 +418,45 @@ class TileRenderer(QObject):
         """Handle every message the worker has sent so far."""
         while (worker := self._worker) is not None:
             try:
-                if not worker.conn.poll():
-                    break
-                message = worker.conn.recv()
+                reply = worker.receive()
             except (EOFError, OSError):
                 self._on_worker_died()
                 return
-            self._handle(worker, message)
+            if reply is None:
+                break
+            self._handle(worker, reply)
         self._pump()
 
-    def _handle(self, worker: RenderWorker, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "ready":
-            worker.ready = True
+    def _handle(self, worker: RenderWorker, reply: Reply) -> None:
+        if isinstance(reply, Ready):
             if not self._open_sent:
                 self._send_open()
-        elif kind == "opened":
+        elif isinstance(reply, Opened):
             self._worker_open = True
             with self._cond:
                 # The fallback thread finishes the tile it is drawing and quits.
                 self._thread_generation += 1
                 self._cond.notify_all()
-        elif kind == "open_failed":
+        elif isinstance(reply, OpenFailed):
             log.warning(
-                "the render worker cannot open the pdf: %s; rendering on a thread", message[1]
+                "the render worker cannot open the pdf: %s; rendering on a thread", reply.message
             )
             self._detach_worker()
             self._forget_requests()
             self._ensure_fallback()
-        elif kind in ("tile", "pixels", "failed"):
-            key, slot = self._requests.pop(message[1])
+        elif isinstance(reply, TileInSlot | TilePixels | TileFailed):
+            key, slot = self._requests.pop(reply.request_id)
             image: QImage | str
-            if kind == "tile":
-                _, _, _, width, height, stride, pixel_format = message
-                view = worker.slot(slot, stride * height)
+            if isinstance(reply, TileInSlot):
+                view = worker.slot(slot, reply.stride * reply.height)
                 try:
-                    image = qimage_of(view, width, height, stride, pixel_format)
+                    image = qimage_of(view, reply.width, reply.height, reply.stride, reply.format)
                 finally:
                     view.release()
-            elif kind == "pixels":
-                _, _, width, height, stride, pixel_format, data = message
-                image = qimage_of(data, width, height, stride, pixel_format)
+            elif isinstance(reply, TilePixels):
+                image = qimage_of(reply.data, reply.width, reply.height, reply.stride, reply.format)
             else:
-                image = message[2]
+                image = reply.message
             self._free_slots.append(slot)
             with self._cond:
                 self._in_flight.pop(key, None)
@@ -425,9 +474,9 @@ class TileRenderer(QObject):
                 request_id = self._next_request
                 self._next_request += 1
                 self._requests[request_id] = (key, slot)
-                batch.append((request_id, key.page, key.zoom, key.clip, slot))
+                batch.append(TileRequest(request_id, key.page, key.zoom, key.clip, slot))
         assert self._worker is not None
-        if batch and not self._worker.send(("render", batch)):
+        if batch and not self._worker.send(RenderTiles(tuple(batch))):
             self._on_worker_died()
 
     def _forget_requests(self) -> list[TileKey]:
@@ -473,7 +522,7 @@ class TileRenderer(QObject):
             log.warning(
                 "the render worker ended unexpectedly (exit code %s); restarting it", exitcode
             )
-            self._attach_worker(render_process.take_worker())
+            self._attach_worker(self._workers.take())
         self._ensure_fallback()
         self._pump()
 

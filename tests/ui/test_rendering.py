@@ -225,7 +225,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from lamina.ui.app import ensure_application
 from lamina.ui.controller import AppController
-from lamina.ui import render_process
+from lamina.ui.render import application_workers
 app = ensure_application()
 controller = AppController(QSettings(sys.argv[2], QSettings.Format.IniFormat))
 window = controller.new_window()
@@ -233,12 +233,12 @@ window.show()
 window.open_path(Path(sys.argv[1]))
 other = controller.new_window()  # its page view starts a spare worker
 deadline = time.monotonic() + 60
-while not (window.renderer.rendering_in_process and render_process.spare_pid()):
+while not (window.renderer.rendering_in_process and application_workers().spare_pid):
     app.processEvents()
     time.sleep(0.01)
     if time.monotonic() > deadline:
         sys.exit("the worker did not start")
-print(window.renderer.worker_pid, render_process.spare_pid(), flush=True)
+print(window.renderer.worker_pid, application_workers().spare_pid, flush=True)
 if sys.argv[3] == "quit":
     sys.exit(0)
 time.sleep(60)
