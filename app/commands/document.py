@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from lamina.fsutil import write_bytes_atomically
 from lamina.model.errors import InstantJsonError, LaminaError
 from lamina.model.instant_json import dumps_instant_json, parse_instant_json
 from lamina.pdf import (
@@ -19,7 +20,6 @@ from lamina.pdf import (
     diff_documents,
     dump_instant_json,
     open_pdf,
-    write_pdf_atomically,
 )
 
 
@@ -112,7 +112,7 @@ def run_apply(args: argparse.Namespace) -> int:
     except InstantJsonError as exc:
         raise CommandError(f"{args.changes.name} is not valid Instant JSON: {exc}") from exc
     data = apply_instant_json(args.pdf, diff, flatten=args.flatten, password=args.password)
-    write_pdf_atomically(data, args.output)
+    write_bytes_atomically(args.output, data)
     return 0
 
 
@@ -148,4 +148,4 @@ def _emit_text(text: str, output: Path | None) -> None:
         return
     if not output.parent.exists():
         raise CommandError(f"directory {output.parent} does not exist")
-    write_pdf_atomically(text.encode("utf-8"), output)
+    write_bytes_atomically(output, text.encode("utf-8"))

@@ -37,7 +37,7 @@ from lamina.pdf.render import (
     tile_grid,
 )
 from lamina.pdf.text import Word, page_words, search_page
-from lamina.pdf.writer import apply_instant_json, write_pdf_atomically
+from lamina.pdf.writer import apply_instant_json
 
 __all__ = [
     "BGRA_FORMAT",
@@ -69,5 +69,4 @@ __all__ = [
     "render_tile",
     "search_page",
     "tile_grid",
-    "write_pdf_atomically",
 ]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from lamina.fsutil import write_bytes_atomically
 from lamina.model.instant_json import parse_instant_json
 from lamina.model.records import record_to_json
 from lamina.pdf import open_pdf
 from lamina.pdf.annotations import read_records
-from lamina.pdf.writer import apply_instant_json, write_pdf_atomically
+from lamina.pdf.writer import apply_instant_json
 
 
 class PdfBackendImpl:
@@ -32,4 +33,4 @@ class PdfBackendImpl:
         """Write ``source`` with the Instant JSON diff applied (and flattened) to ``out_path``."""
         diff = parse_instant_json(instant_json)
         data = apply_instant_json(source, diff, flatten=flatten, password=password)
-        write_pdf_atomically(data, out_path)
+        write_bytes_atomically(out_path, data)

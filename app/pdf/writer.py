@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -151,27 +149,6 @@ def apply_instant_json(
         except (RuntimeError, ValueError) as exc:
             raise PdfWriteError(f"cannot save {doc.name}: {exc}") from exc
         return data
-
-
-def write_pdf_atomically(data: bytes, path: Path) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same directory.
-
-    Either the whole new file is there, or the old file (if any) is unchanged.
-
-    Raises:
-        OSError: the directory is not writable, the disk is full, ...
-    """
-    path = Path(path)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 class _Writer:
