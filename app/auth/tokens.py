@@ -337,6 +337,53 @@ def _b64_json(part: str, what: str) -> Any:
         ) from exc
 
 
+def _jwt_parts(token: str) -> list[str]:
+    """Return the three dot-separated parts of a JWT, refusing overlong text first."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise TokenMalformed(
+            f"token is {len(token)} characters long (at most {MAX_TOKEN_LENGTH}): "
+            "ask the host for a shorter token"
+        )
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise TokenMalformed(
+            f"token is not a jwt (expected 3 dot-separated parts, got {len(parts)}): "
+            "copy the whole invite again"
+        )
+    return parts
+
+
+def _payload_object(part: str) -> dict[str, Any]:
+    payload = _b64_json(part, "payload")
+    if not isinstance(payload, dict):
+        raise TokenMalformed("token payload is not a json object: copy the whole invite again")
+    return payload
+
+
+def unverified_payload(token: str) -> dict[str, Any]:
+    """Return a JWT's payload without checking its signature (only a server can check it).
+
+    A client reads it to name its local store and to grey out what the server would refuse;
+    it trusts none of it. Use :func:`verify_token` wherever the claims grant anything.
+
+    Raises:
+        TokenMalformed: the text is not a JWT, or its payload is not a JSON object.
+    """
+    return _payload_object(_jwt_parts(token.strip())[1])
+
+
+def unverified_claims(token: str) -> TokenClaims:
+    """Return a JWT's claims without checking its signature, expiry or revocation.
+
+    See :func:`unverified_payload` for what they may be used for.
+
+    Raises:
+        TokenMalformed: the text is not a JWT.
+        TokenClaimsInvalid: a claim Lamina reads is missing or of the wrong kind.
+    """
+    return claims_from_payload(unverified_payload(token))
+
+
 @functools.lru_cache(maxsize=64)
 def _public_key(pem: bytes) -> tuple[rsa.RSAPublicKey | ec.EllipticCurvePublicKey, tuple[str, ...]]:
     key = public_key_from_pem(pem)
@@ -368,24 +415,13 @@ def verify_token(
     if token is None or not token.strip():
         raise TokenMissing()
     token = token.strip()
-    if len(token) > MAX_TOKEN_LENGTH:
-        raise TokenMalformed(
-            f"token is {len(token)} characters long (at most {MAX_TOKEN_LENGTH}): "
-            "ask the host for a shorter token"
-        )
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise TokenMalformed(
-            f"token is not a jwt (expected 3 dot-separated parts, got {len(parts)}): "
-            "copy the whole invite again"
-        )
+    parts = _jwt_parts(token)
     header = _b64_json(parts[0], "header")
     if not isinstance(header, dict):
         raise TokenMalformed("token header is not a json object: copy the whole invite again")
     if "alg" not in header:
         raise TokenMalformed("token header names no algorithm: copy the whole invite again")
-    if not isinstance(_b64_json(parts[1], "payload"), dict):
-        raise TokenMalformed("token payload is not a json object: copy the whole invite again")
+    _payload_object(parts[1])
     algorithm = header["alg"]
     if algorithm not in ALGORITHMS:
         raise TokenAlgorithmRejected(

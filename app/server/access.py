@@ -4,12 +4,9 @@
 layer's change policy with :class:`lamina.auth.PermissionEvaluator` (``write``, ``edit``,
 ``delete``, ``set-group``, ``reply``, ``fill``, and the creator rule of §4.8).
 
-Form field values and widget annotations have no group of their own: Nutrient says they
-"always inherit the group of the associated form field", so every check (view, fill, edit,
-delete) evaluates them with the group of the form field they name (a value's ``name``, a
-widget's ``formFieldName``), looked up in the same layer through a :data:`FieldLookup`. A value
-also takes its field's creator (``lamina.auth.permissions``: "a form field value's group and
-creator are those of its form field"). Without such a field they keep their own.
+Records are described to the evaluator by :func:`lamina.auth.record_meta` (the rule of form
+field inheritance is written there); this module only finds the form field a value or widget
+names, in the same layer, through a :data:`FieldLookup`.
 """
 
 from __future__ import annotations
@@ -18,24 +15,13 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeAlias
 
 from lamina.auth.errors import PermissionDenied
-from lamina.auth.permissions import WIDGET_TYPE, PermissionEvaluator, RecordMeta
+from lamina.auth.ownership import form_field_name, record_meta
+from lamina.auth.permissions import PermissionEvaluator, RecordMeta
 from lamina.auth.tokens import READ_DOCUMENT, WRITE, TokenClaims
 from lamina.sync.state import RecordState
 
 FieldLookup: TypeAlias = Callable[[str], RecordState | None]
 """Return the form field record of a layer by its fully qualified name, or None."""
-
-
-def associated_field_name(kind: str, content: Mapping[str, Any] | None) -> str | None:
-    """Return the name of the form field a value or widget belongs to, else None."""
-    body = content or {}
-    if kind == "form-field-value":
-        name = body.get("name")
-    elif kind == "annotation" and body.get("type") == WIDGET_TYPE:
-        name = body.get("formFieldName")
-    else:
-        return None
-    return name if isinstance(name, str) and name else None
 
 
 def inherited_field(
@@ -44,42 +30,23 @@ def inherited_field(
     """Return the form field whose group a value or widget inherits, or None."""
     if fields is None:
         return None
-    name = associated_field_name(kind, content)
+    name = form_field_name(kind, content)
     if name is None:
         return None
     field = fields(name)
     return field if field is not None and field.kind == "form-field" else None
 
 
-def record_meta(
-    record: RecordState,
-    content: Mapping[str, Any] | None = None,
-    fields: FieldLookup | None = None,
-) -> RecordMeta:
-    """Return what the permission evaluator needs to know about ``record``.
-
-    A form field value or widget takes the group of its form field (a value also its
-    creator), found through ``fields``.
-    """
-    body = record.content if content is None else content
-    body = body or {}
-    record_type = body.get("type")
-    creator_name = body.get("creatorName")
-    creator_id = record.creator_id
-    group = record.group
-    field = inherited_field(record.kind, body, fields)
-    if field is not None:
-        group = field.group
-        if record.kind == "form-field-value":
-            creator_id = field.creator_id
-            field_name = (field.content or {}).get("creatorName")
-            creator_name = field_name if isinstance(field_name, str) else None
-    return RecordMeta(
-        kind=record.kind,
-        record_type=record_type if isinstance(record_type, str) else "",
-        creator_id=creator_id,
-        creator_name=creator_name if isinstance(creator_name, str) else None,
-        group=group,
+def meta_of(record: RecordState, fields: FieldLookup | None = None) -> RecordMeta:
+    """Return what the permission evaluator needs to know about a stored ``record`` (a
+    tombstone counts as its last content), its form field found through ``fields``."""
+    field = inherited_field(record.kind, record.content, fields)
+    return record_meta(
+        record.kind,
+        record.content,
+        creator_id=record.creator_id,
+        group=record.group,
+        form_field=None if field is None else meta_of(field),
     )
 
 
@@ -112,7 +79,7 @@ class Access:
             return False
         if self.sees_everything:
             return True
-        return self.evaluator.can_view(record_meta(record, fields=fields))
+        return self.evaluator.can_view(meta_of(record, fields))
 
     def view_rule(self, fields: FieldLookup | None) -> Callable[[RecordState], bool] | None:
         """Return the session's view rule for one layer: None when every record is visible."""
@@ -142,28 +109,18 @@ class Access:
         if not self.can_write:
             raise PermissionDenied("token lacks the write permission: records cannot be created")
         self._check_creator(content)
-        record_type = content.get("type")
-        creator_id = self.claims.user_id
-        creator_name = self.claims.creator_name
         field = inherited_field(kind, content, fields)
-        if field is not None:
-            if not self.may_view(field, fields):
-                # Do not reveal (or attach to) a field the token cannot see.
-                raise PermissionDenied(
-                    f"form field {associated_field_name(kind, content)!r} does not exist"
-                )
-            if kind == "form-field-value":
-                creator_id = field.creator_id
-                name = (field.content or {}).get("creatorName")
-                creator_name = name if isinstance(name, str) else None
-        meta = RecordMeta(
-            kind=kind,
-            record_type=record_type if isinstance(record_type, str) else "",
-            creator_id=creator_id,
-            creator_name=creator_name,
+        if field is not None and not self.may_view(field, fields):
+            # Do not reveal (or attach to) a field the token cannot see.
+            raise PermissionDenied(f"form field {form_field_name(kind, content)!r} does not exist")
+        meta = record_meta(
+            kind,
+            content,
+            creator_id=self.claims.user_id,
             group=group,
+            form_field=None if field is None else meta_of(field),
         )
-        root = None if thread_root is None else record_meta(thread_root, fields=fields)
+        root = None if thread_root is None else meta_of(thread_root, fields)
         self.evaluator.check_create(meta, thread_root=root)
 
     def check_update(
@@ -177,7 +134,7 @@ class Access:
         if not self.can_write:
             raise PermissionDenied("token lacks the write permission: records cannot be changed")
         self._check_creator(set_)
-        meta = record_meta(record, fields=fields)
+        meta = meta_of(record, fields)
         if new_group is None:
             self.evaluator.check_update(meta)
             return
@@ -185,7 +142,7 @@ class Access:
         if field is not None and new_group != meta.group:
             raise PermissionDenied(
                 f"{record.kind} records take the group of their form field "
-                f"{associated_field_name(record.kind, record.content)!r}: change the field's "
+                f"{form_field_name(record.kind, record.content)!r}: change the field's "
                 "group instead"
             )
         self.evaluator.check_update(meta, new_group=new_group)
@@ -194,7 +151,7 @@ class Access:
         """Raise :class:`PermissionDenied` unless this token may delete ``record``."""
         if not self.can_write:
             raise PermissionDenied("token lacks the write permission: records cannot be deleted")
-        self.evaluator.check_delete(record_meta(record, fields=fields))
+        self.evaluator.check_delete(meta_of(record, fields))
 
     def _check_creator(self, content: Mapping[str, Any]) -> None:
         # §4.8: a change may not name another user as creator.

@@ -17,8 +17,9 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from lamina.auth.ownership import form_field_name
 from lamina.model.ids import RecordId
-from lamina.server.access import Access, associated_field_name, inherited_field
+from lamina.server.access import Access, inherited_field
 from lamina.server.store import LayerWrite, LoadedLayer, utc_now_iso
 from lamina.sync.layer import AllowAll, LayerCommit, LayerState
 from lamina.sync.messages import PresenceClient, PresenceList, Push, encode_message
@@ -306,7 +307,7 @@ class Room:
             for dep in self.layer.records():
                 if dep.deleted or dep.group == field.group:
                     continue
-                if associated_field_name(dep.kind, dep.content) != name:
+                if form_field_name(dep.kind, dep.content) != name:
                     continue
                 changes.append(
                     UpdateChange(str(ULID()), dep.id, base_rev=dep.rev, group=field.group)

@@ -32,7 +32,13 @@ from lamina.auth.errors import (
     TtlError,
 )
 from lamina.auth.keys import KeyPair, load_or_create_keypair, new_keypair
-from lamina.auth.tokens import mint_token, parse_ttl, verify_token
+from lamina.auth.tokens import (
+    mint_token,
+    parse_ttl,
+    unverified_claims,
+    unverified_payload,
+    verify_token,
+)
 
 NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC
 _FUZZ_KEY = new_keypair("ES256")
@@ -392,3 +398,39 @@ def test_any_signed_payload_verifies_or_gives_an_auth_error(payload: Any) -> Non
         assert str(exc)
     else:
         assert claims.document_id == payload["document_id"]
+
+
+def test_unverified_claims_read_any_signature_and_expiry(
+    es256: KeyPair, other_es256: KeyPair
+) -> None:
+    # A client cannot verify (it has no key) and still names its store from the claims.
+    token = mint_token(
+        other_es256,
+        document_id="doc-1",
+        layer="review",
+        user_id="ann",
+        ttl=timedelta(seconds=1),
+        now=NOW - 86400,
+    )
+    claims = unverified_claims(token)
+    assert (claims.document_id, claims.layer, claims.user_id) == ("doc-1", "review", "ann")
+    assert unverified_payload(f"  {token}\n")["document_id"] == "doc-1"
+    with pytest.raises(TokenExpired):
+        verify_token(token, other_es256.public_pem, now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("token", "error", "message"),
+    [
+        ("garbage", TokenMalformed, "not a jwt"),
+        (f"{_b64(b'{}')}.{_b64(b'[1]')}.sig", TokenMalformed, "payload is not a json object"),
+        (f"{_b64(b'{}')}.!!!.sig", TokenMalformed, "not base64url json"),
+        ("x" * 70000, TokenMalformed, "at most"),
+        (_unsigned({"alg": "ES256"}, {"permissions": []}) + ".sig", TokenClaimsInvalid, "exp"),
+    ],
+)
+def test_unverified_claims_of_bad_text_are_auth_errors(
+    token: str, error: type[AuthError], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        unverified_claims(token)
