@@ -6,7 +6,6 @@ the host; ``<data_dir>/keys/public.pem`` is all a server needs to verify them (D
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import stat
@@ -18,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes, PublicKeyTypes
 from lamina.auth.errors import KeyFileError
+from lamina.fsutil import fsync_directory, write_bytes_atomically, write_temporary
 
 log = logging.getLogger(__name__)
 
@@ -156,31 +156,6 @@ def new_keypair(algorithm: str = DEFAULT_ALGORITHM) -> KeyPair:
     return keypair_from_private_pem(private_pem, algorithm)
 
 
-def _fsync_dir(directory: Path) -> None:
-    # Make the rename itself durable; not every platform lets a directory be opened.
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _write_temp(directory: Path, name: str, data: bytes, mode: int) -> Path:
-    temp = directory / f".{name}.{os.getpid()}.tmp"
-    with contextlib.suppress(FileNotFoundError):
-        temp.unlink()
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    # O_CREAT's mode is filtered by the umask; state the mode we mean.
-    os.chmod(temp, mode)
-    return temp
-
-
 def _ensure_keys_dir(data_dir: Path) -> Path:
     directory = data_dir / KEYS_DIR
     if not directory.is_dir():
@@ -219,7 +194,7 @@ def load_or_create_keypair(data_dir: Path, algorithm: str | None = None) -> KeyP
     if not private_path.exists():
         directory = _ensure_keys_dir(data_dir)
         fresh = new_keypair(algorithm or DEFAULT_ALGORITHM)
-        temp = _write_temp(directory, PRIVATE_KEY_FILE, fresh.private_pem, 0o600)
+        temp = write_temporary(private_path, fresh.private_pem, mode=0o600)
         try:
             # link() never replaces: if another process made a key meanwhile, theirs wins.
             os.link(temp, private_path)
@@ -230,7 +205,7 @@ def load_or_create_keypair(data_dir: Path, algorithm: str | None = None) -> KeyP
             os.replace(temp, private_path)
         finally:
             temp.unlink(missing_ok=True)
-        _fsync_dir(directory)
+        fsync_directory(directory)
     private_pem = _read_private(private_path)
     try:
         keypair = keypair_from_private_pem(private_pem, algorithm)
@@ -238,10 +213,8 @@ def load_or_create_keypair(data_dir: Path, algorithm: str | None = None) -> KeyP
         raise KeyFileError(f"{private_path}: {exc}") from exc
     current = public_path.read_bytes() if public_path.exists() else None
     if current != keypair.public_pem:
-        directory = _ensure_keys_dir(data_dir)
-        temp = _write_temp(directory, PUBLIC_KEY_FILE, keypair.public_pem, 0o644)
-        os.replace(temp, public_path)
-        _fsync_dir(directory)
+        _ensure_keys_dir(data_dir)
+        write_bytes_atomically(public_path, keypair.public_pem, mode=0o644)
     return keypair
 
 
