@@ -281,17 +281,17 @@ async def _layer_view(url: str, token: str, want_pdf: bool) -> tuple[list[dict[s
 
 def pull_instant_json(url: str, token: str) -> dict[str, Any]:
     """Return the layer's Instant JSON (a diff against the PDF) as the token may see it."""
+    from lamina.model.diff import diff_against_base
     from lamina.model.instant_json import instant_json_to_dict
-    from lamina.model.records import record_to_json
+    from lamina.model.records import record_from_json
     from lamina.pdf import open_pdf
     from lamina.pdf.annotations import read_records_and_attachments
-    from lamina.server.export import layer_diff
 
     contents, pdf = _run(_layer_view(url, token, want_pdf=True))
     with open_pdf(pdf) as document:
-        records, attachments = read_records_and_attachments(document)
-    base = [record_to_json(r) for r in records]
-    return instant_json_to_dict(layer_diff(base, contents, attachments))
+        base, attachments = read_records_and_attachments(document)
+    current = [record_from_json(c, f"record {c.get('id')}") for c in contents]
+    return instant_json_to_dict(diff_against_base(base, current, attachments=attachments))
 
 
 def _check_output_dir(output: Path | None) -> None:
