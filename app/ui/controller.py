@@ -160,7 +160,7 @@ class AppController(QObject):
             document_id, PRESETS_BY_KEY["reviewer"], name="Sam (sample)", layer="sam"
         )
         first = server.invite(document_id, PRESETS_BY_KEY["lead"], name=me, layer="me")
-        window.auto_show_layers = ["sam"]
+        window.layer_views.auto_show = ["sam"]
         other = self.new_window()
         other.settings_override = {"display_name": "Sam (sample)", "color": "#C62828"}
         geometry = window.geometry()

@@ -13,7 +13,7 @@ from lamina.model.instant_json import (
 )
 from lamina.model.undo import Create, Delete, Update
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QProgressDialog
+from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
 if TYPE_CHECKING:
     from lamina.ui.main_window import MainWindow
@@ -203,3 +203,29 @@ def _write_pdf(
         window.exported.emit(str(target))
 
     return ensure_loop().create_task(run(), name="lamina-export-pdf")
+
+
+def choose_layers_to_export(window: MainWindow) -> QWidget | None:
+    """Ask which layers to merge, then write them into one PDF (File → Export)."""
+    from lamina.ui.export_layers_dialog import ExportLayersDialog
+
+    session = window.session
+    if session is None:
+        return None
+    own = f"{window.layer_views.own_label()} (always included)"
+    rows = [(session.own_layer, own, True, False)]
+    for name in session.other_layers:
+        rows.append((name, f"{name} layer", True, True))
+    dialog = ExportLayersDialog(rows, window)
+    window._open_dialogs.append(dialog)
+
+    def finished(result: int) -> None:
+        if dialog in window._open_dialogs:
+            window._open_dialogs.remove(dialog)
+        if result == ExportLayersDialog.DialogCode.Accepted:
+            layers = [n for n in dialog.chosen() if n != session.own_layer]
+            export_merged_pdf(window, layers, dialog.flatten.isChecked())
+
+    dialog.finished.connect(finished)
+    dialog.open()
+    return dialog

@@ -7,6 +7,10 @@ keeps what was typed (and drops an empty annotation).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from lamina.model.records import NoteAnnotation, TextAnnotation
+from lamina.ui.page_view import PageView
 from PySide6.QtCore import QPoint, QSize, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
@@ -80,3 +84,53 @@ class InlineTextEditor(QPlainTextEdit):
         # menu of the editor itself) take the focus only for a moment: ignore them.
         if event.reason() != Qt.FocusReason.PopupFocusReason:
             self.commit()
+
+
+def type_text_over(
+    view: PageView, record: TextAnnotation | NoteAnnotation, done: Callable[[str], None]
+) -> InlineTextEditor:
+    """Show an editor for the text of ``record`` over its box; call ``done(text)`` once.
+
+    The editor follows the page while the user scrolls or zooms: over the box of a free
+    text, beside the icon of a note (as its pop-up). It is gone when ``done`` runs; the text
+    is ``""`` when the user pressed Escape or typed nothing.
+    """
+    note = isinstance(record, NoteAnnotation)
+    editor = InlineTextEditor(view.viewport(), "Type the note…" if note else "Type the text…")
+    bars = (view.verticalScrollBar(), view.horizontalScrollBar())
+    moves = (bars[0].valueChanged, bars[1].valueChanged, view.zoom_changed)
+
+    def place() -> None:
+        if editor.finished or view.page_count == 0:
+            return
+        box = record.bbox
+        corners = [
+            view.instant_to_viewport(record.page_index, p)
+            for p in ((box.left, box.top), (box.right, box.bottom))
+        ]
+        left = min(c.x() for c in corners)
+        top = min(c.y() for c in corners)
+        width = max(c.x() for c in corners) - left
+        height = max(c.y() for c in corners) - top
+        if note:
+            editor.show_at(QPoint(round(left + width + 4), round(top)), QSize(240, 110))
+        else:
+            editor.show_at(
+                QPoint(round(left), round(top)),
+                QSize(max(round(width), 200), max(round(height), 60)),
+            )
+
+    def finish(text: str) -> None:
+        for signal in moves:
+            signal.disconnect(place)
+        editor.hide()
+        editor.deleteLater()
+        view.setFocus()
+        done(text)
+
+    for signal in moves:
+        signal.connect(place)
+    editor.committed.connect(finish)
+    editor.cancelled.connect(lambda: finish(""))
+    place()
+    return editor

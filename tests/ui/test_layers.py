@@ -11,10 +11,10 @@ import pytest
 from lamina.model.records import InkAnnotation
 from lamina.pdf import open_pdf, read_records
 from lamina.ui.controller import AppController
+from lamina.ui.export_layers_dialog import ExportLayersDialog
 from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from lamina.ui.main_window import MainWindow
 from lamina.ui.page_view import page_rect_center
-from lamina.ui.panels import ExportLayersDialog
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 

@@ -1,0 +1,166 @@
+"""Opening documents in a window: local PDFs (with passwords), reviews, recent files.
+
+The pages show at once; the annotations follow when the client document has opened, off
+the GUI thread (:mod:`lamina.ui.documents`). Every failure becomes a clear dialog.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lamina.auth.tokens import claims_from_payload
+from lamina.client.backoff import Backoff
+from lamina.client.document import AutosaveMode
+from lamina.model.errors import LaminaError
+from lamina.pdf import PasswordRequiredError, PdfError, WrongPasswordError, open_pdf
+from lamina.ui.session import DocumentSession
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMenu
+
+if TYPE_CHECKING:
+    from lamina.ui.main_window import MainWindow
+
+RECENT_LIMIT = 10
+"""How many files File → Open recent and the welcome page list."""
+
+
+class DocumentOpener(QObject):
+    """Open local PDFs and reviews in a window, and remember the files opened.
+
+    Args:
+        window: the main window that shows what is opened.
+
+    Signals: none (the window emits ``document_opened``).
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.opening: asyncio.Task[None] | None = None
+        """The document being opened in the background, if any."""
+
+    def choose_and_open(self) -> None:
+        """Ask for a PDF on this computer and open it."""
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Open PDF", str(Path.home()), "PDF files (*.pdf);;All files (*)"
+        )
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path, password: str | None = None) -> bool:
+        """Open a local PDF; errors become a clear dialog. Return whether it opened.
+
+        The pages show at once; the annotations (the PDF's own plus the user's edits kept in
+        the local store) arrive when the client document has opened, off the GUI thread.
+        """
+        window = self.window
+        try:
+            pdf = open_pdf(path, password)
+        except WrongPasswordError:  # first: it is a kind of PasswordRequiredError
+            return self._ask_password(path, "That password does not open the file. Try again.")
+        except PasswordRequiredError:
+            return self._ask_password(path, f"{path.name} is protected by a password.")
+        except (PdfError, OSError) as exc:
+            window.show_error("Cannot open this file", str(exc))
+            return False
+        from lamina.ui.documents import close_later, ensure_loop, open_local
+
+        window.show_pdf(pdf, path.name)
+        self.add_recent(path)
+
+        async def attach() -> None:
+            try:
+                client_doc = await open_local(path, password)
+            except (LaminaError, OSError) as exc:
+                if window.pdf is pdf:
+                    window.close_document()
+                    window.stack.setCurrentWidget(window.welcome)
+                    window.show_error("Cannot open this file", str(exc))
+                return
+            if window.pdf is not pdf:  # another file was opened meanwhile
+                close_later(client_doc)
+                return
+            window.attach_session(DocumentSession(client_doc, path, path.name, password))
+
+        self.opening = ensure_loop().create_task(attach(), name="lamina-open")
+        return True
+
+    def _ask_password(self, path: Path, prompt: str) -> bool:
+        text, ok = QInputDialog.getText(
+            self.window, "Password", prompt, QLineEdit.EchoMode.Password
+        )
+        if not ok:
+            return False
+        return self.open_path(path, text)
+
+    def open_review(self, link: str, backoff: Backoff | None = None) -> None:
+        """Join the review an invite link points to; errors become a clear dialog."""
+        from lamina.auth.invite import parse_invite_link
+        from lamina.client.document import decode_token_claims
+        from lamina.ui.documents import close_later, ensure_loop, open_review
+
+        window = self.window
+        try:
+            invite = parse_invite_link(link)
+            payload = decode_token_claims(invite.token)
+            claims = claims_from_payload(payload)
+        except LaminaError as exc:
+            window.show_error("Cannot join this review", str(exc))
+            return
+        window.close_document()
+        window.statusBar().showMessage(f"Joining the review on {invite.server_url}…")
+        presence = {"name": window.display_name(), "color": window.my_color()}
+        autosave = AutosaveMode(window.preferences().autosave)
+
+        async def attach() -> None:
+            try:
+                client_doc, pdf_path = await open_review(
+                    invite, presence=presence, backoff=backoff, autosave=autosave
+                )
+            except (LaminaError, OSError) as exc:
+                window.statusBar().clearMessage()
+                window.show_error("Cannot join this review", str(exc))
+                return
+            try:
+                pdf = open_pdf(pdf_path)
+            except (PdfError, OSError) as exc:
+                close_later(client_doc)
+                window.show_error("Cannot open the review's PDF", str(exc))
+                return
+            window.statusBar().clearMessage()
+            host = invite.server_url.split("://", 1)[-1].rstrip("/")
+            layer = claims.layer
+            title = f"Review on {host}" + (f" \u2014 layer {layer}" if layer else "")
+            window.show_pdf(pdf, title)
+            window.attach_session(DocumentSession(client_doc, pdf_path, title), claims)
+
+        self.opening = ensure_loop().create_task(attach(), name="lamina-join")
+
+    # -- recent files ------------------------------------------------------------------
+
+    def recent_files(self) -> list[str]:
+        """Return the PDFs opened last, newest first."""
+        value = self.window.settings.value("recent", [])
+        if isinstance(value, str):
+            return [value]
+        if isinstance(value, list | tuple):
+            return [str(v) for v in value]
+        return []
+
+    def add_recent(self, path: Path) -> None:
+        """Put ``path`` first in the recent files (the welcome page lists them)."""
+        resolved = str(path.resolve())
+        recent = [resolved] + [p for p in self.recent_files() if p != resolved]
+        self.window.settings.setValue("recent", recent[:RECENT_LIMIT])
+        self.window.welcome.set_recent(recent)
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        """List the recent files in File → Open recent (as it opens)."""
+        menu.clear()
+        for p in self.recent_files():
+            action = menu.addAction(p)
+            action.triggered.connect(lambda _=False, p=p: self.open_path(Path(p)))
+        if not self.recent_files():
+            menu.addAction("(none)").setEnabled(False)
