@@ -30,17 +30,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from typing import Any
 
 import pymupdf
-from lamina.model.geometry import Point, Rect
+from lamina.model.geometry import Rect
 from lamina.model.ids import record_id_for_pdf_object
 from lamina.model.instant_json import Attachment, InstantDocument, document_from_records
 from lamina.model.records import (
-    STAMP_TYPES,
-    Annotation,
     Comment,
     EllipseAnnotation,
     FormFieldValue,
@@ -67,6 +64,15 @@ from lamina.model.records import (
 )
 from lamina.pdf.document import PdfDocument, serialized
 from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAMES, stamp_image
+from lamina.pdf.values import (
+    LINE_ENDS_TO_CAPS,
+    NOTE_ICONS_FROM_PDF,
+    flags_from_pdf,
+    pdf_date_to_iso,
+    rgb_to_hex,
+    stamp_type_from_name,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,37 +82,6 @@ _FITZ: Any = pymupdf
 UNKNOWN_TYPE = "pspdfkit/unknown"
 """Instant JSON type of annotation kinds Lamina does not model."""
 
-# PDF line ending names <-> Instant lineCaps names.
-LINE_ENDS_TO_CAPS = {
-    "Square": "square",
-    "Circle": "circle",
-    "Diamond": "diamond",
-    "OpenArrow": "openArrow",
-    "ClosedArrow": "closedArrow",
-    "Butt": "butt",
-    "ROpenArrow": "reverseOpenArrow",
-    "RClosedArrow": "reverseClosedArrow",
-    "Slash": "slash",
-}
-CAPS_TO_LINE_ENDS = {v: k for k, v in LINE_ENDS_TO_CAPS.items()}
-
-NOTE_ICONS_FROM_PDF = {
-    "Comment": "comment",
-    "Key": "key",
-    "Note": "note",
-    "Help": "help",
-    "NewParagraph": "newParagraph",
-    "Paragraph": "paragraph",
-    "Insert": "insert",
-    "Check": "check",
-    "Circle": "circle",
-    "Cross": "cross",
-    "RightArrow": "rightArrow",
-    "RightPointer": "rightPointer",
-    "Star": "star",
-}
-NOTE_ICONS_TO_PDF = {v: k for k, v in NOTE_ICONS_FROM_PDF.items()}
-
 _MARKUP = {
     "Highlight": HighlightAnnotation,
     "Underline": UnderlineAnnotation,
@@ -114,15 +89,6 @@ _MARKUP = {
     "Squiggly": SquigglyAnnotation,
 }
 _SKIPPED_SUBTYPES = {"Popup"}
-
-IMAGE_STAMP_NAME = "LaminaImage"
-"""``/Name`` of the stamp Lamina writes for an image annotation (how it is recognised)."""
-IMAGE_INFO_KEY = "LaminaImage"
-"""Private annotation key whose dictionary keeps ``/FileName`` and ``/Description``."""
-# Stamps with these names (or none) are read as images when their appearance draws one image.
-# PyMuPDF names its image stamps /ImageStamp (what Lamina wrote before it had its own name).
-_IMAGE_STAMP_NAMES = {IMAGE_STAMP_NAME, "ImageStamp", None}
-_XOBJECT_REF = re.compile(r"/[^\s/<>\[\]()]+\s+(\d+)\s+0\s+R")
 
 
 @serialized
@@ -211,8 +177,8 @@ def _read_one(
         return _unknown(doc, page_index, geometry, xref, subtype)
     common = _common(doc, page_index, geometry, xref, annot)
     contents = _contents(fitz_doc, xref)
-    stroke = _hex(annot.colors.get("stroke"))
-    fill = _hex(annot.colors.get("fill"))
+    stroke = rgb_to_hex(annot.colors.get("stroke"))
+    fill = rgb_to_hex(annot.colors.get("fill"))
     width = _border_width(annot)
     if subtype == "Text":
         irt = annot.irt_xref
@@ -317,7 +283,7 @@ def _read_one(
         )
     if subtype == "Stamp":
         name = _name_key(fitz_doc, xref, "Name")
-        image = stamp_image(fitz_doc, xref) if name in _IMAGE_STAMP_NAMES else None
+        image = stamp_image(fitz_doc, xref) if name in IMAGE_STAMP_NAMES else None
         if image is not None:
             digest = hashlib.sha256(image.data).hexdigest()
             attachments[digest] = image
@@ -330,7 +296,7 @@ def _read_one(
                 file_name=_string_key(fitz_doc, xref, f"{IMAGE_INFO_KEY}/FileName"),
                 description=description,
             )
-        stamp_type = _stamp_type(name)
+        stamp_type = stamp_type_from_name(name)
         return StampAnnotation(
             **common,
             note=contents,
@@ -368,7 +334,8 @@ def _common(
         out["subject"] = subject
     if annot is not None and annot.opacity is not None and 0 <= annot.opacity < 1:
         out["opacity"] = round(float(annot.opacity), 4)
-    flags = _flags(fitz_doc, xref)
+    kind, value = fitz_doc.xref_get_key(xref, "F")
+    flags = flags_from_pdf(int(float(value)) if kind in ("int", "float") else 0)
     if flags:
         out["flags"] = flags
     return out
@@ -396,7 +363,7 @@ def _unknown(
     fitz_doc = doc.fitz_document
     common = _common(doc, page_index, geometry, xref, annot)
     contents = _contents(fitz_doc, xref)
-    color = _hex(annot.colors.get("stroke")) if annot is not None else None
+    color = rgb_to_hex(annot.colors.get("stroke")) if annot is not None else None
     extra: dict[str, Any] = {}
     if color and color != "transparent":
         extra["color"] = color
@@ -439,9 +406,9 @@ def _widget(
         **common,
         form_field_name=widget.field_name,
         font_size=(size if size else "auto") if widget.field_type_string == "Text" else None,
-        font_color=_hex(widget.text_color) if widget.text_color else None,
-        border_color=_hex(widget.border_color) if widget.border_color else None,
-        background_color=_hex(widget.fill_color) if widget.fill_color else None,
+        font_color=rgb_to_hex(widget.text_color) if widget.text_color else None,
+        border_color=rgb_to_hex(widget.border_color) if widget.border_color else None,
+        background_color=rgb_to_hex(widget.fill_color) if widget.fill_color else None,
     )
 
 
@@ -495,58 +462,6 @@ def _name_key(fitz_doc: Any, xref: int, key: str) -> str | None:
     return None
 
 
-_ANNOT_FLAGS = (
-    (1, "invisible"),
-    (2, "hidden"),
-    (4, None),  # print is Instant's default; noPrint is its absence
-    (8, "noZoom"),
-    (16, "noRotate"),
-    (32, "noView"),
-    (64, "readOnly"),
-    (128, "locked"),
-    (256, "toggleNoView"),
-    (512, "lockedContents"),
-)
-
-
-def _flags(fitz_doc: Any, xref: int) -> tuple[str, ...]:
-    kind, value = fitz_doc.xref_get_key(xref, "F")
-    number = int(float(value)) if kind == "int" or kind == "float" else 0
-    out = [name for bit, name in _ANNOT_FLAGS if name and number & bit]
-    if not number & 4:
-        out.insert(0, "noPrint")
-    return tuple(out)
-
-
-def flags_to_pdf(flags: Sequence[str] | None) -> int:
-    """Return the PDF ``/F`` number for Instant ``flags`` (print unless ``noPrint``)."""
-    names = set(flags or ())
-    number = 0 if "noPrint" in names else 4
-    for bit, name in _ANNOT_FLAGS:
-        if name and name in names:
-            number |= bit
-    return number
-
-
-def _hex(rgb: Sequence[float] | None) -> str | None:
-    if not rgb:
-        return None
-    if len(rgb) == 1:
-        rgb = (rgb[0], rgb[0], rgb[0])
-    elif len(rgb) == 4:  # CMYK
-        c, m, y, k = rgb
-        rgb = ((1 - c) * (1 - k), (1 - m) * (1 - k), (1 - y) * (1 - k))
-    r, g, b = (max(0, min(255, round(float(v) * 255))) for v in rgb[:3])
-    return f"#{r:02x}{g:02x}{b:02x}"
-
-
-def hex_to_rgb(color: str | None) -> tuple[float, float, float] | None:
-    """Return PyMuPDF's 0..1 RGB for ``#rrggbb`` (None for no colour)."""
-    if not color or not color.startswith("#") or len(color) != 7:
-        return None
-    return (int(color[1:3], 16) / 255, int(color[3:5], 16) / 255, int(color[5:7], 16) / 255)
-
-
 def _border_width(annot: Any) -> float | None:
     border = annot.border or {}
     width = border.get("width")
@@ -584,148 +499,15 @@ def _default_appearance(fitz_doc: Any, xref: int) -> tuple[float | None, str | N
     size = float(size_match.group(1)) if size_match else None
     rgb_match = _DA_RGB.search(da)
     if rgb_match:
-        color = _hex([float(v) for v in rgb_match.groups()])
+        color = rgb_to_hex([float(v) for v in rgb_match.groups()])
     else:
         gray = _DA_GRAY.search(da)
-        color = _hex([float(gray.group(1))]) if gray else None
+        color = rgb_to_hex([float(gray.group(1))]) if gray else None
     return (size if size else None), color
 
 
-def stamp_image(fitz_doc: Any, xref: int) -> Attachment | None:
-    """Return the one image the stamp's normal appearance draws (None: none or several).
-
-    ``fitz_doc`` is the PyMuPDF document; the caller holds :data:`MUPDF_LOCK`.
-    """
-    kind, value = fitz_doc.xref_get_key(xref, "AP/N")
-    if kind != "xref":
-        return None
-    images: set[int] = set()
-    _collect_images(fitz_doc, int(value.split()[0]), images, depth=0)
-    if len(images) != 1:
-        return None
-    return _image_attachment(fitz_doc, images.pop())
-
-
-def _collect_images(fitz_doc: Any, form: int, images: set[int], depth: int) -> None:
-    # Acrobat nests the image in a form or two inside the appearance; the depth bound stops
-    # a form that (wrongly) draws itself.
-    if depth > 4 or len(images) > 1:
-        return
-    kind, value = fitz_doc.xref_get_key(form, "Resources/XObject")
-    if kind == "xref":
-        value = fitz_doc.xref_object(int(value.split()[0]), compressed=True)
-    elif kind != "dict":
-        return
-    for match in _XOBJECT_REF.finditer(value):
-        child = int(match.group(1))
-        _, subtype = fitz_doc.xref_get_key(child, "Subtype")
-        if subtype == "/Image":
-            images.add(child)
-        elif subtype == "/Form" and child != form:
-            _collect_images(fitz_doc, child, images, depth + 1)
-
-
-def _image_attachment(fitz_doc: Any, xref: int) -> Attachment | None:
-    """Return an image XObject as PNG or JPEG bytes (PNG when it has a soft mask)."""
-    info = fitz_doc.extract_image(xref)
-    if not info or not info.get("image"):
-        return None
-    data: bytes = info["image"]
-    ext = str(info.get("ext", "")).lower()
-    smask = int(info.get("smask") or 0)
-    if smask or ext not in ("png", "jpeg", "jpg"):
-        pixmap = pymupdf.Pixmap(fitz_doc, xref)
-        if pixmap.colorspace is not None and pixmap.colorspace.n not in (1, 3):
-            pixmap = pymupdf.Pixmap(pymupdf.csRGB, pixmap)
-        if smask:
-            mask = pymupdf.Pixmap(fitz_doc, smask)
-            if (
-                mask.alpha
-                or mask.n != 1
-                or (mask.width, mask.height)
-                != (
-                    pixmap.width,
-                    pixmap.height,
-                )
-            ):
-                log.info("image %d: soft mask %d not usable, alpha dropped", xref, smask)
-            else:
-                if pixmap.alpha:
-                    pixmap = pymupdf.Pixmap(pixmap, 0)
-                pixmap = pymupdf.Pixmap(pixmap, mask)
-        data = pixmap.tobytes("png")
-        ext = "png"
-    return Attachment(data, "image/png" if ext == "png" else "image/jpeg")
-
-
-def _stamp_type(name: str | None) -> str:
-    if not name:
-        return "Custom"
-    bare = name.lstrip("#")
-    for prefix in ("SB", "SH", "D"):
-        if bare.startswith(prefix) and bare[len(prefix) :] in STAMP_TYPES:
-            return bare[len(prefix) :]
-    return bare if bare in STAMP_TYPES else "Custom"
-
-
-_PDF_DATE = re.compile(
-    r"^D?:?(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?\s*(?:([Zz+\-])(?:(\d{2})'?(\d{2})?'?)?)?"
-)
-
-
-def pdf_date_to_iso(text: str | None) -> str | None:
-    """Return ``D:YYYYMMDDHHmmSS+HH'mm'`` as ISO 8601 UTC (``...Z``); None if unreadable."""
-    if not text:
-        return None
-    match = _PDF_DATE.match(text.strip())
-    if not match:
-        return None
-    year, month, day, hour, minute, second, sign, tz_h, tz_m = match.groups()
-    try:
-        moment = datetime(
-            int(year),
-            int(month or 1),
-            int(day or 1),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            tzinfo=UTC,
-        )
-        if sign in ("+", "-") and tz_h:
-            offset = timedelta(hours=int(tz_h), minutes=int(tz_m or 0))
-            if offset >= timedelta(hours=24):
-                return None
-            moment = moment - offset if sign == "+" else moment + offset
-    except ValueError:
-        return None
-    if moment.year < 1900:
-        return None
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def iso_to_pdf_date(text: str | None) -> str | None:
-    """Return a PDF date string for an ISO 8601 timestamp (None if unreadable)."""
-    if not text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
-    return moment.strftime("D:%Y%m%d%H%M%SZ")
-
-
-def instant_point(point: Point) -> tuple[float, float]:
-    """Return a point as a plain tuple (what PyMuPDF calls accept)."""
-    return (point.x, point.y)
-
-
 __all__ = [
-    "IMAGE_STAMP_NAME",
     "UNKNOWN_TYPE",
-    "Annotation",
     "dump_instant_json",
     "read_records",
     "read_records_and_attachments",

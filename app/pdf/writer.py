@@ -4,8 +4,9 @@
 
 - every id in ``skippedPdfObjectIds`` removes that original annotation (a deletion, or the
   first half of an update);
-- every annotation is written as a new PDF annotation, with an ``/AP`` appearance stream
-  that MuPDF generates, so poppler, pdf.js, PDFium and Acrobat show it. An annotation whose
+- every annotation is written as a new PDF annotation (:mod:`lamina.pdf.builders`), with an
+  ``/AP`` appearance stream that MuPDF generates, so poppler, pdf.js, PDFium and Acrobat show
+  it. An annotation whose
   ``pdfObjectId`` is *not* skipped and still exists in the PDF is the unchanged original:
   it is left as it is;
 - comments become sticky-note replies (``/IRT`` to their root annotation);
@@ -24,88 +25,29 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pymupdf
-from lamina.model.geometry import Rect
 from lamina.model.instant_json import Attachment, InstantDocument
 from lamina.model.records import (
-    NO_COLOR,
     Annotation,
     Comment,
-    EllipseAnnotation,
     FormFieldValue,
     ImageAnnotation,
-    InkAnnotation,
-    LineAnnotation,
-    LinkAnnotation,
-    MarkupAnnotation,
-    NoteAnnotation,
-    PolygonAnnotation,
-    PolylineAnnotation,
-    RectangleAnnotation,
-    ShapeAnnotation,
-    SquigglyAnnotation,
-    StampAnnotation,
-    StrikeOutAnnotation,
-    TextAnnotation,
-    UnderlineAnnotation,
-    UnknownAnnotation,
-    WidgetAnnotation,
 )
-from lamina.pdf.annotations import (
-    CAPS_TO_LINE_ENDS,
-    IMAGE_INFO_KEY,
-    IMAGE_STAMP_NAME,
-    NOTE_ICONS_TO_PDF,
-    flags_to_pdf,
-    hex_to_rgb,
-    iso_to_pdf_date,
-    stamp_image,
-)
+from lamina.pdf.builders import add_annotation
 from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
 from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.stamp_images import stamp_image
+from lamina.pdf.values import iso_to_pdf_date
 from pymupdf import mupdf
 
 # PyMuPDF sets its constants at import time, which mypy cannot see.
 _FITZ: Any = pymupdf
 
 log = logging.getLogger(__name__)
-
-_PYMUPDF_STAMPS = {
-    "Approved": 0,
-    "AsIs": 1,
-    "Confidential": 2,
-    "Departmental": 3,
-    "Experimental": 4,
-    "Expired": 5,
-    "Final": 6,
-    "ForComment": 7,
-    "ForPublicRelease": 8,
-    "NotApproved": 9,
-    "NotForPublicRelease": 10,
-    "Sold": 11,
-    "TopSecret": 12,
-    "Draft": 13,
-}
-_LINE_END_CODES = {
-    "None": _FITZ.PDF_ANNOT_LE_NONE,
-    "Square": _FITZ.PDF_ANNOT_LE_SQUARE,
-    "Circle": _FITZ.PDF_ANNOT_LE_CIRCLE,
-    "Diamond": _FITZ.PDF_ANNOT_LE_DIAMOND,
-    "OpenArrow": _FITZ.PDF_ANNOT_LE_OPEN_ARROW,
-    "ClosedArrow": _FITZ.PDF_ANNOT_LE_CLOSED_ARROW,
-    "Butt": _FITZ.PDF_ANNOT_LE_BUTT,
-    "ROpenArrow": _FITZ.PDF_ANNOT_LE_R_OPEN_ARROW,
-    "RClosedArrow": _FITZ.PDF_ANNOT_LE_R_CLOSED_ARROW,
-    "Slash": _FITZ.PDF_ANNOT_LE_SLASH,
-}
-_NAME_CONTENTS = mupdf.pdf_new_name("Contents")
-_NAME_RECT = mupdf.pdf_new_name("Rect")
-_NAME_NM = mupdf.pdf_new_name("NM")
 
 
 @serialized
@@ -284,82 +226,10 @@ class _Writer:
     # -- writing --------------------------------------------------------------------------
 
     def _write(self, record: Annotation) -> int | None:
-        page = self.page(record.page_index)
-        writer = _WRITERS.get(type(record))
-        if writer is None:
-            log.warning("%s %s is not written: no pdf annotation for it", record.type, record.id)
-            return None
-        annot = writer(self, page, record)
-        if annot is None:
-            return None
-        xref = int(annot.xref)
-        self.xref_page[xref] = record.page_index
+        xref = add_annotation(self, self.page(record.page_index), record)
+        if xref is not None:
+            self.xref_page[xref] = record.page_index
         return xref
-
-    def _finish(
-        self,
-        annot: Any,
-        record: Annotation,
-        *,
-        contents: str | None,
-        stroke: str | None = None,
-        fill: str | None = None,
-        width: float | None = None,
-        dashes: Any = None,
-        keep_rect: bool = False,
-    ) -> Any:
-        """Set what every annotation carries, then generate its appearance once."""
-        info: dict[str, str] = {}
-        if record.creator_name:
-            info["title"] = record.creator_name
-        if contents:
-            info["content"] = contents
-        if record.subject:
-            info["subject"] = record.subject
-        created = iso_to_pdf_date(record.created_at)
-        updated = iso_to_pdf_date(record.updated_at) or created
-        if created:
-            info["creationDate"] = created
-        if updated:
-            info["modDate"] = updated
-        if info:
-            annot.set_info(**info)
-        colors: dict[str, Any] = {}
-        if stroke is not None:
-            colors["stroke"] = hex_to_rgb(stroke) if stroke != NO_COLOR else []
-        if fill is not None:
-            colors["fill"] = hex_to_rgb(fill) if fill != NO_COLOR else []
-        if colors:
-            annot.set_colors(**colors)
-        if width is not None or dashes:
-            border: dict[str, Any] = {}
-            if width is not None:
-                border["width"] = width
-            if dashes:
-                border["dashes"] = [round(d) for d in dashes]
-            annot.set_border(**border)
-        if record.opacity is not None and record.opacity < 1:
-            annot.set_opacity(record.opacity)
-        if record.blend_mode:
-            annot.set_blendmode(record.blend_mode[:1].upper() + record.blend_mode[1:])
-        flags = flags_to_pdf(record.flags)
-        if flags != 4:
-            annot.set_flags(flags)
-        annot.update()
-        # Direct dictionary edits: PyMuPDF's xref_set_key parses a string for each call.
-        obj = mupdf.pdf_annot_obj(annot.this)
-        if not contents:
-            # PyMuPDF fills in a default text for stamps ("Approved"); the record has none.
-            mupdf.pdf_dict_del(obj, _NAME_CONTENTS)
-        if keep_rect:
-            # MuPDF resizes notes to their icon and stamps to their text when it draws them;
-            # Instant's bbox wins. Viewers scale the appearance into /Rect.
-            geometry = self.geometry(record.page_index)
-            x0, y1 = geometry.instant_to_pdf_point((record.bbox.left, record.bbox.top))
-            x1, y0 = geometry.instant_to_pdf_point((record.bbox.right, record.bbox.bottom))
-            mupdf.pdf_dict_put_rect(obj, _NAME_RECT, mupdf.FzRect(x0, y0, x1, y1))
-        mupdf.pdf_dict_put_text_string(obj, _NAME_NM, record.name or str(record.id))
-        return annot
 
     def _write_comment(self, comment: Comment) -> None:
         root = self.ids.get(str(comment.root_id))
@@ -410,261 +280,3 @@ class _Writer:
                 else:
                     widget.field_value = "" if raw is None else str(raw)
                 widget.update()
-
-
-def _fitz_rect(rect: Rect) -> Any:
-    return pymupdf.Rect(rect.left, rect.top, rect.right, rect.bottom)
-
-
-def _note_text(record: Annotation) -> str | None:
-    return record.note
-
-
-def _write_shape(writer: _Writer, page: Any, record: Any) -> Any:
-    # MuPDF grows the /Rect of a new square or circle by 1 pt and then keeps it while the
-    # stroke is drawn inside it: shrinking by 1 pt first gives /Rect == bbox, as Instant means.
-    bbox = record.bbox
-    if bbox.width <= 0 or bbox.height <= 0:
-        log.warning("%s %s has an empty bbox: nothing to draw, not written", record.type, record.id)
-        return None
-    rect = _fitz_rect(bbox.inflated(-1) if min(bbox.width, bbox.height) > 2 else bbox)
-    if isinstance(record, RectangleAnnotation):
-        annot = page.add_rect_annot(rect)
-    else:
-        annot = page.add_circle_annot(rect)
-    return _finish_shape(writer, annot, record)
-
-
-def _finish_shape(writer: _Writer, annot: Any, record: ShapeAnnotation) -> Any:
-    """Style a new rectangle, ellipse, line, polyline or polygon the shape base way."""
-    return writer._finish(
-        annot,
-        record,
-        contents=record.note,
-        stroke=record.stroke_color or "#000000",
-        fill=record.fill_color,
-        width=record.stroke_width if record.stroke_width is not None else 1,
-        dashes=record.stroke_dash_array,
-    )
-
-
-def _line_ends(record: Any) -> tuple[int, int]:
-    caps = record.line_caps if isinstance(record.line_caps, dict) else {}
-    codes = []
-    for key in ("start", "end"):
-        name = CAPS_TO_LINE_ENDS.get(caps.get(key, ""), "None")
-        codes.append(_LINE_END_CODES[name])
-    return codes[0], codes[1]
-
-
-def _write_line(writer: _Writer, page: Any, record: LineAnnotation) -> Any:
-    annot = page.add_line_annot(tuple(record.start_point), tuple(record.end_point))
-    if record.line_caps:
-        annot.set_line_ends(*_line_ends(record))
-    return _finish_shape(writer, annot, record)
-
-
-def _write_poly(writer: _Writer, page: Any, record: Any) -> Any:
-    points = [tuple(p) for p in record.points]
-    if len(points) < 2:
-        raise ValueError("a polygon or polyline needs at least 2 points")
-    if isinstance(record, PolygonAnnotation):
-        annot = page.add_polygon_annot(points)
-    else:
-        annot = page.add_polyline_annot(points)
-        if record.line_caps:
-            annot.set_line_ends(*_line_ends(record))
-    return _finish_shape(writer, annot, record)
-
-
-def _write_markup(writer: _Writer, page: Any, record: MarkupAnnotation) -> Any:
-    quads = [_fitz_rect(r).quad for r in record.rects] or [_fitz_rect(record.bbox).quad]
-    adders: dict[type, Callable[..., Any]] = {
-        UnderlineAnnotation: page.add_underline_annot,
-        StrikeOutAnnotation: page.add_strikeout_annot,
-        SquigglyAnnotation: page.add_squiggly_annot,
-    }
-    add = adders.get(type(record), page.add_highlight_annot)
-    annot = add(quads=quads)
-    return writer._finish(annot, record, contents=record.note, stroke=record.color or "#ffff00")
-
-
-def _write_ink(writer: _Writer, page: Any, record: InkAnnotation) -> Any:
-    strokes = [[tuple(p) for p in line] for line in record.lines.points if line]
-    if not strokes:
-        log.warning("ink %s has no points: nothing to draw, not written", record.id)
-        return None
-    annot = page.add_ink_annot(strokes)
-    return writer._finish(
-        annot,
-        record,
-        contents=record.note,
-        stroke=record.stroke_color or "#000000",
-        width=record.line_width,
-    )
-
-
-def _write_text(writer: _Writer, page: Any, record: TextAnnotation) -> Any:
-    font_color = hex_to_rgb(record.font_color) or (0, 0, 0)
-    fill = hex_to_rgb(record.background_color) if record.background_color else None
-    border = hex_to_rgb(record.border_color) if record.border_color else None
-    align = {"left": 0, "center": 1, "right": 2}.get(record.horizontal_align or "left", 0)
-    annot = page.add_freetext_annot(
-        _fitz_rect(record.bbox),
-        record.text.value if record.text.format == "plain" else _strip_tags(record.text.value),
-        fontsize=record.font_size or 12,
-        text_color=font_color,
-        fill_color=fill,
-        border_color=border,
-        border_width=record.border_width or 0,
-        align=align,
-    )
-    return writer._finish(
-        annot,
-        record,
-        contents=record.text.value if record.text.format == "plain" else None,
-        keep_rect=True,
-    )
-
-
-def _write_note(writer: _Writer, page: Any, record: NoteAnnotation) -> Any:
-    icon = NOTE_ICONS_TO_PDF.get(record.icon or "comment", "Comment")
-    annot = page.add_text_annot((record.bbox.left, record.bbox.top), record.text.value, icon=icon)
-    return writer._finish(
-        annot,
-        record,
-        contents=record.text.value,
-        stroke=record.color or "#ffd83f",
-        keep_rect=True,
-    )
-
-
-def _write_stamp(writer: _Writer, page: Any, record: StampAnnotation) -> Any:
-    code = _PYMUPDF_STAMPS.get(record.stamp_type)
-    annot = page.add_stamp_annot(_fitz_rect(record.bbox), stamp=code if code is not None else 0)
-    annot = writer._finish(
-        annot,
-        record,
-        contents=record.note,
-        stroke=record.color,
-        keep_rect=True,
-    )
-    if code is None:
-        label = record.title or record.stamp_type
-        _relabel_stamp(writer.fitz, annot, label)
-        writer.fitz.xref_set_key(annot.xref, "Name", _pdf_name(record.stamp_type, label))
-    return annot
-
-
-def _write_image(writer: _Writer, page: Any, record: ImageAnnotation) -> Any:
-    attachment = writer.attachments.get(record.image_attachment_id or "")
-    if attachment is None:
-        raise ValueError(f"attachment {record.image_attachment_id!r} is not in the document")
-    annot = page.add_stamp_annot(_fitz_rect(record.bbox), stamp=attachment.data)
-    annot = writer._finish(
-        annot, record, contents=record.note or record.description, keep_rect=True
-    )
-    # The name marks the stamp as Lamina's image (read back as pspdfkit/image); what /Contents
-    # cannot hold beside the note goes in a private dictionary viewers ignore.
-    writer.fitz.xref_set_key(annot.xref, "Name", f"/{IMAGE_STAMP_NAME}")
-    info = {"FileName": record.file_name, "Description": record.description}
-    entries = " ".join(f"/{k} {pymupdf.get_pdf_str(v)}" for k, v in info.items() if v)
-    if entries:
-        writer.fitz.xref_set_key(annot.xref, IMAGE_INFO_KEY, f"<<{entries}>>")
-    return annot
-
-
-def _write_link(writer: _Writer, page: Any, record: LinkAnnotation) -> Any:
-    action = record.action if isinstance(record.action, dict) else {}
-    link: dict[str, Any] = {"from": _fitz_rect(record.bbox)}
-    if action.get("type") == "uri":
-        link.update(kind=_FITZ.LINK_URI, uri=str(action.get("uri", "")))
-    elif action.get("type") == "goTo":
-        link.update(kind=_FITZ.LINK_GOTO, page=int(action.get("pageIndex", 0)))
-    else:
-        log.warning("link %s: action %r is not written", record.id, action.get("type"))
-        return None
-    before = {x for x, _, _ in page.annot_xrefs()}
-    page.insert_link(link)
-    after = [x for x, _, _ in page.annot_xrefs() if x not in before]
-    return _Xref(after[0]) if after else None
-
-
-class _Xref:
-    def __init__(self, xref: int) -> None:
-        self.xref = xref
-
-
-def _write_unknown(writer: _Writer, page: Any, record: UnknownAnnotation) -> Any:
-    subtype = record.custom_data.get("pdfSubtype") if isinstance(record.custom_data, dict) else None
-    if subtype != "Caret":
-        log.warning(
-            "%s %s (%s) is not written: no pdf annotation for it", record.type, record.id, subtype
-        )
-        return None
-    created = mupdf.pdf_create_annot(page._pdf_page(), mupdf.PDF_ANNOT_CARET)
-    annot = page.load_annot(mupdf.pdf_to_num(mupdf.pdf_annot_obj(created)))
-    annot.set_rect(_fitz_rect(record.bbox))
-    color = record.extra.get("color")
-    return writer._finish(
-        annot,
-        record,
-        contents=record.note,
-        stroke=color if isinstance(color, str) else None,
-        keep_rect=True,
-    )
-
-
-def _pdf_name(stamp_type: str, label: str) -> str:
-    text = stamp_type if stamp_type != "Custom" else label
-    safe = "".join(ch for ch in text if ch.isalnum())
-    return f"/{safe or 'Custom'}"
-
-
-def _relabel_stamp(fitz_doc: Any, annot: Any, label: str) -> None:
-    """Put ``label`` in place of MuPDF's default stamp text, fitted to the stamp's box."""
-    kind, value = fitz_doc.xref_get_key(annot.xref, "AP/N")
-    if kind != "xref":
-        return
-    ap_xref = int(value.split()[0])
-    text = label.upper() if label.replace(" ", "").isalpha() else label
-    stream = fitz_doc.xref_stream(ap_xref).decode("latin-1")
-    bbox_kind, bbox = fitz_doc.xref_get_key(ap_xref, "BBox")
-    width = 190.0
-    if bbox_kind == "array":
-        numbers = [float(v) for v in bbox.strip("[]").split()]
-        width = numbers[2] - numbers[0]
-    unit = pymupdf.get_text_length(text, fontname="tiro", fontsize=1) or 1
-    size = min(30.0, (width - 12) / unit)
-    x = max(2.0, (width - unit * size) / 2)
-    head, _, rest = stream.partition("BT")
-    _, _, tail = rest.partition("ET")
-    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    body = f"BT\n/Times {size:.2f} Tf\n{x:.2f} 13 Td\n({escaped}) Tj\nET{tail}"
-    fitz_doc.update_stream(ap_xref, (head + body).encode("latin-1", "replace"))
-
-
-def _strip_tags(xhtml: str) -> str:
-    import re
-
-    return re.sub(r"<[^>]+>", "", xhtml)
-
-
-_WRITERS: dict[type, Callable[[_Writer, Any, Any], Any]] = {
-    RectangleAnnotation: _write_shape,
-    EllipseAnnotation: _write_shape,
-    LineAnnotation: _write_line,
-    PolygonAnnotation: _write_poly,
-    PolylineAnnotation: _write_poly,
-    InkAnnotation: _write_ink,
-    TextAnnotation: _write_text,
-    NoteAnnotation: _write_note,
-    StampAnnotation: _write_stamp,
-    ImageAnnotation: _write_image,
-    LinkAnnotation: _write_link,
-    UnknownAnnotation: _write_unknown,
-}
-for _cls in MarkupAnnotation.__subclasses__():
-    _WRITERS[_cls] = _write_markup
-_WRITERS.pop(WidgetAnnotation, None)
-_ = ShapeAnnotation
