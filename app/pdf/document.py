@@ -177,10 +177,6 @@ class PdfDocument:
             self._display_lists.popitem(last=False)
         return display_list
 
-    def forget_rendering(self) -> None:
-        """Drop cached display lists (call after changing the PDF in place)."""
-        self._display_lists.clear()
-
 
 @serialized
 def open_pdf(

@@ -57,10 +57,6 @@ class PageGeometry:
 
     # -- Instant <-> PyMuPDF ------------------------------------------------------------
 
-    def instant_to_pymupdf_point(self, point: tuple[float, float]) -> Any:
-        """Return a ``pymupdf.Point`` for an Instant point."""
-        return pymupdf.Point(point[0], point[1])
-
     def instant_to_pymupdf_rect(self, rect: Rect) -> Any:
         """Return a ``pymupdf.Rect`` for an Instant ``[left, top, width, height]``."""
         return pymupdf.Rect(rect.left, rect.top, rect.left + rect.width, rect.top + rect.height)
@@ -126,11 +122,3 @@ class PageGeometry:
         a = self.instant_to_display((rect.left, rect.top), zoom)
         b = self.instant_to_display((rect.right, rect.bottom), zoom)
         return (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
-
-    def display_rect_to_instant(
-        self, x0: float, y0: float, x1: float, y1: float, zoom: float
-    ) -> Rect:
-        """Return the Instant rect under a pixel rectangle of the shown page."""
-        a = self.display_to_instant(x0, y0, zoom)
-        b = self.display_to_instant(x1, y1, zoom)
-        return Rect.from_edges(a.x, a.y, b.x, b.y)

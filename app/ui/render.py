@@ -109,20 +109,6 @@ def zoom_key(zoom: float) -> int:
     return max(1, round(zoom * 1000))
 
 
-def image_from_rendered(image: RenderedImage) -> QImage:
-    """Wrap rendered pixels as a ``QImage`` without converting them.
-
-    The ``QImage`` points into ``image.data``; keep ``image`` alive as long as it is used.
-    """
-    return QImage(
-        image.data,
-        image.width,
-        image.height,
-        image.stride,
-        QImage.Format.Format_RGBA8888,
-    )
-
-
 def native_image(image: RenderedImage) -> QImage:
     """Return a ``Format_RGB32`` copy of rendered pixels, ready to blit (any thread)."""
     return qimage_of(image.data, image.width, image.height, image.stride, image.format)
