@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import http
 import json
 import logging
@@ -41,6 +42,7 @@ from lamina.sync.server_session import (
     DocumentRequested,
     HelloReceived,
     PresenceReceived,
+    PresenceRelay,
     PushReceived,
     ServerEvent,
     ServerSession,
@@ -77,7 +79,6 @@ class Connection:
         self.access: Access = None  # type: ignore[assignment]  # set by the hello
         self.actor = Actor()
         self.client_id = ""
-        self.presence: dict[str, Any] = {}
         self.room: Room | None = None
         self.viewing: dict[str, Room] = {}
         self.closing: tuple[str, str] | None = None
@@ -129,7 +130,7 @@ class Connection:
     def send_ack(self, commit: LayerCommit, room: Room) -> None:
         """Acknowledge one push of ``room`` after its commit, records filtered by view rights
         (§4.4)."""
-        if self.closing is not None or self.session.state != "open":
+        if self.closing is not None or not self.session.is_open:
             return
         self.session.send_ack(commit.results, commit.seq, visible=self.visible_in(room))
         self.flush()
@@ -137,18 +138,26 @@ class Connection:
     def relay(self, relay: ChangesRelay, room: Room) -> list[str]:
         """Return the frames of one commit's ``changes`` of ``room`` as this connection may
         see them (§4.9), for the caller to write (empty: nothing to send)."""
-        if self.closing is not None or self.session.state != "open":
+        if self.closing is not None or not self.session.is_open:
             return []
         if self.session.relay(relay, self.visible_in(room)):
             return self.session.frames_to_send()
         return []
+
+    def relay_presence(self, relay: PresenceRelay) -> list[str]:
+        """Return the frame of a room's shared presence list (§8.1), for the caller to write
+        (empty when the connection is closing)."""
+        if self.closing is not None or not self.session.is_open:
+            return []
+        self.session.relay_presence(relay)
+        return self.session.frames_to_send()
 
     def close_with(self, code: str, message: str) -> None:
         """Send ``error`` and close with the §7.1 close code (once)."""
         if self.closing is not None:
             return
         self.closing = (code, message)
-        if self.session.state != "closed":
+        if not self.session.is_closed:
             close_code = self.session.send_error(code, message)
             # Written even past the slow-client limit: one short frame that says why.
             for frame in self.session.frames_to_send():
@@ -353,13 +362,13 @@ class LaminaServer:
             )
             return False
         for event in events:
-            await self._on_event(conn, event, text, wanted_document)
+            await self._on_event(conn, event, wanted_document)
             if conn.closing is not None:
                 return False
         return True
 
     async def _on_event(
-        self, conn: Connection, event: ServerEvent, text: str, wanted_document: str | None
+        self, conn: Connection, event: ServerEvent, wanted_document: str | None
     ) -> None:
         if isinstance(event, HelloReceived):
             await self._on_hello(conn, event, wanted_document)
@@ -367,11 +376,10 @@ class LaminaServer:
             assert conn.room is not None
             conn.room.push(conn, event.push)
         elif isinstance(event, PresenceReceived):
-            conn.presence = dict(event.presence.state)
             if conn.room is not None:
                 conn.room.broadcast_presence()
         elif isinstance(event, DocumentRequested):
-            await self._send_document(conn, text)
+            await self._send_document(conn, event)
         elif isinstance(event, ViewLayerRequested):
             await self._view_layer(conn, event.layer)
 
@@ -401,7 +409,6 @@ class LaminaServer:
         conn.access = Access(claims)
         conn.actor = Actor(claims.user_id, claims.creator_name, claims.default_group)
         conn.client_id = hello.client_id
-        conn.presence = dict(hello.presence)
         try:
             room = await self._room(claims.document_id, claims.layer)
         except DocumentNotFoundError:
@@ -433,12 +440,7 @@ class LaminaServer:
                 else DocumentInfo(document.sha256, document.size, document.page_count),
             )
         )
-        missed = layer.changes_since(hello.last_seq) if hello.layer_epoch == layer.epoch else None
-        visible = conn.visible_in(room)
-        if missed is None:
-            conn.session.send_snapshot(layer.snapshot(), layer.seq, visible=visible)
-        else:
-            conn.session.send_changes(missed, layer.seq, catch_up=True, visible=visible)
+        conn.session.send_catch_up(layer, visible=conn.visible_in(room))
         conn.flush()
         conn.room = room
         room.members.add(conn)
@@ -503,11 +505,10 @@ class LaminaServer:
         conn.viewing[layer] = room
         room.viewers.add(conn)
 
-    async def _send_document(self, conn: Connection, text: str) -> None:
+    async def _send_document(self, conn: Connection, request: DocumentRequested) -> None:
         assert conn.room is not None and conn.room.info is not None
         document = conn.room.info.document
-        options = json.loads(text)
-        if options.get("with_layer"):
+        if request.with_layer:
             from lamina.server.export import build_layer_pdf
 
             claims = conn.claims
@@ -523,14 +524,12 @@ class LaminaServer:
                     document,
                     records,
                     conn.visible_in(conn.room),
-                    bool(options.get("flatten")),
+                    request.flatten,
                 )
             except LaminaError as exc:
                 logger.error("layer pdf of %s failed: %s", document.document_id, exc)
                 self._reject(conn, "server-error", f"could not build the layer pdf: {exc}")
                 return
-            import hashlib
-
             digest = hashlib.sha256(data).hexdigest()
         else:
             data = await asyncio.to_thread(self.store.read_asset, document.sha256)

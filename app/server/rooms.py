@@ -12,18 +12,19 @@ in flight.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from lamina.auth.ownership import form_field_name
 from lamina.model.ids import RecordId
-from lamina.server.access import Access, inherited_field
-from lamina.server.store import LayerWrite, LoadedLayer, utc_now_iso
-from lamina.sync.layer import AllowAll, LayerCommit, LayerState
-from lamina.sync.messages import PresenceClient, PresenceList, Push, encode_message
-from lamina.sync.server_session import ChangesRelay
+from lamina.model.timestamps import utc_now_iso
+from lamina.server.access import Access
+from lamina.server.store import LayerWrite, LoadedLayer
+from lamina.sync.form_fields import FormFields
+from lamina.sync.layer import LayerCommit, LayerState
+from lamina.sync.messages import Push
+from lamina.sync.server_session import ChangesRelay, PresenceRelay
 from lamina.sync.state import (
     Actor,
     Change,
@@ -31,9 +32,7 @@ from lamina.sync.state import (
     CreateChange,
     DeleteChange,
     RecordState,
-    UpdateChange,
 )
-from ulid import ULID
 from websockets.asyncio.server import ServerConnection, broadcast
 
 if TYPE_CHECKING:
@@ -140,20 +139,20 @@ class Room:
         self.tail: LayerCommit | None = None
         self.writes_in_flight = 0
         self.broken = False
-        # Form fields by name, so values and widgets can inherit their field's group.
-        self._field_ids: dict[str, RecordId] = {}
-        self._field_names: dict[RecordId, str] = {}
-        # Fields of writes in flight, and of the push being prepared (a field and its
-        # widgets usually arrive in one push).
-        self._inflight_fields: dict[str, RecordState] = {}
+        self._fields: FormFields | None = None
         self._presence_timer: asyncio.TimerHandle | None = None
-        self._pushed_fields: dict[str, RecordState] = {}
 
     @property
     def layer(self) -> LayerState:
         """The loaded layer state (only after :attr:`loaded`)."""
         assert self.state is not None, "room used before it loaded"
         return self.state
+
+    @property
+    def fields(self) -> FormFields:
+        """The layer's form fields by name (only after :attr:`loaded`)."""
+        assert self._fields is not None, "room used before it loaded"
+        return self._fields
 
     async def load(self) -> None:
         """Read the layer from the store off the event loop, then open the room (§3.5)."""
@@ -175,63 +174,19 @@ class Room:
             self.state = LayerState.from_records(loaded.records, loaded.seq, loaded.epoch, known)
         else:
             self.state = LayerState.from_base(loaded.records, loaded.epoch)
-        self._index_fields(self.state.records())
+        self._fields = FormFields(self.state, form_field_name)
         self.loaded.set_result(None)
 
     # --- form fields ----------------------------------------------------------------------
 
-    def _index_fields(self, records: Iterable[RecordState]) -> None:
-        for record in records:
-            if record.kind != "form-field":
-                continue
-            old = self._field_names.pop(record.id, None)
-            if old is not None and self._field_ids.get(old) == record.id:
-                del self._field_ids[old]
-            name = (record.content or {}).get("name")
-            if isinstance(name, str) and name:
-                self._field_ids[name] = record.id
-                self._field_names[record.id] = name
-
     def field_named(self, name: str) -> RecordState | None:
         """Return the form field called ``name`` (a tombstone too), or None: the one being
         pushed, else the latest in flight, else the committed one."""
-        field = self._pushed_fields.get(name) or self._inflight_fields.get(name)
-        if field is not None:
-            return field
-        record_id = self._field_ids.get(name)
-        return None if record_id is None else self.layer.get(record_id)
+        return self.fields.named(name)
 
     def view_rule(self, conn: Connection) -> Callable[[RecordState], bool] | None:
         """Return what ``conn`` may view of this layer (None: everything)."""
         return conn.access.view_rule(self.field_named)
-
-    def _inherit_groups(self, changes: Sequence[Change], actor: Actor) -> Sequence[Change]:
-        # A new value or widget of an existing field gets the field's group (Nutrient: they
-        # "always inherit the group of the associated form field").
-        out: list[Change] | None = None
-        for i, change in enumerate(changes):
-            if not isinstance(change, CreateChange):
-                continue
-            if change.kind == "form-field":
-                name = change.content.get("name")
-                if isinstance(name, str) and name:
-                    self._pushed_fields[name] = RecordState(
-                        id=change.record_id,
-                        kind="form-field",
-                        rev=1,
-                        seq=0,
-                        content=change.content,
-                        creator_id=actor.user_id,
-                        group=change.group if change.group is not None else actor.default_group,
-                    )
-                continue
-            field = inherited_field(change.kind, change.content, self.field_named)
-            if field is None or field.group == change.group or field.group is None:
-                continue
-            if out is None:
-                out = list(changes)
-            out[i] = dataclasses.replace(change, group=field.group)
-        return changes if out is None else out
 
     @property
     def idle(self) -> bool:
@@ -243,16 +198,12 @@ class Room:
     def push(self, conn: Connection, push: Push) -> None:
         """Prepare ``push`` on top of the writes in flight and submit it to the writer."""
         policy = TokenPolicy(conn.access, self)
+        commit: LayerCommit | None = None
         try:
-            changes = self._inherit_groups(push.changes, conn.actor)
+            changes = self.fields.inherit_groups(push.changes, conn.actor)
             commit = self.layer.prepare(changes, conn.actor, policy, utc_now_iso(), after=self.tail)
         finally:
-            self._pushed_fields.clear()
-        for record in commit.records:
-            if record.kind == "form-field" and commit.changed:
-                name = (record.content or {}).get("name")
-                if isinstance(name, str) and name:
-                    self._inflight_fields[name] = record
+            self.fields.end_push(commit)
         for result in commit.results:
             if result.status == "rejected":
                 logger.warning(
@@ -263,14 +214,16 @@ class Room:
                     self.layer_name,
                     result.reason,
                 )
-        self._submit(commit, conn)
-        self._follow_field_groups(commit)
+        self._submit(commit, conn=conn)
+        follow = self.fields.follow_group_moves(commit, after=self.tail, now=utc_now_iso())
+        if follow is not None:
+            self._submit(*follow)
 
     def _submit(
         self,
         commit: LayerCommit,
-        conn: Connection | None,
         previous: Mapping[RecordId, RecordState | None] | None = None,
+        conn: Connection | None = None,
     ) -> None:
         self.writes_in_flight += 1
         if commit.changed:
@@ -289,37 +242,6 @@ class Room:
             future = self.server.writer.submit_barrier(chain=self)
         future.add_done_callback(lambda f: self._committed(f, conn, commit, previous))
 
-    def _follow_field_groups(self, commit: LayerCommit) -> None:
-        """When a push moved form fields to another group, move their values and widgets
-        along in the next commit, so every replica (and a catch-up) learns what it may now
-        see or no longer see. Permission checks never depend on it (they read the field)."""
-        moved = []
-        for record in commit.records:
-            before = commit.previous.get(record.id)
-            if record.kind == "form-field" and before is not None and before.group != record.group:
-                moved.append((record, before))
-        if not moved:
-            return
-        changes: list[Change] = []
-        shown_before: dict[RecordId, RecordState | None] = {}
-        for field, before in moved:
-            name = (field.content or {}).get("name")
-            for dep in self.layer.records():
-                if dep.deleted or dep.group == field.group:
-                    continue
-                if form_field_name(dep.kind, dep.content) != name:
-                    continue
-                changes.append(
-                    UpdateChange(str(ULID()), dep.id, base_rev=dep.rev, group=field.group)
-                )
-                # How it looked before, to whom: with the field's old group and creator.
-                shown_before[dep.id] = _detached(dep, before)
-        if not changes:
-            return
-        follow = self.layer.prepare(changes, Actor(), AllowAll(), utc_now_iso(), after=self.tail)
-        if follow.records:
-            self._submit(follow, None, {**follow.previous, **shown_before})
-
     def _committed(
         self,
         future: asyncio.Future[None],
@@ -328,19 +250,21 @@ class Room:
         previous: Mapping[RecordId, RecordState | None] | None = None,
     ) -> None:
         self.writes_in_flight -= 1
+        # Retrieved even when the room already broke (the writes behind a failed one fail
+        # too), or asyncio logs "Future exception was never retrieved".
+        error = future.exception()
         if self.broken:
             self.server.maybe_evict(self)
             return
-        error = future.exception()
         if error is not None:
             self._break(f"store write failed: {error}")
             return
         if commit.changed:
             self.layer.apply_prepared(commit)
-            self._index_fields(commit.records)
+            self.fields.committed(commit.records)
             if self.tail is commit:
                 self.tail = None
-                self._inflight_fields.clear()
+                self.fields.forget_in_flight()
         if conn is not None:
             conn.send_ack(commit, self)
         if commit.records:
@@ -358,20 +282,24 @@ class Room:
         could see it; default the commit's)."""
         before = commit.previous if previous is None else previous
         relay = ChangesRelay(commit.records, commit.seq, previous=before)
-        self._fan_out(relay, [m for m in self.members if m is not exclude])
+        members = [m for m in self.members if m is not exclude]
+        self._fan_out(members, lambda conn: conn.relay(relay, self))
         if self.viewers:
             layer_relay = ChangesRelay(
                 commit.records, commit.seq, previous=before, layer=self.layer_name
             )
-            self._fan_out(layer_relay, list(self.viewers))
+            self._fan_out(list(self.viewers), lambda conn: conn.relay(layer_relay, self))
 
-    def _fan_out(self, relay: ChangesRelay, conns: Iterable[Connection]) -> None:
+    def _fan_out(
+        self, conns: Sequence[Connection], frames_of: Callable[[Connection], list[str]]
+    ) -> None:
         # Connections that see the same records share one frame (the same str object), and
         # each distinct frame goes out in one broadcast(): encoded once, written to every
-        # socket without awaiting any of them. Slow clients are dropped, not waited for.
+        # socket without awaiting any of them. Slow clients are dropped, not waited for
+        # (which takes them out of the room: ``conns`` must be a copy).
         groups: dict[int, tuple[str, list[ServerConnection]]] = {}
         for conn in conns:
-            frames = conn.relay(relay, self)
+            frames = frames_of(conn)
             if not frames or conn.over_limit():
                 continue
             if len(frames) == 1:
@@ -387,26 +315,13 @@ class Room:
         logger.error("room %s/%r closed: %s", self.document_id, self.layer_name, reason)
         self.broken = True
         self.tail = None
-        self._inflight_fields.clear()
+        if self._fields is not None:
+            self._fields.forget_in_flight()
         for conn in list(self.members | self.viewers):
             conn.close_with("server-error", "the server could not save changes; reconnect")
         self.server.forget_room(self)
 
     # --- membership and presence ----------------------------------------------------------
-
-    def presence_frame(self) -> str:
-        """Encode the presence list of the room's members once (§8.1)."""
-        clients = tuple(
-            PresenceClient(
-                client_id=m.client_id,
-                user_id=m.claims.user_id if m.claims is not None else None,
-                name=_str_or_none(m.presence.get("name")),
-                color=_str_or_none(m.presence.get("color")),
-                state=m.presence,
-            )
-            for m in sorted(self.members, key=lambda m: m.client_id)
-        )
-        return encode_message(PresenceList(clients))
 
     def broadcast_presence(self) -> None:
         """Send who is connected to every member (§8.1), at most once per
@@ -423,24 +338,9 @@ class Room:
 
     def _send_presence(self) -> None:
         self._presence_timer = None
-        if not self.members:
+        # A copy: a member too slow to take the list is dropped, which leaves the room.
+        members = list(self.members)
+        if not members:
             return
-        frame = self.presence_frame()
-        sockets = [m.ws for m in self.members if m.closing is None and not m.over_limit()]
-        broadcast(sockets, frame)
-
-
-def _detached(dep: RecordState, field_before: RecordState) -> RecordState:
-    """Return ``dep`` as it was judged before its field moved: unlinked from the field, with
-    the field's former group (and, for a value, creator)."""
-    content = dict(dep.content or {})
-    content.pop("name" if dep.kind == "form-field-value" else "formFieldName", None)
-    creator = field_before.creator_id if dep.kind == "form-field-value" else dep.creator_id
-    return dataclasses.replace(dep, content=content, group=field_before.group, creator_id=creator)
-
-
-def _str_or_none(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-OnEvict = Callable[[Room], None]
+        relay = PresenceRelay(m.session for m in members)
+        self._fan_out(members, lambda conn: conn.relay_presence(relay))

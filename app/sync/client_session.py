@@ -45,6 +45,7 @@ from lamina.sync.messages import (
     decode_message,
     encode_message,
 )
+from lamina.sync.phases import CLIENT_RULES, ClientPhase, PhaseMachine, Step
 from lamina.sync.state import (
     KINDS,
     Change,
@@ -230,8 +231,6 @@ ClientEvent: TypeAlias = (
     | ServerError
 )
 
-ClientPhase = Literal["disconnected", "await-welcome", "await-catch-up", "behind", "open", "closed"]
-
 
 def _apply_to_content(
     content: Mapping[str, Any], set_: Mapping[str, Any], unset: Iterable[str]
@@ -252,7 +251,6 @@ class ClientSession:
 
     Attributes:
         state: the persistent part (see :class:`ClientState`).
-        phase: where the current connection is.
         welcome: the last ``welcome``.
         layers: records of other layers viewed read-only (§5.3), by layer name.
         paused: while True no ``push`` starts, not even the one the catch-up starts (§3.6):
@@ -263,7 +261,7 @@ class ClientSession:
 
     def __init__(self, state: ClientState) -> None:
         self.state = state
-        self.phase: ClientPhase = "disconnected"
+        self._phases = PhaseMachine(CLIENT_RULES)
         self.welcome: Welcome | None = None
         self.layers: dict[str, dict[RecordId, RecordState]] = {}
         self.paused = False
@@ -281,11 +279,29 @@ class ClientSession:
 
     # --- connection -----------------------------------------------------------------------
 
+    @property
+    def phase(self) -> ClientPhase:
+        """Where the current connection is (P3 of :mod:`lamina.sync.phases`)."""
+        return self._phases.phase
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the catch-up has arrived: pushes, presence and requests may go."""
+        return self._phases.phase is ClientPhase.OPEN
+
+    @property
+    def is_behind(self) -> bool:
+        """Whether the server lost changes this client saw and the session waits for
+        :meth:`adopt_server_state` (§3.4)."""
+        return self._phases.phase is ClientPhase.BEHIND
+
     def hello_frame(self, token: str, presence: Mapping[str, Any] | None = None) -> str:
-        """Return the ``hello`` frame to write first on a new connection (§3.1)."""
-        if self.phase not in ("disconnected", "closed"):
-            raise LocalProtocolError(f"hello on a connection in phase {self.phase}")
-        self.phase = "await-welcome"
+        """Return the ``hello`` frame to write first on a new connection (§3.1).
+
+        Raises:
+            LocalProtocolError: a connection is already being made or open.
+        """
+        self._phases.advance(Step.HELLO, "hello_frame")
         self._in_flight = []
         self._chunks = []
         hello = Hello(
@@ -299,7 +315,7 @@ class ClientSession:
 
     def connection_lost(self) -> None:
         """Forget the connection: unacked changes stay in the outbox and go again (§4.2)."""
-        self.phase = "disconnected"
+        self._phases.advance(Step.LOST)
         self._in_flight = []
         self._frames = []
         self._held = []
@@ -327,32 +343,42 @@ class ClientSession:
 
     def presence_frame(self, state: Mapping[str, Any]) -> None:
         """Queue this client's presence (§8.1); dropped when not connected."""
-        if self.phase == "open":
+        if self._phases.allows(Step.SEND):
             self._frames.append(encode_message(Presence(dict(state))))
 
-    def request_document(self) -> None:
-        """Queue ``get_document`` (§5.4); :class:`DocumentReceived` follows."""
-        self._require_open("request_document")
-        self._frames.append(encode_message(GetDocument()))
+    def request_document(self, *, with_layer: bool = False, flatten: bool = False) -> None:
+        """Queue ``get_document`` (§5.4); :class:`DocumentReceived` follows.
+
+        Args:
+            with_layer: ask for the PDF with the layer's records this token may view written
+                into it (the token needs ``download``), instead of the PDF as uploaded.
+            flatten: with ``with_layer``, burn the records into the pages.
+
+        Raises:
+            LocalProtocolError: the connection is not open.
+        """
+        self._phases.advance(Step.SEND, "request_document")
+        self._frames.append(encode_message(GetDocument(with_layer, flatten)))
 
     def view_layer(self, layer: str) -> None:
-        """Ask to view another layer read-only (§5.3)."""
-        self._require_open("view_layer")
-        self._frames.append(encode_message(ViewLayer(layer)))
+        """Ask to view another layer read-only (§5.3).
 
-    def _require_open(self, what: str) -> None:
-        if self.phase != "open":
-            raise LocalProtocolError(f"{what} needs an open connection (phase {self.phase})")
+        Raises:
+            LocalProtocolError: the connection is not open.
+        """
+        self._phases.advance(Step.SEND, "view_layer")
+        self._frames.append(encode_message(ViewLayer(layer)))
 
     def adopt_server_state(self) -> list[ClientEvent]:
         """After :class:`ServerBehind`, accept the server's state and resume (§3.4, §6.6).
 
         The replica becomes the server's; the outbox stays and is sent.
+
+        Raises:
+            LocalProtocolError: the session is not waiting for this decision.
         """
-        if self.phase != "behind":
-            raise LocalProtocolError(f"adopt_server_state in phase {self.phase}")
+        self._phases.advance(Step.ADOPT, "adopt_server_state")
         held, self._held = self._held, []
-        self.phase = "await-catch-up"
         events: list[ClientEvent] = []
         for msg in held:
             self._on_records(msg, events)
@@ -367,23 +393,19 @@ class ClientSession:
             RemoteProtocolError: the server broke the protocol (close and reconnect).
             LocalProtocolError: no connection is being made.
         """
-        if self.phase in ("disconnected", "closed"):
-            raise LocalProtocolError(f"receive_text in phase {self.phase}")
+        self._phases.require_receiving()
         msg = decode_message(text, from_client=False)
+        self._phases.check_receive(msg.TYPE)  # P4
         events: list[ClientEvent] = []
         if isinstance(msg, Error):
-            self.phase = "closed"
+            self._phases.advance(Step.ERROR)
             return [ServerError(msg.code, msg.message, msg.code in FINAL_CODES)]
         if isinstance(msg, Welcome):
             self._on_welcome(msg, events)
-        elif self.phase == "await-welcome":
-            raise RemoteProtocolError(f"{msg.TYPE}: expected welcome first")
         elif isinstance(msg, Snapshot | Changes):
             self._on_records(msg, events)
         elif isinstance(msg, PresenceList):
             events.append(PresenceChanged(msg.clients))
-        elif self.phase in ("await-catch-up", "behind"):
-            raise RemoteProtocolError(f"{msg.TYPE}: expected the catch-up first")
         elif isinstance(msg, Ack):
             self._on_ack(msg, events)
         elif isinstance(msg, DocumentChunk):
@@ -391,30 +413,29 @@ class ClientSession:
         return events
 
     def _on_welcome(self, welcome: Welcome, events: list[ClientEvent]) -> None:
-        if self.phase != "await-welcome":
-            raise RemoteProtocolError("welcome: sent twice")
         self.welcome = welcome
         events.append(Welcomed(welcome))
         last = self.state.last_seq
         # §6.6 / §3.4: check for a server that lost our future before merging anything.
         same_epoch = self.state.layer_epoch == welcome.layer_epoch
         if same_epoch and last is not None and last > welcome.seq:
-            self.phase = "behind"
+            self._phases.advance(Step.BEHIND)
             events.append(ServerBehind(last, welcome.seq))
         else:
-            self.phase = "await-catch-up"
+            self._phases.advance(Step.WELCOME)
 
     def _on_records(self, msg: Snapshot | Changes, events: list[ClientEvent]) -> None:
         if msg.layer is not None:
             self._on_other_layer(msg, events)
             return
         is_catch_up = isinstance(msg, Snapshot) or msg.catch_up
-        if self.phase == "behind":
+        if self.is_behind:
             if is_catch_up == bool(self._held):
                 raise RemoteProtocolError(f"{msg.TYPE}: expected one catch-up first")
             self._held.append(msg)  # §3.4: do not merge until the user decides
             return
-        if is_catch_up != (self.phase == "await-catch-up"):
+        awaited = self._phases.allows(Step.CATCH_UP)
+        if is_catch_up != awaited:
             raise RemoteProtocolError(
                 f"{msg.TYPE}: catch-up expected"
                 if is_catch_up is False
@@ -434,15 +455,15 @@ class ClientSession:
             if applied:
                 events.append(RecordsChanged(applied, "remote"))
             self._advance_seq(msg.seq)
-        if self.phase == "await-catch-up":
+        if awaited:
             assert self.welcome is not None
             self.state.layer_epoch = self.welcome.layer_epoch
-            self.phase = "open"
+            self._phases.advance(Step.CATCH_UP)
             self._want_flush = self._want_flush or bool(self.state.outbox)  # §3.6
             self._maybe_push()
 
     def _on_other_layer(self, msg: Snapshot | Changes, events: list[ClientEvent]) -> None:
-        if self.phase != "open":
+        if not self.is_open:
             raise RemoteProtocolError(f"{msg.TYPE}: layer records before the catch-up")
         assert msg.layer is not None
         if isinstance(msg, Snapshot):
@@ -586,7 +607,7 @@ class ClientSession:
     # --- pushing --------------------------------------------------------------------------
 
     def _maybe_push(self) -> None:
-        if self.phase != "open" or self._in_flight or not self._want_flush or self.paused:
+        if not self.is_open or self._in_flight or not self._want_flush or self.paused:
             return
         outbox = self.state.outbox
         if not outbox:

@@ -223,12 +223,22 @@ class PresenceList:
 
 @dataclass(frozen=True)
 class GetDocument:
-    """Ask for the PDF (§5.4)."""
+    """Ask for the PDF (§5.4).
+
+    Attributes:
+        with_layer: ask instead for the PDF with the layer's records this token may view
+            written into it (needs ``download``).
+        flatten: with ``with_layer``, burn the records into the pages.
+    """
 
     TYPE: ClassVar[str] = "get_document"
+    with_layer: bool = False
+    flatten: bool = False
 
     def to_wire(self) -> dict[str, Any]:
-        return {"type": "get_document"}
+        if not self.with_layer:
+            return {"type": "get_document"}
+        return {"type": "get_document", "with_layer": True, "flatten": self.flatten}
 
 
 @dataclass(frozen=True)
@@ -342,6 +352,11 @@ def _push(o: dict[str, Any]) -> Push:
 
 def _presence_in(o: dict[str, Any]) -> Presence:
     return Presence(w.obj(w.required(o, "state", "presence"), "presence.state"))
+
+
+def _get_document(o: dict[str, Any]) -> GetDocument:
+    # §5.4: the options are read as JSON truth values, as the first servers read them.
+    return GetDocument(with_layer=bool(o.get("with_layer")), flatten=bool(o.get("flatten")))
 
 
 def _view_layer(o: dict[str, Any]) -> ViewLayer:
@@ -458,7 +473,7 @@ _FROM_CLIENT: dict[str, Callable[[dict[str, Any]], Message]] = {
     "hello": _hello,
     "push": _push,
     "presence": _presence_in,
-    "get_document": lambda o: GetDocument(),
+    "get_document": _get_document,
     "view_layer": _view_layer,
 }
 _FROM_SERVER: dict[str, Callable[[dict[str, Any]], Message]] = {

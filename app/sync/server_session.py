@@ -6,11 +6,14 @@ The shell feeds each frame to :meth:`ServerSession.receive_text`, acts on the re
 :class:`RemoteProtocolError`, the ``error`` frame is already queued: write it, then close the
 WebSocket with ``exc.close_code``.
 
-Legal order (h11 style, one table)::
+Legal order: the server table of :mod:`lamina.sync.phases` (P2)::
 
     await-hello --hello--> await-welcome --send_welcome--> await-catch-up
-    await-catch-up --send_snapshot / send_changes(catch_up=True)--> open
+    await-catch-up --send_catch_up--> open
     any --send_error / RemoteProtocolError--> closed
+
+After the hello the session knows who is connected: :attr:`ServerSession.presence_client`
+is its entry in the presence list, which follows the client's ``presence`` messages (§8.1).
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ from __future__ import annotations
 import base64
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from functools import cached_property
+from typing import Any, TypeAlias
 
 from lamina.model.ids import RecordId
 from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, close_code_for
+from lamina.sync.layer import LayerState
 from lamina.sync.messages import (
     DOCUMENT_CHUNK_BYTES,
     RATE_BURST,
@@ -41,12 +46,11 @@ from lamina.sync.messages import (
     encode_message,
     encode_records_frame,
 )
+from lamina.sync.phases import SERVER_RULES, PhaseMachine, ServerPhase, Step
 from lamina.sync.state import ChangeResult, RecordState, dumps
 
 Visibility: TypeAlias = Callable[[RecordState], bool]
 """Whether a connection may view a record (its token's ``view`` rules, §4.9); None: all."""
-
-ServerState = Literal["await-hello", "await-welcome", "await-catch-up", "open", "closed"]
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,16 @@ class PresenceReceived:
 
 @dataclass(frozen=True)
 class DocumentRequested:
-    """The client asked for the PDF (§5.4): check ``read-document``, then send chunks."""
+    """The client asked for the PDF (§5.4): check ``read-document``, then send chunks.
+
+    Attributes:
+        with_layer: it wants the PDF with the layer's records it may view written into it
+            (check ``download``).
+        flatten: with ``with_layer``, the records burnt into the pages.
+    """
+
+    with_layer: bool = False
+    flatten: bool = False
 
 
 @dataclass(frozen=True)
@@ -152,24 +165,101 @@ class ChangesRelay:
         return encode_records_frame("changes", self.seq, texts, extra)
 
 
+@dataclass(frozen=True)
+class CatchUp:
+    """What a connecting client is sent right after its ``welcome`` (§3.3).
+
+    Attributes:
+        records: for a snapshot every live record, else the latest state of every record
+            changed after the client's ``last_seq``.
+        seq: the layer ``seq`` it brings the client to.
+        snapshot: whether it replaces the client's replica (``snapshot``) or brings exactly
+            what the client missed (``changes`` with ``catch_up``).
+    """
+
+    records: Sequence[RecordState]
+    seq: int
+    snapshot: bool
+
+
+def catch_up_for(hello: Hello, layer: LayerState) -> CatchUp:
+    """Decide what a client that said ``hello`` gets from ``layer`` (§3.3, §3.4).
+
+    Exactly what it missed when its ``layer_epoch`` is the layer's and the layer still holds
+    every change after its ``last_seq``; otherwise a snapshot (first sync, another epoch, a
+    ``last_seq`` older than the kept history or from a future the server lost).
+    """
+    missed = layer.changes_since(hello.last_seq) if hello.layer_epoch == layer.epoch else None
+    if missed is None:
+        return CatchUp(layer.snapshot(), layer.seq, snapshot=True)
+    return CatchUp(missed, layer.seq, snapshot=False)
+
+
+def _str_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class PresenceRelay:
+    """Who is connected to a layer, encoded once for all its members (§8.1).
+
+    Build it from the members' sessions when presence changes and hand it to each member's
+    :meth:`ServerSession.relay_presence`: every member gets the same string.
+    """
+
+    def __init__(self, sessions: Iterable[ServerSession]) -> None:
+        self.clients = tuple(
+            sorted((s.presence_client for s in sessions), key=lambda c: c.client_id)
+        )
+
+    @cached_property
+    def frame(self) -> str:
+        """The ``presence`` frame (encoded on first use)."""
+        return encode_message(PresenceList(self.clients))
+
+
 class ServerSession:
     """One client connection, as the server sees it (sans I/O).
 
     Attributes:
-        state: where the connection is in the handshake (see the module docstring).
         hello: the client's ``hello`` once received.
+        presence: the client's presence state: its hello's, then its last ``presence``.
         view_layers: the other layers this connection has been sent a snapshot of (§5.3).
     """
 
     def __init__(self, *, rate_limit: float = RATE_LIMIT, burst: float = RATE_BURST) -> None:
-        self.state: ServerState = "await-hello"
+        self._phases = PhaseMachine(SERVER_RULES)
         self.hello: Hello | None = None
+        self.presence: Mapping[str, Any] = {}
         self.view_layers: set[str] = set()
+        self._user_id: str | None = None
         self._frames: list[str] = []
         self._rate = rate_limit
         self._burst = burst
         self._tokens = burst
         self._last_time: float | None = None
+
+    # --- phase ----------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> ServerPhase:
+        """Where the connection is (P2 of :mod:`lamina.sync.phases`)."""
+        return self._phases.phase
+
+    @property
+    def state(self) -> ServerPhase:
+        """The old name of :attr:`phase`."""
+        return self._phases.phase
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the catch-up went out and the connection is not closed: records, acks,
+        presence and the document may be sent."""
+        return self._phases.phase is ServerPhase.OPEN
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether ``error`` was queued (by :meth:`send_error` or a protocol error)."""
+        return self._phases.phase is ServerPhase.CLOSED
 
     # --- input ----------------------------------------------------------------------------
 
@@ -186,16 +276,17 @@ class ServerSession:
                 ``exc.close_code``.
             LocalProtocolError: the session is already closed.
         """
-        if self.state == "closed":
-            raise LocalProtocolError("receive_text on a closed session")
+        self._phases.require_receiving()
         try:
             if now is not None:
                 self._spend_token(now)
             check_frame_size(text)
             msg = decode_message(text, from_client=True)
+            self._phases.check_receive(msg.TYPE)  # P4
             return [self._event_for(msg)]
         except RemoteProtocolError as exc:
-            self._fail(exc)
+            self._phases.advance(Step.ERROR)
+            self._frames.append(encode_message(Error(exc.code, exc.message)))
             raise
 
     def _spend_token(self, now: float) -> None:
@@ -211,28 +302,34 @@ class ServerSession:
 
     def _event_for(self, msg: Any) -> ServerEvent:
         if isinstance(msg, Hello):
-            if self.state != "await-hello":
-                raise RemoteProtocolError("hello: sent twice")
+            self._phases.advance(Step.HELLO)
             self.hello = msg
-            self.state = "await-welcome"
+            self.presence = dict(msg.presence)
             return HelloReceived(msg)
-        if self.state == "await-hello":
-            raise RemoteProtocolError(f"{msg.TYPE}: expected hello first")
-        if self.state != "open":
-            raise RemoteProtocolError(f"{msg.TYPE}: sent before the welcome and catch-up")
         if isinstance(msg, Push):
             return PushReceived(msg)
         if isinstance(msg, Presence):
+            self.presence = dict(msg.state)
             return PresenceReceived(msg)
         if isinstance(msg, GetDocument):
-            return DocumentRequested()
+            return DocumentRequested(msg.with_layer, msg.flatten)
         if isinstance(msg, ViewLayer):
             return ViewLayerRequested(msg.layer)
         raise RemoteProtocolError(f"{msg.TYPE}: unexpected from a client")  # pragma: no cover
 
-    def _fail(self, exc: RemoteProtocolError) -> None:
-        self._frames.append(encode_message(Error(exc.code, exc.message)))
-        self.state = "closed"
+    @property
+    def presence_client(self) -> PresenceClient:
+        """This connection as the presence list shows it (§8.1): its ``client_id``, the
+        ``user_id`` its welcome named, and the name and color of its presence state."""
+        if self.hello is None:
+            raise LocalProtocolError("presence of a session that has not said hello")
+        return PresenceClient(
+            client_id=self.hello.client_id,
+            user_id=self._user_id,
+            name=_str_or_none(self.presence.get("name")),
+            color=_str_or_none(self.presence.get("color")),
+            state=self.presence,
+        )
 
     # --- output ---------------------------------------------------------------------------
 
@@ -241,15 +338,30 @@ class ServerSession:
         frames, self._frames = self._frames, []
         return frames
 
-    def _require(self, *states: ServerState, what: str) -> None:
-        if self.state not in states:
-            raise LocalProtocolError(f"{what} in state {self.state} (allowed: {', '.join(states)})")
-
     def send_welcome(self, welcome: Welcome) -> None:
-        """Queue ``welcome`` (§3.2); a catch-up (snapshot or changes) must follow (§3.3)."""
-        self._require("await-welcome", what="send_welcome")
+        """Queue ``welcome`` (§3.2); :meth:`send_catch_up` must follow (§3.3)."""
+        self._phases.advance(Step.WELCOME, "send_welcome")
+        self._user_id = welcome.user_id
         self._frames.append(encode_message(welcome))
-        self.state = "await-catch-up"
+
+    def send_catch_up(self, layer: LayerState, *, visible: Visibility | None = None) -> CatchUp:
+        """Queue what the client missed of ``layer``, or a snapshot (§3.3), and open.
+
+        The choice is :func:`catch_up_for`'s. Records the connection may not view are left
+        out of a snapshot; in a catch-up they go as content-less tombstones (it may have
+        seen them before).
+
+        Returns:
+            What was sent.
+        """
+        if self.hello is None:
+            raise LocalProtocolError("send_catch_up before hello")
+        catch_up = catch_up_for(self.hello, layer)
+        if catch_up.snapshot:
+            self.send_snapshot(catch_up.records, catch_up.seq, visible=visible)
+        else:
+            self.send_changes(catch_up.records, catch_up.seq, catch_up=True, visible=visible)
+        return catch_up
 
     def send_snapshot(
         self,
@@ -264,19 +376,18 @@ class ServerSession:
         Args:
             records: the layer's live records (tombstones are left out here anyway).
             seq: the layer ``seq`` the snapshot is at.
-            layer: another layer's name, for a ``view_layer`` answer (§5.3).
+            layer: another layer's name, for a ``view_layer`` answer (§5.3); None for the
+                catch-up of the connection's own layer (prefer :meth:`send_catch_up`).
             visible: the connection's view rule; None when it may view everything.
         """
         if layer is None:
-            self._require("await-catch-up", "open", what="send_snapshot")
+            self._phases.advance(Step.CATCH_UP, "send_snapshot")
         else:
-            self._require("open", what="send_snapshot of another layer")
+            self._phases.advance(Step.SEND, "send_snapshot of another layer")
             self.view_layers.add(layer)
         texts = [r.wire_text for r in records if not r.deleted and (visible is None or visible(r))]
         extra = {"layer": layer} if layer is not None else None
         self._frames.append(encode_records_frame("snapshot", seq, texts, extra))
-        if layer is None:
-            self.state = "open"
 
     def send_changes(
         self,
@@ -300,14 +411,12 @@ class ServerSession:
             catch-up is always sent, even empty).
         """
         if catch_up:
-            self._require("await-catch-up", what="send_changes(catch_up=True)")
-            extra: dict[str, Any] = {"catch_up": True}
+            self._phases.advance(Step.CATCH_UP, "send_changes(catch_up=True)")
             texts = [
                 r.wire_text if visible is None or visible(r) else r.hidden().wire_text
                 for r in records
             ]
-            self._frames.append(encode_records_frame("changes", seq, texts, extra))
-            self.state = "open"
+            self._frames.append(encode_records_frame("changes", seq, texts, {"catch_up": True}))
             return True
         return self.relay(ChangesRelay(records, seq, previous=previous, layer=layer), visible)
 
@@ -317,7 +426,7 @@ class ServerSession:
         Returns:
             Whether a frame was queued.
         """
-        self._require("open", what="relay changes")
+        self._phases.advance(Step.SEND, "relay changes")
         if relay.layer is not None and relay.layer not in self.view_layers:
             raise LocalProtocolError(f"relay of layer {relay.layer!r} this session does not view")
         frame = relay.frame_for(visible)
@@ -338,7 +447,7 @@ class ServerSession:
         ``seq`` is the layer ``seq`` right after this push's commit (``LayerCommit.seq``),
         not after a whole group commit, so the client never skips another commit (§4.10).
         """
-        self._require("open", what="send_ack")
+        self._phases.advance(Step.SEND, "send_ack")
         items = []
         for result in results:
             record = result.record
@@ -348,12 +457,17 @@ class ServerSession:
 
     def send_presence(self, clients: Sequence[PresenceClient]) -> None:
         """Queue the list of connected clients (§8.1)."""
-        self._require("open", what="send_presence")
+        self._phases.advance(Step.SEND, "send_presence")
         self._frames.append(encode_message(PresenceList(tuple(clients))))
+
+    def relay_presence(self, relay: PresenceRelay) -> None:
+        """Queue a layer's shared presence list (§8.1)."""
+        self._phases.advance(Step.SEND, "relay_presence")
+        self._frames.append(relay.frame)
 
     def send_document_chunks(self, data: bytes, sha256: str) -> None:
         """Queue the PDF as ``document_chunk`` messages of at most 256 KiB each (§5.4)."""
-        self._require("open", what="send_document_chunks")
+        self._phases.advance(Step.SEND, "send_document_chunks")
         count = max(1, -(-len(data) // DOCUMENT_CHUNK_BYTES))
         for index in range(count):
             piece = data[index * DOCUMENT_CHUNK_BYTES : (index + 1) * DOCUMENT_CHUNK_BYTES]
@@ -365,9 +479,10 @@ class ServerSession:
 
         Returns:
             The WebSocket close code to close with after writing the frames.
+
+        Raises:
+            LocalProtocolError: the session is already closed.
         """
-        if self.state == "closed":
-            raise LocalProtocolError("send_error on a closed session")
+        self._phases.advance(Step.ERROR, "send_error")
         self._frames.append(encode_message(Error(code, message)))
-        self.state = "closed"
         return close_code_for(code)

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from lamina.sync.client_session import ClientEvent, ClientSession
 from lamina.sync.errors import RemoteProtocolError
 from lamina.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
-from lamina.sync.messages import DocumentInfo, PresenceClient, Welcome
+from lamina.sync.messages import DocumentInfo, Welcome
 from lamina.sync.server_session import (
     ChangesRelay,
     DocumentRequested,
     HelloReceived,
     PresenceReceived,
+    PresenceRelay,
     PushReceived,
     ServerEvent,
     ServerSession,
@@ -51,7 +52,6 @@ class Link:
     to_client: deque[str] = field(default_factory=deque)
     open: bool = True
     client_events: list[ClientEvent] = field(default_factory=list)
-    presence: dict[str, object] = field(default_factory=dict)
 
     def _collect_client(self) -> None:
         if self.open:
@@ -169,7 +169,6 @@ class InMemoryServer:
     def _on_event(self, link: Link, event: ServerEvent) -> None:
         session, layer = link.session, self.layer
         if isinstance(event, HelloReceived):
-            link.presence = dict(event.hello.presence)
             session.send_welcome(
                 Welcome(
                     document_id="doc",
@@ -184,14 +183,7 @@ class InMemoryServer:
                     ),
                 )
             )
-            hello = event.hello
-            missed = (
-                layer.changes_since(hello.last_seq) if hello.layer_epoch == layer.epoch else None
-            )
-            if missed is None:
-                session.send_snapshot(layer.snapshot(), layer.seq, visible=link.visible)
-            else:
-                session.send_changes(missed, layer.seq, catch_up=True, visible=link.visible)
+            session.send_catch_up(layer, visible=link.visible)
             self.broadcast_presence()
         elif isinstance(event, PushReceived):
             commit = layer.prepare(event.push.changes, link.actor, self.policy, self._clock())
@@ -201,11 +193,10 @@ class InMemoryServer:
             if commit.records:
                 relay = ChangesRelay(commit.records, commit.seq, previous=commit.previous)
                 for other in self.links:
-                    if other is not link and other.session.state == "open":
+                    if other is not link and other.session.is_open:
                         other.session.relay(relay, other.visible)
                         self._flush(other)
         elif isinstance(event, PresenceReceived):
-            link.presence = dict(event.presence.state)
             self.broadcast_presence()
         elif isinstance(event, DocumentRequested):
             session.send_document_chunks(self.document, hashlib.sha256(self.document).hexdigest())
@@ -214,18 +205,8 @@ class InMemoryServer:
 
     def broadcast_presence(self) -> None:
         """Send the list of connected clients to every open link (§8.1)."""
-        clients = [
-            PresenceClient(
-                link.client.state.client_id,
-                link.actor.user_id,
-                str(link.presence.get("name")) if "name" in link.presence else None,
-                str(link.presence.get("color")) if "color" in link.presence else None,
-                link.presence,
-            )
-            for link in self.links
-            if link.session.state == "open"
-        ]
-        for link in self.links:
-            if link.session.state == "open":
-                link.session.send_presence(clients)
-                self._flush(link)
+        members = [link for link in self.links if link.session.is_open]
+        relay = PresenceRelay(link.session for link in members)
+        for link in members:
+            link.session.relay_presence(relay)
+            self._flush(link)

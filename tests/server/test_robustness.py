@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from lamina.server.documents import add_document_file
@@ -127,3 +128,43 @@ def test_a_client_that_stops_reading_is_dropped_and_the_others_carry_on(
         assert frames[-1]["code"] == "server-error" and "too slow" in frames[-1]["message"]
 
     run(scenario())
+
+
+def test_a_client_found_too_slow_while_presence_goes_out_is_dropped_cleanly_8_1(
+    tight: ServerThread,
+) -> None:
+    # Dropping a member takes it out of the room while the presence list goes out to the
+    # members: the room must not be iterating its live member set then (an exception in
+    # the presence timer is logged as an ERROR, which fails this test).
+    store = SqliteStore(tight.data_dir)
+    try:
+        doc = add_document_file(store, corpus_pdf(STAMPS), "slowp").document_id
+    finally:
+        store.close()
+
+    async def scenario() -> None:
+        fast, _, _ = await join(tight.url, tight.token(doc, user_id="fast"), name="fast")
+        slow, _, _ = await join(tight.url, tight.token(doc, user_id="slow"), name="slow")
+        assert slow.ws.transport is not None
+        slow.ws.transport.pause_reading()
+        big = "x" * 1_000_000
+        for page in range(80):  # each relay is followed by a presence list, never by another
+            await fast.push(create(note=big))
+            await fast.send({"type": "presence", "state": {"name": "fast", "page": page}})
+            listed = await fast.recv_type("presence")
+            while _page_of("fast", listed) != page:
+                listed = await fast.recv_type("presence")
+            if "slow" not in {c["name"] for c in listed["clients"]}:
+                break
+        else:
+            raise AssertionError("the slow client was never dropped")
+        assert tight.server.connections  # the server carries on
+        slow.ws.transport.resume_reading()
+        code, frames = await slow.closed(timeout=30)
+        assert code == 1011 and "too slow" in frames[-1]["message"]
+
+    run(scenario())
+
+
+def _page_of(name: str, presence: dict[str, Any]) -> Any:
+    return next((c["state"].get("page") for c in presence["clients"] if c["name"] == name), None)

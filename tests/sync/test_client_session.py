@@ -213,6 +213,17 @@ def test_document_arrives_whole_and_verified_5_4() -> None:
     assert got[0].data == data and got[0].sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_document_with_the_layer_written_in_is_asked_for_by_options_5_4() -> None:
+    server = InMemoryServer()
+    alice, _link = connected(server, "alice")
+    alice.request_document(with_layer=True, flatten=True)
+    sent = json.loads(alice.frames_to_send()[0])
+    assert sent == {"type": "get_document", "with_layer": True, "flatten": True}
+    offline = ClientSession.new()
+    with pytest.raises(LocalProtocolError):
+        offline.request_document()
+
+
 def test_document_with_wrong_hash_is_a_protocol_error_5_4() -> None:
     alice = ClientSession.new()
     alice.hello_frame("t")

@@ -50,6 +50,8 @@ CLIENT_MESSAGES: list[Message] = [
     ),
     Presence({"page": 3}),
     GetDocument(),
+    GetDocument(with_layer=True),
+    GetDocument(with_layer=True, flatten=True),
     ViewLayer("bob"),
 ]
 SERVER_MESSAGES: list[Message] = [
@@ -227,3 +229,12 @@ def test_fuzzed_text_decodes_or_raises_remote_protocol_error_1_4(
         decode_message(text, from_client=from_client)
     except RemoteProtocolError as exc:
         assert str(exc)
+
+
+def test_get_document_options_5_4() -> None:
+    assert encode_message(GetDocument()) == '{"type":"get_document"}'  # the plain form
+    decoded = decode_message(
+        '{"type":"get_document","with_layer":true,"flatten":true}', from_client=True
+    )
+    assert decoded == GetDocument(with_layer=True, flatten=True)
+    assert decode_message('{"type":"get_document"}', from_client=True) == GetDocument()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from lamina.model.ids import RecordId
 from lamina.sync.errors import LocalProtocolError, RemoteProtocolError
+from lamina.sync.layer import AllowAll, LayerState
 from lamina.sync.messages import (
     DOCUMENT_CHUNK_BYTES,
     Hello,
@@ -21,11 +22,13 @@ from lamina.sync.server_session import (
     ChangesRelay,
     DocumentRequested,
     HelloReceived,
+    PresenceRelay,
     PushReceived,
     ServerSession,
     ViewLayerRequested,
+    catch_up_for,
 )
-from lamina.sync.state import ChangeResult, DeleteChange, RecordState
+from lamina.sync.state import Actor, ChangeResult, CreateChange, DeleteChange, RecordState
 
 from tests.sync.sync_helpers import ink
 
@@ -204,3 +207,80 @@ def test_other_layer_snapshot_then_relay_5_3() -> None:
     assert session.relay(ChangesRelay([rec("a")], 2, layer="bob"))
     snap, changes = frames(session)
     assert snap["layer"] == changes["layer"] == "bob"
+
+
+def _layer_with_history() -> LayerState:
+    layer = LayerState("e1")
+    for x in range(3):
+        layer.apply(
+            [CreateChange(f"c{x}", RecordId(f"r{x}"), "annotation", {"id": f"r{x}", **ink()})],
+            Actor(),
+            AllowAll(),
+            "t",
+        )
+    return layer
+
+
+@pytest.mark.parametrize(
+    ("last_seq", "epoch", "snapshot", "ids"),
+    [
+        (None, None, True, ["r0", "r1", "r2"]),  # first sync
+        (1, "e1", False, ["r1", "r2"]),  # exactly what it missed
+        (3, "e1", False, []),  # nothing missed: an empty catch-up, not a snapshot
+        (1, "e0", True, ["r0", "r1", "r2"]),  # another epoch: history was reset
+        (9, "e1", True, ["r0", "r1", "r2"]),  # a future the server lost (§3.4)
+    ],
+)
+def test_catch_up_is_what_was_missed_or_a_snapshot_3_3(
+    last_seq: int | None, epoch: str | None, snapshot: bool, ids: list[str]
+) -> None:
+    layer = _layer_with_history()
+    decision = catch_up_for(Hello("t", "c", last_seq, epoch), layer)
+    assert (decision.snapshot, [r.id for r in decision.records], decision.seq) == (snapshot, ids, 3)
+    session = ServerSession()
+    session.receive_text(encode_message(Hello("t", "c", last_seq, epoch)))
+    session.send_welcome(WELCOME)
+    assert session.send_catch_up(layer) == decision
+    sent = frames(session)[1]
+    assert sent["type"] == ("snapshot" if snapshot else "changes")
+    assert [r["id"] for r in sent["records"]] == ids and session.is_open
+
+
+def test_presence_entry_follows_hello_and_presence_messages_8_1() -> None:
+    session = ServerSession()
+    session.receive_text(HELLO)
+    session.send_welcome(Welcome("doc", "", "e1", 0, user_id="ann-id"))
+    session.send_snapshot([], 0)
+    entry = session.presence_client
+    assert (entry.client_id, entry.user_id, entry.name) == ("client-1", "ann-id", "Ann")
+    session.receive_text('{"type":"presence","state":{"name":"Ann B","color":"#00ff00"}}')
+    assert (session.presence_client.name, session.presence_client.color) == ("Ann B", "#00ff00")
+    session.receive_text('{"type":"presence","state":{"name":7}}')
+    assert session.presence_client.name is None  # only strings are names
+
+
+def test_presence_list_is_encoded_once_for_every_member_8_1() -> None:
+    sessions = []
+    for name in ("zed", "amy"):
+        s = ServerSession()
+        s.receive_text(encode_message(Hello("t", f"client-{name}", presence={"name": name})))
+        s.send_welcome(WELCOME)
+        s.send_snapshot([], 0)
+        s.frames_to_send()
+        sessions.append(s)
+    relay = PresenceRelay(sessions)
+    for s in sessions:
+        s.relay_presence(relay)
+    texts = [s.frames_to_send()[0] for s in sessions]
+    assert texts[0] is texts[1]
+    assert [c["name"] for c in json.loads(texts[0])["clients"]] == ["amy", "zed"]
+    before_open = ServerSession()
+    before_open.receive_text(HELLO)
+    with pytest.raises(LocalProtocolError):
+        before_open.relay_presence(relay)
+
+
+def test_document_request_carries_its_options_5_4() -> None:
+    session = opened()
+    events = session.receive_text('{"type":"get_document","with_layer":true,"flatten":true}')
+    assert events == [DocumentRequested(with_layer=True, flatten=True)]
