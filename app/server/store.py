@@ -28,19 +28,18 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import re
 import sqlite3
-import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from lamina.fsutil import write_bytes_atomically
 from lamina.model.ids import RecordId
+from lamina.model.timestamps import utc_now_iso
 from lamina.server.errors import (
     DocumentExistsError,
     DocumentNotFoundError,
@@ -73,11 +72,6 @@ def check_layer_name(layer: str) -> str:
             f"invalid layer name {layer[:40]!r}: at most {MAX_LAYER_NAME} characters, no '*'"
         )
     return layer
-
-
-def utc_now_iso() -> str:
-    """Return the current UTC time as ``2026-11-22T10:00:00.123Z``."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass(frozen=True)
@@ -353,17 +347,8 @@ class SqliteStore:
         target = self.assets_dir / digest
         if target.exists() and target.stat().st_size == len(pdf_bytes):
             return digest
-        # Write, fsync and rename so a crash never leaves a half-written asset under its hash.
-        fd, tmp = tempfile.mkstemp(dir=self.assets_dir, prefix=".incoming-")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pdf_bytes)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        # Atomic, so a crash never leaves a half-written asset under its hash.
+        write_bytes_atomically(target, pdf_bytes, mode=0o600)
         return digest
 
     def add_document(
