@@ -20,7 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lamina.model.errors import InstantJsonError
+from lamina.model.errors import InstantJsonError, JsonValueError
+from lamina.model.json_values import as_integer, as_list, as_string
 from lamina.model.records import (
     JSON,
     Annotation,
@@ -124,16 +125,22 @@ def parse_instant_json(source: str | bytes | Mapping[str, JSON]) -> InstantDocum
         obj = source
     if not isinstance(obj, dict):
         raise InstantJsonError("", "expected a JSON object at the top level")
+    try:
+        return _parse_document(obj)
+    except InstantJsonError:
+        raise
+    except JsonValueError as exc:
+        raise InstantJsonError(exc.path, exc.problem) from None
+
+
+def _parse_document(obj: dict[str, JSON]) -> InstantDocument:
     fmt = obj.get("format", FORMAT)
     if fmt != FORMAT:
         raise InstantJsonError("format", f"expected {FORMAT!r}, got {fmt!r}")
     lists: dict[str, Any] = {}
     for key, attr, cls in _LISTS:
-        raw = obj.get(key, [])
-        if not isinstance(raw, list):
-            raise InstantJsonError(key, "expected a list")
         parsed = []
-        for i, item in enumerate(raw):
+        for i, item in enumerate(as_list(obj.get(key, []), key)):
             path = f"{key}[{i}]"
             record = parse_record_as(cls, item, path)
             if record.KIND in ("annotation", "comment") and record.v not in SUPPORTED_VERSIONS:
@@ -161,9 +168,9 @@ def _parse_attachments(raw: JSON) -> dict[str, Attachment]:
             data = base64.b64decode(value["binary"], validate=True)
         except (binascii.Error, ValueError) as exc:
             raise InstantJsonError(f"{path}.binary", f"not valid base64: {exc}") from exc
-        content_type = value.get("contentType", "application/octet-stream")
-        if not isinstance(content_type, str):
-            raise InstantJsonError(f"{path}.contentType", "expected a string")
+        content_type = as_string(
+            value.get("contentType", "application/octet-stream"), f"{path}.contentType"
+        )
         out[key] = Attachment(data, content_type)
     return out
 
@@ -171,12 +178,8 @@ def _parse_attachments(raw: JSON) -> dict[str, Attachment]:
 def _parse_skipped(raw: JSON) -> tuple[int, ...] | None:
     if raw is None:
         return None
-    if not isinstance(raw, list):
-        raise InstantJsonError("skippedPdfObjectIds", "expected a list of integers")
-    for i, value in enumerate(raw):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise InstantJsonError(f"skippedPdfObjectIds[{i}]", "expected an integer")
-    return tuple(raw)
+    path = "skippedPdfObjectIds"
+    return tuple(as_integer(v, f"{path}[{i}]") for i, v in enumerate(as_list(raw, path)))
 
 
 def _parse_pdf_id(raw: JSON) -> PdfId | None:

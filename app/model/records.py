@@ -17,18 +17,23 @@ Use :func:`record_from_json` and :func:`record_to_json` to convert; both take an
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeAlias, TypeVar
+from typing import Any, ClassVar, TypeVar
 
-from lamina.model.errors import InstantJsonError
+from lamina.model.errors import InstantJsonError, JsonValueError
 from lamina.model.geometry import Point, Rect
 from lamina.model.ids import RecordId
-
-JSON: TypeAlias = Any
-"""A value as :mod:`json` reads it (dict, list, str, int, float, bool, None)."""
+from lamina.model.json_values import (
+    JSON,
+    as_boolean,
+    as_integer,
+    as_list,
+    as_number,
+    as_string,
+    kind_of,
+)
 
 # --- value codecs -------------------------------------------------------------------------
 # A codec turns one JSON value into its typed form (raising InstantJsonError with the path)
@@ -41,64 +46,19 @@ class _Codec:
     encode: Callable[[Any, int], JSON]
 
 
-def _kind(value: JSON) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return f"a list of {len(value)}"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
-def _is_number(value: JSON) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _number(value: JSON, path: str) -> float:
-    if not _is_number(value):
-        raise InstantJsonError(path, f"expected a number, got {_kind(value)}")
-    return float(value) if isinstance(value, float) else value
-
-
 def _integer(value: JSON, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        raise InstantJsonError(path, f"expected an integer, got {_kind(value)}")
-    return value
-
-
-def _string(value: JSON, path: str) -> str:
-    if not isinstance(value, str):
-        raise InstantJsonError(path, f"expected a string, got {_kind(value)}")
-    return value
-
-
-def _boolean(value: JSON, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise InstantJsonError(path, f"expected true or false, got {_kind(value)}")
-    return value
+    # Instant JSON written by JavaScript may carry an integer as 3.0.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return as_integer(value, path)
 
 
 def _numbers(value: JSON, path: str, count: int) -> tuple[float, ...]:
     if not isinstance(value, list):
-        raise InstantJsonError(path, f"expected {count} numbers, got {_kind(value)}")
+        raise InstantJsonError(path, f"expected {count} numbers, got {kind_of(value)}")
     if len(value) != count:
         raise InstantJsonError(path, f"expected {count} numbers, got {len(value)}")
-    return tuple(_number(v, f"{path}[{i}]") for i, v in enumerate(value))
-
-
-def _list(value: JSON, path: str) -> list[JSON]:
-    if not isinstance(value, list):
-        raise InstantJsonError(path, f"expected a list, got {_kind(value)}")
-    return value
+    return tuple(as_number(v, f"{path}[{i}]") for i, v in enumerate(value))
 
 
 _COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -109,7 +69,7 @@ def _color(value: JSON, path: str) -> str | None:
     # so it gets its own typed value and is written back as null.
     if value is None:
         return NO_COLOR
-    text = _string(value, path)
+    text = as_string(value, path)
     if not _COLOR_RE.match(text):
         raise InstantJsonError(path, f"expected a color like #RRGGBB, got {text!r}")
     return text
@@ -146,19 +106,19 @@ def _point(value: JSON, path: str) -> Point:
 
 
 def _points(value: JSON, path: str) -> tuple[Point, ...]:
-    return tuple(_point(p, f"{path}[{i}]") for i, p in enumerate(_list(value, path)))
+    return tuple(_point(p, f"{path}[{i}]") for i, p in enumerate(as_list(value, path)))
 
 
 def _rects(value: JSON, path: str) -> tuple[Rect, ...]:
-    return tuple(_rect(r, f"{path}[{i}]") for i, r in enumerate(_list(value, path)))
+    return tuple(_rect(r, f"{path}[{i}]") for i, r in enumerate(as_list(value, path)))
 
 
 def _strings(value: JSON, path: str) -> tuple[str, ...]:
-    return tuple(_string(s, f"{path}[{i}]") for i, s in enumerate(_list(value, path)))
+    return tuple(as_string(s, f"{path}[{i}]") for i, s in enumerate(as_list(value, path)))
 
 
 def _integers(value: JSON, path: str) -> tuple[int, ...]:
-    return tuple(_integer(s, f"{path}[{i}]") for i, s in enumerate(_list(value, path)))
+    return tuple(_integer(s, f"{path}[{i}]") for i, s in enumerate(as_list(value, path)))
 
 
 @dataclass(frozen=True)
@@ -180,16 +140,19 @@ class InkLines:
 
 def _ink_lines(value: JSON, path: str) -> InkLines:
     if not isinstance(value, dict):
-        raise InstantJsonError(path, f"expected an object with points, got {_kind(value)}")
-    raw_points = _list(value.get("points"), f"{path}.points")
+        raise InstantJsonError(path, f"expected an object with points, got {kind_of(value)}")
+    raw_points = as_list(value.get("points"), f"{path}.points")
     points = tuple(_points(s, f"{path}.points[{i}]") for i, s in enumerate(raw_points))
     raw_int = value.get("intensities")
     if raw_int is None:
         intensities = tuple(tuple(0.5 for _ in s) for s in points)
     else:
-        segments = _list(raw_int, f"{path}.intensities")
+        segments = as_list(raw_int, f"{path}.intensities")
         intensities = tuple(
-            tuple(_number(v, f"{path}.intensities[{i}][{j}]") for j, v in enumerate(_list(s, "")))
+            tuple(
+                as_number(v, f"{path}.intensities[{i}][{j}]")
+                for j, v in enumerate(as_list(s, f"{path}.intensities[{i}]"))
+            )
             for i, s in enumerate(segments)
         )
     return InkLines(points, intensities)
@@ -217,8 +180,8 @@ def _text(value: JSON, path: str) -> Text:
         fmt = value.get("format", "plain")
         if fmt not in ("plain", "xhtml"):
             raise InstantJsonError(f"{path}.format", f"expected plain or xhtml, got {fmt!r}")
-        return Text(_string(value.get("value", ""), f"{path}.value"), fmt)
-    raise InstantJsonError(path, f"expected a string or a text object, got {_kind(value)}")
+        return Text(as_string(value.get("value", ""), f"{path}.value"), fmt)
+    raise InstantJsonError(path, f"expected a string or a text object, got {kind_of(value)}")
 
 
 def _encode_text(value: Text, version: int) -> JSON:
@@ -227,10 +190,10 @@ def _encode_text(value: Text, version: int) -> JSON:
     return {"format": value.format, "value": value.value}
 
 
-NUMBER = _Codec(_number, _identity)
+NUMBER = _Codec(as_number, _identity)
 INTEGER = _Codec(_integer, _identity)
-STRING = _Codec(_string, _identity)
-BOOLEAN = _Codec(_boolean, _identity)
+STRING = _Codec(as_string, _identity)
+BOOLEAN = _Codec(as_boolean, _identity)
 COLOR = _Codec(_color, _encode_color)
 RECT = _Codec(_rect, _encode_tuple_tree)
 POINT = _Codec(_point, _encode_tuple_tree)
@@ -695,7 +658,7 @@ def record_from_json(obj: JSON, path: str = "", expected: type[Record] | None = 
         InstantJsonError: the value is not a valid record; the message names the path.
     """
     if not isinstance(obj, dict):
-        raise InstantJsonError(path, f"expected an object, got {_kind(obj)}")
+        raise InstantJsonError(path, f"expected an object, got {kind_of(obj)}")
     type_name = obj.get("type")
     if not isinstance(type_name, str) or not type_name:
         raise InstantJsonError(f"{path}.type" if path else "type", "missing record type")
@@ -709,10 +672,15 @@ def record_from_json(obj: JSON, path: str = "", expected: type[Record] | None = 
             raise InstantJsonError(_join(path, key), "is required")
     kwargs: dict[str, Any] = {}
     known = {"type"}
-    for attr, key, codec in _specs(cls):
-        known.add(key)
-        if key in obj:
-            kwargs[attr] = codec.decode(obj[key], _join(path, key))
+    try:
+        for attr, key, codec in _specs(cls):
+            known.add(key)
+            if key in obj:
+                kwargs[attr] = codec.decode(obj[key], _join(path, key))
+    except InstantJsonError:
+        raise
+    except JsonValueError as exc:
+        raise InstantJsonError(exc.path, exc.problem) from None
     if cls is UnknownAnnotation:
         kwargs["unknown_type"] = type_name
     elif cls is FormField:
