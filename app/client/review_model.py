@@ -33,7 +33,7 @@ import contextlib
 import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from contextlib import AbstractContextManager
 
 from lamina.auth.permissions import PermissionEvaluator, RecordMeta
 from lamina.client.errors import ClientError, ReadOnlyLayerError
@@ -54,7 +54,8 @@ from lamina.client.events import (
 )
 from lamina.client.events import LayerRecordsChanged as DocumentLayerRecordsChanged
 from lamina.client.events import RecordsChanged as DocumentRecordsChanged
-from lamina.client.port import LocalEdit, ReviewDocument
+from lamina.client.port import ReviewDocument
+from lamina.client.review_edits import UserEdits
 from lamina.client.review_events import (
     ChangeRefused,
     ConflictsChanged,
@@ -70,11 +71,10 @@ from lamina.client.review_events import (
     ReviewEvent,
     ServerFellBehind,
     ThreadsChanged,
-    UndoChanged,
 )
 from lamina.client.review_layers import LayerOverlays, LayerState
 from lamina.client.review_permissions import NO_WRITE_REASON, record_flags
-from lamina.client.review_records import RecordIndex
+from lamina.client.review_records import IdChanges, RecordIndex
 from lamina.model.ids import RecordId, new_record_id
 from lamina.model.records import Annotation, Comment, Record, Text
 from lamina.model.undo import Change, Create, Delete, UndoHistory, Update
@@ -88,33 +88,6 @@ class ActionRefusedError(ClientError):
     """The user may not do this (the message is the reason the window shows)."""
 
 
-@dataclass
-class _Batch:
-    """What one local step changed, reported once when the step ends."""
-
-    added: dict[RecordId, None] = field(default_factory=dict)
-    changed: dict[RecordId, None] = field(default_factory=dict)
-    removed: dict[RecordId, None] = field(default_factory=dict)
-    roots: dict[RecordId, None] = field(default_factory=dict)
-
-    def add(
-        self, added: Iterable[RecordId], changed: Iterable[RecordId], removed: Iterable[RecordId]
-    ) -> None:
-        for rid in added:
-            if rid in self.removed:  # removed then created again in one step: a change
-                del self.removed[rid]
-                self.changed[rid] = None
-            else:
-                self.added[rid] = None
-        for rid in changed:
-            if rid not in self.added:
-                self.changed[rid] = None
-        for rid in removed:
-            self.changed.pop(rid, None)
-            if self.added.pop(rid, None) is None:
-                self.removed[rid] = None
-
-
 class ReviewModel:
     """The records, overlays, threads, permissions and undo history of one open document.
 
@@ -126,16 +99,14 @@ class ReviewModel:
 
     def __init__(self, document: ReviewDocument) -> None:
         self.document = document
-        self.history = UndoHistory()
         self._subscribers: list[Subscriber] = []
         self._records = RecordIndex(document.records())
         self._own_visible = True
         self._layers = LayerOverlays()
         self._read_only: str | None = None
         self._flags: dict[RecordId, RecordFlags] = {}
-        self._batch: _Batch | None = None
-        self._step: list[Change] | None = None
-        self._undo_state = self._undo_snapshot()
+        self._batch: IdChanges | None = None
+        self._edits = UserEdits(document, self.record, self._batched, self._emit)
         self._unsubscribe: Callable[[], None] | None = document.subscribe(self._on_event)
 
     # --- events -----------------------------------------------------------------------------
@@ -399,27 +370,18 @@ class ReviewModel:
 
     # --- editing (one step each; recorded for undo) -------------------------------------------
 
-    @contextlib.contextmanager
-    def step(self, label: str) -> Iterator[None]:
-        """Make every edit inside one undo step, one document gesture and one event.
+    @property
+    def history(self) -> UndoHistory:
+        """The user's undo history (read it; edit through the model)."""
+        return self._edits.history
+
+    def step(self, label: str) -> AbstractContextManager[None]:
+        """Make every edit inside the ``with`` block one undo step, one document gesture
+        and one event (a drag, a multi-record move).
 
         A step inside a step joins the outer one. A step that made no change is not kept.
         """
-        if self._step is not None:
-            yield
-            return
-        self._step = []
-        try:
-            with self._batched():
-                yield
-        finally:
-            changes, self._step = self._step, None
-            if changes:
-                self.history.begin(label)
-                for change in changes:
-                    self.history.record(change)
-                self.history.commit()
-            self._emit_undo()
+        return self._edits.step(label)
 
     def create(self, record: Record, label: str | None = None) -> Record:
         """Create ``record`` on the user's layer (a new id if it has none); one undo step.
@@ -432,7 +394,7 @@ class ReviewModel:
         if not record.id:
             record = dataclasses.replace(record, id=new_record_id())
         with self.step(label or f"create {_short_type(record)}"):
-            self._perform(Create(record))
+            self._edits.perform(Create(record))
         return self._records.get(record.id) or record
 
     def update(self, after: Record, label: str | None = None) -> None:
@@ -448,7 +410,7 @@ class ReviewModel:
         if before == after:
             return
         with self.step(label or f"edit {_short_type(after)}"):
-            self._perform(Update(before, after))
+            self._edits.perform(Update(before, after))
 
     def delete(self, record_id: str, label: str | None = None) -> None:
         """Delete a record and the user's comments of its thread; one undo step.
@@ -463,8 +425,8 @@ class ReviewModel:
         with self.step(label or f"delete {_short_type(record)}"):
             # Last comment first, so that undo brings the thread back in its order.
             for comment in reversed(self._records.thread(record.id)):
-                self._perform(Delete(comment))
-            self._perform(Delete(record))
+                self._edits.perform(Delete(comment))
+            self._edits.perform(Delete(record))
 
     def reply(self, record_id: str, text: str, creator_name: str | None = None) -> Comment:
         """Add a comment to the thread of a record (or of a comment's root); one undo step.
@@ -487,8 +449,10 @@ class ReviewModel:
         )
         with self.step("reply"):
             if not root.is_comment_thread_root and self.flags(root.id).edit:
-                self._perform(Update(root, dataclasses.replace(root, is_comment_thread_root=True)))
-            self._perform(Create(comment))
+                self._edits.perform(
+                    Update(root, dataclasses.replace(root, is_comment_thread_root=True))
+                )
+            self._edits.perform(Create(comment))
         kept = self._records.get(comment.id) or comment
         assert isinstance(kept, Comment)
         return kept
@@ -497,24 +461,16 @@ class ReviewModel:
         """Apply several changes as one undo step (an import)."""
         with self.step(label):
             for change in changes:
-                self._perform(change)
+                self._edits.perform(change)
 
     def undo(self) -> bool:
         """Undo the user's last step (only the fields they changed); return whether anything
         changed."""
-        with self._batched():
-            changes = self.history.undo(self.record)
-            self._apply_all(changes)
-        self._emit_undo()
-        return bool(changes)
+        return self._edits.undo()
 
     def redo(self) -> bool:
         """Redo the last undone step; return whether anything changed."""
-        with self._batched():
-            changes = self.history.redo(self.record)
-            self._apply_all(changes)
-        self._emit_undo()
-        return bool(changes)
+        return self._edits.redo()
 
     def restore(self, records: dict[RecordId, Record]) -> int:
         """Make ``records`` (a copy kept earlier) live again; return how many were sent.
@@ -531,8 +487,7 @@ class ReviewModel:
                 changes.append(Update(now, record))
         # Threads before their comments, so a comment never arrives before its root.
         changes.sort(key=lambda c: isinstance(_record_of(c), Comment))
-        with self._batched():
-            self._apply_all(changes)
+        self._edits.apply(changes)
         return len(changes)
 
     def _missing(self, record_id: str) -> ClientError:
@@ -544,56 +499,25 @@ class ReviewModel:
             )
         return ClientError(f"record {record_id} does not exist")
 
-    def _perform(self, change: Change) -> None:
-        """Apply one change of the open step and record what the document did."""
-        assert self._step is not None
-        done = self._apply(change)
-        self._step.append(done)
-
-    def _apply_all(self, changes: Iterable[Change]) -> None:
-        for change in changes:
-            self._apply(change)
-
-    def _apply(self, change: Change) -> Change:
-        """Apply one change to the document; return it as the document made it."""
-        if isinstance(change, Create):
-            edit = self.document.create(change.record)
-            return Create(edit.after) if edit.after is not None else change
-        if isinstance(change, Update):
-            edit = self.document.replace(change.after)
-            return _as_update(edit, change)
-        edit = self.document.delete(change.record.id)
-        return Delete(edit.before) if edit.before is not None else change
-
     @contextlib.contextmanager
     def _batched(self) -> Iterator[None]:
         """Collect the document's local record events into one; report it at the end."""
         if self._batch is not None:
             yield
             return
-        batch = self._batch = _Batch()
+        batch = self._batch = IdChanges()
         try:
             with self.document.gesture():
                 yield
         finally:
             self._batch = None
-            if batch.added or batch.changed or batch.removed:
+            if batch:
                 self._emit(
                     RecordsChanged(
                         tuple(batch.added), tuple(batch.changed), tuple(batch.removed), "local"
                     )
                 )
             self._emit_threads(batch.roots)
-
-    def _undo_snapshot(self) -> UndoChanged:
-        h = self.history
-        return UndoChanged(h.can_undo, h.can_redo, h.undo_label, h.redo_label)
-
-    def _emit_undo(self) -> None:
-        state = self._undo_snapshot()
-        if state != self._undo_state:
-            self._undo_state = state
-            self._emit(state)
 
     # --- connection, saving, conflicts --------------------------------------------------------
 
@@ -676,8 +600,7 @@ class ReviewModel:
                 removed.append(rid)
             roots |= touched
         if self._batch is not None and origin == "local":
-            self._batch.add(added, changed, removed)
-            self._batch.roots.update(dict.fromkeys(sorted(roots)))
+            self._batch.add(added, changed, removed, sorted(roots))
             return
         if added or changed or removed:
             self._emit(RecordsChanged(tuple(added), tuple(changed), tuple(removed), origin))
@@ -690,9 +613,3 @@ def _short_type(record: Record) -> str:
 
 def _record_of(change: Change) -> Record:
     return change.after if isinstance(change, Update) else change.record
-
-
-def _as_update(edit: LocalEdit, asked: Update) -> Change:
-    if edit.before is None or edit.after is None:
-        return asked
-    return Update(edit.before, edit.after)

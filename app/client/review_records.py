@@ -3,12 +3,14 @@
 :class:`RecordIndex` is the mirror :class:`~lamina.client.review_model.ReviewModel` keeps of
 its document: records in a stable order (creation order; a changed record keeps its place),
 annotations by page, comments by the root annotation of their thread, and the ids of the
-PDF's own annotations (the copies every layer starts with).
+PDF's own annotations (the copies every layer starts with). :class:`IdChanges` sums up what
+several changes did to it, to report them as one event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 from lamina.model.ids import RecordId
 from lamina.model.records import Annotation, Comment, Record
@@ -93,3 +95,45 @@ class RecordIndex:
                 self._threads.pop(record.root_id, None)
             return {record.root_id}
         return set()
+
+
+@dataclass
+class IdChanges:
+    """The ids several changes added, changed and removed, as one change would name them.
+
+    A record created then deleted in the same run is not named; one deleted then created
+    again is ``changed``. ``roots`` are the threads whose comments changed.
+    """
+
+    added: dict[RecordId, None] = field(default_factory=dict)
+    changed: dict[RecordId, None] = field(default_factory=dict)
+    removed: dict[RecordId, None] = field(default_factory=dict)
+    roots: dict[RecordId, None] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed)
+
+    def add(
+        self,
+        added: Iterable[RecordId],
+        changed: Iterable[RecordId],
+        removed: Iterable[RecordId],
+        roots: Iterable[RecordId] = (),
+    ) -> None:
+        """Fold in what one more change did."""
+        for rid in added:
+            if rid in self.removed:
+                del self.removed[rid]
+                self.changed[rid] = None
+            else:
+                self.added[rid] = None
+        for rid in changed:
+            if rid not in self.added:
+                self.changed[rid] = None
+        for rid in removed:
+            self.changed.pop(rid, None)
+            if rid in self.added:
+                del self.added[rid]
+            else:
+                self.removed[rid] = None
+        self.roots.update(dict.fromkeys(roots))
