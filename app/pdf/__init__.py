@@ -7,6 +7,8 @@
 - :func:`read_records` / :func:`dump_instant_json` read the annotations already in a PDF.
 - :func:`apply_instant_json` writes an Instant JSON diff into a PDF; :func:`diff_documents`
   computes one from two PDFs.
+- :class:`lamina.pdf.backend.PdfBackendImpl` is the client's ``PdfBackend`` port;
+  :mod:`lamina.pdf.render_worker` draws tiles in a worker process for the desktop.
 
 PyMuPDF is not thread-safe: each thread opens its own :class:`PdfDocument`.
 """
