@@ -21,8 +21,11 @@ from lamina.client.errors import ClientError, LayerAccessError, ReadOnlyLayerErr
 from lamina.client.events import ConnectionState
 from lamina.client.review_events import (
     ChangeRefused,
+    ConflictsChanged,
+    ConnectionChanged,
     LayerRecordsChanged,
     LayerVisibilityChanged,
+    PeersChanged,
     PendingChanged,
     ReadOnlyChanged,
     RecordsChanged,
@@ -32,7 +35,9 @@ from lamina.client.review_events import (
 )
 from lamina.client.review_model import ActionRefusedError, ReviewModel
 from lamina.model.geometry import Rect
+from lamina.model.ids import new_record_id
 from lamina.model.records import Comment, NoteAnnotation, Text
+from lamina.model.undo import Create
 from lamina.pdf import open_pdf
 
 from tests.client.conftest import FAST, PymupdfBackend, ServerProcess, async_test, eventually
@@ -260,6 +265,82 @@ async def test_undo_reverses_only_my_own_changes(server: ServerProcess, tmp_path
     assert server.layer_records()[note.id]["text"]["value"] == "draft"
     assert mine.history.undo_label == "create note"
     for model in (mine, other):
+        model.close()
+        await model.document.close()
+
+
+@async_test
+async def test_an_import_is_one_step_and_a_restore_is_none(pdf: Path, tmp_path: Path) -> None:
+    doc, model = await _local(pdf, tmp_path)
+    before = {r.id: r for r in model.records()}
+    first = dataclasses.replace(_note("one", x=10), id=new_record_id())
+    second = dataclasses.replace(_note("two", x=60), id=new_record_id())
+    seen = Recorder(model)
+    model.apply_step("import notes.json", [Create(first), Create(second)])
+    assert seen.of(RecordsChanged) == [RecordsChanged(added=(first.id, second.id), origin="local")]
+    assert model.history.undo_label == "import notes.json"
+    assert model.undo() and doc.record(first.id) is None and doc.record(second.id) is None
+
+    # A restore brings a kept copy back without becoming a step of its own.
+    stamp = next(iter(before))
+    model.delete(stamp)
+    changed = model.records()[0]
+    model.update(dataclasses.replace(changed, note="changed since"))
+    labels = (model.history.undo_label, model.history.redo_label)
+    seen.clear()
+    assert model.restore(before) == 2
+    assert seen.of(RecordsChanged) == [
+        RecordsChanged(added=(stamp,), changed=(changed.id,), origin="local")
+    ]
+    assert {r.id: r for r in model.records()} == before == {r.id: r for r in doc.records()}
+    assert (model.history.undo_label, model.history.redo_label) == labels
+    assert model.restore(before) == 0
+    model.close()
+    await doc.close()
+
+
+@async_test
+async def test_connection_peers_and_conflicts_are_reported_with_ids(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    alice = await _review(server, tmp_path / "alice", user_id="alice")
+    seen = Recorder(alice)
+    bob = await _review(server, tmp_path / "bob", user_id="bob")
+    await eventually(lambda: bool(alice.peers), what="alice sees bob")
+    assert PeersChanged(alice.peers) in seen.events
+    shared = alice.create(_note("shared"))
+    await _saved(alice, shared.id)
+    await eventually(lambda: bob.record(shared.id) is not None, what="bob sees the note")
+
+    await alice.document.disconnect()
+    assert ConnectionChanged(ConnectionState.OFFLINE, "disconnected by the user") in seen.events
+    assert alice.connection is ConnectionState.OFFLINE and alice.peers == ()
+    mine = alice.record(shared.id)
+    assert isinstance(mine, NoteAnnotation)
+    alice.update(dataclasses.replace(mine, color="#0000ff"))
+    theirs = bob.record(shared.id)
+    assert isinstance(theirs, NoteAnnotation)
+    bob.update(dataclasses.replace(theirs, color="#ff0000"))
+    await _saved(bob, shared.id)
+    seen.clear()
+    alice.document.connect()
+    await asyncio.wait_for(alice.document.save(), 30)
+
+    # Bob's colour came first; Alice's losing one is in her conflict list, named by id.
+    [conflict] = alice.conflicts()
+    assert ConflictsChanged(added=(conflict.conflict_id,)) in seen.events
+    assert ConnectionChanged(ConnectionState.ONLINE) in seen.events
+    assert RecordsChanged(changed=(shared.id,), origin="remote") in seen.of(RecordsChanged)
+    assert getattr(alice.record(shared.id), "color", None) == "#ff0000"
+    seen.clear()
+    alice.reapply_conflict(conflict.conflict_id)
+    assert seen.of(RecordsChanged) == [RecordsChanged(changed=(shared.id,), origin="local")]
+    assert ConflictsChanged(removed=(conflict.conflict_id,)) in seen.events
+    assert getattr(alice.record(shared.id), "color", None) == "#0000ff"
+    await asyncio.wait_for(alice.document.save(), 30)
+    assert PendingChanged(0) == seen.of(PendingChanged)[-1] and alice.pending == 0
+    assert server.layer_records()[shared.id]["color"] == "#0000ff"
+    for model in (alice, bob):
         model.close()
         await model.document.close()
 
