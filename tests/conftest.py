@@ -1,26 +1,24 @@
-"""Shared fixtures: where the corpus is, and a Qt platform that needs no screen."""
+"""Shared fixtures: where the corpus is, a home of its own, and no unexpected error logs.
+
+The harnesses and fakes themselves live in :mod:`tests.support` (with their own tests); the
+conftest files only wrap them in fixtures.
+"""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
+from tests.support.corpus import CORPUS_INSTANT_JSON, CORPUS_PDFS, REPO, SHARED, corpus_pdf
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CORPUS_PDFS = SHARED / "corpus" / "pdfs"
-CORPUS_INSTANT_JSON = SHARED / "corpus" / "instant-json"
+# pytester runs the log guard's own tests; log_guard fails a test on an unexpected ERROR log
+# (fixtures ``fail_on_error_log`` and ``expect_error_log``, marker ``expect_error_log``).
+pytest_plugins = ("pytester", "tests.support.log_guard")
 
-
-def corpus_pdf(prefix: str) -> Path:
-    """Return the corpus PDF whose name starts with ``prefix``."""
-    matches = sorted(CORPUS_PDFS.glob(f"{prefix}*.pdf"))
-    if len(matches) != 1:
-        raise LookupError(f"{len(matches)} corpus files start with {prefix!r}")
-    return matches[0]
+__all__ = ["CORPUS_INSTANT_JSON", "CORPUS_PDFS", "REPO", "SHARED", "corpus_pdf"]
 
 
 @pytest.fixture(autouse=True)

@@ -56,6 +56,7 @@ def test_verbose_shows_debug_on_stderr_and_in_the_file(capsys: pytest.CaptureFix
     assert "tile cache hit" in capsys.readouterr().err
 
 
+@pytest.mark.expect_error_log(r"lamina\.test: crash in page view")
 def test_without_stderr_only_the_file_receives_records(capsys: pytest.CaptureFixture[str]) -> None:
     path = applog.setup_logging(False, to_stderr=False)
     logging.getLogger("lamina.test").error("crash in page view")

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,23 +17,13 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import corpus_pdf
 from tests.server.conftest import create, join
+from tests.support.server_process import ServerProcess
 
-REPO = Path(__file__).resolve().parents[2]
 
-
-def _start(data: Path, fsync: bool = False) -> tuple[subprocess.Popen[str], str]:
-    extra = ["--fsync"] if fsync else []
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "lamina.cli", "serve", "--data", str(data), "--port", "0", *extra],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    assert line.startswith("listening on ws://127.0.0.1:"), line
-    return proc, line.split()[-1] + "/sync"
+def _start(data: Path, fsync: bool = False) -> tuple[ServerProcess, str]:
+    server = ServerProcess(data, args=["--fsync"] if fsync else [])
+    server.start()
+    return server, server.sync_url
 
 
 @pytest.mark.slow
@@ -79,19 +66,20 @@ def test_acked_changes_survive_sigkill_exactly_once(tmp_path: Path) -> None:
         tasks = [asyncio.create_task(writer(f"user{i}", stop)) for i in range(4)]
         for i in range(4):
             # Both durability modes: commits in the WAL (default) and fsynced (--fsync).
-            proc, url = await asyncio.to_thread(_start, data, i % 2 == 1)
+            server, url = await asyncio.to_thread(_start, data, i % 2 == 1)
             current["url"] = url
             await asyncio.sleep(rng.uniform(0.3, 1.0))
-            os.kill(proc.pid, signal.SIGKILL)
             current["url"] = None
-            await asyncio.to_thread(proc.wait)
-        proc, url = await asyncio.to_thread(_start, data)
+            await asyncio.to_thread(server.kill)
+        server, url = await asyncio.to_thread(_start, data)
         current["url"] = url
         await asyncio.sleep(0.5)  # let every writer resend what it had in flight
         stop.set()
         await asyncio.wait_for(asyncio.gather(*tasks), 30)
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.to_thread(proc.wait, 30) == 0
+        assert server.proc is not None
+        server.proc.send_signal(signal.SIGTERM)
+        assert await asyncio.to_thread(server.proc.wait, 30) == 0
+        server.stop()
 
     asyncio.run(scenario())
     assert len(acked) > 20

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +12,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from lamina.cli import main
 
-from tests.conftest import REPO, corpus_pdf
+from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS
+from tests.support.server_process import ServerProcess
 
 
 def _backend_key() -> tuple[bytes, bytes]:
@@ -40,27 +39,10 @@ def test_tokens_of_another_backend_are_accepted_and_our_own_key_is_not(
     private, public = _backend_key()
     public_file = tmp_path / "backend.pem"
     public_file.write_bytes(public)
-    serve = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "lamina.cli",
-            "serve",
-            "--data",
-            str(data),
-            "--port",
-            "0",
-            "--public-key",
-            str(public_file),
-        ],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
+    serve = ServerProcess(data, args=["--public-key", str(public_file)])
+    serve.start()
     try:
-        assert serve.stdout is not None
-        url = serve.stdout.readline().split()[-1]
+        url = serve.url
         # Minted exactly as Document Engine's Python example does, with PyJWT and RS256.
         foreign = jwt.encode(
             {
@@ -83,5 +65,4 @@ def test_tokens_of_another_backend_are_accepted_and_our_own_key_is_not(
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "signature" in err
     finally:
-        serve.terminate()
-        serve.wait(10)
+        serve.stop()

@@ -64,7 +64,15 @@ def _add(server: ServerThread, document_id: str) -> str:
 
 BIG = "x" * 200_000  # needs new pages, so the capped file cannot take it
 
+# The full disk is the point of these tests: the server logs the failed commit and the room
+# it closes (and nothing else).
+DISK_FULL_LOGS = pytest.mark.expect_error_log(
+    r"lamina\.server: commit of \d+ layer writes failed: store write failed: database or disk",
+    r"lamina\.server: room review/'' closed: store write failed",
+)
 
+
+@DISK_FULL_LOGS
 def test_a_failed_commit_fails_the_writes_queued_behind_it_and_the_server_keeps_serving(
     failing: ServerThread,
 ) -> None:
@@ -124,6 +132,7 @@ def failing_inline(tmp_path: Path) -> Iterator[ServerThread]:
     running.stop()
 
 
+@DISK_FULL_LOGS
 def test_a_failed_commit_on_the_event_loop_acks_nothing_and_loses_nothing(
     failing_inline: ServerThread,
 ) -> None:
