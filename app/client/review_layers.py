@@ -24,6 +24,9 @@ class LayerOverlays:
     def __init__(self) -> None:
         # None until the layer's records arrived (loading).
         self._layers: dict[str, dict[RecordId, Record] | None] = {}
+        # One per ask: a request answered after its layer was hidden (and maybe asked for
+        # again) must not touch what the newer state shows.
+        self._tickets: dict[str, object] = {}
 
     def names(self) -> list[str]:
         """Return the layers asked for (loaded or loading), in order."""
@@ -75,15 +78,22 @@ class LayerOverlays:
                     found[record.root_id] = None
         return list(found)
 
-    def ask(self, name: str) -> bool:
-        """Mark a layer as asked for (loading); return False when it already was."""
+    def ask(self, name: str) -> object | None:
+        """Mark a layer as asked for (loading); return this ask's ticket, or None when the
+        layer was asked for already."""
         if name in self._layers:
-            return False
+            return None
         self._layers[name] = None
-        return True
+        ticket = self._tickets[name] = object()
+        return ticket
+
+    def is_current(self, name: str, ticket: object) -> bool:
+        """Return whether ``ticket`` is the ask the layer is viewed by (not hidden since)."""
+        return self._tickets.get(name) is ticket
 
     def forget(self, name: str) -> list[Record]:
         """Stop viewing a layer; return the records it had."""
+        self._tickets.pop(name, None)
         return list((self._layers.pop(name, None) or {}).values())
 
     def set_records(

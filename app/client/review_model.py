@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 
 from lamina.auth.permissions import PermissionEvaluator, RecordMeta
-from lamina.client.errors import ClientError, ReadOnlyLayerError
+from lamina.client.errors import ClientError, LayerAccessError, ReadOnlyLayerError
 from lamina.client.events import (
     ChangeRejected,
     Conflict,
@@ -234,7 +234,8 @@ class ReviewModel:
         """Show a layer: the user's own again, or another one read-only (once it arrived).
 
         Reports :class:`LayerVisibilityChanged` at once, then :class:`LayerRecordsChanged`
-        when the records are in. Offline, this waits for the connection.
+        when the records are in. Offline, this waits for the connection. Hidden meanwhile,
+        it returns quietly and shows nothing.
 
         Raises:
             LayerAccessError: the token may not view that layer (it is hidden again).
@@ -243,22 +244,31 @@ class ReviewModel:
         if name == self.own_layer:
             self._set_own_visible(True)
             return
-        if not self._layers.ask(name):
+        ticket = self._layers.ask(name)
+        if ticket is None:
             return
         self._emit(LayerVisibilityChanged(name, True))
         try:
             records = await self.document.view_layer(name)
-        except BaseException:
-            if self._layers.state(name) == "loading":
-                self._layers.forget(name)
-                self._emit(LayerVisibilityChanged(name, False))
+        except LayerAccessError:
+            if not self._layers.is_current(name, ticket):
+                return  # hidden while loading: the document's "was hidden" is no error
+            self._give_up_layer(name)
             raise
-        if name in self._layers:  # not hidden meanwhile
+        except BaseException:
+            if self._layers.is_current(name, ticket):
+                self._give_up_layer(name)
+            raise
+        if self._layers.is_current(name, ticket):
             self._set_layer_records(name, records)
 
     def hide_layer(self, name: str) -> None:
         """Hide a layer: the user's own (still editable when shown again), or another one
-        (its records are forgotten)."""
+        (its records are forgotten).
+
+        For another layer this reports :class:`LayerRecordsChanged` (the ids removed) and
+        :class:`ThreadsChanged` if it had any, then :class:`LayerVisibilityChanged`.
+        """
         if name == self.own_layer:
             self._set_own_visible(False)
             return
@@ -270,6 +280,11 @@ class ReviewModel:
         if old:
             self._emit(LayerRecordsChanged(name, removed=tuple(r.id for r in old)))
             self._emit_threads(r.root_id for r in old if isinstance(r, Comment))
+        self._emit(LayerVisibilityChanged(name, False))
+
+    def _give_up_layer(self, name: str) -> None:
+        self._layers.forget(name)
+        self.document.hide_layer(name)
         self._emit(LayerVisibilityChanged(name, False))
 
     def _set_own_visible(self, visible: bool) -> None:

@@ -519,6 +519,23 @@ async def test_other_layers_overlay_read_only_and_report_their_ids(
     assert lead.thread(hers.id) == [] and lead.layer_state("ana") == "hidden"
     assert lead.document.viewed_layers() == []
 
+    # Hidden while it is still loading (offline here): it stays hidden, quietly.
+    await lead.document.disconnect()
+    seen.clear()
+    loading = asyncio.get_running_loop().create_task(lead.show_layer("ana"))
+    await eventually(lambda: lead.layer_state("ana") == "loading", what="ana is asked for")
+    lead.hide_layer("ana")
+    await asyncio.wait_for(loading, 30)  # no error: the user hid it
+    assert seen.events == [
+        LayerVisibilityChanged("ana", True),
+        LayerVisibilityChanged("ana", False),
+    ]
+    assert lead.layer_state("ana") == "hidden" and lead.document.viewed_layers() == []
+    lead.document.connect()
+    await asyncio.wait_for(lead.show_layer("ana"), 30)
+    assert {r.id for r in lead.layer_records("ana")} == {hers.id, comment.id}
+    lead.hide_layer("ana")
+
     # A layer the token may not view goes back to hidden, and the error says why.
     seen.clear()
     with pytest.raises(LayerAccessError, match="may not view layer 'bob'"):
