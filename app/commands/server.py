@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.commands.common import add_data_option, data_dir_from
+
+if TYPE_CHECKING:
+    from lamina.server.admin import HostAdmin
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9787
@@ -50,7 +53,9 @@ def register(subparsers: Any) -> None:
     doc_verbs = doc.add_subparsers(dest="doc_verb", metavar="ACTION", required=True)
 
     add = doc_verbs.add_parser(
-        "add", help="add a PDF and print its id", description="Add a PDF and print its id."
+        "add",
+        help="add a PDF and print its id",
+        description="Add a PDF and print its id (the same PDF again prints the same id).",
     )
     add_common_options(add)
     add_data_option(add)
@@ -96,10 +101,10 @@ def register(subparsers: Any) -> None:
     revoke.set_defaults(func=_revoke)
 
 
-def _open_store(args: argparse.Namespace) -> Any:
-    from lamina.server.store import SqliteStore
+def _admin(args: argparse.Namespace) -> HostAdmin:
+    from lamina.server.admin import HostAdmin
 
-    return SqliteStore(data_dir_from(args))
+    return HostAdmin(data_dir_from(args))
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -115,23 +120,15 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _doc_add(args: argparse.Namespace) -> int:
-    from lamina.server.documents import add_document_file
-
-    store = _open_store(args)
-    try:
-        info = add_document_file(store, args.pdf, args.id)
-    finally:
-        store.close()
+    with _admin(args) as admin:
+        info = admin.add_document(args.pdf, args.id)
     print(info.document_id)
     return 0
 
 
 def _doc_list(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    try:
-        documents = store.list_documents()
-    finally:
-        store.close()
+    with _admin(args) as admin:
+        documents = admin.documents()
     for d in documents:
         print(
             f"{d.document_id}\t{d.page_count} pages\t{d.base_record_count} base records\t"
@@ -141,16 +138,8 @@ def _doc_list(args: argparse.Namespace) -> int:
 
 
 def _doc_layers(args: argparse.Namespace) -> int:
-    from lamina.server.errors import DocumentNotFoundError
-
-    store = _open_store(args)
-    try:
-        document = store.get_document(args.document_id)
-        if document is None:
-            raise DocumentNotFoundError(f"no document {args.document_id!r}")
-        layers = store.list_layers(args.document_id)
-    finally:
-        store.close()
+    with _admin(args) as admin:
+        layers = admin.layers(args.document_id)
     for layer in layers:
         name = layer.name if layer.name else '""'
         print(f"{name}\tseq {layer.seq}\t{layer.record_count} records")
@@ -158,20 +147,14 @@ def _doc_layers(args: argparse.Namespace) -> int:
 
 
 def _doc_remove(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    try:
-        store.remove_document(args.document_id)
-    finally:
-        store.close()
+    with _admin(args) as admin:
+        admin.remove_document(args.document_id)
     print(f"removed {args.document_id}")
     return 0
 
 
 def _revoke(args: argparse.Namespace) -> int:
-    store = _open_store(args)
-    try:
-        fresh = store.revoke(args.jti)
-    finally:
-        store.close()
+    with _admin(args) as admin:
+        fresh = admin.revoke(args.jti)
     print(f"revoked {args.jti}" if fresh else f"{args.jti} was already revoked")
     return 0

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.auth.errors import PermissionStringError
-from lamina.auth.invite import check_server_url, make_invite_link
-from lamina.auth.keys import ALGORITHMS, load_or_create_keypair
-from lamina.auth.permissions import CollaborationPermission
-from lamina.auth.tokens import (
-    DEFAULT_PERMISSIONS,
-    check_layer_name,
-    expand_permissions,
-    mint_token,
-    parse_ttl,
-)
+from lamina.auth.invite import check_server_url
+from lamina.auth.keys import ALGORITHMS
+from lamina.auth.tokens import DEFAULT_PERMISSIONS, parse_ttl
 from lamina.commands.common import add_data_option, data_dir_from
+
+if TYPE_CHECKING:
+    from lamina.server.admin import TokenRequest
 
 NO_COLLAB = "none"
 
@@ -112,45 +108,43 @@ def _collab_from(values: list[str] | None) -> list[str] | None:
                 NO_COLLAB, "--collab none cannot be combined with other --collab values"
             )
         return []
-    for text in values:
-        CollaborationPermission.parse(text)
-    return values
+    return values  # each is checked by HostAdmin before any key is made
 
 
-def _mint_from(args: argparse.Namespace) -> str:
-    """Check every option, then sign (so bad input never creates a key pair)."""
+def _request_from(args: argparse.Namespace) -> TokenRequest:
+    from lamina.server.admin import TokenRequest
+
     collab = _collab_from(args.collab)
-    permissions = [item.strip() for item in args.permissions.split(",") if item.strip()]
-    expand_permissions(permissions)
-    ttl = parse_ttl(args.ttl)
-    check_layer_name(args.layer)
-    for name in args.view_layer:
-        if name != "*":
-            check_layer_name(name, "--view-layer")
-    keypair = load_or_create_keypair(data_dir_from(args), args.algorithm)
-    return mint_token(
-        keypair,
+    return TokenRequest(
         document_id=args.doc,
-        permissions=permissions,
+        permissions=tuple(item.strip() for item in args.permissions.split(",") if item.strip()),
         layer=args.layer,
         user_id=args.user,
         creator_name=args.name,
-        collaboration_permissions=collab,
+        collaboration_permissions=None if collab is None else tuple(collab),
         default_group=args.group,
-        view_layers=args.view_layer,
-        ttl=ttl,
+        view_layers=tuple(args.view_layer),
+        ttl=parse_ttl(args.ttl),
         jti=args.jti,
     )
 
 
 def run_token(args: argparse.Namespace) -> int:
     """Print a signed token."""
-    print(_mint_from(args))
+    from lamina.server.admin import HostAdmin
+
+    request = _request_from(args)
+    with HostAdmin(data_dir_from(args)) as admin:
+        print(admin.mint_token(request, algorithm=args.algorithm))
     return 0
 
 
 def run_invite(args: argparse.Namespace) -> int:
     """Print an invite link."""
+    from lamina.server.admin import HostAdmin
+
     check_server_url(args.server)
-    print(make_invite_link(args.server, _mint_from(args)))
+    request = _request_from(args)
+    with HostAdmin(data_dir_from(args)) as admin:
+        print(admin.invite(args.server, request, algorithm=args.algorithm))
     return 0

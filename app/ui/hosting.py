@@ -12,11 +12,14 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
-from lamina.auth.invite import make_invite_link
 from lamina.auth.keys import KeyPair, load_or_create_keypair
-from lamina.auth.tokens import mint_token
+from lamina.server.admin import HostAdmin, TokenRequest
+
+if TYPE_CHECKING:
+    from lamina.server.app import LaminaServer
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,10 @@ def default_host_dir() -> Path:
 class LocalReviewServer:
     """A :class:`~lamina.server.app.LaminaServer` on 127.0.0.1 inside the app.
 
+    Documents and invites go through :class:`~lamina.server.admin.HostAdmin`, as
+    ``lamina doc`` and ``lamina invite`` do; this class adds the server's lifetime, its
+    address and the invite presets.
+
     Args:
         data_dir: the server's data directory (documents, layers, signing keys).
         port: the port to listen on; 0 picks a free one (kept for a restart).
@@ -74,8 +81,8 @@ class LocalReviewServer:
         self.data_dir = data_dir or default_host_dir()
         self.port = port
         self.keypair: KeyPair | None = None
-        self._server: object | None = None
-        self._invited_layers: dict[str, list[str]] = {}
+        self._server: LaminaServer | None = None
+        self._admin: HostAdmin | None = None
 
     @property
     def running(self) -> bool:
@@ -93,32 +100,32 @@ class LocalReviewServer:
         from lamina.server.store import SqliteStore
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.keypair = await asyncio.to_thread(load_or_create_keypair, self.data_dir)
+        self.keypair = keypair = await asyncio.to_thread(load_or_create_keypair, self.data_dir)
         store = await asyncio.to_thread(SqliteStore, self.data_dir)
-        server = LaminaServer(store, [self.keypair.public_pem])
+        server = LaminaServer(store, [keypair.public_pem])
         self.port = await server.start("127.0.0.1", self.port)
         self._server = server
+        self._admin = HostAdmin(self.data_dir, store=store, keypair=keypair)
         log.info("hosting reviews on %s (data in %s)", self.url, self.data_dir)
         return self.port
 
     async def stop(self) -> None:
         """Stop the server (clients go offline and keep their edits until it is back)."""
         server, self._server = self._server, None
+        self._admin = None
         if server is not None:
-            await server.shutdown()  # type: ignore[attr-defined]
+            await server.shutdown()
+
+    def _running_admin(self) -> HostAdmin:
+        if self._admin is None:
+            raise RuntimeError("the review server is not running")
+        return self._admin
 
     async def add_document(self, pdf: Path) -> str:
         """Add a PDF (once: the same file again gives the same document); return its id."""
-        from lamina.server.documents import add_document_file
-
-        if self._server is None:
-            raise RuntimeError("the review server is not running")
-        store = self._server.store  # type: ignore[attr-defined]
-        existing = await asyncio.to_thread(_find_same, store, pdf)
-        if existing is not None:
-            return existing
-        info = await asyncio.to_thread(add_document_file, store, pdf)
-        return str(info.document_id)
+        admin = self._running_admin()
+        info = await asyncio.to_thread(admin.add_document, pdf)
+        return info.document_id
 
     def invite(
         self,
@@ -138,14 +145,12 @@ class LocalReviewServer:
             view_layers: the layers the invite may view read-only; by default every layer
                 (``"*"``) for a preset that views all layers, else none.
         """
-        if self.keypair is None:
-            raise RuntimeError("the review server is not running")
+        admin = self._running_admin()
         if not layer and preset.own_layer:
             layer = _layer_name(name)
         if view_layers is None:
             view_layers = ("*",) if preset.view_all_layers else ()
-        token = mint_token(
-            self.keypair,
+        request = TokenRequest(
             document_id=document_id,
             permissions=preset.permissions,
             layer=layer,
@@ -153,30 +158,19 @@ class LocalReviewServer:
             view_layers=view_layers,
             ttl=ttl,
         )
-        known = self._invited_layers.setdefault(document_id, [])
-        if layer not in known:
-            known.append(layer)
-        return make_invite_link(self.url, token)
+        return admin.invite(self.url, request)
 
     def invited_layers(self, document_id: str) -> list[str]:
-        """Return the layers this app made invites for on ``document_id``, in order.
+        """Return the layers invites were made for on ``document_id``, in order.
 
-        The protocol cannot list a document's layers; the host knows the ones it handed out,
-        so a lead reviewer's window can offer them in its Layers panel.
+        The protocol cannot list a document's layers; the host knows the ones it handed out
+        (kept in the data directory, so yesterday's invites count too), so a lead
+        reviewer's window can offer them in its Layers panel.
         """
-        return list(self._invited_layers.get(document_id, []))
+        admin = self._admin or HostAdmin(self.data_dir)
+        return admin.invited_layers(document_id)
 
 
 def _layer_name(name: str) -> str:
     cleaned = "".join(ch if ch.isalnum() else "-" for ch in name.strip().lower()).strip("-")
     return cleaned[:40] or "reviewer"
-
-
-def _find_same(store: object, pdf: Path) -> str | None:
-    import hashlib
-
-    digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
-    for info in store.list_documents():  # type: ignore[attr-defined]
-        if getattr(info, "sha256", None) == digest:
-            return str(info.document_id)
-    return None
