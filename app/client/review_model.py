@@ -404,8 +404,11 @@ class ReviewModel:
         Returns the record as the document keeps it.
 
         Raises:
+            ActionRefusedError: the document is read-only (the message says why).
             ClientError: the id exists already, or the document is closed.
         """
+        if self.read_only_reason is not None:
+            raise ActionRefusedError(f"Read-only: {self.read_only_reason}")
         if not record.id:
             record = dataclasses.replace(record, id=new_record_id())
         with self.step(label or f"create {_short_type(record)}"):
@@ -417,6 +420,7 @@ class ReviewModel:
 
         Raises:
             ReadOnlyLayerError: the record is on another layer being viewed.
+            ActionRefusedError: the user may not edit it (:attr:`RecordFlags.reason`).
             ClientError: no such record.
         """
         before = self._records.get(after.id)
@@ -424,6 +428,9 @@ class ReviewModel:
             raise self._missing(after.id)
         if before == after:
             return
+        flags = self.flags(after.id)
+        if not flags.edit:
+            raise ActionRefusedError(flags.reason)
         with self.step(label or f"edit {_short_type(after)}"):
             self._edits.perform(Update(before, after))
 
@@ -432,11 +439,15 @@ class ReviewModel:
 
         Raises:
             ReadOnlyLayerError: the record is on another layer being viewed.
+            ActionRefusedError: the user may not delete it (:attr:`RecordFlags.reason`).
             ClientError: no such record.
         """
         record = self._records.get(record_id)
         if record is None:
             raise self._missing(record_id)
+        flags = self.flags(record_id)
+        if not flags.delete:
+            raise ActionRefusedError(flags.reason)
         with self.step(label or f"delete {_short_type(record)}"):
             # Last comment first, so that undo brings the thread back in its order.
             for comment in reversed(self._records.thread(record.id)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import shutil
 import subprocess
 import sys
@@ -400,6 +401,11 @@ async def test_flags_and_reasons_are_what_the_server_enforces(
     assert student.flags(first.id).reply is False  # a comment's thread is its root's
     with pytest.raises(ActionRefusedError, match="does not allow replying"):
         student.reply(theirs.id, "may I?")
+    with pytest.raises(ActionRefusedError, match="does not allow changing Ms Tan's"):
+        student.update(dataclasses.replace(theirs, color="#ff0000"))
+    with pytest.raises(ActionRefusedError, match="does not allow changing Ms Tan's"):
+        student.delete(theirs.id)
+    assert student.pending == 0 and not student.history.can_undo  # nothing was tried
 
     # The server refuses exactly these, with the same words: go past the model to try.
     student.document.update(theirs.id, {"color": "#ff0000"})
@@ -435,23 +441,44 @@ async def test_flags_and_reasons_are_what_the_server_enforces(
 
 
 @async_test
-async def test_a_read_only_pdf_makes_every_record_read_only(tmp_path: Path) -> None:
-    path = tmp_path / "locked.pdf"
-    shutil.copyfile(corpus_pdf("encrypted-aes256-owner-only-no-annotate"), path)
-    with open_pdf(path) as pdf:
-        reason = pdf.read_only_reason
+async def test_a_read_only_pdf_makes_every_record_read_only(pdf: Path, tmp_path: Path) -> None:
+    locked = tmp_path / "locked.pdf"
+    shutil.copyfile(corpus_pdf("encrypted-aes256-owner-only-no-annotate"), locked)
+    with open_pdf(locked) as opened:
+        reason = opened.read_only_reason
     assert reason is not None
-    doc, model = await _local(path, tmp_path)
+    refused = f"Read-only: {reason}"
+    doc = await LaminaDocument.open_local(locked, pdf_backend=BACKEND, store_dir=tmp_path / "l")
+    model = ReviewModel(doc)
+    model.set_read_only(reason)  # as the window does with what the PDF says
+    with pytest.raises(ActionRefusedError, match=re.escape(refused)):
+        model.create(_note("no"))
+    assert doc.records() == [] and doc.pending_count == 0
+    model.close()
+    await doc.close()
+
+    # The same reason on a PDF with annotations: each is read-only, with the reason shown.
+    doc, model = await _local(pdf, tmp_path)
     seen = Recorder(model)
-    assert model.read_only_reason is None
+    assert model.read_only_reason is None and model.flags(model.records()[0].id).edit
     model.set_read_only(reason)
     assert seen.events == [ReadOnlyChanged(reason)]
+    assert len(model.records()) == 5
     for record in model.records():
         flags = model.flags(record.id)
         assert (flags.edit, flags.delete, flags.reply) == (False, False, False)
-        assert flags.reason == f"Read-only: {reason}" == flags.reply_reason
+        assert flags.reason == refused == flags.reply_reason
+    stamp = model.records()[0]
+    for attempt in (
+        lambda: model.update(dataclasses.replace(stamp, note="no")),
+        lambda: model.delete(stamp.id),
+        lambda: model.reply(stamp.id, "no"),
+    ):
+        with pytest.raises(ActionRefusedError, match=re.escape(refused)):
+            attempt()
+    assert doc.pending_count == 0 and doc.record(stamp.id) == stamp
     model.set_read_only(None)
-    assert seen.events[-1] == ReadOnlyChanged(None)
+    assert seen.events[-1] == ReadOnlyChanged(None) and model.flags(stamp.id).edit
     model.close()
     await doc.close()
 
