@@ -61,7 +61,6 @@ _ACTIONS_OF: Final[dict[str, frozenset[str]]] = {
     "comments": frozenset({"view", "edit", "delete", "set-group", "reply"}),
     "form-fields": frozenset({"view", "edit", "delete", "set-group", "fill"}),
 }
-SCOPES: tuple[str, ...] = ("all", "self", "createdBy", "group")
 _NAMED_SCOPES = frozenset({"createdBy", "group"})
 
 WIDGET_TYPE = "pspdfkit/widget"

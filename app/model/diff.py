@@ -74,12 +74,12 @@ def diff_against_base(
             skipped.add(pdf_object_id)
         listed.append(record)
     skipped.update(pdf_object_id for pdf_object_id in originals if pdf_object_id not in present)
-    named = {name for record in listed if (name := attachment_id_of(record)) is not None}
+    named = {name for record in listed if (name := _attachment_id_of(record)) is not None}
     carried = {key: value for key, value in (attachments or {}).items() if key in named}
     return document_from_records(listed, attachments=carried, skipped_pdf_object_ids=skipped)
 
 
-def attachment_id_of(record: Record) -> str | None:
+def _attachment_id_of(record: Record) -> str | None:
     """Return the id of the attachment (image bytes) a record draws, or None."""
     if isinstance(record, ImageAnnotation):
         return record.image_attachment_id

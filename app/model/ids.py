@@ -7,15 +7,6 @@ from ulid import ULID
 RecordId = NewType("RecordId", str)
 """Id of a record, unique within one layer."""
 
-DocumentId = NewType("DocumentId", str)
-"""Id of a document (one PDF asset) on a server."""
-
-LayerName = NewType("LayerName", str)
-"""Name of an Instant layer; ``""`` is the default layer."""
-
-UserId = NewType("UserId", str)
-"""The ``user_id`` claim of a token: the creator stored on records."""
-
 
 def new_record_id() -> RecordId:
     """Return a fresh ULID string (26 characters of Crockford base32)."""

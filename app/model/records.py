@@ -396,23 +396,6 @@ class TextAnnotation(Annotation):
     border_color: str | None = _jf(COLOR)
 
 
-NOTE_ICONS = (
-    "comment",
-    "rightPointer",
-    "rightArrow",
-    "check",
-    "circle",
-    "cross",
-    "insert",
-    "newParagraph",
-    "note",
-    "paragraph",
-    "help",
-    "star",
-    "key",
-)
-
-
 @dataclass(frozen=True, kw_only=True)
 class NoteAnnotation(Annotation):
     """A sticky note (``pspdfkit/note``)."""

@@ -28,14 +28,9 @@ def add_document_file(store: Store, path: Path, document_id: str | None = None) 
     if document_id is not None:
         check_document_id(document_id)
     data = Path(path).read_bytes()
-    pdf = open_pdf(data, name=Path(path).name)  # messages name the file, not 'document'
-    try:
+    with open_pdf(data, name=Path(path).name) as pdf:  # messages name the file
         records = read_records(pdf)
         page_count = pdf.page_count
-    finally:
-        close = getattr(pdf, "close", None)
-        if callable(close):
-            close()
     base = [
         RecordState(
             id=RecordId(str(record.id)),

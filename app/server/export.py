@@ -15,7 +15,7 @@ from lamina.server.store import DocumentInfo, Store
 from lamina.sync.state import RecordState
 
 
-def visible_records(
+def _visible_records(
     records: Iterable[RecordState], visible: Callable[[RecordState], bool] | None
 ) -> list[Record]:
     """Return the live records ``visible`` lets through (all when None), parsed.
@@ -44,6 +44,6 @@ def build_layer_pdf(
     source = store.read_asset(document.sha256)
     with open_pdf(source) as pdf:
         base = read_records(pdf)
-    diff = diff_against_base(base, visible_records(records, visible))
+    diff = diff_against_base(base, _visible_records(records, visible))
     data: bytes = apply_instant_json(source, diff, flatten=flatten)
     return data
