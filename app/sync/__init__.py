@@ -15,6 +15,9 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
     1.4 Errors are split by whose fault they are: ``RemoteProtocolError`` (the peer sent
         something bad: log it, answer ``error`` and close with the code of §7) and
         ``LocalProtocolError`` (our caller misused the session: a bug).
+    1.5 The phases a connection goes through on each side, the steps between them and what
+        may arrive in each are tables in ``lamina.sync.phases`` (its rules P1-P4); shells ask
+        a session ``is_open`` and never compare phases themselves.
 
 §2 Records
     2.1 A record is an annotation, comment, form field, form field value or bookmark in its
@@ -54,7 +57,8 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
              "document": {"sha256": "...", "size": 123, "page_count": 4},
              "layer_epoch": "<str>", "seq": 57}
 
-        followed by exactly one catch-up message (§3.3).
+        followed by exactly one catch-up message (§3.3), chosen by
+        ``lamina.sync.server_session.catch_up_for``.
     3.3 Catch-up: if the client's ``layer_epoch`` equals the server's and the server still has
         every change after ``last_seq``, it sends ``changes`` with every record changed after
         ``last_seq`` (only the latest state of each record), ``"catch_up": true``. Otherwise
@@ -159,8 +163,8 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         "data": "<base64 of at most 256 KiB>"}``; the client verifies the hash.
         ``{"type": "get_document", "with_layer": true, "flatten": false}`` asks instead for
         the PDF with the layer's records this token may view written into it (needs
-        ``download``, else ``forbidden``); its chunks carry that PDF's own hash. Decoders
-        ignore the two optional keys, so the plain form stays valid.
+        ``download``, else ``forbidden``); its chunks carry that PDF's own hash. Both keys
+        are optional (read as JSON truth values), so the plain form stays valid.
 
 §6 Client state
     6.1 The client applies its own changes to its view at once (optimistic) and queues them
@@ -201,7 +205,8 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
     8.1 ``{"type": "presence", "state": {...}}`` from a client (name, color, page, cursor)
         is relayed to the other connections of the layer as ``{"type": "presence",
         "clients": [{"client_id", "user_id", "name", "color", "state"}...]}``. Presence is
-        never stored and never touches records or sequence numbers.
+        never stored and never touches records or sequence numbers. ``ServerSession`` keeps
+        each connection's entry; ``PresenceRelay`` encodes a layer's list once for all.
 """
 
 from lamina.sync.client_session import (
@@ -221,7 +226,9 @@ from lamina.sync.client_session import (
     Welcomed,
 )
 from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, SyncError
+from lamina.sync.form_fields import FormFields
 from lamina.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
+from lamina.sync.local_replica import LocalReplica
 from lamina.sync.messages import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
@@ -232,15 +239,19 @@ from lamina.sync.messages import (
     decode_message,
     encode_message,
 )
+from lamina.sync.phases import ClientPhase, ServerPhase
 from lamina.sync.server_session import (
+    CatchUp,
     ChangesRelay,
     DocumentRequested,
     HelloReceived,
     PresenceReceived,
+    PresenceRelay,
     PushReceived,
     ServerEvent,
     ServerSession,
     ViewLayerRequested,
+    catch_up_for,
 )
 from lamina.sync.state import (
     Actor,
@@ -258,6 +269,7 @@ __all__ = [
     "RATE_LIMIT",
     "Actor",
     "AllowAll",
+    "CatchUp",
     "Change",
     "ChangePolicy",
     "ChangeRejected",
@@ -265,6 +277,7 @@ __all__ = [
     "ChangesAcked",
     "ChangesRelay",
     "ClientEvent",
+    "ClientPhase",
     "ClientSession",
     "ClientState",
     "Conflict",
@@ -274,14 +287,17 @@ __all__ = [
     "DocumentInfo",
     "DocumentReceived",
     "DocumentRequested",
+    "FormFields",
     "HelloReceived",
     "LayerCommit",
     "LayerRecordsChanged",
     "LayerState",
     "LocalProtocolError",
+    "LocalReplica",
     "PresenceChanged",
     "PresenceClient",
     "PresenceReceived",
+    "PresenceRelay",
     "PushReceived",
     "RecordState",
     "RecordsChanged",
@@ -289,12 +305,14 @@ __all__ = [
     "ServerBehind",
     "ServerError",
     "ServerEvent",
+    "ServerPhase",
     "ServerSession",
     "SyncError",
     "UpdateChange",
     "ViewLayerRequested",
     "Welcome",
     "Welcomed",
+    "catch_up_for",
     "decode_message",
     "encode_message",
 ]

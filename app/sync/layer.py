@@ -196,13 +196,6 @@ class LayerState:
         out.reverse()
         return out
 
-    def known_result(self, change_id: str) -> ChangeResult | None:
-        """Return the remembered result of a change id (§4.2), with the record's current state."""
-        known = self._known.get(change_id)
-        if known is None:
-            return None
-        return self._refresh(known, self._records)
-
     def __len__(self) -> int:
         return len(self._records)
 

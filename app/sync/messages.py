@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
 from lamina.sync import _wire as w
-from lamina.sync.errors import CLOSE_CODES, RemoteProtocolError
+from lamina.sync.errors import RemoteProtocolError
 from lamina.sync.state import (
     MAX_ID_LENGTH,
     Change,
@@ -485,7 +485,6 @@ _FROM_SERVER: dict[str, Callable[[dict[str, Any]], Message]] = {
     "document_chunk": _document_chunk,
     "error": _error,
 }
-KNOWN_ERROR_CODES = tuple(CLOSE_CODES)
 
 
 def check_frame_size(text: str) -> None:

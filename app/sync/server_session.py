@@ -455,11 +455,6 @@ class ServerSession:
             items.append(dumps(result.to_wire(record=True if shown else None)))
         self._frames.append(f'{{"type":"ack","seq":{int(seq)},"results":[{",".join(items)}]}}')
 
-    def send_presence(self, clients: Sequence[PresenceClient]) -> None:
-        """Queue the list of connected clients (§8.1)."""
-        self._phases.advance(Step.SEND, "send_presence")
-        self._frames.append(encode_message(PresenceList(tuple(clients))))
-
     def relay_presence(self, relay: PresenceRelay) -> None:
         """Queue a layer's shared presence list (§8.1)."""
         self._phases.advance(Step.SEND, "relay_presence")
