@@ -5,6 +5,8 @@
   document, disk full).
 - :class:`ChangeRejectedError`: the server refused a change (``ensure_changes_saved`` fails with
   it); carries the change id, record id and the server's reason.
+- :class:`ConnectionFailedError`: a connection could not be made or was lost; a one-shot
+  connection (``lamina push``) stops with it, a document retries.
 - :class:`AccessLostError`: the token is expired, revoked or invalid; the user needs a new
   invite (DESIGN §4, sync §7.2).
 - :class:`ServerBehindError`: the server has less than this replica saw (restored from an old
@@ -37,6 +39,10 @@ class ChangeRejectedError(ClientError):
         self.change_id = change_id
         self.record_id = record_id
         self.reason = reason
+
+
+class ConnectionFailedError(ClientError):
+    """A connection to the server could not be made, or it ended; the message says why."""
 
 
 class AccessLostError(ClientError):

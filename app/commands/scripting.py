@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any
 
 from lamina.model.errors import LaminaError
+
+if TYPE_CHECKING:
+    from lamina.client.connection import Connection, EventLog
+    from lamina.model.instant_json import InstantDocument
 
 CONNECT_TIMEOUT = 15.0
 """Seconds to wait for the server at each step before giving up."""
@@ -66,107 +70,72 @@ def register(subparsers: Any) -> None:
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
+    """Return the server url and token the arguments name (checked before connecting)."""
     if args.invite:
         from lamina.auth import parse_invite_link
 
         invite = parse_invite_link(args.invite)
-        return sync_url(invite.server_url), invite.token
+        return invite.server_url, invite.token
     if not args.server or not args.token:
         raise ScriptError("give --server and --token, or --invite")
-    return sync_url(args.server), args.token
+    from lamina.auth.errors import InviteError
+    from lamina.auth.invite import check_server_url
 
-
-def sync_url(server: str) -> str:
-    """Return the ``/sync`` WebSocket url of a server url (``ws://host:port``)."""
-    parts = urlsplit(server)
     try:
-        parts.port  # noqa: B018 - raises ValueError for a port that is not 0-65535
-    except ValueError:
-        raise ScriptError(f"server url must look like ws://host:port, got {server!r}") from None
-    if parts.scheme not in ("ws", "wss") or not parts.netloc:
-        raise ScriptError(f"server url must look like ws://host:port, got {server!r}")
-    path = parts.path if parts.path not in ("", "/") else "/sync"
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, ""))
+        return check_server_url(args.server), args.token
+    except InviteError:
+        raise ScriptError(
+            f"server url must look like ws://host:port, got {args.server!r}"
+        ) from None
 
 
-class _Link:
-    """One protocol connection driven by a ClientSession."""
+@contextlib.asynccontextmanager
+async def _connected(server: str, token: str) -> AsyncIterator[tuple[Connection, EventLog]]:
+    """Connect once (no retries), wait for the catch-up, and close at the end.
 
-    def __init__(self, url: str, token: str) -> None:
-        from lamina.sync.client_session import ClientSession
+    Raises:
+        ScriptError: the server cannot be reached, refused the token, or stopped answering.
+    """
+    from lamina.client.connection import Connection, EventLog
+    from lamina.sync.client_session import ClientSession
 
-        self.url = url
-        self.token = token
-        self.session = ClientSession.new()
-        self.ws: Any = None
-        self.events: list[Any] = []
+    log = EventLog()
+    connection = Connection(
+        ClientSession.new(), server, token, listener=log, presence={"name": "lamina script"}
+    )
+    connection.start()
+    try:
+        await _wait(connection, lambda: connection.is_open)
+        yield connection, log
+    finally:
+        await connection.stop()
 
-    async def open(self) -> None:
-        """Connect, say hello, and read until the catch-up has arrived."""
-        from lamina.sync.messages import MAX_FRAME_BYTES
-        from websockets.asyncio.client import connect
-        from websockets.exceptions import WebSocketException
 
-        try:
-            self.ws = await asyncio.wait_for(
-                connect(self.url, compression=None, max_size=MAX_FRAME_BYTES, max_queue=None),
-                CONNECT_TIMEOUT,
-            )
-        except (OSError, TimeoutError) as exc:
-            raise ScriptError(
-                f"cannot connect to {self.url}: {exc or 'timed out'}: "
-                "check the address and that `lamina serve` is running there"
-            ) from exc
-        except WebSocketException as exc:
-            # Something answers on that port, but it is not a Lamina server.
-            raise ScriptError(
-                f"{self.url} is not a lamina server ({exc}): check the address and port"
-            ) from exc
-        await self.ws.send(self.session.hello_frame(self.token, {"name": "lamina script"}))
-        await self.until(lambda: self.session.phase == "open")
+async def _wait(connection: Connection, done: Callable[[], bool]) -> None:
+    """Wait until ``done()``; a stopped or silent connection becomes a :class:`ScriptError`."""
+    from lamina.client.errors import ClientError
 
-    async def send_pending(self) -> None:
-        for frame in self.session.frames_to_send():
-            await self.ws.send(frame)
+    try:
+        await connection.wait_until(done, idle_timeout=CONNECT_TIMEOUT)
+    except ClientError as exc:
+        raise ScriptError(str(exc)) from exc
 
-    async def until(self, done: Any) -> None:
-        """Feed frames to the session until ``done()`` is true."""
-        from lamina.sync.client_session import ServerError
-        from websockets.exceptions import ConnectionClosed
 
-        while not done():
-            try:
-                text = await asyncio.wait_for(self.ws.recv(), CONNECT_TIMEOUT)
-            except TimeoutError as exc:
-                raise ScriptError("the server stopped answering") from exc
-            except ConnectionClosed as exc:
-                raise ScriptError(f"the server closed the connection ({exc})") from exc
-            for event in self.session.receive_text(text):
-                if isinstance(event, ServerError):
-                    raise ScriptError(f"server refused: {event.code}: {event.message}")
-                self.events.append(event)
-            await self.send_pending()
+async def _document(
+    connection: Connection, log: EventLog, *, with_layer: bool = False, flatten: bool = False
+) -> bytes:
+    """Ask for the PDF (§5.4; ``with_layer``: with the layer's records in it) and return it."""
+    from lamina.sync.client_session import DocumentReceived
 
-    async def close(self) -> None:
-        if self.ws is not None:
-            await self.ws.close()
+    seen = len(log.events)
+    connection.session.request_document(with_layer=with_layer, flatten=flatten)
+    connection.kick()
 
-    async def document(self, frame: str | None = None) -> bytes:
-        """Ask for the PDF (``frame`` overrides the plain ``get_document``) and return it."""
-        from lamina.sync.client_session import DocumentReceived
+    def arrived() -> bool:
+        return any(isinstance(e, DocumentReceived) for e in log.events[seen:])
 
-        await self.ws.send(frame or json.dumps({"type": "get_document"}))
-        got: list[bytes] = []
-
-        def arrived() -> bool:
-            for event in self.events:
-                if isinstance(event, DocumentReceived):
-                    got.append(event.data)
-                    return True
-            return False
-
-        await self.until(arrived)
-        return got[0]
+    await _wait(connection, arrived)
+    return next(e.data for e in log.events[seen:] if isinstance(e, DocumentReceived))
 
 
 def _run(coro: Any) -> Any:
@@ -174,40 +143,6 @@ def _run(coro: Any) -> Any:
 
 
 # --- push ---------------------------------------------------------------------------------
-
-
-def plan_changes(
-    view: Mapping[str, Mapping[str, Any]], diff_json: bytes
-) -> list[tuple[str, str, dict[str, Any]]]:
-    """Turn an Instant JSON diff into ``(op, record_id, args)`` against a layer's records.
-
-    New records are created; records whose id (or ``pdfObjectId``) the layer has are updated
-    with the keys that differ; ``skippedPdfObjectIds`` without a replacement are deleted.
-    """
-    from lamina.model.instant_json import parse_instant_json
-    from lamina.model.records import record_to_json
-
-    document = parse_instant_json(diff_json)
-    plan: list[tuple[str, str, dict[str, Any]]] = []
-    for record in document.records:
-        content = record_to_json(record)
-        if record.pdf_object_id is not None:
-            record_id = str(record.pdf_object_id)
-        else:
-            record_id = str(record.id or content.get("id") or "")
-        current = view.get(record_id) if record_id else None
-        if current is None:
-            plan.append(("create", record_id, {"kind": record.KIND, "content": content}))
-            continue
-        fixed = ("id", "type")
-        set_ = {k: v for k, v in content.items() if k not in fixed and current.get(k) != v}
-        unset = [k for k in current if k not in content and k not in fixed]
-        if set_ or unset:
-            plan.append(("update", record_id, {"set": set_, "unset": unset}))
-    for pdf_object_id in sorted(document.deleted_pdf_object_ids):
-        if str(pdf_object_id) in view:
-            plan.append(("delete", str(pdf_object_id), {}))
-    return plan
 
 
 def _push(args: argparse.Namespace) -> int:
@@ -220,34 +155,31 @@ def _push(args: argparse.Namespace) -> int:
     from lamina.model.instant_json import parse_instant_json
 
     try:
-        parse_instant_json(diff_json)  # a bad file fails before connecting
+        document = parse_instant_json(diff_json)  # a bad file fails before connecting
     except InstantJsonError as exc:
         raise ScriptError(f"{args.changes.name} is not valid Instant JSON: {exc}") from exc
-    return int(_run(_push_async(url, token, diff_json)))
+    return int(_run(_push_async(url, token, document)))
 
 
-async def _push_async(url: str, token: str, diff_json: bytes) -> int:
+async def _push_async(server: str, token: str, document: InstantDocument) -> int:
+    from lamina.model.diff import CreateRecord, UpdateRecord, changes_for_diff
     from lamina.sync.client_session import ChangeRejected, ConflictDetected
 
-    link = _Link(url, token)
-    try:
-        await link.open()
-        session = link.session
-        plan = plan_changes(dict(session.view().items()), diff_json)
-        for op, record_id, fields in plan:
-            if op == "create":
-                session.create(fields["kind"], fields["content"], record_id=record_id or None)
-            elif op == "update":
-                session.update(record_id, fields["set"], fields["unset"])
+    async with _connected(server, token) as (connection, log):
+        session = connection.session
+        plan = changes_for_diff(session.view(), document)
+        for change in plan:
+            if isinstance(change, CreateRecord):
+                session.create(change.kind, change.content, record_id=change.record_id)
+            elif isinstance(change, UpdateRecord):
+                session.update(change.record_id, change.set, change.unset)
             else:
-                session.delete(record_id)
+                session.delete(change.record_id)
         session.flush()
-        await link.send_pending()
-        await link.until(lambda: not session.has_pending())
-    finally:
-        await link.close()
+        connection.kick()
+        await _wait(connection, lambda: not session.has_pending())
     failed = 0
-    for event in link.events:
+    for event in log.events:
         if isinstance(event, ChangeRejected):
             failed += 1
             print(f"rejected {event.record_id}: {event.reason}", file=sys.stderr)
@@ -257,10 +189,12 @@ async def _push_async(url: str, token: str, diff_json: bytes) -> int:
                 f"conflict on {event.record_id}: another change won {sorted(event.conflict.lost)}",
                 file=sys.stderr,
             )
-    counts = {op: sum(1 for p in plan if p[0] == op) for op in ("create", "update", "delete")}
+    creates = sum(1 for c in plan if isinstance(c, CreateRecord))
+    updates = sum(1 for c in plan if isinstance(c, UpdateRecord))
+    deletes = len(plan) - creates - updates
     print(
         f"saved {len(plan) - failed} of {len(plan)} changes "
-        f"({counts['create']} creates, {counts['update']} updates, {counts['delete']} deletes)"
+        f"({creates} creates, {updates} updates, {deletes} deletes)"
     )
     return 1 if failed else 0
 
@@ -268,15 +202,10 @@ async def _push_async(url: str, token: str, diff_json: bytes) -> int:
 # --- pull ---------------------------------------------------------------------------------
 
 
-async def _layer_view(url: str, token: str, want_pdf: bool) -> tuple[list[dict[str, Any]], bytes]:
-    link = _Link(url, token)
-    try:
-        await link.open()
-        contents = [dict(c) for c in link.session.view().values()]
-        pdf = await link.document() if want_pdf else b""
-    finally:
-        await link.close()
-    return contents, pdf
+async def _layer_view(server: str, token: str) -> tuple[list[dict[str, Any]], bytes]:
+    async with _connected(server, token) as (connection, log):
+        contents = [dict(c) for c in connection.session.view().values()]
+        return contents, await _document(connection, log)
 
 
 def pull_instant_json(url: str, token: str) -> dict[str, Any]:
@@ -287,7 +216,7 @@ def pull_instant_json(url: str, token: str) -> dict[str, Any]:
     from lamina.pdf import open_pdf
     from lamina.pdf.annotations import read_records_and_attachments
 
-    contents, pdf = _run(_layer_view(url, token, want_pdf=True))
+    contents, pdf = _run(_layer_view(url, token))
     with open_pdf(pdf) as document:
         base, attachments = read_records_and_attachments(document)
     current = [record_from_json(c, f"record {c.get('id')}") for c in contents]
@@ -314,15 +243,10 @@ def _pull(args: argparse.Namespace) -> int:
 # --- layer-pdf ----------------------------------------------------------------------------
 
 
-async def _layer_pdf_async(url: str, token: str, flatten: bool) -> bytes:
-    link = _Link(url, token)
-    try:
-        await link.open()
+async def _layer_pdf_async(server: str, token: str, flatten: bool) -> bytes:
+    async with _connected(server, token) as (connection, log):
         # §5.4 with_layer: the server writes the layer's visible records into the PDF.
-        frame = json.dumps({"type": "get_document", "with_layer": True, "flatten": flatten})
-        return await link.document(frame)
-    finally:
-        await link.close()
+        return await _document(connection, log, with_layer=True, flatten=flatten)
 
 
 def _layer_pdf(args: argparse.Namespace) -> int:
