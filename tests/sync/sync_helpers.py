@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.sync.client_session import ClientSession
-from lamina.sync.testing import InMemoryServer, Link
+
+from tests.support.in_memory_server import InMemoryServer, Link
 
 
 def ink(x: float = 10, color: str = "#ff0000") -> dict[str, Any]:

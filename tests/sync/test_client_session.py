@@ -17,8 +17,8 @@ from lamina.sync.client_session import (
 from lamina.sync.errors import LocalProtocolError, RemoteProtocolError
 from lamina.sync.layer import LayerState
 from lamina.sync.state import Actor, Change, RecordState, UpdateChange
-from lamina.sync.testing import InMemoryServer
 
+from tests.support.in_memory_server import InMemoryServer
 from tests.sync.sync_helpers import connected, ink
 
 

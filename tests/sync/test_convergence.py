@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lamina.sync.client_session import ClientSession
 from lamina.sync.state import Change, ChangeResult, CreateChange, UpdateChange, change_from_wire
-from lamina.sync.testing import InMemoryServer, Link
 
+from tests.support.in_memory_server import InMemoryServer, Link
 from tests.sync.sync_helpers import ink
 
 IDS = ["A", "B", "C"]

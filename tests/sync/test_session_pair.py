@@ -9,8 +9,8 @@ from lamina.sync.client_session import (
     RecordsChanged,
     Welcomed,
 )
-from lamina.sync.testing import InMemoryServer
 
+from tests.support.in_memory_server import InMemoryServer
 from tests.sync.sync_helpers import connected, ink
 
 

@@ -1,9 +1,13 @@
 """In-memory wiring of clients and a server, no sockets, no loop (h11's ``SessionPair`` idea).
 
 :class:`InMemoryServer` holds one :class:`LayerState` and a :class:`ServerSession` per link,
-and handles events the way a real server shell must (welcome then catch-up, apply then ack
-then relay). :class:`Link` carries frames both ways with delivery under the test's control:
-one frame at a time, all of them, or a disconnect that loses whatever is in transit.
+and handles events with the same session code as the real server shell
+(``lamina.server``): ``send_welcome`` then ``send_catch_up`` (the one catch-up decision,
+``catch_up_for``), apply then ack then relay through one ``ChangesRelay``, presence through
+one ``PresenceRelay``. It differs only where a real server does I/O: it applies each commit
+at once instead of writing it to a store first. :class:`Link` carries frames both ways with
+delivery under the test's control: one frame at a time, all of them, or a disconnect that
+loses whatever is in transit.
 
     server = InMemoryServer()
     alice = ClientSession.new()
