@@ -2,7 +2,8 @@
 
 :class:`LaminaServer` is the asyncio shell around the sans-I/O :class:`ServerSession`
 (app/sync): it verifies tokens (``lamina.auth``), routes each connection to the room of its
-token's layer (:mod:`lamina.server.rooms`), and sends what the session queues. Everything the
+token's layer (:mod:`lamina.server.rooms`), and writes what the session queues through the
+connection (:mod:`lamina.server.connection`). Everything the
 store does happens off the event loop: reads in worker threads, writes on the group-commit
 writer thread. :func:`run_server` is ``lamina serve``.
 """
@@ -27,29 +28,26 @@ from lamina import __version__
 from lamina.auth import verify_token
 from lamina.auth.errors import AuthError, TokenWrongDocument
 from lamina.auth.keys import load_or_create_keypair, load_public_key
-from lamina.auth.tokens import READ_DOCUMENT, TokenClaims
+from lamina.auth.tokens import READ_DOCUMENT
 from lamina.model.errors import LaminaError
 from lamina.server.access import Access
+from lamina.server.connection import Connection
 from lamina.server.errors import DocumentNotFoundError
 from lamina.server.rooms import Room, RoomKey
 from lamina.server.store import SqliteStore, Store
 from lamina.server.writer import GroupCommitWriter
-from lamina.sync.errors import RemoteProtocolError, close_code_for
-from lamina.sync.layer import LayerCommit
+from lamina.sync.errors import RemoteProtocolError
 from lamina.sync.messages import MAX_FRAME_BYTES, DocumentInfo, Welcome
 from lamina.sync.server_session import (
-    ChangesRelay,
     DocumentRequested,
     HelloReceived,
     PresenceReceived,
-    PresenceRelay,
     PushReceived,
     ServerEvent,
-    ServerSession,
     ViewLayerRequested,
 )
 from lamina.sync.state import Actor
-from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
@@ -66,110 +64,6 @@ REVOCATION_POLL = 1.0
 """Seconds between reads of the revoked-token table (``lamina revoke`` runs elsewhere)."""
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
 """Bytes queued for one slow client before the server gives up on it (four maximal frames)."""
-
-
-class Connection:
-    """One client's WebSocket, its session and its token's rights."""
-
-    def __init__(self, server: LaminaServer, ws: ServerConnection) -> None:
-        self.server = server
-        self.ws = ws
-        self.session = ServerSession()
-        self.claims: TokenClaims | None = None
-        self.access: Access = None  # type: ignore[assignment]  # set by the hello
-        self.actor = Actor()
-        self.client_id = ""
-        self.room: Room | None = None
-        self.viewing: dict[str, Room] = {}
-        self.closing: tuple[str, str] | None = None
-        self.close_task: asyncio.Task[None] | None = None
-        self.opened = time.monotonic()
-        remote = ws.remote_address
-        self.remote = f"{remote[0]}:{remote[1]}" if remote else "?"
-
-    def describe(self) -> str:
-        """Return ``user@client`` for log lines."""
-        user = self.claims.user_id if self.claims is not None else None
-        return f"{user or '-'}@{self.remote}"
-
-    def visible_in(self, room: Room) -> Any:
-        """The session's view rule for ``room``'s layer: None when it sees every record."""
-        return room.view_rule(self)
-
-    # --- sending (synchronous, so frames leave in the order they were made) ---------------
-
-    def send_frames(self, frames: Sequence[str]) -> None:
-        """Write ``frames`` now, in order; a closed or hopelessly slow client is dropped.
-
-        Writes never wait for a client (one slow reader must not delay the others), so what
-        a client does not read piles up in its transport's buffer; past the server's
-        ``max_write_buffer`` the client is dropped with ``server-error`` (it reconnects and
-        catches up), which bounds the memory one client can hold.
-        """
-        if self.closing is not None or self.over_limit():
-            return
-        for frame in frames:
-            broadcast([self.ws], frame)
-
-    def over_limit(self) -> bool:
-        """Drop the client if it left more than ``max_write_buffer`` bytes unread."""
-        transport = self.ws.transport
-        buffered = transport.get_write_buffer_size() if transport is not None else 0
-        if buffered <= self.server.max_write_buffer:
-            return False
-        self.close_with(
-            "server-error",
-            f"client too slow to receive changes: {buffered} bytes unread; reconnect to catch up",
-        )
-        return True
-
-    def flush(self) -> None:
-        """Write what the session queued."""
-        self.send_frames(self.session.frames_to_send())
-
-    def send_ack(self, commit: LayerCommit, room: Room) -> None:
-        """Acknowledge one push of ``room`` after its commit, records filtered by view rights
-        (§4.4)."""
-        if self.closing is not None or not self.session.is_open:
-            return
-        self.session.send_ack(commit.results, commit.seq, visible=self.visible_in(room))
-        self.flush()
-
-    def relay(self, relay: ChangesRelay, room: Room) -> list[str]:
-        """Return the frames of one commit's ``changes`` of ``room`` as this connection may
-        see them (§4.9), for the caller to write (empty: nothing to send)."""
-        if self.closing is not None or not self.session.is_open:
-            return []
-        if self.session.relay(relay, self.visible_in(room)):
-            return self.session.frames_to_send()
-        return []
-
-    def relay_presence(self, relay: PresenceRelay) -> list[str]:
-        """Return the frame of a room's shared presence list (§8.1), for the caller to write
-        (empty when the connection is closing)."""
-        if self.closing is not None or not self.session.is_open:
-            return []
-        self.session.relay_presence(relay)
-        return self.session.frames_to_send()
-
-    def close_with(self, code: str, message: str) -> None:
-        """Send ``error`` and close with the §7.1 close code (once)."""
-        if self.closing is not None:
-            return
-        self.closing = (code, message)
-        if not self.session.is_closed:
-            close_code = self.session.send_error(code, message)
-            # Written even past the slow-client limit: one short frame that says why.
-            for frame in self.session.frames_to_send():
-                broadcast([self.ws], frame)
-        else:
-            close_code = close_code_for(code)
-        self.close_task = asyncio.get_running_loop().create_task(
-            self.ws.close(close_code, message[:120])
-        )
-        # Leave now, not when the closing handshake ends (a slow client may take the whole
-        # close timeout): the others see it gone at once.
-        self.server.leave_rooms(self)
 
 
 class LaminaServer:

@@ -36,7 +36,8 @@ from lamina.sync.state import (
 from websockets.asyncio.server import ServerConnection, broadcast
 
 if TYPE_CHECKING:
-    from lamina.server.app import Connection, LaminaServer
+    from lamina.server.app import LaminaServer
+    from lamina.server.connection import Connection
 
 logger = logging.getLogger("lamina.server")
 

@@ -1,0 +1,131 @@
+"""One client's WebSocket on the sync server: its session, its token's rights, its writes.
+
+A :class:`Connection` writes what its :class:`~lamina.sync.server_session.ServerSession`
+queues, in order and without waiting for the client (a slow reader must not delay the
+others), and drops a client that leaves more than the server's ``max_write_buffer`` unread.
+:class:`~lamina.server.app.LaminaServer` makes one per socket; rooms hand it commits and
+presence lists to relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from lamina.auth.tokens import TokenClaims
+from lamina.server.access import Access
+from lamina.sync.errors import close_code_for
+from lamina.sync.layer import LayerCommit
+from lamina.sync.server_session import ChangesRelay, PresenceRelay, ServerSession
+from lamina.sync.state import Actor, RecordState
+from websockets.asyncio.server import ServerConnection, broadcast
+
+if TYPE_CHECKING:
+    from lamina.server.app import LaminaServer
+    from lamina.server.rooms import Room
+
+
+class Connection:
+    """One client's WebSocket, its session and its token's rights."""
+
+    def __init__(self, server: LaminaServer, ws: ServerConnection) -> None:
+        self.server = server
+        self.ws = ws
+        self.session = ServerSession()
+        self.claims: TokenClaims | None = None
+        self.access: Access = None  # type: ignore[assignment]  # set by the hello
+        self.actor = Actor()
+        self.client_id = ""
+        self.room: Room | None = None
+        self.viewing: dict[str, Room] = {}
+        self.closing: tuple[str, str] | None = None
+        self.close_task: asyncio.Task[None] | None = None
+        self.opened = time.monotonic()
+        remote = ws.remote_address
+        self.remote = f"{remote[0]}:{remote[1]}" if remote else "?"
+
+    def describe(self) -> str:
+        """Return ``user@client`` for log lines."""
+        user = self.claims.user_id if self.claims is not None else None
+        return f"{user or '-'}@{self.remote}"
+
+    def visible_in(self, room: Room) -> Callable[[RecordState], bool] | None:
+        """The session's view rule for ``room``'s layer: None when it sees every record."""
+        return room.view_rule(self)
+
+    # --- sending (synchronous, so frames leave in the order they were made) ---------------
+
+    def send_frames(self, frames: Sequence[str]) -> None:
+        """Write ``frames`` now, in order; a closed or hopelessly slow client is dropped.
+
+        Writes never wait for a client (one slow reader must not delay the others), so what
+        a client does not read piles up in its transport's buffer; past the server's
+        ``max_write_buffer`` the client is dropped with ``server-error`` (it reconnects and
+        catches up), which bounds the memory one client can hold.
+        """
+        if self.closing is not None or self.over_limit():
+            return
+        for frame in frames:
+            broadcast([self.ws], frame)
+
+    def over_limit(self) -> bool:
+        """Drop the client if it left more than ``max_write_buffer`` bytes unread."""
+        transport = self.ws.transport
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        if buffered <= self.server.max_write_buffer:
+            return False
+        self.close_with(
+            "server-error",
+            f"client too slow to receive changes: {buffered} bytes unread; reconnect to catch up",
+        )
+        return True
+
+    def flush(self) -> None:
+        """Write what the session queued."""
+        self.send_frames(self.session.frames_to_send())
+
+    def send_ack(self, commit: LayerCommit, room: Room) -> None:
+        """Acknowledge one push of ``room`` after its commit, records filtered by view rights
+        (§4.4)."""
+        if self.closing is not None or not self.session.is_open:
+            return
+        self.session.send_ack(commit.results, commit.seq, visible=self.visible_in(room))
+        self.flush()
+
+    def relay(self, relay: ChangesRelay, room: Room) -> list[str]:
+        """Return the frames of one commit's ``changes`` of ``room`` as this connection may
+        see them (§4.9), for the caller to write (empty: nothing to send)."""
+        if self.closing is not None or not self.session.is_open:
+            return []
+        if self.session.relay(relay, self.visible_in(room)):
+            return self.session.frames_to_send()
+        return []
+
+    def relay_presence(self, relay: PresenceRelay) -> list[str]:
+        """Return the frame of a room's shared presence list (§8.1), for the caller to write
+        (empty when the connection is closing)."""
+        if self.closing is not None or not self.session.is_open:
+            return []
+        self.session.relay_presence(relay)
+        return self.session.frames_to_send()
+
+    def close_with(self, code: str, message: str) -> None:
+        """Send ``error`` and close with the §7.1 close code (once)."""
+        if self.closing is not None:
+            return
+        self.closing = (code, message)
+        if not self.session.is_closed:
+            close_code = self.session.send_error(code, message)
+            # Written even past the slow-client limit: one short frame that says why.
+            for frame in self.session.frames_to_send():
+                broadcast([self.ws], frame)
+        else:
+            close_code = close_code_for(code)
+        self.close_task = asyncio.get_running_loop().create_task(
+            self.ws.close(close_code, message[:120])
+        )
+        # Leave now, not when the closing handshake ends (a slow client may take the whole
+        # close timeout): the others see it gone at once.
+        self.server.leave_rooms(self)
