@@ -3,46 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from lamina.server.documents import add_document_file
-from lamina.server.store import LayerWrite, SqliteStore
+from lamina.server.store import SqliteStore
 
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread, create, join, run
-
-
-class FillingDisk(SqliteStore):
-    """A real SQLite store whose file can be capped at its current size on demand.
-
-    ``PRAGMA max_page_count`` makes SQLite itself fail the next growing write with
-    SQLITE_FULL ("database or disk is full"), exactly as a full disk does.
-    """
-
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir, synchronous="FULL")
-        self.fail_next = 0
-        self.entered = threading.Event()
-        self.gate = threading.Event()
-        self.gate.set()
-
-    def commit(self, writes: Sequence[LayerWrite]) -> None:
-        if self.fail_next <= 0:
-            super().commit(writes)
-            return
-        self.fail_next -= 1
-        self.entered.set()
-        self.gate.wait(10)
-        db = self._db()
-        pages = db.execute("PRAGMA page_count").fetchone()[0]
-        db.execute(f"PRAGMA max_page_count = {pages}")
-        try:
-            super().commit(writes)
-        finally:
-            db.execute("PRAGMA max_page_count = 4294967294")
+from tests.support.filling_disk import FillingDisk
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@
 - :mod:`~tests.support.server_process`: ``ServerProcess``, ``lamina serve`` as a child process,
   for tests that SIGKILL the server or run the command as users do.
 - :mod:`~tests.support.protocol_client`: a raw protocol client (frames by hand) for server tests.
+- :mod:`~tests.support.filling_disk`: ``FillingDisk``, a real SQLite store whose disk fills up
+  on demand (commits fail with SQLITE_FULL), for store-failure tests.
 - :mod:`~tests.support.waiting`: ``eventually`` and ``async_test`` (no wall-clock asserts).
 - :mod:`~tests.support.log_guard`: an unexpected log record at ERROR or above fails the test;
   declare an expected one with ``@pytest.mark.expect_error_log(PATTERN)`` or the
