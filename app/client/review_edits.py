@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 
 from lamina.client.port import LocalEdit, ReviewDocument
 from lamina.client.review_events import UndoChanged
-from lamina.model.undo import Change, Create, Delete, Lookup, UndoHistory, Update
+from lamina.model.undo import Change, Create, Delete, Lookup, UndoError, UndoHistory, Update
 
 
 class UserEdits:
@@ -74,8 +74,6 @@ class UserEdits:
             ClientError: the document refused the change (nothing is recorded for it).
         """
         if self._step is None:
-            from lamina.model.undo import UndoError
-
             raise UndoError("perform outside a step")
         self._step.append(apply_change(self.document, change))
 
