@@ -7,6 +7,11 @@ the writer thread, and only applied to the layer, acked and relayed once their t
 committed (§4.3). Completions run synchronously in commit order, so every connection sees
 commits in ``seq`` order. A room leaves memory only when it has no connection and no write
 in flight.
+
+The rules are the sync core's: the form field group rules (``lamina.sync.form_fields``),
+the catch-up and each connection's presence entry (``ServerSession``); a room only moves
+their frames, encoded once per commit (``ChangesRelay``) or presence change
+(``PresenceRelay``), to its members' sockets.
 """
 
 from __future__ import annotations
