@@ -34,6 +34,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from typing import assert_never
 
 from lamina.auth.permissions import PermissionEvaluator, RecordMeta
 from lamina.client.errors import ClientError, LayerAccessError, ReadOnlyLayerError
@@ -608,6 +609,9 @@ class ReviewModel:
             self._emit(ServerFellBehind(event.message))
         elif isinstance(event, DocumentSaved):
             self._emit(PdfSaved(event.path))
+        else:
+            # A new kind of document event must be translated here (mypy checks it).
+            assert_never(event)
 
     def _on_records(
         self, records: Iterable[Record], deleted: Iterable[RecordId], origin: Origin
