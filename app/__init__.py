@@ -1,15 +1,31 @@
 """Lamina: a collaborative PDF annotator.
 
-Packages, and what each may import (DESIGN.md §2; ``tests/test_boundaries.py`` enforces it):
+The package map (DESIGN.md §2). Arrows point one way; ``tests/test_boundaries.py`` walks every
+import, lazy ones included, and checks third-party imports against an allow-list per unit::
 
-- ``lamina.model``: records, Instant JSON codec, geometry, ids, undo, drawing tools (stdlib, ulid).
-- ``lamina.sync``: the sans-I/O sync protocol (model).
-- ``lamina.auth``: tokens and Collaboration Permissions (model, PyJWT, cryptography).
-- ``lamina.pdf``: everything PyMuPDF (model, pymupdf).
-- ``lamina.server``: the websockets sync server and its durable store (model, sync, auth, pdf).
-- ``lamina.client``: the headless offline-first client (model, sync, auth; no Qt).
-- ``lamina.ui``: the PySide6 desktop app (everything above).
-- ``lamina.cli`` and ``lamina.commands``: the ``lamina`` command (everything).
+    model  <-  sync  <-  server, client  <-  ui        pdf <- server, client (port), ui, cli
+    auth   <-  server, client, ui                      commands <- cli;  fsutil <- everyone
+
+- ``lamina.model``: records, the Instant JSON codec and the one diff rule (``diff``), geometry,
+  ids, timestamps, JSON value readers, undo, drawing tools. Imports: stdlib, ulid.
+- ``lamina.sync``: the sans-I/O protocol: messages, phase tables (``phases``), client and server
+  sessions, catch-up, form-field group rules, the client's local replica. Imports: model.
+- ``lamina.auth``: tokens, invites, keys, the permissions evaluator and the one ``RecordMeta``
+  builder (``ownership``). Imports: model, PyJWT, cryptography.
+- ``lamina.pdf``: everything PyMuPDF: open, render and the render worker process, read and write
+  annotations, XFDF, export, the client's ``PdfBackend`` (``backend``). Imports: model, pymupdf.
+- ``lamina.server``: the websockets server (``app``, ``connection``, ``rooms``), the store and its
+  group-commit writer, host administration (``admin``). Imports: model, sync, auth, pdf.
+- ``lamina.client``: the headless client: one connection shell (``connection``), a document
+  facade over its parts (replica, editing, upstreams for a review or a local PDF, layers,
+  export), the ``ReviewDocument`` port and the Qt-free ``ReviewModel``. Imports: model, sync,
+  auth, websockets, platformdirs; no Qt.
+- ``lamina.ui``: the PySide6 app; widgets subscribe to ``ReviewModel`` through one Qt bridge
+  (``bridge``). Imports: everything above, applog, assets.
+- ``lamina.commands`` (one module per verb group) and ``lamina.cli`` (the parser): the ``lamina``
+  command. Commands import everything but cli; nothing imports cli.
+- ``lamina.fsutil`` (the one atomic write), ``lamina.applog`` (logging setup), ``lamina.assets``
+  (where resources/ is): leaves that import only the standard library (applog: platformdirs).
 """
 
 __version__ = "0.1.0"
