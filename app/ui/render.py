@@ -372,9 +372,13 @@ class TileRenderer(QObject):
         self._free_slots = list(range(worker.slots))
         self._notifier = QSocketNotifier(worker.fileno(), QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._drain)
-        self._drain()  # a spare worker may have said "ready" long ago
+        self._drain()  # a spare worker may have said Ready long ago (then the PDF is sent)
         # A path is a short message; a PDF's bytes wait until the worker reads (no blocking).
-        if self._worker is worker and (isinstance(self._source, Path) or worker.ready):
+        if (
+            self._worker is worker
+            and not self._open_sent
+            and (isinstance(self._source, Path) or worker.ready)
+        ):
             self._send_open()
 
     def _wake_worker(self) -> None:

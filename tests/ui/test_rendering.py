@@ -6,6 +6,7 @@ again, and no worker outlives its window or the app."""
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from lamina.pdf import PdfDocument, open_pdf, render_page, render_tile
+from lamina.pdf.render_worker import OpenPdf, RenderWorker, WorkerPool
 from lamina.ui.page_view import PageView
 from lamina.ui.render import TileKey, TileRenderer, native_image, zoom_key
 from PySide6.QtGui import QImage
@@ -181,6 +183,33 @@ def test_worker_process_draws_the_pixels_app_pdf_draws(qtbot, prefix, password) 
             ), "the top of page 1 of the long PDF has text"
     finally:
         renderer.stop()
+
+
+def test_a_warm_spare_opens_the_pdf_once(qtbot, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    sent: list[object] = []
+    send = RenderWorker.send
+
+    def spy(worker: RenderWorker, request: object) -> bool:
+        sent.append(request)
+        return send(worker, request)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RenderWorker, "send", spy)
+    pool = WorkerPool(enabled=True)
+    pool.prestart()
+    try:
+        spare = pool._spare
+        assert spare is not None
+        # Wait until the spare has said Ready, as a spare started a while ago has.
+        assert select.select([spare.fileno()], [], [], 30)[0]
+        renderer = TileRenderer(corpus_pdf(LONG), workers=pool)
+        try:
+            assert renderer.worker_pid == spare.pid
+            qtbot.waitUntil(lambda: renderer.rendering_in_process, timeout=30_000)
+            assert [type(r) for r in sent] == [OpenPdf]
+        finally:
+            renderer.stop()
+    finally:
+        pool.stop()
 
 
 def test_killing_the_worker_restarts_it_and_redraws(qtbot, long_view) -> None:  # type: ignore[no-untyped-def]
