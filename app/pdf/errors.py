@@ -10,7 +10,8 @@ line prints it as is and the desktop app can show it in a dialog::
     ├── PasswordRequiredError  encrypted: ask the user for the password
     │   └── WrongPasswordError the password given does not open it: ask again
     ├── PageOutOfRangeError    a page index outside the document
-    └── PdfWriteError          the annotations could not be written into the PDF
+    ├── PdfWriteError          the annotations could not be written into the PDF
+    └── XfdfError              an XFDF file that cannot be read, or records XFDF cannot hold
 
 ``WrongPasswordError`` derives from ``PasswordRequiredError`` so a UI that catches the latter to
 show a password prompt also handles a wrong password; check the subclass to say "try again".
@@ -51,3 +52,11 @@ class PageOutOfRangeError(PdfError, IndexError):
 
 class PdfWriteError(PdfError):
     """Writing annotations into the PDF failed, or the document forbids it."""
+
+
+class XfdfError(PdfError, ValueError):
+    """XFDF that is not well-formed, hostile (entities, a DTD), not XFDF, or does not fit.
+
+    Also raised when an annotation lies on a page the PDF does not have, and when a record
+    cannot be written as XFDF; the message names the annotation or record.
+    """
