@@ -756,6 +756,29 @@ def test_an_image_cannot_be_written_and_is_named() -> None:
         records_to_xfdf([image], [LETTER])
 
 
+def test_unwritable_records_can_be_left_out_once_listed() -> None:
+    image = ImageAnnotation(id="img-7", bbox=_rect(), image_attachment_id="abc")
+    note = NoteAnnotation(id="n", bbox=_rect(), text=Text("kept"))
+    written = records_to_xfdf([image, note], [LETTER], skip_unwritable=True)
+    assert list(_annotation_elements(written)) == ["n"]
+
+
+def test_a_character_xml_cannot_hold_names_the_record() -> None:
+    note = NoteAnnotation(id="n-5", bbox=_rect(), text=Text("bell \x07"))
+    with pytest.raises(XfdfError, match=r"pspdfkit/note n-5 cannot be written.*U\+0007"):
+        records_to_xfdf([note], [LETTER])
+    value = FormFieldValue(id="form-field-value/a", name="a", value="\x00")
+    with pytest.raises(XfdfError, match="pspdfkit/form-field-value form-field-value/a"):
+        records_to_xfdf([value], [LETTER])
+
+
+def test_a_popup_outside_its_annotation_is_reported() -> None:
+    data = b'<xfdf xmlns="http://ns.adobe.com/xfdf/"><annots><popup page="0" rect="0,0,1,1"/>'
+    content = xfdf_to_records(data + b"</annots></xfdf>", [LETTER])
+    assert content.records == ()
+    assert content.not_kept == ("xfdf annotation <popup> number 1 of <annots> alone",)
+
+
 def test_widgets_and_field_definitions_are_passed_over_and_listed() -> None:
     widget = WidgetAnnotation(id="w", bbox=_rect(), form_field_name="a")
     field = FormField(id="f", name="a", field_type="pspdfkit/form-field/text")

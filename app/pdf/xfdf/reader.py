@@ -127,7 +127,7 @@ def xfdf_to_records(
         if key != f"{{{XML_NS}}}space":
             reader.not_kept.append(f"attribute {split_tag(key)[1]!r} of <xfdf>")
     annots = [c for c in root if local_name(c) == "annots"]
-    reader.check_pages([a for group in annots for a in group])
+    reader.check_pages([a for group in annots for a in group if local_name(a) != "popup"])
     for child in root:
         reader.read_top(child)
     return reader.finish()
@@ -222,7 +222,10 @@ class _Reader:
         name = local_name(child)
         if name == "annots":
             for index, elem in enumerate(child):
-                self.records.append(self.read_annotation(elem, index))
+                if local_name(elem) == "popup":  # a popup belongs inside its annotation
+                    self.not_kept.append(f"xfdf annotation {_label(elem, index)} alone")
+                else:
+                    self.records.append(self.read_annotation(elem, index))
         elif name == "fields":
             self.records.extend(read_fields(child, self.kinds, self.not_kept))
         elif name == "f":

@@ -69,6 +69,7 @@ def records_to_xfdf(
     *,
     pdf_name: str | None = None,
     pdf_id: PdfId | None = None,
+    skip_unwritable: bool = False,
 ) -> bytes:
     """Write records as an XFDF file (UTF-8), as Acrobat writes one.
 
@@ -78,26 +79,35 @@ def records_to_xfdf(
         pages: every page of the PDF, as for :func:`~lamina.pdf.xfdf.xfdf_to_records`.
         pdf_name: the PDF's file name, written as ``<f href>`` (Acrobat offers to open it).
         pdf_id: the PDF's ``/ID`` (``PdfDocument.pdf_id``), written as ``<ids>``.
+        skip_unwritable: leave out the records that cannot be written instead of failing;
+            tell the user which first, with :func:`xfdf_export_losses`.
 
     What XFDF cannot carry is listed by :func:`xfdf_export_losses`; call it to tell the user.
 
     Raises:
         XfdfError: a record cannot be written (an image, an annotation on a page the PDF
-            does not have, rich text that is not XML, ...); the message names the record.
+            does not have, rich text that is not XML, a character XML cannot hold, ...); the
+            message names the record.
     """
     records = list(records)
     out = _Writer(records, v.page_geometries(pages))
     root = ET.Element(f"{{{XFDF_NS}}}xfdf", {f"{{{XML_NS}}}space": "preserve"})
     annots = ET.Element("annots")
+    values = []
     for record in records:
-        if isinstance(record, Annotation | Comment) and not isinstance(record, NOT_XFDF):
-            try:
-                annots.append(out.element(record))
-            except ValueError as exc:
+        try:
+            if isinstance(record, FormFieldValue):
+                serialize(write_fields([record], out.kinds), XFDF_NS)  # fails here, named
+                values.append(record)
+            elif isinstance(record, Annotation | Comment) and not isinstance(record, NOT_XFDF):
+                elem = out.element(record)
+                serialize(elem, XFDF_NS)
+                annots.append(elem)
+        except (ValueError, XfdfError) as exc:
+            if not skip_unwritable:
                 raise XfdfError(f"{_label(record)} cannot be written as xfdf: {exc}") from None
     if len(annots):
         root.append(annots)
-    values = [r for r in records if isinstance(r, FormFieldValue)]
     if values:
         root.append(write_fields(values, out.kinds))
     if pdf_name is not None:
@@ -108,8 +118,8 @@ def records_to_xfdf(
         )
     try:
         text = serialize(root)
-    except ValueError as exc:
-        raise XfdfError(f"xfdf cannot be written: {exc}") from None
+    except ValueError as exc:  # only the file's name is left unchecked
+        raise XfdfError(f"xfdf cannot be written: the pdf name: {exc}") from None
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n'.encode()
 
 
