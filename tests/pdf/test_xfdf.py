@@ -32,7 +32,7 @@ from lamina.model.records import (
     record_from_json,
     record_to_json,
 )
-from lamina.pdf import open_pdf
+from lamina.pdf import open_pdf, read_records
 from lamina.pdf.errors import PdfError, XfdfError
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.values import pdf_date_to_iso
@@ -513,6 +513,42 @@ def test_free_text_reads_its_font_alignment_callout_and_writes_them_back() -> No
     assert ds is not None and ds.text is not None and ds.text.startswith("font: Helvetica,sans")
     body = elem.find("x:contents-richtext/{http://www.w3.org/1999/xhtml}body", NS)
     assert body is not None and body.get("style") == "font-size:12pt"
+
+
+def _odd_pages_pdf() -> bytes:
+    """Two pages with a square whose /Rect is [50 100 150 160]: a plain page, and a page
+    rotated 90 degrees whose MediaBox starts at (-20, -30) and whose CropBox is smaller."""
+    doc = pymupdf.open()
+    for _ in range(2):
+        doc.new_page(width=400, height=600)
+    odd = doc[1]
+    doc.xref_set_key(odd.xref, "MediaBox", "[-20 -30 380 570]")
+    doc.xref_set_key(odd.xref, "CropBox", "[10 20 300 500]")
+    doc.xref_set_key(odd.xref, "Rotate", "90")
+    for page in doc:
+        annot = page.add_rect_annot(pymupdf.Rect(0, 0, 10, 10))
+        doc.xref_set_key(annot.xref, "Rect", "[50 100 150 160]")
+        doc.xref_set_key(annot.xref, "NM", "(sq)")
+    data: bytes = doc.tobytes()
+    doc.close()
+    return data
+
+
+def test_xfdf_rects_agree_with_the_pdf_reader_on_offset_and_rotated_pages() -> None:
+    with open_pdf(_odd_pages_pdf()) as doc:
+        pages = [doc.page_geometry(i) for i in range(doc.page_count)]
+        from_pdf = [r for r in read_records(doc) if isinstance(r, RectangleAnnotation)]
+    assert len(from_pdf) == 2
+    assert from_pdf[0].bbox != from_pdf[1].bbox  # the odd page really is odd
+    for index, record in enumerate(from_pdf):
+        xfdf = (
+            f'<xfdf xmlns="{XFDF_NS}"><annots><square page="{index}" rect="50,100,150,160" '
+            'name="sq"/></annots></xfdf>'
+        ).encode()
+        (square,) = xfdf_to_records(xfdf, pages).records
+        assert square.bbox == pytest.approx(record.bbox, abs=1e-4)
+        written = _annotation_elements(records_to_xfdf([record], pages))
+        assert _attribute("rect", written["sq"].get("rect", "")) == [50, 100, 150, 160]
 
 
 def test_comments_become_replies_to_their_root_and_come_back() -> None:

@@ -53,7 +53,12 @@ come back in UTC; coordinates to 1e-6 pt.
 
 Errors are :class:`~lamina.pdf.errors.XfdfError`: hostile or malformed XML, not XFDF, an
 annotation whose ``page`` lies past the end of the PDF (named, with how many more do), or a
-record that cannot be written (named).
+record that cannot be written (named; ``skip_unwritable=True`` leaves such records out once
+:func:`xfdf_export_losses` has listed them). What a file holds that no record keeps is listed
+in :attr:`XfdfContent.not_kept`.
+
+Modules: :mod:`.reader` and :mod:`.writer` (the mapping), :mod:`.fields` (form field values),
+:mod:`.vocabulary` (single values both ways), :mod:`.markup` (safe XML in, XML out).
 """
 
 from lamina.pdf.xfdf.markup import XFDF_NS
