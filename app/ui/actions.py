@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from lamina.client.review_events import UndoChanged
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSpinBox, QToolBar, QWidget
@@ -54,8 +55,6 @@ class ActionState:
         text_selected: the user selected text on a page.
         read_only_reason: why the document cannot be changed (None: it can).
         standalone: the document is a local PDF (it may be hosted).
-        can_undo: the user has a step to undo; ``undo_label`` names it.
-        can_redo: the user has a step to redo.
         selected: an annotation is selected.
         delete_why_not: why the selection may not be deleted (None: it may).
     """
@@ -64,9 +63,6 @@ class ActionState:
     text_selected: bool = False
     read_only_reason: str | None = None
     standalone: bool = False
-    can_undo: bool = False
-    undo_label: str | None = None
-    can_redo: bool = False
     selected: bool = False
     delete_why_not: str | None = None
 
@@ -266,6 +262,13 @@ class WindowActions:
                     rows.append((top.text().replace("&", ""), act.text().replace("&", ""), keys))
         return rows
 
+    def show_undo(self, undo: UndoChanged | None) -> None:
+        """Enable Undo and Redo, naming the step Undo would undo (None: no document)."""
+        self.undo_action.setEnabled(undo is not None and undo.can_undo)
+        self.redo_action.setEnabled(undo is not None and undo.can_redo)
+        if undo is not None and undo.undo_label:
+            self.undo_action.setText(f"&Undo {undo.undo_label}")
+
     def update(self, state: ActionState) -> None:
         """Enable the actions that may run now, with tooltips saying why the others may not."""
         has_doc = state.has_document
@@ -300,10 +303,6 @@ class WindowActions:
         self.host_action.setToolTip(
             HOST_TIP if can_host else "Open a PDF from your computer to host its review"
         )
-        self.undo_action.setEnabled(has_doc and state.can_undo)
-        self.redo_action.setEnabled(has_doc and state.can_redo)
-        if has_doc and state.undo_label:
-            self.undo_action.setText(f"&Undo {state.undo_label}")
         self.delete_action.setEnabled(state.selected and state.delete_why_not is None)
         reason = f"Read-only: {state.read_only_reason}" if read_only else None
         for name, act in self.tool_actions.items():

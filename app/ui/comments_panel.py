@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable, Sequence
 
-from lamina.model.records import Annotation, Comment, LinkAnnotation, Record, WidgetAnnotation
+from lamina.client.review_events import LayerRecordsChanged, RecordsChanged, ThreadsChanged
+from lamina.client.review_model import ReviewModel
+from lamina.model.records import (
+    Annotation,
+    Comment,
+    CommentMarkerAnnotation,
+    LinkAnnotation,
+    NoteAnnotation,
+    Record,
+    TextAnnotation,
+    WidgetAnnotation,
+)
+from lamina.ui.bridge import ReviewBridge
+from lamina.ui.properties_panel import annotation_color
 from lamina.ui.swatches import color_icon
-from PySide6.QtCore import Qt, Signal, SignalInstance
+from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -26,18 +41,18 @@ CommentRow = tuple[Annotation, str, str, list[Comment]]
 def describe(record: Record) -> str:
     """Return a short human name for a record: ``Ink on page 3``."""
     kind = record.type.rsplit("/", 1)[-1].replace("-", " ").capitalize()
-    page = getattr(record, "page_index", None)
-    return f"{kind} on page {page + 1}" if isinstance(page, int) else kind
+    page = record.page_index if isinstance(record, Annotation | Comment) else None
+    return f"{kind} on page {page + 1}" if page is not None else kind
 
 
 def record_text(record: Record) -> str:
     """Return the text a record carries (note text, free text, comment), or ''."""
-    text = getattr(record, "text", None)
-    value = getattr(text, "value", None)
-    if isinstance(value, str) and value:
-        return value
-    note = getattr(record, "note", None)
-    return note if isinstance(note, str) else ""
+    texts = Comment | TextAnnotation | NoteAnnotation | CommentMarkerAnnotation
+    if isinstance(record, texts) and record.text is not None and record.text.value:
+        return record.text.value
+    if isinstance(record, Annotation):
+        return record.note or ""
+    return ""
 
 
 class CommentsPanel(QWidget):
@@ -105,12 +120,13 @@ class CommentsPanel(QWidget):
         self.reply_button.clicked.connect(lambda: self._emit_text(self.reply))
         self.edit_button.clicked.connect(lambda: self._emit_text(self.edit))
         self.delete_button.clicked.connect(self._emit_delete)
-        self.author_filter.currentIndexChanged.connect(self._refilter)
-        self.layer_filter.currentIndexChanged.connect(self._refilter)
+        self.author_filter.currentIndexChanged.connect(lambda *_: self._apply_filter())
+        self.layer_filter.currentIndexChanged.connect(lambda *_: self._apply_filter())
         self.tree.currentItemChanged.connect(
             lambda *_: self.current_changed.emit(self.current_id())
         )
-        self._rows: list[CommentRow] = []
+        self._rows: dict[str, CommentRow] = {}
+        self._items: dict[str, QTreeWidgetItem] = {}
         self.set_allowed(None, None, None)
         self._show_empty()
 
@@ -139,24 +155,112 @@ class CommentsPanel(QWidget):
         self.tree.setVisible(not empty)
 
     def current_id(self) -> str | None:
+        """Return the id of the record picked in the list (None: nothing picked)."""
         item = self.tree.currentItem()
         if item is None:
             return None
         value = item.data(0, Qt.ItemDataRole.UserRole)
         return str(value) if value else None
 
-    def set_records(
-        self,
-        rows: Sequence[CommentRow],
-    ) -> None:
-        """Show ``(annotation, author, layer, comments)`` rows."""
-        self._rows = list(rows)
+    def set_records(self, rows: Sequence[CommentRow]) -> None:
+        """Show these rows, and only these, in this order (the pick stays if still listed)."""
+        selected = self.current_id()
+        self.tree.clear()
+        self._rows = {}
+        self._items = {}
+        self.put_rows(rows, [row[0].id for row in rows])
+        if selected is not None:
+            self.select(selected)
+
+    def put_rows(self, rows: Sequence[CommentRow], order: Sequence[str]) -> None:
+        """Add these rows or update them in place; ``order`` lists every row's id in order.
+
+        Only the rows given are touched: a new one is inserted where ``order`` puts it.
+        """
+        new: list[str] = []
+        for row in rows:
+            record_id = row[0].id
+            item = self._items.get(record_id)
+            if item is None:
+                item = self._items[record_id] = QTreeWidgetItem()
+                new.append(record_id)
+            self._rows[record_id] = row
+            self._fill(item, row)
+        if new:
+            self._insert(new, order)
+        self._update_filters()
+        self._apply_filter([self._items[row[0].id] for row in rows])
+        self._show_empty()
+
+    def set_thread(self, root_id: str, comments: Sequence[Comment]) -> None:
+        """Show these comments under the row of ``root_id`` (if listed)."""
+        row = self._rows.get(root_id)
+        if row is not None:
+            self.put_rows([(row[0], row[1], row[2], list(comments))], ())
+
+    def remove_rows(self, record_ids: Iterable[str]) -> None:
+        """Take the rows of these ids out of the list (ids not listed are ignored)."""
+        removed = False
+        for record_id in record_ids:
+            item = self._items.pop(record_id, None)
+            if item is None:
+                continue
+            del self._rows[record_id]
+            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
+            removed = True
+        if removed:
+            self._update_filters()
+            self._show_empty()
+
+    def listed_ids(self) -> list[str]:
+        """Return the ids of the rows listed, in order (filtered out or not)."""
+        tree = self.tree
+        return [
+            str(item.data(0, Qt.ItemDataRole.UserRole))
+            for i in range(tree.topLevelItemCount())
+            if (item := tree.topLevelItem(i)) is not None
+        ]
+
+    def _insert(self, new: Sequence[str], order: Sequence[str]) -> None:
+        position = {record_id: i for i, record_id in enumerate(order)}
+        listed = [position.get(record_id, len(position)) for record_id in self.listed_ids()]
+        for record_id in sorted(new, key=lambda rid: position.get(rid, len(position))):
+            at = position.get(record_id, len(position))
+            index = bisect.bisect_right(listed, at)
+            listed.insert(index, at)
+            item = self._items[record_id]
+            self.tree.insertTopLevelItem(index, item)
+            item.setExpanded(True)
+
+    @staticmethod
+    def _fill(item: QTreeWidgetItem, row: CommentRow) -> None:
+        annotation, who, layer_name, comments = row
+        text = record_text(annotation)
+        label = describe(annotation) + (f": {text}" if text else "")
+        for column, value in enumerate((label, who, layer_name)):
+            item.setText(column, value)
+        item.setData(0, Qt.ItemDataRole.UserRole, annotation.id)
+        item.setToolTip(0, f"{label}\nby {who or 'no author'}, layer {layer_name}")
+        color = annotation_color(annotation)
+        if isinstance(color, str) and color.startswith("#"):
+            item.setIcon(0, color_icon(color))
+        else:
+            item.setIcon(0, QIcon())
+        item.takeChildren()
+        for comment in comments:
+            child = QTreeWidgetItem([record_text(comment), comment.creator_name or ""])
+            child.setData(0, Qt.ItemDataRole.UserRole, comment.id)
+            item.addChild(child)
+
+    def _update_filters(self) -> None:
         for combo, index, label in (
             (self.author_filter, 1, "All authors"),
             (self.layer_filter, 2, "All layers"),
         ):
             current = combo.currentData() if combo.currentIndex() > 0 else None
-            values = sorted({str(r[index]) for r in self._rows})
+            values = sorted({str(r[index]) for r in self._rows.values()})
+            if [combo.itemData(i) for i in range(1, combo.count())] == values:
+                continue
             combo.blockSignals(True)
             combo.clear()
             combo.addItem(label, None)
@@ -165,44 +269,27 @@ class CommentsPanel(QWidget):
             if current is not None and current in values:
                 combo.setCurrentIndex(combo.findData(current))
             combo.blockSignals(False)
+            if current is not None and current not in values:
+                self._apply_filter()
         # The Layer column only says something when more than one layer is shown.
-        self.tree.setColumnHidden(2, len({r[2] for r in self._rows}) <= 1)
-        self._refilter()
+        self.tree.setColumnHidden(2, len({r[2] for r in self._rows.values()}) <= 1)
 
-    def _refilter(self) -> None:
+    def _apply_filter(self, items: Iterable[QTreeWidgetItem] | None = None) -> None:
+        """Hide the rows the author and layer filters leave out (``items``: only these)."""
         author = self.author_filter.currentData() if self.author_filter.currentIndex() > 0 else None
         layer = self.layer_filter.currentData() if self.layer_filter.currentIndex() > 0 else None
-        selected = self.current_id()
-        self.tree.clear()
-        for annotation, who, layer_name, comments in self._rows:
-            if (author is not None and who != author) or (
-                layer is not None and layer_name != layer
-            ):
-                continue
-            text = record_text(annotation)
-            label = describe(annotation) + (f": {text}" if text else "")
-            item = QTreeWidgetItem([label, who, layer_name])
-            item.setData(0, Qt.ItemDataRole.UserRole, annotation.id)
-            item.setToolTip(0, f"{label}\nby {who or 'no author'}, layer {layer_name}")
-            color = getattr(annotation, "stroke_color", None) or getattr(annotation, "color", None)
-            if isinstance(color, str) and color.startswith("#"):
-                item.setIcon(0, color_icon(color))
-            for comment in comments:
-                child = QTreeWidgetItem([record_text(comment), comment.creator_name or ""])
-                child.setData(0, Qt.ItemDataRole.UserRole, comment.id)
-                item.addChild(child)
-            self.tree.addTopLevelItem(item)
-            item.setExpanded(True)
-            if annotation.id == selected:
-                self.tree.setCurrentItem(item)
-        self._show_empty()
+        for item in self._items.values() if items is None else items:
+            who, layer_name = item.text(1), item.text(2)
+            item.setHidden(
+                (author is not None and who != author)
+                or (layer is not None and layer_name != layer)
+            )
 
     def select(self, record_id: str | None) -> None:
-        for i in range(self.tree.topLevelItemCount()):
-            item = self.tree.topLevelItem(i)
-            if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == record_id:
-                self.tree.setCurrentItem(item)
-                return
+        """Pick the row of ``record_id`` (the selection on the page), if listed."""
+        item = self._items.get(record_id) if record_id is not None else None
+        if item is not None:
+            self.tree.setCurrentItem(item)
 
     def _on_activated(self, item: QTreeWidgetItem) -> None:
         value = item.data(0, Qt.ItemDataRole.UserRole)
@@ -222,23 +309,81 @@ class CommentsPanel(QWidget):
             self.delete.emit(record_id)
 
 
-def comment_rows(
-    annotations: Iterable[Annotation],
-    records: Iterable[Record],
-    layer_of: Callable[[Annotation], str],
-) -> list[CommentRow]:
-    """Return the panel's rows: each annotation shown with the comments of its thread.
+def comment_row(annotation: Annotation, thread: Sequence[Comment], layer: str) -> CommentRow:
+    """Return the panel's row of an annotation, the comments of its thread and its layer."""
+    return (annotation, annotation.creator_name or "", layer, list(thread))
 
-    ``records`` are every record shown (their comments make the threads); ``layer_of``
-    names the layer of an annotation as the Layer column shows it. Links and form widgets
-    are part of the document, not review comments: they get no row.
+
+def listed_in_comments(annotation: Annotation) -> bool:
+    """Return whether an annotation gets a row: links and form widgets are part of the
+    document, not review comments."""
+    return not isinstance(annotation, LinkAnnotation | WidgetAnnotation)
+
+
+class CommentRows(QObject):
+    """Keep the Comments panel listing what a review model shows, row by changed row.
+
+    Args:
+        panel: the Comments panel.
+        model: the open document's review model.
+        bridge: the model's Qt bridge; this object is its child and goes with it.
+        layer_of: the name the Layer column gives a record's layer.
+
+    Signals: none.
     """
-    threads: dict[str, list[Comment]] = {}
-    for record in records:
-        if isinstance(record, Comment):
-            threads.setdefault(record.root_id, []).append(record)
-    return [
-        (a, a.creator_name or "", layer_of(a), threads.get(a.id, []))
-        for a in annotations
-        if not isinstance(a, LinkAnnotation | WidgetAnnotation)
-    ]
+
+    def __init__(
+        self,
+        panel: CommentsPanel,
+        model: ReviewModel,
+        bridge: ReviewBridge,
+        layer_of: Callable[[Annotation], str],
+    ) -> None:
+        super().__init__(bridge)
+        self.panel = panel
+        self.model = model
+        self._layer_of = layer_of
+        bridge.records_changed.connect(self._on_records)
+        bridge.layer_records_changed.connect(self._on_layer_records)
+        bridge.layer_visibility_changed.connect(lambda *_: self.reset())
+        bridge.threads_changed.connect(self._on_threads)
+        self.reset()
+
+    def _row(self, annotation: Annotation) -> CommentRow:
+        return comment_row(annotation, self.model.thread(annotation.id), self._layer_of(annotation))
+
+    def _listed(self) -> list[Annotation]:
+        return [a for a in self.model.visible_annotations() if listed_in_comments(a)]
+
+    def reset(self) -> None:
+        """List everything again (a document opened, a layer shown or hidden)."""
+        self.panel.set_records([self._row(a) for a in self._listed()])
+
+    def _put(self, ids: Iterable[str]) -> None:
+        rows: list[CommentRow] = []
+        gone: list[str] = []
+        for record_id in ids:
+            found = self.model.find(record_id)
+            if found is None or not isinstance(found[1], Annotation):
+                continue
+            layer, record = found[0] or self.model.own_layer, found[1]
+            if listed_in_comments(record) and self.model.layer_visible(layer):
+                rows.append(self._row(record))
+            else:
+                gone.append(record_id)
+        if gone:
+            self.panel.remove_rows(gone)
+        if rows:
+            self.panel.put_rows(rows, [a.id for a in self._listed()])
+
+    def _on_records(self, event: RecordsChanged) -> None:
+        self.panel.remove_rows(event.removed)
+        self._put((*event.added, *event.changed))
+
+    def _on_layer_records(self, event: LayerRecordsChanged) -> None:
+        self.panel.remove_rows(event.removed)
+        self._put((*event.added, *event.changed))
+
+    def _on_threads(self, event: ThreadsChanged) -> None:
+        for root_id in event.root_ids:
+            self.panel.set_thread(root_id, self.model.thread(root_id))

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from lamina.client.events import Conflict
-from PySide6.QtCore import Signal, SignalInstance
+from lamina.client.review_events import ConflictsChanged
+from lamina.client.review_model import ReviewModel
+from lamina.ui.bridge import ReviewBridge
+from PySide6.QtCore import QObject, Signal, SignalInstance
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -66,16 +69,35 @@ class ConflictsPanel(QWidget):
 
     def set_conflicts(self, conflicts: Sequence[Conflict]) -> None:
         """Show these conflicts, oldest first; the first is picked."""
-        self._conflicts = list(conflicts)
+        self._conflicts = []
         self.list.clear()
-        for c in self._conflicts:
+        self.add_conflicts(conflicts)
+        self._after_change()
+
+    def add_conflicts(self, conflicts: Sequence[Conflict]) -> None:
+        """Add these conflicts at the end of the list (the first is picked if none was)."""
+        for c in conflicts:
             reason = (
                 "deleted by someone else" if c.reason == "deleted" else "changed by someone else"
             )
             fields = ", ".join(sorted(c.lost)) if c.lost else "the record"
             self.list.addItem(f"{fields} — {reason}")
+            self._conflicts.append(c)
+        self._after_change()
+
+    def remove_conflicts(self, conflict_ids: Iterable[str]) -> None:
+        """Take the conflicts with these ids out of the list."""
+        gone = set(conflict_ids)
+        for row in reversed(range(len(self._conflicts))):
+            if self._conflicts[row].conflict_id in gone:
+                del self._conflicts[row]
+                self.list.takeItem(row)
+        self._after_change()
+
+    def _after_change(self) -> None:
         if self._conflicts:
-            self.list.setCurrentRow(0)
+            if self.list.currentRow() < 0:
+                self.list.setCurrentRow(0)
         else:
             self.mine.clear()
             self.theirs.clear()
@@ -93,3 +115,39 @@ class ConflictsPanel(QWidget):
         row = self.list.currentRow()
         if 0 <= row < len(self._conflicts):
             signal.emit(self._conflicts[row].conflict_id)
+
+
+class ConflictList(QObject):
+    """Keep the Conflicts panel listing a review model's conflicts as entries come and go.
+
+    Args:
+        panel: the Conflicts panel.
+        model: the open document's review model.
+        bridge: the model's Qt bridge; this object is its child and goes with it.
+        on_added: called when conflicts joined the list (the window shows the panel).
+
+    Signals: none.
+    """
+
+    def __init__(
+        self,
+        panel: ConflictsPanel,
+        model: ReviewModel,
+        bridge: ReviewBridge,
+        on_added: Callable[[], None],
+    ) -> None:
+        super().__init__(bridge)
+        self.panel = panel
+        self.model = model
+        self._on_added = on_added
+        bridge.conflicts_changed.connect(self._on_conflicts)
+        panel.set_conflicts(model.conflicts())
+        if model.conflicts():
+            on_added()
+
+    def _on_conflicts(self, event: ConflictsChanged) -> None:
+        self.panel.remove_conflicts(event.removed)
+        if event.added:
+            added = set(event.added)
+            self.panel.add_conflicts([c for c in self.model.conflicts() if c.conflict_id in added])
+            self._on_added()

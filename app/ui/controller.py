@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
 from pathlib import Path
-from typing import Any
 
 from lamina.assets import resource_path
 from lamina.client.backoff import Backoff
 from lamina.model.errors import LaminaError
 from lamina.pdf import PdfError
+from lamina.ui.documents import OpenDocuments
 from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from lamina.ui.main_window import MainWindow
 from PySide6.QtCore import QObject, QSettings, QTimer
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
-log = logging.getLogger(__name__)
-
-"""The PDF of "Try the sample review"."""
-
 
 class AppController(QObject):
-    """Owns the app's windows and what outlives one window (the hosted review server).
+    """Owns the app's windows and what outlives one window (open documents, hosted server).
 
     Args:
         settings: the app's settings.
@@ -39,13 +35,15 @@ class AppController(QObject):
         super().__init__(parent)
         self.settings = settings
         self.backoff = backoff
+        self.documents = OpenDocuments()
+        """The client documents the windows have open (and those still closing)."""
         self.windows: list[MainWindow] = []
         self.server: LocalReviewServer | None = None
         self.dialogs: list[QObject] = []
-        self._all_closed: Any = None
+        self._all_closed: asyncio.Event | None = None
 
     def new_window(self) -> MainWindow:
-        window = MainWindow(self.settings)
+        window = MainWindow(self.settings, self.documents)
         window.layer_source = self.invited_layers
         window.welcome.join_requested.connect(lambda: self.ask_join(window))
         window.welcome.sample_requested.connect(lambda: self.start_sample_review(window))
@@ -69,8 +67,6 @@ class AppController(QObject):
 
     async def wait_closed(self) -> None:
         """Wait until every window of the app is closed (the app then ends)."""
-        import asyncio
-
         self._all_closed = asyncio.Event()
         self._check_closed_now()
         await self._all_closed.wait()
@@ -112,12 +108,12 @@ class AppController(QObject):
         """Host the window's PDF on the bundled server and show the invite dialog."""
         from lamina.ui.documents import ensure_loop
 
-        if window.session is None or not window.session.standalone:
+        path = window.pdf_path
+        if window.session is None or not window.session.standalone or path is None:
             window.show_error(
                 "Nothing to host", "open a PDF from your computer first, then host its review"
             )
             return
-        path = window.session.pdf_path
         ensure_loop().create_task(self._host(window, path), name="lamina-host")
 
     async def _host(self, window: MainWindow, path: Path) -> None:
@@ -160,7 +156,7 @@ class AppController(QObject):
             document_id, PRESETS_BY_KEY["reviewer"], name="Sam (sample)", layer="sam"
         )
         first = server.invite(document_id, PRESETS_BY_KEY["lead"], name=me, layer="me")
-        window.layer_views.auto_show = ["sam"]
+        window.auto_show_layers = ["sam"]
         other = self.new_window()
         other.settings_override = {"display_name": "Sam (sample)", "color": "#C62828"}
         geometry = window.geometry()
@@ -179,12 +175,7 @@ class AppController(QObject):
 
     async def aclose(self) -> None:
         """Close every document and stop the hosted server; wait for both."""
-        import asyncio
-
-        from lamina.ui.documents import closing_count
-
         self.shutdown()
-        while closing_count():
-            await asyncio.sleep(0.01)
+        await self.documents.wait_closed()
         if self.server is not None:
             await self.server.stop()

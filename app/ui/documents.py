@@ -13,18 +13,15 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from lamina.auth import unverified_claims
 from lamina.auth.invite import Invite, parse_invite_link
 from lamina.client.backoff import Backoff
-from lamina.client.document import AutosaveMode, LaminaDocument
+from lamina.client.document import LaminaDocument
+from lamina.client.port import AutosaveMode, ReviewDocument
+from lamina.client.store import default_store_dir, store_path_for
 from lamina.pdf.backend import PdfBackendImpl
 
 log = logging.getLogger(__name__)
-
-_closing: dict[str, asyncio.Task[None]] = {}
-"""Documents being closed, by store file: a reopen waits for the close to finish."""
-
-_open_stores: set[str] = set()
-"""Store files of the reviews open in this app."""
 
 
 def ensure_loop() -> asyncio.AbstractEventLoop:
@@ -47,109 +44,119 @@ def ensure_loop() -> asyncio.AbstractEventLoop:
     return loop
 
 
-async def _wait_closing(store_path: Path) -> None:
-    task = _closing.get(str(store_path))
-    if task is not None:
-        await asyncio.shield(task)
+class OpenDocuments:
+    """The client documents the app's windows have open, and those still closing.
 
+    The app controller owns one. A document reopened while its close is still running waits
+    for the close first (both would use one store file); the same review opened twice in
+    one app (the sample review) gets a replica of its own.
 
-async def open_local(path: Path, password: str | None = None) -> LaminaDocument:
-    """Open a local PDF as a standalone document; edits autosave to the local store.
-
-    The PDF file itself changes only on :meth:`LaminaDocument.save` (Ctrl+S).
+    Signals: none (a plain object).
     """
-    from lamina.client.store import default_store_dir, store_path_for
 
-    await _wait_closing(store_path_for(default_store_dir(), "local", str(path.resolve())))
-    return await LaminaDocument.open_local(
-        path, pdf_backend=PdfBackendImpl(), password=password, autosave=AutosaveMode.DISABLED
-    )
+    def __init__(self) -> None:
+        self._closing: dict[str, asyncio.Task[None]] = {}
+        """Documents being closed, by store file."""
+        self._open_stores: set[str] = set()
+        """Store files of the reviews open now."""
 
+    async def _wait_closing(self, store_path: Path) -> None:
+        task = self._closing.get(str(store_path))
+        if task is not None:
+            await asyncio.shield(task)
 
-async def open_review(
-    invite: Invite | str,
-    *,
-    presence: dict[str, Any] | None = None,
-    backoff: Backoff | None = None,
-    autosave: AutosaveMode = AutosaveMode.IMMEDIATE,
-) -> tuple[LaminaDocument, Path]:
-    """Join the review an invite points to; return the document and its PDF on disk.
+    async def open_local(self, path: Path, password: str | None = None) -> LaminaDocument:
+        """Open a local PDF as a standalone document; edits are kept in the local store.
 
-    ``autosave`` decides when edits are sent (the user's Preferences).
-
-    Returns once the PDF is available: from the local cache at once for a review opened
-    before, else after its download (the connection runs in the background).
-
-    Raises:
-        InviteError: the link is not an invite.
-        ClientError: the token names no document.
-        DocumentUnavailableError: the PDF is not cached and the server refused the token.
-    """
-    from lamina.client.document import decode_token_claims
-    from lamina.client.store import default_store_dir, store_path_for
-
-    if isinstance(invite, str):
-        invite = parse_invite_link(invite)
-    claims = decode_token_claims(invite.token)
-    store_path = store_path_for(
-        default_store_dir(), invite.server_url, claims["document_id"], claims.get("layer") or ""
-    )
-    await _wait_closing(store_path)
-    store_dir = default_store_dir()
-    n = 1
-    while str(store_path) in _open_stores:
-        # The same person twice in one app (the sample review): a replica of its own each,
-        # or both windows would be one client to the server and share one store file.
-        n += 1
-        store_dir = default_store_dir() / f"copy-{n}"
-        store_path = store_path_for(
-            store_dir, invite.server_url, claims["document_id"], claims.get("layer") or ""
+        The PDF file itself changes only on :meth:`LaminaDocument.save` (Ctrl+S).
+        """
+        await self._wait_closing(store_path_for(default_store_dir(), "local", str(path.resolve())))
+        return await LaminaDocument.open_local(
+            path, pdf_backend=PdfBackendImpl(), password=password, autosave=AutosaveMode.DISABLED
         )
-        await _wait_closing(store_path)
-    _open_stores.add(str(store_path))
-    try:
-        doc = await LaminaDocument.open_invite(
-            invite,
-            store_dir=store_dir,
-            pdf_backend=PdfBackendImpl(),
-            presence=presence,
-            backoff=backoff,
-            autosave=autosave,
-        )
-    except BaseException:
-        _open_stores.discard(str(store_path))
-        raise
-    try:
-        data = await doc.pdf_bytes()
-        pdf_path = doc.store.path.with_suffix(".pdf")
-        if not pdf_path.exists() or pdf_path.stat().st_size != len(data):
-            await asyncio.to_thread(pdf_path.write_bytes, data)
-    except BaseException:
-        _open_stores.discard(str(store_path))
-        await doc.close()
-        raise
-    return doc, pdf_path
 
+    async def open_review(
+        self,
+        invite: Invite | str,
+        *,
+        presence: dict[str, Any] | None = None,
+        backoff: Backoff | None = None,
+        autosave: AutosaveMode = AutosaveMode.IMMEDIATE,
+    ) -> tuple[LaminaDocument, Path]:
+        """Join the review an invite points to; return the document and its PDF on disk.
 
-def close_later(doc: LaminaDocument) -> asyncio.Task[None]:
-    """Close ``doc`` in the background (pending edits stay in its store for next time)."""
-    key = str(doc.store.path)
+        ``autosave`` decides when edits are sent (the user's Preferences).
 
-    async def run() -> None:
+        Returns once the PDF is available: from the local cache at once for a review opened
+        before, else after its download (the connection runs in the background).
+
+        Raises:
+            InviteError: the link is not an invite.
+            LaminaError: the token is malformed or names no document.
+            DocumentUnavailableError: the PDF is not cached and the server refused the token.
+        """
+        if isinstance(invite, str):
+            invite = parse_invite_link(invite)
+        claims = unverified_claims(invite.token)
+        parts = (invite.server_url, claims.document_id, claims.layer)
+        store_dir = default_store_dir()
+        store_path = store_path_for(store_dir, *parts)
+        await self._wait_closing(store_path)
+        n = 1
+        while str(store_path) in self._open_stores:
+            # The same person twice in one app (the sample review): a replica of its own each,
+            # or both windows would be one client to the server and share one store file.
+            n += 1
+            store_dir = default_store_dir() / f"copy-{n}"
+            store_path = store_path_for(store_dir, *parts)
+            await self._wait_closing(store_path)
+        self._open_stores.add(str(store_path))
         try:
+            doc = await LaminaDocument.open_invite(
+                invite,
+                store_dir=store_dir,
+                pdf_backend=PdfBackendImpl(),
+                presence=presence,
+                backoff=backoff,
+                autosave=autosave,
+            )
+        except BaseException:
+            self._open_stores.discard(str(store_path))
+            raise
+        try:
+            data = await doc.pdf_bytes()
+            pdf_path = doc.store_path.with_suffix(".pdf")
+            if not pdf_path.exists() or pdf_path.stat().st_size != len(data):
+                await asyncio.to_thread(pdf_path.write_bytes, data)
+        except BaseException:
+            self._open_stores.discard(str(store_path))
             await doc.close()
-        except Exception:
-            log.exception("closing %s failed", key)
-        finally:
-            if _closing.get(key) is task:
-                del _closing[key]
-            _open_stores.discard(key)
+            raise
+        return doc, pdf_path
 
-    task = ensure_loop().create_task(run(), name="lamina-close")
-    _closing[key] = task
-    return task
+    def close_later(self, doc: ReviewDocument) -> asyncio.Task[None]:
+        """Close ``doc`` in the background (pending edits stay in its store for next time)."""
+        key = str(doc.store_path)
 
+        async def run() -> None:
+            try:
+                await doc.close()
+            except Exception:
+                log.exception("closing %s failed", key)
+            finally:
+                if self._closing.get(key) is task:
+                    del self._closing[key]
+                self._open_stores.discard(key)
 
-def closing_count() -> int:
-    """Return how many documents are still being closed."""
-    return len(_closing)
+        task = ensure_loop().create_task(run(), name="lamina-close")
+        self._closing[key] = task
+        return task
+
+    def closing_count(self) -> int:
+        """Return how many documents are still being closed."""
+        return len(self._closing)
+
+    async def wait_closed(self) -> None:
+        """Wait until every document being closed is closed."""
+        while self._closing:
+            await asyncio.gather(*self._closing.values(), return_exceptions=True)

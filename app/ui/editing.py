@@ -10,9 +10,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
-from lamina.auth.permissions import RecordMeta
-from lamina.model.errors import LaminaError
-from lamina.model.ids import RecordId, new_record_id
+from lamina.client.review_events import RecordFlags
+from lamina.client.review_model import ActionRefusedError
 from lamina.model.records import (
     Annotation,
     Comment,
@@ -67,11 +66,11 @@ class Editor(QObject):
     def on_style_changed(self, style: ToolStyle) -> None:
         """Restyle the selected annotation, or else set the style of the current tool."""
         selected = self.selected_record()
-        session = self.window.session
-        if selected is not None and session is not None and self.can_edit(selected):
+        model = self.window.session
+        if selected is not None and model is not None and self.can_edit(selected):
             after = restyled(selected, style)
             if after != selected:
-                session.update(selected, after, "change style")
+                model.update(after, "change style")
             return
         self.view.set_style(self.view.tool, style)
 
@@ -86,15 +85,17 @@ class Editor(QObject):
         window = self.window
         window.comments.select(record_id if isinstance(record_id, str) else None)
         selected = self.selected_record()
-        session = window.session
-        layer = session.layer_of_id(selected.id) if selected and session else None
+        model = window.session
+        layer = model.layer_of(selected.id) if selected and model else None
         if layer is not None:
             window.statusBar().showMessage(f"Read-only: {layer} layer", 5000)
         if selected is not None:
-            editable, _delete, why = self.record_flags(selected)
+            flags = self.flags(selected)
             window.properties.show_style(
                 style_of_record(selected, window.properties.tool_style),
-                "Selected annotation" if editable else f"Selected annotation ({why.lower()})",
+                "Selected annotation"
+                if flags.edit
+                else f"Selected annotation ({flags.reason.lower()})",
             )
         else:
             tool = self.view.tool
@@ -112,27 +113,22 @@ class Editor(QObject):
 
     def find_record(self, record_id: str) -> Record | None:
         """Return a record shown: the user's own, or one of another layer being viewed."""
-        session = self.window.session
-        if session is None:
-            return None
-        record = session.get(RecordId(record_id))
-        if record is None:
-            found = session.layer_record(record_id)
-            record = found[1] if found is not None else None
-        return record
+        model = self.window.session
+        found = model.find(record_id) if model is not None else None
+        return found[1] if found is not None else None
 
     # -- creating and changing ---------------------------------------------------------
 
     def on_record_created(self, record: Annotation) -> None:
         """Add an annotation the user drew; a new free text or note first gets its text."""
-        session = self.window.session
-        if session is None:
+        model = self.window.session
+        if model is None:
             return
         record = dataclasses.replace(record, creator_name=self.window.creator_name())
         if isinstance(record, TextAnnotation | NoteAnnotation) and not record.text.value:
             self._type_text_of(record)
             return
-        session.create(record)
+        model.create(record)
 
     def _type_text_of(self, record: TextAnnotation | NoteAnnotation) -> None:
         self.finish_inline_edit()
@@ -142,14 +138,14 @@ class Editor(QObject):
         def done(text: str) -> None:
             if self.inline_editor is editor:
                 self.inline_editor = None
-            session = self.window.session
-            if session is None:
+            model = self.window.session
+            if model is None:
                 return
             if not text:
                 what = "note" if note else "free text"
                 self.window.statusBar().showMessage(f"Empty {what} not added.", 4000)
                 return
-            session.create(dataclasses.replace(record, text=Text(text)))
+            model.create(dataclasses.replace(record, text=Text(text)))
 
         editor = type_text_over(self.view, record, done)
         self.inline_editor = editor
@@ -161,14 +157,14 @@ class Editor(QObject):
 
     def on_record_changed(self, before: Annotation, after: Annotation) -> None:
         """Keep a move or resize the user made on the page view."""
-        if self.window.session is not None:
-            self.window.session.update(before, after, "move")
+        if self.window.session is not None and self.can_edit(before):
+            self.window.session.update(after, "move")
 
     def markup_selection(self, kind: str) -> None:
         """Turn the selected text into a highlight/underline/strikeout/squiggly annotation."""
         page, words = self.view.selected_words()
-        session = self.window.session
-        if session is None or page is None or not words:
+        model = self.window.session
+        if model is None or page is None or not words:
             self.window.statusBar().showMessage(
                 "Select some text first (Select text tool, T).", 5000
             )
@@ -177,7 +173,7 @@ class Editor(QObject):
             self.view.style_for(kind), creator_name=self.window.creator_name()
         )
         record = text_markup(kind, page, words, style, color=MARKUP_DEFAULT_COLORS[kind])  # type: ignore[arg-type]
-        session.create(record, f"{kind} text")
+        model.create(record, f"{kind} text")
         self.view.clear_text_selection()
 
     def copy_text(self) -> None:
@@ -194,61 +190,42 @@ class Editor(QObject):
             self.delete_id(record.id)
 
     def delete_id(self, record_id: str) -> None:
-        """Delete a record of the user's layer, if the token allows it."""
-        session = self.window.session
-        if session is None:
-            return
-        record = session.get(RecordId(record_id))
-        if record is not None and self.can_delete(record):
-            session.delete(record)
+        """Delete a record of the user's layer (a thread with its comments), if allowed."""
+        model = self.window.session
+        if (
+            model is not None
+            and model.record(record_id) is not None
+            and model.flags(record_id).delete
+        ):
+            model.delete(record_id)
 
     def undo(self) -> None:
         """Undo the user's last step."""
-        session = self.window.session
-        if session is not None and not session.undo():
+        model = self.window.session
+        if model is not None and not model.undo():
             self.window.statusBar().showMessage("Nothing to undo.", 3000)
 
     def redo(self) -> None:
         """Redo the step undone last."""
-        session = self.window.session
-        if session is not None and not session.redo():
+        model = self.window.session
+        if model is not None and not model.redo():
             self.window.statusBar().showMessage("Nothing to redo.", 3000)
 
-    def reply(self, root_id: str, text: str) -> None:
+    def reply(self, record_id: str, text: str) -> None:
         """Add a comment to the thread of a record (a comment's: its thread's root)."""
-        session = self.window.session
-        if session is None:
+        model = self.window.session
+        if model is None:
             return
-        root = session.get(RecordId(root_id))
-        if isinstance(root, Comment):
-            root_id = root.root_id
-            root = session.get(RecordId(root_id))
-        if not isinstance(root, Annotation):
-            return
-        allowed, why = self.may_reply(root)
-        if not allowed:
-            self.window.statusBar().showMessage(why, 6000)
-            return
-        if not root.is_comment_thread_root and self.can_edit(root):
-            session.update(
-                root, dataclasses.replace(root, is_comment_thread_root=True), "start thread"
-            )
-        comment = Comment(
-            id=new_record_id(),
-            root_id=RecordId(root_id),
-            page_index=root.page_index,
-            text=Text(text),
-            creator_name=self.window.creator_name(),
-        )
-        session.create(comment, "reply")
+        try:
+            model.reply(record_id, text, self.window.creator_name())
+        except ActionRefusedError as exc:
+            self.window.statusBar().showMessage(str(exc), 6000)
 
     def edit_text(self, record_id: str, text: str) -> None:
         """Set the text of a comment, free text or note (or the note of another annotation)."""
-        session = self.window.session
-        if session is None:
-            return
-        record = session.get(RecordId(record_id))
-        if record is None or not self.can_edit(record):
+        model = self.window.session
+        record = model.record(record_id) if model is not None else None
+        if model is None or record is None or not self.can_edit(record):
             return
         if isinstance(record, Comment | TextAnnotation | NoteAnnotation | CommentMarkerAnnotation):
             after: Record = dataclasses.replace(record, text=Text(text))
@@ -256,108 +233,49 @@ class Editor(QObject):
             after = dataclasses.replace(record, note=text)
         else:
             return
-        session.update(record, after, "edit text")
+        model.update(after, "edit text")
 
     def go_to_record(self, record_id: str) -> None:
         """Scroll to a record (a comment: its thread's annotation) and select it."""
-        record = self.find_record(record_id)
-        if isinstance(record, Comment):
-            record = self.find_record(record.root_id)
-        if isinstance(record, Annotation):
+        model = self.window.session
+        record = model.thread_root(record_id) if model is not None else None
+        if record is not None:
             self.view.scroll_to_rect(record.page_index, record.bbox)
             self.set_tool("select")
             self.view.set_selected(record.id)
 
-    # -- permissions -------------------------------------------------------------------
+    # -- permissions (decided by the review model) ---------------------------------------
 
-    def record_meta(self, record: Annotation | Comment) -> RecordMeta:
-        """Return what the permission rules need to know about a record.
+    def flags(self, record: Record) -> RecordFlags:
+        """Return what the user may do with a record shown, and why not."""
+        model = self.window.session
+        if model is None:
+            return RecordFlags(False, False, False, "No document is open", "No document is open")
+        return model.flags(record.id)
 
-        The creator id (the token ``user_id`` the server stamped) and group come from the
-        client's ``record_meta(record_id)``; when it has none, a record the user created in
-        this window is known to be theirs, and other records have no creator id.
-        """
-        session = self.window.session
-        if session is not None:
-            try:
-                return session.client.record_meta(record.id)
-            except (LaminaError, KeyError):
-                pass
-        claims = self.window.claims
-        created_here = session is not None and record.id in session.created_here
-        return RecordMeta(
-            kind="comment" if isinstance(record, Comment) else "annotation",
-            record_type=record.type,
-            creator_id=claims.user_id if claims is not None and created_here else None,
-            creator_name=record.creator_name,
-            group=getattr(record, "group", None),
-        )
-
-    def record_flags(self, record: object) -> tuple[bool, bool, str]:
-        """Return (may edit, may delete, why not) for a record, per the token's permissions."""
-        window = self.window
-        layer = self._other_layer_of(record)
-        if layer is not None:
-            return False, False, f"Read-only: {layer} layer"
-        if self.view.read_only:
-            return False, False, f"Read-only: {window.read_only_reason or 'this document'}"
-        if window.permissions is None or not isinstance(record, Annotation | Comment):
-            return True, True, ""
-        flags = window.permissions.record_flags(self.record_meta(record))
-        return flags.edit, flags.delete, "" if flags.edit and flags.delete else _why_not(record)
-
-    def may_reply(self, record: object) -> tuple[bool, str]:
-        """Return whether the user may reply to the thread of ``record``, and why not."""
-        window = self.window
-        layer = self._other_layer_of(record)
-        if layer is not None:
-            return False, f"Read-only: {layer} layer"
-        if self.view.read_only:
-            return False, f"Read-only: {window.read_only_reason or 'this document'}"
-        if window.session is not None and isinstance(record, Comment):
-            record = window.session.get(record.root_id)
-        if not isinstance(record, Annotation):
-            return False, "Select an annotation to reply to"
-        if window.permissions is None:
-            return True, ""
-        if window.permissions.record_flags(self.record_meta(record)).reply:
-            return True, ""
-        return False, "Your invite does not allow replying to this thread"
-
-    def _other_layer_of(self, record: object) -> str | None:
-        session = self.window.session
-        if session is None or not isinstance(record, Annotation | Comment):
-            return None
-        return session.layer_of_id(record.id)
-
-    def can_edit(self, record: object) -> bool:
+    def can_edit(self, record: Record) -> bool:
         """Return whether the user may change ``record``."""
-        return self.record_flags(record)[0]
-
-    def can_delete(self, record: object) -> bool:
-        """Return whether the user may delete ``record``."""
-        return self.record_flags(record)[1]
+        return self.flags(record).edit
 
     def delete_why_not(self) -> str | None:
         """Return why the selected annotation may not be deleted (None: it may, or none)."""
         selected = self.selected_record()
-        if selected is None or self.can_delete(selected):
+        if selected is None:
             return None
-        return self.record_flags(selected)[2]
+        flags = self.flags(selected)
+        return None if flags.delete else flags.reason
 
     def update_comment_buttons(self) -> None:
         """Enable Reply / Edit text / Delete for the Comments panel's pick, per the token."""
         comments = self.window.comments
         current = comments.current_id()
         record = self.find_record(current) if current else None
-        if not isinstance(record, Annotation | Comment):
+        if record is None:
             comments.set_allowed(None, None, None)
             return
-        edit, delete, why = self.record_flags(record)
-        comments.set_allowed(self.may_reply(record), (edit, why), (delete, why))
-
-
-def _why_not(record: Annotation | Comment) -> str:
-    who = f"{record.creator_name}'s" if record.creator_name else "this"
-    what = "comment" if isinstance(record, Comment) else "annotation"
-    return f"Your invite does not allow changing {who} {what}"
+        flags = self.flags(record)
+        comments.set_allowed(
+            (flags.reply, flags.reply_reason),
+            (flags.edit, flags.reason),
+            (flags.delete, flags.reason),
+        )

@@ -6,12 +6,13 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lamina.client.review_model import ReviewModel
+from lamina.model.diff import CreateRecord, UpdateRecord, changes_for_diff
 from lamina.model.errors import LaminaError
-from lamina.model.instant_json import (
-    dumps_instant_json,
-    parse_instant_json,
-)
-from lamina.model.undo import Create, Delete, Update
+from lamina.model.ids import new_record_id
+from lamina.model.instant_json import InstantDocument, dumps_instant_json, parse_instant_json
+from lamina.model.records import record_from_json, record_to_json
+from lamina.model.undo import Change, Create, Delete, Update
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
@@ -27,17 +28,17 @@ def _ask_path(window: MainWindow, title: str, suggestion: Path, pattern: str) ->
 def write_instant_json(window: MainWindow, path: Path) -> None:
     """Write the user's changes as an Instant JSON file (the client's diff against the PDF)."""
     assert window.session is not None
-    text = dumps_instant_json(parse_instant_json(window.session.client.export_instant_json()))
+    text = dumps_instant_json(parse_instant_json(window.session.document.export_instant_json()))
     path.write_text(text, encoding="utf-8")
 
 
 def export_instant_json(window: MainWindow, path: Path | None = None) -> None:
-    if window.session is None:
+    if window.session is None or window.pdf_path is None:
         return
     path = path or _ask_path(
         window,
         "Export Instant JSON",
-        window.session.pdf_path.with_suffix(".instant.json"),
+        window.pdf_path.with_suffix(".instant.json"),
         "Instant JSON (*.json)",
     )
     if path is None:
@@ -58,14 +59,13 @@ def export_pdf(
     The client document writes it, from the same diff against the PDF's own annotations as
     Export Instant JSON and Ctrl+S (an original the user deleted stays deleted).
     """
-    if window.session is None:
+    if window.session is None or window.pdf_path is None:
         return None
-    session = window.session
     suffix = ".flattened.pdf" if flatten else ".annotated.pdf"
     path = path or _ask_path(
         window,
         "Export flattened PDF" if flatten else "Export PDF",
-        session.pdf_path.with_name(session.pdf_path.stem + suffix),
+        window.pdf_path.with_name(window.pdf_path.stem + suffix),
         "PDF files (*.pdf)",
     )
     if path is None:
@@ -80,23 +80,24 @@ def save_into_pdf(window: MainWindow) -> asyncio.Task[None] | None:
     backup of the original on the first save); a review sends what is pending and waits
     for the server to keep it.
     """
-    if window.session is None:
+    if window.session is None or window.pdf_path is None:
         return None
     from lamina.ui.documents import ensure_loop
 
-    session = window.session
-    standalone = session.standalone
+    document = window.session.document
+    standalone = document.standalone
+    name = window.pdf_path.name
 
     async def run() -> None:
         if not standalone:
             window.statusBar().showMessage("Sending pending changes…", 3000)
         try:
-            await session.client.save()
+            await document.save()
         except (LaminaError, OSError) as exc:
             window.show_error("Save failed", str(exc))
             return
         if standalone:
-            window.statusBar().showMessage(f"Saved into {session.pdf_path.name}", 8000)
+            window.statusBar().showMessage(f"Saved into {name}", 8000)
         else:
             window.statusBar().showMessage("All changes are on the server", 8000)
 
@@ -119,21 +120,35 @@ def import_instant_json(window: MainWindow, path: Path | None = None) -> None:
     except (LaminaError, OSError) as exc:
         window.show_error("Cannot import this file", str(exc))
         return
-    session = window.session
-    by_object = {r.pdf_object_id: r for r in session.records() if r.pdf_object_id is not None}
-    changes: list[Create | Update | Delete] = []
-    replaced = {r.pdf_object_id for r in document.records if r.pdf_object_id is not None}
-    for object_id in document.skipped_pdf_object_ids or ():
-        if object_id in by_object and object_id not in replaced:
-            changes.append(Delete(by_object[object_id]))
-    for record in document.records:
-        old = by_object.get(record.pdf_object_id) if record.pdf_object_id is not None else None
-        if old is not None:
-            changes.append(Update(old, type(record)(**{**record.__dict__, "id": old.id})))
-        elif session.get(record.id) is None:
-            changes.append(Create(record))
-    session.apply_step(f"import {path.name}", changes)
+    model = window.session
+    changes = changes_to_import(model, document)
+    model.apply_step(f"import {path.name}", changes)
     window.statusBar().showMessage(f"Imported {len(changes)} changes from {path.name}", 8000)
+
+
+def changes_to_import(model: ReviewModel, document: InstantDocument) -> list[Change]:
+    """Return the undoable changes that make the user's layer say what ``document`` says.
+
+    Which records are created, updated (only the keys that differ) or deleted is the one
+    rule of :func:`lamina.model.diff.changes_for_diff`; this only turns its plan into
+    :mod:`lamina.model.undo` changes, so that the import is one undo step.
+    """
+    view = {r.id: record_to_json(r) for r in model.records()}
+    changes: list[Change] = []
+    for planned in changes_for_diff(view, document):
+        if isinstance(planned, CreateRecord):
+            content = {**planned.content, "id": planned.record_id or new_record_id()}
+            changes.append(Create(record_from_json(content)))
+            continue
+        before = model.record(planned.record_id)
+        if before is None:
+            continue
+        if isinstance(planned, UpdateRecord):
+            content = {k: v for k, v in view[planned.record_id].items() if k not in planned.unset}
+            changes.append(Update(before, record_from_json({**content, **planned.set})))
+        else:
+            changes.append(Delete(before))
+    return changes
 
 
 def export_merged_pdf(
@@ -145,15 +160,13 @@ def export_merged_pdf(
     same progress dialog as the other exports; the file appears complete or not at all.
     Cancel discards the result: the file is removed when the write ends.
     """
-    if window.session is None:
+    if window.session is None or window.pdf_path is None:
         return None
-
-    session = window.session
     suffix = ".merged-flattened.pdf" if flatten else ".merged.pdf"
     path = path or _ask_path(
         window,
         "Export merged PDF of chosen layers",
-        session.pdf_path.with_name(session.pdf_path.stem + suffix),
+        window.pdf_path.with_name(window.pdf_path.stem + suffix),
         "PDF files (*.pdf)",
     )
     if path is None:
@@ -173,7 +186,7 @@ def _write_pdf(
     from lamina.ui.documents import ensure_loop
 
     assert window.session is not None
-    client = window.session.client
+    document = window.session.document
     dialog = QProgressDialog(f"Writing {target.name}…", "Cancel", 0, 0, window)
     dialog.setObjectName("exportProgress")
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -185,7 +198,7 @@ def _write_pdf(
     async def run() -> None:
         error: Exception | None = None
         try:
-            await client.export_pdf(target, flatten=flatten, layers=layers)
+            await document.export_pdf(target, flatten=flatten, layers=layers)
         except (LaminaError, OSError) as exc:
             error = exc
         dialog.reset()
@@ -209,12 +222,12 @@ def choose_layers_to_export(window: MainWindow) -> QWidget | None:
     """Ask which layers to merge, then write them into one PDF (File → Export)."""
     from lamina.ui.export_layers_dialog import ExportLayersDialog
 
-    session = window.session
-    if session is None:
+    model, layer_views = window.session, window.layer_views
+    if model is None or layer_views is None:
         return None
-    own = f"{window.layer_views.own_label()} (always included)"
-    rows = [(session.own_layer, own, True, False)]
-    for name in session.other_layers:
+    own = f"{layer_views.own_label()} (always included)"
+    rows = [(model.own_layer, own, True, False)]
+    for name in model.shown_layers():
         rows.append((name, f"{name} layer", True, True))
     dialog = ExportLayersDialog(rows, window)
     window._open_dialogs.append(dialog)
@@ -223,7 +236,7 @@ def choose_layers_to_export(window: MainWindow) -> QWidget | None:
         if dialog in window._open_dialogs:
             window._open_dialogs.remove(dialog)
         if result == ExportLayersDialog.DialogCode.Accepted:
-            layers = [n for n in dialog.chosen() if n != session.own_layer]
+            layers = [n for n in dialog.chosen() if n != model.own_layer]
             export_merged_pdf(window, layers, dialog.flatten.isChecked())
 
     dialog.finished.connect(finished)

@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lamina.client.review_model import ReviewModel
 from lamina.model.errors import LaminaError
-from lamina.model.records import Annotation, Comment, Record
+from lamina.model.records import Annotation, Comment
+from lamina.ui.bridge import ReviewBridge
 from lamina.ui.layer_overlay import LAYER_COLORS
 from lamina.ui.swatches import color_icon
 from PySide6.QtCore import QObject, QSize, Qt, Signal
@@ -102,15 +104,32 @@ class LayersPanel(QWidget):
         current = self.list.currentRow()
         self.list.clear()
         for row in layers:
-            item = QListWidgetItem(color_icon(row.color), row.label)
-            item.setData(Qt.ItemDataRole.UserRole, row.key)
-            item.setToolTip(row.tooltip)
+            item = QListWidgetItem()
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if row.visible else Qt.CheckState.Unchecked)
+            self._fill(item, row)
             self.list.addItem(item)
         if 0 <= current < self.list.count():
             self.list.setCurrentRow(current)
         self.list.blockSignals(False)
+
+    def set_row(self, row: LayerRow) -> None:
+        """Update the row of ``row.key`` in place (a row not listed yet is added last)."""
+        self.list.blockSignals(True)
+        item = self.item_of(row.key)
+        if item is None:
+            item = QListWidgetItem()
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            self.list.addItem(item)
+        self._fill(item, row)
+        self.list.blockSignals(False)
+
+    @staticmethod
+    def _fill(item: QListWidgetItem, row: LayerRow) -> None:
+        item.setIcon(color_icon(row.color))
+        item.setText(row.label)
+        item.setData(Qt.ItemDataRole.UserRole, row.key)
+        item.setToolTip(row.tooltip)
+        item.setCheckState(Qt.CheckState.Checked if row.visible else Qt.CheckState.Unchecked)
 
     def set_can_add(self, allowed: bool, hint: str) -> None:
         """Show the "Add layer…" field (a token that may view any layer) and a hint line."""
@@ -152,84 +171,40 @@ class LayersPanel(QWidget):
 
 
 class LayerViews(QObject):
-    """Which layers the window shows: the user's own (unless hidden) and others, read-only.
+    """Which layers a window offers and shows: the user's own and others', read-only.
 
-    It offers the other layers the token may view in the Layers panel, asks the document
-    for a layer's records when the user ticks it, and forgets them when the user unticks it.
+    It lists in the Layers panel the other layers the token may view, asks the review model
+    to show a layer when the user ticks it (and to hide it when unticked), and updates the
+    row of a layer when the model reports it shown, hidden or changed.
 
     Args:
-        window: the main window (its open document, Layers panel and status bar).
+        window: the main window (its Layers panel, status bar, name and colour).
+        model: the open document's review model.
+        bridge: the model's Qt bridge; this object is its child and goes with it.
 
-    Signals: none (the window redraws when the document reports the records).
+    Signals: none.
     """
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: MainWindow, model: ReviewModel, bridge: ReviewBridge) -> None:
+        super().__init__(bridge)
         self.window = window
-        self.hidden: set[str] = set()
-        """Layers the user hid (their own layer's name; other layers are simply not viewed)."""
+        self.model = model
         self.offered: list[str] = []
         """Other layers offered in the Layers panel (viewed or not), in the order listed."""
-        self.loading: set[str] = set()
-        """Other layers asked for whose records have not arrived yet."""
-        self.auto_show: list[str] = []
-        """Other layers to show as soon as the next review opens (the sample review)."""
+        bridge.layer_visibility_changed.connect(lambda event: self.refresh_row(event.layer))
+        bridge.layer_records_changed.connect(lambda event: self.refresh_row(event.layer))
 
-    def reset(self) -> None:
-        """Forget the layers of the document that closed."""
-        self.offered = []
-        self.loading = set()
-        self.hidden = set()
-
-    # -- what is drawn -----------------------------------------------------------------
-
-    def visible_annotations(self) -> list[Annotation]:
-        """Return what is drawn: the user's layer (unless hidden), then the layers viewed."""
-        session = self.window.session
-        if session is None:
-            return []
-        out: list[Annotation] = []
-        if session.own_layer not in self.hidden:
-            out.extend(session.annotations())
-        for records in self.shown_records().values():
-            out.extend(r for r in records if isinstance(r, Annotation))
-        return out
-
-    def shown_records(self) -> dict[str, list[Record]]:
-        """Return the records of each other layer being viewed that the user does not have.
-
-        A layer starts as a copy of the PDF's own annotations: those copies (same ids as the
-        user's own, or the PDF's) are not drawn twice.
-        """
-        session = self.window.session
-        if session is None:
-            return {}
-        mine = {r.id for r in session.records()} | set(session.base)
-        return {
-            name: [r for r in records if r.id not in mine]
-            for name, records in session.other_layers.items()
-        }
-
-    def marks(self) -> list[tuple[Annotation, str]]:
-        """Return ``(record, layer colour)`` of every other layer's annotation drawn."""
-        marks: list[tuple[Annotation, str]] = []
-        for name, records in self.shown_records().items():
-            color = self.color(name)
-            marks.extend((r, color) for r in records if isinstance(r, Annotation))
-        return marks
+    # -- names and colours ---------------------------------------------------------------
 
     def layer_of(self, record: Annotation | Comment) -> str:
         """Return the name of the layer a record is on, as the Comments panel shows it."""
-        session = self.window.session
-        other = session.layer_of_id(record.id) if session is not None else None
-        return other or self.own_label()
+        return self.model.layer_of(record.id) or self.own_label()
 
     def own_label(self) -> str:
         """Return how the user's own layer is named in lists ("my layer", "ana (mine)")."""
-        session = self.window.session
-        if session is None or session.standalone:
+        if self.model.standalone:
             return "my layer"
-        return f"{session.own_layer or 'shared'} (mine)"
+        return f"{self.model.own_layer or 'shared'} (mine)"
 
     def color(self, name: str) -> str:
         """Return the swatch colour of another layer (distinct per layer listed)."""
@@ -239,25 +214,22 @@ class LayerViews(QObject):
 
     # -- offering, showing and hiding ----------------------------------------------------
 
-    def offer(self) -> None:
+    def offer(self, auto_show: Sequence[str] = ()) -> None:
         """List the other layers this token may view: named in its claim, or known to the host.
 
         The protocol cannot list a document's layers: for ``"*"`` the Layers panel offers
         the layers this app made invites for (when it hosts the review) and a field to type
-        a name.
+        a name. ``auto_show`` layers are shown at once (the sample review).
         """
-        window = self.window
-        session = window.session
-        if session is None:
-            return
-        allowed = session.viewable_layers()
+        window, model = self.window, self.model
+        allowed = model.viewable_layers()
         names = [n for n in allowed if n != "*"]
         if "*" in allowed and window.layer_source is not None and window.claims is not None:
             names.extend(window.layer_source(window.claims.document_id))
         for name in names:
-            if name not in self.offered and session.may_view_layer(name):
+            if name not in self.offered and model.may_view_layer(name):
                 self.offered.append(name)
-        if session.standalone:
+        if model.standalone:
             hint = "A PDF on your computer has one layer: yours."
         elif not allowed:
             hint = "Your invite shows your layer only."
@@ -266,9 +238,9 @@ class LayerViews(QObject):
         else:
             hint = "Tick a layer to overlay it on the pages (read-only)."
         window.layers.set_can_add("*" in allowed, hint)
-        auto, self.auto_show = self.auto_show, []
-        for name in auto:
-            if session.may_view_layer(name):
+        self.refresh()
+        for name in auto_show:
+            if model.may_view_layer(name):
                 if name not in self.offered:
                     self.offered.append(name)
                 self.show(name)
@@ -276,13 +248,10 @@ class LayerViews(QObject):
     def add(self, name: str) -> None:
         """Offer another layer by name and show it (the "Add layer…" field)."""
         window = self.window
-        session = window.session
-        if session is None:
-            return
-        if name == session.own_layer:
+        if name == self.model.own_layer:
             window.statusBar().showMessage(f"{name} is your own layer", 5000)
             return
-        if not session.may_view_layer(name):
+        if not self.model.may_view_layer(name):
             window.show_error(
                 "Cannot view this layer",
                 f"your invite may not view layer {name!r}; ask the host for a lead invite",
@@ -290,59 +259,41 @@ class LayerViews(QObject):
             return
         if name not in self.offered:
             self.offered.append(name)
+            self.refresh_row(name)
         self.show(name)
 
     def show(self, name: str) -> None:
-        """Ask for another layer's records and draw them read-only when they arrive."""
+        """Show a layer: another one is asked for and drawn read-only when it arrives."""
         from lamina.ui.documents import ensure_loop
 
-        window = self.window
-        session = window.session
-        if session is None or name in session.other_layers or name in self.loading:
+        window, model = self.window, self.model
+        if name != model.own_layer and model.layer_visible(name):
             return
-        self.loading.add(name)
-        self.refresh()
 
         async def view() -> None:
             try:
-                await session.view_layer(name)
+                await model.show_layer(name)
             except LaminaError as exc:
-                if window.session is session and name in self.loading:
+                if window.session is model:
                     window.statusBar().showMessage(f"Cannot show layer {name}: {exc}", 8000)
-            finally:
-                self.loading.discard(name)
-                if window.session is session:
-                    window.show_records()
 
         ensure_loop().create_task(view(), name=f"lamina-view-layer-{name}")
 
     def hide(self, name: str) -> None:
-        """Stop showing another layer."""
-        if self.window.session is not None:
-            self.window.session.hide_layer(name)
-        self.loading.discard(name)
-        self.window.show_records()
+        """Hide a layer (another one's records are forgotten)."""
+        self.model.hide_layer(name)
 
     def set_visible(self, layer: str, visible: bool) -> None:
-        """Show or hide a layer as the user ticked it (their own is only hidden from view)."""
-        session = self.window.session
-        own = session.own_layer if session is not None else ""
-        if layer != own:
-            if visible:
-                self.show(layer)
-            else:
-                self.hide(layer)
-            return
+        """Show or hide a layer as the user ticked it."""
         if visible:
-            self.hidden.discard(layer)
+            self.show(layer)
         else:
-            self.hidden.add(layer)
-        self.window.show_records()
+            self.hide(layer)
 
-    def refresh(self) -> None:
-        """List the user's layer and the other layers offered, with authors and colours."""
-        window = self.window
-        session = window.session
+    # -- the panel's rows ----------------------------------------------------------------
+
+    def _own_row(self) -> LayerRow:
+        window, model = self.window, self.model
         claims = window.claims
         if claims is None:
             title = f"My layer ({window.display_name()})"
@@ -350,22 +301,32 @@ class LayerViews(QObject):
             title = f"My layer: {claims.layer} ({window.display_name()})"
         else:
             title = "Shared layer (everyone)"
-        own = session.own_layer if session is not None else ""
-        rows = [LayerRow(own, title, window.my_color(), own not in self.hidden, "Editable")]
-        shown = self.shown_records()
-        for name in self.offered:
-            records = shown.get(name)
-            if name in self.loading and records is None:
-                label, tip = f"{name} \u2014 loading\u2026", "Asking the server for this layer"
-            elif records is None:
-                label, tip = name, "Tick to overlay this layer on the pages (read-only)"
-            else:
-                authors = sorted({r.creator_name for r in records if r.creator_name})
-                count = sum(1 for r in records if isinstance(r, Annotation))
-                by = f" \u2014 {', '.join(authors)}" if authors else ""
-                plural = "" if count == 1 else "s"
-                label = f"{name}{by}\n{count} annotation{plural}, read-only"
-                tip = f"Read-only: {name} layer" + (f", by {', '.join(authors)}" if authors else "")
-            visible = records is not None or name in self.loading
-            rows.append(LayerRow(name, label, self.color(name), visible, tip))
-        window.layers.set_layers(rows)
+        own = model.own_layer
+        return LayerRow(own, title, window.my_color(), model.layer_visible(own), "Editable")
+
+    def _row(self, name: str) -> LayerRow:
+        state = self.model.layer_state(name)
+        if state == "loading":
+            label, tip = f"{name} \u2014 loading\u2026", "Asking the server for this layer"
+        elif state == "hidden":
+            label, tip = name, "Tick to overlay this layer on the pages (read-only)"
+        else:
+            records = self.model.layer_records(name)
+            authors = sorted({r.creator_name for r in records if r.creator_name})
+            count = sum(1 for r in records if isinstance(r, Annotation))
+            by = f" \u2014 {', '.join(authors)}" if authors else ""
+            plural = "" if count == 1 else "s"
+            label = f"{name}{by}\n{count} annotation{plural}, read-only"
+            tip = f"Read-only: {name} layer" + (f", by {', '.join(authors)}" if authors else "")
+        return LayerRow(name, label, self.color(name), state != "hidden", tip)
+
+    def refresh(self) -> None:
+        """List the user's layer and the other layers offered, with authors and colours."""
+        self.window.layers.set_layers([self._own_row(), *(self._row(n) for n in self.offered)])
+
+    def refresh_row(self, name: str) -> None:
+        """Update the row of one layer (the user's own, or another one offered)."""
+        if name == self.model.own_layer:
+            self.window.layers.set_row(self._own_row())
+        elif name in self.offered:
+            self.window.layers.set_row(self._row(name))

@@ -13,15 +13,20 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
-from lamina.auth.permissions import PermissionEvaluator
 from lamina.auth.tokens import TokenClaims
 from lamina.client.backoff import Backoff
+from lamina.client.port import AutosaveMode, ReviewDocument
+from lamina.client.review_events import LayerRecordsChanged, ReadOnlyChanged, RecordsChanged
+from lamina.client.review_model import ReviewModel
 from lamina.model.errors import LaminaError
 from lamina.pdf import PdfDocument
 from lamina.ui import files
 from lamina.ui.actions import TOOLS, ActionState, WindowActions
-from lamina.ui.comments_panel import CommentsPanel, comment_rows
-from lamina.ui.conflicts_panel import ConflictsPanel
+from lamina.ui.bridge import ReviewBridge
+from lamina.ui.comments_panel import CommentRows, CommentsPanel
+from lamina.ui.conflicts_panel import ConflictList, ConflictsPanel
+from lamina.ui.documents import OpenDocuments
+from lamina.ui.drawn_records import DrawnRecords
 from lamina.ui.editing import Editor
 from lamina.ui.help_dialogs import open_about_box, open_shortcuts_dialog
 from lamina.ui.inline_editor import InlineTextEditor
@@ -32,8 +37,7 @@ from lamina.ui.preferences import Preferences, load_preferences
 from lamina.ui.properties_panel import PropertiesPanel
 from lamina.ui.render import TileRenderer
 from lamina.ui.search import DocumentSearch
-from lamina.ui.session import DocumentSession
-from lamina.ui.status_bar import DocumentStatusBar, SyncStatus
+from lamina.ui.status_bar import DocumentStatusBar, follow_review
 from lamina.ui.thumbnails import ThumbnailPanel
 from lamina.ui.welcome import WelcomePage
 from PySide6.QtCore import QSettings, Qt, Signal
@@ -76,21 +80,35 @@ class MainWindow(QMainWindow):
     preferences_changed = Signal()
     closed = Signal()
 
-    def __init__(self, settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, settings: QSettings, documents: OpenDocuments, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("Lamina")
         self.resize(1280, 860)
         self.setAcceptDrops(True)
-        self.settings = settings or QSettings()
-        self.session: DocumentSession | None = None
+        self.settings = settings
+        self.documents = documents
+        """The app's open documents: this window opens and closes its own through them."""
+        self.session: ReviewModel | None = None
+        """The review model of the document shown (None: the welcome page, or loading)."""
+        self.bridge: ReviewBridge | None = None
+        """The Qt bridge of :attr:`session`; the panels follow its signals."""
+        self.layer_views: LayerViews | None = None
+        """The layers offered and shown for :attr:`session`."""
         self.pdf: PdfDocument | None = None
+        self.pdf_path: Path | None = None
+        """The PDF shown: the local file, or a review's cached copy."""
+        self.title = ""
         self.renderer: TileRenderer | None = None
         self.claims: TokenClaims | None = None
-        self.permissions: PermissionEvaluator | None = None
+        """A review's token claims (None: a local PDF)."""
         self.read_only_reason: str | None = None
         self.layer_source: Callable[[str], list[str]] | None = None
         """Layer names the app knows for a document id (the layers it made invites for)."""
+        self.auto_show_layers: list[str] = []
+        """Other layers to show as soon as the next review opens (the sample review)."""
         self.settings_override: dict[str, str] = {}
         """Name and colour of this window only (the sample review's second person)."""
         self._open_dialogs: list[QWidget] = []
@@ -114,7 +132,6 @@ class MainWindow(QMainWindow):
         )
         self.opener = DocumentOpener(self)
         self.editor = Editor(self)
-        self.layer_views = LayerViews(self)
         self._build_docks()
         self._expose_parts()
         self._wire_actions()
@@ -222,9 +239,9 @@ class MainWindow(QMainWindow):
         self.comments.edit.connect(editor.edit_text)
         self.comments.delete.connect(editor.delete_id)
         self.comments.current_changed.connect(lambda *_: editor.update_comment_buttons())
-        self.layers.visibility_changed.connect(self.layer_views.set_visible)
+        self.layers.visibility_changed.connect(self._on_layer_ticked)
         self.layers.export_requested.connect(self.export_layers)
-        self.layers.add_requested.connect(self.layer_views.add)
+        self.layers.add_requested.connect(self._on_layer_added)
         self.conflicts.reapply.connect(self._reapply_conflict)
         self.conflicts.dismiss.connect(self._dismiss_conflict)
         self.welcome.open_requested.connect(self.opener.choose_and_open)
@@ -241,9 +258,10 @@ class MainWindow(QMainWindow):
         self.opener.open_review(link, backoff)
 
     def show_pdf(self, pdf: PdfDocument, title: str) -> None:
-        """Show a PDF's pages in this window (annotations follow with :meth:`attach_session`)."""
+        """Show a PDF's pages in this window (annotations follow with :meth:`attach_document`)."""
         self.close_document()
         self.pdf = pdf
+        self.title = title
         self.renderer = TileRenderer(pdf.source, pdf.password, parent=self)
         self.read_only_reason = pdf.read_only_reason
         self.view.read_only = pdf.read_only_reason is not None
@@ -264,42 +282,59 @@ class MainWindow(QMainWindow):
         if pdf.read_only_reason:
             self.statusBar().showMessage(f"Read-only: {pdf.read_only_reason}", 10000)
 
-    def attach_session(self, session: DocumentSession, claims: TokenClaims | None = None) -> None:
-        """Show the records of an opened client document over the PDF on screen."""
-        self.session = session
-        self.claims = claims
-        session.set_autosave(self.preferences().autosave)
-        self.permissions = PermissionEvaluator(claims) if claims is not None else None
-        if claims is not None and not claims.has("write"):
-            self.read_only_reason = "this invite lets you view, not edit (no write permission)"
-            self.view.read_only = True
-        session.records_changed.connect(lambda *_: self.show_records())
-        session.connection_changed.connect(lambda *_: self.show_sync())
-        session.sync_changed.connect(lambda *_: self.show_sync())
-        session.presence_changed.connect(lambda *_: self.show_sync())
-        session.conflicts_changed.connect(self._show_conflicts)
-        session.change_rejected.connect(
-            lambda reason: self.statusBar().showMessage(f"Change refused: {reason}", 8000)
+    def attach_document(
+        self,
+        document: ReviewDocument,
+        pdf_path: Path,
+        title: str,
+        claims: TokenClaims | None = None,
+    ) -> None:
+        """Show the records of an opened client document over the PDF on screen.
+
+        The window keeps a :class:`ReviewModel` of it and follows the model through one
+        :class:`ReviewBridge`: each panel updates what an event names.
+        """
+        model = ReviewModel(document)
+        if self.pdf is not None and self.pdf.read_only_reason is not None:
+            model.set_read_only(self.pdf.read_only_reason)
+        bridge = ReviewBridge(model, self)
+        self.session, self.bridge, self.pdf_path, self.claims = model, bridge, pdf_path, claims
+        self._apply_document_preferences()
+        self._show_read_only()
+        self.layer_views = layer_views = LayerViews(self, model, bridge)
+        DrawnRecords(self.view, model, bridge, layer_views.color)
+        CommentRows(self.comments, model, bridge, layer_views.layer_of)
+        ConflictList(self.conflicts, model, bridge, self._show_conflicts_dock)
+        follow_review(self.status_bar, model, bridge)
+        bridge.records_changed.connect(self._on_records_changed)
+        bridge.layer_records_changed.connect(self._on_records_changed)
+        bridge.threads_changed.connect(lambda *_: self.editor.update_comment_buttons())
+        bridge.undo_changed.connect(self.window_actions.show_undo)
+        bridge.read_only_changed.connect(self._show_read_only)
+        bridge.change_refused.connect(
+            lambda event: self.statusBar().showMessage(f"Change refused: {event.reason}", 8000)
         )
-        session.server_behind.connect(self._on_server_behind)
-        session.layer_changed.connect(lambda *_: self.show_records())
-        self.layer_views.offer()
-        self.show_records()
-        self._show_conflicts()
-        self.show_sync()
+        bridge.server_fell_behind.connect(lambda event: self._on_server_behind(event.message))
+        auto, self.auto_show_layers = self.auto_show_layers, []
+        layer_views.offer(auto)
+        self.editor.update_comment_buttons()
         self.update_actions()
-        self.document_opened.emit(session.title)
+        self.document_opened.emit(title)
 
     def close_document(self) -> None:
         """Close what this window shows; the client document closes in the background."""
         self.editor.finish_inline_edit()
-        if self.session is not None:
-            self.session.close()
-            self.session = None
+        model, bridge = self.session, self.bridge
+        self.session = self.bridge = self.layer_views = None
+        if bridge is not None:
+            bridge.close()
+            bridge.deleteLater()  # with it, the panels' per-document parts
+        if model is not None:
+            model.close()
+            self.documents.close_later(model.document)
         self.claims = None
-        self.permissions = None
+        self.pdf_path = None
         self.read_only_reason = None
-        self.layer_views.reset()
         self.view.set_layer_marks([])
         if self.renderer is not None:
             self.renderer.stop()
@@ -309,7 +344,9 @@ class MainWindow(QMainWindow):
             self.pdf = None
         self.search.set_document(None)
         self.conflicts.set_conflicts([])
-        self.show_sync()
+        self.layers.set_layers([])
+        self.status_bar.show_sync(None)
+        self.window_actions.show_undo(None)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.close_document()
@@ -439,63 +476,63 @@ class MainWindow(QMainWindow):
             color = prefs.tool_color(kind) if kind is not None else style.color
             self.view.set_style(tool, dataclasses.replace(style, color=color, creator_name=name))
         self.editor.show_tool_style()
-        if self.session is not None:
-            self.session.set_autosave(prefs.autosave)
-            self.session.set_presence(name, prefs.presence_color)
-            self.layer_views.refresh()
-            self.show_sync()
+        self._apply_document_preferences()
+        if self.layer_views is not None:
+            self.layer_views.refresh_row(self.layer_views.model.own_layer)
+
+    def _apply_document_preferences(self) -> None:
+        # A local PDF keeps its own rule (edits are kept in the local store at once and
+        # written into the PDF on Ctrl+S) and has nobody to tell a name to.
+        model = self.session
+        if model is None or model.standalone:
+            return
+        prefs = self.preferences()
+        model.document.set_autosave(AutosaveMode(prefs.autosave))
+        model.document.set_presence(
+            {"name": prefs.display_name or "Me", "color": prefs.presence_color}
+        )
 
     # -- showing the document's state ---------------------------------------------------
 
-    def show_records(self) -> None:
-        """Draw the records shown and list them in the Comments and Layers panels."""
-        if self.session is None:
-            return
-        annotations = self.layer_views.visible_annotations()
-        self.view.set_annotations(annotations, self.editor.can_edit)
-        self.view.set_layer_marks(self.layer_views.marks())
-        shown = [*self.session.records()]
-        for records in self.layer_views.shown_records().values():
-            shown.extend(records)
-        self.comments.set_records(comment_rows(annotations, shown, self.layer_views.layer_of))
-        self.editor.update_comment_buttons()
-        self.layer_views.refresh()
+    def _on_records_changed(self, event: RecordsChanged | LayerRecordsChanged) -> None:
+        # What the selection and the Comments panel's pick allow may have changed with them.
+        ids = set(event.ids)
+        if self.view.selected_id in ids or self.comments.current_id() in ids:
+            self.editor.update_comment_buttons()
+            self.update_actions()
+
+    def _show_read_only(self, _event: ReadOnlyChanged | None = None) -> None:
+        model = self.session
+        if model is not None:
+            self.read_only_reason = model.read_only_reason
+            self.view.read_only = model.read_only_reason is not None
         self.update_actions()
 
-    def show_sync(self) -> None:
-        """Show the connection, what is saved, and who else is here, in the status bar."""
-        s = self.session
-        self.status_bar.show_sync(
-            None
-            if s is None
-            else SyncStatus(s.standalone, s.connection, s.connection_reason, s.pending, s.peers)
-        )
+    def _on_layer_ticked(self, layer: str, visible: bool) -> None:
+        if self.layer_views is not None:
+            self.layer_views.set_visible(layer, visible)
 
-    def _show_conflicts(self) -> None:
-        if self.session is None:
-            return
-        items = self.session.client.conflicts()
-        self.conflicts.set_conflicts(items)
-        if items:
-            self.docks["conflicts"].show()
-            self.docks["conflicts"].raise_()
-        self.show_sync()
+    def _on_layer_added(self, name: str) -> None:
+        if self.layer_views is not None:
+            self.layer_views.add(name)
+
+    def _show_conflicts_dock(self) -> None:
+        self.docks["conflicts"].show()
+        self.docks["conflicts"].raise_()
 
     def _reapply_conflict(self, conflict_id: str) -> None:
         if self.session is None:
             return
         try:
-            self.session.client.reapply_conflict(conflict_id)
+            self.session.reapply_conflict(conflict_id)
         except LaminaError as exc:
             self.show_error("Cannot re-apply this change", str(exc))
-            return
-        self.show_records()
 
     def _dismiss_conflict(self, conflict_id: str) -> None:
         if self.session is None:
             return
         try:
-            self.session.client.dismiss_conflict(conflict_id)
+            self.session.dismiss_conflict(conflict_id)
         except LaminaError as exc:
             self.show_error("Cannot dismiss this change", str(exc))
 
@@ -506,20 +543,16 @@ class MainWindow(QMainWindow):
 
     def update_actions(self) -> None:
         """Enable the actions that may run now (after the document or selection changed)."""
-        session = self.session
+        model = self.session
         _page, words = self.view.selected_words()
-        history = session.history if session is not None else None
         self.window_actions.update(
             ActionState(
-                has_document=session is not None,
+                has_document=model is not None,
                 text_selected=bool(words),
                 read_only_reason=(self.read_only_reason or "this document")
                 if self.view.read_only
                 else None,
-                standalone=session is not None and session.standalone,
-                can_undo=history is not None and history.can_undo,
-                undo_label=history.undo_label if history is not None else None,
-                can_redo=history is not None and history.can_redo,
+                standalone=model is not None and model.standalone,
                 selected=self.editor.selected_record() is not None,
                 delete_why_not=self.editor.delete_why_not(),
             )

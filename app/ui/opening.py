@@ -10,12 +10,11 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lamina.auth.tokens import claims_from_payload
+from lamina.auth import unverified_claims
 from lamina.client.backoff import Backoff
-from lamina.client.document import AutosaveMode
+from lamina.client.port import AutosaveMode
 from lamina.model.errors import LaminaError
 from lamina.pdf import PasswordRequiredError, PdfError, WrongPasswordError, open_pdf
-from lamina.ui.session import DocumentSession
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMenu
 
@@ -65,14 +64,15 @@ class DocumentOpener(QObject):
         except (PdfError, OSError) as exc:
             window.show_error("Cannot open this file", str(exc))
             return False
-        from lamina.ui.documents import close_later, ensure_loop, open_local
+        from lamina.ui.documents import ensure_loop
 
+        documents = window.documents
         window.show_pdf(pdf, path.name)
         self.add_recent(path)
 
         async def attach() -> None:
             try:
-                client_doc = await open_local(path, password)
+                client_doc = await documents.open_local(path, password)
             except (LaminaError, OSError) as exc:
                 if window.pdf is pdf:
                     window.close_document()
@@ -80,9 +80,9 @@ class DocumentOpener(QObject):
                     window.show_error("Cannot open this file", str(exc))
                 return
             if window.pdf is not pdf:  # another file was opened meanwhile
-                close_later(client_doc)
+                documents.close_later(client_doc)
                 return
-            window.attach_session(DocumentSession(client_doc, path, path.name, password))
+            window.attach_document(client_doc, path, path.name)
 
         self.opening = ensure_loop().create_task(attach(), name="lamina-open")
         return True
@@ -98,14 +98,13 @@ class DocumentOpener(QObject):
     def open_review(self, link: str, backoff: Backoff | None = None) -> None:
         """Join the review an invite link points to; errors become a clear dialog."""
         from lamina.auth.invite import parse_invite_link
-        from lamina.client.document import decode_token_claims
-        from lamina.ui.documents import close_later, ensure_loop, open_review
+        from lamina.ui.documents import ensure_loop
 
         window = self.window
+        documents = window.documents
         try:
             invite = parse_invite_link(link)
-            payload = decode_token_claims(invite.token)
-            claims = claims_from_payload(payload)
+            claims = unverified_claims(invite.token)
         except LaminaError as exc:
             window.show_error("Cannot join this review", str(exc))
             return
@@ -116,7 +115,7 @@ class DocumentOpener(QObject):
 
         async def attach() -> None:
             try:
-                client_doc, pdf_path = await open_review(
+                client_doc, pdf_path = await documents.open_review(
                     invite, presence=presence, backoff=backoff, autosave=autosave
                 )
             except (LaminaError, OSError) as exc:
@@ -126,7 +125,7 @@ class DocumentOpener(QObject):
             try:
                 pdf = open_pdf(pdf_path)
             except (PdfError, OSError) as exc:
-                close_later(client_doc)
+                documents.close_later(client_doc)
                 window.show_error("Cannot open the review's PDF", str(exc))
                 return
             window.statusBar().clearMessage()
@@ -134,7 +133,7 @@ class DocumentOpener(QObject):
             layer = claims.layer
             title = f"Review on {host}" + (f" \u2014 layer {layer}" if layer else "")
             window.show_pdf(pdf, title)
-            window.attach_session(DocumentSession(client_doc, pdf_path, title), claims)
+            window.attach_document(client_doc, pdf_path, title, claims)
 
         self.opening = ensure_loop().create_task(attach(), name="lamina-join")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lamina.model.geometry import Point, Rect
@@ -136,6 +136,7 @@ class PageView(QAbstractScrollArea):
         self._zoom = 1.0
         self._fit: str | None = "width"
         self._annotations: dict[int, list[Annotation]] = {}
+        self._page_of: dict[str, int] = {}
         self._editable: Callable[[Annotation], bool] = lambda _a: True
         self._tool = "select"
         self._style = ToolStyle()
@@ -260,12 +261,33 @@ class PageView(QAbstractScrollArea):
         for a in annotations:
             by_page.setdefault(a.page_index, []).append(a)
         self._annotations = by_page
+        self._page_of = {a.id: a.page_index for a in annotations}
         self._editable = editable
-        if self._selected_id is not None and not any(
-            a.id == self._selected_id for a in annotations
-        ):
+        if self._selected_id is not None and self._selected_id not in self._page_of:
             self.set_selected(None)
         self.viewport().update()
+
+    def set_page_annotations(self, pages: Mapping[int, Sequence[Annotation]]) -> None:
+        """Replace what is drawn on these pages only (bottom to top); the others keep theirs.
+
+        Only a page on screen is repainted.
+        """
+        for page, drawn in pages.items():
+            for a in self._annotations.pop(page, ()):
+                if self._page_of.get(a.id) == page:
+                    del self._page_of[a.id]
+            if drawn:
+                self._annotations[page] = list(drawn)
+                self._page_of.update((a.id, page) for a in drawn)
+        if self._selected_id is not None and self._selected_id not in self._page_of:
+            self.set_selected(None)
+        shown = self.visible_pages()
+        if any(page in shown for page in pages):
+            self.viewport().update()
+
+    def page_of(self, record_id: str) -> int | None:
+        """Return the page a drawn annotation is on (None: it is not drawn)."""
+        return self._page_of.get(record_id)
 
     def annotations(self) -> list[Annotation]:
         """Return everything drawn, page by page."""

@@ -219,15 +219,8 @@ class PreferencesDialog(QDialog):
         super().accept()
 
 
-def open_preferences(parent: QWidget, settings: QSettings | None = None) -> PreferencesDialog:
-    """Open the Preferences dialog window-modal over ``parent`` without blocking the loop.
-
-    ``settings`` defaults to ``parent.settings`` when the parent has one (the main window),
-    else to the app's QSettings.
-    """
-    if settings is None:
-        own = getattr(parent, "settings", None)
-        settings = own if isinstance(own, QSettings) else QSettings()
+def open_preferences(parent: QWidget, settings: QSettings) -> PreferencesDialog:
+    """Open the Preferences dialog window-modal over ``parent`` without blocking the loop."""
     dialog = PreferencesDialog(settings, parent)
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
     dialog.open()

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 
-from lamina.model.records import STAMP_TYPES, Annotation
+from lamina.model.records import (
+    STAMP_TYPES,
+    Annotation,
+    CommentMarkerAnnotation,
+    InkAnnotation,
+    MarkupAnnotation,
+    NoteAnnotation,
+    Record,
+    ShapeAnnotation,
+    StampAnnotation,
+    TextAnnotation,
+    WidgetAnnotation,
+)
 from lamina.model.tools import ToolStyle
 from lamina.ui.swatches import color_icon
 from PySide6.QtCore import Qt, Signal
@@ -114,21 +126,41 @@ def restyled(record: Annotation, style: ToolStyle) -> Annotation:
     return dataclasses.replace(record, **changes)  # type: ignore[arg-type]
 
 
+def annotation_color(record: Record) -> str | None:
+    """Return the colour an annotation is drawn in (stroke, markup or icon), if it has one."""
+    if isinstance(record, InkAnnotation | ShapeAnnotation):
+        return record.stroke_color
+    if isinstance(
+        record, MarkupAnnotation | NoteAnnotation | CommentMarkerAnnotation | StampAnnotation
+    ):
+        return record.color
+    return None
+
+
+def text_color(record: Record) -> str | None:
+    """Return the colour of an annotation's text (free text, form widget), if it has one."""
+    if isinstance(record, TextAnnotation | WidgetAnnotation):
+        return record.font_color
+    return None
+
+
 def style_of_record(record: Annotation, base: ToolStyle) -> ToolStyle:
     """Return the style the panel shows for ``record`` (``base`` where it has none)."""
-    color = (
-        getattr(record, "stroke_color", None)
-        or getattr(record, "color", None)
-        or getattr(record, "font_color", None)
-    )
-    width = (
-        getattr(record, "line_width", None) or getattr(record, "stroke_width", None) or base.width
-    )
-    font_size = getattr(record, "font_size", None) or base.font_size
+    color = annotation_color(record) or text_color(record)
+    width: float | None = None
+    if isinstance(record, InkAnnotation):
+        width = record.line_width
+    elif isinstance(record, ShapeAnnotation):
+        width = record.stroke_width
+    font_size: object = None
+    if isinstance(record, TextAnnotation | WidgetAnnotation):
+        font_size = record.font_size
     return dataclasses.replace(
         base,
         color=color if isinstance(color, str) and color.startswith("#") else base.color,
-        width=float(width),
+        width=float(width or base.width),
         opacity=record.effective_opacity,
-        font_size=float(font_size) if isinstance(font_size, int | float) else base.font_size,
+        font_size=float(font_size)
+        if isinstance(font_size, int | float) and font_size
+        else base.font_size,
     )

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from lamina.model.errors import LaminaError
 from lamina.model.ids import RecordId
 from lamina.model.records import Record
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QAbstractButton, QMessageBox
 
 if TYPE_CHECKING:
     from lamina.ui.main_window import MainWindow
@@ -36,11 +36,10 @@ def ask_server_behind(window: MainWindow, message: str) -> QMessageBox | None:
 
     Returns the dialog, or None when there is no document any more.
     """
-    session = window.session
-    if session is None:
+    model = window.session
+    if model is None:
         return None
-    mine: dict[RecordId, Record] = {r.id: r for r in session.records()}
-    adopt = getattr(session.client, "adopt_server_state", None)
+    mine: dict[RecordId, Record] = {r.id: r for r in model.records()}
     box = QMessageBox(window)
     box.setObjectName("serverBehindDialog")
     box.setIcon(QMessageBox.Icon.Warning)
@@ -53,45 +52,41 @@ def ask_server_behind(window: MainWindow, message: str) -> QMessageBox | None:
         f"Syncing has stopped and nothing was merged. Your copy ({len(mine)} records) is "
         "unchanged on this computer.\n\n"
     )
-    if callable(adopt):
-        details += (
-            f"{KEEP_MINE}: send your version of everything the server lost, so the review "
-            "is whole again (what others did on the restored server stays).\n\n"
-            f"{USE_SERVER}: show what the server has now; what it lost leaves your copy.\n\n"
-            f"{LATER}: stay offline with your copy kept; reopening the review asks again."
-        )
-        keep = box.addButton(KEEP_MINE, QMessageBox.ButtonRole.AcceptRole)
-        keep.setObjectName("keepMineButton")
-        use = box.addButton(USE_SERVER, QMessageBox.ButtonRole.DestructiveRole)
-        use.setObjectName("useServerButton")
-        later = box.addButton(LATER, QMessageBox.ButtonRole.RejectRole)
-        later.setObjectName("decideLaterButton")
-        box.setDefaultButton(keep)
-    else:
-        details += "Your copy stays offline; ask the host to restore the latest backup."
-        box.addButton(QMessageBox.StandardButton.Ok)
+    details += (
+        f"{KEEP_MINE}: send your version of everything the server lost, so the review "
+        "is whole again (what others did on the restored server stays).\n\n"
+        f"{USE_SERVER}: show what the server has now; what it lost leaves your copy.\n\n"
+        f"{LATER}: stay offline with your copy kept; reopening the review asks again."
+    )
+    keep = box.addButton(KEEP_MINE, QMessageBox.ButtonRole.AcceptRole)
+    keep.setObjectName("keepMineButton")
+    use = box.addButton(USE_SERVER, QMessageBox.ButtonRole.DestructiveRole)
+    use.setObjectName("useServerButton")
+    later = box.addButton(LATER, QMessageBox.ButtonRole.RejectRole)
+    later.setObjectName("decideLaterButton")
+    box.setDefaultButton(keep)
     box.setInformativeText(details)
     box.setDetailedText(message)
 
-    def chosen(button: object) -> None:
-        if window.session is not session or not callable(adopt):
+    def chosen(button: QAbstractButton) -> None:
+        if window.session is not model:
             return
-        text = getattr(button, "text", lambda: "")()
+        text = button.text()
         if text not in (KEEP_MINE, USE_SERVER):
             window.statusBar().showMessage(
                 "Offline: the server lost changes; your copy is kept on this computer.", 10000
             )
             return
         try:
-            adopt()
+            model.document.adopt_server_state()
         except LaminaError as exc:
             window.show_error("Cannot resume syncing", str(exc))
             return
         # The client sets "online" when the next message arrives; announcing ourselves
         # again brings one at once even when nothing is pending.
-        session.set_presence(window.display_name(), window.my_color())
+        model.document.set_presence({"name": window.display_name(), "color": window.my_color()})
         if text == KEEP_MINE:
-            count = session.restore(mine)
+            count = model.restore(mine)
             window.statusBar().showMessage(f"Re-uploading {count} records to the server…", 8000)
         else:
             window.statusBar().showMessage("Showing the server's state.", 8000)

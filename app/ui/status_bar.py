@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from lamina.client.events import Peer
+from lamina.client.review_model import ReviewModel
+from lamina.ui.bridge import ReviewBridge
 from lamina.ui.presence_label import PresenceLabel
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QStatusBar, QWidget
@@ -74,12 +76,21 @@ class DocumentStatusBar(QStatusBar):
                 w.setText("")
             self.presence_label.set_people([])
             return
+        self.show_connection(status)
+        self.show_pending(status.standalone, status.pending)
+        self.show_peers(status.peers)
+
+    def show_connection(self, status: SyncStatus) -> None:
+        """Show the connection's state (its reason in the tooltip)."""
         text, tip = connection_text(status)
         self.connection_label.setText(text)
         self.connection_label.setToolTip(tip)
-        pending = status.pending
+        self._keep_readable()
+
+    def show_pending(self, standalone: bool, pending: int) -> None:
+        """Show how many changes are not saved yet (into the PDF, or on the server)."""
         plural = "s" if pending != 1 else ""
-        if status.standalone:
+        if standalone:
             self.sync_label.setText(
                 "All changes saved into the PDF"
                 if pending == 0
@@ -96,10 +107,11 @@ class DocumentStatusBar(QStatusBar):
                 "Changes are kept on this computer and sent to the server as soon as it is "
                 "reachable."
             )
-        self.presence_label.set_people(
-            [(p.name or "someone", p.color or "#888") for p in status.peers]
-        )
         self._keep_readable()
+
+    def show_peers(self, peers: Sequence[Peer]) -> None:
+        """Name who else is connected, each in their colour."""
+        self.presence_label.set_people([(p.name or "someone", p.color or "#888") for p in peers])
 
     def show_page(self, page: int, page_count: int) -> None:
         """Show "Page N of M" (``page`` is 0-based)."""
@@ -126,3 +138,22 @@ def connection_text(status: SyncStatus) -> tuple[str, str]:
         return "Local file", "This PDF is not shared: no server involved."
     text = CONNECTION_TEXTS.get(status.connection, status.connection)
     return text, status.reason or status.connection
+
+
+def follow_review(bar: DocumentStatusBar, model: ReviewModel, bridge: ReviewBridge) -> None:
+    """Show a review model's sync state in ``bar`` now and whenever the bridge reports it."""
+    standalone = model.standalone
+
+    def status() -> SyncStatus:
+        return SyncStatus(
+            standalone, model.connection.value, model.connection_reason, model.pending, model.peers
+        )
+
+    bar.show_sync(status())
+    bridge.connection_changed.connect(
+        lambda event: bar.show_connection(
+            SyncStatus(standalone, event.state.value, event.reason, model.pending)
+        )
+    )
+    bridge.pending_changed.connect(lambda event: bar.show_pending(standalone, event.count))
+    bridge.peers_changed.connect(lambda event: bar.show_peers(event.peers))

@@ -184,3 +184,28 @@ def test_a_deleted_original_stamp_stays_deleted_in_export_pdf_after_reopening(
     assert stamp.pdf_object_id in (
         parse_instant_json(json_path.read_bytes()).skipped_pdf_object_ids or ()
     )
+
+
+def test_import_instant_json_adds_the_files_changes_as_one_undo_step(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    first, second = tmp_path / "first.pdf", tmp_path / "second.pdf"
+    for path in (first, second):
+        shutil.copyfile(BOXES, path)
+    open_file(qtbot, window, first)
+    window.view.set_zoom(1.0)
+    window.view.go_to_page(0)
+    draw(qtbot, window, Qt.Key.Key_P, [(100, 400), (150, 420), (200, 480)])
+    draw(qtbot, window, Qt.Key.Key_E, [(250, 500), (350, 560)])
+    json_path = tmp_path / "changes.json"
+    files.export_instant_json(window, json_path)
+
+    open_file(qtbot, window, second)
+    assert window.session is not None and window.session.annotations() == []
+    files.import_instant_json(window, json_path)
+    kinds = sorted(type(a).__name__ for a in window.session.annotations())
+    assert kinds == ["EllipseAnnotation", "InkAnnotation"]
+    assert window.statusBar().currentMessage() == "Imported 2 changes from changes.json"
+    assert window.window_actions.undo_action.text() == "&Undo import changes.json"
+    qtbot.keyClick(window.view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.session.annotations() == []

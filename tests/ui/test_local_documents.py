@@ -77,7 +77,7 @@ def test_ctrl_s_writes_the_stroke_into_the_pdf_and_keeps_a_backup(
     original = pdf.read_bytes()
     open_file(qtbot, window, pdf)
     draw_ink(qtbot, window, [(100, 400), (160, 430)])
-    with qtbot.waitSignal(window.session.saved, timeout=20000):  # type: ignore[union-attr]
+    with qtbot.waitSignal(window.bridge.pdf_saved, timeout=20000):  # type: ignore[union-attr]
         qtbot.keyClick(window.view, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: window.sync_label.text() == "All changes saved into the PDF")
     with open_pdf(pdf) as doc:

@@ -158,7 +158,7 @@ def test_pending_changes_stay_readable_in_a_narrow_window(
     assert "Christabel Featherstonehaugh" in presence.toolTip()
 
     assert ann.session is not None
-    run(qtbot, ann.session.client.disconnect())
+    run(qtbot, ann.session.document.disconnect())
     qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
     stroke(qtbot, ann, [(100, 400), (150, 420)])
     assert ann.sync_label.text() == "1 change pending"

@@ -101,7 +101,7 @@ def test_autosave_mode_decides_when_review_changes_are_sent_and_name_reaches_the
         controller.join(w, server.invite(document_id, lead, name=name))
         qtbot.waitUntil(lambda w=w: w.session is not None, timeout=20000)
         qtbot.waitUntil(lambda w=w: "Online" in w.connection_label.text(), timeout=20000)
-    assert ann.session is not None and ann.session.autosave == "disabled"
+    assert ann.session is not None and ann.session.document.autosave.value == "disabled"
     qtbot.waitUntil(lambda: "Ann" in bob.presence_label.text(), timeout=10000)
 
     # "Only when I save": online, yet the stroke stays pending until Ctrl+S.
@@ -116,7 +116,7 @@ def test_autosave_mode_decides_when_review_changes_are_sent_and_name_reaches_the
 
     # "When an edit gesture ends", a new name and colour: applied to the open review.
     accept_preferences(qtbot, ann, name="Ann Smith", color="#00897B", autosave="intelligent")
-    assert ann.session.autosave == "intelligent"
+    assert ann.session.document.autosave.value == "intelligent"
     qtbot.waitUntil(lambda: "Ann Smith" in bob.presence_label.text(), timeout=10000)
     assert "#00897B" in bob.presence_label.text()
     stroke(qtbot, ann, [(120, 500), (220, 540)])

@@ -101,7 +101,7 @@ def test_try_the_sample_review_opens_two_live_windows(
     qtbot.addWidget(other)
     for w in (window, other):
         qtbot.waitUntil(lambda w=w: "Online" in w.connection_label.text(), timeout=20000)
-    assert window.session is not None and window.session.pdf_path.read_bytes()[:5] == b"%PDF-"
+    assert window.session is not None and window.pdf_path is not None and window.pdf_path.read_bytes()[:5] == b"%PDF-"
     # The user leads on layer "me" and already views Sam's layer "sam" (read-only).
     assert window.layers.layer_names() == ["me", "sam"]
     qtbot.waitUntil(lambda: window.layers.visible_layers() == ["me", "sam"], timeout=10000)
@@ -165,17 +165,17 @@ def test_a_conflicting_change_shows_both_versions_and_re_apply_wins(
     stroke(qtbot, ann, [(100, 400), (150, 420)])
     qtbot.waitUntil(lambda: len(inks(bob)) == 1, timeout=10000)
     assert ann.session is not None and bob.session is not None
-    run(qtbot, ann.session.client.disconnect())
+    run(qtbot, ann.session.document.disconnect())
     qtbot.waitUntil(lambda: ann.connection_label.text() == "Offline")
 
     theirs = inks(bob)[0]
-    bob.session.update(theirs, dataclasses.replace(theirs, stroke_color="#00AA00"))
+    bob.session.update(dataclasses.replace(theirs, stroke_color="#00AA00"))
     qtbot.waitUntil(lambda: bob.sync_label.text() == "All changes saved", timeout=10000)
     mine = inks(ann)[0]
-    ann.session.update(mine, dataclasses.replace(mine, stroke_color="#FF0000"))
+    ann.session.update(dataclasses.replace(mine, stroke_color="#FF0000"))
     assert ann.sync_label.text() == "1 change pending"
 
-    ann.session.client.connect()
+    ann.session.document.connect()
     qtbot.waitUntil(lambda: ann.conflicts.list.count() == 1, timeout=10000)
     assert ann.docks["conflicts"].isVisible()
     assert inks(ann)[0].stroke_color == "#00AA00"  # the first change to reach the server
