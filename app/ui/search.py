@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from lamina.pdf import PdfDocument, search_page
-from lamina.ui.page_view import PageView, SearchHit
+from lamina.ui.page_canvas import PageCanvas, SearchHit
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QLabel, QLineEdit, QSpinBox
 
@@ -20,7 +20,7 @@ class DocumentSearch(QObject):
     Signals: none.
     """
 
-    def __init__(self, view: PageView, parent: QObject | None = None) -> None:
+    def __init__(self, view: PageCanvas, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.view = view
         self.pdf: PdfDocument | None = None
