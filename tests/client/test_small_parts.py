@@ -8,16 +8,10 @@ from pathlib import Path
 import pytest
 from lamina.auth.errors import InviteError
 from lamina.client.backoff import Backoff
-from lamina.client.document import LaminaDocument, decode_token_claims, sync_url
+from lamina.client.document import LaminaDocument, decode_token_claims
 from lamina.client.errors import ClientError, StoreError
 
 from tests.client.conftest import async_test
-
-
-def test_sync_url_points_at_the_sync_endpoint() -> None:
-    assert sync_url("ws://192.168.1.20:8765") == "ws://192.168.1.20:8765/sync"
-    assert sync_url("wss://review.example.org/") == "wss://review.example.org/sync"
-    assert sync_url("ws://h:1/custom") == "ws://h:1/custom"
 
 
 def test_backoff_grows_then_caps_and_is_jittered() -> None:

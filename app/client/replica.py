@@ -1,0 +1,214 @@
+"""The local replica both kinds of document share: session, store, view, events, waiters.
+
+A :class:`Replica` is what a :class:`~lamina.client.document.LaminaDocument` holds whether
+its changes go to a server or into a local PDF: the sans-I/O
+:class:`~lamina.sync.client_session.ClientSession` (replica, outbox, conflicts), its durable
+copy in the :class:`~lamina.client.store.LocalStore` (written through
+:class:`~lamina.client.persistence.StateWriter`), the user's view of the records as parsed
+:class:`~lamina.model.records.Record` values, the event subscribers, and the callers waiting
+for their changes to be saved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from lamina.client.errors import ClientError
+from lamina.client.events import Conflict, Event, RecordsChanged
+from lamina.client.persistence import StateWriter, load_state
+from lamina.client.store import LocalStore
+from lamina.model.errors import InstantJsonError
+from lamina.model.ids import RecordId
+from lamina.model.records import Record, record_class_for_type, record_from_json
+from lamina.sync import client_session as cs
+from lamina.sync import local_replica
+
+log = logging.getLogger("lamina.client")
+
+Callback = Callable[[Event], None]
+
+
+def kind_of_content(content: Mapping[str, Any]) -> str:
+    """Return the record kind (sync §2.1) of an Instant JSON record by its ``type``.
+
+    Raises:
+        ClientError: the record has no type.
+    """
+    type_name = content.get("type")
+    if not isinstance(type_name, str):
+        raise ClientError("a record needs a type (e.g. pspdfkit/note)")
+    return record_class_for_type(type_name).KIND
+
+
+def parse_record(content: Mapping[str, Any] | None) -> Record | None:
+    """Return a record's model value, or None (logged) when it is not valid Instant JSON."""
+    if content is None:
+        return None
+    try:
+        return record_from_json(dict(content))
+    except InstantJsonError as exc:
+        log.warning("record %s is not valid instant json: %s", content.get("id"), exc)
+        return None
+
+
+def public_conflict(conflict: local_replica.Conflict, at: str) -> Conflict:
+    """Return the session's conflict entry as the value subscribers and the UI see."""
+    theirs = conflict.theirs
+    return Conflict(
+        conflict_id=conflict.change_id,
+        record_id=conflict.record_id,
+        reason="deleted" if conflict.status == "deleted" else "conflict",
+        mine=conflict.mine,
+        theirs=None if theirs is None else theirs.content,
+        lost=conflict.lost,
+        lost_unset=conflict.lost_unset,
+        at=at,
+    )
+
+
+@dataclass
+class _SaveWaiter:
+    record_ids: frozenset[str] | None  # None: every record
+    future: asyncio.Future[None]
+
+
+class Replica:
+    """A session over a local store, the user's view of it, its subscribers and waiters.
+
+    Args:
+        store: the opened local store; the session state is loaded from it.
+
+    Attributes:
+        store: the local store.
+        session: the sans-I/O client session (its state is the replica).
+        conflict_times: when each conflict was learnt of (ISO 8601), by change id.
+    """
+
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        state, self.conflict_times = load_state(store)
+        self.session = cs.ClientSession(state)
+        self._writer = StateWriter(store, state, self.conflict_times)
+        self._view: dict[RecordId, dict[str, Any]] = self.session.view()
+        self._parsed: dict[RecordId, Record | None] = {}
+        self._subscribers: list[Callback] = []
+        self._waiters: list[_SaveWaiter] = []
+
+    # --- durability -----------------------------------------------------------------------
+
+    def persist(self) -> None:
+        """Write to the store whatever the session changed since the last persist."""
+        self._writer.persist(self.session.state)
+
+    # --- the user's view ------------------------------------------------------------------
+
+    @property
+    def view(self) -> Mapping[RecordId, Mapping[str, Any]]:
+        """Every record the user sees, as Instant JSON by id (do not change it)."""
+        return self._view
+
+    def record(self, record_id: str) -> Record | None:
+        """Return one record as the user sees it, or None when it does not exist."""
+        rid = RecordId(record_id)
+        if rid not in self._parsed:
+            self._parsed[rid] = parse_record(self._view.get(rid))
+        return self._parsed[rid]
+
+    def records(self) -> list[Record]:
+        """Return every record as the user sees it, in view order."""
+        return [r for rid in self._view if (r := self.record(rid)) is not None]
+
+    def refresh(self, record_ids: Iterable[RecordId], origin: str) -> None:
+        """Bring the view up to date for these records; report what changed."""
+        changed: list[Record] = []
+        deleted: list[RecordId] = []
+        for rid in record_ids:
+            new = self.session.view_record(rid)
+            old = self._view.get(rid)
+            if new == old:
+                continue
+            self._parsed.pop(rid, None)
+            if new is None:
+                self._view.pop(rid, None)
+                deleted.append(rid)
+            else:
+                self._view[rid] = new
+                record = self.record(rid)
+                if record is not None:
+                    changed.append(record)
+        if changed or deleted:
+            self.emit(
+                RecordsChanged(
+                    tuple(changed), tuple(deleted), "local" if origin == "local" else "remote"
+                )
+            )
+
+    def conflicts(self) -> list[Conflict]:
+        """Return the user's versions that lost, oldest first (sync §6.4)."""
+        return [
+            public_conflict(c, self.conflict_times.get(c.change_id, ""))
+            for c in self.session.state.conflicts
+        ]
+
+    # --- events ---------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callback) -> Callable[[], None]:
+        """Call ``callback`` with every event from now on; return the unsubscribe function."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def emit(self, event: Event) -> None:
+        """Call every subscriber with ``event``, in subscription order."""
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                # A broken subscriber must not break sync for the others; ERROR level, so a
+                # test that meets it fails.
+                log.exception("event subscriber %r failed on %r", callback, event)
+
+    # --- waiting for saves ----------------------------------------------------------------
+
+    async def wait_saved(self, record_ids: frozenset[str] | None) -> None:
+        """Wait until no change to these records (None: to any) is pending.
+
+        Raises:
+            the error a :meth:`fail_waiters` call gives it.
+        """
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter = _SaveWaiter(record_ids, future)
+        self._waiters.append(waiter)
+        self.check_waiters()
+        try:
+            await future
+        finally:
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+
+    def check_waiters(self) -> None:
+        """Wake the waiters whose records have nothing pending any more."""
+        for waiter in list(self._waiters):
+            if waiter.future.done():
+                self._waiters.remove(waiter)
+            elif not self.session.has_pending(waiter.record_ids):
+                waiter.future.set_result(None)
+                self._waiters.remove(waiter)
+
+    def fail_waiters(self, error: Exception, record_id: str | None = None) -> None:
+        """Fail the waiters for ``record_id`` (None: every waiter) with ``error``."""
+        for waiter in list(self._waiters):
+            wanted = waiter.record_ids
+            if record_id is None or wanted is None or record_id in wanted:
+                if not waiter.future.done():
+                    waiter.future.set_exception(error)
+                self._waiters.remove(waiter)
