@@ -13,12 +13,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from lamina.auth import unverified_claims
 from lamina.auth.invite import Invite, parse_invite_link
 from lamina.client.backoff import Backoff
 from lamina.client.document import LaminaDocument
 from lamina.client.port import AutosaveMode, ReviewDocument
-from lamina.client.store import default_store_dir, store_path_for
+from lamina.client.review import review_store_path
+from lamina.client.standalone import local_store_path
+from lamina.client.store import default_store_dir
 from lamina.pdf.backend import PdfBackendImpl
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class OpenDocuments:
 
         The PDF file itself changes only on :meth:`LaminaDocument.save` (Ctrl+S).
         """
-        await self._wait_closing(store_path_for(default_store_dir(), "local", str(path.resolve())))
+        await self._wait_closing(local_store_path(path))
         return await LaminaDocument.open_local(
             path, pdf_backend=PdfBackendImpl(), password=password, autosave=AutosaveMode.DISABLED
         )
@@ -92,15 +93,13 @@ class OpenDocuments:
 
         Raises:
             InviteError: the link is not an invite.
-            LaminaError: the token is malformed or names no document.
+            ClientError: the token is malformed or names no document.
             DocumentUnavailableError: the PDF is not cached and the server refused the token.
         """
         if isinstance(invite, str):
             invite = parse_invite_link(invite)
-        claims = unverified_claims(invite.token)
-        parts = (invite.server_url, claims.document_id, claims.layer)
         store_dir = default_store_dir()
-        store_path = store_path_for(store_dir, *parts)
+        store_path = review_store_path(invite, store_dir)
         await self._wait_closing(store_path)
         n = 1
         while str(store_path) in self._open_stores:
@@ -108,7 +107,7 @@ class OpenDocuments:
             # or both windows would be one client to the server and share one store file.
             n += 1
             store_dir = default_store_dir() / f"copy-{n}"
-            store_path = store_path_for(store_dir, *parts)
+            store_path = review_store_path(invite, store_dir)
             await self._wait_closing(store_path)
         self._open_stores.add(str(store_path))
         try:
