@@ -51,8 +51,6 @@ class OpenDocuments:
     The app controller owns one. A document reopened while its close is still running waits
     for the close first (both would use one store file); the same review opened twice in
     one app (the sample review) gets a replica of its own.
-
-    Signals: none (a plain object).
     """
 
     def __init__(self) -> None:
@@ -150,10 +148,6 @@ class OpenDocuments:
         task = ensure_loop().create_task(run(), name="lamina-close")
         self._closing[key] = task
         return task
-
-    def closing_count(self) -> int:
-        """Return how many documents are still being closed."""
-        return len(self._closing)
 
     async def wait_closed(self) -> None:
         """Wait until every document being closed is closed."""

@@ -269,10 +269,6 @@ class PageCanvas(QAbstractScrollArea):
     def zoom(self) -> float:
         return self._zoom
 
-    @property
-    def fit_mode(self) -> str | None:
-        return self._fit
-
     def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
         """Set the zoom (clamped to 10 %–800 %), keeping the point under ``anchor`` still."""
         self._fit = None
