@@ -335,7 +335,10 @@ class MainWindow(QMainWindow):
         self.claims = None
         self.pdf_path = None
         self.read_only_reason = None
+        # Nothing of this document stays drawn or listed over the next one while it loads.
+        self.view.set_annotations([], lambda _annotation: False)
         self.view.set_layer_marks([])
+        self.comments.set_records([])
         if self.renderer is not None:
             self.renderer.stop()
             self.renderer = None

@@ -84,3 +84,19 @@ def test_ctrl_s_writes_the_stroke_into_the_pdf_and_keeps_a_backup(
         assert any(isinstance(r, InkAnnotation) for r in read_records(doc))
     backups = list(tmp_path.glob("boxes.orig*.pdf"))
     assert len(backups) == 1 and backups[0].read_bytes() == original
+
+
+def test_a_second_pdf_never_shows_the_first_ones_annotations(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    stamps = tmp_path / "stamps.pdf"
+    shutil.copyfile(corpus_pdf("annot-stamps-acrobat"), stamps)
+    open_file(qtbot, window, stamps)
+    assert len(window.view.annotations()) == 5
+    assert window.comments.tree.topLevelItemCount() == 5
+    # The pages of the next file show at once; its annotations (none) follow.
+    assert window.open_path(BOXES)
+    assert window.view.annotations() == []
+    assert window.comments.tree.topLevelItemCount() == 0
+    qtbot.waitUntil(lambda: window.session is not None, timeout=20000)
+    assert window.view.annotations() == [] and inks(window) == []
