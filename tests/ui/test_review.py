@@ -101,7 +101,11 @@ def test_try_the_sample_review_opens_two_live_windows(
     qtbot.addWidget(other)
     for w in (window, other):
         qtbot.waitUntil(lambda w=w: "Online" in w.connection_label.text(), timeout=20000)
-    assert window.session is not None and window.pdf_path is not None and window.pdf_path.read_bytes()[:5] == b"%PDF-"
+    assert (
+        window.session is not None
+        and window.pdf_path is not None
+        and window.pdf_path.read_bytes()[:5] == b"%PDF-"
+    )
     # The user leads on layer "me" and already views Sam's layer "sam" (read-only).
     assert window.layers.layer_names() == ["me", "sam"]
     qtbot.waitUntil(lambda: window.layers.visible_layers() == ["me", "sam"], timeout=10000)
