@@ -245,10 +245,6 @@ class LaminaDocument:
         """How many changes are not saved yet ("N changes pending")."""
         return self.session.pending_count
 
-    @property
-    def client_id(self) -> str:
-        return self.session.state.client_id
-
     def subscribe(self, callback: Callback) -> Callable[[], None]:
         """Call ``callback`` with every event from now on; returns the unsubscribe function.
 
@@ -417,19 +413,11 @@ class LaminaDocument:
 
         With autosave ``INTELLIGENT`` the changes are saved when the outermost gesture ends.
         """
-        self.begin_gesture()
+        self._editor.begin_gesture()
         try:
             yield
         finally:
-            self.end_gesture()
-
-    def begin_gesture(self) -> None:
-        """Start an edit gesture (see :meth:`gesture`)."""
-        self._editor.begin_gesture()
-
-    def end_gesture(self) -> None:
-        """End an edit gesture; with ``INTELLIGENT`` autosave, save its changes."""
-        self._editor.end_gesture()
+            self._editor.end_gesture()
 
     @property
     def autosave(self) -> AutosaveMode:
