@@ -1,4 +1,4 @@
-"""Small parts of the client: addresses, token reading, backoff, bad input."""
+"""Small parts of the client: backoff, bad input."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from lamina.auth.errors import InviteError
 from lamina.client.backoff import Backoff
-from lamina.client.document import LaminaDocument, decode_token_claims
-from lamina.client.errors import ClientError, StoreError
+from lamina.client.document import LaminaDocument
+from lamina.client.errors import StoreError
 
 from tests.client.conftest import async_test
 
@@ -22,11 +22,6 @@ def test_backoff_grows_then_caps_and_is_jittered() -> None:
     first = [backoff.delay(0, rng) for _ in range(100)]
     assert max(first) <= 0.5
     assert len({round(d, 6) for d in first}) > 90  # jitter: clients do not retry in lockstep
-
-
-def test_a_token_that_is_not_a_jwt_gives_a_clear_error() -> None:
-    with pytest.raises(ClientError, match="not a jwt"):
-        decode_token_claims("garbage")
 
 
 @async_test
