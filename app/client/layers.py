@@ -77,9 +77,7 @@ class LayerViews:
                 return name
         return None
 
-    def update(
-        self, event: cs.LayerRecordsChanged, session: cs.ClientSession
-    ) -> Event | None:
+    def update(self, event: cs.LayerRecordsChanged, session: cs.ClientSession) -> Event | None:
         """Take the layer's records from ``session`` after ``event``; return what to report.
 
         Returns None for a layer hidden meanwhile (the server relays it until the next
