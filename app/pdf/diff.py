@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from lamina.model.diff import diff_against_base
 from lamina.model.ids import RecordId, new_record_id
 from lamina.model.instant_json import InstantDocument, document_from_records
-from lamina.model.records import Annotation, Comment, FormFieldValue, ImageAnnotation, Record
+from lamina.model.records import Annotation, Comment, FormFieldValue, Record
 from lamina.pdf.annotations import read_records, read_records_and_attachments
 from lamina.pdf.document import PdfDocument, serialized
 
@@ -23,32 +24,32 @@ def diff_documents(original: PdfDocument, edited: PdfDocument) -> InstantDocumen
     """
     before = read_records(original)
     after, images = read_records_and_attachments(edited)
-    before_by_object = {r.pdf_object_id: r for r in before if r.pdf_object_id is not None}
-    after_by_object = {r.pdf_object_id: r for r in after if r.pdf_object_id is not None}
-    skipped: set[int] = set()
+    # The one diff rule, with the edited PDF's annotations as what the user sees; form field
+    # values are compared by name below (they have no object of their own to match).
+    diff = diff_against_base(
+        before, [r for r in after if r.pdf_object_id is not None], attachments=images
+    )
+    originals = {r.pdf_object_id for r in before if r.pdf_object_id is not None}
     out: list[Record] = []
     new_ids: dict[str, RecordId] = {}
-    for object_id, record in after_by_object.items():
-        if object_id in before_by_object:
-            if record != before_by_object[object_id]:
-                skipped.add(object_id)
-                out.append(record)
+    for record in diff.records:
+        if record.pdf_object_id in originals:
+            out.append(record)
         else:
+            # An object the original does not have: a new annotation, with an id of its own.
             fresh = new_record_id()
             new_ids[str(record.id)] = fresh
             out.append(dataclasses.replace(record, id=fresh, pdf_object_id=None))
-    skipped.update(set(before_by_object) - set(after_by_object))
     out = [_follow_root(r, new_ids) for r in out]
     before_values = {r.name: r for r in before if isinstance(r, FormFieldValue)}
     for value in (r for r in after if isinstance(r, FormFieldValue)):
         if before_values.get(value.name) != value:
             out.append(value)
     annotations_first = sorted(out, key=lambda r: 0 if isinstance(r, Annotation) else 1)
-    wanted = {r.image_attachment_id for r in out if isinstance(r, ImageAnnotation)}
     return document_from_records(
         annotations_first,
-        attachments={k: v for k, v in images.items() if k in wanted},
-        skipped_pdf_object_ids=skipped,
+        attachments=dict(diff.attachments),
+        skipped_pdf_object_ids=diff.skipped_pdf_object_ids,
         pdf_id=original.pdf_id,
     )
 
