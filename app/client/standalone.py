@@ -29,7 +29,7 @@ from lamina.client.replica import Replica, kind_of_content, parse_record
 from lamina.client.store import LocalStore, default_store_dir, store_path_for
 from lamina.fsutil import replace_durably, write_atomically, write_temporary
 from lamina.model.ids import RecordId
-from lamina.model.records import Record
+from lamina.model.records import Record, record_from_json
 from lamina.sync.local_replica import replay_changes
 from lamina.sync.state import Change, CreateChange, RecordState
 
@@ -61,7 +61,7 @@ async def open_local_store(
         # First open, or the file changed outside Lamina: it is the new original.
         base = await asyncio.to_thread(backend.read_base_records, pdf_path, password)
         states = [
-            RecordState(id=RecordId(str(r["id"])), kind=kind_of_content(r), rev=1, seq=0, content=r)
+            RecordState(id=_base_record_id(r), kind=kind_of_content(r), rev=1, seq=0, content=r)
             for r in base
         ]
         with store.write() as w:
@@ -71,6 +71,13 @@ async def open_local_store(
             w.set_meta("source", str(pdf_path))
             w.set_meta("backup", None)
     return store, list(saving["change_ids"]) if interrupted else None
+
+
+def _base_record_id(content: dict[str, Any]) -> RecordId:
+    """Return the id of a record the PDF holds; a form field value's comes from its name."""
+    if "id" in content:
+        return RecordId(str(content["id"]))
+    return record_from_json(content).id
 
 
 class LocalPdfUpstream:

@@ -7,6 +7,7 @@ the GUI thread (:mod:`lamina.ui.documents`). Every failure becomes a clear dialo
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMenu
 
 if TYPE_CHECKING:
     from lamina.ui.main_window import MainWindow
+
+log = logging.getLogger("lamina.ui")
 
 RECENT_LIMIT = 10
 """How many files File → Open recent and the welcome page list."""
@@ -78,6 +81,17 @@ class DocumentOpener(QObject):
                     window.close_document()
                     window.stack.setCurrentWidget(window.welcome)
                     window.show_error("Cannot open this file", str(exc))
+                return
+            except Exception as exc:  # a bug: say so instead of showing pages nothing can touch
+                log.exception("opening %s failed", path)
+                if window.pdf is pdf:
+                    window.close_document()
+                    window.stack.setCurrentWidget(window.welcome)
+                    window.show_error(
+                        "Cannot open this file",
+                        f"lamina failed to read its annotations ({type(exc).__name__}: {exc}); "
+                        "the log has the details",
+                    )
                 return
             if window.pdf is not pdf:  # another file was opened meanwhile
                 documents.close_later(client_doc)
