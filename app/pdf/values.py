@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from lamina.model.records import STAMP_TYPES
@@ -160,3 +161,45 @@ def iso_to_pdf_date(text: str | None) -> str | None:
         moment = moment.replace(tzinfo=UTC)
     moment = moment.astimezone(UTC)
     return moment.strftime("D:%Y%m%d%H%M%SZ")
+
+
+# -- /DA default appearance strings ------------------------------------------------------
+
+_DA_SIZE = re.compile(r"([\d.]+)\s+Tf")
+_DA_FONT = re.compile(r"/([^\s/]+)\s+[\d.]+\s+Tf")
+_DA_RGB = re.compile(r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+rg")
+_DA_GRAY = re.compile(r"([\d.]+)\s+g(?:\s|$)")
+_DA_STROKE = re.compile(r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+RG")
+
+
+@dataclass(frozen=True)
+class DefaultAppearance:
+    """What a ``/DA`` string says: font resource name and size, text and border colours."""
+
+    font_size: float | None = None
+    font_color: str | None = None
+    border_color: str | None = None
+    font_name: str | None = None
+
+
+def parse_default_appearance(text: str | None) -> DefaultAppearance:
+    """Read a ``/DA`` string such as ``0 0 1 rg /Helv 12 Tf`` (or ``0.5 g``; ``r g b RG``).
+
+    A size of 0 (PDF's "auto") reads as None; parts that are missing read as None.
+    """
+    text = text or ""
+    size = _DA_SIZE.search(text)
+    font = _DA_FONT.search(text)
+    rgb = _DA_RGB.search(text)
+    gray = _DA_GRAY.search(text)
+    stroke = _DA_STROKE.search(text)
+    if rgb:
+        color = rgb_to_hex([float(v) for v in rgb.groups()])
+    else:
+        color = rgb_to_hex([float(gray.group(1))]) if gray else None
+    return DefaultAppearance(
+        font_size=(float(size.group(1)) or None) if size else None,
+        font_color=color,
+        border_color=rgb_to_hex([float(v) for v in stroke.groups()]) if stroke else None,
+        font_name=font.group(1) if font else None,
+    )
