@@ -1,8 +1,11 @@
 """The PDF verbs: ``lamina dump``, ``lamina apply``, ``lamina diff`` (see app/cli.py).
 
-Errors (a PDF that cannot be opened, Instant JSON that is not valid, a file that cannot be
-written) end as one line on stderr with exit status 1, and no output file is written: output
-goes to a temporary file in the same directory that replaces the target only when complete.
+``dump --format xfdf`` writes XFDF instead of Instant JSON; ``apply`` reads its changes as
+XFDF when the file is named ``*.xfdf`` or starts with an XML declaration or ``<xfdf``.
+Errors (a PDF that cannot be opened, Instant JSON or XFDF that is not valid, a file that
+cannot be written) end as one line on stderr with exit status 1, and no output file is
+written: output goes to a temporary file in the same directory that replaces the target only
+when complete. What XFDF cannot carry is said on stderr, one ``lamina: warning:`` line each.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from lamina.pdf import (
     dump_instant_json,
     open_pdf,
 )
+from lamina.pdf.errors import XfdfError
+from lamina.pdf.xfdf.document import export_xfdf, import_xfdf, xfdf_as_diff
 
 
 class CommandError(LaminaError):
@@ -33,15 +38,22 @@ def register(subparsers: Any) -> None:
 
     dump = subparsers.add_parser(
         "dump",
-        help="print the annotations, comments and form values of a PDF as Instant JSON",
+        help="print the annotations, comments and form values of a PDF as Instant JSON or XFDF",
         description=(
             "Write every annotation, comment and form field value already in IN.pdf as "
-            "Instant JSON (each keeps its pdfObjectId). Example: lamina dump in.pdf -o in.json"
+            "Instant JSON (each keeps its pdfObjectId) or, with --format xfdf, as XFDF. "
+            "Example: lamina dump in.pdf -o in.json; lamina dump --format xfdf in.pdf -o in.xfdf"
         ),
     )
     dump.add_argument("pdf", type=Path, metavar="IN.pdf", help="the PDF to read")
     dump.add_argument(
         "-o", "--output", type=Path, metavar="OUT.json", help="write here (default: stdout)"
+    )
+    dump.add_argument(
+        "--format",
+        choices=("instant-json", "xfdf"),
+        default="instant-json",
+        help="instant-json (default) or xfdf (Acrobat's comment and form data file)",
     )
     dump.add_argument(
         "--instant-json-version",
@@ -56,15 +68,22 @@ def register(subparsers: Any) -> None:
 
     apply = subparsers.add_parser(
         "apply",
-        help="write an Instant JSON diff into a PDF as standard annotations",
+        help="write an Instant JSON diff or an XFDF file into a PDF as standard annotations",
         description=(
             "Apply CHANGES.json (Instant JSON: new annotations, skippedPdfObjectIds for "
-            "updated and deleted originals, comments, form values) to IN.pdf and write "
-            "OUT.pdf. Example: lamina apply in.pdf changes.json -o out.pdf"
+            "updated and deleted originals, comments, form values) or CHANGES.xfdf (XFDF: "
+            "its annotations are added, replacing the PDF's annotation of the same name, and "
+            "its field values set) to IN.pdf and write OUT.pdf. "
+            "Example: lamina apply in.pdf changes.json -o out.pdf"
         ),
     )
     apply.add_argument("pdf", type=Path, metavar="IN.pdf", help="the original PDF")
-    apply.add_argument("changes", type=Path, metavar="CHANGES.json", help="the Instant JSON diff")
+    apply.add_argument(
+        "changes",
+        type=Path,
+        metavar="CHANGES.json",
+        help="the Instant JSON diff, or an XFDF file (*.xfdf, or XML content)",
+    )
     apply.add_argument(
         "-o", "--output", type=Path, required=True, metavar="OUT.pdf", help="the PDF to write"
     )
@@ -98,6 +117,13 @@ def register(subparsers: Any) -> None:
 
 def run_dump(args: argparse.Namespace) -> int:
     """Handle ``lamina dump``."""
+    if args.format == "xfdf":
+        with open_pdf(args.pdf, password=args.password) as doc:
+            export = export_xfdf(doc)
+        for line in export.losses:
+            sys.stderr.write(f"lamina: warning: {line}\n")
+        _emit_text(export.data.decode("utf-8"), args.output)
+        return 0
     with open_pdf(args.pdf, password=args.password) as doc:
         text = dumps_instant_json(dump_instant_json(doc), version=args.instant_json_version)
     _emit_text(text + "\n", args.output)
@@ -107,10 +133,21 @@ def run_dump(args: argparse.Namespace) -> int:
 def run_apply(args: argparse.Namespace) -> int:
     """Handle ``lamina apply``."""
     _check_output(args.output, args.pdf, args.changes)
-    try:
-        diff = parse_instant_json(_read(args.changes))
-    except InstantJsonError as exc:
-        raise CommandError(f"{args.changes.name} is not valid Instant JSON: {exc}") from exc
+    changes = _read(args.changes)
+    if is_xfdf(args.changes, changes):
+        with open_pdf(args.pdf, password=args.password) as doc:
+            try:
+                content = import_xfdf(doc, changes)
+            except XfdfError as exc:
+                raise CommandError(f"{args.changes.name} is not usable XFDF: {exc}") from exc
+            diff = xfdf_as_diff(doc, content)
+        for line in content.not_kept:
+            sys.stderr.write(f"lamina: warning: {line}\n")
+    else:
+        try:
+            diff = parse_instant_json(changes)
+        except InstantJsonError as exc:
+            raise CommandError(f"{args.changes.name} is not valid Instant JSON: {exc}") from exc
     data = apply_instant_json(args.pdf, diff, flatten=args.flatten, password=args.password)
     write_bytes_atomically(args.output, data)
     return 0
@@ -125,6 +162,14 @@ def run_diff(args: argparse.Namespace) -> int:
         text = dumps_instant_json(diff_documents(original, edited), args.instant_json_version)
     _emit_text(text + "\n", args.output)
     return 0
+
+
+def is_xfdf(path: Path, data: bytes) -> bool:
+    """Tell XFDF from Instant JSON: by the ``.xfdf`` extension, else by the first bytes."""
+    if path.suffix.lower() == ".xfdf":
+        return True
+    head = data[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith((b"<?xml", b"<xfdf", b"<!"))
 
 
 def _read(path: Path) -> bytes:

@@ -35,7 +35,7 @@ from lamina.model.records import (
 from lamina.pdf import open_pdf, read_records
 from lamina.pdf.errors import PdfError, XfdfError
 from lamina.pdf.geometry import PageGeometry
-from lamina.pdf.values import pdf_date_to_iso
+from lamina.pdf.values import DefaultAppearance, parse_default_appearance, pdf_date_to_iso
 from lamina.pdf.xfdf import (
     EXTRA_KEY,
     WRITTEN_FIELDS,
@@ -44,6 +44,7 @@ from lamina.pdf.xfdf import (
     xfdf_export_losses,
     xfdf_to_records,
 )
+from lamina.pdf.xfdf import vocabulary as v
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "xfdf"
 FILES = sorted(CORPUS.glob("*.xfdf"))
@@ -885,3 +886,20 @@ def _rect(left: float = 10, top: float = 10, width: float = 50, height: float = 
     from lamina.model.geometry import Rect
 
     return Rect(left, top, width, height)
+
+
+@pytest.mark.parametrize(
+    ("da", "expected"),
+    [
+        ("0 0 1 rg /Helv 12 Tf", DefaultAppearance(12.0, "#0000ff", None, "Helv")),
+        ("/Cour 0 Tf 0.5 g", DefaultAppearance(None, "#808080", None, "Cour")),
+        ("1 0 0 RG 0 1 0 rg /TiRo 9.5 Tf", DefaultAppearance(9.5, "#00ff00", "#ff0000", "TiRo")),
+        ("", DefaultAppearance()),
+        (None, DefaultAppearance()),
+    ],
+)
+def test_default_appearance_strings_read_in_one_public_place(
+    da: str | None, expected: DefaultAppearance
+) -> None:
+    assert parse_default_appearance(da) == expected
+    assert v.parse_default_appearance is parse_default_appearance

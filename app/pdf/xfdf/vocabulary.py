@@ -17,21 +17,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina.model.geometry import Point, Rect
-from lamina.pdf.annotations import _DA_GRAY, _DA_RGB, _DA_SIZE
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.values import (
     CAPS_TO_LINE_ENDS,
     LINE_ENDS_TO_CAPS,
     NOTE_ICONS_FROM_PDF,
     NOTE_ICONS_TO_PDF,
+    DefaultAppearance,
     flags_from_pdf,
     flags_to_pdf,
     hex_to_rgb,
     iso_to_pdf_date,
     pdf_date_to_iso,
-    rgb_to_hex,
     stamp_type_from_name,
 )
+from lamina.pdf.values import parse_default_appearance as parse_default_appearance
 from lamina.pdf.xfdf.markup import local_name
 
 EXTRA_KEY = "xfdf"
@@ -294,34 +294,6 @@ def render_border_style(style: str | None) -> str | None:
 
 
 # -- free text default appearance and style ------------------------------------------------
-
-_DA_STROKE = re.compile(r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+RG")
-
-
-@dataclass(frozen=True)
-class DefaultAppearance:
-    """What Lamina reads of a ``/DA`` string: font size, text colour, border colour."""
-
-    font_size: float | None = None
-    font_color: str | None = None
-    border_color: str | None = None
-
-
-def parse_default_appearance(text: str) -> DefaultAppearance:
-    """Read ``0 0 1 rg /Helv 12 Tf`` (and a border colour ``r g b RG``)."""
-    size = _DA_SIZE.search(text)
-    rgb = _DA_RGB.search(text)
-    gray = _DA_GRAY.search(text)
-    stroke = _DA_STROKE.search(text)
-    if rgb:
-        color = rgb_to_hex([float(v) for v in rgb.groups()])
-    else:
-        color = rgb_to_hex([float(gray.group(1))]) if gray else None
-    return DefaultAppearance(
-        font_size=(float(size.group(1)) or None) if size else None,
-        font_color=color,
-        border_color=rgb_to_hex([float(v) for v in stroke.groups()]) if stroke else None,
-    )
 
 
 def render_default_appearance(value: DefaultAppearance) -> str | None:
