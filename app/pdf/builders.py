@@ -110,17 +110,22 @@ class Canvas(Protocol):
 def add_annotation(canvas: Canvas, page: Any, record: Annotation) -> int | None:
     """Add ``record`` to ``page`` (a PyMuPDF page of ``canvas``); return its object number.
 
-    None when there is nothing to write (no PDF annotation for the type, an empty shape or
-    ink, a link action PDF cannot hold); a warning says which.
+    None when there is nothing to draw (a shape with an empty bbox, an ink without points);
+    a warning says which.
 
     Raises:
-        RuntimeError, ValueError, TypeError, KeyError: PyMuPDF refused the record (the
-            caller names the record in its error).
+        RuntimeError, ValueError, TypeError, KeyError: the record cannot be written (no PDF
+            annotation holds its type, an action PDF cannot hold, PyMuPDF refused it); the
+            caller names the record in its error.
     """
+    if isinstance(record, WidgetAnnotation):
+        # A widget is the face of a form field, which lives in the PDF's AcroForm: it is
+        # kept with its field or not at all; values are written through the fields.
+        log.warning("widget %s is not written: its form field is not in this pdf", record.id)
+        return None
     builder = _BUILDERS.get(type(record))
     if builder is None:
-        log.warning("%s %s is not written: no pdf annotation for it", record.type, record.id)
-        return None
+        raise ValueError(f"no pdf annotation can hold a {record.type}")
     annot = builder(canvas, page, record)
     return None if annot is None else int(annot.xref)
 
@@ -364,9 +369,14 @@ def _write_link(canvas: Canvas, page: Any, record: LinkAnnotation) -> Any:
         link.update(kind=_FITZ.LINK_URI, uri=str(action.get("uri", "")))
     elif action.get("type") == "goTo":
         link.update(kind=_FITZ.LINK_GOTO, page=int(action.get("pageIndex", 0)))
+    elif action.get("type") == "named" and action.get("action"):
+        link.update(kind=_FITZ.LINK_NAMED, name=str(action["action"]))
+    elif action.get("type") == "launch" and action.get("filePath"):
+        link.update(kind=_FITZ.LINK_LAUNCH, file=str(action["filePath"]))
+    elif action.get("type") == "goToRemote" and action.get("relativePath"):
+        link.update(kind=_FITZ.LINK_GOTOR, file=str(action["relativePath"]), page=0)
     else:
-        log.warning("link %s: action %r is not written", record.id, action.get("type"))
-        return None
+        raise ValueError(f"a link action {action.get('type')!r} cannot be written")
     before = {x for x, _, _ in page.annot_xrefs()}
     page.insert_link(link)
     after = [x for x, _, _ in page.annot_xrefs() if x not in before]
@@ -379,13 +389,13 @@ class _Xref:
 
 
 def _write_unknown(canvas: Canvas, page: Any, record: UnknownAnnotation) -> Any:
+    # An annotation kind Lamina does not model (Caret, FileAttachment, Sound, ...): the same
+    # PDF subtype again, with its place, text and colour, and the appearance MuPDF draws.
     subtype = record.custom_data.get("pdfSubtype") if isinstance(record.custom_data, dict) else None
-    if subtype != "Caret":
-        log.warning(
-            "%s %s (%s) is not written: no pdf annotation for it", record.type, record.id, subtype
-        )
-        return None
-    created = mupdf.pdf_create_annot(page._pdf_page(), mupdf.PDF_ANNOT_CARET)
+    code = mupdf.pdf_annot_type_from_string(str(subtype)) if subtype else -1
+    if code < 0 or code in (mupdf.PDF_ANNOT_WIDGET, mupdf.PDF_ANNOT_POPUP, mupdf.PDF_ANNOT_LINK):
+        raise ValueError(f"pdf subtype {subtype!r} cannot be written")
+    created = mupdf.pdf_create_annot(page._pdf_page(), code)
     annot = page.load_annot(mupdf.pdf_to_num(mupdf.pdf_annot_obj(created)))
     annot.set_rect(_fitz_rect(record.bbox))
     color = record.extra.get("color")
@@ -431,6 +441,28 @@ def _relabel_stamp(fitz_doc: Any, annot: Any, label: str) -> None:
 def _strip_tags(xhtml: str) -> str:
     return _TAG.sub("", xhtml)
 
+
+PDF_SUBTYPES: dict[str, str] = {
+    "pspdfkit/ink": "Ink",
+    "pspdfkit/shape/rectangle": "Square",
+    "pspdfkit/shape/ellipse": "Circle",
+    "pspdfkit/shape/line": "Line",
+    "pspdfkit/shape/polyline": "PolyLine",
+    "pspdfkit/shape/polygon": "Polygon",
+    "pspdfkit/markup/highlight": "Highlight",
+    "pspdfkit/markup/underline": "Underline",
+    "pspdfkit/markup/strikeout": "StrikeOut",
+    "pspdfkit/markup/squiggly": "Squiggly",
+    "pspdfkit/text": "FreeText",
+    "pspdfkit/note": "Text",
+    "pspdfkit/comment-marker": "Text",
+    "pspdfkit/comment": "Text",
+    "pspdfkit/stamp": "Stamp",
+    "pspdfkit/image": "Stamp",
+    "pspdfkit/link": "Link",
+    "pspdfkit/widget": "Widget",
+}
+"""The PDF ``/Subtype`` each Instant JSON type is written as."""
 
 _BUILDERS: dict[type, Callable[[Canvas, Any, Any], Any]] = {
     RectangleAnnotation: _write_shape,

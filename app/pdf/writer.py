@@ -36,7 +36,7 @@ from lamina.model.records import (
     FormFieldValue,
     ImageAnnotation,
 )
-from lamina.pdf.builders import add_annotation
+from lamina.pdf.builders import PDF_SUBTYPES, add_annotation
 from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
 from lamina.pdf.geometry import PageGeometry
@@ -105,9 +105,26 @@ class _Writer:
         for index in range(doc.page_count):
             for xref, _, _ in self.fitz.load_page(index).annot_xrefs():
                 self.xref_page[xref] = index
+        # The annotations the PDF had when it was opened: only these can be "the unchanged
+        # original" of a record. Objects written by this apply get numbers that records of
+        # another copy of the PDF (renumbered by another program) may carry: those records
+        # are new here, not originals (issue 10, defect 1).
+        self.originals: dict[int, str] = {x: self._subtype(x) for x in self.xref_page}
         self.ids: dict[str, int] = {str(x): x for x in self.xref_page}
         self.replaced: dict[int, int] = {}
         self.geometries: dict[int, PageGeometry] = {}
+
+    def _subtype(self, xref: int) -> str:
+        kind, value = self.fitz.xref_get_key(xref, "Subtype")
+        return str(value).lstrip("/") if kind == "name" else ""
+
+    def is_unchanged_original(self, record: Annotation | Comment, skipped: set[int]) -> bool:
+        """Tell whether ``record`` is an original of this PDF that the diff leaves alone."""
+        original = record.pdf_object_id
+        if original is None or original in skipped or original not in self.originals:
+            return False
+        wanted = PDF_SUBTYPES.get(record.type)
+        return wanted is None or wanted == self.originals[original]
 
     def page(self, index: int) -> Any:
         page = self.pages.get(index)
@@ -135,7 +152,7 @@ class _Writer:
         by_page = sorted(enumerate(diff.annotations), key=lambda item: item[1].page_index)
         for i, record in by_page:
             original = record.pdf_object_id
-            if original is not None and original not in skipped and original in self.xref_page:
+            if self.is_unchanged_original(record, skipped):
                 continue  # the unchanged original is still in the PDF
             try:
                 written = self._write(record)
@@ -149,8 +166,7 @@ class _Writer:
                     self.replaced[original] = written
         self._repoint_replies()
         for i, comment in enumerate(diff.comments):
-            original = comment.pdf_object_id
-            if original is not None and original not in skipped and original in self.xref_page:
+            if self.is_unchanged_original(comment, skipped):
                 continue
             try:
                 self._write_comment(comment)

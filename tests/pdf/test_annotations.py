@@ -82,8 +82,8 @@ def _drawable(record: Annotation) -> bool:
     """Tell whether the record has something to draw (4 corpus inks have no points at all)."""
     if isinstance(record, InkAnnotation):
         return any(record.lines.points)
-    if isinstance(record, UnknownAnnotation):
-        return (record.custom_data or {}).get("pdfSubtype") == "Caret"
+    if isinstance(record, UnknownAnnotation):  # written again as its own PDF subtype
+        return record.bbox.width > 0 or record.bbox.height > 0
     return not isinstance(record, WidgetAnnotation)
 
 
