@@ -46,7 +46,8 @@ ROWS: dict[str, Row] = {
     # defusedxml parses XFDF without entity expansion.
     "pdf": row({"model"}, {"pymupdf", "defusedxml"}),
     # ulid: the ids the server mints itself (documents, epochs).
-    "server": row({"model", "sync", "auth", "pdf"}, {"websockets", "ulid"}),
+    # psycopg: the PostgreSQL store (lamina serve --database).
+    "server": row({"model", "sync", "auth", "pdf"}, {"websockets", "ulid", "psycopg"}),
     "client": row({"model", "sync", "auth"}, {"websockets", "platformdirs"}),
     "ui": row({*CORE, "applog", "assets"}, {"PySide6", "qasync", "platformdirs"}),
     # The verbs: everything but the parser that imports them (commands <- cli).

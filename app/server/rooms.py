@@ -241,6 +241,7 @@ class Room:
                 commit.seq,
                 (*commit.seeded, *commit.records),
                 [(r.change_id, r.to_store()) for r in commit.remembered],
+                base_seq=commit.base_seq,
             )
             future = self.server.writer.submit(write, chain=self)
         else:

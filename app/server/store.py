@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from lamina.server.errors import InvalidNameError
+from lamina.server.errors import InvalidNameError, StoreError
 from lamina.sync.state import RecordState
 from ulid import ULID
 
@@ -106,6 +106,14 @@ class LayerWrite:
     records: Sequence[RecordState]
     change_results: Sequence[tuple[str, Any]] = ()
     """``(change_id, result)`` pairs; ``result`` is JSON-ready and returned again (§4.2)."""
+    base_seq: int | None = None
+    """The layer ``seq`` the write was prepared on. A store shared by several processes
+    commits the write only while the layer is still at it (else :class:`LayerAdvancedError`),
+    so two processes never hand out the same ``seq``; None: not checked."""
+
+
+class LayerAdvancedError(StoreError):
+    """Another process committed to the layer since the write was prepared on it."""
 
 
 class Store(Protocol):

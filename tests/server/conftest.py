@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.support.corpus import STAMPS
+
+# PostgreSQL fixtures: one throw-away cluster per session, one fresh database per test.
+from tests.support.postgres import postgres_cluster, postgres_url  # noqa: F401
 from tests.support.protocol_client import Client, create, delete, join, run, update
 from tests.support.server_thread import ServerThread
 

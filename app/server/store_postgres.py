@@ -1,0 +1,635 @@
+"""The shared store: :class:`PostgresStore`, everything in one PostgreSQL database (DESIGN §8).
+
+Several server processes (on one machine or many) can serve the same documents from one
+database: documents, base layers, layer records, applied change ids, revocations, sequence
+numbers and the PDF assets all live in it, so any process can serve any document.
+
+Sequence numbers: the room prepares a write on top of the layer ``seq`` it knows
+(:attr:`LayerWrite.base_seq`); :meth:`PostgresStore.commit` moves the layer row from that
+``seq`` to the new one with ``UPDATE ... WHERE seq = base_seq`` inside the committing
+transaction. The row lock makes a concurrent committer wait, and PostgreSQL re-checks the
+condition on the row it committed, so when another process advanced the layer first the
+update matches nothing and the whole transaction fails with :class:`LayerAdvancedError`:
+two processes never hand out the same ``seq``. A commit returns only after PostgreSQL has
+committed (``synchronous_commit`` as the server is configured), and the writer acknowledges
+only after :meth:`commit` returns; a connection lost mid-commit raises :class:`StoreError`,
+so no ack is sent for what may not have committed.
+
+PDF assets are ``bytea`` in an ``assets`` table keyed by SHA-256, not large objects: a PDF is
+read whole anyway (:meth:`read_asset`), bytea is written in the document's own transaction
+(no orphaned objects to ``lo_unlink``), is copied by ``pg_dump`` and logical replication like
+any row, and needs no large-object privileges; its 1 GB limit is far above any PDF the server
+accepts. The column's storage is ``EXTERNAL`` (out of line, not compressed): PDFs are already
+compressed, so TOAST's compression would only burn CPU.
+
+Driver: psycopg 3 with a synchronous connection per thread, chosen by measurement
+(``bench/store_drivers.py``, one PostgreSQL 15 on this 2-core machine, ``fsync=on``): see the
+numbers in README "Hosting on PostgreSQL". The server's writer commits on its own thread
+(:mod:`lamina.server.writer`), where a blocking driver fits: asyncpg would need an event loop
+on that thread, or every commit handed to the server's loop and back.
+
+The schema is created and upgraded by the store itself: :data:`MIGRATIONS` is the ordered list
+of steps, ``lamina_schema_version`` records those applied, and an advisory lock keeps two
+processes starting at once from applying one twice. A database newer than this Lamina is
+refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from lamina.model.ids import RecordId
+from lamina.model.timestamps import utc_now_iso
+from lamina.server.errors import DocumentExistsError, DocumentNotFoundError, StoreError
+from lamina.server.store import (
+    DocumentInfo,
+    LayerAdvancedError,
+    LayerInfo,
+    LayerWrite,
+    LoadedLayer,
+    check_document_id,
+    new_epoch,
+)
+from lamina.sync.state import RecordState
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema's history: applied once, in order, in one transaction."""
+
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "documents, assets, base layers, layer records, applied changes, revocations",
+        """
+        CREATE TABLE assets (
+            sha256 TEXT PRIMARY KEY,
+            data BYTEA NOT NULL
+        );
+        ALTER TABLE assets ALTER COLUMN data SET STORAGE EXTERNAL;
+        CREATE TABLE documents (
+            id TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL REFERENCES assets (sha256),
+            size BIGINT NOT NULL,
+            page_count INTEGER NOT NULL,
+            filename TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            epoch TEXT NOT NULL
+        );
+        CREATE TABLE base_records (
+            document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            record_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (document_id, record_id)
+        );
+        CREATE TABLE layers (
+            document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (document_id, name)
+        );
+        CREATE SEQUENCE records_order;
+        CREATE TABLE records (
+            document_id TEXT NOT NULL,
+            layer TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            rev BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            content TEXT,
+            deleted BOOLEAN NOT NULL,
+            creator_id TEXT,
+            grp TEXT,
+            created_at TEXT,
+            updated_at TEXT,
+            field_revs TEXT NOT NULL,
+            -- SQLite's rowid: the order of writes among records of one seq.
+            ord BIGINT NOT NULL DEFAULT nextval('records_order'),
+            PRIMARY KEY (document_id, layer, record_id),
+            FOREIGN KEY (document_id, layer) REFERENCES layers (document_id, name)
+                ON DELETE CASCADE
+        );
+        CREATE INDEX records_by_seq ON records (document_id, layer, seq, ord);
+        CREATE TABLE applied_changes (
+            document_id TEXT NOT NULL,
+            layer TEXT NOT NULL,
+            change_id TEXT NOT NULL,
+            result TEXT NOT NULL,
+            PRIMARY KEY (document_id, layer, change_id),
+            FOREIGN KEY (document_id, layer) REFERENCES layers (document_id, name)
+                ON DELETE CASCADE
+        );
+        CREATE TABLE revoked_tokens (
+            jti TEXT PRIMARY KEY,
+            revoked_at TEXT NOT NULL
+        );
+        """,
+    ),
+)
+"""Every schema step, oldest first. Append new steps; never edit one that has shipped."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+_MIGRATION_LOCK = 0x4C414D494E41  # "LAMINA": the advisory lock id of schema migration
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def migrate_schema(conn: psycopg.Connection[Any]) -> int:
+    """Apply every migration the database lacks, in order; return the schema version.
+
+    Raises:
+        StoreError: the database was migrated by a newer Lamina.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS lamina_schema_version ("
+            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        row = conn.execute("SELECT max(version) FROM lamina_schema_version").fetchone()
+        current = 0 if row is None or row[0] is None else int(row[0])
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database's schema is version {current}, newer than this lamina's "
+                f"{SCHEMA_VERSION}: upgrade lamina"
+            )
+        for step in MIGRATIONS:
+            if step.version <= current:
+                continue
+            conn.execute(step.sql.encode())
+            conn.execute(
+                "INSERT INTO lamina_schema_version (version, description) VALUES (%s, %s)",
+                (step.version, step.description),
+            )
+            current = step.version
+    return current
+
+
+class PostgresStore:
+    """The store of several server processes: one PostgreSQL database.
+
+    Args:
+        url: a libpq connection string or ``postgresql://`` URL.
+
+    Raises:
+        StoreError: cannot connect, or the schema cannot be brought up to date.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        try:
+            self.schema_version = migrate_schema(self._db())
+        except psycopg.Error as exc:
+            self.close()
+            raise StoreError(f"cannot prepare the database: {exc}") from exc
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({psycopg.conninfo.make_conninfo(self.url, password='')!r})"
+
+    # --- connections ----------------------------------------------------------------------
+
+    def _db(self) -> psycopg.Connection[Any]:
+        conn: psycopg.Connection[Any] | None = getattr(self._local, "db", None)
+        if conn is not None and not conn.closed and not conn.broken:
+            return conn
+        if self._closed:
+            raise StoreError("the store is closed")
+        try:
+            # autocommit: reads run outside transactions; writes open one explicitly.
+            conn = psycopg.connect(self.url, autocommit=True, application_name="lamina")
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+        self._local.db = conn
+        with self._lock:
+            self._connections = [c for c in self._connections if not c.closed]
+            self._connections.append(conn)
+        return conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        conn = self._db()
+        try:
+            with conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            # A lost connection (server restart, terminated backend) is dropped here and
+            # reopened by the next call; psycopg has rolled back what it could.
+            raise StoreError(f"store write failed: {exc}") from exc
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._db().execute(sql.encode(), params).fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"store read failed: {exc}") from exc
+
+    def checkpoint(self) -> None:
+        """Nothing to do: PostgreSQL makes each commit durable itself."""
+
+    def close(self) -> None:
+        """Close every connection this store opened."""
+        with self._lock:
+            self._closed = True
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # --- documents and assets -------------------------------------------------------------
+
+    def add_document(
+        self,
+        document_id: str,
+        pdf_bytes: bytes,
+        *,
+        page_count: int,
+        filename: str,
+        base_records: Sequence[RecordState],
+    ) -> DocumentInfo:
+        """Store a PDF asset (once per content) and its base layer.
+
+        Raises:
+            DocumentExistsError: the id is taken.
+        """
+        info = DocumentInfo(
+            document_id=check_document_id(document_id),
+            sha256=hashlib.sha256(pdf_bytes).hexdigest(),
+            size=len(pdf_bytes),
+            page_count=page_count,
+            filename=filename,
+            added_at=utc_now_iso(),
+            epoch=new_epoch(),
+            base_record_count=len(base_records),
+        )
+        self.import_document(info, pdf_bytes, base_records)
+        return info
+
+    def import_document(
+        self, info: DocumentInfo, pdf_bytes: bytes, base_records: Sequence[RecordState]
+    ) -> None:
+        """Store a document exactly as ``info`` says (its epoch and time too: ``lamina
+        migrate`` keeps them, so clients continue without a snapshot reset).
+
+        Raises:
+            DocumentExistsError: the id is taken.
+        """
+        if hashlib.sha256(pdf_bytes).hexdigest() != info.sha256:
+            raise StoreError(f"pdf asset of {info.document_id!r} does not match its sha256")
+        try:
+            with self._transaction() as conn:
+                conn.execute(
+                    "INSERT INTO assets VALUES (%s, %s) ON CONFLICT (sha256) DO NOTHING",
+                    (info.sha256, pdf_bytes),
+                )
+                conn.execute(
+                    "INSERT INTO documents VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    (
+                        info.document_id,
+                        info.sha256,
+                        info.size,
+                        info.page_count,
+                        info.filename,
+                        info.added_at,
+                        info.epoch,
+                    ),
+                )
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO base_records VALUES (%s, %s, %s, %s, %s)",
+                        [
+                            (info.document_id, r.id, i, r.kind, _dumps(r.content))
+                            for i, r in enumerate(base_records)
+                        ],
+                    )
+        except StoreError as exc:
+            if isinstance(exc.__cause__, psycopg.errors.UniqueViolation):
+                raise DocumentExistsError(f"document {info.document_id!r} already exists") from exc
+            raise
+
+    _DOCUMENT_SELECT = (
+        "SELECT d.id, d.sha256, d.size, d.page_count, d.filename, d.added_at, d.epoch, "
+        "(SELECT count(*) FROM base_records b WHERE b.document_id = d.id) FROM documents d"
+    )
+
+    @staticmethod
+    def _document_from_row(row: Sequence[Any]) -> DocumentInfo:
+        return DocumentInfo(
+            document_id=row[0],
+            sha256=row[1],
+            size=int(row[2]),
+            page_count=row[3],
+            filename=row[4],
+            added_at=row[5],
+            epoch=row[6],
+            base_record_count=int(row[7]),
+        )
+
+    def get_document(self, document_id: str) -> DocumentInfo | None:
+        """Return the document, or None."""
+        rows = self._query(f"{self._DOCUMENT_SELECT} WHERE d.id = %s", (document_id,))
+        return self._document_from_row(rows[0]) if rows else None
+
+    def list_documents(self) -> list[DocumentInfo]:
+        """Return every document, oldest first."""
+        rows = self._query(f"{self._DOCUMENT_SELECT} ORDER BY d.added_at, d.id")
+        return [self._document_from_row(r) for r in rows]
+
+    def remove_document(self, document_id: str) -> None:
+        """Delete a document, its layers and (when no other document uses it) its asset.
+
+        Raises:
+            DocumentNotFoundError: no such document.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(
+                "DELETE FROM documents WHERE id = %s RETURNING sha256", (document_id,)
+            ).fetchone()
+            if row is None:
+                raise DocumentNotFoundError(f"no document {document_id!r}")
+            # Layers, records and applied changes go with it (ON DELETE CASCADE).
+            conn.execute(
+                "DELETE FROM assets a WHERE a.sha256 = %s AND NOT EXISTS "
+                "(SELECT 1 FROM documents d WHERE d.sha256 = a.sha256)",
+                (row[0],),
+            )
+
+    def read_asset(self, sha256: str) -> bytes:
+        """Return the bytes of a stored PDF asset."""
+        rows = self._query("SELECT data FROM assets WHERE sha256 = %s", (sha256,))
+        if not rows:
+            raise StoreError(f"pdf asset {sha256[:12]} is missing from the store")
+        return bytes(rows[0][0])
+
+    def base_records(self, document_id: str) -> list[RecordState]:
+        """Return a document's base layer (the PDF's own annotations), in the PDF's order."""
+        rows = self._query(
+            "SELECT record_id, kind, content FROM base_records WHERE document_id = %s "
+            "ORDER BY position",
+            (document_id,),
+        )
+        return [
+            RecordState(id=RecordId(rid), kind=kind, rev=1, seq=0, content=json.loads(content))
+            for rid, kind, content in rows
+        ]
+
+    # --- layers ---------------------------------------------------------------------------
+
+    def list_layers(self, document_id: str) -> list[LayerInfo]:
+        """Return the materialized layers of a document, by name."""
+        rows = self._query(
+            "SELECT l.name, l.epoch, l.seq, (SELECT count(*) FROM records r "
+            "WHERE r.document_id = l.document_id AND r.layer = l.name AND NOT r.deleted) "
+            'FROM layers l WHERE l.document_id = %s ORDER BY l.name COLLATE "C"',
+            (document_id,),
+        )
+        return [
+            LayerInfo(document_id, name, epoch, int(seq), int(count))
+            for name, epoch, seq, count in rows
+        ]
+
+    def load_layer(self, document_id: str, layer: str) -> LoadedLayer:
+        """Return a layer's state; a layer never changed mirrors the base layer (§5.1).
+
+        The layer row, its records and its change results are read in one snapshot
+        (REPEATABLE READ), so a commit by another process never shows half.
+
+        Raises:
+            DocumentNotFoundError: no such document.
+        """
+        conn = self._db()
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                return self._load_layer(conn, document_id, layer)
+        except psycopg.Error as exc:
+            raise StoreError(f"store read failed: {exc}") from exc
+
+    def _load_layer(
+        self, conn: psycopg.Connection[Any], document_id: str, layer: str
+    ) -> LoadedLayer:
+        doc_rows = conn.execute(
+            f"{self._DOCUMENT_SELECT} WHERE d.id = %s".encode(), (document_id,)
+        ).fetchall()
+        if not doc_rows:
+            raise DocumentNotFoundError(f"no document {document_id!r}")
+        document = self._document_from_row(doc_rows[0])
+        row = conn.execute(
+            "SELECT epoch, seq FROM layers WHERE document_id = %s AND name = %s",
+            (document_id, layer),
+        ).fetchone()
+        if row is None:
+            # Until its first commit a layer has the document's epoch (SqliteStore too).
+            return LoadedLayer(
+                document=document,
+                layer=layer,
+                epoch=document.epoch,
+                seq=0,
+                materialized=False,
+                records=tuple(self.base_records(document_id)),
+                change_results={},
+            )
+        epoch, seq = row
+        rows = conn.execute(
+            "SELECT record_id, kind, rev, seq, content, deleted, creator_id, grp, created_at, "
+            "updated_at, field_revs FROM records WHERE document_id = %s AND layer = %s "
+            "ORDER BY seq, ord",
+            (document_id, layer),
+        ).fetchall()
+        records = tuple(
+            RecordState(
+                id=RecordId(r[0]),
+                kind=r[1],
+                rev=int(r[2]),
+                seq=int(r[3]),
+                content=None if r[4] is None else json.loads(r[4]),
+                deleted=bool(r[5]),
+                creator_id=r[6],
+                group=r[7],
+                created_at=r[8],
+                updated_at=r[9],
+                field_revs=json.loads(r[10]),
+            )
+            for r in rows
+        )
+        results = {
+            change_id: json.loads(result)
+            for change_id, result in conn.execute(
+                "SELECT change_id, result FROM applied_changes "
+                "WHERE document_id = %s AND layer = %s",
+                (document_id, layer),
+            ).fetchall()
+        }
+        return LoadedLayer(document, layer, epoch, int(seq), True, records, results)
+
+    def layer_seq(self, document_id: str, layer: str) -> int | None:
+        """Return a materialized layer's committed ``seq`` (None: not materialized)."""
+        rows = self._query(
+            "SELECT seq FROM layers WHERE document_id = %s AND name = %s", (document_id, layer)
+        )
+        return int(rows[0][0]) if rows else None
+
+    def commit(self, writes: Sequence[LayerWrite]) -> None:
+        """Write every layer change of a group commit in one transaction (§4.3).
+
+        Returns only once PostgreSQL has committed. The first write to a layer copies the
+        base records into it (copy-on-write, §5.1) before its own records overwrite them.
+
+        Raises:
+            LayerAdvancedError: another process committed to one of the layers since the
+                write was prepared (nothing of this transaction is written).
+            DocumentNotFoundError: a document was removed.
+            StoreError: PostgreSQL failed or the connection was lost (nothing acknowledged
+                may be assumed written).
+        """
+        if not writes:
+            return
+        with self._transaction() as conn:
+            for write in writes:
+                self._write_layer(conn, write)
+
+    def _write_layer(self, conn: psycopg.Connection[Any], write: LayerWrite) -> None:
+        if write.base_seq is None:
+            # Not prepared on a known seq: at least never move the layer backwards.
+            guard, guard_value = "seq < %s", write.seq
+        else:
+            guard, guard_value = "seq = %s", write.base_seq
+        updated = conn.execute(
+            f"UPDATE layers SET seq = %s WHERE document_id = %s AND name = %s AND epoch = %s "
+            f"AND {guard}".encode(),
+            (write.seq, write.document_id, write.layer, write.epoch, guard_value),
+        ).rowcount
+        if updated == 0:
+            self._create_layer(conn, write)
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO records AS r VALUES "
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "ON CONFLICT (document_id, layer, record_id) DO UPDATE SET "
+                "kind = EXCLUDED.kind, rev = EXCLUDED.rev, seq = EXCLUDED.seq, "
+                "content = EXCLUDED.content, deleted = EXCLUDED.deleted, "
+                "creator_id = EXCLUDED.creator_id, grp = EXCLUDED.grp, "
+                "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
+                "field_revs = EXCLUDED.field_revs, ord = EXCLUDED.ord",
+                [
+                    (
+                        write.document_id,
+                        write.layer,
+                        r.id,
+                        r.kind,
+                        r.rev,
+                        r.seq,
+                        None if r.content is None else _dumps(r.content),
+                        r.deleted,
+                        r.creator_id,
+                        r.group,
+                        r.created_at,
+                        r.updated_at,
+                        _dumps(dict(r.field_revs)),
+                    )
+                    for r in write.records
+                ],
+            )
+            if write.change_results:
+                cur.executemany(
+                    "INSERT INTO applied_changes VALUES (%s, %s, %s, %s) "
+                    "ON CONFLICT (document_id, layer, change_id) "
+                    "DO UPDATE SET result = EXCLUDED.result",
+                    [
+                        (write.document_id, write.layer, change_id, _dumps(result))
+                        for change_id, result in write.change_results
+                    ],
+                )
+
+    def _create_layer(self, conn: psycopg.Connection[Any], write: LayerWrite) -> None:
+        """Materialize the layer on its first write, or say why the update matched nothing."""
+        row = conn.execute(
+            "SELECT epoch, seq FROM layers WHERE document_id = %s AND name = %s",
+            (write.document_id, write.layer),
+        ).fetchone()
+        if row is not None:
+            epoch, seq = row
+            if epoch != write.epoch:
+                raise StoreError(
+                    f"layer {write.layer!r} of {write.document_id!r} was reset "
+                    f"(epoch {epoch} is not {write.epoch})"
+                )
+            raise LayerAdvancedError(
+                f"layer {write.layer!r} of {write.document_id!r} is at seq {seq}, not "
+                f"{write.base_seq if write.base_seq is not None else '<' + str(write.seq)}: "
+                "another process committed to it"
+            )
+        if write.base_seq not in (None, 0):
+            raise LayerAdvancedError(
+                f"layer {write.layer!r} of {write.document_id!r} is not materialized, "
+                f"but the write was prepared on seq {write.base_seq}"
+            )
+        inserted = conn.execute(
+            "INSERT INTO layers SELECT %s, %s, %s, %s, %s WHERE EXISTS "
+            "(SELECT 1 FROM documents WHERE id = %s) "
+            "ON CONFLICT (document_id, name) DO NOTHING",
+            (
+                write.document_id,
+                write.layer,
+                write.epoch,
+                write.seq,
+                utc_now_iso(),
+                write.document_id,
+            ),
+        ).rowcount
+        if inserted == 0:
+            if (
+                conn.execute(
+                    "SELECT 1 FROM documents WHERE id = %s", (write.document_id,)
+                ).fetchone()
+                is None
+            ):
+                raise DocumentNotFoundError(f"document {write.document_id!r} was removed")
+            raise LayerAdvancedError(
+                f"layer {write.layer!r} of {write.document_id!r} was materialized by "
+                "another process"
+            )
+        conn.execute(
+            "INSERT INTO records (document_id, layer, record_id, kind, rev, seq, content, "
+            "deleted, field_revs) SELECT document_id, %s, record_id, kind, 1, 0, content, "
+            "false, '{}' FROM base_records WHERE document_id = %s ORDER BY position",
+            (write.layer, write.document_id),
+        )
+
+    # --- revocation -----------------------------------------------------------------------
+
+    def revoke(self, jti: str, revoked_at: str | None = None) -> bool:
+        """Record a revoked token id; return False when it already was revoked."""
+        with self._transaction() as conn:
+            return (
+                conn.execute(
+                    "INSERT INTO revoked_tokens VALUES (%s, %s) ON CONFLICT (jti) DO NOTHING",
+                    (jti, revoked_at or utc_now_iso()),
+                ).rowcount
+                > 0
+            )
+
+    def revoked_jtis(self) -> frozenset[str]:
+        """Return every revoked token id."""
+        return frozenset(j for (j,) in self._query("SELECT jti FROM revoked_tokens"))

@@ -1,0 +1,149 @@
+"""What only the PostgreSQL store must do: versioned migrations, seq numbers that two processes
+never both hand out, and no commit claimed when the connection died in the middle of it."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+from lamina.model.ids import RecordId
+from lamina.server.errors import StoreError
+from lamina.server.store import LayerAdvancedError, LayerWrite
+from lamina.server.store_postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
+from lamina.sync.state import RecordState
+
+from tests.conftest import corpus_pdf
+
+
+def _record(rid: str, seq: int) -> RecordState:
+    return RecordState(
+        RecordId(rid), "annotation", seq, seq, {"type": "pspdfkit/note", "id": rid, "n": seq}
+    )
+
+
+def _store_with_doc(url: str) -> tuple[PostgresStore, str]:
+    store = PostgresStore(url)
+    data = corpus_pdf("annot-stamps").read_bytes()
+    info = store.add_document("d", data, page_count=1, filename="x.pdf", base_records=[])
+    return store, info.epoch
+
+
+def test_a_fresh_database_is_migrated_once_and_a_newer_one_is_refused(postgres_url: str) -> None:
+    # Several processes start at once on an empty database: each migration runs once.
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: PostgresStore(postgres_url), range(4)))
+    assert {s.schema_version for s in stores} == {SCHEMA_VERSION}
+    for store in stores:
+        store.close()
+    with psycopg.connect(postgres_url) as conn:
+        rows = conn.execute(
+            "SELECT version, description FROM lamina_schema_version ORDER BY version"
+        ).fetchall()
+        assert rows == [(m.version, m.description) for m in MIGRATIONS]
+        conn.execute("INSERT INTO lamina_schema_version VALUES (%s, 'from the future')", (999,))
+    with pytest.raises(StoreError, match="schema is version 999, newer than"):
+        PostgresStore(postgres_url)
+
+
+def test_two_processes_never_commit_the_same_seq(postgres_url: str) -> None:
+    one, epoch = _store_with_doc(postgres_url)
+    other = PostgresStore(postgres_url)  # another process: its own connections
+    one.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    # Both prepared seq 2 on top of seq 1; the second to commit must fail, whole.
+    one.commit([LayerWrite("d", "r", epoch, 2, [_record("A", 2)], base_seq=1)])
+    with pytest.raises(LayerAdvancedError, match="is at seq 2, not 1"):
+        other.commit(
+            [
+                LayerWrite("d", "s", epoch, 1, [_record("S", 1)], base_seq=0),
+                LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1),
+            ]
+        )
+    # Nothing of the failed transaction is there, not even its other layer.
+    assert [(r.id, r.seq) for r in one.load_layer("d", "r").records] == [("A", 2)]
+    assert not one.load_layer("d", "s").materialized
+    # The first write of a layer raced by two processes: one materializes it.
+    one.commit([LayerWrite("d", "t", epoch, 1, [_record("T", 1)], base_seq=0)])
+    with pytest.raises(LayerAdvancedError):
+        other.commit([LayerWrite("d", "t", epoch, 1, [_record("U", 1)], base_seq=0)])
+    one.close()
+    other.close()
+
+
+def test_concurrent_committers_hand_out_each_seq_once(postgres_url: str) -> None:
+    first, epoch = _store_with_doc(postgres_url)
+    first.close()
+    committed: list[list[int]] = [[], [], []]
+
+    def writer(index: int) -> None:
+        store = PostgresStore(postgres_url)
+        try:
+            while len(committed[index]) < 15:
+                loaded = store.load_layer("d", "r")
+                seq = loaded.seq + 1
+                write = LayerWrite(
+                    "d", "r", epoch, seq, [_record(f"w{index}-{seq}", seq)], base_seq=loaded.seq
+                )
+                try:
+                    store.commit([write])
+                except LayerAdvancedError:
+                    continue  # another writer won this seq: prepare again on the new one
+                committed[index].append(seq)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=writer, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    handed_out = sorted(s for seqs in committed for s in seqs)
+    assert handed_out == list(range(1, 46))
+    check = PostgresStore(postgres_url)
+    loaded = check.load_layer("d", "r")
+    assert loaded.seq == 45
+    assert sorted(r.seq for r in loaded.records) == handed_out
+    check.close()
+
+
+def test_a_backend_terminated_mid_commit_raises_and_nothing_is_written(postgres_url: str) -> None:
+    store, epoch = _store_with_doc(postgres_url)
+    store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    with psycopg.connect(postgres_url) as blocker:
+        # Hold the layer row, so the store's commit waits inside its transaction.
+        blocker.execute("SELECT 1 FROM layers WHERE name = 'r' FOR UPDATE")
+        outcome: list[BaseException | None] = []
+
+        def commit() -> None:
+            try:
+                store.commit([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)])
+                outcome.append(None)
+            except BaseException as exc:
+                outcome.append(exc)
+
+        thread = threading.Thread(target=commit)
+        thread.start()
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            pid = None
+            deadline = time.monotonic() + 30
+            while pid is None and time.monotonic() < deadline:
+                row = admin.execute(
+                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'lamina' "
+                    "AND wait_event_type = 'Lock'"
+                ).fetchone()
+                pid = None if row is None else row[0]
+            assert pid is not None, "the commit never waited for the row lock"
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        thread.join(30)
+        blocker.rollback()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], StoreError)
+    assert "store write failed" in str(outcome[0])
+    # Nothing of it committed; the store reconnects for the next call.
+    loaded = store.load_layer("d", "r")
+    assert (loaded.seq, [r.id for r in loaded.records]) == (1, ["A"])
+    store.commit([LayerWrite("d", "r", epoch, 2, [_record("C", 2)], base_seq=1)])
+    assert store.layer_seq("d", "r") == 2
+    store.close()
