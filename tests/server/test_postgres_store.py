@@ -11,8 +11,9 @@ import psycopg
 import pytest
 from lamina.model.ids import RecordId
 from lamina.server.errors import StoreError
+from lamina.server.migrate_schema import MIGRATIONS, SCHEMA_VERSION
 from lamina.server.store import LayerAdvancedError, LayerWrite
-from lamina.server.store_postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
+from lamina.server.store_postgres import PostgresStore
 from lamina.sync.state import RecordState
 
 from tests.conftest import corpus_pdf

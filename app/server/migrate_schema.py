@@ -1,0 +1,136 @@
+"""The PostgreSQL store's schema: an ordered list of versioned steps, applied by the server.
+
+:data:`MIGRATIONS` is the schema's whole history, oldest first; ``lamina_schema_version``
+records the steps a database has had. :func:`migrate_schema` (run by every
+:class:`~lamina.server.store_postgres.PostgresStore` as it opens) applies what is missing, in
+order, in one transaction under an advisory lock, so processes starting at once never apply a
+step twice. A database migrated by a newer Lamina is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from lamina.server.errors import StoreError
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema's history: applied once, in order, in one transaction."""
+
+    version: int
+    description: str
+    sql: str
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "documents, assets, base layers, layer records, applied changes, revocations",
+        """
+        CREATE TABLE assets (
+            sha256 TEXT PRIMARY KEY,
+            data BYTEA NOT NULL
+        );
+        ALTER TABLE assets ALTER COLUMN data SET STORAGE EXTERNAL;
+        CREATE TABLE documents (
+            id TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL REFERENCES assets (sha256),
+            size BIGINT NOT NULL,
+            page_count INTEGER NOT NULL,
+            filename TEXT NOT NULL,
+            added_at TEXT NOT NULL,
+            epoch TEXT NOT NULL
+        );
+        CREATE TABLE base_records (
+            document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            record_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            content TEXT NOT NULL,
+            PRIMARY KEY (document_id, record_id)
+        );
+        CREATE TABLE layers (
+            document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (document_id, name)
+        );
+        CREATE SEQUENCE records_order;
+        CREATE TABLE records (
+            document_id TEXT NOT NULL,
+            layer TEXT NOT NULL,
+            record_id TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            rev BIGINT NOT NULL,
+            seq BIGINT NOT NULL,
+            content TEXT,
+            deleted BOOLEAN NOT NULL,
+            creator_id TEXT,
+            grp TEXT,
+            created_at TEXT,
+            updated_at TEXT,
+            field_revs TEXT NOT NULL,
+            -- SQLite's rowid: the order of writes among records of one seq.
+            ord BIGINT NOT NULL DEFAULT nextval('records_order'),
+            PRIMARY KEY (document_id, layer, record_id),
+            FOREIGN KEY (document_id, layer) REFERENCES layers (document_id, name)
+                ON DELETE CASCADE
+        );
+        CREATE INDEX records_by_seq ON records (document_id, layer, seq, ord);
+        CREATE TABLE applied_changes (
+            document_id TEXT NOT NULL,
+            layer TEXT NOT NULL,
+            change_id TEXT NOT NULL,
+            result TEXT NOT NULL,
+            PRIMARY KEY (document_id, layer, change_id),
+            FOREIGN KEY (document_id, layer) REFERENCES layers (document_id, name)
+                ON DELETE CASCADE
+        );
+        CREATE TABLE revoked_tokens (
+            jti TEXT PRIMARY KEY,
+            revoked_at TEXT NOT NULL
+        );
+        """,
+    ),
+)
+"""Every schema step, oldest first. Append new steps; never edit one that has shipped."""
+
+SCHEMA_VERSION = MIGRATIONS[-1].version
+_MIGRATION_LOCK = 0x4C414D494E41  # "LAMINA": the advisory lock id of schema migration
+
+
+def migrate_schema(conn: psycopg.Connection[Any]) -> int:
+    """Apply every migration the database lacks, in order; return the schema version.
+
+    Raises:
+        StoreError: the database was migrated by a newer Lamina.
+    """
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS lamina_schema_version ("
+            "version INTEGER PRIMARY KEY, description TEXT NOT NULL, "
+            "applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
+        row = conn.execute("SELECT max(version) FROM lamina_schema_version").fetchone()
+        current = 0 if row is None or row[0] is None else int(row[0])
+        if current > SCHEMA_VERSION:
+            raise StoreError(
+                f"the database's schema is version {current}, newer than this lamina's "
+                f"{SCHEMA_VERSION}: upgrade lamina"
+            )
+        for step in MIGRATIONS:
+            if step.version <= current:
+                continue
+            conn.execute(step.sql.encode())
+            conn.execute(
+                "INSERT INTO lamina_schema_version (version, description) VALUES (%s, %s)",
+                (step.version, step.description),
+            )
+            current = step.version
+    return current
