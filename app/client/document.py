@@ -231,6 +231,14 @@ class LaminaDocument:
         """Return one record as the user sees it, or None when it does not exist."""
         return self._replica.record(record_id)
 
+    def base_records(self) -> list[Record]:
+        """Return the PDF's own annotations as read from the original (the diff's base).
+
+        A record equal to its base record is one nobody edited: the desktop shows it with
+        the PDF's own appearance stream. A joined review reads the PDF once, on first call.
+        """
+        return self._upstream.base_records()
+
     def instant_json_records(self) -> dict[RecordId, dict[str, Any]]:
         """Return every record as the user sees it, as Instant JSON objects by id."""
         return {rid: dict(c) for rid, c in self._replica.view.items()}

@@ -111,6 +111,10 @@ class ReviewDocument(Protocol):
         """Return one record as the user sees it, or None when it does not exist."""
         ...
 
+    def base_records(self) -> list[Record]:
+        """Return the PDF's own annotations as read from the original (the diff's base)."""
+        ...
+
     def subscribe(self, callback: EventCallback) -> Unsubscribe:
         """Call ``callback`` with every event from now on; return the unsubscribe function.
 

@@ -177,6 +177,12 @@ class PdfDocument:
             self._display_lists.popitem(last=False)
         return display_list
 
+    @serialized
+    def forget_display_lists(self, index: int) -> None:
+        """Drop the recorded drawing commands of page ``index`` (its annotations changed)."""
+        self._display_lists.pop((index, True), None)
+        self._display_lists.pop((index, False), None)
+
 
 @serialized
 def open_pdf(

@@ -7,7 +7,9 @@ each tile takes. A :class:`RenderWorker` is a separate Python process (started w
 shared-memory slots. The pipe carries only the small frozen messages below.
 
 To the worker (:data:`Request`): :class:`OpenPdf`, then any number of :class:`RenderTiles`
-(drawn in order), and :class:`Quit` (end of file on the pipe means the same).
+(drawn in order) and :class:`ShowAnnotations` (which of the PDF's own annotations the tiles
+show: those nobody edited, drawn with their own appearance streams), and :class:`Quit` (end of
+file on the pipe means the same).
 
 From the worker (:data:`Reply`): :class:`Ready` once it has imported everything, then
 :class:`Opened` or :class:`OpenFailed` for each :class:`OpenPdf`, and for each tile one of
@@ -93,11 +95,22 @@ class RenderTiles:
 
 
 @dataclass(frozen=True, slots=True)
+class ShowAnnotations:
+    """Draw only these of the PDF's annotations (by object number) from now on.
+
+    ``None`` draws all of them (the state after :class:`OpenPdf`). Tiles asked for after this
+    message are drawn with it; the caller drops the tiles it had of the pages that change.
+    """
+
+    xrefs: frozenset[int] | None
+
+
+@dataclass(frozen=True, slots=True)
 class Quit:
     """Close the document and end the process."""
 
 
-Request = OpenPdf | RenderTiles | Quit
+Request = OpenPdf | RenderTiles | ShowAnnotations | Quit
 """What the caller sends to a worker."""
 
 
@@ -356,6 +369,7 @@ def worker_main(conn: Connection, shm_name: str, slot_bytes: int) -> None:
     except FileNotFoundError:
         return  # stopped before it got here: the caller already freed the slots
     doc: PdfDocument | None = None
+    shown = AnnotationFilter()
     try:
         conn.send(Ready())
         while True:
@@ -369,15 +383,18 @@ def worker_main(conn: Connection, shm_name: str, slot_bytes: int) -> None:
                 if doc is not None:
                     doc.close()
                     doc = None
+                shown = AnnotationFilter()
                 try:
                     doc = open_pdf(request.source, request.password)
                 except (PdfError, OSError) as exc:
                     conn.send(OpenFailed(str(exc)))
                 else:
                     conn.send(Opened(doc.page_count))
+            elif isinstance(request, ShowAnnotations):
+                shown.show(request.xrefs)
             else:
                 for tile in request.tiles:
-                    conn.send(_render(doc, shm, slot_bytes, tile))
+                    conn.send(_render(doc, shm, slot_bytes, tile, shown))
     except (BrokenPipeError, ConnectionResetError):
         return
     finally:
@@ -404,11 +421,12 @@ def _render(
     shm: shared_memory.SharedMemory,
     slot_bytes: int,
     tile: TileRequest,
+    shown: AnnotationFilter | None = None,
 ) -> Reply:
     if doc is None:
         return TileFailed(tile.request_id, "no document is open in the render worker")
     try:
-        image = render_native(doc, tile.page, tile.zoom, tile.clip)
+        image = render_native(doc, tile.page, tile.zoom, tile.clip, shown)
     except (PdfError, ValueError) as exc:
         return TileFailed(tile.request_id, f"page {tile.page + 1} could not be drawn: {exc}")
     nbytes = image.stride * image.height
@@ -433,14 +451,69 @@ def _render(
 _NATIVE_ORDER = "BGRA" if sys.byteorder == "little" else "RGBA"
 
 
-def render_native(doc: PdfDocument, page: int, zoom: float, clip: Clip) -> RenderedImage:
-    """Render a tile without annotations, in Qt's native byte order where it can.
+def render_native(
+    doc: PdfDocument, page: int, zoom: float, clip: Clip, shown: AnnotationFilter | None = None
+) -> RenderedImage:
+    """Render a tile with the PDF's own annotations, in Qt's native byte order where it can.
+
+    The annotations are drawn from their own appearance streams (``/AP``), as every other
+    viewer draws them; ``shown`` leaves out those the app draws itself (edited or deleted
+    ones, see :class:`AnnotationFilter`); without it all are drawn.
 
     ``Format_RGB32`` is B, G, R, A in memory on little-endian machines: such pixels are copied
     into the cache as they are; on big-endian machines they come as RGBA and are converted
     once.
     """
-    return render_tile(doc, page, zoom, clip, annots=False, byte_order=_NATIVE_ORDER)
+    if shown is not None:
+        shown.prepare(doc, page)
+    return render_tile(doc, page, zoom, clip, annots=True, byte_order=_NATIVE_ORDER)
+
+
+_HIDDEN_FLAG = 2
+"""Bit 2 of an annotation's ``/F``: do not display or print it (PDF 32000 §12.5.3)."""
+
+
+class AnnotationFilter:
+    """Leave out of the drawing the PDF's annotations that are not to be shown.
+
+    It sets the Hidden flag on each annotation not shown in this process's copy of the PDF
+    (page by page, when a page is next drawn) and puts its own ``/F`` back once it is shown
+    again; nothing is ever written to the file. Not thread-safe: one per open document and
+    drawing thread.
+    """
+
+    def __init__(self) -> None:
+        self._shown: frozenset[int] | None = None
+        self._version = 0
+        self._applied: dict[int, int] = {}
+        self._original_flags: dict[int, str] = {}
+
+    def show(self, xrefs: frozenset[int] | None) -> None:
+        """Show only the annotations with these object numbers (None: all) from now on."""
+        if xrefs != self._shown:
+            self._shown = xrefs
+            self._version += 1
+
+    def prepare(self, doc: PdfDocument, page: int) -> None:
+        """Hide and show the annotations of ``page`` as :meth:`show` said, before drawing it."""
+        if self._applied.get(page, 0) == self._version:
+            return
+        self._applied[page] = self._version
+        fitz_doc = doc.fitz_document
+        changed = False
+        for xref, *_kind in doc.fitz_page(page).annot_xrefs():
+            hide = self._shown is not None and xref not in self._shown
+            if hide and xref not in self._original_flags:
+                kind, value = fitz_doc.xref_get_key(xref, "F")
+                self._original_flags[xref] = value if kind == "int" else "null"
+                flags = int(value) if kind == "int" else 0
+                fitz_doc.xref_set_key(xref, "F", str(flags | _HIDDEN_FLAG))
+                changed = True
+            elif not hide and xref in self._original_flags:
+                fitz_doc.xref_set_key(xref, "F", self._original_flags.pop(xref))
+                changed = True
+        if changed:
+            doc.forget_display_lists(page)
 
 
 if __name__ == "__main__":  # pragma: no cover - started by multiprocessing, not by hand

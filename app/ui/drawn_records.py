@@ -3,6 +3,11 @@
 The user's records and the layers viewed are drawn by the page view
 (:class:`~lamina.ui.layer_overlay.LayerPageView`); other layers' records are framed in their
 layer's colour. A change redraws only the pages the changed ids are (or were) on.
+
+An annotation the PDF already had and nobody edited is drawn by the page tiles, from its own
+appearance stream (``/AP``) as every other viewer draws it; the view paints only new and
+edited records (DESIGN §6, the fidelity contract). "Nobody edited" is the diff rule's:
+the record equals the PDF's own (:func:`lamina.model.diff.diff_against_base` does not list it).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ from lamina.client.review_events import (
     RecordsChanged,
 )
 from lamina.client.review_model import ReviewModel
-from lamina.model.records import Annotation
+from lamina.model.diff import diff_against_base
+from lamina.model.records import Annotation, Record
 from lamina.ui.bridge import ReviewBridge
 from lamina.ui.layer_overlay import LayerPageView
 from PySide6.QtCore import QObject
@@ -45,6 +51,10 @@ class DrawnRecords(QObject):
         self.view = view
         self.model = model
         self._layer_color = layer_color
+        self._base: dict[int, Record] = {
+            r.pdf_object_id: r for r in model.document.base_records() if r.pdf_object_id
+        }
+        self._natives: dict[str, Annotation] = {}
         bridge.records_changed.connect(self._on_records)
         bridge.layer_records_changed.connect(self._on_layer_records)
         bridge.layer_visibility_changed.connect(self._on_visibility)
@@ -57,8 +67,18 @@ class DrawnRecords(QObject):
 
     def redraw(self) -> None:
         """Draw everything the model shows (a document opened, a layer shown or hidden)."""
-        self.view.set_annotations(self.model.visible_annotations(), self.editable)
+        visible = self.model.visible_annotations()
+        self._natives = {a.id: a for a in visible if self._unedited(a)}
+        self.view.set_annotations(visible, self.editable)
+        self.view.show_native(self._natives.values())
         self._frame_layers()
+
+    def _unedited(self, annotation: Annotation) -> bool:
+        """Return whether ``annotation`` is one of the PDF's own, as the PDF has it."""
+        original = self._base.get(annotation.pdf_object_id or 0)
+        if original is None:
+            return False
+        return not diff_against_base([original], [annotation]).annotations
 
     def _frame_layers(self) -> None:
         self.view.set_layer_marks(
@@ -75,7 +95,15 @@ class DrawnRecords(QObject):
             if found is not None and isinstance(found[1], Annotation):
                 pages.add(found[1].page_index)
         if pages:
-            self.view.set_page_annotations({p: self.model.page_annotations(p) for p in pages})
+            drawn = {p: self.model.page_annotations(p) for p in pages}
+            natives = dict(self._natives)
+            for record_id in ids:
+                natives.pop(record_id, None)
+            for page_records in drawn.values():
+                natives.update((a.id, a) for a in page_records if self._unedited(a))
+            self._natives = natives
+            self.view.set_page_annotations(drawn)
+            self.view.show_native(natives.values())
 
     def _on_records(self, event: RecordsChanged) -> None:
         self._redraw_ids(event.ids)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from lamina.model.geometry import Point, Rect
@@ -103,6 +103,10 @@ class PageCanvas(QAbstractScrollArea):
         self._annotations: dict[int, list[Annotation]] = {}
         self._page_of: dict[str, int] = {}
         self._editable: Callable[[Annotation], bool] = lambda _a: True
+        # The PDF's own annotations nobody edited: drawn by the tiles from their own
+        # appearance streams, not painted here (None until told: the tiles show them all).
+        self._native_ids: frozenset[str] = frozenset()
+        self._native_xrefs: dict[int, int] | None = None
         self._words: dict[int, list[PageWord]] = {}
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
@@ -140,6 +144,8 @@ class PageCanvas(QAbstractScrollArea):
         self._exact = [i == 0 for i in range(count)]
         self._next_exact = 1
         self._words.clear()
+        self._native_ids = frozenset()
+        self._native_xrefs = None
         self._painted_once = False
         self._current_page = 0
         self._at_start = True
@@ -235,6 +241,32 @@ class PageCanvas(QAbstractScrollArea):
         shown = self.visible_pages()
         if any(page in shown for page in pages):
             self.viewport().update()
+
+    def show_native(self, records: Iterable[Annotation]) -> None:
+        """Let the page tiles draw these records with the PDF's own appearance streams.
+
+        ``records`` are the PDF's own annotations nobody edited (they carry
+        ``pdfObjectId``); the tiles leave out every other annotation of the PDF, and the
+        canvas paints every other record itself (new ones, edited ones). Only the pages
+        whose set changes are drawn again.
+        """
+        records = list(records)
+        shown = {a.pdf_object_id: a.page_index for a in records if a.pdf_object_id is not None}
+        self._native_ids = frozenset(a.id for a in records if a.pdf_object_id is not None)
+        old, self._native_xrefs = self._native_xrefs, shown
+        if self._renderer is not None:
+            if old is None:
+                pages = {key.page for key in self._renderer.cached_keys()}
+            else:
+                pages = {old[x] for x in old.keys() - shown.keys()}
+                pages |= {shown[x] for x in shown.keys() - old.keys()}
+                pages |= {p for x, p in shown.items() if x in old and old[x] != p}
+            self._renderer.show_annotations(frozenset(shown), pages)
+        self.viewport().update()
+
+    def native(self, annotation: Annotation) -> bool:
+        """Return whether the page tiles draw ``annotation`` (see :meth:`show_native`)."""
+        return annotation.id in self._native_ids
 
     def page_of(self, record_id: str) -> int | None:
         """Return the page a drawn annotation is on (None: it is not drawn)."""
@@ -482,6 +514,7 @@ class PageCanvas(QAbstractScrollArea):
         renderer = self._renderer
         wanted = self.visible_tiles()
         missing = []
+        stale = []
         painted_tile = False
         rects = {page: self.page_rect(page) for page in pages}
         # Every pixel is filled once: the background only around the pages, paper only
@@ -509,9 +542,11 @@ class PageCanvas(QAbstractScrollArea):
             # because it is shared with any window), so it is crisp at any ratio.
             painter.drawImage(_tile_target(rect, key, dpr), image)
             painted_tile = True
+            if renderer.stale(key):
+                stale.append(key)  # painted until its new pixels (annotations changed) arrive
         if missing:
             self._paint_previews(painter, missing)
-        renderer.request(missing, "view")
+        renderer.request(missing + stale, "view")
         renderer.request(self._prefetch_tiles(pages), "prefetch")
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         for page in pages:
@@ -573,7 +608,8 @@ class PageCanvas(QAbstractScrollArea):
     def _paint_page(self, painter: QPainter, page: int) -> None:
         """Paint what lies on ``page`` over its tiles, in Instant coordinates."""
         for annotation in self._annotations.get(page, ()):
-            paint_annotation(painter, annotation)
+            if annotation.id not in self._native_ids:
+                paint_annotation(painter, annotation)
 
     def _on_tile_ready(self, key: object) -> None:
         self.viewport().update()

@@ -141,7 +141,7 @@ class PageView(PageCanvas):
         preview = self._session.preview if self._session is not None else None
         editing_id = preview.id if preview is not None else None
         for annotation in self._annotations.get(page, ()):
-            if annotation.id != editing_id:
+            if annotation.id != editing_id and annotation.id not in self._native_ids:
                 paint_annotation(painter, annotation)
         if preview is not None and preview.page_index == page:
             paint_annotation(painter, preview)

@@ -34,12 +34,14 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter, OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lamina.pdf import PdfDocument, PdfError, RenderedImage, open_pdf
 from lamina.pdf.render_worker import (
+    AnnotationFilter,
     Opened,
     OpenFailed,
     OpenPdf,
@@ -47,6 +49,7 @@ from lamina.pdf.render_worker import (
     RenderTiles,
     RenderWorker,
     Reply,
+    ShowAnnotations,
     TileFailed,
     TileInSlot,
     TilePixels,
@@ -212,10 +215,15 @@ class TileRenderer(QObject):
         self._open_sent = False
         self._worker_open = False
         self._free_slots: list[int] = []
-        self._requests: dict[int, tuple[TileKey, int]] = {}
+        self._requests: dict[int, tuple[TileKey, int, int]] = {}
         self._next_request = 0
         self._restarts = 0
         self._crashes: Counter[TileKey] = Counter()
+        # Which of the PDF's own annotations tiles show (None: all), and per page a count of
+        # its changes: a tile asked for before the last change of its page is dropped.
+        self._shown_xrefs: frozenset[int] | None = None
+        self._page_epochs: Counter[int] = Counter()
+        self._stale: set[TileKey] = set()
         self._wake_timer = QTimer(self)
         self._wake_timer.setSingleShot(True)
         self._wake_timer.timeout.connect(self._wake_worker)
@@ -239,6 +247,10 @@ class TileRenderer(QObject):
         if image is not None:
             self._cache.move_to_end(key)
         return image
+
+    def stale(self, key: TileKey) -> bool:
+        """Return whether a cached tile shows annotations that have changed since (ask again)."""
+        return key in self._stale
 
     def preview(self, page: int) -> QImage | None:
         """Return a cached whole-page image of ``page`` at any zoom (a thumbnail), if any.
@@ -271,7 +283,8 @@ class TileRenderer(QObject):
             seen: set[TileKey] = set()
             wanted = []
             for k in keys:
-                if k not in self._cache and k not in self._in_flight and k not in seen:
+                fresh = k in self._cache and k not in self._stale
+                if not fresh and k not in self._in_flight and k not in seen:
                     seen.add(k)
                     wanted.append(k)
             if wanted != self._wanted[channel]:
@@ -297,8 +310,32 @@ class TileRenderer(QObject):
     def clear(self) -> None:
         """Drop every cached tile (the zoom changed a lot, or memory is needed)."""
         self._cache.clear()
+        self._stale.clear()
         self._previews.clear()
         self._cache_bytes = 0
+
+    def show_annotations(self, xrefs: frozenset[int] | None, pages: Iterable[int]) -> None:
+        """Show only these of the PDF's own annotations in tiles from now on (None: all).
+
+        The app draws the others itself (new and edited records). ``pages`` are those whose
+        tiles change: their cached tiles become :meth:`stale` (still there to paint until their
+        new pixels arrive, but asked for again like missing ones), and tiles of them being
+        drawn now are dropped when they arrive (``tile_ready`` still says so).
+        """
+        if xrefs == self._shown_xrefs:
+            return
+        changed = set(pages)
+        with self._cond:
+            self._shown_xrefs = xrefs
+            for page in changed:
+                self._page_epochs[page] += 1
+            # Painted until their new pixels arrive (no blank flash), but asked for again.
+            self._stale.update(k for k in self._cache if k.page in changed)
+        worker = self._worker
+        if worker is not None and self._open_sent and not worker.send(ShowAnnotations(xrefs)):
+            self._on_worker_died()
+        for key in [k for k in self._stale if k.page in changed]:
+            self.tile_ready.emit(key)  # repaint: the view and the thumbnails ask again
 
     def stop(self) -> None:
         """End the worker process and the fallback thread, and wait for them (closing)."""
@@ -324,6 +361,7 @@ class TileRenderer(QObject):
             # starting takes a CPU from this one for a while).
             self._wake_timer.start(AFTER_FIRST_TILE_MS)
         self._crashes.pop(key, None)
+        self._stale.discard(key)
         old_image = self._cache.pop(key, None)
         if old_image is not None:
             self._cache_bytes -= old_image.sizeInBytes()
@@ -334,6 +372,7 @@ class TileRenderer(QObject):
         while self._cache_bytes > self._limit and len(self._cache) > 1:
             old_key, old = self._cache.popitem(last=False)
             self._cache_bytes -= old.sizeInBytes()
+            self._stale.discard(old_key)
             if self._previews.get(old_key.page) == old_key:
                 del self._previews[old_key.page]
         self.tile_ready.emit(key)
@@ -389,7 +428,10 @@ class TileRenderer(QObject):
     def _send_open(self) -> None:
         assert self._worker is not None
         self._open_sent = True
-        if not self._worker.send(OpenPdf(self._source, self._password)):
+        sent = self._worker.send(OpenPdf(self._source, self._password))
+        if sent and self._shown_xrefs is not None:
+            sent = self._worker.send(ShowAnnotations(self._shown_xrefs))
+        if not sent:
             self._on_worker_died()
 
     def _detach_worker(self, wait: bool = False) -> RenderWorker | None:
@@ -435,8 +477,16 @@ class TileRenderer(QObject):
             self._forget_requests()
             self._ensure_fallback()
         elif isinstance(reply, TileInSlot | TilePixels | TileFailed):
-            key, slot = self._requests.pop(reply.request_id)
+            key, slot, epoch = self._requests.pop(reply.request_id)
             image: QImage | str
+            if epoch != self._page_epochs[key.page]:
+                # Drawn with annotations that have changed since: ask again.
+                self._free_slots.append(slot)
+                with self._cond:
+                    self._in_flight.pop(key, None)
+                    self._suspects.discard(key)
+                self.tile_ready.emit(key)
+                return
             if isinstance(reply, TileInSlot):
                 view = worker.slot(slot, reply.stride * reply.height)
                 try:
@@ -463,7 +513,7 @@ class TileRenderer(QObject):
                 slot = self._free_slots.pop()
                 request_id = self._next_request
                 self._next_request += 1
-                self._requests[request_id] = (key, slot)
+                self._requests[request_id] = (key, slot, self._page_epochs[key.page])
                 batch.append(TileRequest(request_id, key.page, key.zoom, key.clip, slot))
         assert self._worker is not None
         if batch and not self._worker.send(RenderTiles(tuple(batch))):
@@ -471,7 +521,7 @@ class TileRenderer(QObject):
 
     def _forget_requests(self) -> list[TileKey]:
         """Put the tiles sent to a worker that is gone back at the front of their wish lists."""
-        lost = [key for key, _slot in self._requests.values()]
+        lost = [key for key, _slot, _epoch in self._requests.values()]
         self._requests.clear()
         with self._cond:
             for key in reversed(lost):
@@ -539,18 +589,23 @@ class TileRenderer(QObject):
         return f"lamina-render-{self._thread_generation}"
 
     @Slot(object, object)
-    def _on_thread_done(self, key: TileKey | None, image: QImage | str) -> None:
+    def _on_thread_done(self, key: TileKey | None, done: tuple[QImage | str, int]) -> None:
+        image, epoch = done
         with self._cond:
             self._in_flight.pop(key, None)  # type: ignore[arg-type]
-        self._store(key, image)  # type: ignore[arg-type]
+        if key is not None and epoch != self._page_epochs[key.page]:
+            self.tile_ready.emit(key)  # drawn with annotations that have changed: ask again
+        else:
+            self._store(key, image)  # type: ignore[arg-type]
         self._pump()
 
     def _run(self, generation: int) -> None:
         try:
             doc: PdfDocument = open_pdf(self._source, self._password)
         except (PdfError, OSError) as exc:
-            self._relay.done.emit(None, f"cannot render pages: {exc}")
+            self._relay.done.emit(None, (f"cannot render pages: {exc}", 0))
             return
+        shown_filter = AnnotationFilter()  # this thread's copy of the PDF
         try:
             while True:
                 with self._cond:
@@ -559,10 +614,13 @@ class TileRenderer(QObject):
                             return
                         key = self._take(for_thread=True)
                         if key is not None:
+                            epoch = self._page_epochs[key.page]
+                            shown = self._shown_xrefs
                             break
                         self._cond.wait()
+                shown_filter.show(shown)
                 try:
-                    rendered = render_native(doc, key.page, key.zoom, key.clip)
+                    rendered = render_native(doc, key.page, key.zoom, key.clip, shown_filter)
                     image: QImage | str = qimage_of(
                         rendered.data,
                         rendered.width,
@@ -572,7 +630,7 @@ class TileRenderer(QObject):
                     )
                 except (PdfError, ValueError) as exc:
                     image = f"page {key.page + 1} could not be drawn: {exc}"
-                self._relay.done.emit(key, image)
+                self._relay.done.emit(key, (image, epoch))
         finally:
             doc.close()
 

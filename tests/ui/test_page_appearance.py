@@ -1,0 +1,130 @@
+"""Annotations the PDF already had are shown with their own appearance streams (issue 10,
+defect 11): the pixels in each one's box match MuPDF's own rendering of the page, and once an
+annotation is edited the app draws the edited record instead of the original."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pymupdf
+import pytest
+from lamina.model.geometry import Rect
+from lamina.model.records import Annotation
+from lamina.ui.main_window import MainWindow
+from PySide6.QtGui import QImage
+
+from tests.support.corpus import corpus_pdf
+from tests.ui.conftest import open_file
+
+
+def _wait_painted(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    view = window.view
+    renderer = window.renderer
+    assert renderer is not None
+
+    def done() -> None:
+        view.viewport().repaint()
+        tiles = view.visible_tiles()
+        assert tiles and all(
+            renderer.cached(k) is not None and not renderer.stale(k) for k in tiles
+        )
+
+    qtbot.waitUntil(done, timeout=20_000)
+    view.viewport().repaint()
+
+
+def _shot(window: MainWindow) -> QImage:
+    return window.view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+
+
+def _difference(window: MainWindow, shot: QImage, reference: pymupdf.Pixmap, box: Rect) -> float:
+    """Return the mean difference (0-255) between the view and ``reference`` inside ``box``."""
+    view = window.view
+    rect = view.page_rect(0)
+    zoom = view.zoom
+    x0, y0, x1, y1 = view.geometry_of(0).instant_to_display_rect(box, zoom)
+    total = count = 0
+    for y in range(int(y0) + 2, int(y1) - 2, 2):
+        for x in range(int(x0) + 2, int(x1) - 2, 2):
+            sx, sy = round(rect.left() + x), round(rect.top() + y)
+            if not (0 <= sx < shot.width() and 0 <= sy < shot.height()):
+                continue
+            seen = shot.pixelColor(sx, sy)
+            # The page may start at a fractional pixel: allow one pixel of offset.
+            near = [reference.pixel(x + dx, y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+            total += min(
+                abs(seen.red() - w[0]) + abs(seen.green() - w[1]) + abs(seen.blue() - w[2])
+                for w in near
+            )
+            count += 3
+    assert count > 20, f"the box {box} is on screen"
+    return total / count
+
+
+def _mupdf(path, zoom: float, *, annots: bool, drop: int | None = None) -> pymupdf.Pixmap:  # type: ignore[no-untyped-def]
+    doc = pymupdf.open(path)
+    page = doc[0]
+    if drop is not None:
+        page.delete_annot(page.load_annot(drop))
+    return page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), annots=annots)
+
+
+def _originals(window: MainWindow) -> list[Annotation]:
+    assert window.session is not None
+    return [a for a in window.session.annotations() if a.pdf_object_id is not None]
+
+
+@pytest.mark.parametrize("name", ["annot-stamps-acrobat", "annot-all-markup-types"])
+def test_unedited_annotations_show_their_own_appearance(qtbot, window, name: str) -> None:  # type: ignore[no-untyped-def]
+    path = corpus_pdf(name)
+    open_file(qtbot, window, path)
+    _wait_painted(qtbot, window)
+    assert window.view.viewport().devicePixelRatioF() == 1.0
+    shot = _shot(window)
+    reference = _mupdf(path, window.view.zoom, annots=True)
+    bare = _mupdf(path, window.view.zoom, annots=False)
+    checked = 0
+    for annotation in _originals(window):
+        box = annotation.bbox
+        if annotation.page_index != 0 or box.width < 12 or box.height < 12:
+            continue
+        if window.view.instant_to_viewport(0, (box.right, box.bottom)).y() > 790:
+            continue  # below the window's bottom edge
+        if (
+            _difference(window, shot, bare, box) < 6.0
+            and _difference(window, shot, reference, box) < 6.0
+        ):
+            continue  # it draws nothing visible here (a link, a hidden annotation ...)
+        assert _difference(window, shot, reference, box) < 6.0, annotation
+        checked += 1
+    # The boxes really held the annotations' own drawing (it differs from the bare page).
+    assert checked >= 3
+
+
+def test_an_edited_stamp_is_drawn_by_the_app_and_the_original_goes(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    path = corpus_pdf("annot-stamps-acrobat")
+    open_file(qtbot, window, path)
+    _wait_painted(qtbot, window)
+    zoom = window.view.zoom
+    custom = next(a for a in _originals(window) if a.pdf_object_id == 34)
+    reference = _mupdf(path, zoom, annots=True)
+    assert _difference(window, _shot(window), reference, custom.bbox) < 6.0
+    # Move it down by 400 points, to blank paper.
+    old_box = custom.bbox
+    moved = dataclasses.replace(
+        custom, bbox=Rect(old_box.left, old_box.top + 400, old_box.width, old_box.height)
+    )
+    window.session.update(moved)
+    _wait_painted(qtbot, window)
+    shot = _shot(window)
+    # Where it was, the page shows what MuPDF draws without it ...
+    without = _mupdf(path, zoom, annots=True, drop=34)
+    assert _difference(window, shot, without, old_box) < 6.0
+    # ... and where it went, the app draws the edited record (not white paper).
+    assert window.view.native(moved) is False
+    blank = _mupdf(path, zoom, annots=False)
+    assert _difference(window, shot, blank, moved.bbox) > 1.0
+    # Undo brings the original, drawn from its own appearance again.
+    assert window.session.undo()
+    _wait_painted(qtbot, window)
+    assert _difference(window, _shot(window), reference, old_box) < 6.0
