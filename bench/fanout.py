@@ -56,6 +56,97 @@ async def _relay_main() -> None:
         await asyncio.Future()
 
 
+async def _relay_aiohttp_main() -> None:
+    """The same relay on aiohttp (HTTP and websockets on one port): a stack candidate."""
+    from aiohttp import WSMsgType, web
+
+    clients: set[Any] = set()
+    pending: set[Any] = set()
+
+    async def handler(request: Any) -> Any:
+        ws = web.WebSocketResponse(compress=False, max_msg_size=0)
+        await ws.prepare(request)
+        clients.add(ws)
+        try:
+            async for message in ws:
+                if message.type != WSMsgType.TEXT:
+                    break
+                for c in list(clients):
+                    if c is not ws and not c.closed:
+                        # Started now, finished by the event loop: no wait on a slow reader.
+                        pending.add(asyncio.ensure_future(c.send_str(message.data)))
+                        pending.difference_update({t for t in pending if t.done()})
+        finally:
+            clients.discard(ws)
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/", handler)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    print(f"listening on ws://127.0.0.1:{port}", flush=True)
+    await asyncio.Future()
+
+
+def _relay_starlette_main() -> None:
+    """The same relay on Starlette + uvicorn (websockets protocol): a stack candidate."""
+    import socket
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    clients: set[Any] = set()
+    pending: set[Any] = set()
+
+    async def handler(ws: WebSocket) -> None:
+        await ws.accept()
+        clients.add(ws)
+        try:
+            while True:
+                text = await ws.receive_text()
+                for c in list(clients):
+                    if c is not ws:
+                        pending.add(asyncio.ensure_future(c.send_text(text)))
+                        pending.difference_update({t for t in pending if t.done()})
+        except WebSocketDisconnect:
+            pass
+        finally:
+            clients.discard(ws)
+
+    app = Starlette(routes=[WebSocketRoute("/", handler)])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    print(f"listening on ws://127.0.0.1:{port}", flush=True)
+    config = uvicorn.Config(
+        app, ws="websockets", ws_per_message_deflate=False, ws_max_size=2**30,
+        log_level="warning", lifespan="off",
+    )  # fmt: skip
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+RELAYS = {"websockets": "relay", "aiohttp": "relay-aiohttp", "starlette": "relay-starlette"}
+
+
+def _compare_relays(clients: int, seconds: float, rounds: int) -> None:
+    """Run the bare relay of each stack candidate, alternating, ``rounds`` times."""
+    procs = {name: _start([sys.executable, __file__, role]) for name, role in RELAYS.items()}
+    try:
+        for r in range(rounds):
+            for name, (proc, url) in procs.items():
+                result = _measure("relay", proc, url, clients, 100, seconds, [])
+                print(f"round={r} clients={clients} relay[{name:<10}]: {_fmt(result)}", flush=True)
+    finally:
+        for proc, _ in procs.values():
+            proc.kill()
+            proc.wait(10)
+
+
 # --- the load: raw websockets clients in their own process --------------------------------
 
 
@@ -244,7 +335,12 @@ def _fmt(r: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("role", nargs="?", default="drive", choices=["drive", "relay", "load"])
+    parser.add_argument(
+        "role",
+        nargs="?",
+        default="drive",
+        choices=["drive", "relay", "relay-aiohttp", "relay-starlette", "relays", "load"],
+    )
     parser.add_argument("--clients", default="2,10,50,200")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--mode", default="ours")
@@ -254,6 +350,15 @@ def main() -> None:
     args = parser.parse_args()
     if args.role == "relay":
         asyncio.run(_relay_main())
+        return
+    if args.role == "relay-aiohttp":
+        asyncio.run(_relay_aiohttp_main())
+        return
+    if args.role == "relay-starlette":
+        _relay_starlette_main()
+        return
+    if args.role == "relays":
+        _compare_relays(int(args.clients.split(",")[0]), args.seconds, 2)
         return
     if args.role == "load":
         if isinstance(args.clients, str):

@@ -47,7 +47,7 @@ ROWS: dict[str, Row] = {
     "pdf": row({"model"}, {"pymupdf", "defusedxml"}),
     # ulid: the ids the server mints itself (documents, epochs).
     # psycopg: the PostgreSQL store (lamina serve --database).
-    "server": row({"model", "sync", "auth", "pdf"}, {"websockets", "ulid", "psycopg"}),
+    "server": row({"model", "sync", "auth", "pdf"}, {"aiohttp", "ulid", "psycopg"}),
     "client": row({"model", "sync", "auth"}, {"websockets", "platformdirs"}),
     "ui": row({*CORE, "applog", "assets"}, {"PySide6", "qasync", "platformdirs"}),
     # The verbs: everything but the parser that imports them (commands <- cli).

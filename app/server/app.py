@@ -1,11 +1,13 @@
-"""The sync server: WebSocket connections at ``/sync``, a health check at ``/healthz``.
+"""The server: WebSocket connections at ``/sync``, ``/healthz``, and the HTTP API, one port.
 
-:class:`LaminaServer` is the asyncio shell around the sans-I/O :class:`ServerSession`
-(app/sync): it verifies tokens (``lamina.auth``), routes each connection to the room of its
-token's layer (:mod:`lamina.server.rooms`), and writes what the session queues through the
-connection (:mod:`lamina.server.connection`). Everything the
-store does happens off the event loop: reads in worker threads, writes on the group-commit
-writer thread. :func:`run_server` is ``lamina serve``.
+The network stack is aiohttp (HTTP and WebSocket on one port; chosen by ``bench/fanout.py``,
+README "Server"). :class:`LaminaServer` is the asyncio shell around the sans-I/O
+:class:`ServerSession` (app/sync): it verifies tokens (``lamina.auth``), routes each
+connection to the room of its token's layer (:mod:`lamina.server.rooms`), and writes what the
+session queues through the connection (:mod:`lamina.server.connection`). Everything the store
+does happens off the event loop: reads in worker threads, writes on the group-commit writer
+thread. The HTTP API's routes are :mod:`lamina.server.api`'s. :func:`run_server` is
+``lamina serve``.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import http
-import json
 import logging
 import signal
 import sys
@@ -22,8 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
+from aiohttp import WSMsgType, web
 from lamina import __version__
 from lamina.auth import verify_token
 from lamina.auth.errors import AuthError, TokenWrongDocument
@@ -31,7 +31,7 @@ from lamina.auth.keys import load_or_create_keypair, load_public_key
 from lamina.auth.tokens import READ_DOCUMENT
 from lamina.model.errors import LaminaError
 from lamina.server.access import Access
-from lamina.server.connection import Connection
+from lamina.server.connection import Connection, SyncSocket
 from lamina.server.errors import DocumentNotFoundError
 from lamina.server.rooms import Room, RoomKey
 from lamina.server.store import SqliteStore, Store
@@ -47,10 +47,6 @@ from lamina.sync.server_session import (
     ViewLayerRequested,
 )
 from lamina.sync.state import Actor
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 logger = logging.getLogger("lamina.server")
 
@@ -64,6 +60,9 @@ REVOCATION_POLL = 1.0
 """Seconds between reads of the revoked-token table (``lamina revoke`` runs elsewhere)."""
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
 """Bytes queued for one slow client before the server gives up on it (four maximal frames)."""
+KEEPALIVE_PING = 20.0
+"""Seconds between the server's pings on an idle socket (as the websockets default was)."""
+SERVER_HEADER = f"lamina/{__version__}"
 
 
 class LaminaServer:
@@ -93,30 +92,46 @@ class LaminaServer:
         self.connections: set[Connection] = set()
         self.revoked: frozenset[str] = frozenset()
         self.evictions: list[RoomKey] = []
-        self._server: Server | None = None
+        self._server: asyncio.Server | None = None
+        self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._closed = asyncio.Event()
+        self.stopping = asyncio.Event()
+        """Set once shutdown has closed the sockets: long-running HTTP replies end."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Start listening; return the port."""
         self.revoked = await asyncio.to_thread(self.store.revoked_jtis)
-        self._server = await serve(
-            self._handle,
-            host,
-            port,
-            compression=None,  # §1.1
-            max_size=MAX_FRAME_BYTES,  # §1.2: larger frames close with 1009
-            process_request=self._process_request,
-            server_header=f"lamina/{__version__}",
-            logger=logging.getLogger("lamina.server.websockets"),
+        app = web.Application(client_max_size=self.max_request_bytes)
+        app.router.add_get(HEALTH_PATH, self._health)
+        app.router.add_get(SYNC_PATH, self._handle)
+        self.add_routes(app)
+        app.on_response_prepare.append(_server_header)
+        self._runner = web.AppRunner(
+            app, access_log=None, handle_signals=False, shutdown_timeout=5.0
         )
+        await self._runner.setup()
+        # Our own listening socket (not a TCPSite), so shutdown can stop accepting while the
+        # open sockets are still told why they close.
+        handler = self._runner.server
+        assert handler is not None
+        self._server = await asyncio.get_running_loop().create_server(handler, host, port)
         self.spawn(self._poll_revocations())
         self.spawn(self._checkpoints())
         sockets = list(self._server.sockets)
         return int(sockets[0].getsockname()[1])
+
+    max_request_bytes = 512 * 1024 * 1024
+    """Largest HTTP request body (a PDF upload)."""
+
+    def add_routes(self, app: web.Application) -> None:
+        """Add the HTTP API's routes (:mod:`lamina.server.api`)."""
+        from lamina.server.api import add_api_routes
+
+        add_api_routes(app, self)
 
     def spawn(self, coro: Any) -> None:
         """Run ``coro`` in the background, keeping a reference until it ends."""
@@ -135,14 +150,19 @@ class LaminaServer:
             return
         self._stopping = True
         if self._server is not None:
-            self._server.close(close_connections=False)
+            self._server.close()  # stop accepting; open sockets stay until told why
         # Writes already submitted commit (and are acked) before anyone is told to go.
         await self.writer.submit_barrier()
         for conn in list(self.connections):
             conn.close_with("shutting-down", "the server is shutting down; reconnect later")
-        if self._server is not None:
+        for conn in list(self.connections):
+            if conn.close_task is not None:
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    await asyncio.wait_for(asyncio.shield(conn.close_task), 5)
+        self.stopping.set()
+        if self._runner is not None:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._server.wait_closed(), 5)
+                await asyncio.wait_for(self._runner.cleanup(), 10)
         if self.writer.inline:
             self.writer.close()
         else:
@@ -154,60 +174,60 @@ class LaminaServer:
 
     # --- HTTP -----------------------------------------------------------------------------
 
-    def _process_request(self, ws: ServerConnection, request: Request) -> Response | None:
-        path = urlsplit(request.path).path
-        if path == HEALTH_PATH:
-            body = json.dumps(
-                {
-                    "status": "ok",
-                    "version": __version__,
-                    "connections": len(self.connections),
-                    "rooms": len(self.rooms),
-                }
-            ).encode()
-            headers = Headers(
-                [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
-            )
-            return Response(200, "OK", headers, body)
-        if path != SYNC_PATH:
-            return ws.respond(http.HTTPStatus.NOT_FOUND, f"no such path {path}; use {SYNC_PATH}\n")
-        if self._stopping:
-            return ws.respond(http.HTTPStatus.SERVICE_UNAVAILABLE, "shutting down\n")
-        return None
+    async def _health(self, request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "status": "ok",
+                "version": __version__,
+                "connections": len(self.connections),
+                "rooms": len(self.rooms),
+            }
+        )
 
     # --- connections ----------------------------------------------------------------------
 
-    async def _handle(self, ws: ServerConnection) -> None:
-        conn = Connection(self, ws)
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if self._stopping:
+            return web.Response(status=503, text="shutting down\n")
+        ws = SyncSocket(
+            compress=False,  # §1.1
+            max_msg_size=MAX_FRAME_BYTES,  # §1.2: larger frames close with 1009
+            heartbeat=KEEPALIVE_PING,
+        )
+        if not ws.can_prepare(request).ok:
+            return web.Response(
+                status=426,
+                headers={"Upgrade": "websocket", "Connection": "Upgrade"},
+                text=f"{SYNC_PATH} is a WebSocket: send an Upgrade: websocket request\n",
+            )
+        await ws.prepare(request)
+        conn = Connection(self, ws, request)
         self.connections.add(conn)
         try:
-            await self._serve_connection(conn)
+            await self._serve_connection(conn, request.query.get("document"))
+            await ws.linger()
             if conn.close_task is not None:
-                # Returning would close with 1000: let our own close code go out first, and
-                # keep reading meanwhile, or a full receive queue (a flood) would hide the
-                # client's closing handshake.
-                drain = asyncio.get_running_loop().create_task(_drain(ws))
-                try:
-                    await conn.close_task
-                finally:
-                    drain.cancel()
-        except ConnectionClosed:
+                # Returning would close with 1000: let our own close code go out first (the
+                # close reads on until the client's closing frame).
+                await conn.close_task
+        except ConnectionError:
             pass
         except Exception:
             logger.exception("error on connection %s", conn.describe())
             conn.close_with("server-error", "internal server error")
             if conn.close_task is not None:
-                with contextlib.suppress(ConnectionClosed):
+                with contextlib.suppress(ConnectionError):
                     await conn.close_task
         finally:
             self.connections.discard(conn)
             self.leave_rooms(conn)
             self._log_connection(conn)
+        return ws
 
     def _log_connection(self, conn: Connection) -> None:
         claims = conn.claims
         where = f"{claims.document_id}/{claims.layer!r}" if claims is not None else "-"
-        code = conn.ws.close_code
+        code = conn.close_code
         reason = f" ({conn.closing[0]}: {conn.closing[1]})" if conn.closing else ""
         client = f" client {conn.client_id}" if conn.client_id else ""
         line = (
@@ -219,26 +239,25 @@ class LaminaServer:
         else:
             logger.info(line)
 
-    async def _serve_connection(self, conn: Connection) -> None:
+    async def _serve_connection(self, conn: Connection, wanted_document: str | None) -> None:
         ws = conn.ws
-        query = parse_qs(urlsplit(ws.request.path).query if ws.request else "")
-        wanted = query.get("document")
-        wanted_document = wanted[0] if wanted else None
         try:
-            first = await asyncio.wait_for(ws.recv(decode=True), HELLO_TIMEOUT)
+            first = await ws.receive(timeout=HELLO_TIMEOUT)
         except TimeoutError:
             conn.close_with("bad-message", f"no hello within {HELLO_TIMEOUT:g} seconds")
             return
-        if not await self._feed(conn, first, wanted_document):
-            return
-        async for text in ws:
+        message = first
+        while True:
             if conn.closing is not None:
                 return
-            if not isinstance(text, str):
+            if message.type == WSMsgType.BINARY:
                 conn.close_with("bad-message", "frame: expected text, got binary")
                 return
-            if not await self._feed(conn, text, wanted_document):
+            if message.type != WSMsgType.TEXT:
+                return  # closed, closing, or an error aiohttp already closed with (1009)
+            if not await self._feed(conn, message.data, wanted_document):
                 return
+            message = await ws.receive()
 
     async def _feed(self, conn: Connection, text: Any, wanted_document: str | None = None) -> bool:
         """Hand one frame to the session and act on it; False once the connection closes."""
@@ -252,7 +271,7 @@ class LaminaServer:
             conn.closing = (exc.code, exc.message)
             logger.warning("rejected %s: %s: %s", conn.describe(), exc.code, exc.message)
             conn.close_task = asyncio.get_running_loop().create_task(
-                conn.ws.close(exc.close_code, exc.message[:120])
+                conn.close_socket(exc.close_code, exc.message)
             )
             return False
         for event in events:
@@ -436,7 +455,7 @@ class LaminaServer:
         for frame in conn.session.frames_to_send():
             if conn.closing is not None:
                 return
-            await conn.ws.send(frame)
+            await conn.ws.send_str(frame)
 
     async def _checkpoints(self) -> None:
         # The committing connection never checkpoints (that fsyncs): do it here, off the loop.
@@ -462,10 +481,8 @@ class LaminaServer:
                     self._reject(conn, "forbidden", f"token {claims.jti} was revoked by the host")
 
 
-async def _drain(ws: ServerConnection) -> None:
-    with contextlib.suppress(ConnectionClosed):
-        async for _ in ws:
-            pass
+async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = SERVER_HEADER
 
 
 def load_keys(data_dir: Path, public_key_files: Sequence[Path]) -> list[bytes]:

@@ -3,8 +3,9 @@
 A :class:`Connection` writes what its :class:`~lamina.sync.server_session.ServerSession`
 queues, in order and without waiting for the client (a slow reader must not delay the
 others), and drops a client that leaves more than the server's ``max_write_buffer`` unread.
-:class:`~lamina.server.app.LaminaServer` makes one per socket; rooms hand it commits and
-presence lists to relay.
+:class:`~lamina.server.app.LaminaServer` makes one per socket (an aiohttp
+``WebSocketResponse``); rooms hand it commits and presence lists to relay, and write one
+frame to many connections with :func:`broadcast` (encoded once).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from aiohttp import WSCloseCode, WSMsgType, web
 from lamina.auth.tokens import TokenClaims
 from lamina.server.access import Access
 from lamina.sync.errors import close_code_for
 from lamina.sync.layer import LayerCommit
 from lamina.sync.server_session import ChangesRelay, PresenceRelay, ServerSession
 from lamina.sync.state import Actor, RecordState
-from websockets.asyncio.server import ServerConnection, broadcast
 
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer
@@ -30,9 +31,12 @@ if TYPE_CHECKING:
 class Connection:
     """One client's WebSocket, its session and its token's rights."""
 
-    def __init__(self, server: LaminaServer, ws: ServerConnection) -> None:
+    def __init__(
+        self, server: LaminaServer, ws: web.WebSocketResponse, request: web.BaseRequest
+    ) -> None:
         self.server = server
         self.ws = ws
+        self.transport = request.transport
         self.session = ServerSession()
         self.claims: TokenClaims | None = None
         self.access: Access = None  # type: ignore[assignment]  # set by the hello
@@ -43,7 +47,7 @@ class Connection:
         self.closing: tuple[str, str] | None = None
         self.close_task: asyncio.Task[None] | None = None
         self.opened = time.monotonic()
-        remote = ws.remote_address
+        remote = self.transport.get_extra_info("peername") if self.transport else None
         self.remote = f"{remote[0]}:{remote[1]}" if remote else "?"
 
     def describe(self) -> str:
@@ -68,11 +72,30 @@ class Connection:
         if self.closing is not None or self.over_limit():
             return
         for frame in frames:
-            broadcast([self.ws], frame)
+            self.write(frame.encode())
+
+    def write(self, data: bytes) -> None:
+        """Put one text frame (UTF-8 ``data``) in the socket's buffer now, never waiting.
+
+        aiohttp's ``send_frame`` writes to the transport before its first await (which only
+        waits for the buffer to drain): it is stepped once here and the wait dropped, so a
+        slow reader never holds up the caller (``over_limit`` bounds what piles up).
+        """
+        if self.ws.closed or self.transport is None or self.transport.is_closing():
+            return
+        step = self.ws.send_frame(data, WSMsgType.TEXT)
+        try:
+            step.send(None)
+        except StopIteration:
+            return
+        except ConnectionError:
+            # Closing under us: its handler sees the close and cleans up.
+            return
+        step.close()
 
     def over_limit(self) -> bool:
         """Drop the client if it left more than ``max_write_buffer`` bytes unread."""
-        transport = self.ws.transport
+        transport = self.transport
         buffered = transport.get_write_buffer_size() if transport is not None else 0
         if buffered <= self.server.max_write_buffer:
             return False
@@ -120,12 +143,52 @@ class Connection:
             close_code = self.session.send_error(code, message)
             # Written even past the slow-client limit: one short frame that says why.
             for frame in self.session.frames_to_send():
-                broadcast([self.ws], frame)
+                self.write(frame.encode())
         else:
             close_code = close_code_for(code)
         self.close_task = asyncio.get_running_loop().create_task(
-            self.ws.close(close_code, message[:120])
+            self.close_socket(close_code, message)
         )
         # Leave now, not when the closing handshake ends (a slow client may take the whole
         # close timeout): the others see it gone at once.
         self.server.leave_rooms(self)
+
+    async def close_socket(self, close_code: int, message: str) -> None:
+        """Close the socket with ``close_code`` and (the first 120 bytes of) ``message``."""
+        await self.ws.close(code=close_code, message=message[:120].encode())
+
+    @property
+    def close_code(self) -> int | None:
+        """The socket's close code once closed (None while open)."""
+        return self.ws.close_code
+
+
+class SyncSocket(web.WebSocketResponse):
+    """aiohttp's WebSocket, lingering after a frame too big as the websockets library did.
+
+    aiohttp closes the TCP connection as soon as it has sent close 1009, while the client
+    may still be writing the oversized frame: the client then sees a reset instead of the
+    close code. Here the transport stays open (aiohttp's parser discards what follows an
+    error) until the handler returns, :data:`OVERSIZE_LINGER` seconds later (``linger``),
+    and the close code stays 1009.
+    """
+
+    def _set_code_close_transport(self, code: WSCloseCode) -> None:
+        if self.close_code != WSCloseCode.MESSAGE_TOO_BIG:
+            super()._set_code_close_transport(code)
+
+    async def linger(self) -> None:
+        """After a frame too big: read (and drop) the client's input a moment longer."""
+        if self.close_code == WSCloseCode.MESSAGE_TOO_BIG:
+            await asyncio.sleep(OVERSIZE_LINGER)
+
+
+OVERSIZE_LINGER = 1.0
+"""Seconds a socket that sent a frame too big is read (and discarded) before it closes."""
+
+
+def broadcast(conns: Sequence[Connection], frame: str) -> None:
+    """Write one text frame to every connection of ``conns``, encoded once, never waiting."""
+    data = frame.encode()
+    for conn in conns:
+        conn.write(data)
