@@ -422,6 +422,12 @@ def verify_token(
     if "alg" not in header:
         raise TokenMalformed("token header names no algorithm: copy the whole invite again")
     _payload_object(parts[1])
+    if "kid" in header and not isinstance(header["kid"], str):
+        raise TokenMalformed("token header kid is not a string: copy the whole invite again")
+    if "crit" in header:
+        # RFC 7515 §4.1.11: a verifier must refuse extensions it does not understand, and
+        # lamina understands none.
+        raise TokenMalformed("token header names critical extensions lamina does not support")
     algorithm = header["alg"]
     if algorithm not in ALGORITHMS:
         raise TokenAlgorithmRejected(
@@ -438,7 +444,8 @@ def verify_token(
             continue
         except (jwt.InvalidKeyError, jwt.InvalidAlgorithmError):
             continue
-        except jwt.DecodeError as exc:
+        except (jwt.DecodeError, jwt.InvalidTokenError) as exc:
+            # Any other header PyJWT refuses is the token's fault, never a server error.
             raise TokenMalformed(
                 f"token cannot be decoded ({exc}): copy the whole invite again"
             ) from exc

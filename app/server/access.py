@@ -155,12 +155,14 @@ class Access:
 
     def _check_creator(self, content: Mapping[str, Any]) -> None:
         # §4.8: a change may not name another user as creator.
-        creator_id = content.get("creator_id", content.get("creatorId"))
-        if creator_id is not None and creator_id != self.claims.user_id:
-            raise PermissionDenied(
-                f"the change names {creator_id!r} as creator, but this token is "
-                f"{self.claims.user_id!r}: the server sets the creator"
-            )
+        # Each key on its own: {"creator_id": null, "creatorId": "teacher"} names the teacher.
+        for key in ("creator_id", "creatorId"):
+            creator_id = content.get(key)
+            if creator_id is not None and creator_id != self.claims.user_id:
+                raise PermissionDenied(
+                    f"the change names {creator_id!r} as creator, but this token is "
+                    f"{self.claims.user_id!r}: the server sets the creator"
+                )
         forced = self.claims.creator_name
         name = content.get("creatorName")
         if forced is not None and name is not None and name != forced:

@@ -1,30 +1,92 @@
-"""A layer as a PDF: its visible records written into the document's PDF.
+"""A layer as a PDF: its visible records written into the document's PDF, built off the loop.
 
 The PDF is built from the records the token may view, as an Instant JSON diff against the
 PDF's own annotations (:func:`lamina.model.diff.diff_against_base`): a base annotation the
-token may not see counts as deleted, so it leaves the exported PDF too.
+token may not see counts as deleted, so it leaves the exported PDF too. The plain download
+(``get_document`` without ``with_layer``) follows the same rule: a token whose view rules hide
+some of the PDF's own annotations gets the PDF without them (:func:`plain_pdf`).
+
+PDF builds are heavy (seconds for a long PDF) and hold the GIL in PyMuPDF, so the server runs
+them through :func:`build_off_loop`: a bounded pool of worker processes behind a bounded queue.
+A build that cannot queue is refused at once (:class:`ExportBusy`) instead of stalling every
+document's clients behind it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import functools
 from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from lamina.model.diff import diff_against_base
-from lamina.model.records import Record, record_from_json
+from lamina.model.errors import LaminaError
+from lamina.model.ids import RecordId
+from lamina.model.records import UnknownAnnotation, record_from_json, record_to_json
 from lamina.server.store import DocumentInfo, Store
 from lamina.sync.state import RecordState
 
+T = TypeVar("T")
 
-def _visible_records(
+EXPORT_WORKERS = 1
+"""PDF builds that run at once: one core's worth, so the event loop keeps the other."""
+
+EXPORT_QUEUE = 8
+"""PDF builds that may wait for a worker; past that a request is refused (``ExportBusy``)."""
+
+
+class ExportBusy(LaminaError):
+    """Too many PDF builds are waiting; the request is refused (retry later)."""
+
+
+def _layer_pdf_bytes(source: bytes, contents: list[dict[str, Any]], flatten: bool) -> bytes:
+    # Runs in an export worker process: bytes and JSON in, bytes out.
+    from lamina.pdf import PdfWriteError, apply_instant_json, open_pdf
+    from lamina.pdf.annotations import read_records
+
+    with open_pdf(source) as pdf:
+        base = read_records(pdf)
+    wanted = [record_from_json(c, f"record {c.get('id')}") for c in contents]
+    try:
+        data: bytes = apply_instant_json(source, diff_against_base(base, wanted), flatten=flatten)
+    except PdfWriteError:
+        # A record of a type Lamina does not know (kept verbatim, DESIGN §4.9) that the PDF
+        # writer cannot express is left out rather than failing the export for everyone.
+        known = [r for r in wanted if not isinstance(r, UnknownAnnotation)]
+        if len(known) == len(wanted):
+            raise
+        data = apply_instant_json(source, diff_against_base(base, known), flatten=flatten)
+    return data
+
+
+def _base_states(source: bytes) -> list[RecordState]:
+    # Runs in an export worker process: the PDF's own annotations as record states (§2.4).
+    from lamina.pdf import open_pdf
+    from lamina.pdf.annotations import read_records
+
+    with open_pdf(source) as pdf:
+        base = read_records(pdf)
+    return [RecordState(RecordId(str(r.id)), r.KIND, 1, 0, record_to_json(r)) for r in base if r.id]
+
+
+def _without(source: bytes, hidden: frozenset[str]) -> bytes:
+    # Runs in an export worker process: the PDF less the base annotations in ``hidden``.
+    from lamina.pdf import apply_instant_json, open_pdf
+    from lamina.pdf.annotations import read_records
+
+    with open_pdf(source) as pdf:
+        base = read_records(pdf)
+    kept = [r for r in base if str(r.id) not in hidden]
+    data: bytes = apply_instant_json(source, diff_against_base(base, kept), flatten=False)
+    return data
+
+
+def _contents(
     records: Iterable[RecordState], visible: Callable[[RecordState], bool] | None
-) -> list[Record]:
-    """Return the live records ``visible`` lets through (all when None), parsed.
-
-    Raises:
-        InstantJsonError: a stored record is not valid Instant JSON.
-    """
+) -> list[dict[str, Any]]:
     return [
-        record_from_json(dict(r.content), f"record {r.id}")
+        dict(r.content)
         for r in records
         if not r.deleted and r.content is not None and (visible is None or visible(r))
     ]
@@ -37,13 +99,107 @@ def build_layer_pdf(
     visible: Callable[[RecordState], bool] | None,
     flatten: bool,
 ) -> bytes:
-    """Return the document's PDF with the layer's visible records written into it."""
-    from lamina.pdf import apply_instant_json, open_pdf
-    from lamina.pdf.annotations import read_records
+    """Return the document's PDF with the layer's visible records written into it (in this
+    thread; the server uses :func:`build_off_loop`)."""
+    return _layer_pdf_bytes(store.read_asset(document.sha256), _contents(records, visible), flatten)
 
+
+def plain_pdf(
+    store: Store, document: DocumentInfo, visible: Callable[[RecordState], bool] | None
+) -> bytes:
+    """Return the PDF as uploaded, less its own annotations ``visible`` hides (§5.4), in
+    this thread (the server uses :func:`build_off_loop`).
+
+    A token that sees everything gets the original bytes; any other gets a PDF rebuilt
+    without the base annotations its view rules hide (snapshot, pull and the layer PDF hide
+    them too, so no path shows them).
+    """
     source = store.read_asset(document.sha256)
-    with open_pdf(source) as pdf:
-        base = read_records(pdf)
-    diff = diff_against_base(base, _visible_records(records, visible))
-    data: bytes = apply_instant_json(source, diff, flatten=flatten)
-    return data
+    if visible is None:
+        return source
+    hidden = frozenset(s.id for s in _base_states(source) if not visible(s))
+    return _without(source, hidden) if hidden else source
+
+
+class ExportPool:
+    """A bounded pool of export worker processes: ``workers`` builds at once, ``queue``
+    waiting, the rest refused (:class:`ExportBusy`).
+
+    Processes, not threads: PyMuPDF holds the GIL while it builds, so a build on a thread
+    still stalls the event loop's thread.
+    """
+
+    def __init__(self, workers: int = EXPORT_WORKERS, queue: int = EXPORT_QUEUE) -> None:
+        import multiprocessing
+
+        self._executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn")
+        )
+        self._capacity = workers + queue
+        self._active = 0
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` (a module-level function; arguments pickled) on a worker.
+
+        Raises:
+            ExportBusy: ``workers + queue`` builds are already running or waiting.
+        """
+        if self._active >= self._capacity:
+            raise ExportBusy(
+                f"{self._active} pdf builds are running or waiting: try again in a moment"
+            )
+        self._active += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        finally:
+            self._active -= 1
+
+    @property
+    def active(self) -> int:
+        """Builds running or waiting now."""
+        return self._active
+
+    def close(self) -> None:
+        """Stop the workers once the builds in progress end."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+_POOL: ExportPool | None = None
+
+
+def export_pool() -> ExportPool:
+    """Return the process's export pool (made on first use)."""
+    global _POOL
+    if _POOL is None:
+        _POOL = ExportPool()
+    return _POOL
+
+
+async def build_off_loop(
+    store: Store,
+    document: DocumentInfo,
+    records: Iterable[RecordState],
+    visible: Callable[[RecordState], bool] | None,
+    *,
+    with_layer: bool,
+    flatten: bool = False,
+) -> bytes:
+    """Return the PDF a ``get_document`` asks for, built on the export pool (DESIGN §10).
+
+    With ``with_layer``: :func:`build_layer_pdf` (the caller checks ``download``); without:
+    :func:`plain_pdf`. The network shell awaits this instead of building on the loop.
+
+    Raises:
+        ExportBusy: the pool's queue is full.
+        LaminaError: the PDF cannot be built (its message says why).
+    """
+    pool = export_pool()
+    source = await asyncio.to_thread(store.read_asset, document.sha256)
+    if with_layer:
+        return await pool.run(_layer_pdf_bytes, source, _contents(records, visible), flatten)
+    if visible is None:
+        return source
+    base = await pool.run(_base_states, source)
+    hidden = frozenset(s.id for s in base if not visible(s))
+    return await pool.run(_without, source, hidden) if hidden else source

@@ -18,13 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from lamina.auth.ownership import form_field_name
 from lamina.model.ids import RecordId
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.access import Access
+from lamina.server.connection import broadcast
 from lamina.server.store import LayerWrite, LoadedLayer
 from lamina.sync.form_fields import FormFields
 from lamina.sync.layer import LayerCommit, LayerState
@@ -38,7 +41,7 @@ from lamina.sync.state import (
     DeleteChange,
     RecordState,
 )
-from lamina.server.connection import broadcast
+from lamina.sync.validation import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer
@@ -72,17 +75,25 @@ def missing_reason(record_id: str) -> str:
 
 
 class TokenPolicy:
-    """The sync layer's change policy for one connection, backed by ``lamina.auth`` (§4.8).
+    """The sync layer's change policy for one connection and one push, backed by
+    ``lamina.auth`` (§4.8).
 
     Records the token may not view are treated as absent: changing one is answered like an
     unknown id, creating over one like any taken id, and neither answer carries its state
-    (the ack filters records by view rights too).
+    (the ack filters records by view rights too). It also keeps the document-wide rules the
+    permission evaluator cannot see from one record: a form field name belongs to one field
+    (DESIGN §5), and a comment joining a thread is a reply to a root the token can view, also
+    when the thread's first comment is earlier in the same push or still being written.
     """
 
     def __init__(self, access: Access, room: Room) -> None:
         self._access = access
         self._room = room
         self._layer = room.layer
+        # Changes this policy allowed earlier in the push (the layer has not applied them).
+        self._pushed: dict[str, RecordState] = {}
+        self._threads: set[str] = set()
+        self._rooted: set[str] | None = None
 
     def check(self, change: Change, current: RecordState | None, actor: Actor) -> str | None:
         """Return why ``change`` is forbidden for this token, or None."""
@@ -94,13 +105,16 @@ class TokenPolicy:
             if isinstance(change, CreateChange):
                 if current is not None and (not visible or not current.deleted):
                     return taken_id_reason(change.record_id)
+                self._check_field_name(change.record_id, change.kind, change.content)
+                root = self._thread_root(change)
                 self._access.check_create(
                     change.kind,
                     change.content,
                     change.group if change.group is not None else actor.default_group,
-                    self._thread_root(change),
+                    root,
                     fields,
                 )
+                self._remember(change, actor)
             elif current is None:
                 return None  # the layer answers "does not exist"
             elif not visible:
@@ -108,25 +122,92 @@ class TokenPolicy:
             elif isinstance(change, DeleteChange):
                 self._access.check_delete(current, fields)
             else:
+                if current.kind == "form-field" and "name" in change.set:
+                    self._check_field_name(current.id, current.kind, change.set)
                 self._access.check_update(current, change.set, change.group, fields)
         except PermissionDenied as exc:
             return exc.reason
         return None
 
+    def _state(self, record_id: str) -> RecordState | None:
+        # This push first, then the writes in flight, then the committed layer.
+        pushed = self._pushed.get(record_id)
+        if pushed is not None:
+            return pushed
+        tail = self._room.tail
+        pending = tail.pending(record_id) if tail is not None else None
+        return pending if pending is not None else self._layer.get(record_id)
+
+    def _remember(self, change: CreateChange, actor: Actor) -> None:
+        state = RecordState(
+            change.record_id, change.kind, 1, 0, change.content, False, actor.user_id, change.group
+        )
+        self._pushed[change.record_id] = state
+        root_id = change.content.get("rootId") if change.kind == "comment" else None
+        if isinstance(root_id, str):
+            self._threads.add(root_id)
+
+    def _check_field_name(self, record_id: str, kind: str, content: Mapping[str, Any]) -> None:
+        from lamina.auth.errors import PermissionDenied
+
+        if kind != "form-field":
+            return
+        name = content.get("name")
+        if not isinstance(name, str):
+            return
+        taken = self._room.fields.outside_push(name)
+        if taken is None or taken.id == record_id or taken.deleted:
+            taken = next(
+                (
+                    r
+                    for r in self._pushed.values()
+                    if r.kind == "form-field"
+                    and r.id != record_id
+                    and (r.content or {}).get("name") == name
+                ),
+                None,
+            )
+        if taken is not None and taken.id != record_id and not taken.deleted:
+            # Visible or not, a second field of that name would take over the first one's
+            # values (its widgets and values are found by name).
+            raise PermissionDenied(
+                f"form field name {name!r} is taken: give the new field another name"
+            )
+
     def _thread_root(self, change: CreateChange) -> RecordState | None:
-        # A comment joining a thread that already has comments is a reply to its root.
+        """Return the root a comment replies to (None: it starts a thread, or not a comment).
+
+        Raises:
+            PermissionDenied: the root does not exist for this token (absent, deleted, or
+                not viewable: all answered alike).
+        """
+        from lamina.auth.errors import PermissionDenied
+
         if change.kind != "comment":
             return None
         root_id = change.content.get("rootId")
-        if not isinstance(root_id, str):
+        if not isinstance(root_id, str) or not root_id:
             return None
-        root = self._layer.get(root_id)
-        if root is None or root.deleted or not self._access.may_view(root):
-            return None
-        for record in self._layer.snapshot():
-            if record.kind == "comment" and (record.content or {}).get("rootId") == root_id:
-                return root
+        root = self._state(root_id)
+        if root is None or root.deleted or not self._access.may_view(root, self._room.field_named):
+            raise PermissionDenied(f"thread root {root_id} does not exist")
+        if root_id in self._threads or self._has_comments(root_id):
+            return root
         return None
+
+    def _has_comments(self, root_id: str) -> bool:
+        # One walk per push, however many comments it carries.
+        if self._rooted is None:
+            tail = self._room.tail
+            in_flight = tail.pending_records() if tail is not None else []
+            self._rooted = {
+                root
+                for record in (*in_flight, *self._layer.snapshot())
+                if record.kind == "comment"
+                and not record.deleted
+                and isinstance(root := (record.content or {}).get("rootId"), str)
+            }
+        return root_id in self._rooted
 
 
 class Room:
@@ -147,6 +228,13 @@ class Room:
         self.broken = False
         self._fields: FormFields | None = None
         self._presence_timer: asyncio.TimerHandle | None = None
+        self._expiry: dict[Connection, asyncio.TimerHandle] = {}
+
+    @property
+    def limits(self) -> Limits:
+        """The server's limits (DESIGN §10); the defaults when it sets none."""
+        limits = getattr(self.server, "limits", None)
+        return limits if isinstance(limits, Limits) else DEFAULT_LIMITS
 
     @property
     def layer(self) -> LayerState:
@@ -203,11 +291,15 @@ class Room:
 
     def push(self, conn: Connection, push: Push) -> None:
         """Prepare ``push`` on top of the writes in flight and submit it to the writer."""
+        if self._expired(conn):
+            return
         policy = TokenPolicy(conn.access, self)
         commit: LayerCommit | None = None
         try:
             changes = self.fields.inherit_groups(push.changes, conn.actor)
-            commit = self.layer.prepare(changes, conn.actor, policy, utc_now_iso(), after=self.tail)
+            commit = self.layer.prepare(
+                changes, conn.actor, policy, utc_now_iso(), after=self.tail, limits=self.limits
+            )
         finally:
             self.fields.end_push(commit)
         for result in commit.results:
@@ -338,10 +430,59 @@ class Room:
         one list sent a moment later replaces a frame per event to every member, which made
         joining O(n²) in frames.
         """
+        # Every join and leave passes here: watch the members' tokens from their first list.
+        self._watch_members()
         if self._presence_timer is None:
             self._presence_timer = asyncio.get_running_loop().call_later(
                 PRESENCE_COALESCE, self._send_presence
             )
+
+    # --- token expiry and connection quotas (DESIGN §5, §10) -------------------------------
+
+    def _watch_members(self) -> None:
+        for conn in [c for c in self._expiry if c not in self.members]:
+            self._expiry.pop(conn).cancel()
+        for conn in list(self.members):
+            if conn in self._expiry or conn.claims is None:
+                continue
+            conn.session.limits = self.limits
+            if self._over_token_quota(conn):
+                continue
+            delay = conn.claims.exp + self.limits.token_leeway - time.time()
+            self._expiry[conn] = asyncio.get_running_loop().call_later(
+                max(0.0, delay), self._expired, conn
+            )
+
+    def _expired(self, conn: Connection) -> bool:
+        """Close ``conn`` when its token is past ``exp`` plus the leeway; say whether it was."""
+        claims = conn.claims
+        if claims is None or time.time() < claims.exp + self.limits.token_leeway:
+            return False
+        when = datetime.fromtimestamp(claims.exp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+        conn.close_with("token-expired", f"token expired at {when}: ask the host for a new invite")
+        return True
+
+    def _over_token_quota(self, conn: Connection) -> bool:
+        claims = conn.claims
+        assert claims is not None
+        hello = conn.session.hello
+        mine = hello.token if hello is not None else None
+        same = sum(
+            1
+            for other in self.server.connections
+            if other.closing is None
+            and other.session.hello is not None
+            and other.session.hello.token == mine
+        )
+        limit = self.limits.connections_per_token
+        if same <= limit:
+            return False
+        conn.close_with(
+            "limit-exceeded",
+            f"limit connections_per_token: this token has {same} connections open "
+            f"(at most {limit}); close another window of this review",
+        )
+        return True
 
     def _send_presence(self) -> None:
         self._presence_timer = None

@@ -20,6 +20,7 @@ CLOSE_CODES: dict[str, int] = {
     "bad-message": 4400,
     "too-large": 1009,
     "rate-limited": 4429,
+    "limit-exceeded": 4413,
     "server-error": 1011,
     "shutting-down": 1001,
 }

@@ -69,6 +69,15 @@ class FormFields:
         record_id = self._ids.get(name)
         return None if record_id is None else self._layer.get(record_id)
 
+    def outside_push(self, name: str) -> RecordState | None:
+        """Return the form field called ``name`` as the writes in flight or the committed
+        layer hold it (a tombstone too), ignoring the push being prepared, or None."""
+        field = self._in_flight.get(name)
+        if field is not None:
+            return field
+        record_id = self._ids.get(name)
+        return None if record_id is None else self._layer.get(record_id)
+
     def field_of(self, kind: str, content: Mapping[str, Any] | None) -> RecordState | None:
         """Return the form field whose group a value or widget inherits, or None."""
         name = self._field_name_of(kind, content)

@@ -32,6 +32,7 @@ from lamina.sync.state import (
     RecordState,
     UpdateChange,
 )
+from lamina.sync.validation import DEFAULT_LIMITS, Limits, record_problem
 
 _MISSING: Any = object()
 _PROTECTED_KEYS = ("id", "type")
@@ -89,6 +90,15 @@ class LayerCommit:
     # Cumulative overlay over the layer, including earlier commits of a group commit chain.
     _overlay: Mapping[RecordId, RecordState] = field(default_factory=dict, repr=False)
     _known: Mapping[str, ChangeResult] = field(default_factory=dict, repr=False)
+
+    def pending(self, record_id: str) -> RecordState | None:
+        """Return a record's state as this commit (and those it was prepared after) leave
+        it, or None when none of them changes it."""
+        return self._overlay.get(RecordId(record_id))
+
+    def pending_records(self) -> list[RecordState]:
+        """Return every record this commit chain changes, in no particular order."""
+        return list(self._overlay.values())
 
     @property
     def changed(self) -> bool:
@@ -209,8 +219,13 @@ class LayerState:
         now: str,
         *,
         after: LayerCommit | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> LayerCommit:
         """Work out what a push does, without changing the layer.
+
+        Every record a change would leave behind is validated first (``record_problem``:
+        schema, kind, numbers, sizes; DESIGN §4.9), and a create past ``records_per_layer``
+        is refused; such changes are ``rejected`` with the limit named.
 
         Args:
             changes: the push's changes, in order.
@@ -218,6 +233,7 @@ class LayerState:
             policy: the permission check run on every change before it applies (§4.8).
             now: the commit time (ISO 8601), stored as ``created_at``/``updated_at``.
             after: a commit prepared earlier and not yet applied, to build on (group commit).
+            limits: the limits records are checked against.
         """
         if after is not None and after.epoch != self.epoch:
             raise LocalProtocolError("prepare after a commit of another layer epoch")
@@ -230,6 +246,7 @@ class LayerState:
         previous: dict[RecordId, RecordState | None] = {}
         remembered: list[ChangeResult] = []
         records = self._records
+        count = len(records) + sum(1 for rid in overlay if rid not in records)
 
         def current(record_id: RecordId) -> RecordState | None:
             state = overlay.get(record_id)
@@ -237,12 +254,28 @@ class LayerState:
 
         for change in changes:
             seen = known.get(change.change_id) or self._known.get(change.change_id)
+            if seen is not None and seen.author is not None and seen.author != (actor.user_id,):
+                # §4.2: a change id is its author's; another user learns nothing from it.
+                taken = f"change id {change.change_id} is taken: send the change with a new id"
+                results.append(_rejected(change, None, taken))
+                continue
             if seen is not None:  # §4.2: send the stored result again, apply nothing
                 results.append(self._refresh(seen, _Chain(overlay, records)))
                 continue
             before = current(change.record_id)
-            result, new_state = _decide(change, before, actor, policy, now, seq + 1)
+            if (
+                before is None
+                and isinstance(change, CreateChange)
+                and count >= limits.records_per_layer
+            ):
+                full = f"the layer holds {count} records (at most {limits.records_per_layer})"
+                result = _rejected(change, None, f"limit records_per_layer: {full}")
+                results.append(dataclasses.replace(result, limit="records_per_layer"))
+                continue
+            result, new_state = _decide(change, before, actor, policy, now, seq + 1, limits)
             if new_state is not None:
+                if before is None:
+                    count += 1
                 seq += 1  # §4.10: one per committed change
                 overlay[new_state.id] = new_state
                 if new_state.id not in previous:
@@ -250,6 +283,7 @@ class LayerState:
                 changed.pop(new_state.id, None)
                 changed[new_state.id] = new_state
             if result.status != "rejected":
+                result = dataclasses.replace(result, author=(actor.user_id,))
                 known[change.change_id] = result
                 remembered.append(result)
             results.append(result)
@@ -352,10 +386,11 @@ def _decide(
     policy: ChangePolicy,
     now: str,
     seq: int,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[ChangeResult, RecordState | None]:
     """Return the result of one change and the record's new state (None: nothing changed)."""
     if isinstance(change, CreateChange):
-        return _create(change, current, actor, policy, now, seq)
+        return _create(change, current, actor, policy, now, seq, limits)
     if current is None:
         return _rejected(change, None, f"record {change.record_id} does not exist"), None
     reason = policy.check(change, current, actor)  # §4.8
@@ -367,7 +402,22 @@ def _decide(
         rev = current.rev + 1
         tomb = _with(current, rev=rev, seq=seq, deleted=True, updated_at=now)
         return ChangeResult(change.change_id, change.record_id, "applied", tomb, made_rev=rev), tomb
-    return _update(change, current, now, seq)
+    if change.base_rev > current.rev:
+        # A base from the future would count every field as unchanged since and skip
+        # conflict detection (§4.5).
+        ahead = f"base_rev {change.base_rev} is ahead of the record's rev {current.rev}"
+        return _rejected(change, current, ahead), None
+    return _update(change, current, now, seq, limits)
+
+
+def _refused(
+    change: Change, current: RecordState | None, kind: str, content: Any, limits: Limits
+) -> ChangeResult | None:
+    problem = record_problem(kind, content, limits)
+    if problem is None:
+        return None
+    result = _rejected(change, current, problem.reason)
+    return result if problem.limit is None else dataclasses.replace(result, limit=problem.limit)
 
 
 def _create(
@@ -377,8 +427,12 @@ def _create(
     policy: ChangePolicy,
     now: str,
     seq: int,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[ChangeResult, RecordState | None]:
     content = change.content
+    refused = _refused(change, current, change.kind, content, limits)
+    if refused is not None:  # DESIGN §4.9: validated before anything else
+        return refused, None
     given_id = content.get("id", _MISSING)
     if given_id is not _MISSING and given_id != change.record_id:
         mismatch = f"content id {given_id!r} differs from record id {change.record_id!r}"
@@ -411,7 +465,7 @@ def _create(
 
 
 def _update(
-    change: UpdateChange, current: RecordState, now: str, seq: int
+    change: UpdateChange, current: RecordState, now: str, seq: int, limits: Limits = DEFAULT_LIMITS
 ) -> tuple[ChangeResult, RecordState | None]:
     old = current.content or {}
     base = change.base_rev
@@ -467,6 +521,10 @@ def _update(
             lost_group,
         )
         return result, None
+    if new is not None:
+        refused = _refused(change, current, current.kind, new, limits)
+        if refused is not None:
+            return refused, None
     rev = current.rev + 1
     field_revs = dict(current.field_revs) if current.field_revs else {}
     if not field_revs:

@@ -10,6 +10,7 @@ exception.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from lamina.sync.state import (
     change_from_wire,
     dumps,
 )
+from lamina.sync.validation import MAX_SAFE_INTEGER
 
 PROTOCOL_VERSION = 1
 """The ``protocol`` of ``hello`` and ``welcome`` (§3.1)."""
@@ -279,9 +281,14 @@ class Error:
     TYPE: ClassVar[str] = "error"
     code: str
     message: str
+    limit: str | None = None
+    """For ``limit-exceeded`` and ``rate-limited``: the ``Limits`` field that was passed."""
 
     def to_wire(self) -> dict[str, Any]:
-        return {"type": "error", "code": self.code, "message": self.message}
+        out = {"type": "error", "code": self.code, "message": self.message}
+        if self.limit is not None:
+            out["limit"] = self.limit
+        return out
 
 
 ClientMessage: TypeAlias = Hello | Push | Presence | GetDocument | ViewLayer
@@ -320,6 +327,24 @@ def encode_records_frame(
 
 def _reject_constant(name: str) -> Any:
     raise RemoteProtocolError(f"frame: {name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    # json reads 1e309 as inf, which can never be written back (dumps(allow_nan=False)):
+    # one such number stored in a record broke every later join of its layer.
+    value = float(text)
+    if not math.isfinite(value):
+        raise RemoteProtocolError(f"frame: number {text[:40]} is not finite")
+    return value
+
+
+def _safe_int(text: str) -> int:
+    # Longer than 4300 digits, int() raises ValueError (reported as malformed JSON); past
+    # 2^53 a number changes when a JavaScript or float reader reads it (DESIGN §10).
+    value = int(text)
+    if len(text) > 15 and abs(value) > MAX_SAFE_INTEGER:
+        raise RemoteProtocolError(f"frame: integer {text[:40]}... outside ±2^53")
+    return value
 
 
 def _hello(o: dict[str, Any]) -> Hello:
@@ -466,7 +491,8 @@ def _document_chunk(o: dict[str, Any]) -> DocumentChunk:
 
 def _error(o: dict[str, Any]) -> Error:
     code = w.string(w.required(o, "code", "error"), "error.code")
-    return Error(code, w.string(o.get("message", ""), "error.message"))
+    limit = w.opt_string(o.get("limit"), "error.limit")
+    return Error(code, w.string(o.get("message", ""), "error.message"), limit)
 
 
 _FROM_CLIENT: dict[str, Callable[[dict[str, Any]], Message]] = {
@@ -524,7 +550,12 @@ def decode_message(text: str, *, from_client: bool) -> Message:
         raise RemoteProtocolError(f"frame: expected text, got {type(text).__name__}")
     check_frame_size(text)
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(
+            text,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            parse_int=_safe_int,
+        )
     except RemoteProtocolError:
         raise
     except RecursionError:

@@ -48,6 +48,7 @@ from lamina.sync.messages import (
 )
 from lamina.sync.phases import SERVER_RULES, PhaseMachine, ServerPhase, Step
 from lamina.sync.state import ChangeResult, RecordState, dumps
+from lamina.sync.validation import DEFAULT_LIMITS, LimitExceeded, Limits, check_presence
 
 Visibility: TypeAlias = Callable[[RecordState], bool]
 """Whether a connection may view a record (its token's ``view`` rules, §4.9); None: all."""
@@ -182,14 +183,19 @@ class CatchUp:
     snapshot: bool
 
 
-def catch_up_for(hello: Hello, layer: LayerState) -> CatchUp:
+def catch_up_for(hello: Hello, layer: LayerState, visible: Visibility | None = None) -> CatchUp:
     """Decide what a client that said ``hello`` gets from ``layer`` (§3.3, §3.4).
 
     Exactly what it missed when its ``layer_epoch`` is the layer's and the layer still holds
     every change after its ``last_seq``; otherwise a snapshot (first sync, another epoch, a
-    ``last_seq`` older than the kept history or from a future the server lost).
+    ``last_seq`` older than the kept history or from a future the server lost). When a
+    missed record is one the connection may not view (``visible``), a snapshot too: a
+    catch-up would have to say it changed (its id, kind and rev), and a snapshot drops it
+    from the replica without naming it.
     """
     missed = layer.changes_since(hello.last_seq) if hello.layer_epoch == layer.epoch else None
+    if missed is not None and visible is not None and not all(map(visible, missed)):
+        missed = None
     if missed is None:
         return CatchUp(layer.snapshot(), layer.seq, snapshot=True)
     return CatchUp(missed, layer.seq, snapshot=False)
@@ -226,8 +232,16 @@ class ServerSession:
         view_layers: the other layers this connection has been sent a snapshot of (§5.3).
     """
 
-    def __init__(self, *, rate_limit: float = RATE_LIMIT, burst: float = RATE_BURST) -> None:
+    def __init__(
+        self,
+        *,
+        rate_limit: float = RATE_LIMIT,
+        burst: float = RATE_BURST,
+        limits: Limits = DEFAULT_LIMITS,
+    ) -> None:
         self._phases = PhaseMachine(SERVER_RULES)
+        self.limits = limits
+        self._buckets: dict[str, float] = {}
         self.hello: Hello | None = None
         self.presence: Mapping[str, Any] = {}
         self.view_layers: set[str] = set()
@@ -281,12 +295,16 @@ class ServerSession:
             if now is not None:
                 self._spend_token(now)
             check_frame_size(text)
+            if now is not None:
+                self._spend("bytes", len(text), now)
             msg = decode_message(text, from_client=True)
             self._phases.check_receive(msg.TYPE)  # P4
+            self._check_limits(msg, text, now)
             return [self._event_for(msg)]
         except RemoteProtocolError as exc:
             self._phases.advance(Step.ERROR)
-            self._frames.append(encode_message(Error(exc.code, exc.message)))
+            limit = exc.limit if isinstance(exc, LimitExceeded) else None
+            self._frames.append(encode_message(Error(exc.code, exc.message, limit)))
             raise
 
     def _spend_token(self, now: float) -> None:
@@ -299,6 +317,44 @@ class ServerSession:
                 f"more than {self._rate:g} messages per second", code="rate-limited"
             )
         self._tokens -= 1
+
+    def _spend(self, what: str, amount: float, now: float) -> None:
+        # DESIGN §10: changes and bytes per second per connection, token buckets like §7.3
+        # (the frame bucket uses ``_last_time``, these keep their own).
+        limits = self.limits
+        rate, burst = (
+            (limits.bytes_per_second, limits.bytes_burst)
+            if what == "bytes"
+            else (limits.changes_per_second, limits.changes_burst)
+        )
+        last = self._buckets.get(f"{what}.t")
+        tokens = self._buckets.get(what, burst)
+        if last is not None and now > last:
+            tokens = min(burst, tokens + (now - last) * rate)
+        self._buckets[f"{what}.t"] = now if last is None else max(last, now)
+        if tokens < amount:
+            name = f"{what}_per_second"
+            raise LimitExceeded(name, f"more than {rate:g} {what} per second", code="rate-limited")
+        self._buckets[what] = tokens - amount
+
+    def _check_limits(self, msg: Any, text: str, now: float | None) -> None:
+        limits = self.limits
+        if isinstance(msg, Push):
+            if len(text) > limits.push_bytes:
+                raise LimitExceeded(
+                    "push_bytes", f"push of {len(text)} bytes (at most {limits.push_bytes})"
+                )
+            if len(msg.changes) > limits.changes_per_push:
+                raise LimitExceeded(
+                    "changes_per_push",
+                    f"push of {len(msg.changes)} changes (at most {limits.changes_per_push})",
+                )
+            if now is not None:
+                self._spend("changes", len(msg.changes), now)
+        elif isinstance(msg, Presence):
+            check_presence(msg.state, limits)
+        elif isinstance(msg, Hello):
+            check_presence(msg.presence, limits)
 
     def _event_for(self, msg: Any) -> ServerEvent:
         if isinstance(msg, Hello):
@@ -348,15 +404,14 @@ class ServerSession:
         """Queue what the client missed of ``layer``, or a snapshot (§3.3), and open.
 
         The choice is :func:`catch_up_for`'s. Records the connection may not view are left
-        out of a snapshot; in a catch-up they go as content-less tombstones (it may have
-        seen them before).
+        out (a catch-up that would name one becomes a snapshot).
 
         Returns:
             What was sent.
         """
         if self.hello is None:
             raise LocalProtocolError("send_catch_up before hello")
-        catch_up = catch_up_for(self.hello, layer)
+        catch_up = catch_up_for(self.hello, layer, visible)
         if catch_up.snapshot:
             self.send_snapshot(catch_up.records, catch_up.seq, visible=visible)
         else:

@@ -316,6 +316,11 @@ class ChangeResult:
     lost_unset: tuple[str, ...] = ()
     lost_group: str | None = None
     made_rev: int | None = None
+    author: tuple[str | None] | None = field(default=None, compare=False)
+    """Whose change this was, ``(user_id,)``, kept by the store so that a repeated change id
+    gets its stored result only from its author (§4.2); None when unknown (older stores)."""
+    limit: str | None = None
+    """For a change rejected by a limit, the :class:`~lamina.sync.validation.Limits` field."""
 
     def to_wire(self, record: RecordState | bool | None = True) -> dict[str, Any]:
         """Return the §4.4 result dict.
@@ -335,6 +340,8 @@ class ChangeResult:
             out["reason"] = self.reason
         if self.made_rev is not None:
             out["made_rev"] = self.made_rev
+        if self.limit is not None:
+            out["limit"] = self.limit
         if self.status == "conflict":
             conflict: dict[str, Any] = {"lost": self.lost, "lost_unset": list(self.lost_unset)}
             if self.lost_group is not None:
@@ -344,7 +351,10 @@ class ChangeResult:
 
     def to_store(self) -> dict[str, Any]:
         """Return the result without its record, for a store to remember it (§4.2)."""
-        return self.to_wire(record=None)
+        out = self.to_wire(record=None)
+        if self.author is not None:
+            out["author"] = {"user_id": self.author[0]}
+        return out
 
     @classmethod
     def from_wire(cls, value: Any, path: str) -> ChangeResult:
@@ -378,4 +388,12 @@ class ChangeResult:
             lost_unset=lost_unset,
             lost_group=lost_group,
             made_rev=w.opt_integer(o.get("made_rev"), f"{path}.made_rev"),
+            author=_author(o.get("author"), f"{path}.author"),
+            limit=w.opt_string(o.get("limit"), f"{path}.limit"),
         )
+
+
+def _author(value: Any, path: str) -> tuple[str | None] | None:
+    if value is None:
+        return None
+    return (w.opt_string(w.obj(value, path).get("user_id"), f"{path}.user_id"),)

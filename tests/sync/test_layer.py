@@ -157,7 +157,7 @@ def test_group_change_merges_like_a_field_4_5(layer: LayerState) -> None:
 
 
 def test_record_without_field_history_conflicts_conservatively_4_5() -> None:
-    base = RecordState(RecordId("12"), "annotation", 3, 0, {"id": "12", "note": "pdf"})
+    base = RecordState(RecordId("12"), "annotation", 3, 0, {"id": "12", "note": "pdf", **ink()})
     layer = LayerState("e1", records=[base])
     stale = apply(layer, UpdateChange("u1", RecordId("12"), 2, {"note": "x"}))[0]
     fresh = apply(layer, UpdateChange("u2", RecordId("12"), 3, {"note": "y"}))[0]
