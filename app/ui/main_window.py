@@ -233,6 +233,8 @@ class MainWindow(QMainWindow):
         view.zoom_changed.connect(self.status_bar.show_zoom)
         view.current_page_changed.connect(self._on_page_changed)
         self.thumbnails.page_chosen.connect(view.go_to_page)
+        self.thumbnails.follow_annotations(view.painted_annotations)
+        view.annotations_changed.connect(self.thumbnails.redraw_pages)
         self.properties.style_changed.connect(editor.on_style_changed)
         self.comments.activated.connect(editor.go_to_record)
         self.comments.reply.connect(editor.reply)

@@ -79,11 +79,14 @@ class PageCanvas(QAbstractScrollArea):
         zoom_changed(float): the zoom (1.0 = 100 %) changed.
         current_page_changed(int): the page at the top of the view changed (0-based).
         first_paint(): the first page tile was painted (used to measure start-up).
+        annotations_changed(object): what is drawn on these pages (a set of page indexes)
+            changed, in the tiles or painted over them.
     """
 
     zoom_changed = Signal(float)
     current_page_changed = Signal(int)
     first_paint = Signal()
+    annotations_changed = Signal(object)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -219,11 +222,14 @@ class PageCanvas(QAbstractScrollArea):
         by_page: dict[int, list[Annotation]] = {}
         for a in annotations:
             by_page.setdefault(a.page_index, []).append(a)
+        changed = set(self._annotations) | set(by_page)
         self._annotations = by_page
         self._page_of = {a.id: a.page_index for a in annotations}
         self._editable = editable
         self._drawn_changed()
         self.viewport().update()
+        if changed:
+            self.annotations_changed.emit(changed)
 
     def set_page_annotations(self, pages: Mapping[int, Sequence[Annotation]]) -> None:
         """Replace what is drawn on these pages only (bottom to top); the others keep theirs.
@@ -241,6 +247,7 @@ class PageCanvas(QAbstractScrollArea):
         shown = self.visible_pages()
         if any(page in shown for page in pages):
             self.viewport().update()
+        self.annotations_changed.emit(set(pages))
 
     def show_native(self, records: Iterable[Annotation]) -> None:
         """Let the page tiles draw these records with the PDF's own appearance streams.
@@ -263,6 +270,10 @@ class PageCanvas(QAbstractScrollArea):
                 pages |= {p for x, p in shown.items() if x in old and old[x] != p}
             self._renderer.show_annotations(frozenset(shown), pages)
         self.viewport().update()
+
+    def painted_annotations(self, page: int) -> list[Annotation]:
+        """Return what the canvas paints itself over the tiles of ``page`` (bottom to top)."""
+        return [a for a in self._annotations.get(page, ()) if a.id not in self._native_ids]
 
     def native(self, annotation: Annotation) -> bool:
         """Return whether the page tiles draw ``annotation`` (see :meth:`show_native`)."""

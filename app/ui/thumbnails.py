@@ -1,15 +1,21 @@
 """The page thumbnails sidebar: small renders of every page, drawn as they scroll into view.
 
 A page's size is read only when its thumbnail is first wanted: reading all 429 page sizes of
-a long PDF up front would delay the first page on screen.
+a long PDF up front would delay the first page on screen. Thumbnails show the annotations as
+the page does: the PDF's own in the rendered pixels, the records the page view paints (new and
+edited ones) painted over them (:meth:`ThumbnailPanel.follow_annotations`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
+
+from lamina.model.records import Annotation
 from lamina.pdf import PdfDocument, PdfError
+from lamina.ui.annotation_painter import instant_transform, paint_annotation
 from lamina.ui.render import TileKey, TileRenderer, zoom_key
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QListView,
     QListWidget,
@@ -72,6 +78,7 @@ class ThumbnailPanel(QListWidget):
         self._zooms: list[float | None] = []
         self._sizes: list[tuple[int, int]] = []
         self._following: int | None = None
+        self._painted: Callable[[int], Sequence[Annotation]] = lambda _page: ()
         self._follow_timer = QTimer(self)
         self._follow_timer.setSingleShot(True)
         self._follow_timer.setInterval(FOLLOW_DELAY_MS)
@@ -106,6 +113,36 @@ class ThumbnailPanel(QListWidget):
         self.setUpdatesEnabled(True)
         self._request()
 
+    def follow_annotations(self, painted: Callable[[int], Sequence[Annotation]]) -> None:
+        """Paint ``painted(page)`` (what the page view paints itself) over each thumbnail."""
+        self._painted = painted
+        self.redraw_pages(range(self.count()))
+
+    def redraw_pages(self, pages: Iterable[int]) -> None:
+        """Draw the thumbnails of ``pages`` again (their annotations changed)."""
+        self._shown.difference_update(pages)
+        self._request()
+
+    def _visible_rows(self) -> range:
+        """Return the rows the list shows now (at least one), plus a couple below."""
+        vp = self.viewport().rect()
+        middle = vp.width() // 2
+
+        def row_at(y: int, step: int) -> int:
+            # The spacing between items is no item: step past it.
+            for _ in range(12):
+                row = self.indexAt(QPoint(middle, y)).row()
+                if row >= 0:
+                    return row
+                y += step
+            return -1
+
+        first = max(0, row_at(vp.top(), 3))
+        last = row_at(vp.bottom(), -3)
+        if last < first:
+            last = first + 12
+        return range(first, min(last + 3, len(self._zooms)))
+
     def _key(self, page: int) -> TileKey:
         zoom = self._zooms[page]
         if zoom is None:
@@ -132,18 +169,16 @@ class ThumbnailPanel(QListWidget):
     def _request(self) -> None:
         if self._renderer is None or not self._zooms:
             return
-        first = self.indexAt(self.viewport().rect().topLeft()).row()
-        first = max(0, first)
         wanted = []
-        for page in range(first, min(first + 12, len(self._zooms))):
+        for page in self._visible_rows():
             try:
                 key = self._key(page)
             except (PdfError, ValueError):
                 return  # the document was closed; nothing left to draw
             self._keys[key] = page
-            if page in self._shown:
+            if page in self._shown and not self._renderer.stale(key):
                 continue  # its icon is drawn already: setting it again on every scroll is waste
-            if self._renderer.cached(key) is None:
+            if self._renderer.cached(key) is None or self._renderer.stale(key):
                 wanted.append(key)
             else:
                 self._set_icon(page, key)
@@ -154,14 +189,38 @@ class ThumbnailPanel(QListWidget):
         image: QImage | None = self._renderer.cached(key)
         item = self.item(page)
         if image is not None and item is not None:
+            painted = self._painted(page)
+            if painted and self._doc is not None:
+                image = self._with_annotations(image, page, painted)
             shown = QPixmap.fromImage(image)
             shown.setDevicePixelRatio(self.devicePixelRatioF())
             item.setIcon(QIcon(shown))
             self._shown.add(page)
 
+    def _with_annotations(self, image: QImage, page: int, painted: Sequence[Annotation]) -> QImage:
+        assert self._doc is not None
+        out = image.copy()
+        painter = QPainter(out)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        zoom = self._zooms[page] or 1.0
+        try:
+            painter.setTransform(instant_transform(self._doc.page_geometry(page), zoom, 0, 0))
+            for annotation in painted:
+                paint_annotation(painter, annotation)
+        except (PdfError, ValueError):
+            pass  # the document was closed under us: the bare thumbnail will do
+        finally:
+            painter.end()
+        return out
+
     def _on_tile(self, key: object) -> None:
         if isinstance(key, TileKey) and key in self._keys:
-            self._set_icon(self._keys[key], key)
+            assert self._renderer is not None
+            if self._renderer.stale(key) or self._renderer.cached(key) is None:
+                self._shown.discard(key.page)
+                self._request()  # its annotations changed: ask for it again
+            else:
+                self._set_icon(self._keys[key], key)
 
     def set_current(self, page: int) -> None:
         """Highlight ``page`` (and scroll to it) once the page view stops changing page."""
