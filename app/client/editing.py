@@ -19,7 +19,7 @@ from lamina.client.replica import Replica, kind_of_content
 from lamina.client.upstream import Upstream
 from lamina.model.diff import FIXED_KEYS, key_changes
 from lamina.model.ids import RecordId, new_record_id
-from lamina.model.records import Record, record_to_json
+from lamina.model.records import Record, form_field_value_id, record_to_json
 from lamina.sync.errors import SyncError
 from lamina.sync.state import Change
 
@@ -45,10 +45,15 @@ class Editor:
     def create(self, record: Record | Mapping[str, Any], group: str | None) -> LocalEdit:
         content = record_to_json(record) if isinstance(record, Record) else dict(record)
         kind = kind_of_content(content)
-        if not content.get("id") and kind != "form-field-value":
+        record_id: str | None = None
+        if kind == "form-field-value":
+            # One value per field and layer: its id comes from the field's name (records.py).
+            record_id = record.id if isinstance(record, Record) else None
+            record_id = record_id or form_field_value_id(str(content.get("name", "")))
+        elif not content.get("id"):
             content["id"] = new_record_id()
         try:
-            change = self._session.create(kind, content, group)
+            change = self._session.create(kind, content, group, record_id=record_id)
         except SyncError as exc:
             raise ClientError(str(exc)) from exc
         return self._after_local(change, None)

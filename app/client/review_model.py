@@ -77,7 +77,14 @@ from lamina.client.review_layers import LayerOverlays, LayerState
 from lamina.client.review_permissions import NO_WRITE_REASON, record_flags
 from lamina.client.review_records import IdChanges, RecordIndex
 from lamina.model.ids import RecordId, new_record_id
-from lamina.model.records import Annotation, Comment, Record, Text
+from lamina.model.records import (
+    Annotation,
+    Comment,
+    FormFieldValue,
+    Record,
+    Text,
+    form_field_value_id,
+)
 from lamina.model.undo import Change, Create, Delete, UndoHistory, Update
 
 log = logging.getLogger(__name__)
@@ -454,6 +461,28 @@ class ReviewModel:
             for comment in reversed(self._records.thread(record.id)):
                 self._edits.perform(Delete(comment))
             self._edits.perform(Delete(record))
+
+    def fill(self, field_name: str, value: str | list[str] | None) -> None:
+        """Set the value of the form field ``field_name`` on the user's layer; one undo step.
+
+        The value travels as the field's ``pspdfkit/form-field-value`` record (created the
+        first time), so it syncs like any record. Values take Instant JSON's shapes: text
+        ``str``, check boxes and radio groups ``[on_state]`` or ``[]``, choices ``[option]``.
+
+        Raises:
+            ActionRefusedError: the document is read-only, or the token lacks
+                ``form-fields:fill`` for this field (the message says why).
+        """
+        rid = form_field_value_id(field_name)
+        before = self._records.get(rid)
+        if before is None:
+            self.create(FormFieldValue(id=rid, name=field_name, value=value), "fill form field")
+            return
+        if not isinstance(before, FormFieldValue):
+            raise ClientError(f"record {rid} is not a form field value")
+        if before.value == value:
+            return
+        self.update(dataclasses.replace(before, value=value), "fill form field")
 
     def reply(self, record_id: str, text: str, creator_name: str | None = None) -> Comment:
         """Add a comment to the thread of a record (or of a comment's root); one undo step.

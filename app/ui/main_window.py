@@ -28,9 +28,9 @@ from lamina.ui.conflicts_panel import ConflictList, ConflictsPanel
 from lamina.ui.documents import OpenDocuments
 from lamina.ui.drawn_records import DrawnRecords
 from lamina.ui.editing import Editor
+from lamina.ui.forms import FormFiller, FormPageView
 from lamina.ui.help_dialogs import open_about_box, open_shortcuts_dialog
 from lamina.ui.inline_editor import InlineTextEditor
-from lamina.ui.layer_overlay import LayerPageView
 from lamina.ui.layers_panel import LayersPanel, LayerViews
 from lamina.ui.opening import DocumentOpener
 from lamina.ui.preferences import Preferences, load_preferences
@@ -116,7 +116,7 @@ class MainWindow(QMainWindow):
 
         self.stack = QStackedWidget()
         self.welcome = WelcomePage()
-        self.view = LayerPageView()
+        self.view = FormPageView()
         self.stack.addWidget(self.welcome)
         self.stack.addWidget(self.view)
         self.setCentralWidget(self.stack)
@@ -305,6 +305,8 @@ class MainWindow(QMainWindow):
         self._show_read_only()
         self.layer_views = layer_views = LayerViews(self, model, bridge)
         DrawnRecords(self.view, model, bridge, layer_views.color)
+        if self.pdf is not None:
+            FormFiller(self.view, model, bridge, self.pdf, self._report)
         CommentRows(self.comments, model, bridge, layer_views.layer_of)
         ConflictList(self.conflicts, model, bridge, self._show_conflicts_dock)
         follow_review(self.status_bar, model, bridge)
@@ -328,6 +330,9 @@ class MainWindow(QMainWindow):
         self.editor.finish_inline_edit()
         model, bridge = self.session, self.bridge
         self.session = self.bridge = self.layer_views = None
+        if self.view.filler is not None:
+            self.view.filler.close_editor(commit=True)
+            self.view.filler = None
         if bridge is not None:
             bridge.close()
             bridge.deleteLater()  # with it, the panels' per-document parts
@@ -377,6 +382,9 @@ class MainWindow(QMainWindow):
         dialog.finished.connect(
             lambda *_: self._open_dialogs.remove(dialog) if dialog in self._open_dialogs else None
         )
+
+    def _report(self, message: str) -> None:
+        self.statusBar().showMessage(message, 8000)
 
     def show_error(self, title: str, message: str) -> None:
         """Show a window-modal message that does not block the event loop."""
