@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QSpinBox, QToolBar, QW
 TOOLS: tuple[tuple[str, str, str], ...] = (
     ("select", "Select", "V"),
     ("text", "Select text", "T"),
+    ("hand", "Hand (pan the page)", "H"),
     ("ink", "Pen", "P"),
     ("highlighter", "Highlighter pen", "M"),
     ("rectangle", "Rectangle", "R"),
@@ -306,7 +307,7 @@ class WindowActions:
         self.delete_action.setEnabled(state.selected and state.delete_why_not is None)
         reason = f"Read-only: {state.read_only_reason}" if read_only else None
         for name, act in self.tool_actions.items():
-            if name in ("select", "text"):
+            if name in ("select", "text", "hand"):
                 continue
             act.setEnabled(reason is None)
             act.setToolTip(reason or f"{TOOL_LABELS[name]} ({TOOL_KEYS[name]})")

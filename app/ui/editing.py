@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
 def style_target(tool: str) -> str:
     """Return what the Properties panel says it edits while ``tool`` is active."""
-    if tool in ("select", "text"):
+    if tool in ("select", "text", "hand"):
         return "Select an annotation to change it, or pick a tool"
     return f"New {TOOL_LABELS[tool].lower()} annotations"
 

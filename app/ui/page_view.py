@@ -1,5 +1,9 @@
 """The page view: the page canvas plus the active tool, the selection and pointer input.
 
+Navigation is as in other viewers: Home, End, Space and Shift+Space, the arrow keys,
+PageUp/PageDown; panning with the hand tool (``"hand"``), a middle-button drag, or a drag with
+Space held.
+
 The view converts each ``QMouseEvent`` once into a :class:`~lamina.model.tools.PointerEvent` in
 Instant coordinates (:meth:`PageGeometry.display_to_instant`) and feeds the active tool's
 generator; everything else about drawing is in :mod:`lamina.model.tools`, and the layout and
@@ -22,7 +26,7 @@ from lamina.model.tools import (
 )
 from lamina.ui.annotation_painter import paint_annotation, paint_selection
 from lamina.ui.page_canvas import MARGIN, PAGE_GAP, PageCanvas, SearchHit
-from PySide6.QtCore import QEvent, QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QColor,
     QKeyEvent,
@@ -32,7 +36,7 @@ from PySide6.QtGui import (
     QTabletEvent,
     QWheelEvent,
 )
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QAbstractSlider, QWidget
 
 __all__ = ["MARGIN", "PAGE_GAP", "PageView", "SearchHit", "page_rect_center"]
 
@@ -77,6 +81,11 @@ class PageView(PageCanvas):
         # Pen pressure (0..1) of the tablet event being handled, None for a mouse.
         self._pen_pressure: float | None = None
         self.read_only = False
+        # Panning: the last pointer position of a pan under way (None: no pan), and Space
+        # held (a drag then pans; a Space press without a drag pages down).
+        self._pan_from: QPointF | None = None
+        self._space_held = False
+        self._space_dragged = False
 
     # -- tools and selection ----------------------------------------------------------------
 
@@ -90,10 +99,7 @@ class PageView(PageCanvas):
             self._session.cancel()
             self._session = None
         self._tool = name
-        cursor = {
-            "select": Qt.CursorShape.ArrowCursor,
-            "text": Qt.CursorShape.IBeamCursor,
-        }.get(name, Qt.CursorShape.CrossCursor)
+        cursor = self._tool_cursor()
         self.viewport().setCursor(cursor)
         self.viewport().update()
 
@@ -182,7 +188,96 @@ class PageView(PageCanvas):
             return self._text_page
         return None
 
+    # -- panning ------------------------------------------------------------------------
+
+    def _pans(self, event: QMouseEvent) -> bool:
+        """Return whether a press starts a pan (middle button, hand tool, Space held)."""
+        if event.button() == Qt.MouseButton.MiddleButton:
+            return True
+        left = event.button() == Qt.MouseButton.LeftButton
+        return left and (self._tool == "hand" or self._space_held) and self._session is None
+
+    def _pan_to(self, pos: QPointF) -> None:
+        assert self._pan_from is not None
+        delta = pos - self._pan_from
+        self._pan_from = pos
+        self._at_start = False
+        h, v = self.horizontalScrollBar(), self.verticalScrollBar()
+        h.setValue(h.value() - round(delta.x()))
+        v.setValue(v.value() - round(delta.y()))
+
+    def _end_pan(self) -> None:
+        self._pan_from = None
+        held = self._tool == "hand" or self._space_held
+        self.viewport().setCursor(Qt.CursorShape.OpenHandCursor if held else self._tool_cursor())
+
+    def _tool_cursor(self) -> Qt.CursorShape:
+        return {
+            "select": Qt.CursorShape.ArrowCursor,
+            "text": Qt.CursorShape.IBeamCursor,
+            "hand": Qt.CursorShape.OpenHandCursor,
+        }.get(self._tool, Qt.CursorShape.CrossCursor)
+
+    # -- keys -------------------------------------------------------------------------
+
+    def _navigate(self, event: QKeyEvent) -> bool:
+        """Scroll for a navigation key; return whether ``event`` was one."""
+        key = event.key()
+        shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        v, h = self.verticalScrollBar(), self.horizontalScrollBar()
+        action = QAbstractSlider.SliderAction
+        if key == Qt.Key.Key_Home:
+            self._at_start = False
+            v.setValue(v.minimum())
+        elif key == Qt.Key.Key_End:
+            self._at_start = False
+            v.setValue(v.maximum())
+        elif key in (Qt.Key.Key_PageDown, Qt.Key.Key_PageUp):
+            self._at_start = False
+            down = key == Qt.Key.Key_PageDown
+            v.triggerAction(action.SliderPageStepAdd if down else action.SliderPageStepSub)
+        elif key == Qt.Key.Key_Down:
+            v.triggerAction(action.SliderSingleStepAdd)
+        elif key == Qt.Key.Key_Up:
+            v.triggerAction(action.SliderSingleStepSub)
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right):
+            forward = key == Qt.Key.Key_Right
+            if h.maximum() > h.minimum():
+                h.triggerAction(
+                    action.SliderSingleStepAdd if forward else action.SliderSingleStepSub
+                )
+            else:
+                # Nothing to scroll sideways: left and right turn the page, as in Okular.
+                self.go_to_page(self.current_page + (1 if forward else -1))
+        elif key == Qt.Key.Key_Space and shift:
+            v.triggerAction(action.SliderPageStepSub)
+        else:
+            return False
+        self._update_current_page()
+        return True
+
+    def keyReleaseEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat() and self._space_held:
+            self._space_held = False
+            if self._pan_from is None:
+                self.viewport().setCursor(self._tool_cursor())
+            if not self._space_dragged:
+                self.verticalScrollBar().triggerAction(
+                    QAbstractSlider.SliderAction.SliderPageStepAdd
+                )
+                self._update_current_page()
+            event.accept()
+            return
+        super().keyReleaseEvent(event)
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        if self._pans(event):
+            self.setFocus()
+            self._pan_from = event.position()
+            self._space_dragged = True
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mousePressEvent(event)
         self.setFocus()
@@ -215,6 +310,9 @@ class PageView(PageCanvas):
         return ToolSession(factory(self.style_for(self._tool)))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None:
+            self._pan_to(event.position())
+            return
         if self._text_session is not None:
             pointer = self._pointer("move", event)
             if pointer is not None:
@@ -227,6 +325,13 @@ class PageView(PageCanvas):
                 self._feed(pointer)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._pan_from is not None and event.button() in (
+            Qt.MouseButton.LeftButton,
+            Qt.MouseButton.MiddleButton,
+        ):
+            self._pan_to(event.position())
+            self._end_pan()
+            return
         if event.button() != Qt.MouseButton.LeftButton:
             return super().mouseReleaseEvent(event)
         if self._text_session is not None:
@@ -269,6 +374,20 @@ class PageView(PageCanvas):
             self.clear_text_selection()
             self.set_selected(None)
             return
+        if self._session is None and self._text_session is None:
+            plain_space = event.key() == Qt.Key.Key_Space and not (
+                event.modifiers() & Qt.KeyboardModifier.ShiftModifier
+            )
+            if plain_space:
+                if not event.isAutoRepeat():
+                    self._space_held = True
+                    self._space_dragged = False
+                    self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+                event.accept()
+                return  # a drag now pans; released without one, Space pages down
+            if self._navigate(event):
+                event.accept()
+                return
         super().keyPressEvent(event)
 
     def _feed(self, pointer: PointerEvent) -> None:
