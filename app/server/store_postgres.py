@@ -419,7 +419,7 @@ class PostgresStore:
         pipeline.sync()  # the row count decides what follows
         updated = cursor.rowcount
         if updated == 0:
-            self._create_layer(conn, write)
+            self._create_layer(conn, write, pipeline)
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO records AS r VALUES "
@@ -460,7 +460,9 @@ class PostgresStore:
                     ],
                 )
 
-    def _create_layer(self, conn: psycopg.Connection[Any], write: LayerWrite) -> None:
+    def _create_layer(
+        self, conn: psycopg.Connection[Any], write: LayerWrite, pipeline: psycopg.Pipeline
+    ) -> None:
         """Materialize the layer on its first write, or say why the update matched nothing."""
         row = conn.execute(
             "SELECT epoch, seq FROM layers WHERE document_id = %s AND name = %s",
@@ -483,7 +485,7 @@ class PostgresStore:
                 f"layer {write.layer!r} of {write.document_id!r} is not materialized, "
                 f"but the write was prepared on seq {write.base_seq}"
             )
-        inserted = conn.execute(
+        cursor = conn.execute(
             "INSERT INTO layers SELECT %s, %s, %s, %s, %s WHERE EXISTS "
             "(SELECT 1 FROM documents WHERE id = %s) "
             "ON CONFLICT (document_id, name) DO NOTHING",
@@ -495,7 +497,9 @@ class PostgresStore:
                 utc_now_iso(),
                 write.document_id,
             ),
-        ).rowcount
+        )
+        pipeline.sync()  # in pipeline mode the row count is there only after a sync
+        inserted = cursor.rowcount
         if inserted == 0:
             if (
                 conn.execute(
