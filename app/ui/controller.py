@@ -121,6 +121,9 @@ class AppController(QObject):
 
         window.statusBar().showMessage("Starting the review server…")
         try:
+            if window.session is not None and window.session.pending:
+                # The review starts from the PDF as saved: the host's edits go in first.
+                await window.session.document.save()
             server = await self.ensure_server()
             document_id = await server.add_document(path)
         except (LaminaError, PdfError, OSError) as exc:
@@ -128,10 +131,26 @@ class AppController(QObject):
             window.show_error("Cannot host this review", str(exc))
             return
         window.statusBar().showMessage(f"Hosting {path.name} on {server.url}", 8000)
+        # The host's window joins the review as its lead: it overlays every layer invited.
+        own = server.invite(
+            document_id, PRESETS_BY_KEY["lead"], name=window.display_name(), listed=False
+        )
+        window.auto_show_layers = [layer for layer in server.invited_layers(document_id) if layer]
+        self.join(window, own)
         dialog = HostReviewDialog(server, document_id, path.name, window)
+        dialog.invite_created.connect(lambda layer: self._show_invited_layer(window, layer))
         self.dialogs.append(dialog)
         dialog.finished.connect(lambda *_: self.dialogs.remove(dialog))
         dialog.open()
+
+    def _show_invited_layer(self, window: MainWindow, layer: str) -> None:
+        """Overlay a layer the host just invited someone to, in the host's window."""
+        if not layer:
+            return
+        if window.layer_views is None:  # still joining: shown when it has joined
+            window.auto_show_layers.append(layer)
+            return
+        window.layer_views.offer([layer])
 
     def start_sample_review(self, window: MainWindow) -> None:
         """Open the sample PDF in two windows joined to a review on the bundled server."""

@@ -1,9 +1,15 @@
-"""The "Host review" dialog: make invite links for a document on the app's own server."""
+"""The "Host review" dialog: make invite links for a document on the app's own server.
+
+It says where the server listens (this computer only, or the local network: a choice that
+is kept), makes invites with a permission preset, and lists them with Revoke.
+"""
 
 from __future__ import annotations
 
 from lamina.model.errors import LaminaError
-from lamina.ui.hosting import PRESETS, LocalReviewServer
+from lamina.ui.hosting import ALL_INTERFACES, LOOPBACK, PRESETS, LocalReviewServer
+from lamina.ui.invites import InvitesList
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QComboBox,
@@ -22,8 +28,11 @@ from PySide6.QtWidgets import (
 class HostReviewDialog(QDialog):
     """Create invites with a permission preset and copy them.
 
-    Signals: none (``invite_link`` holds the last link made).
+    Signals:
+        invite_created(str): an invite was made, for this layer (``""``: the shared one).
     """
+
+    invite_created = Signal(str)
 
     def __init__(
         self,
@@ -39,14 +48,19 @@ class HostReviewDialog(QDialog):
         self.document_id = document_id
         self.invite_link = ""
         layout = QVBoxLayout(self)
-        layout.addWidget(
-            QLabel(
-                f"<b>{title}</b> is hosted on this computer at {server.url}.<br>"
-                "Send each person their own invite link. Others on your network need your "
-                "computer's address instead of 127.0.0.1."
-            )
-        )
+        self.title = title
+        self.where = QLabel()
+        self.where.setObjectName("hostWhere")
+        self.where.setWordWrap(True)
+        layout.addWidget(self.where)
         form = QFormLayout()
+        self.bind_box = QComboBox()
+        self.bind_box.setObjectName("hostBind")
+        self.bind_box.addItem("This computer only", LOOPBACK)
+        self.bind_box.addItem("The local network", ALL_INTERFACES)
+        self.bind_box.setCurrentIndex(1 if server.on_network else 0)
+        self.bind_box.activated.connect(self._rebind)
+        form.addRow("Reachable from:", self.bind_box)
         self.name_box = QLineEdit()
         self.name_box.setObjectName("inviteName")
         self.name_box.setPlaceholderText("e.g. Dana")
@@ -74,10 +88,52 @@ class HostReviewDialog(QDialog):
         layout.addWidget(self.copy_button)
         self.message = QLabel("")
         layout.addWidget(self.message)
+        layout.addWidget(QLabel("<b>Invites</b>"))
+        self.invites = InvitesList(server, document_id)
+        self.invites.revoked.connect(lambda _jti: self.message.setText("Invite revoked."))
+        layout.addWidget(self.invites, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self.resize(560, 360)
+        self.resize(620, 560)
+        self._show_where()
+
+    def _show_where(self) -> None:
+        server = self.server
+        if server.on_network:
+            reach = (
+                f"others on your network reach it at <b>{server.url}</b>; the links carry "
+                "that address"
+            )
+        else:
+            reach = (
+                "only windows on this computer can join; choose the local network to invite others"
+            )
+        moved = (
+            f"<br>Port {server.moved_from} was taken, so invites made before no longer work."
+            if server.moved_from
+            else ""
+        )
+        self.where.setText(
+            f"<b>{self.title}</b> is hosted on this computer (port {server.port}, kept when "
+            f"the app restarts): {reach}.{moved}"
+        )
+
+    def _rebind(self, index: int) -> None:
+        from lamina.ui.documents import ensure_loop
+
+        bind = str(self.bind_box.itemData(index))
+
+        async def run() -> None:
+            try:
+                await self.server.rebind(bind)
+            except OSError as exc:
+                self.message.setText(f"Cannot listen there: {exc}")
+                return
+            self._show_where()
+            self.message.setText("Invites made from now on carry the new address.")
+
+        self.rebinding = ensure_loop().create_task(run(), name="lamina-rebind")
 
     def create_invite(self) -> str:
         """Make an invite link with the chosen preset; return it."""
@@ -89,9 +145,15 @@ class HostReviewDialog(QDialog):
             self.message.setText(f"Cannot create the invite: {exc}")
             return ""
         self.link_box.setPlainText(self.invite_link)
+        self.invites.refresh()
+        self.invite_created.emit(self._layer_of_last())
         self.copy_button.setEnabled(True)
         self.message.setText(f"Invite for {name or 'anyone'}: {preset.help}")
         return self.invite_link
+
+    def _layer_of_last(self) -> str:
+        invites = self.server.invites(self.document_id)
+        return invites[-1].layer if invites else ""
 
     def copy_link(self) -> None:
         QGuiApplication.clipboard().setText(self.invite_link)
