@@ -316,5 +316,6 @@ def make_backup(pdf_path: Path) -> Path:
     def copy(tmp: Path) -> None:
         shutil.copyfile(pdf_path, tmp)
 
-    write_atomically(candidate, copy)
+    # The copy may be read by whoever may read the original: no more, no fewer.
+    write_atomically(candidate, copy, mode=pdf_path.stat().st_mode & 0o7777)
     return candidate
