@@ -33,12 +33,13 @@ from lamina.ui.help_dialogs import open_about_box, open_shortcuts_dialog
 from lamina.ui.inline_editor import InlineTextEditor
 from lamina.ui.layers_panel import LayersPanel, LayerViews
 from lamina.ui.opening import DocumentOpener
-from lamina.ui.preferences import Preferences, load_preferences
+from lamina.ui.preferences import Preferences, account_name, load_preferences
 from lamina.ui.properties_panel import PropertiesPanel
 from lamina.ui.render import TileRenderer
 from lamina.ui.search import DocumentSearch
 from lamina.ui.status_bar import DocumentStatusBar, follow_review
 from lamina.ui.thumbnails import ThumbnailPanel
+from lamina.ui.view_modes import ViewerFeatures
 from lamina.ui.welcome import WelcomePage
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
@@ -136,6 +137,7 @@ class MainWindow(QMainWindow):
         self._expose_parts()
         self._wire_actions()
         self._wire_view()
+        self.viewer = ViewerFeatures(self)
         self.welcome.set_recent(self.opener.recent_files())
         self.preferences_changed.connect(self.apply_preferences)
         self.apply_preferences()
@@ -451,7 +453,7 @@ class MainWindow(QMainWindow):
 
     def display_name(self) -> str:
         """Return the name written on the user's annotations and shown to the others."""
-        return self.preferences().display_name or "Me"
+        return self.preferences().display_name or account_name()
 
     def creator_name(self) -> str:
         """Return the name written as ``creatorName`` on new records.
@@ -482,7 +484,7 @@ class MainWindow(QMainWindow):
         presence; the autosave mode goes to the open review.
         """
         prefs = self.preferences()
-        name = prefs.display_name or "Me"
+        name = prefs.display_name or account_name()
         for tool, _label, _key in TOOLS:
             style = self.view.style_for(tool)
             kind = TOOL_COLOR_KINDS.get(tool)
@@ -502,7 +504,7 @@ class MainWindow(QMainWindow):
         prefs = self.preferences()
         model.document.set_autosave(AutosaveMode(prefs.autosave))
         model.document.set_presence(
-            {"name": prefs.display_name or "Me", "color": prefs.presence_color}
+            {"name": prefs.display_name or account_name(), "color": prefs.presence_color}
         )
 
     # -- showing the document's state ---------------------------------------------------

@@ -7,6 +7,8 @@ Other code reads preferences with :func:`load_preferences` and writes them with
 
 from __future__ import annotations
 
+import getpass
+import os
 import re
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -53,6 +55,29 @@ DEFAULT_PRESENCE_COLOR = "#1565C0"
 
 _HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
+
+def account_name() -> str:
+    """Return the name of the user's account: the full name (``pwd`` GECOS), else the login.
+
+    The name new annotations carry until the user sets one (never a placeholder such as
+    "Me", which would be written into saved PDFs and shown to others).
+    """
+    try:
+        import pwd
+
+        entry = pwd.getpwuid(os.getuid())
+    except (ImportError, KeyError):  # no pwd module (Windows), or no passwd entry
+        entry = None
+    if entry is not None:
+        full = entry.pw_gecos.split(",", 1)[0].strip()
+        if full or entry.pw_name:
+            return full or entry.pw_name
+    try:
+        return getpass.getuser() or "Lamina user"
+    except (KeyError, OSError):
+        return "Lamina user"
+
+
 # QSettings keys; display_name and color are the keys MainWindow already reads.
 _KEY_NAME = "display_name"
 _KEY_COLOR = "color"
@@ -66,7 +91,7 @@ class Preferences:
 
     Attributes:
         display_name: the name shown to collaborators and written as ``creatorName`` ("" =
-            not set; the window then shows "Me").
+            not set; the window then uses :func:`account_name`).
         presence_color: ``#RRGGBB`` colour of the user's cursor and layer for others.
         autosave: ``immediate``, ``intelligent`` or ``disabled``.
         tool_colors: default ``#RRGGBB`` colour per tool family (see :data:`TOOL_KINDS`).
@@ -163,7 +188,7 @@ class PreferencesDialog(QDialog):
 
         self.name_edit = QLineEdit(prefs.display_name)
         self.name_edit.setObjectName("displayNameEdit")
-        self.name_edit.setPlaceholderText("Me")
+        self.name_edit.setPlaceholderText(account_name())
         self.presence_button = ColorButton(prefs.presence_color, "Presence colour")
         self.presence_button.setObjectName("presenceColorButton")
         self.autosave_box = QComboBox()

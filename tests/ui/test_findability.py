@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from lamina.ui.controller import AppController
 from lamina.ui.main_window import MainWindow
+from lamina.ui.preferences import account_name
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget, QToolBar
 
@@ -69,7 +70,7 @@ def test_empty_panels_say_what_to_do_and_their_buttons_wait_for_a_selection(
     assert panel.reply_button.isEnabled() and panel.delete_button.isEnabled()
     # Only authors that exist are offered; "All authors" first.
     authors = [panel.author_filter.itemText(i) for i in range(panel.author_filter.count())]
-    assert authors == ["All authors", "Me"]
+    assert authors == ["All authors", account_name()]  # the account's name, never "Me"
 
 
 def test_the_welcome_page_offers_recent_files(

@@ -99,3 +99,37 @@ def test_edit_menu_action_opens_the_dialog(window, qtbot) -> None:  # type: igno
     dialog.name_edit.setText("Lin")
     dialog.accept()
     assert window.display_name() == "Lin"
+
+
+class _Passwd:
+    def __init__(self, gecos: str, name: str) -> None:
+        self.pw_gecos, self.pw_name = gecos, name
+
+
+@pytest.mark.parametrize(
+    ("gecos", "expected"), [("Ann Example,Room 4,,", "Ann Example"), ("", "aexample")]
+)
+def test_the_default_author_is_the_accounts_full_name_or_login_never_me(  # type: ignore[no-untyped-def]
+    qtbot, window, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gecos: str, expected: str
+) -> None:
+    """Issue 14 defect 8: "Me" was written into saved PDFs and shown to others."""
+    import pwd
+    import shutil
+
+    from lamina.model.records import InkAnnotation
+
+    from tests.conftest import corpus_pdf
+    from tests.ui.conftest import open_file
+    from tests.ui.test_forms import draw_ink
+
+    monkeypatch.setattr(pwd, "getpwuid", lambda _uid: _Passwd(gecos, "aexample"))
+    assert window.display_name() == expected
+    pdf = tmp_path / "boxes.pdf"
+    shutil.copyfile(corpus_pdf("geometry-rotations-offset-mediabox-cropbox"), pdf)
+    open_file(qtbot, window, pdf)
+    window.view.set_zoom(1.0)
+    window.view.go_to_page(0)
+    draw_ink(qtbot, window, 0, [(100, 400), (160, 430)])
+    assert window.session is not None
+    (ink,) = [a for a in window.session.annotations() if isinstance(a, InkAnnotation)]
+    assert ink.creator_name == expected
