@@ -17,6 +17,7 @@ their frames, encoded once per commit (``ChangesRelay``) or presence change
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -30,7 +31,7 @@ from lamina.server.access import Access
 from lamina.server.connection import broadcast
 from lamina.server.store import LayerWrite, LoadedLayer
 from lamina.sync.form_fields import FormFields
-from lamina.sync.layer import LayerCommit, LayerState
+from lamina.sync.layer import ChangePolicy, LayerCommit, LayerState
 from lamina.sync.messages import Push
 from lamina.sync.server_session import ChangesRelay, PresenceRelay
 from lamina.sync.state import (
@@ -229,6 +230,8 @@ class Room:
         self._fields: FormFields | None = None
         self._presence_timer: asyncio.TimerHandle | None = None
         self._expiry: dict[Connection, asyncio.TimerHandle] = {}
+        # Which layer of its document this one would be, while it is not materialized.
+        self._new_layer_number: int | None = None
 
     @property
     def limits(self) -> Limits:
@@ -254,6 +257,11 @@ class Room:
             loaded = await asyncio.to_thread(
                 self.server.store.load_layer, self.document_id, self.layer_name
             )
+            if not loaded.materialized:
+                # DESIGN §10: a new layer counts against layers_per_document at its first
+                # change; read how many the document has now, off the loop.
+                layers = await asyncio.to_thread(self.server.store.list_layers, self.document_id)
+                self._new_layer_number = len(layers) + 1
         except Exception as exc:
             self.loaded.set_exception(exc)
             # Retrieve it here too, so a room nobody awaits never logs "never retrieved".
@@ -293,7 +301,10 @@ class Room:
         """Prepare ``push`` on top of the writes in flight and submit it to the writer."""
         if self._expired(conn):
             return
-        policy = TokenPolicy(conn.access, self)
+        policy: ChangePolicy = TokenPolicy(conn.access, self)
+        quota = self._layer_quota()
+        if quota is not None:
+            policy = _Refuse(quota)
         commit: LayerCommit | None = None
         try:
             changes = self.fields.inherit_groups(push.changes, conn.actor)
@@ -302,6 +313,13 @@ class Room:
             )
         finally:
             self.fields.end_push(commit)
+        if quota is not None:
+            marked = tuple(
+                dataclasses.replace(r, limit="layers_per_document") for r in commit.results
+            )
+            commit = dataclasses.replace(commit, results=marked)
+        elif commit.records:
+            self._new_layer_number = None
         for result in commit.results:
             if result.status == "rejected":
                 logger.warning(
@@ -380,12 +398,17 @@ class Room:
         per distinct view right (``previous``: how each record looked before, to judge who
         could see it; default the commit's)."""
         before = commit.previous if previous is None else previous
-        relay = ChangesRelay(commit.records, commit.seq, previous=before)
+        chunk = self.limits.chunk_bytes
+        relay = ChangesRelay(commit.records, commit.seq, previous=before, chunk_bytes=chunk)
         members = [m for m in self.members if m is not exclude]
         self._fan_out(members, lambda conn: conn.relay(relay, self))
         if self.viewers:
             layer_relay = ChangesRelay(
-                commit.records, commit.seq, previous=before, layer=self.layer_name
+                commit.records,
+                commit.seq,
+                previous=before,
+                layer=self.layer_name,
+                chunk_bytes=chunk,
             )
             self._fan_out(list(self.viewers), lambda conn: conn.relay(layer_relay, self))
 
@@ -438,6 +461,16 @@ class Room:
             )
 
     # --- token expiry and connection quotas (DESIGN §5, §10) -------------------------------
+
+    def _layer_quota(self) -> str | None:
+        number = self._new_layer_number
+        limit = self.limits.layers_per_document
+        if number is None or self.tail is not None or number <= limit:
+            return None
+        return (
+            f"limit layers_per_document: document {self.document_id!r} has {number - 1} "
+            f"layers (at most {limit}); ask the host to remove one"
+        )
 
     def _watch_members(self) -> None:
         for conn in [c for c in self._expiry if c not in self.members]:
@@ -492,3 +525,13 @@ class Room:
             return
         relay = PresenceRelay(m.session for m in members)
         self._fan_out(members, lambda conn: conn.relay_presence(relay))
+
+
+class _Refuse:
+    """A change policy that refuses every change with one reason (a quota reached)."""
+
+    def __init__(self, reason: str) -> None:
+        self._reason = reason
+
+    def check(self, change: Change, current: RecordState | None, actor: Actor) -> str | None:
+        return self._reason

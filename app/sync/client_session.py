@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from lamina.sync.messages import (
 )
 from lamina.sync.phases import CLIENT_RULES, ClientPhase, PhaseMachine, Step
 from lamina.sync.state import Change, ChangeResult, CreateChange, RecordState
+from lamina.sync.validation import RECEIVED_LIMITS, record_problem
 
 __all__ = [
     "MAX_PUSH_CHANGES",
@@ -214,6 +216,10 @@ class ClientSession(LocalReplica):
         self._in_flight: list[Change] = []
         self._want_flush = False
         self._held: list[Snapshot | Changes] = []
+        self._parts: list[tuple[Any, Snapshot | Changes | Ack]] = []
+        self.refused: list[tuple[RecordId, str]] = []
+        """Records a server sent that failed validation (DESIGN §4.9) and were not taken in:
+        (record id, reason), newest last, for the application to log."""
         self._chunks: list[bytes] = []
         self._chunk_sha: str | None = None
 
@@ -264,6 +270,7 @@ class ClientSession(LocalReplica):
         self._in_flight = []
         self._frames = []
         self._held = []
+        self._parts = []
         self._chunks = []
         self._chunk_sha = None
         self.layers.clear()
@@ -342,6 +349,11 @@ class ClientSession(LocalReplica):
         msg = decode_message(text, from_client=False)
         self._phases.check_receive(msg.TYPE)  # P4
         events: list[ClientEvent] = []
+        if isinstance(msg, Snapshot | Changes | Ack):
+            whole = self._assemble(msg)
+            if whole is None:
+                return events
+            msg = _valid_only(whole, self.refused)
         if isinstance(msg, Error):
             self._phases.advance(Step.ERROR)
             return [ServerError(msg.code, msg.message, msg.code in FINAL_CODES)]
@@ -356,6 +368,25 @@ class ClientSession(LocalReplica):
         elif isinstance(msg, DocumentChunk):
             self._on_chunk(msg, events)
         return events
+
+    def _assemble(self, msg: Snapshot | Changes | Ack) -> Snapshot | Changes | Ack | None:
+        # §3.7: parts of one message arrive in a row; hold them until the last one.
+        key = (msg.TYPE, getattr(msg, "layer", None), getattr(msg, "catch_up", False), msg.seq)
+        if self._parts and self._parts[0][0] != key:
+            self._parts = []
+            raise RemoteProtocolError(f"{msg.TYPE}: a part of another message came between parts")
+        if msg.more:
+            self._parts.append((key, msg))
+            return None
+        if not self._parts:
+            return msg
+        parts = [m for _, m in self._parts] + [msg]
+        self._parts = []
+        if isinstance(msg, Ack):
+            results = tuple(r for m in parts if isinstance(m, Ack) for r in m.results)
+            return dataclasses.replace(msg, results=results)
+        records = tuple(r for m in parts if isinstance(m, Snapshot | Changes) for r in m.records)
+        return dataclasses.replace(msg, records=records)
 
     def _on_welcome(self, welcome: Welcome, events: list[ClientEvent]) -> None:
         self.welcome = welcome
@@ -538,3 +569,33 @@ class ClientSession(LocalReplica):
             return
         self._in_flight, frame = push
         self._frames.append(frame)
+
+
+def _valid_only(msg: Snapshot | Changes | Ack, refused: list[tuple[RecordId, str]]) -> Any:
+    """Return ``msg`` without the records that fail validation (DESIGN §4.9): a bad server
+    or an old store must not crash the client, nor keep it from taking the rest."""
+    if isinstance(msg, Ack):
+        results = []
+        for result in msg.results:
+            record = result.record
+            problem = (
+                None
+                if record is None
+                else record_problem(record.kind, record.content, RECEIVED_LIMITS)
+            )
+            if problem is not None and record is not None:
+                refused.append((record.id, problem.reason))
+                result = dataclasses.replace(result, record=None)
+            results.append(result)
+        return dataclasses.replace(msg, results=tuple(results))
+    kept = []
+    for record in msg.records:
+        problem = record_problem(record.kind, record.content, RECEIVED_LIMITS)
+        if problem is None:
+            kept.append(record)
+        else:
+            refused.append((record.id, problem.reason))
+    del refused[:-100]
+    if len(kept) == len(msg.records):
+        return msg
+    return dataclasses.replace(msg, records=tuple(kept))

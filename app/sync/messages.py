@@ -123,6 +123,8 @@ class Snapshot:
     records: tuple[RecordState, ...]
     seq: int
     layer: str | None = None
+    more: bool = False
+    """A part of a longer message, more parts follow (§3.7)."""
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -144,6 +146,8 @@ class Changes:
     seq: int
     catch_up: bool = False
     layer: str | None = None
+    more: bool = False
+    """A part of a longer message, more parts follow (§3.7)."""
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -176,9 +180,14 @@ class Ack:
     TYPE: ClassVar[str] = "ack"
     seq: int
     results: tuple[ChangeResult, ...]
+    more: bool = False
+    """A part of a longer message, more parts follow (§3.7)."""
 
     def to_wire(self) -> dict[str, Any]:
-        return {"type": "ack", "seq": self.seq, "results": [r.to_wire() for r in self.results]}
+        out = {"type": "ack", "seq": self.seq, "results": [r.to_wire() for r in self.results]}
+        if self.more:
+            out["more"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -304,12 +313,50 @@ def encode_message(msg: Message) -> str:
     """Encode a message as one compact JSON text frame (§1.1)."""
     if isinstance(msg, Snapshot | Changes):
         extra = {k: v for k, v in msg.to_wire().items() if k not in ("type", "seq", "records")}
+        if msg.more:
+            extra["more"] = True
         return encode_records_frame(msg.TYPE, msg.seq, [r.wire_text for r in msg.records], extra)
     return dumps(msg.to_wire())
 
 
+def encode_parts(
+    type_: str,
+    seq: int,
+    texts: Sequence[str],
+    extra: Mapping[str, Any] | None = None,
+    *,
+    key: str = "records",
+    chunk_bytes: int,
+) -> list[str]:
+    """Build one ``snapshot``/``changes``/``ack`` as frames of about ``chunk_bytes`` (§3.7).
+
+    ``texts`` are the items (records, or ack results) already encoded as JSON. Every frame
+    but the last carries ``"more": true``; one item larger than ``chunk_bytes`` goes alone.
+    """
+    groups: list[list[str]] = [[]]
+    size = 0
+    for text in texts:
+        if groups[-1] and size + len(text) > chunk_bytes:
+            groups.append([])
+            size = 0
+        groups[-1].append(text)
+        size += len(text) + 1
+    frames = []
+    for i, group in enumerate(groups):
+        part = dict(extra or {})
+        if i + 1 < len(groups):
+            part["more"] = True
+        frames.append(encode_records_frame(type_, seq, group, part or None, key=key))
+    return frames
+
+
 def encode_records_frame(
-    type_: str, seq: int, record_texts: Sequence[str], extra: Mapping[str, Any] | None = None
+    type_: str,
+    seq: int,
+    record_texts: Sequence[str],
+    extra: Mapping[str, Any] | None = None,
+    *,
+    key: str = "records",
 ) -> str:
     """Build a ``snapshot`` or ``changes`` frame from records already encoded as JSON.
 
@@ -319,7 +366,7 @@ def encode_records_frame(
     head = f'{{"type":"{type_}","seq":{int(seq)}'
     if extra:
         head += "," + dumps(dict(extra))[1:-1]
-    return f'{head},"records":[{",".join(record_texts)}]}}'
+    return f'{head},"{key}":[{",".join(record_texts)}]}}'
 
 
 # --- decoding -----------------------------------------------------------------------------
@@ -437,6 +484,7 @@ def _snapshot(o: dict[str, Any]) -> Snapshot:
         _records(o, "snapshot"),
         w.integer(w.required(o, "seq", "snapshot"), "snapshot.seq"),
         _opt_layer(o, "snapshot"),
+        w.boolean(o.get("more", False), "snapshot.more"),
     )
 
 
@@ -446,6 +494,7 @@ def _changes(o: dict[str, Any]) -> Changes:
         w.integer(w.required(o, "seq", "changes"), "changes.seq"),
         w.boolean(o.get("catch_up", False), "changes.catch_up"),
         _opt_layer(o, "changes"),
+        w.boolean(o.get("more", False), "changes.more"),
     )
 
 
@@ -454,6 +503,7 @@ def _ack(o: dict[str, Any]) -> Ack:
     return Ack(
         w.integer(w.required(o, "seq", "ack"), "ack.seq"),
         tuple(ChangeResult.from_wire(r, f"ack.results[{i}]") for i, r in enumerate(raw)),
+        w.boolean(o.get("more", False), "ack.more"),
     )
 
 

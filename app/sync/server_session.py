@@ -44,7 +44,7 @@ from lamina.sync.messages import (
     check_frame_size,
     decode_message,
     encode_message,
-    encode_records_frame,
+    encode_parts,
 )
 from lamina.sync.phases import SERVER_RULES, PhaseMachine, ServerPhase, Step
 from lamina.sync.state import ChangeResult, RecordState, dumps
@@ -133,16 +133,19 @@ class ChangesRelay:
         *,
         previous: Mapping[RecordId, RecordState | None] | None = None,
         layer: str | None = None,
+        chunk_bytes: int = DEFAULT_LIMITS.chunk_bytes,
     ) -> None:
         self.records = tuple(records)
         self.seq = seq
         self.previous = previous
         self.layer = layer
-        self._frames: dict[tuple[int, ...], str | None] = {}
-        self._all: str | None = None
+        self.chunk_bytes = chunk_bytes
+        self._frames: dict[tuple[int, ...], list[str] | None] = {}
+        self._all: list[str] | None = None
 
-    def frame_for(self, visible: Visibility | None) -> str | None:
-        """Return the frame a viewer gets, or None when it may see none of the records."""
+    def frames_for(self, visible: Visibility | None) -> list[str] | None:
+        """Return the frames a viewer gets (one, or the parts of §3.7 for a big commit), or
+        None when it may see none of the records. Viewers alike share the same strings."""
         if visible is None:
             if self._all is None:
                 self._all = self._encode(tuple(_DECISION_FULL for _ in self.records))
@@ -151,10 +154,20 @@ class ChangesRelay:
         try:
             return self._frames[key]
         except KeyError:
-            frame = self._frames[key] = self._encode(key)
-            return frame
+            frames = self._frames[key] = self._encode(key)
+            return frames
 
-    def _encode(self, decisions: tuple[int, ...]) -> str | None:
+    def frame_for(self, visible: Visibility | None) -> str | None:
+        """Return the single frame a viewer gets (None: nothing to see); for commits that
+        fit one part (use :meth:`frames_for` in general)."""
+        frames = self.frames_for(visible)
+        if frames is None:
+            return None
+        if len(frames) != 1:
+            raise LocalProtocolError("frame_for on a commit sent in parts: use frames_for")
+        return frames[0]
+
+    def _encode(self, decisions: tuple[int, ...]) -> list[str] | None:
         texts = [
             r.wire_text if d == _DECISION_FULL else r.hidden().wire_text
             for r, d in zip(self.records, decisions, strict=True)
@@ -163,7 +176,7 @@ class ChangesRelay:
         if not texts:
             return None
         extra = {"layer": self.layer} if self.layer is not None else None
-        return encode_records_frame("changes", self.seq, texts, extra)
+        return encode_parts("changes", self.seq, texts, extra, chunk_bytes=self.chunk_bytes)
 
 
 @dataclass(frozen=True)
@@ -442,7 +455,9 @@ class ServerSession:
             self.view_layers.add(layer)
         texts = [r.wire_text for r in records if not r.deleted and (visible is None or visible(r))]
         extra = {"layer": layer} if layer is not None else None
-        self._frames.append(encode_records_frame("snapshot", seq, texts, extra))
+        self._frames.extend(
+            encode_parts("snapshot", seq, texts, extra, chunk_bytes=self.limits.chunk_bytes)
+        )
 
     def send_changes(
         self,
@@ -471,9 +486,16 @@ class ServerSession:
                 r.wire_text if visible is None or visible(r) else r.hidden().wire_text
                 for r in records
             ]
-            self._frames.append(encode_records_frame("changes", seq, texts, {"catch_up": True}))
+            self._frames.extend(
+                encode_parts(
+                    "changes", seq, texts, {"catch_up": True}, chunk_bytes=self.limits.chunk_bytes
+                )
+            )
             return True
-        return self.relay(ChangesRelay(records, seq, previous=previous, layer=layer), visible)
+        relay = ChangesRelay(
+            records, seq, previous=previous, layer=layer, chunk_bytes=self.limits.chunk_bytes
+        )
+        return self.relay(relay, visible)
 
     def relay(self, relay: ChangesRelay, visible: Visibility | None = None) -> bool:
         """Queue one commit's shared ``changes`` frame as this connection may see it (§4.9).
@@ -484,10 +506,10 @@ class ServerSession:
         self._phases.advance(Step.SEND, "relay changes")
         if relay.layer is not None and relay.layer not in self.view_layers:
             raise LocalProtocolError(f"relay of layer {relay.layer!r} this session does not view")
-        frame = relay.frame_for(visible)
-        if frame is None:
+        frames = relay.frames_for(visible)
+        if frames is None:
             return False
-        self._frames.append(frame)
+        self._frames.extend(frames)
         return True
 
     def send_ack(
@@ -508,7 +530,10 @@ class ServerSession:
             record = result.record
             shown = record is not None and (visible is None or visible(record))
             items.append(dumps(result.to_wire(record=True if shown else None)))
-        self._frames.append(f'{{"type":"ack","seq":{int(seq)},"results":[{",".join(items)}]}}')
+        # §3.7: an ack of big records goes in parts too, so it never outgrows a frame.
+        self._frames.extend(
+            encode_parts("ack", seq, items, key="results", chunk_bytes=self.limits.chunk_bytes)
+        )
 
     def relay_presence(self, relay: PresenceRelay) -> None:
         """Queue a layer's shared presence list (§8.1)."""

@@ -107,6 +107,18 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+_ANY_SIZE = 1 << 62
+RECEIVED_LIMITS = Limits(
+    record_bytes=_ANY_SIZE,
+    unknown_record_bytes=_ANY_SIZE,
+    string_chars=_ANY_SIZE,
+    array_items=_ANY_SIZE,
+    points_per_ink=_ANY_SIZE,
+    depth=512,
+)
+"""What a client checks records it receives against: the schema, the kind and the numbers,
+not the sizes (a server with other limits, or the PDF's own annotations, may exceed ours)."""
+
 
 class LimitExceeded(RemoteProtocolError):
     """A peer went past one of the :class:`Limits`; ``limit`` names the field (§7.1).

@@ -1,0 +1,200 @@
+"""Limits and quotas (DESIGN §10) and snapshots in parts (§3.7), against a real server.
+
+Each refusal names its limit; after each, bystanders on the layer and on another document
+are served (``_bystanders_served`` of the hostile-client module).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from lamina.sync import ClientSession
+from lamina.sync.messages import MAX_FRAME_BYTES
+from lamina.sync.validation import Limits
+from ulid import ULID
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from tests.server.conftest import ServerThread, create, join, run
+from tests.server.test_hostile import _acked, _bystanders_served, _token, docs
+
+__all__ = ["docs"]
+
+BIG = "x" * 250_000
+
+
+def _big_record() -> dict:
+    """A create of a record of about 750 KB (three strings under the string limit)."""
+    return create(note=BIG, subject=BIG, customPadding=BIG)
+
+
+async def _session_join(server: ServerThread, token: str) -> ClientSession:
+    """Join as the real client does (frames of at most 4 MiB); return the open session."""
+    session = ClientSession.new()
+    async with connect(server.url, compression=None, max_size=MAX_FRAME_BYTES) as ws:
+        await ws.send(session.hello_frame(token))
+        while not session.is_open:
+            session.receive_text(await ws.recv())
+    return session
+
+
+@pytest.mark.xfail(
+    reason="the aiohttp shell's Connection.write raises on a paused transport when several "
+    "big frames go in a row (reported to HTTP, /work/scratch/integrity/NOTE-for-HTTP.md)",
+    strict=False,
+)
+def test_a_layer_over_4_mib_is_joined_and_caught_up_in_parts_4(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    doc, other = docs
+
+    async def scenario() -> None:
+        writer, _, _ = await join(server.url, _token(server, doc, "writer"))
+        ids = []
+        for _ in range(7):
+            ack = await writer.push(_big_record())
+            assert ack["results"][0]["status"] == "applied"
+            ids.append(ack["results"][0]["record_id"])
+        session = await _session_join(server, _token(server, doc, "joiner"))
+        assert set(ids) <= set(session.state.replica)
+        # A catch-up of everything after seq 0 is more than one frame too.
+        session.connection_lost()
+        session.state.last_seq = 0
+        again = await _session_join_with(server, session, _token(server, doc, "joiner"))
+        assert set(ids) <= set(again.state.replica)
+        await writer.ws.close()
+        await _bystanders_served(server, doc, other, ids)
+
+    run(scenario())
+
+
+async def _session_join_with(
+    server: ServerThread, session: ClientSession, token: str
+) -> ClientSession:
+    async with connect(server.url, compression=None, max_size=MAX_FRAME_BYTES) as ws:
+        await ws.send(session.hello_frame(token))
+        while not session.is_open:
+            session.receive_text(await ws.recv())
+    return session
+
+
+def test_a_presence_state_past_its_limit_is_refused_and_members_stay_5(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    doc, other = docs
+
+    async def scenario() -> None:
+        acked = await _acked(server, doc)
+        member, _, _ = await join(server.url, _token(server, doc, "member"))
+        reader = _token(server, doc, "reader", permissions=["read-document"])
+        huge = "n" * 2_200_000
+        for _ in range(2):
+            attacker, _, _ = await join(server.url, reader)
+            await attacker.send({"type": "presence", "state": {"name": huge}})
+            _code, frames = await attacker.closed()
+            assert frames[-1]["code"] == "limit-exceeded", frames[-1]
+            assert frames[-1]["limit"] == "presence_bytes"
+        ack = await member.push(create())
+        assert ack["results"][0]["status"] == "applied"
+        await member.ws.close()
+        await _bystanders_served(server, doc, other, acked)
+
+    run(scenario())
+
+
+def test_pushes_past_the_per_push_and_per_second_limits_are_refused_by_name_7(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    doc, other = docs
+    server.server.limits = Limits(bytes_per_second=1_000_000, bytes_burst=2_000_000)  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        acked = await _acked(server, doc)
+        many, _, _ = await join(server.url, _token(server, doc, "many"))
+        await many.send({"type": "push", "changes": [create() for _ in range(1001)]})
+        _code, frames = await many.closed()
+        assert frames[-1]["code"] == "limit-exceeded" and frames[-1]["limit"] == "changes_per_push"
+        fast, _, _ = await join(server.url, _token(server, doc, "fast"))
+        try:
+            for _ in range(10):
+                await fast.send({"type": "push", "changes": [_big_record()]})
+        except ConnectionClosed:
+            pass  # the server closed mid-flood
+        _code, frames = await fast.closed()
+        errors = [f for f in frames if f["type"] == "error"]
+        assert errors[-1]["code"] == "rate-limited" and errors[-1]["limit"] == "bytes_per_second"
+        await _bystanders_served(server, doc, other, acked)
+
+    run(scenario())
+
+
+def test_records_per_layer_layers_per_document_and_connections_per_token_7(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    doc, other = docs
+
+    async def scenario() -> None:
+        acked = await _acked(server, doc)
+        writer, _, snapshot = await join(server.url, _token(server, doc, "writer"))
+        present = len(snapshot["records"])
+        server.server.limits = Limits(  # type: ignore[attr-defined]
+            records_per_layer=present + 1, layers_per_document=1, connections_per_token=2
+        )
+        ack = await writer.push(create(), create())
+        first_result, last = ack["results"]
+        assert first_result["status"] == "applied"
+        assert last["status"] == "rejected" and last["limit"] == "records_per_layer"
+        second, _, _ = await join(server.url, _token(server, doc, "second", layer="review-2"))
+        ack = await second.push(create())
+        result = ack["results"][0]
+        assert result["status"] == "rejected" and result["limit"] == "layers_per_document"
+        token = _token(server, other, "twice")
+        first, _, _ = await join(server.url, token)
+        also, _, _ = await join(server.url, token)
+        third, _, _ = await join(server.url, token)
+        _code, frames = await third.closed()
+        assert frames[-1]["code"] == "limit-exceeded"
+        assert "connections_per_token" in frames[-1]["message"]
+        for client in (writer, second, first, also):
+            await client.ws.close()
+        server.server.limits = Limits()  # type: ignore[attr-defined]
+        await _bystanders_served(server, doc, other, acked)
+
+    run(scenario())
+
+
+def test_an_ack_of_big_records_comes_in_parts_that_each_fit_a_frame_4(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    doc, _ = docs
+
+    async def scenario() -> None:
+        writer, _, _ = await join(server.url, _token(server, doc, "writer"))
+        ids = []
+        for _ in range(6):
+            ack = await writer.push(_big_record())
+            ids.append(ack["results"][0]["record_id"])
+        # Six small updates of big records: the ack carries the six big records.
+        changes = [
+            {
+                "change_id": str(ULID()),
+                "op": "update",
+                "record_id": rid,
+                "base_rev": 1,
+                "set": {"strokeColor": "#00ff00"},
+                "unset": [],
+            }
+            for rid in ids
+        ]
+        await writer.send({"type": "push", "changes": changes})
+        parts = [await writer.recv_type("ack")]
+        while parts[-1].get("more"):
+            parts.append(await writer.recv_type("ack"))
+        assert len(parts) > 1
+        assert all(len(json.dumps(p)) < MAX_FRAME_BYTES for p in parts)
+        results = [r for p in parts for r in p["results"]]
+        assert [r["status"] for r in results] == ["applied"] * 6
+        await writer.ws.close()
+
+    run(scenario())
