@@ -22,7 +22,8 @@ def register(subparsers: Any) -> None:
     serve = subparsers.add_parser(
         "serve",
         help="run the sync server",
-        description="Run the sync server (WebSocket at /sync, health check at /healthz).",
+        description="Run the server: WebSocket sync at /sync, health at /healthz and "
+        "/healthcheck, and Document Engine's HTTP API (/api/..., /openapi.json).",
     )
     add_common_options(serve)
     add_data_option(serve)
@@ -43,6 +44,13 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="fsync every commit, so acknowledged changes also survive a power loss "
         "(default: they survive the server being killed; slower under load)",
+    )
+    serve.add_argument(
+        "--api-auth-token",
+        default=None,
+        metavar="SECRET",
+        help='the HTTP API\'s admin secret (Authorization: Token token="SECRET"); default: '
+        "$API_AUTH_TOKEN, else one generated into DATA/api-auth-token (mode 0600)",
     )
     serve.set_defaults(func=_serve)
 
@@ -108,6 +116,8 @@ def _admin(args: argparse.Namespace) -> HostAdmin:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import os
+
     from lamina.server.app import run_server
 
     return run_server(
@@ -116,6 +126,7 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         public_key_files=list(args.public_key),
         fsync=args.fsync,
+        api_token=args.api_auth_token or os.environ.get("API_AUTH_TOKEN") or None,
     )
 
 

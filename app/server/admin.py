@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 INVITED_LAYERS_FILE = "invited-layers.json"
 """Where, in the data directory, the layers invites were made for are kept."""
 
+API_TOKEN_FILE = "api-auth-token"
+"""The HTTP API's admin secret (``Authorization: Token token="…"``), mode 0600."""
+
 
 @dataclass(frozen=True)
 class TokenRequest:
@@ -142,6 +145,18 @@ class HostAdmin:
                 return existing
         return add_document_file(self.store, pdf, document_id)
 
+    def add_document_bytes(
+        self, data: bytes, filename: str, document_id: str | None = None
+    ) -> DocumentInfo:
+        """Add a PDF given as bytes (an HTTP upload) as :meth:`add_document` adds a file."""
+        import tempfile
+
+        name = Path(filename).name or "document.pdf"
+        with tempfile.TemporaryDirectory(prefix="lamina-upload-") as tmp:
+            path = Path(tmp) / name
+            path.write_bytes(data)
+            return self.add_document(path, document_id)
+
     def documents(self) -> list[DocumentInfo]:
         """Return every document, oldest first."""
         return self.store.list_documents()
@@ -229,6 +244,55 @@ class HostAdmin:
         """Revoke every token with this ``jti``; return False when it already was."""
         return self.store.revoke(jti)
 
+    # --- layers and the API secret --------------------------------------------------------
+
+    def layer_names(self, document_id: str) -> list[str]:
+        """Return the document's layers by name: those created or invited to, and those with
+        live records (Document Engine's "list layers"); the default layer ``""`` is left out.
+
+        Raises:
+            DocumentNotFoundError: no such document.
+        """
+        names = {layer.name for layer in self.layers(document_id) if layer.record_count}
+        names.update(self.invited_layers(document_id))
+        names.discard("")
+        return sorted(names)
+
+    def create_layer(self, document_id: str, layer: str) -> None:
+        """Remember ``layer`` as a layer of the document (it starts as the PDF's own
+        annotations until its first change).
+
+        Raises:
+            DocumentNotFoundError: no such document.
+            TokenClaimsInvalid: not a valid layer name.
+        """
+        self.document(document_id)
+        check_layer_name(layer)
+        self._remember_layer(document_id, layer)
+
+    def forget_layer(self, document_id: str, layer: str) -> None:
+        """Stop listing ``layer`` (its records are deleted through the server's room)."""
+        known = self._read_invited_layers()
+        if layer in known.get(document_id, []):
+            known[document_id].remove(layer)
+            self._write_invited_layers(known)
+
+    def api_auth_token(self) -> str:
+        """Return the HTTP API's admin secret, made (mode 0600) on first use."""
+        import secrets
+
+        path = self.data_dir / API_TOKEN_FILE
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            text = ""
+        if text:
+            return text
+        secret = secrets.token_urlsafe(32)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(path, (secret + "\n").encode(), mode=0o600)
+        return secret
+
     # --- invited layers -------------------------------------------------------------------
 
     @property
@@ -261,13 +325,16 @@ class HostAdmin:
         if layer in layers:
             return
         layers.append(layer)
-        text = json.dumps({"version": 1, "documents": known}, indent=1, ensure_ascii=False)
         try:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomically(self._invited_layers_path, text.encode("utf-8"))
+            self._write_invited_layers(known)
         except OSError as exc:
             # The token is valid either way; only the Layers panel will not offer this layer.
             log.warning("cannot remember invited layer %r of %s: %s", layer, document_id, exc)
+
+    def _write_invited_layers(self, known: dict[str, list[str]]) -> None:
+        text = json.dumps({"version": 1, "documents": known}, indent=1, ensure_ascii=False)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomically(self._invited_layers_path, text.encode("utf-8"))
 
     # --- closing --------------------------------------------------------------------------
 

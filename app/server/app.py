@@ -31,6 +31,7 @@ from lamina.auth.keys import load_or_create_keypair, load_public_key
 from lamina.auth.tokens import READ_DOCUMENT
 from lamina.model.errors import LaminaError
 from lamina.server.access import Access
+from lamina.server.admin import HostAdmin
 from lamina.server.connection import Connection, SyncSocket
 from lamina.server.errors import DocumentNotFoundError
 from lamina.server.rooms import Room, RoomKey
@@ -74,6 +75,8 @@ class LaminaServer:
         max_write_buffer: bytes a client may leave unread before it is dropped.
         inline_commits: commit on the event loop (for a store whose commit does not fsync)
             instead of on a writer thread (:mod:`lamina.server.writer`).
+        api_token: the HTTP API's admin secret; None refuses every admin request.
+        data_dir: the data directory, for host administration (default: the store's).
     """
 
     def __init__(
@@ -83,8 +86,13 @@ class LaminaServer:
         *,
         max_write_buffer: int = MAX_WRITE_BUFFER,
         inline_commits: bool = True,
+        api_token: str | None = None,
+        data_dir: Path | None = None,
     ) -> None:
         self.store = store
+        self.api_token = api_token
+        directory = data_dir if data_dir is not None else getattr(store, "data_dir", None)
+        self.admin = HostAdmin(Path(directory or "."), store=store)
         self.max_write_buffer = max_write_buffer
         self.public_keys = list(public_keys)
         self.writer = GroupCommitWriter(store, inline=inline_commits)
@@ -183,6 +191,27 @@ class LaminaServer:
                 "rooms": len(self.rooms),
             }
         )
+
+    @property
+    def is_stopping(self) -> bool:
+        """Whether shutdown has begun."""
+        return self._stopping
+
+    def end_sessions(self, document_id: str, layer: str | None, reason: str) -> None:
+        """Close the sync sessions of a document (of one layer, or every layer: None)."""
+        for conn in list(self.connections):
+            claims = conn.claims
+            if claims is None or claims.document_id != document_id:
+                continue
+            if layer is None or claims.layer == layer:
+                self._reject(conn, "forbidden", reason)
+
+    def end_revoked(self) -> None:
+        """Close the sessions whose token's jti is in :attr:`revoked`, at once."""
+        for conn in list(self.connections):
+            claims = conn.claims
+            if claims is not None and claims.jti is not None and claims.jti in self.revoked:
+                self._reject(conn, "forbidden", f"token {claims.jti} was revoked by the host")
 
     # --- connections ----------------------------------------------------------------------
 
@@ -475,10 +504,7 @@ class LaminaServer:
                 logger.error("cannot read revoked tokens: %s", exc)
                 continue
             self.revoked = revoked
-            for conn in list(self.connections):
-                claims = conn.claims
-                if claims is not None and claims.jti is not None and claims.jti in revoked:
-                    self._reject(conn, "forbidden", f"token {claims.jti} was revoked by the host")
+            self.end_revoked()
 
 
 async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -504,11 +530,14 @@ def run_server(
     port: int,
     public_key_files: Sequence[Path] = (),
     fsync: bool = False,
+    api_token: str | None = None,
 ) -> int:
     """Run the server until SIGINT or SIGTERM (``lamina serve``); return the exit status.
 
     ``fsync``: fsync every commit (survives power loss; a writer thread commits) instead of
     SQLite ``synchronous=NORMAL`` with commits on the loop (survives ``kill -9``).
+    ``api_token``: the HTTP API's admin secret; None: the data directory's (made on first
+    use, ``<data>/api-auth-token``, mode 0600).
     """
     server_logger = logging.getLogger("lamina.server")
     if not server_logger.isEnabledFor(logging.DEBUG):
@@ -520,17 +549,38 @@ def run_server(
         server_logger.addHandler(info)
         server_logger.setLevel(logging.INFO)
     keys = load_keys(data_dir, public_key_files)
+    if api_token is None:
+        api_token = HostAdmin(data_dir).api_auth_token()
     if fsync:
         store = SqliteStore(data_dir, synchronous="FULL")
     else:
         store = SqliteStore(data_dir, synchronous="NORMAL", manual_checkpoints=True)
-    return asyncio.run(_serve_until_signal(store, keys, host, port, inline_commits=not fsync))
+    return asyncio.run(
+        _serve_until_signal(
+            store,
+            keys,
+            host,
+            port,
+            inline_commits=not fsync,
+            api_token=api_token,
+            data_dir=data_dir,
+        )
+    )
 
 
 async def _serve_until_signal(
-    store: Store, keys: list[bytes], host: str, port: int, *, inline_commits: bool
+    store: Store,
+    keys: list[bytes],
+    host: str,
+    port: int,
+    *,
+    inline_commits: bool,
+    api_token: str,
+    data_dir: Path,
 ) -> int:
-    server = LaminaServer(store, keys, inline_commits=inline_commits)
+    server = LaminaServer(
+        store, keys, inline_commits=inline_commits, api_token=api_token, data_dir=data_dir
+    )
     bound = await server.start(host, port)
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on ws://{shown}:{bound}", flush=True)
