@@ -156,6 +156,26 @@ def new_keypair(algorithm: str = DEFAULT_ALGORITHM) -> KeyPair:
     return keypair_from_private_pem(private_pem, algorithm)
 
 
+def private_sqlite_file(path: Path) -> None:
+    """Make ``path``'s directory 0700 and the file 0600, creating an empty file if missing.
+
+    For SQLite databases that hold tokens or records (DESIGN §5): created before SQLite
+    opens them, since SQLite gives its ``-wal`` and ``-shm`` files the database's mode.
+
+    Raises:
+        OSError: the directory or file cannot be made or changed.
+    """
+    path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+    os.close(fd)
+    os.chmod(path, 0o600)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
+
+
 def _ensure_keys_dir(data_dir: Path) -> Path:
     directory = data_dir / KEYS_DIR
     if not directory.is_dir():

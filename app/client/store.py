@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+from lamina.auth.keys import private_sqlite_file
 from lamina.client.errors import StoreError
 
 SCHEMA_VERSION = 1
@@ -184,7 +185,8 @@ class LocalStore:
             StoreError: the file is not a Lamina store, or is from a newer version.
         """
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # DESIGN §5: the store holds the bearer token: 0600 in a 0700 directory.
+            private_sqlite_file(path)
             conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open local store {path}: {exc}") from exc

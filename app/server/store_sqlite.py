@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from lamina.auth.keys import private_sqlite_file
 from lamina.fsutil import write_bytes_atomically
 from lamina.model.ids import RecordId
 from lamina.model.timestamps import utc_now_iso
@@ -142,6 +143,10 @@ class SqliteStore:
         except OSError as exc:
             raise StoreError(f"cannot create data directory {self.data_dir}: {exc}") from exc
         self.path = self.data_dir / DATABASE_NAME
+        try:
+            private_sqlite_file(self.path)  # DESIGN §5: 0600 in a 0700 data directory
+        except OSError as exc:
+            raise StoreError(f"cannot create the store {self.path}: {exc}") from exc
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
