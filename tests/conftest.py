@@ -16,7 +16,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 # pytester runs the log guard's own tests; log_guard fails a test on an unexpected ERROR log
 # (fixtures ``fail_on_error_log`` and ``expect_error_log``, marker ``expect_error_log``).
-pytest_plugins = ("pytester", "tests.support.log_guard")
+# tests.support.postgres: fixtures ``postgres_cluster`` (one throw-away cluster a session) and
+# ``postgres_url`` (a fresh database a test).
+pytest_plugins = ("pytester", "tests.support.log_guard", "tests.support.postgres")
 
 __all__ = ["CORPUS_INSTANT_JSON", "CORPUS_PDFS", "REPO", "SHARED", "corpus_pdf"]
 

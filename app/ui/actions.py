@@ -164,6 +164,7 @@ class WindowActions:
     def _build_menus(self) -> None:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
+        self.file_menu = file_menu
         for act in (self.open_action, self.save_action):
             file_menu.addAction(act)
         self.recent_menu = file_menu.addMenu("Open &recent")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,10 +18,11 @@ from lamina.model.geometry import Point, Rect
 from lamina.model.records import Annotation
 from lamina.model.tools import PageWord
 from lamina.pdf import PageGeometry, PdfDocument, PdfError, page_words
+from lamina.pdf.outline import Destination, PageLink, page_links
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
 from lamina.ui.render import TileKey, TileRenderer, application_workers, tiles_for
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPaintEvent, QRegion, QResizeEvent
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion, QResizeEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
 
 PAGE_GAP = 12
@@ -56,6 +58,7 @@ _BACKGROUND = QColor("#5f6368")
 # is an opaque fill (a translucent one is blended scanline by scanline, a tenth of a frame).
 _SHADOW = QColor("#494c50")
 _PAPER = QColor("#ffffff")
+_DARK_PAPER = QColor("#000000")
 
 _WARM_WORKER_MS = 1000
 """How long after a page view exists a spare render worker is started."""
@@ -81,12 +84,14 @@ class PageCanvas(QAbstractScrollArea):
         first_paint(): the first page tile was painted (used to measure start-up).
         annotations_changed(object): what is drawn on these pages (a set of page indexes)
             changed, in the tiles or painted over them.
+        document_shown(): a new document is laid out (its pages are about to be drawn).
     """
 
     zoom_changed = Signal(float)
     current_page_changed = Signal(int)
     first_paint = Signal()
     annotations_changed = Signal(object)
+    document_shown = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -101,6 +106,13 @@ class PageCanvas(QAbstractScrollArea):
         self._geometry_timer.setInterval(0)
         self._geometry_timer.timeout.connect(self._read_geometry_slice)
         self._tops: list[float] = []
+        # Two-page mode: pages side by side in rows; each page's left edge within its row
+        # and its row's width (one page per row otherwise).
+        self._columns = 1
+        self._lefts: list[float] = []
+        self._row_widths: list[float] = []
+        self._inverted = False
+        self._inverted_tiles: OrderedDict[TileKey, tuple[int, QImage]] = OrderedDict()
         self._zoom = 1.0
         self._fit: str | None = "width"
         self._annotations: dict[int, list[Annotation]] = {}
@@ -111,6 +123,7 @@ class PageCanvas(QAbstractScrollArea):
         self._native_ids: frozenset[str] = frozenset()
         self._native_xrefs: dict[int, int] | None = None
         self._words: dict[int, list[PageWord]] = {}
+        self._links: dict[int, list[PageLink]] = {}
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
         self._current_page = 0
@@ -147,6 +160,7 @@ class PageCanvas(QAbstractScrollArea):
         self._exact = [i == 0 for i in range(count)]
         self._next_exact = 1
         self._words.clear()
+        self._links.clear()
         self._native_ids = frozenset()
         self._native_xrefs = None
         self._painted_once = False
@@ -158,6 +172,12 @@ class PageCanvas(QAbstractScrollArea):
             self._relayout()
         self._scroll_to_start()
         self.viewport().update()
+        self.document_shown.emit()
+
+    @property
+    def document(self) -> PdfDocument | None:
+        """The PDF shown (None before the first)."""
+        return self._doc
 
     def _scroll_to_start(self) -> None:
         """Show the top-left corner of the first page (a page narrower than the view is centred
@@ -275,6 +295,10 @@ class PageCanvas(QAbstractScrollArea):
         """Return what the canvas paints itself over the tiles of ``page`` (bottom to top)."""
         return [a for a in self._annotations.get(page, ()) if a.id not in self._native_ids]
 
+    def native_xrefs(self) -> frozenset[int] | None:
+        """Return the PDF's own annotations the tiles draw (None: all of them)."""
+        return None if self._native_xrefs is None else frozenset(self._native_xrefs)
+
     def native(self, annotation: Annotation) -> bool:
         """Return whether the page tiles draw ``annotation`` (see :meth:`show_native`)."""
         return annotation.id in self._native_ids
@@ -296,6 +320,40 @@ class PageCanvas(QAbstractScrollArea):
             self._words[page] = [PageWord(w.text, w.rect) for w in page_words(self._doc, page)]
         return self._words.get(page, [])
 
+    def links_of(self, page: int) -> list[PageLink]:
+        """Return the links of ``page`` (read once, then kept; none for a damaged page)."""
+        if page not in self._links and self._doc is not None:
+            try:
+                self._links[page] = page_links(self._doc, page)
+            except (PdfError, RuntimeError, ValueError):
+                self._links[page] = []
+        return self._links.get(page, [])
+
+    def link_at(self, pos: QPointF) -> PageLink | None:
+        """Return the link under the viewport point ``pos``, if any."""
+        located = self._locate(pos)
+        if located is None:
+            return None
+        page, point = located
+        for link in self.links_of(page):
+            r = link.rect
+            if r.left <= point.x <= r.right and r.top <= point.y <= r.bottom:
+                return link
+        return None
+
+    def go_to_destination(self, target: Destination) -> None:
+        """Show a bookmark's or link's page, its point (if the PDF names one) near the top."""
+        if target.page is None or not self._geometries:
+            return
+        page = min(max(0, target.page), len(self._geometries) - 1)
+        if target.point is None or (target.point.x == 0 and target.point.y == 0):
+            self.go_to_page(page)
+            return
+        self._at_start = False
+        _x, y = self._geometries[page].instant_to_display(target.point, self._zoom)
+        self.verticalScrollBar().setValue(round(self._tops[page] + y - PAGE_GAP))
+        self._update_current_page()
+
     # -- search -------------------------------------------------------------------------
 
     def set_search_hits(self, hits: list[SearchHit], current: int = -1) -> None:
@@ -305,6 +363,55 @@ class PageCanvas(QAbstractScrollArea):
             hit = hits[current]
             self.scroll_to_rect(hit.page, hit.rects[0])
         self.viewport().update()
+
+    # -- page modes ---------------------------------------------------------------------
+
+    @property
+    def columns(self) -> int:
+        """Pages per row: 1 (single page, continuous) or 2 (two pages side by side)."""
+        return self._columns
+
+    def set_columns(self, columns: int) -> None:
+        """Show one page per row, or two side by side (odd pages on the left, as in print)."""
+        if columns not in (1, 2):
+            raise ValueError(f"columns must be 1 or 2, not {columns}")
+        if columns == self._columns:
+            return
+        page = self._current_page
+        self._columns = columns
+        if self._fit is not None:
+            self._apply_fit()
+        else:
+            self._relayout()
+        if self._geometries:
+            self.go_to_page(page)
+        self.viewport().update()
+
+    @property
+    def inverted(self) -> bool:
+        """Whether pages are shown with inverted colours (for reading in the dark)."""
+        return self._inverted
+
+    def set_inverted(self, inverted: bool) -> None:
+        """Show pages with inverted colours (light text on dark paper), or as they are."""
+        self._inverted = inverted
+        self._inverted_tiles.clear()
+        self.viewport().update()
+
+    def _shown_tile(self, key: TileKey, image: QImage) -> QImage:
+        """Return the tile as painted: inverted in the dark reading mode (kept for reuse)."""
+        if not self._inverted:
+            return image
+        kept = self._inverted_tiles.get(key)
+        if kept is not None and kept[0] == image.cacheKey():
+            self._inverted_tiles.move_to_end(key)
+            return kept[1]
+        inverted = image.copy()
+        inverted.invertPixels()
+        self._inverted_tiles[key] = (image.cacheKey(), inverted)
+        while len(self._inverted_tiles) > 96:
+            self._inverted_tiles.popitem(last=False)
+        return inverted
 
     # -- zoom and layout ----------------------------------------------------------------
 
@@ -339,6 +446,8 @@ class PageCanvas(QAbstractScrollArea):
             return
         page = self._geometries[min(self._current_page, len(self._geometries) - 1)]
         w, h = page.display_size(1.0)
+        if self._columns == 2:
+            w = 2 * w + PAGE_GAP
         avail_w = max(50, self.viewport().width() - 2 * MARGIN)
         avail_h = max(50, self.viewport().height() - 2 * PAGE_GAP)
         zoom = avail_w / w if self._fit == "width" else min(avail_w / w, avail_h / h)
@@ -372,15 +481,27 @@ class PageCanvas(QAbstractScrollArea):
         self.viewport().update()
 
     def _relayout(self) -> None:
-        tops = []
+        tops: list[float] = []
+        lefts: list[float] = []
+        row_widths: list[float] = []
         y = float(PAGE_GAP)
         widest = 0.0
-        for g in self._geometries:
-            tops.append(y)
-            w, h = g.display_size(self._zoom)
-            y += h + PAGE_GAP
-            widest = max(widest, w)
+        step = self._columns
+        sizes = [g.display_size(self._zoom) for g in self._geometries]
+        for first in range(0, len(sizes), step):
+            row = sizes[first : first + step]
+            x = 0.0
+            for w, _h in row:
+                tops.append(y)
+                lefts.append(x)
+                x += w + PAGE_GAP
+            row_w = x - PAGE_GAP
+            row_widths.extend([row_w] * len(row))
+            y += max(h for _w, h in row) + PAGE_GAP
+            widest = max(widest, row_w)
         self._tops = tops
+        self._lefts = lefts
+        self._row_widths = row_widths
         self._content_height = y
         self._content_width = widest + 2 * MARGIN
         vp = self.viewport()
@@ -392,14 +513,14 @@ class PageCanvas(QAbstractScrollArea):
 
     def _page_origin(self, page: int) -> tuple[float, float]:
         """Return the page's top-left corner in viewport pixels."""
-        w, _h = self._geometries[page].display_size(self._zoom)
+        w = self._row_widths[page]
         viewport_w = self.viewport().width()
         if w + 2 * MARGIN <= viewport_w:
             # A page that fits stays centred even when a wider (rotated) page scrolls sideways.
             x = (viewport_w - w) / 2
         else:
             x = (max(self._content_width, viewport_w) - w) / 2 - self.horizontalScrollBar().value()
-        return x, self._tops[page] - self.verticalScrollBar().value()
+        return x + self._lefts[page], self._tops[page] - self.verticalScrollBar().value()
 
     def page_rect(self, page: int) -> QRectF:
         """Return where ``page`` is in viewport pixels."""
@@ -413,6 +534,7 @@ class PageCanvas(QAbstractScrollArea):
         top = self.verticalScrollBar().value()
         bottom = top + self.viewport().height()
         first = max(0, bisect.bisect_right(self._tops, top) - 1)
+        first -= first % self._columns  # the whole row
         last = max(first, bisect.bisect_left(self._tops, bottom))
         return range(first, min(last, len(self._tops)))
 
@@ -445,6 +567,7 @@ class PageCanvas(QAbstractScrollArea):
             return
         middle = self.verticalScrollBar().value() + self.viewport().height() / 3
         page = max(0, bisect.bisect_right(self._tops, middle) - 1)
+        page -= page % self._columns  # the left page of its row
         if page != self._current_page:
             self._current_page = page
             self.current_page_changed.emit(page)
@@ -547,11 +670,13 @@ class PageCanvas(QAbstractScrollArea):
             image = renderer.cached(key)
             if image is None:
                 missing.append(key)
-                painter.fillRect(_tile_target(rect, key, dpr), _PAPER)
+                painter.fillRect(
+                    _tile_target(rect, key, dpr), _DARK_PAPER if self._inverted else _PAPER
+                )
                 continue
             # The tile is drawn 1:1 in device pixels (the image carries no ratio of its own
             # because it is shared with any window), so it is crisp at any ratio.
-            painter.drawImage(_tile_target(rect, key, dpr), image)
+            painter.drawImage(_tile_target(rect, key, dpr), self._shown_tile(key, image))
             painted_tile = True
             if renderer.stale(key):
                 stale.append(key)  # painted until its new pixels (annotations changed) arrive

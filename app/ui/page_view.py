@@ -52,6 +52,8 @@ class PageView(PageCanvas):
             (before, after).
         selection_changed(object): the selected record id (str) or None.
         text_selection_changed(): the selected words changed.
+        link_activated(Destination): the user clicked a link of the PDF (select or hand
+            tool, no annotation under the pointer, no drag).
         zoom_changed(float): the zoom (1.0 = 100 %) changed.
         current_page_changed(int): the page at the top of the view changed (0-based).
         first_paint(): the first page tile was painted (used to measure start-up).
@@ -59,6 +61,7 @@ class PageView(PageCanvas):
 
     record_created = Signal(object)
     record_changed = Signal(object, object)
+    link_activated = Signal(object)
     selection_changed = Signal(object)
     text_selection_changed = Signal()
 
@@ -84,6 +87,8 @@ class PageView(PageCanvas):
         # Panning: the last pointer position of a pan under way (None: no pan), and Space
         # held (a drag then pans; a Space press without a drag pages down).
         self._pan_from: QPointF | None = None
+        # A press on a link: where it was, and the link (followed on release without a drag).
+        self._link_press: tuple[QPointF, object] | None = None
         self._space_held = False
         self._space_dragged = False
 
@@ -270,7 +275,32 @@ class PageView(PageCanvas):
             return
         super().keyReleaseEvent(event)
 
+    def _link_under(self, event: QMouseEvent) -> object | None:
+        """Return the link a left press in select/hand mode should follow, if any."""
+        if event.button() != Qt.MouseButton.LeftButton or self._tool not in ("select", "hand"):
+            return None
+        if self._space_held:
+            return None
+        link = self.link_at(event.position())
+        if link is None:
+            return None
+        located = self._locate(event.position())
+        if located is not None and self._tool == "select":
+            page, point = located
+            for a in self._annotations.get(page, ()):
+                b = a.bbox
+                inside = b.left <= point.x <= b.right and b.top <= point.y <= b.bottom
+                if inside and a.type != "pspdfkit/link":
+                    return None  # the annotation is picked, not the link under it
+        return link
+
     def mousePressEvent(self, event: QMouseEvent) -> None:
+        link = self._link_under(event)
+        if link is not None:
+            self.setFocus()
+            self._link_press = (event.position(), link)
+            event.accept()
+            return
         if self._pans(event):
             self.setFocus()
             self._pan_from = event.position()
@@ -310,6 +340,13 @@ class PageView(PageCanvas):
         return ToolSession(factory(self.style_for(self._tool)))
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._link_press is not None:
+            return
+        if not event.buttons() and self._session is None and self._tool in ("select", "hand"):
+            over = self.link_at(event.position()) is not None
+            self.viewport().setCursor(
+                Qt.CursorShape.PointingHandCursor if over else self._tool_cursor()
+            )
         if self._pan_from is not None:
             self._pan_to(event.position())
             return
@@ -325,6 +362,13 @@ class PageView(PageCanvas):
                 self._feed(pointer)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._link_press is not None and event.button() == Qt.MouseButton.LeftButton:
+            start, link = self._link_press
+            self._link_press = None
+            moved = event.position() - start
+            if abs(moved.x()) + abs(moved.y()) < 6:
+                self.link_activated.emit(link.target)  # type: ignore[attr-defined]
+            return
         if self._pan_from is not None and event.button() in (
             Qt.MouseButton.LeftButton,
             Qt.MouseButton.MiddleButton,

@@ -13,19 +13,26 @@ from pathlib import Path
 import pytest
 
 from tests.support.corpus import STAMPS
-
-# PostgreSQL fixtures: one throw-away cluster per session, one fresh database per test.
-from tests.support.postgres import postgres_cluster, postgres_url  # noqa: F401
 from tests.support.protocol_client import Client, create, delete, join, run, update
 from tests.support.server_thread import ServerThread
 
 __all__ = ["STAMPS", "Client", "ServerThread", "create", "delete", "join", "run", "update"]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest) -> str | None:
+    """Which store the server keeps: None for SQLite in its data directory, else the URL of
+    a fresh PostgreSQL database (each test using ``server`` runs on both)."""
+    if request.param == "sqlite":
+        return None
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerThread]:
-    """A started server with no document."""
-    with ServerThread(tmp_path / "data") as running:
+def server(tmp_path: Path, store_url: str | None) -> Iterator[ServerThread]:
+    """A started server with no document (on each store, see ``store_url``)."""
+    with ServerThread(tmp_path / "data", database=store_url) as running:
         yield running
 
 

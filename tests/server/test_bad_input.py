@@ -11,7 +11,6 @@ from typing import Any
 import jwt
 import pytest
 from lamina.auth.keys import new_keypair
-from lamina.server.store import SqliteStore
 from ulid import ULID
 from websockets.asyncio.client import connect
 
@@ -119,7 +118,7 @@ def test_token_for_another_document_is_forbidden(server: ServerThread, doc: str)
 def test_revoked_token_is_refused_and_live_session_closed(server: ServerThread, doc: str) -> None:
     async def scenario() -> None:
         live, _, _ = await join(server.url, server.token(doc, jti="gone"))
-        store = SqliteStore(server.data_dir)
+        store = server.open_store()
         store.revoke("gone")  # as `lamina revoke gone` does from another process
         store.close()
         code, frames = await live.closed()

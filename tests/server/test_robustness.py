@@ -48,7 +48,7 @@ def test_room_is_not_evicted_before_its_writes_commit(server: ServerThread, doc:
                 break
             await asyncio.sleep(0.05)
         assert (doc, "gone") in server.server.evictions
-        store = SqliteStore(server.data_dir)
+        store = server.open_store()
         layer = store.load_layer(doc, "gone")
         store.close()
         assert {c["record_id"] for c in changes} <= {r.id for r in layer.records}

@@ -35,7 +35,7 @@ def test_change_is_acked_after_commit_and_relayed_to_others(server: ServerThread
         assert result["status"] == "applied"
         assert result["record"]["creator_id"] == "ann"
         # Durable before the ack: another connection to the file sees it.
-        store = SqliteStore(server.data_dir)
+        store = server.open_store()
         layer = store.load_layer(doc, "")
         store.close()
         assert change["record_id"] in {r.id for r in layer.records}

@@ -6,6 +6,10 @@ runs it without ``--fsync``. The test keeps its own event loop (``asyncio.run``)
 clients; the server's loop runs on the harness's thread, so a client that blocks cannot
 stall the server, and a test can stop the server in the middle of a scenario.
 
+With ``database=`` (a URL from the ``postgres_url`` fixture, :mod:`tests.support.postgres`) it
+serves from PostgreSQL instead, as ``lamina serve --database`` does; :meth:`ServerThread.open_store`
+opens the same store either way.
+
 For a server the test can SIGKILL, use :class:`tests.support.server_process.ServerProcess`.
 """
 
@@ -23,6 +27,7 @@ from lamina.auth.keys import KeyPair, load_or_create_keypair
 from lamina.server.app import LaminaServer
 from lamina.server.documents import add_document_file
 from lamina.server.store import SqliteStore, Store
+from lamina.server.store_postgres import PostgresStore
 
 from tests.support.corpus import STAMPS, corpus_pdf
 
@@ -66,6 +71,9 @@ class ServerThread:
         data_dir: the server's data directory (keys and SQLite store), created if missing.
         store_factory: opens the store in ``data_dir`` (a fake disk, a writer-thread store);
             default :func:`serve_store`.
+        database: a PostgreSQL URL: serve from a :class:`PostgresStore` there (commits on
+            the writer thread, as ``lamina serve --database``) instead of SQLite in
+            ``data_dir`` (which still holds the keys).
         **options: keyword arguments of :class:`LaminaServer` (``max_write_buffer``,
             ``inline_commits``).
 
@@ -76,9 +84,19 @@ class ServerThread:
     """
 
     def __init__(
-        self, data_dir: Path, store_factory: StoreFactory | None = None, **options: Any
+        self,
+        data_dir: Path,
+        store_factory: StoreFactory | None = None,
+        *,
+        database: str | None = None,
+        **options: Any,
     ) -> None:
         self.data_dir = data_dir
+        self.database = database
+        if database is not None:
+            # As ``lamina serve --database``: PostgreSQL, commits on the writer thread.
+            store_factory = store_factory or (lambda _: PostgresStore(database))
+            options.setdefault("inline_commits", False)
         self.store_factory: StoreFactory = store_factory or serve_store
         self.options = options
         self.keypair: KeyPair = load_or_create_keypair(data_dir)
@@ -130,7 +148,19 @@ class ServerThread:
 
     def add_document(self, prefix: str = STAMPS, document_id: str = "stamps") -> str:
         """Add a corpus PDF as a document of this server; return its id."""
-        return add_corpus_document(self.data_dir, prefix, document_id)
+        if self.database is None:
+            return add_corpus_document(self.data_dir, prefix, document_id)
+        store = self.open_store()
+        try:
+            return add_document_file(store, corpus_pdf(prefix), document_id).document_id
+        finally:
+            store.close()
+
+    def open_store(self) -> Store:
+        """Open another store on this server's data (as ``lamina doc`` would); close it."""
+        if self.database is None:
+            return SqliteStore(self.data_dir)
+        return PostgresStore(self.database)
 
     def __enter__(self) -> ServerThread:
         return self
