@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from lamina.auth.invite import Invite, parse_invite_link
 from lamina.client.backoff import Backoff
 from lamina.client.document import LaminaDocument
+from lamina.client.events import ConnectionState, ConnectionStateChanged
 from lamina.client.port import AutosaveMode, ReviewDocument
 from lamina.client.review import review_store_path
 from lamina.client.standalone import local_store_path
@@ -81,10 +83,13 @@ class OpenDocuments:
         presence: dict[str, Any] | None = None,
         backoff: Backoff | None = None,
         autosave: AutosaveMode = AutosaveMode.IMMEDIATE,
+        progress: Callable[[ConnectionState, str], None] | None = None,
     ) -> tuple[LaminaDocument, Path]:
         """Join the review an invite points to; return the document and its PDF on disk.
 
-        ``autosave`` decides when edits are sent (the user's Preferences).
+        ``autosave`` decides when edits are sent (the user's Preferences). ``progress`` hears
+        each state of the connection with its reason while the PDF is awaited (a server that
+        cannot be reached says so on every attempt); cancelling the call gives up cleanly.
 
         Returns once the PDF is available: from the local cache at once for a review opened
         before, else after its download (the connection runs in the background).
@@ -120,6 +125,14 @@ class OpenDocuments:
         except BaseException:
             self._open_stores.discard(str(store_path))
             raise
+        unsubscribe = None
+        if progress is not None:
+
+            def on_event(event: object) -> None:
+                if isinstance(event, ConnectionStateChanged):
+                    progress(event.state, event.reason)
+
+            unsubscribe = doc.subscribe(on_event)
         try:
             data = await doc.pdf_bytes()
             pdf_path = doc.store_path.with_suffix(".pdf")
@@ -127,8 +140,11 @@ class OpenDocuments:
                 await asyncio.to_thread(pdf_path.write_bytes, data)
         except BaseException:
             self._open_stores.discard(str(store_path))
-            await doc.close()
+            await asyncio.shield(doc.close())
             raise
+        finally:
+            if unsubscribe is not None:
+                unsubscribe()
         return doc, pdf_path
 
     def close_later(self, doc: ReviewDocument) -> asyncio.Task[None]:

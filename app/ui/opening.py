@@ -8,16 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lamina.auth import unverified_claims
 from lamina.client.backoff import Backoff
+from lamina.client.events import ConnectionState
 from lamina.client.port import AutosaveMode
 from lamina.model.errors import LaminaError
 from lamina.pdf import PasswordRequiredError, PdfError, WrongPasswordError, open_pdf
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMenu
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QMenu,
+    QProgressDialog,
+    QWidget,
+)
 
 if TYPE_CHECKING:
     from lamina.ui.main_window import MainWindow
@@ -26,6 +35,47 @@ log = logging.getLogger("lamina.ui")
 
 RECENT_LIMIT = 10
 """How many files File → Open recent and the welcome page list."""
+
+
+class JoinProgress(QProgressDialog):
+    """Joining a review: a busy bar, why the server cannot be reached, for how long, Cancel."""
+
+    def __init__(self, server_url: str, parent: QWidget) -> None:
+        super().__init__(f"Connecting to {server_url}…", "Cancel", 0, 0, parent)
+        self.setObjectName("joinProgress")
+        self.setWindowTitle("Joining the review")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumDuration(0)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.server_url = server_url
+        self.reason = ""
+        self._started = time.monotonic()
+        self._clock = QTimer(self)
+        self._clock.timeout.connect(self._show)
+        self._clock.start(1000)
+
+    def show_reason(self, reason: str) -> None:
+        """Say why the server could not be reached (another attempt follows)."""
+        self.reason = reason
+        self._show()
+
+    def _show(self) -> None:
+        seconds = int(time.monotonic() - self._started)
+        if not self.reason:
+            self.setLabelText(f"Connecting to {self.server_url}… ({seconds} s)")
+            return
+        self.setLabelText(
+            f"Cannot reach {self.server_url} yet: {self.reason}.\n"
+            f"Trying again (for {seconds} s); Cancel to give up."
+        )
+
+    def finish(self) -> None:
+        """Close without counting as Cancel."""
+        self._clock.stop()
+        self.canceled.disconnect()
+        self.close()
+        self.deleteLater()
 
 
 class DocumentOpener(QObject):
@@ -42,6 +92,8 @@ class DocumentOpener(QObject):
         self.window = window
         self.opening: asyncio.Task[None] | None = None
         """The document being opened in the background, if any."""
+        self.joining: JoinProgress | None = None
+        """The progress dialog of the last review joined (closed once it opened or failed)."""
 
     def choose_and_open(self) -> None:
         """Ask for a PDF on this computer and open it."""
@@ -123,19 +175,35 @@ class DocumentOpener(QObject):
             window.show_error("Cannot join this review", str(exc))
             return
         window.close_document()
-        window.statusBar().showMessage(f"Joining the review on {invite.server_url}…")
+        where = invite.server_url
+        window.statusBar().showMessage(f"Joining the review on {where}…")
         presence = {"name": window.display_name(), "color": window.my_color()}
         autosave = AutosaveMode(window.preferences().autosave)
+        dialog = JoinProgress(where, window)
+
+        def progress(state: ConnectionState, reason: str) -> None:
+            if reason and state in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
+                dialog.show_reason(reason)
 
         async def attach() -> None:
             try:
                 client_doc, pdf_path = await documents.open_review(
-                    invite, presence=presence, backoff=backoff, autosave=autosave
+                    invite,
+                    presence=presence,
+                    backoff=backoff,
+                    autosave=autosave,
+                    progress=progress,
                 )
+            except asyncio.CancelledError:
+                dialog.finish()
+                window.statusBar().showMessage("Joining cancelled", 5000)
+                raise
             except (LaminaError, OSError) as exc:
+                dialog.finish()
                 window.statusBar().clearMessage()
                 window.show_error("Cannot join this review", str(exc))
                 return
+            dialog.finish()
             try:
                 pdf = open_pdf(pdf_path)
             except (PdfError, OSError) as exc:
@@ -149,7 +217,11 @@ class DocumentOpener(QObject):
             window.show_pdf(pdf, title)
             window.attach_document(client_doc, pdf_path, title, claims)
 
-        self.opening = ensure_loop().create_task(attach(), name="lamina-join")
+        task = ensure_loop().create_task(attach(), name="lamina-join")
+        self.opening = task
+        self.joining = dialog
+        dialog.canceled.connect(task.cancel)
+        dialog.open()
 
     # -- recent files ------------------------------------------------------------------
 
