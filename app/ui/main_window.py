@@ -40,7 +40,6 @@ from lamina.ui.search import DocumentSearch
 from lamina.ui.status_bar import DocumentStatusBar, follow_review
 from lamina.ui.thumbnails import ThumbnailPanel
 from lamina.ui.view_modes import ViewerFeatures
-from lamina.ui.view_modes import ViewerFeatures
 from lamina.ui.welcome import WelcomePage
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
@@ -138,7 +137,6 @@ class MainWindow(QMainWindow):
         self._expose_parts()
         self._wire_actions()
         self._wire_view()
-        self.viewer = ViewerFeatures(self)
         self.viewer = ViewerFeatures(self)
         self.welcome.set_recent(self.opener.recent_files())
         self.preferences_changed.connect(self.apply_preferences)
