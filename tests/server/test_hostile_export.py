@@ -1,0 +1,98 @@
+"""The PDF paths under hostile use (issue 11 defects 15 and 17), checked with pypdf.
+
+The plain download hides the PDF's own annotations a token's rules hide; PDF builds run in
+a bounded pool of worker processes, so a flood of exports never runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lamina.auth import mint_token, verify_token
+from lamina.auth.keys import load_or_create_keypair
+from lamina.server.access import Access
+from lamina.server.documents import add_document_file
+from lamina.server.export import ExportBusy, ExportPool, build_off_loop, plain_pdf
+from lamina.server.store import DocumentInfo
+from lamina.server.store_sqlite import SqliteStore
+from pypdf import PdfReader
+
+from tests.support.corpus import STAMPS, corpus_pdf
+
+
+@pytest.fixture
+def stamps(tmp_path: Path) -> Iterator[tuple[SqliteStore, DocumentInfo]]:
+    store = SqliteStore(tmp_path / "data")
+    try:
+        yield store, add_document_file(store, corpus_pdf(STAMPS), "stamps")
+    finally:
+        store.close()
+
+
+def _annotation_count(data: bytes) -> int:
+    return sum(len(page.get("/Annots") or []) for page in PdfReader(io.BytesIO(data)).pages)
+
+
+def _visible(tmp_path: Path, rules: list[str] | None):  # type: ignore[no-untyped-def]
+    keypair = load_or_create_keypair(tmp_path / "keys")
+    token = mint_token(keypair, document_id="stamps", collaboration_permissions=rules)
+    return Access(verify_token(token, keypair.public_pem)).view_rule(None)
+
+
+def test_the_plain_download_leaves_out_annotations_the_token_may_not_view_15(
+    tmp_path: Path, stamps: tuple[SqliteStore, DocumentInfo]
+) -> None:
+    store, document = stamps
+    original = store.read_asset(document.sha256)
+    assert _annotation_count(original) >= 1
+    everything = _visible(tmp_path, None)
+    assert everything is None
+    assert plain_pdf(store, document, everything) == original
+    only_comments = _visible(tmp_path, ["comments:view:all"])
+    hidden = plain_pdf(store, document, only_comments)
+    assert _annotation_count(hidden) == 0
+    assert len(PdfReader(io.BytesIO(hidden)).pages) == len(PdfReader(io.BytesIO(original)).pages)
+    # The same through the server's off-loop entry point.
+    off = asyncio.run(build_off_loop(store, document, [], only_comments, with_layer=False))
+    assert _annotation_count(off) == 0
+
+
+def test_pdf_builds_run_in_a_bounded_pool_of_worker_processes_17(
+    stamps: tuple[SqliteStore, DocumentInfo],
+) -> None:
+    store, document = stamps
+
+    async def scenario() -> None:
+        pool = ExportPool(workers=1, queue=1)
+        try:
+            assert await pool.run(os.getpid) != os.getpid()  # not this process, not the loop
+            first = asyncio.ensure_future(pool.run(time.sleep, 1.0))
+            second = asyncio.ensure_future(pool.run(time.sleep, 0.0))
+            await asyncio.sleep(0)
+            with pytest.raises(ExportBusy):
+                await pool.run(os.getpid)
+            await asyncio.gather(first, second)
+            # While a build runs the loop stays free: a timer fires during it.
+            ticks = 0
+
+            async def tick() -> None:
+                nonlocal ticks
+                while True:
+                    await asyncio.sleep(0.01)
+                    ticks += 1
+
+            ticker = asyncio.ensure_future(tick())
+            data = await build_off_loop(store, document, [], None, with_layer=True)
+            ticker.cancel()
+            assert ticks > 0
+            assert PdfReader(io.BytesIO(data)).pages
+        finally:
+            pool.close()
+
+    asyncio.run(scenario())
