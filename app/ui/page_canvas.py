@@ -577,6 +577,12 @@ class PageCanvas(QAbstractScrollArea):
         self.viewport().update()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        # What is at the centre stays at the centre (a side panel narrowing or widening must
+        # not slide the page sideways): remember it in content pixels before the resize.
+        bar = self.horizontalScrollBar()
+        grown = event.size().width() - event.oldSize().width()
+        old_width = self.viewport().width() - grown
+        centre = bar.value() + old_width / 2 if event.oldSize().width() > 0 else None
         super().resizeEvent(event)
         if self._fit is not None:
             self._apply_fit()
@@ -584,6 +590,8 @@ class PageCanvas(QAbstractScrollArea):
             self._relayout()
             if self._at_start:
                 self._scroll_to_start()
+            elif centre is not None:
+                bar.setValue(round(centre - self.viewport().width() / 2))
 
     # -- coordinates ----------------------------------------------------------------------
 
