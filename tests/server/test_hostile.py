@@ -494,3 +494,114 @@ def test_an_open_connection_is_closed_when_its_token_expires_9(
         await _bystanders_served(server, doc, other, acked)
 
     run(scenario())
+
+
+# --- the fuzzer: valid-looking records ------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TYPES = [
+    "pspdfkit/shape/rectangle",
+    "pspdfkit/shape/ellipse",
+    "pspdfkit/shape/line",
+    "pspdfkit/ink",
+    "pspdfkit/text",
+    "pspdfkit/note",
+    "pspdfkit/markup/highlight",
+    "pspdfkit/stamp",
+    "pspdfkit/link",
+    "pspdfkit/widget",
+    "pspdfkit/comment",
+    "pspdfkit/form-field-value",
+    "pspdfkit/form-field/text",
+    "pspdfkit/bookmark",
+    "vendor/unknown",
+]
+_NUMBERS = st.one_of(
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0, -1, 1e15, 2**53, 2**53 + 1, -(2**53) - 1, 1e-300, 5e-324]),
+)
+_SCALARS = st.one_of(st.none(), st.booleans(), _NUMBERS, st.text(max_size=40))
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=5), st.dictionaries(st.text(max_size=10), inner, max_size=5)
+    ),
+    max_leaves=20,
+)
+_FIELDS = st.fixed_dictionaries(
+    {},
+    optional={
+        "pageIndex": st.one_of(st.integers(-3, 10), _VALUES),
+        "bbox": st.one_of(st.lists(_NUMBERS, min_size=4, max_size=4), _VALUES),
+        "strokeColor": st.one_of(st.sampled_from(["#ff0000", "#FFF", "red"]), _VALUES),
+        "lines": st.one_of(
+            st.fixed_dictionaries(
+                {"points": st.lists(st.lists(st.lists(_NUMBERS, min_size=2, max_size=2)))}
+            ),
+            _VALUES,
+        ),
+        "text": st.one_of(st.text(max_size=50), _VALUES),
+        "rootId": st.one_of(st.text(max_size=30), _VALUES),
+        "name": st.one_of(st.text(max_size=30), _VALUES),
+        "value": _VALUES,
+        "v": st.one_of(st.sampled_from([1, 2]), _VALUES),
+        "customData": _VALUES,
+        "creatorName": st.one_of(st.text(max_size=20), _VALUES),
+    },
+)
+_KINDS = st.sampled_from(["annotation", "comment", "form-field", "form-field-value", "bookmark"])
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(kind=_KINDS, type_=st.sampled_from(_TYPES), fields=_FIELDS)
+def test_fuzzed_records_never_break_the_layer_for_anyone_else(
+    server: ServerThread, docs: tuple[str, str], kind: str, type_: str, fields: dict[str, Any]
+) -> None:
+    from lamina.sync import ClientSession
+    from lamina.sync.messages import MAX_FRAME_BYTES
+    from websockets.asyncio.client import connect
+
+    doc, other = docs
+
+    async def scenario() -> None:
+        acked = await _acked(server, doc)
+        client, _, _ = await join(server.url, _token(server, doc, "fuzz"))
+        rid = str(ULID())
+        content = {"type": type_, "id": rid, **fields}
+        change = {
+            "change_id": str(ULID()),
+            "op": "create",
+            "record_id": rid,
+            "kind": kind,
+            "content": content,
+            "group": None,
+        }
+        await client.send({"type": "push", "changes": [change]})
+        answer = await client.recv()
+        while answer["type"] not in ("ack", "error"):
+            answer = await client.recv()
+        if answer["type"] == "error":  # refused as a whole frame (numbers past ±2^53)
+            assert answer["code"] == "bad-message"
+        else:
+            result = answer["results"][0]
+            assert result["status"] in ("applied", "rejected")
+            if result["status"] == "applied":
+                acked.append(rid)
+        await client.ws.close()
+        # The real client session joins and takes every record in.
+        session = ClientSession.new()
+        async with connect(server.url, compression=None, max_size=MAX_FRAME_BYTES) as ws:
+            await ws.send(session.hello_frame(_token(server, doc, "joiner")))
+            while not session.is_open:
+                session.receive_text(await ws.recv())
+        assert set(acked) <= set(session.state.replica)
+        await _bystanders_served(server, doc, other, acked)
+
+    run(scenario())
