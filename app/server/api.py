@@ -108,7 +108,9 @@ def _layer_forms(path: str) -> list[str]:
 def routes() -> list[Route]:
     """Return every route of the API, in the reference's order."""
     from lamina.server import api_documents as d
+    from lamina.server import api_feed as feed
     from lamina.server import api_layers as la
+    from lamina.server import api_records as rec
 
     table = [
         Route("GET", "/healthcheck", d.healthcheck, "200 when the server can serve", False),
@@ -137,31 +139,31 @@ def routes() -> list[Route]:
             False,
         ),
         Route("GET", LAYER + "/document.xfdf", la.document_xfdf, "the layer as XFDF", False),
-        Route("GET", LAYER + "/annotations", la.list_annotations, "annotations", False),
-        Route("POST", LAYER + "/annotations", la.create_annotations, "create annotations"),
-        Route("GET", LAYER + "/annotations/{annotationId}", la.get_annotation, "one", False),
-        Route("PUT", LAYER + "/annotations/{annotationId}", la.update_annotation, "update one"),
-        Route("DELETE", LAYER + "/annotations/{annotationId}", la.delete_annotation, "delete"),
-        Route("GET", LAYER + "/form-field-values", la.form_field_values, "values", False),
-        Route("POST", LAYER + "/form-field-values", la.set_form_field_values, "set values"),
-        Route("POST", LAYER + "/comments", la.create_comments, "create comments"),
+        Route("GET", LAYER + "/annotations", rec.list_annotations, "annotations", False),
+        Route("POST", LAYER + "/annotations", rec.create_annotations, "create annotations"),
+        Route("GET", LAYER + "/annotations/{annotationId}", rec.get_annotation, "one", False),
+        Route("PUT", LAYER + "/annotations/{annotationId}", rec.update_annotation, "update one"),
+        Route("DELETE", LAYER + "/annotations/{annotationId}", rec.delete_annotation, "delete"),
+        Route("GET", LAYER + "/form-field-values", rec.form_field_values, "values", False),
+        Route("POST", LAYER + "/form-field-values", rec.set_form_field_values, "set values"),
+        Route("POST", LAYER + "/comments", rec.create_comments, "create comments"),
         Route(
             "GET",
             LAYER + "/annotations/{annotationId}/comments",
-            la.thread_comments,
+            rec.thread_comments,
             "a thread's comments",
             False,
         ),
         Route(
             "POST",
             LAYER + "/annotations/{annotationId}/comments",
-            la.reply_comments,
+            rec.reply_comments,
             "add comments to a thread",
         ),
         Route(
             "GET",
             LAYER + "/changes",
-            la.changes,
+            feed.changes,
             "change feed (Lamina): long-poll JSON or text/event-stream",
             False,
         ),
