@@ -53,8 +53,8 @@ def search_page(doc: PdfDocument, page_index: int, query: str) -> list[tuple[Rec
 
     Returns:
         One entry per hit, in reading order: the rectangles of the hit, one per text line it
-        spans (Instant coordinates, covering the whole words the hit touches), ready to
-        become a highlight's ``rects``.
+        spans (Instant coordinates), covering only the characters matched: "trace" in
+        "traces" covers five letters, a two-character CJK hit two characters.
 
     Raises:
         PageOutOfRangeError: no such page.
@@ -62,25 +62,41 @@ def search_page(doc: PdfDocument, page_index: int, query: str) -> list[tuple[Rec
     needle = " ".join(query.split()).casefold()
     if not needle:
         return []
-    words = page_words(doc, page_index)
-    # The page's words joined by single spaces, with the word each character belongs to.
-    haystack_parts: list[str] = []
-    owner: list[int] = []
-    for i, word in enumerate(words):
-        if i:
-            haystack_parts.append(" ")
-            owner.append(-1)
-        folded = word.text.casefold()
-        haystack_parts.append(folded)
-        owner.extend([i] * len(folded))
-    haystack = "".join(haystack_parts)
+    page = doc.fitz_page(page_index)
+    geometry = doc.page_geometry(page_index)
+    # The page's characters, white space collapsed to one space (also between lines), each
+    # folded character remembering its box and line.
+    folded: list[str] = []
+    boxes: list[tuple[tuple[float, float, float, float], int] | None] = []
+    line_id = 0
+    for block in page.get_text("rawdict", sort=False).get("blocks", ()):
+        for line in block.get("lines", ()):
+            line_id += 1
+            if folded and folded[-1] != " ":
+                folded.append(" ")
+                boxes.append(None)
+            for span in line.get("spans", ()):
+                for char in span.get("chars", ()):
+                    c = char.get("c", "")
+                    if c.isspace() or not c:
+                        if folded and folded[-1] != " ":
+                            folded.append(" ")
+                            boxes.append(None)
+                        continue
+                    for part in c.casefold():
+                        folded.append(part)
+                        boxes.append((tuple(char["bbox"]), line_id))  # type: ignore[arg-type]
+    haystack = "".join(folded)
     hits: list[tuple[Rect, ...]] = []
     for match in re.finditer(re.escape(needle), haystack):
-        covered = sorted({owner[k] for k in range(match.start(), match.end()) if owner[k] >= 0})
-        lines: dict[tuple[int, int], Rect] = {}
-        for index in covered:
-            word = words[index]
-            key = (word.block_no, word.line_no)
-            lines[key] = lines[key].union(word.rect) if key in lines else word.rect
-        hits.append(tuple(lines.values()))
+        lines: dict[int, Rect] = {}
+        for k in range(match.start(), match.end()):
+            owned = boxes[k]
+            if owned is None:
+                continue
+            bbox, line_no = owned
+            rect = geometry.pymupdf_to_instant_rect(bbox)
+            lines[line_no] = lines[line_no].union(rect) if line_no in lines else rect
+        if lines:
+            hits.append(tuple(lines.values()))
     return hits

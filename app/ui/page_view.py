@@ -12,6 +12,8 @@ painting of the pages in :mod:`lamina.ui.page_canvas`.
 
 from __future__ import annotations
 
+import unicodedata
+
 from lamina.model.geometry import Point
 from lamina.model.tools import (
     DRAWING_TOOLS,
@@ -133,8 +135,14 @@ class PageView(PageCanvas):
         return self._text_page, [words[i] for i in self._text_selected]
 
     def selected_text(self) -> str:
+        """Return the selected words as text: spaced, except between CJK characters."""
         _page, words = self.selected_words()
-        return " ".join(w.text for w in words)
+        parts: list[str] = []
+        for word in words:
+            if parts and word.text and not (_wide(parts[-1][-1]) and _wide(word.text[0])):
+                parts.append(" ")
+            parts.append(word.text)
+        return "".join(parts)
 
     def clear_text_selection(self) -> None:
         self._text_page = None
@@ -503,6 +511,11 @@ class PageView(PageCanvas):
         finally:
             self._pen_pressure = None
         event.accept()
+
+
+def _wide(char: str) -> bool:
+    """Return whether ``char`` is a CJK (wide) character: such text has no spaces."""
+    return unicodedata.east_asian_width(char) in ("W", "F")
 
 
 _TABLET_TO_MOUSE = {
