@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module in (desktop, document, server, tokens, scripting):
         module.register(subparsers)
+    from lamina.commands import migrate  # lamina migrate --from DATA_DIR --to postgresql://…
+
+    migrate.register(subparsers)
     return parser
 
 

@@ -52,6 +52,13 @@ def register(subparsers: Any) -> None:
         help='the HTTP API\'s admin secret (Authorization: Token token="SECRET"); default: '
         "$API_AUTH_TOKEN, else one generated into DATA/api-auth-token (mode 0600)",
     )
+    serve.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="serve from PostgreSQL (postgresql://user@host/db) instead of the data "
+        "directory's SQLite; several servers may share one (see `lamina migrate`)",
+    )
     serve.set_defaults(func=_serve)
 
     doc = subparsers.add_parser(
@@ -127,6 +134,7 @@ def _serve(args: argparse.Namespace) -> int:
         public_key_files=list(args.public_key),
         fsync=args.fsync,
         api_token=args.api_auth_token or os.environ.get("API_AUTH_TOKEN") or None,
+        database=args.database,
     )
 
 

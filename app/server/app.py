@@ -531,6 +531,7 @@ def run_server(
     public_key_files: Sequence[Path] = (),
     fsync: bool = False,
     api_token: str | None = None,
+    database: str | None = None,
 ) -> int:
     """Run the server until SIGINT or SIGTERM (``lamina serve``); return the exit status.
 
@@ -538,6 +539,7 @@ def run_server(
     SQLite ``synchronous=NORMAL`` with commits on the loop (survives ``kill -9``).
     ``api_token``: the HTTP API's admin secret; None: the data directory's (made on first
     use, ``<data>/api-auth-token``, mode 0600).
+    ``database``: a PostgreSQL URL to serve from instead of the data directory's SQLite.
     """
     server_logger = logging.getLogger("lamina.server")
     if not server_logger.isEnabledFor(logging.DEBUG):
@@ -551,7 +553,14 @@ def run_server(
     keys = load_keys(data_dir, public_key_files)
     if api_token is None:
         api_token = HostAdmin(data_dir).api_auth_token()
-    if fsync:
+    if database is not None:
+        # PostgreSQL (DESIGN §8): each commit is a network round trip, so a writer thread
+        # commits (as with --fsync); the data directory still holds the key pair.
+        from lamina.server.store_postgres import PostgresStore
+
+        store: Store = PostgresStore(database)
+        fsync = True
+    elif fsync:
         store = SqliteStore(data_dir, synchronous="FULL")
     else:
         store = SqliteStore(data_dir, synchronous="NORMAL", manual_checkpoints=True)

@@ -32,11 +32,11 @@ median of 3 interleaved rounds, changes/s committed):
 - asyncpg 0.32: 198 and 3,499.
 
 Rounds on the loaded machine vary up to 2x, so the drivers are close; psycopg sync had the
-best median in both shapes, and needs no event loop on the writer's thread. Each commit waits for PostgreSQL's WAL flush, which dominates; psycopg's pipeline mode saves
-the round trips around it (BEGIN with the seq UPDATE, then records, change ids and COMMIT).
-The server's writer commits on its own thread (:mod:`lamina.server.writer`), where a blocking
-driver fits; an async driver would need an event loop on that thread, or every commit handed
-to the server's loop and back.
+best median in both shapes. Each commit waits for PostgreSQL's WAL flush, which dominates;
+psycopg's pipeline mode saves the round trips around it (BEGIN with the seq UPDATE, then
+records, change ids and COMMIT). The server's writer commits on its own thread
+(:mod:`lamina.server.writer`), where a blocking driver fits; an async driver would need an
+event loop on that thread, or every commit handed to the server's loop and back.
 
 The schema is created and upgraded by the store itself when it opens
 (:mod:`lamina.server.migrate_schema`: versioned steps, a ``lamina_schema_version`` table).
@@ -531,6 +531,15 @@ class PostgresStore:
                 ).rowcount
                 > 0
             )
+
+    def revocations(self) -> list[tuple[str, str]]:
+        """Return every revoked token id with when it was revoked, oldest first."""
+        return [
+            (jti, at)
+            for jti, at in self._query(
+                "SELECT jti, revoked_at FROM revoked_tokens ORDER BY revoked_at, jti"
+            )
+        ]
 
     def revoked_jtis(self) -> frozenset[str]:
         """Return every revoked token id."""

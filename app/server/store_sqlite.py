@@ -340,6 +340,22 @@ class SqliteStore:
         except OSError as exc:
             raise StoreError(f"pdf asset {sha256[:12]} is missing from the store: {exc}") from exc
 
+    def base_records(self, document_id: str) -> list[RecordState]:
+        """Return a document's base layer (the PDF's own annotations), in the PDF's order."""
+        rows = (
+            self._db()
+            .execute(
+                "SELECT record_id, kind, content FROM base_records WHERE document_id = ? "
+                "ORDER BY rowid",
+                (document_id,),
+            )
+            .fetchall()
+        )
+        return [
+            RecordState(id=RecordId(rid), kind=kind, rev=1, seq=0, content=json.loads(content))
+            for rid, kind, content in rows
+        ]
+
     # --- layers ---------------------------------------------------------------------------
 
     def list_layers(self, document_id: str) -> list[LayerInfo]:
@@ -502,6 +518,12 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO revoked_tokens VALUES (?, ?)", (jti, utc_now_iso())
             )
             return cursor.rowcount > 0
+
+    def revocations(self) -> list[tuple[str, str]]:
+        """Return every revoked token id with when it was revoked, oldest first."""
+        return list(
+            self._db().execute("SELECT jti, revoked_at FROM revoked_tokens ORDER BY revoked_at")
+        )
 
     def revoked_jtis(self) -> frozenset[str]:
         """Return every revoked token id."""
