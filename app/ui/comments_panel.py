@@ -236,7 +236,9 @@ class CommentsPanel(QWidget):
     def _fill(item: QTreeWidgetItem, row: CommentRow) -> None:
         annotation, who, layer_name, comments = row
         text = record_text(annotation)
-        label = describe(annotation) + (f": {text}" if text else "")
+        # The page first: a narrow panel elides the end of a label, never the page number.
+        kind = annotation.type.rsplit("/", 1)[-1].replace("-", " ").capitalize()
+        label = f"p. {annotation.page_index + 1} \u00b7 {kind}" + (f": {text}" if text else "")
         for column, value in enumerate((label, who, layer_name)):
             item.setText(column, value)
         item.setData(0, Qt.ItemDataRole.UserRole, annotation.id)
@@ -290,6 +292,11 @@ class CommentsPanel(QWidget):
         item = self._items.get(record_id) if record_id is not None else None
         if item is not None:
             self.tree.setCurrentItem(item)
+        elif record_id is None and self.tree.currentItem() is not None:
+            # Nothing is selected on the page: no row stays picked (Delete acts on the page's
+            # selection, never on a row left over from before).
+            self.tree.setCurrentItem(None)  # type: ignore[arg-type]
+            self.tree.clearSelection()
 
     def _on_activated(self, item: QTreeWidgetItem) -> None:
         value = item.data(0, Qt.ItemDataRole.UserRole)
@@ -312,6 +319,11 @@ class CommentsPanel(QWidget):
 def comment_row(annotation: Annotation, thread: Sequence[Comment], layer: str) -> CommentRow:
     """Return the panel's row of an annotation, the comments of its thread and its layer."""
     return (annotation, annotation.creator_name or "", layer, list(thread))
+
+
+def page_order(annotation: Annotation) -> tuple[int, float, float]:
+    """Sort key of the rows: by page, then top to bottom, then left to right."""
+    return (annotation.page_index, round(annotation.bbox.top, 1), annotation.bbox.left)
 
 
 def listed_in_comments(annotation: Annotation) -> bool:
@@ -353,7 +365,8 @@ class CommentRows(QObject):
         return comment_row(annotation, self.model.thread(annotation.id), self._layer_of(annotation))
 
     def _listed(self) -> list[Annotation]:
-        return [a for a in self.model.visible_annotations() if listed_in_comments(a)]
+        listed = [a for a in self.model.visible_annotations() if listed_in_comments(a)]
+        return sorted(listed, key=page_order)
 
     def reset(self) -> None:
         """List everything again (a document opened, a layer shown or hidden)."""

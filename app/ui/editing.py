@@ -235,6 +235,17 @@ class Editor(QObject):
             return
         model.update(after, "edit text")
 
+    def follow_comments_pick(self, record_id: object) -> None:
+        """Select on the page the annotation picked in the Comments list (keyboard too)."""
+        model = self.window.session
+        if not isinstance(record_id, str) or model is None:
+            return
+        record = model.thread_root(record_id)
+        if record is None or self.view.selected_id == record.id:
+            return
+        self.view.scroll_to_rect(record.page_index, record.bbox)
+        self.view.set_selected(record.id)
+
     def go_to_record(self, record_id: str) -> None:
         """Scroll to a record (a comment: its thread's annotation) and select it."""
         model = self.window.session

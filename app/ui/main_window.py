@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
         self.comments.edit.connect(editor.edit_text)
         self.comments.delete.connect(editor.delete_id)
         self.comments.current_changed.connect(lambda *_: editor.update_comment_buttons())
+        self.comments.current_changed.connect(editor.follow_comments_pick)
         self.layers.visibility_changed.connect(self._on_layer_ticked)
         self.layers.export_requested.connect(self.export_layers)
         self.layers.add_requested.connect(self._on_layer_added)
