@@ -1,4 +1,9 @@
-"""Verbs that host a review: ``serve``, ``doc add|list|layers|remove`` and ``revoke``."""
+"""Verbs that host a review: ``serve``, ``doc add|list|layers|remove`` and ``revoke``.
+
+The host verbs work on a local data directory (``--data``), or against a running server
+through its HTTP API (``--server URL``, with the admin secret from ``--api-auth-token``,
+``$API_AUTH_TOKEN`` or the data directory's ``api-auth-token``).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,87 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lamina.commands.common import add_data_option, data_dir_from
+from lamina.model.errors import LaminaError
 
 if TYPE_CHECKING:
     from lamina.server.admin import HostAdmin
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9787
+API_TIMEOUT = 120.0
+"""Seconds a host verb waits for the server's HTTP API."""
+
+
+class HostApiError(LaminaError):
+    """The server's HTTP API refused a host verb (its message is the server's reason)."""
+
+
+def _add_server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--server",
+        metavar="URL",
+        default=None,
+        help="a running server (http://HOST:PORT or ws://HOST:PORT): use its HTTP API "
+        "instead of the local data directory",
+    )
+    parser.add_argument(
+        "--api-auth-token",
+        metavar="SECRET",
+        default=None,
+        help="the server's admin secret (default: $API_AUTH_TOKEN, else DATA/api-auth-token)",
+    )
+
+
+class _HostApi:
+    """The admin side of a running server's HTTP API, for the host verbs."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        import os
+
+        url = str(args.server).rstrip("/")
+        for scheme, http in (("ws://", "http://"), ("wss://", "https://")):
+            if url.startswith(scheme):
+                url = http + url[len(scheme) :]
+        if url.endswith("/sync"):
+            url = url[: -len("/sync")]
+        self.base = url
+        secret = args.api_auth_token or os.environ.get("API_AUTH_TOKEN")
+        if not secret:
+            path = data_dir_from(args) / "api-auth-token"
+            try:
+                secret = path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise HostApiError(
+                    f"no admin secret for {self.base}: give --api-auth-token or "
+                    f"API_AUTH_TOKEN (cannot read {path}: {exc.strerror})"
+                ) from exc
+        self.secret = secret
+
+    def call(
+        self, method: str, path: str, body: Any = None, content_type: str = "application/json"
+    ) -> Any:
+        """Return the JSON reply of one request; raise HostApiError with the server's reason."""
+        import json
+        import urllib.error
+        import urllib.request
+
+        data = body if body is None or isinstance(body, bytes) else json.dumps(body).encode()
+        headers = {"Authorization": f'Token token="{self.secret}"'}
+        if data is not None:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(self.base + path, data, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=API_TIMEOUT) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as exc:
+            try:
+                details = json.loads(exc.read()).get("details") or exc.reason
+            except ValueError:
+                details = exc.reason
+            raise HostApiError(f"{self.base}: {exc.code} {details}") from exc
+        except OSError as exc:
+            raise HostApiError(f"cannot reach {self.base}: {exc}") from exc
+        return json.loads(raw) if raw else {}
 
 
 def register(subparsers: Any) -> None:
@@ -74,6 +154,7 @@ def register(subparsers: Any) -> None:
     )
     add_common_options(add)
     add_data_option(add)
+    _add_server_options(add)
     add.add_argument("pdf", type=Path, metavar="FILE.pdf", help="the PDF to add")
     add.add_argument("--id", default=None, help="document id (default: a new ULID)")
     add.set_defaults(func=_doc_add)
@@ -83,6 +164,7 @@ def register(subparsers: Any) -> None:
     )
     add_common_options(listing)
     add_data_option(listing)
+    _add_server_options(listing)
     listing.set_defaults(func=_doc_list)
 
     layers = doc_verbs.add_parser(
@@ -92,6 +174,7 @@ def register(subparsers: Any) -> None:
     )
     add_common_options(layers)
     add_data_option(layers)
+    _add_server_options(layers)
     layers.add_argument("document_id", metavar="ID")
     layers.set_defaults(func=_doc_layers)
 
@@ -102,6 +185,7 @@ def register(subparsers: Any) -> None:
     )
     add_common_options(remove)
     add_data_option(remove)
+    _add_server_options(remove)
     remove.add_argument("document_id", metavar="ID")
     remove.set_defaults(func=_doc_remove)
 
@@ -112,6 +196,7 @@ def register(subparsers: Any) -> None:
     )
     add_common_options(revoke)
     add_data_option(revoke)
+    _add_server_options(revoke)
     revoke.add_argument("jti", metavar="JTI")
     revoke.set_defaults(func=_revoke)
 
@@ -139,6 +224,20 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _doc_add(args: argparse.Namespace) -> int:
+    if args.server:
+        try:
+            pdf = args.pdf.read_bytes()
+        except OSError as exc:
+            raise HostApiError(f"cannot read {args.pdf}: {exc.strerror}") from exc
+        path = "/api/documents"
+        api = _HostApi(args)
+        if args.id:
+            import urllib.parse
+
+            query = urllib.parse.urlencode({"document_id": args.id, "title": args.pdf.name})
+            path = f"{path}?{query}"
+        print(api.call("POST", path, pdf, "application/pdf")["data"]["document_id"])
+        return 0
     with _admin(args) as admin:
         info = admin.add_document(args.pdf, args.id)
     print(info.document_id)
@@ -146,6 +245,20 @@ def _doc_add(args: argparse.Namespace) -> int:
 
 
 def _doc_list(args: argparse.Namespace) -> int:
+    if args.server:
+        api = _HostApi(args)
+        cursor: str | None = None
+        while True:
+            page = api.call(
+                "GET",
+                "/api/documents?order_direction=asc&page_size=100"
+                + (f"&cursor={cursor}" if cursor else ""),
+            )
+            for d in page["data"]:
+                print(f"{d['document_id']}\t{d['byteSize']} bytes\t{d['title']}\t{d['createdAt']}")
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return 0
     with _admin(args) as admin:
         documents = admin.documents()
     for d in documents:
@@ -157,6 +270,10 @@ def _doc_list(args: argparse.Namespace) -> int:
 
 
 def _doc_layers(args: argparse.Namespace) -> int:
+    if args.server:
+        for name in _HostApi(args).call("GET", f"/api/documents/{args.document_id}/layers")["data"]:
+            print(name)
+        return 0
     with _admin(args) as admin:
         layers = admin.layers(args.document_id)
     for layer in layers:
@@ -166,6 +283,10 @@ def _doc_layers(args: argparse.Namespace) -> int:
 
 
 def _doc_remove(args: argparse.Namespace) -> int:
+    if args.server:
+        _HostApi(args).call("DELETE", f"/api/documents/{args.document_id}")
+        print(f"removed {args.document_id}")
+        return 0
     with _admin(args) as admin:
         admin.remove_document(args.document_id)
     print(f"removed {args.document_id}")
@@ -173,6 +294,10 @@ def _doc_remove(args: argparse.Namespace) -> int:
 
 
 def _revoke(args: argparse.Namespace) -> int:
+    if args.server:
+        _HostApi(args).call("POST", "/api/revoke", {"jtis": [args.jti]})
+        print(f"revoked {args.jti}")
+        return 0
     with _admin(args) as admin:
         fresh = admin.revoke(args.jti)
     print(f"revoked {args.jti}" if fresh else f"{args.jti} was already revoked")

@@ -76,6 +76,9 @@ async def upload(server: LaminaServer, request: web.Request) -> web.Response:
         title = raw_title if isinstance(raw_title, str) and raw_title else None
     elif request.content_type in ("application/pdf", "application/octet-stream"):
         data = await request.read()
+        # Lamina: a raw upload may name its id and title in the query.
+        document_id = request.query.get("document_id") or None
+        title = request.query.get("title") or None
     else:
         raise ApiError(
             400,
@@ -199,12 +202,20 @@ async def copy_document(server: LaminaServer, request: web.Request) -> web.Respo
 
 
 async def revoke(server: LaminaServer, request: web.Request) -> web.Response:
-    """``POST /api/revoke``: ``{"jwts": [...]}``; tokens signed by this host, by their jti."""
+    """``POST /api/revoke``: ``{"jwts": [...]}``, tokens signed by this host, by their jti;
+    also (Lamina, for ``lamina revoke --server``) ``{"jtis": [...]}``."""
     from lamina.auth import verify_token
     from lamina.auth.errors import AuthError, TokenExpired
 
     require_admin(server, request)
     body = await json_body(request)
+    jtis = body.get("jtis")
+    if isinstance(jtis, list) and jtis and all(isinstance(j, str) and j for j in jtis):
+        for jti in jtis:
+            await asyncio.to_thread(server.admin.revoke, jti)
+        server.revoked = await asyncio.to_thread(server.store.revoked_jtis)
+        server.end_revoked()
+        return web.json_response({"result": "success", "status": 200, "data": jtis})
     jwts = body.get("jwts")
     if not isinstance(jwts, list) or not all(isinstance(j, str) for j in jwts):
         raise ApiError(400, "revoke needs {'jwts': [token, ...]}")
