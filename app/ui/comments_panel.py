@@ -20,7 +20,7 @@ from lamina.model.records import (
 from lamina.ui.bridge import ReviewBridge
 from lamina.ui.properties_panel import annotation_color
 from lamina.ui.swatches import color_icon
-from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
+from PySide6.QtCore import QModelIndex, QObject, Qt, Signal, SignalInstance
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
@@ -295,7 +295,7 @@ class CommentsPanel(QWidget):
         elif record_id is None and self.tree.currentItem() is not None:
             # Nothing is selected on the page: no row stays picked (Delete acts on the page's
             # selection, never on a row left over from before).
-            self.tree.setCurrentItem(None)  # type: ignore[arg-type]
+            self.tree.setCurrentIndex(QModelIndex())
             self.tree.clearSelection()
 
     def _on_activated(self, item: QTreeWidgetItem) -> None:
