@@ -52,6 +52,7 @@ from lamina.model.records import (
     PolylineAnnotation,
     Record,
     RectangleAnnotation,
+    RedactionAnnotation,
     SquigglyAnnotation,
     StampAnnotation,
     StrikeOutAnnotation,
@@ -64,6 +65,7 @@ from lamina.model.records import (
 )
 from lamina.pdf.document import PdfDocument, serialized
 from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.private_data import with_private
 from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAMES, stamp_image
 from lamina.pdf.values import (
     LINE_ENDS_TO_CAPS,
@@ -128,6 +130,7 @@ def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[s
             except (RuntimeError, ValueError, TypeError, KeyError) as exc:
                 log.warning("annotation %d on page %d could not be read: %s", xref, page_index, exc)
                 record = _unknown(doc, page_index, geometry, xref, subtype)
+            record = with_private(doc.fitz_document, xref, record)
             if isinstance(record, Comment):
                 comments.append(record)
             else:
@@ -265,6 +268,22 @@ def _read_one(
             for i in range(0, len(vertices) - 3, 4)
         )
         return _MARKUP[subtype](**common, note=contents, rects=rects, color=stroke)
+    if subtype == "Redact":
+        vertices = annot.vertices or []
+        rects = tuple(
+            Rect.bounding(geometry.pymupdf_to_instant_point(p) for p in vertices[i : i + 4])
+            for i in range(0, len(vertices) - 3, 4)
+        ) or (common["bbox"],)
+        _, text_color = _default_appearance(fitz_doc, xref)
+        return RedactionAnnotation(
+            **common,
+            note=contents,
+            rects=rects,
+            outline_color=stroke,
+            fill_color=fill,
+            overlay_text=_string_key(fitz_doc, xref, "OverlayText"),
+            color=text_color,
+        )
     if subtype == "Ink":
         strokes = [
             [geometry.pymupdf_to_instant_point(p) for p in stroke_points]

@@ -10,6 +10,7 @@ them replies to their root).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -21,6 +22,7 @@ from lamina.model.instant_json import Attachment
 from lamina.model.records import (
     NO_COLOR,
     Annotation,
+    CommentMarkerAnnotation,
     EllipseAnnotation,
     ImageAnnotation,
     InkAnnotation,
@@ -31,6 +33,7 @@ from lamina.model.records import (
     PolygonAnnotation,
     PolylineAnnotation,
     RectangleAnnotation,
+    RedactionAnnotation,
     ShapeAnnotation,
     SquigglyAnnotation,
     StampAnnotation,
@@ -292,7 +295,9 @@ def _write_ink(canvas: Canvas, page: Any, record: InkAnnotation) -> Any:
 def _write_text(canvas: Canvas, page: Any, record: TextAnnotation) -> Any:
     font_color = hex_to_rgb(record.font_color) or (0, 0, 0)
     fill = hex_to_rgb(record.background_color) if record.background_color else None
-    border = hex_to_rgb(record.border_color) if record.border_color else None
+    # PyMuPDF draws a border colour for rich text only; a plain one is drawn in the text
+    # colour (the record keeps its borderColor in the private copy).
+    border = None
     align = {"left": 0, "center": 1, "right": 2}.get(record.horizontal_align or "left", 0)
     annot = page.add_freetext_annot(
         _fitz_rect(record.bbox),
@@ -324,6 +329,32 @@ def _write_note(canvas: Canvas, page: Any, record: NoteAnnotation) -> Any:
         stroke=record.color or "#ffd83f",
         keep_rect=True,
     )
+
+
+def _write_comment_marker(canvas: Canvas, page: Any, record: CommentMarkerAnnotation) -> Any:
+    # A sticky note in every viewer; the private copy makes it a comment marker again.
+    icon = NOTE_ICONS_TO_PDF.get(record.icon or "comment", "Comment")
+    text = record.text.value if record.text else ""
+    annot = page.add_text_annot((record.bbox.left, record.bbox.top), text, icon=icon)
+    return finish(
+        canvas, annot, record, contents=text, stroke=record.color or "#ffd83f", keep_rect=True
+    )
+
+
+def _write_redaction(canvas: Canvas, page: Any, record: RedactionAnnotation) -> Any:
+    quads = [_fitz_rect(r).quad for r in record.rects] or [_fitz_rect(record.bbox).quad]
+    style: dict[str, Any] = {}
+    if record.fill_color and record.fill_color != NO_COLOR:
+        style["fill"] = hex_to_rgb(record.fill_color)
+    if record.color and record.color != NO_COLOR:
+        style["text_color"] = hex_to_rgb(record.color)
+    annot = page.add_redact_annot(quads[0], text=record.overlay_text or None, **style)
+    # PyMuPDF cannot redraw a redaction with overlay text and an opacity: /CA goes in last.
+    plain = dataclasses.replace(record, opacity=None)
+    annot = finish(canvas, annot, plain, contents=record.note, stroke=record.outline_color)
+    if record.opacity is not None and record.opacity < 1:
+        canvas.fitz.xref_set_key(annot.xref, "CA", f"{record.opacity:g}")
+    return annot
 
 
 def _write_stamp(canvas: Canvas, page: Any, record: StampAnnotation) -> Any:
@@ -442,28 +473,6 @@ def _strip_tags(xhtml: str) -> str:
     return _TAG.sub("", xhtml)
 
 
-PDF_SUBTYPES: dict[str, str] = {
-    "pspdfkit/ink": "Ink",
-    "pspdfkit/shape/rectangle": "Square",
-    "pspdfkit/shape/ellipse": "Circle",
-    "pspdfkit/shape/line": "Line",
-    "pspdfkit/shape/polyline": "PolyLine",
-    "pspdfkit/shape/polygon": "Polygon",
-    "pspdfkit/markup/highlight": "Highlight",
-    "pspdfkit/markup/underline": "Underline",
-    "pspdfkit/markup/strikeout": "StrikeOut",
-    "pspdfkit/markup/squiggly": "Squiggly",
-    "pspdfkit/text": "FreeText",
-    "pspdfkit/note": "Text",
-    "pspdfkit/comment-marker": "Text",
-    "pspdfkit/comment": "Text",
-    "pspdfkit/stamp": "Stamp",
-    "pspdfkit/image": "Stamp",
-    "pspdfkit/link": "Link",
-    "pspdfkit/widget": "Widget",
-}
-"""The PDF ``/Subtype`` each Instant JSON type is written as."""
-
 _BUILDERS: dict[type, Callable[[Canvas, Any, Any], Any]] = {
     RectangleAnnotation: _write_shape,
     EllipseAnnotation: _write_shape,
@@ -473,6 +482,7 @@ _BUILDERS: dict[type, Callable[[Canvas, Any, Any], Any]] = {
     InkAnnotation: _write_ink,
     TextAnnotation: _write_text,
     NoteAnnotation: _write_note,
+    CommentMarkerAnnotation: _write_comment_marker,
     StampAnnotation: _write_stamp,
     ImageAnnotation: _write_image,
     LinkAnnotation: _write_link,
@@ -480,4 +490,5 @@ _BUILDERS: dict[type, Callable[[Canvas, Any, Any], Any]] = {
 }
 for _cls in MarkupAnnotation.__subclasses__():
     _BUILDERS[_cls] = _write_markup
+_BUILDERS[RedactionAnnotation] = _write_redaction
 _BUILDERS.pop(WidgetAnnotation, None)

@@ -30,6 +30,29 @@ LINE_ENDS_TO_CAPS = {
 }
 CAPS_TO_LINE_ENDS = {v: k for k, v in LINE_ENDS_TO_CAPS.items()}
 
+PDF_SUBTYPES: dict[str, str] = {
+    "pspdfkit/ink": "Ink",
+    "pspdfkit/shape/rectangle": "Square",
+    "pspdfkit/shape/ellipse": "Circle",
+    "pspdfkit/shape/line": "Line",
+    "pspdfkit/shape/polyline": "PolyLine",
+    "pspdfkit/shape/polygon": "Polygon",
+    "pspdfkit/markup/highlight": "Highlight",
+    "pspdfkit/markup/underline": "Underline",
+    "pspdfkit/markup/strikeout": "StrikeOut",
+    "pspdfkit/markup/squiggly": "Squiggly",
+    "pspdfkit/text": "FreeText",
+    "pspdfkit/note": "Text",
+    "pspdfkit/comment-marker": "Text",
+    "pspdfkit/comment": "Text",
+    "pspdfkit/stamp": "Stamp",
+    "pspdfkit/image": "Stamp",
+    "pspdfkit/link": "Link",
+    "pspdfkit/widget": "Widget",
+    "pspdfkit/markup/redaction": "Redact",
+}
+"""The PDF ``/Subtype`` each Instant JSON type is written as."""
+
 NOTE_ICONS_FROM_PDF = {
     "Comment": "comment",
     "Key": "key",

@@ -36,12 +36,13 @@ from lamina.model.records import (
     FormFieldValue,
     ImageAnnotation,
 )
-from lamina.pdf.builders import PDF_SUBTYPES, add_annotation
+from lamina.pdf.builders import add_annotation
 from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
 from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.private_data import store_private
 from lamina.pdf.stamp_images import stamp_image
-from lamina.pdf.values import iso_to_pdf_date
+from lamina.pdf.values import PDF_SUBTYPES, iso_to_pdf_date
 from pymupdf import mupdf
 
 # PyMuPDF sets its constants at import time, which mypy cannot see.
@@ -245,6 +246,7 @@ class _Writer:
         xref = add_annotation(self, self.page(record.page_index), record)
         if xref is not None:
             self.xref_page[xref] = record.page_index
+            store_private(self.fitz, xref, record)
         return xref
 
     def _write_comment(self, comment: Comment) -> None:
@@ -276,6 +278,7 @@ class _Writer:
         annot.set_info(**info)
         annot.update()
         self.fitz.xref_set_key(annot.xref, "NM", pymupdf.get_pdf_str(str(comment.id)))
+        store_private(self.fitz, annot.xref, comment)
         self.xref_page[annot.xref] = page_index
         self.ids[str(comment.id)] = annot.xref
 

@@ -109,11 +109,6 @@ def test_dumped_xfdf_applied_to_the_stripped_pdf_gives_back_every_annotation(
             assert annotation["bbox"] == pytest.approx(boxes[annotation.get("name")], abs=0.01)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 defect 7 (cloudy borders): apply recomputes a cloudy polygon's rect "
-    "from its points, losing the cloud's extent (dump has no cloudyBorderIntensity either)",
-)
 def test_a_cloudy_polygon_from_xfdf_keeps_its_rect(tmp_path: Path) -> None:
     out = tmp_path / "out.pdf"
     bare = _stripped(REVIEW.with_suffix(".pdf"), tmp_path / "bare.pdf")
