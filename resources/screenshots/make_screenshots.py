@@ -98,6 +98,7 @@ def main() -> int:
     print(f"wrote {out}")
     window.close_document()
     live_review(app, controller)
+    viewer_shots(app, controller)
     os._exit(0)
 
 
@@ -152,6 +153,40 @@ def live_review(app: object, controller: AppController) -> None:
     out = HERE / "live-review.png"
     canvas.save(str(out))
     print(f"wrote {out}")
+
+
+def viewer_shots(app: object, controller: AppController) -> None:
+    """The viewer: the Outline panel on a long PDF, and two pages side by side in dark mode."""
+    long_pdf = CORPUS / "long-429p-broken-xref__govdocs1-027613.pdf"
+    window = controller.new_window()
+    window.resize(1300, 860)
+    window.show()
+    window.open_path(long_pdf)
+    wait_for(app, lambda: window.session is not None)
+    viewer = window.viewer  # type: ignore[attr-defined]
+    window.docks["outline"].raise_()
+    window.resizeDocks([window.docks["outline"]], [300], Qt.Orientation.Horizontal)
+    outline = viewer.outline
+    item = outline.topLevelItem(2)
+    if item is not None:
+        outline.setCurrentItem(item)
+        viewer.follow(item.data(0, Qt.ItemDataRole.UserRole))
+        item.setExpanded(True)
+    pump(app, 2.0)
+    out = HERE / "outline-panel.png"
+    window.grab().save(str(out))
+    print(f"wrote {out}")
+    viewer.actions["dark"].setChecked(True)
+    viewer.actions["invert"].setChecked(True)
+    viewer.actions["two_pages"].setChecked(True)
+    window.docks["thumbnails"].raise_()
+    window.view.go_to_page(12)
+    pump(app, 2.0)
+    out = HERE / "two-page-dark.png"
+    window.grab().save(str(out))
+    print(f"wrote {out}")
+    viewer.actions["dark"].setChecked(False)
+    window.close_document()
 
 
 if __name__ == "__main__":
