@@ -127,7 +127,7 @@ def _cases() -> list[Case]:
             "strokeColor": "#108010",
             "strokeWidth": 2,
             "cloudyBorderIntensity": 2,
-            "cloudyBorderInset": {"left": 9, "top": 9, "right": 9, "bottom": 9},
+            "cloudyBorderInset": [9, 9, 9, 9],
         },
     )
     add(
