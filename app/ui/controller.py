@@ -11,8 +11,8 @@ from lamina.model.errors import LaminaError
 from lamina.pdf import PdfError
 from lamina.ui.documents import OpenDocuments
 from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
-from lamina.ui.main_window import MainWindow
-from PySide6.QtCore import QObject, QSettings, QTimer
+from lamina.ui.main_window import MAX_MIN_WIDTH, MainWindow
+from PySide6.QtCore import QObject, QRect, QSettings, QTimer
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
 
@@ -178,9 +178,9 @@ class AppController(QObject):
         window.auto_show_layers = ["sam"]
         other = self.new_window()
         other.settings_override = {"display_name": "Sam (sample)", "color": "#C62828"}
-        geometry = window.geometry()
-        other.resize(geometry.size())
-        other.move(geometry.x() + 60, geometry.y() + 60)
+        left, right = side_by_side(window.screen().availableGeometry(), MAX_MIN_WIDTH)
+        window.setGeometry(left)
+        other.setGeometry(right)
         other.show()
         self.join(window, first)
         self.join(other, second)
@@ -198,3 +198,23 @@ class AppController(QObject):
         await self.documents.wait_closed()
         if self.server is not None:
             await self.server.stop()
+
+
+FRAME_ALLOWANCE = 16
+"""Pixels left for the window manager's frame around each window placed side by side."""
+
+
+def side_by_side(available: QRect, min_width: int, height: int = 860) -> tuple[QRect, QRect]:
+    """Return the geometries of two windows side by side on a screen's available area.
+
+    Each gets half the width (at least ``min_width``; on a screen too narrow for two, the
+    second overlaps the first but stays on screen) and up to ``height`` pixels.
+    """
+    half = available.width() // 2 - FRAME_ALLOWANCE
+    width = min(max(min_width, min(half, 1280)), available.width())
+    tall = min(height, available.height() - 2 * FRAME_ALLOWANCE)
+    top = available.top() + FRAME_ALLOWANCE
+    left = QRect(available.left(), top, width, tall)
+    x = max(available.left(), min(available.center().x() + 1, available.right() + 1 - width))
+    right = QRect(x, top, width, tall)
+    return left, right

@@ -66,6 +66,14 @@ TOOL_COLOR_KINDS: dict[str, str] = {
 """Which Preferences tool colour (``lamina.ui.preferences.TOOL_KINDS``) each tool starts with."""
 
 
+PANEL_MIN_WIDTHS = {"thumbnails": 90, "comments": 200, "layers": 200, "properties": 200}
+"""Narrowest the side panels get, in pixels (their layouts ask for up to 304)."""
+CENTRAL_MIN_WIDTH = 280
+"""Narrowest the page area gets, in pixels."""
+MAX_MIN_WIDTH = 940
+"""A window is never wider than this at its narrowest: two fit side by side on 1920 px."""
+
+
 class MainWindow(QMainWindow):
     """One document window (or the welcome page when no document is open).
 
@@ -167,6 +175,11 @@ class MainWindow(QMainWindow):
             self.addDockWidget(area, dock)
             self.window_actions.view_menu.addAction(dock.toggleViewAction())
             self.docks[name] = dock
+        # Two windows fit side by side on a 1920-pixel screen: the panels and the page area
+        # may be narrower than their layouts would like (they squeeze, and text elides).
+        for name, width in PANEL_MIN_WIDTHS.items():
+            self.docks[name].widget().setMinimumWidth(width)
+        self.stack.setMinimumWidth(CENTRAL_MIN_WIDTH)
         self.tabifyDockWidget(self.docks["properties"], self.docks["conflicts"])
         self.docks["properties"].raise_()
         for dock in self.docks.values():

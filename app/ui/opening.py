@@ -72,6 +72,8 @@ class JoinProgress(QProgressDialog):
 
     def finish(self) -> None:
         """Close without counting as Cancel."""
+        if not self.isVisible() and not self._clock.isActive():
+            return
         self._clock.stop()
         self.canceled.disconnect()
         self.close()
@@ -181,7 +183,12 @@ class DocumentOpener(QObject):
         autosave = AutosaveMode(window.preferences().autosave)
         dialog = JoinProgress(where, window)
 
+        shown = [True]  # the dialog goes with its window, maybe before the join ends
+        dialog.destroyed.connect(lambda *_: shown.clear())
+
         def progress(state: ConnectionState, reason: str) -> None:
+            if not shown:
+                return
             if reason and state in (ConnectionState.CONNECTING, ConnectionState.RECONNECTING):
                 dialog.show_reason(reason)
 
