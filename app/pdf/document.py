@@ -101,6 +101,8 @@ class PdfDocument:
         self.repaired: bool = bool(fitz_doc.is_repaired)
         self.read_only_reason: str | None = _read_only_reason(fitz_doc)
         self.pdf_id: PdfId | None = _pdf_id(fitz_doc)
+        self.title: str = str((fitz_doc.metadata or {}).get("title") or "").strip()
+        """The document's title (``/Title`` of its Info dictionary), ``""`` when none."""
         self._display_lists: OrderedDict[tuple[int, bool], Any] = OrderedDict()
 
     # -- lifetime -----------------------------------------------------------------------
