@@ -96,6 +96,7 @@ class Editor(QObject):
                 "Selected annotation"
                 if flags.edit
                 else f"Selected annotation ({flags.reason.lower()})",
+                editable=flags.edit,
             )
         else:
             tool = self.view.tool

@@ -25,6 +25,26 @@ def _ask_path(window: MainWindow, title: str, suggestion: Path, pattern: str) ->
     return Path(path) if path else None
 
 
+def export_suggestion(window: MainWindow, suffix: str) -> Path:
+    """Return the file an export proposes: next to a local PDF, with its name; for a review
+    (whose PDF is an internal cache file named by a hash), in the Documents folder, named
+    after the document's title (its ``/Title``, else the window's title)."""
+    assert window.pdf_path is not None
+    if window.claims is None:
+        return window.pdf_path.with_name(window.pdf_path.stem + suffix)
+    documents = Path.home() / "Documents"
+    folder = documents if documents.is_dir() else Path.home()
+    title = (window.pdf.title if window.pdf is not None else "") or window.title
+    return folder / (safe_file_name(title) + suffix)
+
+
+def safe_file_name(title: str) -> str:
+    """Return ``title`` as a file name: no path separators or control characters, short."""
+    cleaned = "".join("-" if ch in '/\\:*?"<>|' or ord(ch) < 32 else ch for ch in title)
+    cleaned = " ".join(cleaned.split()).strip(" .-")
+    return cleaned[:80].rstrip(" .-") or "review"
+
+
 def write_instant_json(window: MainWindow, path: Path) -> None:
     """Write the user's changes as an Instant JSON file (the client's diff against the PDF)."""
     assert window.session is not None
@@ -38,7 +58,7 @@ def export_instant_json(window: MainWindow, path: Path | None = None) -> None:
     path = path or _ask_path(
         window,
         "Export Instant JSON",
-        window.pdf_path.with_suffix(".instant.json"),
+        export_suggestion(window, ".instant.json"),
         "Instant JSON (*.json)",
     )
     if path is None:
@@ -65,7 +85,7 @@ def export_pdf(
     path = path or _ask_path(
         window,
         "Export flattened PDF" if flatten else "Export PDF",
-        window.pdf_path.with_name(window.pdf_path.stem + suffix),
+        export_suggestion(window, suffix),
         "PDF files (*.pdf)",
     )
     if path is None:
@@ -166,7 +186,7 @@ def export_merged_pdf(
     path = path or _ask_path(
         window,
         "Export merged PDF of chosen layers",
-        window.pdf_path.with_name(window.pdf_path.stem + suffix),
+        export_suggestion(window, suffix),
         "PDF files (*.pdf)",
     )
     if path is None:

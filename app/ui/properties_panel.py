@@ -72,8 +72,15 @@ class PropertiesPanel(QWidget):
         self._loading = False
         self.show_style(self._style)
 
-    def show_style(self, style: ToolStyle, target: str = "New annotations") -> None:
+    def show_style(
+        self, style: ToolStyle, target: str = "New annotations", editable: bool = True
+    ) -> None:
+        """Show ``style``; ``editable`` False shows it read-only (another layer's record,
+        or one the token may not edit: the controls are disabled, ``target`` says why)."""
         self._loading = True
+        for control in (self.color_button, self.width_box, self.opacity, self.font_size):
+            control.setEnabled(editable)
+        self.stamp.setEnabled(editable)
         self._style = style
         self.target.setText(target)
         self.color_button.setIcon(color_icon(style.color))
