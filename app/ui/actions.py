@@ -102,6 +102,9 @@ class WindowActions:
             "Write one PDF with your annotations and those of the layers you view"
         )
         self.import_json_action = a("&Import Instant JSON…", None, "importJsonAction")
+        self.import_xfdf_action = a("Import &XFDF…", None, "importXfdfAction")
+        self.export_xfdf_action = a("Export XF&DF…", None, "exportXfdfAction")
+        self._wire_xfdf(window)
         self.join_action = QAction("&Join review…", window)
         self.join_action.setObjectName("joinAction")
         self.join_action.setToolTip("Open a review from an invite link (lamina://join?…)")
@@ -161,6 +164,13 @@ class WindowActions:
         self._window.addAction(action)
         return action
 
+    def _wire_xfdf(self, window: QMainWindow) -> None:
+        # File → Import/Export XFDF run lamina.ui.files' functions on the main window.
+        from lamina.ui import files
+
+        self.import_xfdf_action.triggered.connect(lambda: files.import_xfdf(window))  # type: ignore[arg-type]
+        self.export_xfdf_action.triggered.connect(lambda: files.export_xfdf(window))  # type: ignore[arg-type]
+
     def _build_menus(self) -> None:
         bar = self._window.menuBar()
         file_menu = bar.addMenu("&File")
@@ -172,6 +182,8 @@ class WindowActions:
         for act in (
             self.import_json_action,
             self.export_json_action,
+            self.import_xfdf_action,
+            self.export_xfdf_action,
             self.export_pdf_action,
             self.export_flat_action,
         ):
@@ -284,6 +296,8 @@ class WindowActions:
             self.export_flat_action,
             self.export_layers_action,
             self.import_json_action,
+            self.import_xfdf_action,
+            self.export_xfdf_action,
             self.find_action,
             self.goto_action,
         ):
@@ -294,6 +308,7 @@ class WindowActions:
         for act, tip in (
             (self.save_action, "Save annotations into PDF (Ctrl+S)"),
             (self.import_json_action, "Import Instant JSON"),
+            (self.import_xfdf_action, "Import XFDF (Acrobat's comment and form data file)"),
         ):
             if read_only and has_doc:
                 act.setEnabled(False)

@@ -146,6 +146,63 @@ def import_instant_json(window: MainWindow, path: Path | None = None) -> None:
     window.statusBar().showMessage(f"Imported {len(changes)} changes from {path.name}", 8000)
 
 
+def export_xfdf(window: MainWindow, path: Path | None = None) -> None:
+    """Write the records the user's layer holds as an XFDF file (File → Export XFDF…).
+
+    What XFDF cannot carry (images; customData, blend modes, ... of the others) is left out
+    and said in the status bar; the file is written atomically.
+    """
+    if window.session is None or window.pdf_path is None:
+        return
+    path = path or _ask_path(
+        window, "Export XFDF", window.pdf_path.with_suffix(".xfdf"), "XFDF (*.xfdf)"
+    )
+    if path is None:
+        return
+    from lamina.fsutil import write_bytes_atomically
+    from lamina.pdf import open_pdf
+    from lamina.pdf.xfdf.document import export_xfdf as write_xfdf
+
+    try:
+        with open_pdf(window.pdf_path) as doc:
+            export = write_xfdf(doc, window.session.records())
+        write_bytes_atomically(path, export.data)
+    except (LaminaError, OSError) as exc:
+        window.show_error("Export failed", str(exc))
+        return
+    lost = f" ({len(export.losses)} not fully kept: {export.losses[0]})" if export.losses else ""
+    window.statusBar().showMessage(f"Exported XFDF to {path}{lost}", 8000)
+
+
+def import_xfdf(window: MainWindow, path: Path | None = None) -> None:
+    """Add an XFDF file's annotations, replies and field values (one undo step).
+
+    A record the layer has (same id, from the XFDF ``name``) is updated; the others are
+    created; nothing else is touched.
+    """
+    if window.session is None or window.pdf_path is None:
+        return
+    if path is None:
+        name, _ = QFileDialog.getOpenFileName(window, "Import XFDF", "", "XFDF (*.xfdf *.xml)")
+        if not name:
+            return
+        path = Path(name)
+    from lamina.pdf import open_pdf
+    from lamina.pdf.xfdf.document import import_xfdf as read_xfdf
+
+    try:
+        data = path.read_bytes()
+        with open_pdf(window.pdf_path) as doc:
+            content = read_xfdf(doc, data)
+    except (LaminaError, OSError) as exc:
+        window.show_error("Cannot import this file", str(exc))
+        return
+    model = window.session
+    changes = changes_to_import(model, content.document)
+    model.apply_step(f"import {path.name}", changes)
+    window.statusBar().showMessage(f"Imported {len(changes)} changes from {path.name}", 8000)
+
+
 def changes_to_import(model: ReviewModel, document: InstantDocument) -> list[Change]:
     """Return the undoable changes that make the user's layer say what ``document`` says.
 
