@@ -1,4 +1,4 @@
-"""Verbs for backend scripts: ``push``, ``pull`` and ``layer-pdf`` of one token's layer.
+"""Verbs for backend scripts: ``push``, ``pull``, ``layer-pdf`` and ``layers`` of one token.
 
 They are the command-line equivalents of Document Engine's layer endpoints
 (``apply_instant_json``, ``document.json``, ``/layers/{layer}/pdf``) and speak the sync
@@ -55,7 +55,13 @@ def register(subparsers: Any) -> None:
         help="download a layer's PDF",
         description="Download the PDF with the layer's annotations (needs `download`).",
     )
-    for parser in (push, pull, layer_pdf):
+    layers = subparsers.add_parser(
+        "layers",
+        help="list the layers a token may view",
+        description="List the layers of the token's document that the token may view (its "
+        'own and those of its view_layers claim), one per line; the default layer is "".',
+    )
+    for parser in (push, pull, layer_pdf, layers):
         add_common_options(parser)
         parser.add_argument("--server", metavar="URL", help="server, e.g. ws://127.0.0.1:9787")
         parser.add_argument("--token", metavar="JWT", help="the token (see `lamina token`)")
@@ -66,7 +72,15 @@ def register(subparsers: Any) -> None:
     pull.set_defaults(func=_pull)
     layer_pdf.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.pdf")
     layer_pdf.add_argument("--flatten", action="store_true", help="burn annotations into pages")
+    layer_pdf.add_argument(
+        "--layers",
+        metavar="A,B",
+        default=None,
+        help="export these layers merged into one PDF (the token's own and layers its "
+        "view_layers claim names); default: the token's layer",
+    )
     layer_pdf.set_defaults(func=_layer_pdf)
+    layers.set_defaults(func=_layers)
 
 
 def _target(args: argparse.Namespace) -> tuple[str, str]:
@@ -249,10 +263,96 @@ async def _layer_pdf_async(server: str, token: str, flatten: bool) -> bytes:
         return await _document(connection, log, with_layer=True, flatten=flatten)
 
 
+async def _layer_names(connection: Connection, log: EventLog) -> tuple[str, ...]:
+    from lamina.sync.client_session import LayersListed
+
+    seen = len(log.events)
+    connection.session.list_layers()
+    connection.kick()
+
+    def listed() -> bool:
+        return any(isinstance(e, LayersListed) for e in log.events[seen:])
+
+    await _wait(connection, listed)
+    return next(e.layers for e in log.events[seen:] if isinstance(e, LayersListed))
+
+
+async def _layers_async(server: str, token: str) -> tuple[str, ...]:
+    async with _connected(server, token) as (connection, log):
+        return await _layer_names(connection, log)
+
+
+def _layers(args: argparse.Namespace) -> int:
+    url, token = _target(args)
+    for name in _run(_layers_async(url, token)):
+        print(name if name else '""')
+    return 0
+
+
+async def _merged_pdf_async(server: str, token: str, wanted: list[str], flatten: bool) -> bytes:
+    """Return the PDF with the records of the ``wanted`` layers merged (first layer wins an
+    id both hold)."""
+    from lamina.sync.client_session import LayerRecordsChanged
+
+    async with _connected(server, token) as (connection, log):
+        own = connection.session.welcome.layer if connection.session.welcome else ""
+        available = await _layer_names(connection, log)
+        missing = [name for name in wanted if name not in available]
+        if missing:
+            raise ScriptError(
+                f"the token may not view {', '.join(repr(m) for m in missing)}; it may view "
+                f"{', '.join(repr(a) for a in available)}"
+            )
+        contents: dict[str, dict[str, Any]] = {}
+        for name in wanted:
+            if name == own:
+                for record_id, content in connection.session.view().items():
+                    contents.setdefault(str(record_id), dict(content))
+                continue
+            seen = len(log.events)
+            connection.session.view_layer(name)
+            connection.kick()
+
+            def arrived(name: str = name, seen: int = seen) -> bool:
+                return any(
+                    isinstance(e, LayerRecordsChanged) and e.layer == name and e.snapshot
+                    for e in log.events[seen:]
+                )
+
+            await _wait(connection, arrived)
+            snapshot = next(
+                e
+                for e in log.events[seen:]
+                if isinstance(e, LayerRecordsChanged) and e.layer == name
+            )
+            for record in snapshot.records:
+                if not record.deleted and record.content is not None:
+                    contents.setdefault(str(record.id), dict(record.content))
+        source = await _document(connection, log)
+    return await asyncio.to_thread(_write_merged, source, list(contents.values()), flatten)
+
+
+def _write_merged(source: bytes, contents: list[dict[str, Any]], flatten: bool) -> bytes:
+    from lamina.model.diff import diff_against_base
+    from lamina.model.records import record_from_json
+    from lamina.pdf import apply_instant_json, open_pdf
+    from lamina.pdf.annotations import read_records
+
+    with open_pdf(source) as pdf:
+        base = read_records(pdf)
+    wanted = [record_from_json(c, f"record {c.get('id')}") for c in contents]
+    data: bytes = apply_instant_json(source, diff_against_base(base, wanted), flatten=flatten)
+    return data
+
+
 def _layer_pdf(args: argparse.Namespace) -> int:
     url, token = _target(args)
     _check_output_dir(args.output)
-    data = _run(_layer_pdf_async(url, token, args.flatten))
+    if args.layers is not None:
+        wanted = [name.strip() for name in args.layers.split(",")]
+        data = _run(_merged_pdf_async(url, token, wanted, args.flatten))
+    else:
+        data = _run(_layer_pdf_async(url, token, args.flatten))
     tmp = args.output.with_name(args.output.name + ".part")
     tmp.write_bytes(data)
     tmp.replace(args.output)

@@ -314,6 +314,7 @@ async def create_layer(server: LaminaServer, request: web.Request) -> web.Respon
         raise ApiError(400, str(exc)) from exc
     if source is not None:
         await copy_layer_records(server, document_id, source, document_id, name)
+    server.announce_layers(document_id)
     if instant is not None:
         room = await server._room(document_id, name)
         try:
@@ -340,6 +341,7 @@ async def delete_layer(server: LaminaServer, request: web.Request) -> web.Respon
         done_with(server, room)
     server.end_sessions(document_id, layer, f"layer {layer!r} was deleted by the host")
     await asyncio.to_thread(server.admin.forget_layer, document_id, layer)
+    server.announce_layers(document_id)
     return web.json_response({})
 
 

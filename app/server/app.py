@@ -42,9 +42,11 @@ from lamina.sync.messages import MAX_FRAME_BYTES, DocumentInfo, Welcome
 from lamina.sync.server_session import (
     DocumentRequested,
     HelloReceived,
+    LayersRequested,
     PresenceReceived,
     PushReceived,
     ServerEvent,
+    UnviewLayerRequested,
     ViewLayerRequested,
 )
 from lamina.sync.state import Actor
@@ -324,6 +326,13 @@ class LaminaServer:
             await self._send_document(conn, event)
         elif isinstance(event, ViewLayerRequested):
             await self._view_layer(conn, event.layer)
+        elif isinstance(event, LayersRequested):
+            await self._send_layers(conn)
+        elif isinstance(event, UnviewLayerRequested):
+            viewed = conn.viewing.pop(event.layer, None)
+            if viewed is not None:
+                viewed.viewers.discard(conn)
+                self.maybe_evict(viewed)
 
     def _reject(self, conn: Connection, code: str, message: str) -> None:
         logger.warning("rejected %s: %s: %s", conn.describe(), code, message)
@@ -387,6 +396,7 @@ class LaminaServer:
         conn.room = room
         room.members.add(conn)
         room.broadcast_presence()
+        self.announce_layers(claims.document_id)
 
     async def _room(self, document_id: str, layer: str) -> Room:
         """Return the loaded room of a layer, loading it once however many ask at once."""
@@ -446,6 +456,28 @@ class LaminaServer:
         conn.flush()
         conn.viewing[layer] = room
         room.viewers.add(conn)
+
+    async def _send_layers(self, conn: Connection) -> None:
+        """Send ``conn`` the layers its token may view (§4.8), and remember it asked."""
+        claims = conn.claims
+        assert claims is not None
+        try:
+            names = await asyncio.to_thread(self.admin.layer_names, claims.document_id)
+        except DocumentNotFoundError:
+            names = []
+        visible = sorted({n for n in ["", *names] if claims.may_view_layer(n)} | {claims.layer})
+        if conn.closing is not None or tuple(visible) == conn.listed_layers:
+            return
+        conn.listed_layers = tuple(visible)
+        conn.session.send_layers(visible)
+        conn.flush()
+
+    def announce_layers(self, document_id: str) -> None:
+        """Send the grown layer list to the connections of a document that asked for it."""
+        for conn in list(self.connections):
+            claims = conn.claims
+            if conn.listed_layers is not None and claims and claims.document_id == document_id:
+                self.spawn(self._send_layers(conn))
 
     async def _send_document(self, conn: Connection, request: DocumentRequested) -> None:
         assert conn.room is not None and conn.room.info is not None
@@ -591,6 +623,9 @@ async def _serve_until_signal(
         store, keys, inline_commits=inline_commits, api_token=api_token, data_dir=data_dir
     )
     bound = await server.start(host, port)
+    from lamina.server.fanout_postgres import start_fanout
+
+    fanout = await start_fanout(server)  # PostgreSQL: other processes' commits reach ours
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on ws://{shown}:{bound}", flush=True)
     logger.info("serving on %s:%d", host, bound)
@@ -600,5 +635,7 @@ async def _serve_until_signal(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     logger.info("shutting down")
+    if fanout is not None:
+        await fanout.stop()
     await server.shutdown()
     return 0

@@ -44,6 +44,8 @@ class Connection:
         self.client_id = ""
         self.room: Room | None = None
         self.viewing: dict[str, Room] = {}
+        self.listed_layers: tuple[str, ...] | None = None
+        """The layer list last sent (§4.8); None until the client asks for it."""
         self.closing: tuple[str, str] | None = None
         self.close_task: asyncio.Task[None] | None = None
         self.opened = time.monotonic()

@@ -42,10 +42,13 @@ from lamina.sync.messages import (
     Error,
     GetDocument,
     Hello,
+    LayerList,
+    ListLayers,
     Presence,
     PresenceClient,
     PresenceList,
     Snapshot,
+    UnviewLayer,
     ViewLayer,
     Welcome,
     decode_message,
@@ -178,8 +181,17 @@ class ServerError:
     final: bool
 
 
+@dataclass(frozen=True)
+class LayersListed:
+    """The server's list of the layers this token may view (§4.8), by name; it comes again
+    whenever the list grows."""
+
+    layers: tuple[str, ...]
+
+
 ClientEvent: TypeAlias = (
-    Welcomed
+    LayersListed
+    | Welcomed
     | RecordsChanged
     | LayerRecordsChanged
     | ChangesAcked
@@ -321,6 +333,25 @@ class ClientSession(LocalReplica):
         self._phases.advance(Step.SEND, "view_layer")
         self._frames.append(encode_message(ViewLayer(layer)))
 
+    def list_layers(self) -> None:
+        """Ask for the layers this token may view (§4.8); :class:`LayersListed` follows, and
+        again whenever a layer is added.
+
+        Raises:
+            LocalProtocolError: the connection is not open.
+        """
+        self._phases.advance(Step.SEND, "list_layers")
+        self._frames.append(encode_message(ListLayers()))  # type: ignore[arg-type]
+
+    def unview_layer(self, layer: str) -> None:
+        """Stop viewing ``layer`` (§5.3): the server relays nothing more of it.
+
+        Raises:
+            LocalProtocolError: the connection is not open.
+        """
+        self._phases.advance(Step.SEND, "unview_layer")
+        self._frames.append(encode_message(UnviewLayer(layer)))  # type: ignore[arg-type]
+
     def adopt_server_state(self) -> list[ClientEvent]:
         """After :class:`ServerBehind`, accept the server's state and resume (§3.4, §6.6).
 
@@ -367,6 +398,8 @@ class ClientSession(LocalReplica):
             self._on_ack(msg, events)
         elif isinstance(msg, DocumentChunk):
             self._on_chunk(msg, events)
+        elif isinstance(msg, LayerList):
+            events.append(LayersListed(msg.layers))
         return events
 
     def _assemble(self, msg: Snapshot | Changes | Ack) -> Snapshot | Changes | Ack | None:

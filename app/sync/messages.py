@@ -628,3 +628,57 @@ def decode_message(text: str, *, from_client: bool) -> Message:
         return decoder(value)
     except RecursionError:
         raise RemoteProtocolError(f"{type_}: JSON nested too deeply") from None
+
+
+# --- layer listing (DESIGN §4.8; appended by the HTTP work, issue 12) ----------------------
+
+
+@dataclass(frozen=True)
+class ListLayers:
+    """Ask for the layers of the document this token may view; ``layers`` answers, and
+    follows again whenever that list grows (a new layer)."""
+
+    TYPE: ClassVar[str] = "list_layers"
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "list_layers"}
+
+
+@dataclass(frozen=True)
+class UnviewLayer:
+    """Stop viewing a layer that ``view_layer`` subscribed to (§5.3)."""
+
+    TYPE: ClassVar[str] = "unview_layer"
+    layer: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "unview_layer", "layer": self.layer}
+
+
+@dataclass(frozen=True)
+class LayerList:
+    """The layers of the document this token may view, by name (its own included; the
+    default layer is ``""``)."""
+
+    TYPE: ClassVar[str] = "layers"
+    layers: tuple[str, ...]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "layers", "layers": list(self.layers)}
+
+
+def _list_layers(o: dict[str, Any]) -> ListLayers:
+    return ListLayers()
+
+
+def _unview_layer(o: dict[str, Any]) -> UnviewLayer:
+    return UnviewLayer(w.string(w.required(o, "layer", "unview_layer"), "unview_layer.layer"))
+
+
+def _layer_list(o: dict[str, Any]) -> LayerList:
+    return LayerList(tuple(w.strings(w.required(o, "layers", "layers"), "layers.layers")))
+
+
+_FROM_CLIENT["list_layers"] = _list_layers  # type: ignore[assignment]
+_FROM_CLIENT["unview_layer"] = _unview_layer  # type: ignore[assignment]
+_FROM_SERVER["layers"] = _layer_list  # type: ignore[assignment]

@@ -111,7 +111,9 @@ SERVER_RULES: SideRules[ServerPhase] = SideRules(
         _S.AWAIT_HELLO: frozenset({"hello"}),
         _S.AWAIT_WELCOME: frozenset(),
         _S.AWAIT_CATCH_UP: frozenset(),
-        _S.OPEN: frozenset({"push", "presence", "get_document", "view_layer"}),
+        _S.OPEN: frozenset(
+            {"push", "presence", "get_document", "view_layer", "list_layers", "unview_layer"}
+        ),
     },
     opening="hello",
     expecting={
@@ -152,7 +154,7 @@ CLIENT_RULES: SideRules[ClientPhase] = SideRules(
         _C.AWAIT_WELCOME: frozenset({"welcome", "error"}),
         _C.AWAIT_CATCH_UP: _CATCHING_UP,
         _C.BEHIND: _CATCHING_UP,
-        _C.OPEN: _CATCHING_UP | {"ack", "document_chunk"},
+        _C.OPEN: _CATCHING_UP | {"ack", "document_chunk", "layers"},
     },
     opening="welcome",
     expecting={

@@ -35,10 +35,13 @@ from lamina.sync.messages import (
     Error,
     GetDocument,
     Hello,
+    LayerList,
+    ListLayers,
     Presence,
     PresenceClient,
     PresenceList,
     Push,
+    UnviewLayer,
     ViewLayer,
     Welcome,
     check_frame_size,
@@ -96,8 +99,27 @@ class ViewLayerRequested:
     layer: str
 
 
+@dataclass(frozen=True)
+class LayersRequested:
+    """The client asked for the layers its token may view (§4.8); answer with
+    :meth:`ServerSession.send_layers`, and again when the list grows."""
+
+
+@dataclass(frozen=True)
+class UnviewLayerRequested:
+    """The client stopped viewing another layer (§5.3); nothing more of it is relayed."""
+
+    layer: str
+
+
 ServerEvent: TypeAlias = (
-    HelloReceived | PushReceived | PresenceReceived | DocumentRequested | ViewLayerRequested
+    HelloReceived
+    | PushReceived
+    | PresenceReceived
+    | DocumentRequested
+    | ViewLayerRequested
+    | LayersRequested
+    | UnviewLayerRequested
 )
 
 _DECISION_SKIP, _DECISION_FULL, _DECISION_HIDDEN = 0, 1, 2
@@ -384,6 +406,11 @@ class ServerSession:
             return DocumentRequested(msg.with_layer, msg.flatten)
         if isinstance(msg, ViewLayer):
             return ViewLayerRequested(msg.layer)
+        if isinstance(msg, ListLayers):
+            return LayersRequested()
+        if isinstance(msg, UnviewLayer):
+            self.view_layers.discard(msg.layer)
+            return UnviewLayerRequested(msg.layer)
         raise RemoteProtocolError(f"{msg.TYPE}: unexpected from a client")  # pragma: no cover
 
     @property
@@ -401,6 +428,10 @@ class ServerSession:
         )
 
     # --- output ---------------------------------------------------------------------------
+
+    def send_layers(self, layers: Sequence[str]) -> None:
+        """Queue the ``layers`` list (§4.8): the layers this token may view, by name."""
+        self._frames.append(encode_message(LayerList(tuple(layers))))  # type: ignore[arg-type]
 
     def frames_to_send(self) -> list[str]:
         """Return and forget the frames queued for the client, in order."""
