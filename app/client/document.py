@@ -48,7 +48,12 @@ from lamina.client import export
 from lamina.client.backend import PdfBackend
 from lamina.client.backoff import Backoff
 from lamina.client.editing import Editor
-from lamina.client.errors import ClientError, DocumentClosedError, StoreError
+from lamina.client.errors import (
+    ClientError,
+    ConnectionFailedError,
+    DocumentClosedError,
+    StoreError,
+)
 from lamina.client.events import Conflict, ConnectionState, ConnectionStateChanged, Event, Peer
 from lamina.client.ownership import replica_record_meta
 from lamina.client.port import AutosaveMode, LocalEdit, ReviewDocument
@@ -533,6 +538,12 @@ class LaminaDocument:
         """
         if self._backend is None:
             raise ClientError("no pdf backend: pass pdf_backend= when opening the document")
+        if not self.claims().has("download"):
+            # DESIGN §5, Document Engine's meaning: download lets the PDF leave the review.
+            raise ClientError(
+                "this invite does not allow saving the pdf (no download permission): "
+                "ask the host for an invite with download"
+            )
         diff = self.export_instant_json(layers)
         await export.export_pdf(
             self._upstream, self._backend, diff, out_path, flatten=flatten, password=self._password
@@ -577,20 +588,33 @@ class LaminaDocument:
         await self._upstream.disconnect()
 
     async def wait_for_state(self, state: ConnectionState) -> None:
-        """Wait until the connection is in ``state``."""
+        """Wait until the connection is in ``state``.
+
+        Raises:
+            ConnectionFailedError: the connection stopped for good first (the server refused
+                the token, or is behind): it will never reach ``state``; the message says why.
+        """
         if self.connection_state is state:
             return
-        seen = asyncio.Event()
+        if self.connection_state is ConnectionState.STOPPED:
+            raise ConnectionFailedError(f"the connection has stopped: {self.connection_reason}")
+        done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
 
         def on_event(event: Event) -> None:
-            if isinstance(event, ConnectionStateChanged) and event.state is state:
-                seen.set()
+            if not isinstance(event, ConnectionStateChanged) or done.done():
+                return
+            if event.state is state:
+                done.set_result(None)
+            elif event.state is ConnectionState.STOPPED:
+                done.set_result(event.reason or "no reason given")
 
         unsubscribe = self.subscribe(on_event)
         try:
-            await seen.wait()
+            stopped = await done
         finally:
             unsubscribe()
+        if stopped is not None:
+            raise ConnectionFailedError(f"the connection has stopped: {stopped}")
 
     def adopt_server_state(self) -> None:
         """After :class:`ServerBehind`: take the server's state and send the outbox again.
