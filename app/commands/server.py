@@ -109,7 +109,10 @@ def register(subparsers: Any) -> None:
     add_data_option(serve)
     serve.add_argument("--host", default=DEFAULT_HOST, help=f"address (default {DEFAULT_HOST})")
     serve.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port, 0 for any (default {DEFAULT_PORT})"
+        "--port",
+        type=port_number,
+        default=DEFAULT_PORT,
+        help=f"port, 0 for any (default {DEFAULT_PORT})",
     )
     serve.add_argument(
         "--public-key",
@@ -302,3 +305,14 @@ def _revoke(args: argparse.Namespace) -> int:
         fresh = admin.revoke(args.jti)
     print(f"revoked {args.jti}" if fresh else f"{args.jti} was already revoked")
     return 0
+
+
+def port_number(text: str) -> int:
+    """Parse ``--port``: 0 (any free port) to 65535, else a one-line usage error."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range (0 to 65535)")
+    return port

@@ -86,3 +86,21 @@ def test_lamina_join_opens_the_review_online_and_the_app_ends_when_its_window_cl
         assert app_windows() == []
     finally:
         run(qtbot, server.stop())
+
+
+def test_lamina_serve_with_a_port_out_of_range_says_so_in_one_line_not_a_traceback() -> None:
+    """Issue 14 defect 11: ``lamina serve --port 99999`` printed an OverflowError traceback."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "lamina.cli", "serve", "--port", "99999"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        "lamina serve: error: argument --port: port 99999 is out of range (0 to 65535)"
+    )
