@@ -330,6 +330,13 @@ class LaminaDocument:
         """
         return self._upstream.available_layers()
 
+    def listed_layers(self) -> tuple[str, ...] | None:
+        """Return the layers the server lists for this token (its own included, sync §4.8),
+        kept current while connected (a new layer is added live); None for a local PDF or
+        before the server answered."""
+        listed = getattr(self._upstream, "listed_layers", None)
+        return listed() if listed is not None else None
+
     def may_view_layer(self, name: str) -> bool:
         """Return whether :meth:`view_layer` may be asked for ``name``."""
         return self._upstream.may_view_layer(name)

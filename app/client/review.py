@@ -120,6 +120,7 @@ class ReviewUpstream:
         self._peers: tuple[Peer, ...] = ()
         self._server_behind = False
         self._layers = LayerViews()
+        self._listed_layers: tuple[str, ...] | None = None
         self.connection = Connection(
             replica.session, server_url, token, listener=self, presence=presence, backoff=backoff
         )
@@ -245,6 +246,11 @@ class ReviewUpstream:
     def viewed_layers(self) -> list[str]:
         return self._layers.names()
 
+    def listed_layers(self) -> tuple[str, ...] | None:
+        """The layers the server says this token may view (its own included; sync §4.8),
+        kept current while connected; None until the server answered."""
+        return self._listed_layers
+
     async def view_layer(self, name: str) -> list[Record]:
         if name == self.claims().layer:
             raise LayerAccessError(f"layer {name!r} is this document's own layer")
@@ -268,9 +274,10 @@ class ReviewUpstream:
         return self._layers.records(name)
 
     def hide_layer(self, name: str) -> None:
-        # The protocol has no unsubscribe: until the next reconnect the server still relays
-        # the layer's changes, and they are ignored.
         self._layers.hide(name)
+        if self.connection.is_open:  # sync §4.8: the server stops relaying it
+            self._session.unview_layer(name)
+            self.connection.kick()
 
     def layer_of(self, record_id: RecordId) -> str | None:
         return self._layers.layer_of(record_id)
@@ -295,6 +302,7 @@ class ReviewUpstream:
         self._maybe_request_document()
         for name in self._layers.names():
             self._session.view_layer(name)
+        self._session.list_layers()  # sync §4.8; the list comes again when it grows
 
     def connection_lost(self) -> None:
         self._doc_requested = False
@@ -372,6 +380,8 @@ class ReviewUpstream:
             self.connection.hold(message)
         elif isinstance(event, cs.ChangesAcked):
             replica.emit(SyncStateChanged(self._session.pending_count))
+        elif isinstance(event, cs.LayersListed):
+            self._listed_layers = event.layers
         elif isinstance(event, cs.LayerRecordsChanged):
             changed = self._layers.update(event, self._session)
             if changed is not None:

@@ -3,6 +3,7 @@ live, stop viewing one; `lamina layers` and `lamina layer-pdf --layers a,b`."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import sys
@@ -142,3 +143,34 @@ def test_lamina_layers_and_layer_pdf_of_chosen_layers_merged(
         "layer-pdf", "--server", server.url, "--token", token, "--layers", "carol", "-o", str(out)
     )
     assert refused.returncode == 1 and "carol" in refused.stderr
+
+
+@async_test
+async def test_a_client_document_lists_the_layers_and_hears_of_a_new_one(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    from lamina.auth.invite import Invite
+    from lamina.client.document import LaminaDocument
+    from lamina.client.events import ConnectionState
+
+    from tests.support.waiting import eventually
+
+    base = f"http://127.0.0.1:{server.port}"
+    async with httpx.AsyncClient(base_url=base, headers=ADMIN, timeout=60) as http:
+        for name in ("alice", "bob"):
+            await http.post("/api/documents/doc/layers", json={"name": name})
+        lead = await LaminaDocument.open_invite(
+            Invite(server.url, server.token("doc", layer="alice", view_layers=["*"])),
+            store_dir=tmp_path / "lead",
+        )
+        try:
+            await asyncio.wait_for(lead.wait_for_state(ConnectionState.ONLINE), 30)
+            await eventually(
+                lambda: lead.listed_layers() == ("", "alice", "bob"), what="the layer list"
+            )
+            await http.post("/api/documents/doc/layers", json={"name": "dora"})
+            await eventually(
+                lambda: "dora" in (lead.listed_layers() or ()), what="the new layer, live"
+            )
+        finally:
+            await lead.close()
