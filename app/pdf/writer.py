@@ -36,12 +36,14 @@ from lamina.model.records import (
     FormFieldValue,
     ImageAnnotation,
 )
+from lamina.pdf.annotations import read_records
 from lamina.pdf.builders import add_annotation
 from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.private_data import store_private
 from lamina.pdf.stamp_images import stamp_image
+from lamina.pdf.updates import keeps_appearance, move_to_object, patch_in_place
 from lamina.pdf.values import PDF_SUBTYPES, iso_to_pdf_date
 from pymupdf import mupdf
 
@@ -148,7 +150,13 @@ class _Writer:
     def apply(self, diff: InstantDocument) -> None:
         skipped = set(diff.skipped_pdf_object_ids or ())
         self._find_missing_images(diff)
-        for xref in sorted(skipped, key=lambda x: (self.xref_page.get(x, -1), x)):
+        updates = {
+            r.pdf_object_id: r
+            for r in (*diff.annotations, *diff.comments)
+            if r.pdf_object_id in skipped and r.pdf_object_id in self.originals
+        }
+        in_place = self._updates_keeping_appearance(updates)
+        for xref in sorted(skipped - in_place, key=lambda x: (self.xref_page.get(x, -1), x)):
             self._delete(xref)
         by_page = sorted(enumerate(diff.annotations), key=lambda item: item[1].page_index)
         for i, record in by_page:
@@ -156,6 +164,12 @@ class _Writer:
             if self.is_unchanged_original(record, skipped):
                 continue  # the unchanged original is still in the PDF
             try:
+                if original in in_place:
+                    assert original is not None
+                    geometry = self.geometry(record.page_index)
+                    patch_in_place(self.fitz, geometry, original, record)
+                    store_private(self.fitz, original, record)
+                    continue
                 written = self._write(record)
             except (RuntimeError, ValueError, TypeError, KeyError) as exc:
                 raise PdfWriteError(
@@ -163,20 +177,56 @@ class _Writer:
                 ) from exc
             if written:
                 self.ids[str(record.id)] = written
-                if original is not None:
+                if original in updates:
+                    assert original is not None
                     self.replaced[original] = written
-        self._repoint_replies()
         for i, comment in enumerate(diff.comments):
             if self.is_unchanged_original(comment, skipped):
                 continue
             try:
-                self._write_comment(comment)
+                written = self._write_comment(comment)
             except (RuntimeError, ValueError, TypeError, KeyError) as exc:
                 raise PdfWriteError(
                     f"comments[{i}] ({comment.id}) cannot be written: {exc}"
                 ) from exc
+            if comment.pdf_object_id in updates:
+                self.replaced[comment.pdf_object_id] = written  # type: ignore[index]
         if diff.form_field_values:
             self._fill(diff.form_field_values)
+        self._keep_object_numbers()
+
+    def _updates_keeping_appearance(self, updates: dict[int | None, Any]) -> set[int]:
+        """Return the originals whose update leaves their appearance as it is."""
+        if not updates:
+            return set()
+        before = {r.pdf_object_id: r for r in read_records(self.doc)}
+        keep = set()
+        for xref, record in updates.items():
+            original = before.get(xref)
+            if xref is None or original is None or isinstance(record, Comment):
+                continue
+            has_ap = self.fitz.xref_get_key(xref, "AP/N")[0] != "null"
+            if has_ap and keeps_appearance(original, record):
+                keep.add(xref)
+        return keep
+
+    def _keep_object_numbers(self) -> None:
+        """Give each redrawn original its own object number back (issue 10, defect 8)."""
+        if not self.replaced:
+            return
+        self.pages.clear()
+        moved = {new: old for old, new in self.replaced.items()}
+        for new, old in moved.items():
+            page_xref = self.fitz.page_xref(self.xref_page[new])
+            move_to_object(self.fitz, page_xref, new, old)
+            self.xref_page[old] = self.xref_page.pop(new)
+        for xref in self.xref_page:
+            kind, value = self.fitz.xref_get_key(xref, "IRT")
+            if kind == "xref" and int(value.split()[0]) in moved:
+                self.fitz.xref_set_key(xref, "IRT", f"{moved[int(value.split()[0])]} 0 R")
+        for key, xref in list(self.ids.items()):
+            if xref in moved:
+                self.ids[key] = moved[xref]
 
     def _find_missing_images(self, diff: InstantDocument) -> None:
         """Take image bytes a diff does not carry from the PDF's own image stamps.
@@ -230,16 +280,6 @@ class _Writer:
                 page.delete_link(link)
                 return
 
-    def _repoint_replies(self) -> None:
-        if not self.replaced:
-            return
-        for xref in list(self.xref_page):
-            kind, value = self.fitz.xref_get_key(xref, "IRT")
-            if kind == "xref":
-                old = int(value.split()[0])
-                if old in self.replaced:
-                    self.fitz.xref_set_key(xref, "IRT", f"{self.replaced[old]} 0 R")
-
     # -- writing --------------------------------------------------------------------------
 
     def _write(self, record: Annotation) -> int | None:
@@ -249,7 +289,7 @@ class _Writer:
             store_private(self.fitz, xref, record)
         return xref
 
-    def _write_comment(self, comment: Comment) -> None:
+    def _write_comment(self, comment: Comment) -> int:
         root = self.ids.get(str(comment.root_id))
         page_index = self.xref_page.get(root) if root is not None else None
         if page_index is None:
@@ -281,6 +321,7 @@ class _Writer:
         store_private(self.fitz, annot.xref, comment)
         self.xref_page[annot.xref] = page_index
         self.ids[str(comment.id)] = annot.xref
+        return int(annot.xref)
 
     def _fill(self, values: tuple[FormFieldValue, ...]) -> None:
         wanted = {v.name: v for v in values}

@@ -393,7 +393,7 @@ def test_skipped_ids_delete_update_and_keep_the_rest() -> None:
         after = read_records(doc)
     ids = {r.pdf_object_id for r in after}
     assert underline.pdf_object_id not in ids  # deleted
-    assert highlight.pdf_object_id not in ids  # replaced by a new object
+    assert highlight.pdf_object_id in ids  # updated: redrawn, but keeps its object number
     assert squiggly.pdf_object_id in ids  # untouched original keeps its number
     new = [r for r in after if isinstance(r, HighlightAnnotation)]
     assert [(h.color, h.creator_name) for h in new] == [("#00ff00", "Reviewer")]
@@ -463,9 +463,11 @@ def test_diff_of_edited_pdf_gives_skipped_updated_and_new() -> None:
         underline.pdf_object_id,
         highlight.pdf_object_id,
     }
-    # The rewritten highlight has a new object number: it is new in the diff.
-    assert {a.type for a in diff.annotations} == {"pspdfkit/markup/highlight", new.type}
-    assert all(a.pdf_object_id is None and len(a.id) == 26 for a in diff.annotations)
+    # The rewritten highlight keeps its object number: an update in the diff; the box is new.
+    by_type = {a.type: a for a in diff.annotations}
+    assert set(by_type) == {"pspdfkit/markup/highlight", new.type}
+    assert by_type["pspdfkit/markup/highlight"].pdf_object_id == highlight.pdf_object_id
+    assert by_type[new.type].pdf_object_id is None and len(by_type[new.type].id) == 26
     # Applying the diff to the original gives the edited annotations.
     replayed = apply_instant_json(path, diff)
     with open_pdf(replayed) as doc:
