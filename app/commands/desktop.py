@@ -24,6 +24,11 @@ def register(subparsers: Any) -> None:
         description="Open a PDF in the desktop app (annotations autosave to the local store).",
     )
     opener.add_argument("file", type=Path, metavar="FILE.pdf", help="the PDF to open")
+    opener.add_argument(
+        "--password",
+        help="the PDF's password: the user password of an encrypted PDF, or the owner "
+        "password that lifts a PDF's ban on annotating",
+    )
     add_common_options(opener)
     opener.set_defaults(func=run_open)
     joiner = subparsers.add_parser(
@@ -50,7 +55,7 @@ def run_open(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"no such file: {path}")
     from lamina.ui.app import run_app
 
-    return run_app(open_file=path)
+    return run_app(open_file=path, password=args.password)
 
 
 def run_join(args: argparse.Namespace) -> int:

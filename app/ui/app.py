@@ -68,7 +68,10 @@ def install_crash_dialog() -> Callable[..., None]:
 
 
 def run_app(
-    open_file: Path | None = None, invite: str | None = None, settings: QSettings | None = None
+    open_file: Path | None = None,
+    invite: str | None = None,
+    settings: QSettings | None = None,
+    password: str | None = None,
 ) -> int:
     """Run the desktop app until its last window closes; return the exit status.
 
@@ -90,7 +93,7 @@ def run_app(
         window = controller.new_window()
         window.show()
         if open_file is not None:
-            window.open_path(open_file)
+            window.open_path(open_file, password)
         elif invite is not None:
             controller.join(window, invite)
         await controller.wait_closed()

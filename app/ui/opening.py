@@ -17,7 +17,13 @@ from lamina.client.backoff import Backoff
 from lamina.client.events import ConnectionState
 from lamina.client.port import AutosaveMode
 from lamina.model.errors import LaminaError
-from lamina.pdf import PasswordRequiredError, PdfError, WrongPasswordError, open_pdf
+from lamina.pdf import (
+    PasswordRequiredError,
+    PdfDocument,
+    PdfError,
+    WrongPasswordError,
+    open_pdf,
+)
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -126,6 +132,8 @@ class DocumentOpener(QObject):
         documents = window.documents
         window.show_pdf(pdf, path.name)
         self.add_recent(path)
+        if pdf.read_only_reason is not None:
+            self.ask_owner_password(path, pdf)
 
         async def attach() -> None:
             try:
@@ -154,6 +162,43 @@ class DocumentOpener(QObject):
 
         self.opening = ensure_loop().create_task(attach(), name="lamina-open")
         return True
+
+    def ask_owner_password(self, path: Path, pdf: PdfDocument) -> QInputDialog:
+        """Offer to lift a PDF's ban on annotating with its owner password (not blocking).
+
+        The pages stay shown read-only meanwhile; a password that lifts the ban reopens the
+        file with it, one that does not says so and asks again; Cancel keeps it read-only.
+        """
+        window = self.window
+        dialog = QInputDialog(window)
+        dialog.setObjectName("ownerPasswordDialog")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dialog.setWindowTitle("Owner password")
+        dialog.setLabelText(
+            f"{path.name} forbids adding or changing annotations.\n"
+            "Enter its owner password to annotate it, or Cancel to read it only."
+        )
+        dialog.setTextEchoMode(QLineEdit.EchoMode.Password)
+
+        def accepted(text: str) -> None:
+            if window.pdf is not pdf:  # another file was opened meanwhile
+                return
+            try:
+                with open_pdf(path, text) as trial:
+                    lifted = trial.read_only_reason is None
+            except (PdfError, OSError) as exc:
+                window.show_error("Cannot open this file", str(exc))
+                return
+            if not lifted:
+                again = self.ask_owner_password(path, pdf)
+                again.setLabelText("That is not the owner password. Try again, or Cancel.")
+                return
+            self.open_path(path, text)
+
+        dialog.textValueSelected.connect(accepted)
+        window.keep_dialog(dialog)
+        dialog.open()
+        return dialog
 
     def _ask_password(self, path: Path, prompt: str) -> bool:
         text, ok = QInputDialog.getText(

@@ -77,7 +77,7 @@ def make_form_pdf(path: Path) -> None:
 
 def draw_ink(qtbot, window: MainWindow, page: int, points: list[tuple[float, float]]) -> None:  # type: ignore[no-untyped-def]
     view = window.view
-    qtbot.keyClick(view, Qt.Key.Key_P)
+    window.tool_actions["ink"].trigger()  # the menu/toolbar action (shortcuts need focus)
     assert view.tool == "ink"
     pixels = [page_rect_center(view, page, p) for p in points]
     vp = view.viewport()
