@@ -623,6 +623,9 @@ async def _serve_until_signal(
         store, keys, inline_commits=inline_commits, api_token=api_token, data_dir=data_dir
     )
     bound = await server.start(host, port)
+    from lamina.server.fanout_postgres import start_fanout
+
+    fanout = await start_fanout(server)  # PostgreSQL: other processes' commits reach ours
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on ws://{shown}:{bound}", flush=True)
     logger.info("serving on %s:%d", host, bound)
@@ -632,5 +635,7 @@ async def _serve_until_signal(
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
     logger.info("shutting down")
+    if fanout is not None:
+        await fanout.stop()
     await server.shutdown()
     return 0

@@ -97,6 +97,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        2,
+        "applied changes remember the layer seq they committed at (cross-process catch-up)",
+        """
+        ALTER TABLE applied_changes ADD COLUMN seq BIGINT;
+        CREATE INDEX applied_changes_by_seq ON applied_changes (document_id, layer, seq);
+        """,
+    ),
 )
 """Every schema step, oldest first. Append new steps; never edit one that has shipped."""
 

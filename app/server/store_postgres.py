@@ -47,8 +47,9 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -66,10 +67,48 @@ from lamina.server.store import (
     new_epoch,
 )
 from lamina.sync.state import RecordState
+from ulid import ULID
+
+NOTIFY_CHANNEL = "lamina_commits"
+"""Every commit notifies ``[document_id, layer, seq, origin]`` (JSON) on this channel."""
 
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+_RECORD_COLUMNS = (
+    "record_id, kind, rev, seq, content, deleted, creator_id, grp, created_at, updated_at, "
+    "field_revs"
+)
+
+
+def _record_from_row(r: Sequence[Any]) -> RecordState:
+    return RecordState(
+        id=RecordId(r[0]),
+        kind=r[1],
+        rev=int(r[2]),
+        seq=int(r[3]),
+        content=None if r[4] is None else json.loads(r[4]),
+        deleted=bool(r[5]),
+        creator_id=r[6],
+        group=r[7],
+        created_at=r[8],
+        updated_at=r[9],
+        field_revs=json.loads(r[10]),
+    )
+
+
+@dataclass(frozen=True)
+class LayerChanges:
+    """What a layer committed after some ``seq`` (:meth:`PostgresStore.changes_since`)."""
+
+    epoch: str
+    seq: int
+    records: tuple[RecordState, ...]
+    """The records changed since, in ``seq`` order."""
+    change_results: Mapping[str, Any]
+    """The change ids applied since, with their stored results."""
 
 
 class PostgresStore:
@@ -84,6 +123,8 @@ class PostgresStore:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.origin = str(ULID())
+        """This store's id in its commit notifications (a process skips its own)."""
         self._local = threading.local()
         self._connections: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
@@ -340,27 +381,11 @@ class PostgresStore:
             )
         epoch, seq = row
         rows = conn.execute(
-            "SELECT record_id, kind, rev, seq, content, deleted, creator_id, grp, created_at, "
-            "updated_at, field_revs FROM records WHERE document_id = %s AND layer = %s "
-            "ORDER BY seq, ord",
+            f"SELECT {_RECORD_COLUMNS} FROM records WHERE document_id = %s AND layer = %s "
+            "ORDER BY seq, ord".encode(),
             (document_id, layer),
         ).fetchall()
-        records = tuple(
-            RecordState(
-                id=RecordId(r[0]),
-                kind=r[1],
-                rev=int(r[2]),
-                seq=int(r[3]),
-                content=None if r[4] is None else json.loads(r[4]),
-                deleted=bool(r[5]),
-                creator_id=r[6],
-                group=r[7],
-                created_at=r[8],
-                updated_at=r[9],
-                field_revs=json.loads(r[10]),
-            )
-            for r in rows
-        )
+        records = tuple(_record_from_row(r) for r in rows)
         results = {
             change_id: json.loads(result)
             for change_id, result in conn.execute(
@@ -370,6 +395,38 @@ class PostgresStore:
             ).fetchall()
         }
         return LoadedLayer(document, layer, epoch, int(seq), True, records, results)
+
+    def changes_since(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
+        """Return what a materialized layer committed after ``seq``, read in one snapshot
+        (None: the layer is not materialized)."""
+        conn = self._db()
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                row = conn.execute(
+                    "SELECT epoch, seq FROM layers WHERE document_id = %s AND name = %s",
+                    (document_id, layer),
+                ).fetchone()
+                if row is None:
+                    return None
+                rows = conn.execute(
+                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE document_id = %s "
+                    "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
+                    (document_id, layer, seq),
+                ).fetchall()
+                results = conn.execute(
+                    "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
+                    "AND layer = %s AND seq > %s",
+                    (document_id, layer, seq),
+                ).fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"store read failed: {exc}") from exc
+        return LayerChanges(
+            epoch=row[0],
+            seq=int(row[1]),
+            records=tuple(_record_from_row(r) for r in rows),
+            change_results={cid: json.loads(result) for cid, result in results},
+        )
 
     def layer_seq(self, document_id: str, layer: str) -> int | None:
         """Return a materialized layer's committed ``seq`` (None: not materialized)."""
@@ -451,14 +508,20 @@ class PostgresStore:
             )
             if write.change_results:
                 cur.executemany(
-                    "INSERT INTO applied_changes VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (document_id, layer, change_id) "
-                    "DO UPDATE SET result = EXCLUDED.result",
+                    "INSERT INTO applied_changes (document_id, layer, change_id, result, seq) "
+                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (document_id, layer, change_id) "
+                    "DO UPDATE SET result = EXCLUDED.result, seq = EXCLUDED.seq",
                     [
-                        (write.document_id, write.layer, change_id, _dumps(result))
+                        (write.document_id, write.layer, change_id, _dumps(result), write.seq)
                         for change_id, result in write.change_results
                     ],
                 )
+        # Delivered to every listening process when (and only if) this transaction commits;
+        # never record content, only where to look (lamina.server.fanout_postgres).
+        conn.execute(
+            "SELECT pg_notify(%s, %s)",
+            (NOTIFY_CHANNEL, _dumps([write.document_id, write.layer, write.seq, self.origin])),
+        )
 
     def _create_layer(
         self, conn: psycopg.Connection[Any], write: LayerWrite, pipeline: psycopg.Pipeline

@@ -26,6 +26,7 @@ from lamina.auth import mint_token
 from lamina.auth.keys import KeyPair, load_or_create_keypair
 from lamina.server.app import LaminaServer
 from lamina.server.documents import add_document_file
+from lamina.server.fanout_postgres import PostgresFanout
 from lamina.server.store import SqliteStore, Store
 from lamina.server.store_postgres import PostgresStore
 
@@ -99,6 +100,7 @@ class ServerThread:
             options.setdefault("inline_commits", False)
         self.store_factory: StoreFactory = store_factory or serve_store
         self.options = options
+        self.fanout: PostgresFanout | None = None
         self.keypair: KeyPair = load_or_create_keypair(data_dir)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(
@@ -117,7 +119,12 @@ class ServerThread:
     async def _make(self) -> LaminaServer:
         # Made on the server's loop: the server's asyncio objects belong to that loop.
         store = self.store_factory(self.data_dir)
-        return LaminaServer(store, [self.keypair.public_pem], **self.options)
+        server = LaminaServer(store, [self.keypair.public_pem], **self.options)
+        if isinstance(store, PostgresStore):
+            # As lamina serve --database: commits of other processes reach this one's rooms.
+            self.fanout = PostgresFanout(server, store)
+            await self.fanout.start()
+        return server
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         """Run ``coro`` on the server's loop and return its result (from any other thread)."""
@@ -129,6 +136,8 @@ class ServerThread:
             return
         self._stopped = True
         try:
+            if self.fanout is not None:
+                self.call(self.fanout.stop())
             self.call(self.server.shutdown())
         finally:
             self._stop_loop()

@@ -1,0 +1,203 @@
+"""Fan-out across server processes on one PostgreSQL: LISTEN for commits, fetch, relay (§8).
+
+Every :meth:`PostgresStore.commit` notifies ``[document, layer, seq, origin]`` on
+:data:`~lamina.server.store_postgres.NOTIFY_CHANNEL` inside its transaction, so the
+notification exists only if the commit does, and carries no record content. A
+:class:`PostgresFanout` listens on a connection of its own (a thread: psycopg's blocking
+``notifies()``); for a notification from another process about a layer this process has a
+room for, it reads what the room lacks from the store (:meth:`PostgresStore.changes_since`),
+makes it part of the room's layer and relays it to the room's members and viewers, each
+getting what they may view (the room's own relay).
+
+Missed notifications (the listening connection dropped, the process was busy) are caught up
+from the store: after every (re)connect, and every :data:`POLL_INTERVAL` seconds for each
+room in memory, the fan-out compares the room's ``seq`` with the layer's committed one.
+
+A room with writes in flight is caught up after they settle: those writes were prepared on
+the old ``seq``, so the store refuses them (:class:`~lamina.server.store.LayerAdvancedError`),
+the room closes and its clients reconnect to a freshly loaded room.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import psycopg
+from lamina.model.errors import LaminaError
+from lamina.server.store_postgres import NOTIFY_CHANNEL, LayerChanges, PostgresStore
+from lamina.sync.layer import LayerCommit
+from lamina.sync.state import ChangeResult
+
+if TYPE_CHECKING:
+    from lamina.server.app import LaminaServer
+    from lamina.server.rooms import Room
+
+logger = logging.getLogger("lamina.server")
+
+POLL_INTERVAL = 2.0
+"""Seconds between checks of every room against the store (notifications may be lost)."""
+RECONNECT_DELAY = 0.5
+
+
+async def start_fanout(server: LaminaServer) -> PostgresFanout | None:
+    """Start the fan-out of ``server`` if its store is PostgreSQL; return it (else None)."""
+    if not isinstance(server.store, PostgresStore):
+        return None
+    fanout = PostgresFanout(server, server.store)
+    await fanout.start()
+    return fanout
+
+
+class PostgresFanout:
+    """Brings this process's rooms up to date with commits made by other processes.
+
+    Args:
+        server: the running server whose rooms to keep up to date.
+        store: its store.
+    """
+
+    def __init__(self, server: LaminaServer, store: PostgresStore) -> None:
+        self.server = server
+        self.store = store
+        self.remote_commits = 0
+        """Commits of other processes applied to a room here (for tests and benches)."""
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = threading.Event()
+        self._listening = threading.Event()
+        self._thread = threading.Thread(target=self._listen, name="lamina-listen", daemon=True)
+        self._fetching: dict[Room, bool] = {}  # room -> another notification came meanwhile
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start listening; return once the LISTEN is in place."""
+        self._loop = asyncio.get_running_loop()
+        self._thread.start()
+        await asyncio.to_thread(self._listening.wait, 30)
+        self._poller = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        """Stop listening and polling."""
+        self._stopping.set()
+        if self._poller is not None:
+            self._poller.cancel()
+        await asyncio.to_thread(self._thread.join, 10)
+
+    # --- the listening thread -------------------------------------------------------------
+
+    def _listen(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(
+                    self.store.url, autocommit=True, application_name="lamina-listen"
+                ) as conn:
+                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    self._listening.set()
+                    self._call(self._catch_up_all)  # what was missed while not listening
+                    while not self._stopping.is_set():
+                        for note in conn.notifies(timeout=0.5):
+                            self._received(note.payload)
+            except psycopg.Error as exc:
+                if self._stopping.is_set():
+                    return
+                logger.warning("listening for commits failed, reconnecting: %s", exc)
+                self._stopping.wait(RECONNECT_DELAY)
+
+    def _received(self, payload: str) -> None:
+        try:
+            document_id, layer, seq, origin = json.loads(payload)
+        except (ValueError, TypeError) as exc:
+            logger.warning("ignored a malformed commit notification %r: %s", payload[:80], exc)
+            return
+        if origin != self.store.origin:
+            self._call(self._advanced, str(document_id), str(layer), int(seq))
+
+    def _call(self, callback: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # The loop may close between the check and the call: the server is shutting down.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(callback, *args)
+
+    # --- on the event loop ----------------------------------------------------------------
+
+    def _advanced(self, document_id: str, layer: str, seq: int) -> None:
+        room = self.server.rooms.get((document_id, layer))
+        if room is None or room.broken:
+            return
+        if not room.loaded.done():
+            # It may have read the layer before this commit: look again once loaded.
+            room.loaded.add_done_callback(lambda _: self._advanced(document_id, layer, seq))
+            return
+        if room.loaded.exception() is not None or room.layer.seq >= seq:
+            return
+        self._fetch_soon(room)
+
+    def _fetch_soon(self, room: Room) -> None:
+        if room in self._fetching:
+            self._fetching[room] = True  # fetch again when the current one is done
+            return
+        self._fetching[room] = False
+        asyncio.get_running_loop().create_task(self._fetch(room))
+
+    async def _fetch(self, room: Room) -> None:
+        try:
+            while True:
+                while room.writes_in_flight and not room.broken:
+                    await asyncio.sleep(0.002)  # they settle first (see the module docstring)
+                if room.broken or self.server.rooms.get(room.key) is not room:
+                    return
+                since = room.layer.seq
+                changes = await asyncio.to_thread(
+                    self.store.changes_since, room.document_id, room.layer_name, since
+                )
+                if changes is not None and not room.broken and room.layer.seq == since:
+                    self._apply(room, since, changes)
+                if not self._fetching.get(room):
+                    return
+                self._fetching[room] = False
+        except LaminaError as exc:
+            logger.warning("cannot catch up %s/%r: %s", room.document_id, room.layer_name, exc)
+        finally:
+            self._fetching.pop(room, None)
+
+    def _apply(self, room: Room, since: int, changes: LayerChanges) -> None:
+        epoch, seq = changes.epoch, changes.seq
+        if seq <= since or room.writes_in_flight:
+            return
+        if epoch != room.layer.epoch:
+            logger.warning("layer %s/%r was reset elsewhere", room.document_id, room.layer_name)
+            return
+        remembered = tuple(
+            ChangeResult.from_wire(result, f"stored.{change_id}")
+            for change_id, result in changes.change_results.items()
+        )
+        commit = LayerCommit(
+            epoch=epoch,
+            base_seq=since,
+            seq=seq,
+            results=(),
+            records=changes.records,
+            previous={r.id: room.layer.get(r.id) for r in changes.records},
+            remembered=remembered,
+        )
+        room.layer.apply_prepared(commit)
+        room.fields.committed(commit.records)
+        self.remote_commits += 1
+        if commit.records:
+            room.relay(commit, exclude=None)
+
+    def _catch_up_all(self) -> None:
+        for room in list(self.server.rooms.values()):
+            if room.loaded.done() and room.loaded.exception() is None and not room.broken:
+                self._fetch_soon(room)
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(POLL_INTERVAL)
+            self._catch_up_all()

@@ -1,0 +1,119 @@
+"""Two servers on one PostgreSQL: a client on each, same layer, each sees the other's changes
+live (LISTEN/NOTIFY), and a server that missed notifications catches up from the store."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import psycopg
+from lamina.server.documents import add_document_file
+from lamina.server.store_postgres import PostgresStore
+
+from tests.conftest import corpus_pdf
+from tests.server.conftest import STAMPS, ServerThread, create, join, run, update
+from tests.support.server_process import ServerProcess
+
+
+def test_a_client_on_each_of_two_servers_sees_the_others_changes_live(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document()
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.url, one.token(doc, user_id="ann"))
+            bob, _, _ = await join(two.url, two.token(doc, user_id="bob"))
+            first = create()
+            ack = await ann.push(first)
+            relayed = await bob.recv_type("changes")
+            assert [r["id"] for r in relayed["records"]] == [first["record_id"]]
+            assert relayed["seq"] == ack["seq"]
+            # Bob's server now knows the layer at that seq: his edit commits on top of it.
+            moved = await bob.push(update(first["record_id"], 1, bbox=[5, 5, 9, 9]))
+            assert moved["results"][0]["status"] == "applied"
+            assert moved["seq"] == ack["seq"] + 1
+            back = await ann.recv_type("changes")
+            assert back["seq"] == moved["seq"]
+            assert back["records"][0]["content"]["bbox"] == [5, 5, 9, 9]
+            # A new joiner on either server gets the same layer.
+            for server in (one, two):
+                _, _, snap = await join(server.url, server.token(doc, user_id="cy"))
+                ids = {r["id"] for r in snap["records"] if not r.get("deleted")}
+                assert first["record_id"] in ids
+            await ann.ws.close()
+            await bob.ws.close()
+
+        run(scenario())
+        assert two.fanout is not None and two.fanout.remote_commits >= 1
+        assert one.fanout is not None and one.fanout.remote_commits >= 1
+
+
+def test_missed_notifications_are_caught_up_from_the_store(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document()
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.url, one.token(doc, user_id="ann"))
+            bob, _, _ = await join(two.url, two.token(doc, user_id="bob"))
+            # Cut server two's listening connection, then commit on server one meanwhile.
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                admin.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = 'lamina-listen'"
+                )
+            change = create()
+            ack = await ann.push(change)
+            relayed = await bob.recv_type("changes", timeout=15)
+            assert relayed["seq"] == ack["seq"]
+            assert [r["id"] for r in relayed["records"]] == [change["record_id"]]
+            await asyncio.sleep(0)
+            await ann.ws.close()
+            await bob.ws.close()
+
+        run(scenario())
+
+
+def test_two_lamina_serve_processes_on_one_postgres_relay_to_each_other(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    data = tmp_path / "data"
+    store = PostgresStore(postgres_url)
+    try:
+        doc = add_document_file(store, corpus_pdf(STAMPS), "doc").document_id
+    finally:
+        store.close()
+    one = ServerProcess(data, args=["--database", postgres_url])
+    two = ServerProcess(data, args=["--database", postgres_url])
+    one.start()
+    two.start()
+    try:
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.sync_url, one.token(doc, user_id="ann"))
+            bob, _, _ = await join(two.sync_url, two.token(doc, user_id="bob"))
+            for sender, receiver in ((ann, bob), (bob, ann), (ann, bob)):
+                change = create()
+                ack = await sender.push(change)
+                assert ack["results"][0]["status"] == "applied"
+                relayed = await receiver.recv_type("changes")
+                assert relayed["seq"] == ack["seq"]
+                assert [r["id"] for r in relayed["records"]] == [change["record_id"]]
+            await ann.ws.close()
+            await bob.ws.close()
+
+        run(scenario())
+    finally:
+        one.stop()
+        two.stop()
+    assert not list(data.glob("*.sqlite3"))  # everything went to PostgreSQL
