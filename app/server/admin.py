@@ -7,9 +7,11 @@ token``, ``lamina invite``, ``lamina revoke``) or from the app's "Host review…
   layers that have changes, remove a document;
 - mint tokens and invite links with the host's key pair (``<data>/keys``, made on first use),
   checking every claim *before* a key pair is created;
-- remember the layers invites were made for (the sync protocol cannot list a document's
-  layers, so a lead reviewer's window asks the host; ``<data>/invited-layers.json``);
-- revoke a token by its ``jti`` (a running server closes its sessions within a second).
+- remember the layers invites were made for or the HTTP API created
+  (``<data>/invited-layers.json``): with the layers that hold records they are the document's
+  layers (:meth:`HostAdmin.layer_names`, the API's and the sync protocol's "list layers");
+- revoke a token by its ``jti`` (a running server closes its sessions within a second);
+- keep the HTTP API's admin secret (``<data>/api-auth-token``, mode 0600).
 
 Example::
 
