@@ -27,6 +27,7 @@ text and comments), ``/CreationDate`` and ``/M`` -> ``createdAt``/``updatedAt`` 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -47,6 +48,7 @@ from lamina.model.records import (
     InkLines,
     LineAnnotation,
     LinkAnnotation,
+    MarkupAnnotation,
     NoteAnnotation,
     PolygonAnnotation,
     PolylineAnnotation,
@@ -130,7 +132,7 @@ def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[s
             except (RuntimeError, ValueError, TypeError, KeyError) as exc:
                 log.warning("annotation %d on page %d could not be read: %s", xref, page_index, exc)
                 record = _unknown(doc, page_index, geometry, xref, subtype)
-            record = with_private(doc.fitz_document, xref, record)
+            record = _required_fields(with_private(doc.fitz_document, xref, record))
             if isinstance(record, Comment):
                 comments.append(record)
             else:
@@ -205,16 +207,7 @@ def _read_one(
             color=stroke,
         )
     if subtype == "FreeText":
-        size, font_color = _default_appearance(fitz_doc, xref)
-        return TextAnnotation(
-            **common,
-            text=Text(contents or ""),
-            font_size=size,
-            font_color=font_color,
-            background_color=fill,
-            border_color=stroke if width else None,
-            border_width=width or None,
-        )
+        return _free_text(fitz_doc, geometry, xref, common, contents, stroke, width)
     if subtype in ("Square", "Circle"):
         cls = RectangleAnnotation if subtype == "Square" else EllipseAnnotation
         return cls(
@@ -353,6 +346,9 @@ def _common(
         out["subject"] = subject
     if annot is not None and annot.opacity is not None and 0 <= annot.opacity < 1:
         out["opacity"] = round(float(annot.opacity), 4)
+    blend = _blend_mode(fitz_doc, xref)
+    if blend:
+        out["blend_mode"] = blend
     kind, value = fitz_doc.xref_get_key(xref, "F")
     flags = flags_from_pdf(int(float(value)) if kind in ("int", "float") else 0)
     if flags:
@@ -449,6 +445,111 @@ def _field_value(widget: Any) -> FormFieldValue | None:
     else:
         value = None if raw is None else str(raw)
     return FormFieldValue(id=form_field_value_id(name), name=name, value=value)
+
+
+def _required_fields(record: Record) -> Record:
+    """Fill what Document Engine's schemas require and the PDF did not say (defect 12)."""
+    if isinstance(record, TextAnnotation):
+        return dataclasses.replace(
+            record,
+            opacity=1.0 if record.opacity is None else record.opacity,
+            font_size=record.font_size or 12,
+            horizontal_align=record.horizontal_align or "left",
+            vertical_align=record.vertical_align or "top",
+        )
+    if isinstance(record, MarkupAnnotation) and record.color is None:
+        return dataclasses.replace(record, color="#ffff00")  # what the writer draws
+    return record
+
+
+def _free_text(
+    fitz_doc: Any,
+    geometry: PageGeometry,
+    xref: int,
+    common: dict[str, Any],
+    contents: str | None,
+    background: str | None,
+    width: float | None,
+) -> TextAnnotation:
+    # A free text's /C is its background (PyMuPDF calls it "stroke"); the border is drawn
+    # in the text colour, so there is no border colour to read.
+    size, font_color = _default_appearance(fitz_doc, xref)
+    rich = _string_key(fitz_doc, xref, "RC")
+    text = Text(rich, "xhtml") if rich and not contents else Text(contents or "")
+    kind, value = fitz_doc.xref_get_key(xref, "Q")
+    align = {"1": "center", "2": "right"}.get(value, "left") if kind == "int" else "left"
+    kind, value = fitz_doc.xref_get_key(xref, "Rotate")
+    rotation = int(float(value)) % 360 if kind in ("int", "float") else 0
+    return TextAnnotation(
+        **{"opacity": 1.0, **common},
+        text=text,
+        font_size=size or 12,
+        font=_da_font(fitz_doc, xref),
+        font_color=font_color,
+        background_color=background,
+        border_width=width or None,
+        horizontal_align=align,
+        vertical_align="top",
+        rotation=rotation or None,
+        callout=_callout(fitz_doc, geometry, xref),
+    )
+
+
+_FONTS = {"Helv": "Helvetica", "Cour": "Courier", "TiRo": "Times", "Times": "Times"}
+
+
+def _da_font(fitz_doc: Any, xref: int) -> str | None:
+    match = re.search(r"/([^\s/]+)\s+[\d.]+\s+Tf", _string_key(fitz_doc, xref, "DA") or "")
+    if not match:
+        return None
+    name = match.group(1)
+    return _FONTS.get(name, name)
+
+
+def _callout(fitz_doc: Any, geometry: PageGeometry, xref: int) -> dict[str, Any] | None:
+    kind, value = fitz_doc.xref_get_key(xref, "CL")
+    if kind != "array":
+        return None
+    numbers = [float(v) for v in value.strip("[]").split()]
+    if len(numbers) not in (4, 6):
+        return None
+    points = [
+        list(geometry.pdf_to_instant_point(numbers[i], numbers[i + 1]))
+        for i in range(0, len(numbers), 2)
+    ]
+    out: dict[str, Any] = {"start": points[0], "end": points[-1], "innerRectInset": [0, 0, 0, 0]}
+    if len(points) == 3:
+        out["knee"] = points[1]
+    kind, value = fitz_doc.xref_get_key(xref, "LE")
+    cap = LINE_ENDS_TO_CAPS.get(value.lstrip("/")) if kind == "name" else None
+    if cap:
+        out["cap"] = cap
+    return out
+
+
+def _blend_mode(fitz_doc: Any, xref: int) -> str | None:
+    """Return the annotation's blend mode: its /BM, else the one its appearance sets."""
+    kind, value = fitz_doc.xref_get_key(xref, "BM")
+    if kind != "name":
+        kind, ap = fitz_doc.xref_get_key(xref, "AP/N")
+        if kind != "xref":
+            return None
+        ap_xref = int(ap.split()[0])
+        kind, states = fitz_doc.xref_get_key(ap_xref, "Resources/ExtGState")
+        match = re.search(r"/BM\s*/(\w+)", states) if kind == "dict" else None
+        if match is None and kind == "xref":
+            match = re.search(r"/BM\s*/(\w+)", fitz_doc.xref_object(int(states.split()[0])))
+        if match is None:
+            for ref in re.findall(r"(\d+) 0 R", states if kind == "dict" else ""):
+                match = re.search(r"/BM\s*/(\w+)", fitz_doc.xref_object(int(ref)))
+                if match:
+                    break
+        if match is None:
+            return None
+        value = match.group(1)
+    name = str(value).lstrip("/")
+    mode = name[:1].lower() + name[1:]
+    return None if mode == "normal" else mode
 
 
 # -- small readers ------------------------------------------------------------------------

@@ -313,7 +313,10 @@ def _write_text(canvas: Canvas, page: Any, record: TextAnnotation) -> Any:
         canvas,
         annot,
         record,
-        contents=record.text.value if record.text.format == "plain" else None,
+        # Rich text keeps its words in /Contents too: viewers without /RC show those.
+        contents=record.text.value
+        if record.text.format == "plain"
+        else _strip_tags(record.text.value),
         keep_rect=True,
     )
 
