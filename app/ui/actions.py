@@ -29,6 +29,7 @@ TOOLS: tuple[tuple[str, str, str], ...] = (
     ("free_text", "Free text", "X"),
     ("note", "Sticky note", "N"),
     ("stamp", "Stamp", "S"),
+    ("eraser", "Eraser (whole ink strokes)", "Shift+E"),
 )
 """(tool, label, shortcut) of every tool on the toolbar."""
 

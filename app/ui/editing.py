@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from lamina.client.errors import ClientError
 from lamina.client.review_events import RecordFlags
 from lamina.client.review_model import ActionRefusedError
 from lamina.model.records import (
@@ -36,6 +37,8 @@ def style_target(tool: str) -> str:
     """Return what the Properties panel says it edits while ``tool`` is active."""
     if tool in ("select", "text", "hand"):
         return "Select an annotation to change it, or pick a tool"
+    if tool == "eraser":
+        return "Drag over ink strokes to erase them"
     return f"New {TOOL_LABELS[tool].lower()} annotations"
 
 
@@ -155,6 +158,21 @@ class Editor(QObject):
         """Keep the text being typed in place, if any (before opening or closing things)."""
         if self.inline_editor is not None:
             self.inline_editor.commit()
+
+    def erase(self, record_ids: tuple[str, ...]) -> None:
+        """Delete the strokes an eraser gesture went over, as one undo step."""
+        model = self.window.session
+        if model is None:
+            return
+        erasable = [rid for rid in record_ids if model.record(rid) is not None]
+        if not erasable:
+            return
+        try:
+            with model.step("erase"):
+                for rid in erasable:
+                    model.delete(rid, "erase")
+        except ClientError as exc:
+            self.window.statusBar().showMessage(f"Cannot erase: {exc}", 8000)
 
     def on_record_changed(self, before: Annotation, after: Annotation) -> None:
         """Keep a move or resize the user made on the page view."""

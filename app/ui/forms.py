@@ -24,7 +24,7 @@ from lamina.pdf import PdfDocument
 from lamina.pdf.form_fields import FormFieldInfo, read_form_fields
 from lamina.ui.annotation_painter import instant_transform
 from lamina.ui.bridge import ReviewBridge
-from lamina.ui.layer_overlay import LayerPageView
+from lamina.ui.eraser_view import EraserPageView
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import QComboBox, QLineEdit, QListWidget, QWidget
@@ -218,7 +218,7 @@ class FormFiller(QObject):
         self.view.viewport().update()
 
 
-class FormPageView(LayerPageView):
+class FormPageView(EraserPageView):
     """A page view that fills form fields on click (select tool) and shows filled values.
 
     ``filler`` is set by the :class:`FormFiller` of the document shown (None: no form).

@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
         editor, view = self.editor, self.view
         view.record_created.connect(editor.on_record_created)
         view.record_changed.connect(editor.on_record_changed)
+        view.records_erased.connect(editor.erase)
         view.selection_changed.connect(editor.on_selection_changed)
         view.text_selection_changed.connect(self.update_actions)
         view.zoom_changed.connect(self.status_bar.show_zoom)

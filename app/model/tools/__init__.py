@@ -18,8 +18,9 @@ event cancels any tool. One finished gesture is one undo step (see :mod:`lamina.
 
 The package splits by job: :mod:`~lamina.model.tools.gesture` (events, style, result, the
 session), :mod:`~lamina.model.tools.drawing` (tools that create a record),
-:mod:`~lamina.model.tools.text` (text selection and markup), :mod:`~lamina.model.tools.selection`
-(select, move, resize). Every public name stays importable from ``lamina.model.tools``.
+:mod:`~lamina.model.tools.text` (text selection and markup),
+:mod:`~lamina.model.tools.selection` (select, move, resize), :mod:`~lamina.model.tools.eraser`
+(whole ink strokes). Every public name stays importable from ``lamina.model.tools``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from lamina.model.tools.drawing import (
     stamp,
     sticky_note,
 )
+from lamina.model.tools.eraser import ERASER_RADIUS, eraser, touches
 from lamina.model.tools.gesture import (
     MIN_DRAG,
     EventKind,
@@ -88,6 +90,7 @@ TOOL_NAMES = (
     "free_text",
     "note",
     "stamp",
+    "eraser",
 )
 """Every tool the toolbar offers; ``text`` is text selection (markup comes from it)."""
 
@@ -108,6 +111,7 @@ DRAWING_TOOLS: dict[str, Callable[[ToolStyle], ToolGenerator]] = {
 
 __all__ = [
     "DRAWING_TOOLS",
+    "ERASER_RADIUS",
     "FREE_TEXT_DEFAULT_SIZE",
     "HANDLE_SIZE",
     "HIGHLIGHTER_MIN_WIDTH",
@@ -130,6 +134,7 @@ __all__ = [
     "ToolStyle",
     "arrow",
     "ellipse",
+    "eraser",
     "free_text",
     "handle_at",
     "highlighter_pen",
@@ -148,4 +153,5 @@ __all__ = [
     "sticky_note",
     "text_markup",
     "text_select",
+    "touches",
 ]

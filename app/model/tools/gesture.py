@@ -52,8 +52,8 @@ class ToolStyle:
 class ToolResult:
     """What a finished gesture produced.
 
-    Exactly one of ``created`` / ``updated`` is set for a gesture that changed something;
-    both are None when it was cancelled or too small to mean anything. ``selected`` is the id
+    At most one of ``created`` / ``updated`` / ``deleted`` is set for a gesture that changed
+    something; none is when it was cancelled or too small to mean anything. ``selected`` is the id
     the select tool picked (it may select without moving). ``before`` is the record as it was
     before an update, for undo.
     """
@@ -62,11 +62,13 @@ class ToolResult:
     updated: Annotation | None = None
     before: Annotation | None = None
     selected: str | None = None
+    deleted: tuple[Annotation, ...] = ()
+    """What the eraser took away (one undo step for the whole gesture)."""
 
     @property
     def changed(self) -> bool:
-        """Tell whether the gesture created or changed a record."""
-        return self.created is not None or self.updated is not None
+        """Tell whether the gesture created, changed or deleted a record."""
+        return self.created is not None or self.updated is not None or bool(self.deleted)
 
 
 ToolGenerator: TypeAlias = Generator[Annotation | None, PointerEvent, ToolResult]
