@@ -39,6 +39,13 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         ``default_group``.
     2.4 Records read from the PDF (the base layer) have ids equal to their ``pdfObjectId``
         and ``creator_id`` null.
+    2.5 Every record a server accepts passes ``lamina.sync.validation.record_problem``: its
+        content parses with the Instant JSON codec of its ``type``, the type belongs to its
+        ``kind``, numbers are finite within ±2^53 (a frame with any other number is
+        ``bad-message``), and strings, arrays, nesting, ink points and size stay within the
+        server's ``Limits``; a change that breaks this is ``rejected`` (§4.4, with
+        ``limit``). A client checks what it receives the same way (sizes aside) and skips
+        a bad record.
 
 §3 Handshake
     3.1 The client's first frame is ``hello``::
@@ -74,6 +81,12 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         and answers ``hello`` only after it has.
     3.6 After the catch-up message the client sends its pending changes (§4), so sync is
         two-way in one cycle.
+    3.7 Parts: a ``snapshot``, ``changes`` or ``ack`` larger than the server's
+        ``chunk_bytes`` (1 MiB) goes as several frames of the same type and ``seq``, each
+        but the last with ``"more": true``, one right after another; the receiver handles
+        them as one message when the last arrives. So no reply outgrows a frame (§1.2).
+        A catch-up that would name a record the connection may not view is sent as a
+        snapshot instead (§3.3), so no id, kind or rev of such a record is ever sent.
 
 §4 Changes
     4.1 The client sends ``push``::
@@ -194,12 +207,18 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         ``token-expired`` (also not-yet-valid) 4403; ``forbidden`` (wrong document, revoked
         token, no ``read-document``) 4403; ``bad-message`` (malformed JSON, unknown type,
         message out of order) 4400; ``too-large`` 1009; ``rate-limited`` 4429;
-        ``server-error`` 1011; ``shutting-down`` 1001.
+        ``limit-exceeded`` 4413; ``server-error`` 1011; ``shutting-down`` 1001. For
+        ``rate-limited`` and ``limit-exceeded`` the frame names the ``Limits`` field in
+        ``"limit"``. The server closes a connection whose token passes ``exp`` (plus the
+        leeway) with ``token-expired``.
     7.2 ``token-expired``, ``unauthorized`` and ``forbidden`` are final: the client stops
         retrying and tells the user to get a new invite. Other closes are retried with
         exponential backoff and jitter.
     7.3 A flood (more than ``RATE_LIMIT`` messages per second sustained, token bucket) is
-        answered with ``rate-limited`` and a close; other clients are unaffected.
+        answered with ``rate-limited`` and a close; other clients are unaffected. Bytes,
+        changes and joins per second are token buckets too, shared by every connection of
+        one token (``Limits``), as are ``push_bytes``, ``changes_per_push``,
+        ``presence_bytes`` and ``connections_per_token``.
 
 §8 Presence
     8.1 ``{"type": "presence", "state": {...}}`` from a client (name, color, page, cursor)

@@ -16,7 +16,6 @@ from typing import Any
 
 from lamina.model.ids import RecordId, new_record_id
 from lamina.sync.errors import ChangeTooLargeError, LocalProtocolError
-from lamina.sync.messages import MAX_FRAME_BYTES
 from lamina.sync.state import (
     KINDS,
     Change,
@@ -26,12 +25,14 @@ from lamina.sync.state import (
     UpdateChange,
     dumps,
 )
+from lamina.sync.validation import DEFAULT_LIMITS
 
 MAX_PUSH_CHANGES = 500
 """Most changes sent in one ``push``."""
 
-PUSH_BUDGET = MAX_FRAME_BYTES // 2
-"""Most bytes of changes in one ``push``: leaves room for the server's ack of them."""
+PUSH_BUDGET = DEFAULT_LIMITS.push_bytes - 64 * 1024
+"""Most bytes of changes in one ``push``: under the server's ``push_bytes`` limit, with room
+for the frame around them (the ack comes in parts when it is bigger, §3.7)."""
 
 
 @dataclass(frozen=True)

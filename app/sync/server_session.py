@@ -19,6 +19,8 @@ is its entry in the presence list, which follows the client's ``presence`` messa
 from __future__ import annotations
 
 import base64
+import collections
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -276,7 +278,9 @@ class ServerSession:
     ) -> None:
         self._phases = PhaseMachine(SERVER_RULES)
         self.limits = limits
-        self._buckets: dict[str, float] = {}
+        self.buckets: dict[str, float] = {}
+        """The byte and change buckets (DESIGN §10); a server may hand every connection of
+        one token the same dict, so reconnecting never refills them."""
         self.hello: Hello | None = None
         self.presence: Mapping[str, Any] = {}
         self.view_layers: set[str] = set()
@@ -357,20 +361,20 @@ class ServerSession:
         # DESIGN §10: changes and bytes per second per connection, token buckets like §7.3
         # (the frame bucket uses ``_last_time``, these keep their own).
         limits = self.limits
-        rate, burst = (
-            (limits.bytes_per_second, limits.bytes_burst)
-            if what == "bytes"
-            else (limits.changes_per_second, limits.changes_burst)
-        )
-        last = self._buckets.get(f"{what}.t")
-        tokens = self._buckets.get(what, burst)
+        rate, burst = {
+            "bytes": (limits.bytes_per_second, limits.bytes_burst),
+            "changes": (limits.changes_per_second, limits.changes_burst),
+            "joins": (limits.joins_per_second, limits.joins_burst),
+        }[what]
+        last = self.buckets.get(f"{what}.t")
+        tokens = self.buckets.get(what, burst)
         if last is not None and now > last:
             tokens = min(burst, tokens + (now - last) * rate)
-        self._buckets[f"{what}.t"] = now if last is None else max(last, now)
+        self.buckets[f"{what}.t"] = now if last is None else max(last, now)
         if tokens < amount:
             name = f"{what}_per_second"
             raise LimitExceeded(name, f"more than {rate:g} {what} per second", code="rate-limited")
-        self._buckets[what] = tokens - amount
+        self.buckets[what] = tokens - amount
 
     def _check_limits(self, msg: Any, text: str, now: float | None) -> None:
         limits = self.limits
@@ -386,6 +390,12 @@ class ServerSession:
                 )
             if now is not None:
                 self._spend("changes", len(msg.changes), now)
+        elif isinstance(msg, Hello) and now is not None:
+            # DESIGN §10: one token's connections share their byte, change and join
+            # budgets, so neither more connections nor reconnecting buys more.
+            self.buckets = _TOKEN_BUCKETS.of(msg.token, self.buckets)
+            self._spend("joins", 1, now)
+            check_presence(msg.presence, limits)
         elif isinstance(msg, Presence):
             check_presence(msg.state, limits)
         elif isinstance(msg, Hello):
@@ -560,7 +570,12 @@ class ServerSession:
         for result in results:
             record = result.record
             shown = record is not None and (visible is None or visible(record))
-            items.append(dumps(result.to_wire(record=True if shown else None)))
+            text = dumps(result.to_wire(record=None))
+            if shown and record is not None:
+                # The record's cached encoding (the relay uses the same string): a big
+                # record is encoded once per commit, not once per path.
+                text = text.replace('"record":null', f'"record":{record.wire_text}', 1)
+            items.append(text)
         # §3.7: an ack of big records goes in parts too, so it never outgrows a frame.
         self._frames.extend(
             encode_parts("ack", seq, items, key="results", chunk_bytes=self.limits.chunk_bytes)
@@ -592,3 +607,27 @@ class ServerSession:
         self._phases.advance(Step.ERROR, "send_error")
         self._frames.append(encode_message(Error(code, message)))
         return close_code_for(code)
+
+
+class TokenBuckets:
+    """The rate buckets of each token, shared by all its connections (the newest
+    ``kept`` tokens' are remembered; a token is a JWT, so a new one costs its signer)."""
+
+    def __init__(self, kept: int = 10_000) -> None:
+        self._kept = kept
+        self._buckets: collections.OrderedDict[str, dict[str, float]] = collections.OrderedDict()
+
+    def of(self, token: str, start: Mapping[str, float]) -> dict[str, float]:
+        """Return ``token``'s buckets; a token seen first starts from ``start``."""
+        key = hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+        buckets = self._buckets.get(key)
+        if buckets is None:
+            buckets = self._buckets[key] = dict(start)
+            while len(self._buckets) > self._kept:
+                self._buckets.popitem(last=False)
+        else:
+            self._buckets.move_to_end(key)
+        return buckets
+
+
+_TOKEN_BUCKETS = TokenBuckets()

@@ -53,15 +53,18 @@ class Limits:
         changes_burst: changes a connection may push at once (token bucket size).
         bytes_per_second: bytes a connection may send per second, sustained.
         bytes_burst: bytes a connection may send at once.
+        joins_per_second: hellos one token may send per second, sustained (each join
+            costs the server a snapshot).
+        joins_burst: hellos one token may send at once.
         chunk_bytes: target size of one ``snapshot``/``changes``/``ack`` part (§3.7).
         token_leeway: seconds an open connection outlives its token's ``exp`` (the clock
             skew verification allows, DESIGN §5).
     """
 
     frame_bytes: int = 4 * 1024 * 1024
-    push_bytes: int = 3 * 1024 * 1024
+    push_bytes: int = 1024 * 1024
     changes_per_push: int = 1000
-    record_bytes: int = 1024 * 1024
+    record_bytes: int = 512 * 1024
     unknown_record_bytes: int = 64 * 1024
     string_chars: int = 256 * 1024
     array_items: int = 100_000
@@ -73,8 +76,10 @@ class Limits:
     connections_per_token: int = 32
     changes_per_second: float = 1000.0
     changes_burst: float = 5000.0
-    bytes_per_second: float = 4 * 1024 * 1024
-    bytes_burst: float = 16 * 1024 * 1024
+    bytes_per_second: float = 1024 * 1024
+    bytes_burst: float = 8 * 1024 * 1024
+    joins_per_second: float = 1.0
+    joins_burst: float = 20.0
     chunk_bytes: int = 1024 * 1024
     token_leeway: float = 30.0
 

@@ -222,18 +222,21 @@ def test_a_record_over_the_size_limits_is_rejected_with_the_limit_named_8(
         acked = await _acked(server, doc)
         client, _, _ = await join(server.url, _token(server, doc, "big"))
         long = create(note="x" * 300_000)
-        points = [[[float(i % 500), float(i % 700)] for i in range(30_000)] for _ in range(2)]
+        points = [[[1, 1]] * 26_000 for _ in range(2)]
         ink = create(
             type="pspdfkit/ink",
-            lines={"points": points, "intensities": [[1.0] * 30_000] * 2},
+            lines={"points": points, "intensities": [[1] * 26_000] * 2},
             lineWidth=2,
             isDrawnNaturally=False,
         )
-        ack = await client.push(long, ink)
-        limits = [r.get("limit") for r in ack["results"]]
-        assert [r["status"] for r in ack["results"]] == ["rejected", "rejected"]
-        assert limits[0] == "string_chars"
-        assert limits[1] in ("points_per_ink", "record_bytes")
+        huge = create(note="y" * 200_000, subject="z" * 200_000, title="w" * 200_000)
+        results = [(await client.push(c))["results"][0] for c in (long, ink, huge)]
+        assert [r["status"] for r in results] == ["rejected"] * 3
+        assert [r.get("limit") for r in results] == [
+            "string_chars",
+            "points_per_ink",
+            "record_bytes",
+        ]
         await client.ws.close()
         await _bystanders_served(server, doc, other, acked)
 

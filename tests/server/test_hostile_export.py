@@ -96,3 +96,42 @@ def test_pdf_builds_run_in_a_bounded_pool_of_worker_processes_17(
             pool.close()
 
     asyncio.run(scenario())
+
+
+def test_the_desktop_clients_pdf_export_needs_download_15(tmp_path: Path) -> None:
+    from lamina.auth.invite import Invite
+    from lamina.client.backoff import Backoff
+    from lamina.client.document import LaminaDocument
+    from lamina.client.errors import ClientError
+    from lamina.client.events import ConnectionState
+    from lamina.pdf.backend import PdfBackendImpl
+
+    from tests.support.server_thread import ServerThread
+
+    async def export(server: ServerThread, permissions: list[str], name: str) -> Path:
+        invite = Invite(
+            f"ws://127.0.0.1:{server.port}",
+            server.token("stamps", user_id=name, permissions=permissions),
+        )
+        doc = await LaminaDocument.open_invite(
+            invite,
+            store_dir=tmp_path / name,
+            backoff=Backoff(initial=0.05, maximum=0.3),
+            pdf_backend=PdfBackendImpl(),
+        )
+        try:
+            await asyncio.wait_for(doc.wait_for_state(ConnectionState.ONLINE), 30)
+            await asyncio.wait_for(doc.pdf_bytes(), 30)  # read-document: the app shows it
+            out = tmp_path / f"{name}.pdf"
+            await doc.export_pdf(out)
+            return out
+        finally:
+            await doc.close()
+
+    with ServerThread(tmp_path / "data") as server:
+        server.add_document(STAMPS, "stamps")
+        allowed = asyncio.run(export(server, ["read-document", "write", "download"], "a"))
+        assert PdfReader(io.BytesIO(allowed.read_bytes())).pages
+        with pytest.raises(ClientError, match="download"):
+            asyncio.run(export(server, ["read-document", "write"], "b"))
+        assert not (tmp_path / "b.pdf").exists()

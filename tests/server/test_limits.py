@@ -21,12 +21,12 @@ from tests.server.test_hostile import _acked, _bystanders_served, _token, docs
 
 __all__ = ["docs"]
 
-BIG = "x" * 250_000
+BIG = "x" * 200_000
 
 
 def _big_record() -> dict:
-    """A create of a record of about 750 KB (three strings under the string limit)."""
-    return create(note=BIG, subject=BIG, customPadding=BIG)
+    """A create of a record of about 400 KB (under the record limit)."""
+    return create(note=BIG, subject=BIG)
 
 
 async def _session_join(server: ServerThread, token: str) -> ClientSession:
@@ -52,7 +52,7 @@ def test_a_layer_over_4_mib_is_joined_and_caught_up_in_parts_4(
     async def scenario() -> None:
         writer, _, _ = await join(server.url, _token(server, doc, "writer"))
         ids = []
-        for _ in range(7):
+        for _ in range(12):
             ack = await writer.push(_big_record())
             assert ack["results"][0]["status"] == "applied"
             ids.append(ack["results"][0]["record_id"])
