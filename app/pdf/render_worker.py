@@ -45,9 +45,16 @@ from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from lamina.pdf.document import PdfDocument, open_pdf
+from lamina.pdf.document import MUPDF_LOCK, PdfDocument, open_pdf
 from lamina.pdf.errors import PdfError
-from lamina.pdf.render import RenderedImage, render_tile
+from lamina.pdf.render import (  # the private helpers: one way to make a white tile
+    RenderedImage,
+    _colorspace,
+    _image,
+    _new_white_pixmap,
+    render_tile,
+)
+from pymupdf import mupdf
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +92,8 @@ class TileRequest:
     zoom: float
     clip: Clip
     slot: int
+    rotation: int = 0
+    """Degrees clockwise the view turns the page, on top of the page's own /Rotate."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,7 +435,7 @@ def _render(
     if doc is None:
         return TileFailed(tile.request_id, "no document is open in the render worker")
     try:
-        image = render_native(doc, tile.page, tile.zoom, tile.clip, shown)
+        image = render_native(doc, tile.page, tile.zoom, tile.clip, shown, tile.rotation)
     except (PdfError, ValueError) as exc:
         return TileFailed(tile.request_id, f"page {tile.page + 1} could not be drawn: {exc}")
     nbytes = image.stride * image.height
@@ -452,7 +461,12 @@ _NATIVE_ORDER = "BGRA" if sys.byteorder == "little" else "RGBA"
 
 
 def render_native(
-    doc: PdfDocument, page: int, zoom: float, clip: Clip, shown: AnnotationFilter | None = None
+    doc: PdfDocument,
+    page: int,
+    zoom: float,
+    clip: Clip,
+    shown: AnnotationFilter | None = None,
+    rotation: int = 0,
 ) -> RenderedImage:
     """Render a tile with the PDF's own annotations, in Qt's native byte order where it can.
 
@@ -462,11 +476,39 @@ def render_native(
 
     ``Format_RGB32`` is B, G, R, A in memory on little-endian machines: such pixels are copied
     into the cache as they are; on big-endian machines they come as RGBA and are converted
-    once.
+    once. ``rotation`` turns the page further clockwise (the view's Rotate), in steps of 90
+    degrees; ``clip`` is then in pixels of the page as turned.
     """
     if shown is not None:
         shown.prepare(doc, page)
-    return render_tile(doc, page, zoom, clip, annots=True, byte_order=_NATIVE_ORDER)
+    if rotation % 360 == 0:
+        return render_tile(doc, page, zoom, clip, annots=True, byte_order=_NATIVE_ORDER)
+    return _render_turned(doc, page, zoom, clip, rotation % 360)
+
+
+def _render_turned(
+    doc: PdfDocument, page: int, zoom: float, clip: Clip, rotation: int
+) -> RenderedImage:
+    """Render a tile of a page the view turns by ``rotation`` degrees (90, 180 or 270)."""
+    x0, y0, x1, y1 = (int(v) for v in clip)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"tile {clip} is empty: x1 must exceed x0 and y1 must exceed y0")
+    with MUPDF_LOCK:
+        display_list = doc.display_list(page, True).this
+        bounds = mupdf.fz_bound_display_list(display_list)
+        ctm = mupdf.fz_concat(mupdf.fz_scale(zoom, zoom), mupdf.fz_rotate(rotation))
+        turned = mupdf.fz_transform_rect(bounds, ctm)
+        ctm = mupdf.fz_concat(ctm, mupdf.fz_translate(-turned.x0, -turned.y0))
+        colorspace, pixel_format = _colorspace(_NATIVE_ORDER)
+        pixmap = _new_white_pixmap(mupdf.FzIrect(x0, y0, x1, y1), colorspace)
+        device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pixmap)
+        try:
+            mupdf.fz_run_display_list(
+                display_list, device, ctm, mupdf.FzRect(x0, y0, x1, y1), mupdf.FzCookie()
+            )
+        finally:
+            mupdf.fz_close_device(device)
+        return _image(pixmap, pixel_format)
 
 
 _HIDDEN_FLAG = 2

@@ -85,7 +85,7 @@ def search_page(doc: PdfDocument, page_index: int, query: str) -> list[tuple[Rec
                         continue
                     for part in c.casefold():
                         folded.append(part)
-                        boxes.append((tuple(char["bbox"]), line_id))  # type: ignore[arg-type]
+                        boxes.append((tuple(char["bbox"]), line_id))
     haystack = "".join(folded)
     hits: list[tuple[Rect, ...]] = []
     for match in re.finditer(re.escape(needle), haystack):

@@ -9,6 +9,7 @@ resizing: :class:`lamina.ui.page_view.PageView` adds the tools, selection and po
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -112,6 +113,7 @@ class PageCanvas(QAbstractScrollArea):
         self._lefts: list[float] = []
         self._row_widths: list[float] = []
         self._inverted = False
+        self._rotation = 0  # the view's own turn of every page, degrees clockwise
         self._inverted_tiles: OrderedDict[TileKey, tuple[int, QImage]] = OrderedDict()
         self._zoom = 1.0
         self._fit: str | None = "width"
@@ -155,7 +157,7 @@ class PageCanvas(QAbstractScrollArea):
         # the layout starts with every page the size of the first, visible pages are read
         # exactly before they are painted, and the rest is read in idle slices.
         count = doc.page_count
-        first = doc.page_geometry(0) if count else None
+        first = self._turned(doc.page_geometry(0)) if count else None
         self._geometries = [first] * count if first is not None else []
         self._exact = [i == 0 for i in range(count)]
         self._next_exact = 1
@@ -205,7 +207,7 @@ class PageCanvas(QAbstractScrollArea):
         for page in pages:
             if not self._exact[page]:
                 try:
-                    exact = self._doc.page_geometry(page)
+                    exact = self._turned(self._doc.page_geometry(page))
                 except (PdfError, ValueError):
                     # The window closed the document under us; keep the estimate and stop.
                     self._geometry_timer.stop()
@@ -386,6 +388,36 @@ class PageCanvas(QAbstractScrollArea):
         if self._geometries:
             self.go_to_page(page)
         self.viewport().update()
+
+    @property
+    def rotation(self) -> int:
+        """How far the view turns every page, clockwise: 0, 90, 180 or 270 degrees."""
+        return self._rotation
+
+    def rotate(self, degrees: int) -> None:
+        """Turn every page by ``degrees`` (a multiple of 90) more, keeping the current page."""
+        if degrees % 90:
+            raise ValueError(f"pages turn in steps of 90 degrees, not {degrees}")
+        turn = degrees % 360
+        if not turn or not self._geometries:
+            self._rotation = (self._rotation + turn) % 360
+            return
+        page = self._current_page
+        self._rotation = (self._rotation + turn) % 360
+        self._geometries = [
+            dataclasses.replace(g, rotation=(g.rotation + turn) % 360) for g in self._geometries
+        ]
+        if self._fit is not None:
+            self._apply_fit()
+        else:
+            self._relayout()
+        self.go_to_page(page)
+        self.viewport().update()
+
+    def _turned(self, geometry: PageGeometry) -> PageGeometry:
+        if not self._rotation:
+            return geometry
+        return dataclasses.replace(geometry, rotation=(geometry.rotation + self._rotation) % 360)
 
     @property
     def inverted(self) -> bool:
@@ -635,7 +667,7 @@ class PageCanvas(QAbstractScrollArea):
                 math.ceil((vis.right() - rect.left()) * dpr),
                 math.ceil((vis.bottom() - rect.top()) * dpr),
             )
-            for key in tiles_for(page, device_zoom, w_dev, h_dev, visible):
+            for key in tiles_for(page, device_zoom, w_dev, h_dev, visible, self._rotation):
                 cx = rect.left() + (key.x + key.width / 2) / dpr
                 cy = rect.top() + (key.y + key.height / 2) / dpr
                 keys.append((abs(cx - centre.x()) + abs(cy - centre.y()), key))
@@ -710,8 +742,8 @@ class PageCanvas(QAbstractScrollArea):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         for key in missing:
             preview = self._renderer.preview(key.page)
-            if preview is None:
-                continue
+            if preview is None or key.rotation:
+                continue  # (a preview is of the page unturned)
             rect = self.page_rect(key.page)
             sx = preview.width() / max(1.0, rect.width() * dpr)
             sy = preview.height() / max(1.0, rect.height() * dpr)
@@ -734,7 +766,12 @@ class PageCanvas(QAbstractScrollArea):
         w_dev, h_dev = self._geometries[nxt].display_size(device_zoom)
         height = min(h_dev, self.viewport().height() * self.viewport().devicePixelRatioF())
         return tiles_for(
-            nxt, device_zoom, w_dev, h_dev, (0, 0, math.ceil(w_dev), math.ceil(height))
+            nxt,
+            device_zoom,
+            w_dev,
+            h_dev,
+            (0, 0, math.ceil(w_dev), math.ceil(height)),
+            self._rotation,
         )
 
     def _paint_overlays(self, painter: QPainter, page: int) -> None:

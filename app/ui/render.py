@@ -89,7 +89,8 @@ _QT_FORMATS = {
 
 @dataclass(frozen=True, order=True)
 class TileKey:
-    """One tile: page, zoom in device pixels per point (rounded), and its pixel origin."""
+    """One tile: page, zoom in device pixels per point (rounded), its pixel origin and size,
+    and how far the view turns the page (degrees clockwise)."""
 
     page: int
     zoom_milli: int
@@ -97,6 +98,7 @@ class TileKey:
     y: int
     width: int
     height: int
+    rotation: int = 0
 
     @property
     def zoom(self) -> float:
@@ -380,7 +382,7 @@ class TileRenderer(QObject):
     def _note_preview(self, key: TileKey) -> None:
         # A tile at the origin that is small enough to be a whole page is a thumbnail render;
         # keep the sharpest one per page as the stand-in for tiles not drawn yet.
-        if key.width >= TILE_SIZE or key.height >= TILE_SIZE:
+        if key.width >= TILE_SIZE or key.height >= TILE_SIZE or key.rotation:
             return
         best = self._previews.get(key.page)
         if best is None or best not in self._cache or best.width < key.width:
@@ -514,7 +516,9 @@ class TileRenderer(QObject):
                 request_id = self._next_request
                 self._next_request += 1
                 self._requests[request_id] = (key, slot, self._page_epochs[key.page])
-                batch.append(TileRequest(request_id, key.page, key.zoom, key.clip, slot))
+                batch.append(
+                    TileRequest(request_id, key.page, key.zoom, key.clip, slot, key.rotation)
+                )
         assert self._worker is not None
         if batch and not self._worker.send(RenderTiles(tuple(batch))):
             self._on_worker_died()
@@ -620,7 +624,9 @@ class TileRenderer(QObject):
                         self._cond.wait()
                 shown_filter.show(shown)
                 try:
-                    rendered = render_native(doc, key.page, key.zoom, key.clip, shown_filter)
+                    rendered = render_native(
+                        doc, key.page, key.zoom, key.clip, shown_filter, key.rotation
+                    )
                     image: QImage | str = qimage_of(
                         rendered.data,
                         rendered.width,
@@ -641,10 +647,12 @@ def tiles_for(
     page_width_px: float,
     page_height_px: float,
     visible: tuple[int, int, int, int],
+    rotation: int = 0,
 ) -> list[TileKey]:
     """Return the tiles of a page (shown ``page_width_px`` wide) that meet ``visible``.
 
-    ``visible`` is ``(x0, y0, x1, y1)`` in device pixels of the displayed page.
+    ``visible`` is ``(x0, y0, x1, y1)`` in device pixels of the displayed page (turned by
+    ``rotation`` degrees when the view rotates pages).
     """
     zk = zoom_key(zoom)
     width, height = int(page_width_px + 0.999), int(page_height_px + 0.999)
@@ -653,6 +661,14 @@ def tiles_for(
     for ty in range(max(0, vy0 // TILE_SIZE) * TILE_SIZE, min(height, vy1), TILE_SIZE):
         for tx in range(max(0, vx0 // TILE_SIZE) * TILE_SIZE, min(width, vx1), TILE_SIZE):
             keys.append(
-                TileKey(page, zk, tx, ty, min(TILE_SIZE, width - tx), min(TILE_SIZE, height - ty))
+                TileKey(
+                    page,
+                    zk,
+                    tx,
+                    ty,
+                    min(TILE_SIZE, width - tx),
+                    min(TILE_SIZE, height - ty),
+                    rotation,
+                )
             )
     return keys

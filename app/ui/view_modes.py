@@ -83,8 +83,8 @@ class ViewerFeatures(QObject):
     Attributes:
         outline: the Outline panel (also ``window.docks["outline"]``'s widget).
         zoom_box: the typed zoom percentage.
-        actions: the viewer's actions by name (``print``, ``two_pages``, ``dark``, ``invert``,
-            ``full_screen``, ``presentation``).
+        actions: the viewer's actions by name (``print``, ``rotate_right``, ``rotate_left``,
+            ``two_pages``, ``dark``, ``invert``, ``full_screen``, ``presentation``).
     """
 
     def __init__(self, window: MainWindow) -> None:
@@ -108,6 +108,15 @@ class ViewerFeatures(QObject):
         if file_menu is not None:
             file_menu.insertAction(window.window_actions.close_action, self.actions["print"])
         menu.addSeparator()
+        for turn_name, turn_text, turn_keys, degrees in (
+            ("rotate_right", "Rotate &right", "Ctrl+R", 90),
+            ("rotate_left", "Rotate &left", "Ctrl+Shift+R", -90),
+        ):
+            menu.addAction(
+                self._add(
+                    turn_name, turn_text, turn_keys, lambda d=degrees: self.window.view.rotate(d)
+                )
+            )
         for name, text, keys, slot in (
             ("two_pages", "&Two pages side by side", "Ctrl+4", self._on_two_pages),
             ("dark", "&Dark theme", None, self.set_dark),
@@ -123,11 +132,16 @@ class ViewerFeatures(QObject):
         self.zoom_box.setPlaceholderText("Zoom")
         self.zoom_box.setToolTip("Type a zoom percentage (for example 150) and press Enter")
         self.zoom_box.returnPressed.connect(self._on_zoom_typed)
-        bar = QToolBar("View", window)
-        bar.setObjectName("viewToolBar")
-        bar.addWidget(self.zoom_box)
-        window.addToolBar(bar)
-        self._tool_bar = bar
+        # In the tool bar with the page box (a tool bar of its own would widen the narrowest
+        # window: tool bars of one row do not give way to each other).
+        bar = window.search.page_box.parentWidget()
+        if isinstance(bar, QToolBar):
+            bar.addWidget(self.zoom_box)
+        else:
+            bar = QToolBar("View", window)
+            bar.setObjectName("viewToolBar")
+            bar.addWidget(self.zoom_box)
+            window.addToolBar(bar)
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(_SAVE_DELAY_MS)
@@ -226,9 +240,7 @@ class ViewerFeatures(QObject):
         window, view = self.window, self.window.view
         if on:
             self._hidden_for_presentation = [
-                w
-                for w in [*window.docks.values(), *window.findChildren(QToolBar)]
-                if w.isVisible()
+                w for w in [*window.docks.values(), *window.findChildren(QToolBar)] if w.isVisible()
             ]
             for w in self._hidden_for_presentation:
                 w.hide()

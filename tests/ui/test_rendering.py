@@ -83,7 +83,7 @@ def test_page_shows_ink_where_the_pdf_has_ink(qtbot, window) -> None:  # type: i
                 if 0 <= sx + dx < shot.width() and 0 <= sy + dy < shot.height()
             )
             matched += darkest < 160
-    assert ink > 20, "the first page of the corpus PDF has text"
+    assert ink > 10, "the first page of the corpus PDF has text"
     assert matched / ink > 0.9
     # Where the PDF is blank paper, the view shows white paper, not the grey background.
     corner = shot.pixelColor(round(rect.left() * dpr) + 3, round(rect.top() * dpr) + 3)

@@ -125,3 +125,50 @@ def test_full_screen_and_presentation(qtbot, window) -> None:  # type: ignore[no
     assert not window.isFullScreen()
     assert window.menuBar().isVisible()
     assert window.docks["thumbnails"].isVisible()
+
+
+def test_rotate_view_turns_the_pages_and_their_pixels(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    import pymupdf
+
+    path = corpus_pdf("annot-stamps-acrobat")
+    open_file(qtbot, window, path)
+    view = window.view
+    view.set_zoom(0.5)
+    portrait = view.page_rect(0)
+    assert portrait.height() > portrait.width()
+    window.viewer.actions["rotate_right"].trigger()
+    assert view.rotation == 90
+    turned = view.page_rect(0)
+    assert (
+        abs(turned.width() - portrait.height()) < 1 and abs(turned.height() - portrait.width()) < 1
+    )
+    _painted(qtbot, window)
+    view.viewport().repaint()
+    shot = view.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    page = pymupdf.open(path)[0]
+    page.set_rotation(90)
+    reference = page.get_pixmap(matrix=pymupdf.Matrix(view.zoom, view.zoom))
+    rect = view.page_rect(0)
+    diff = count = 0
+    for y in range(4, reference.height - 4, 6):
+        for x in range(4, reference.width - 4, 6):
+            sx, sy = round(rect.left() + x), round(rect.top() + y)
+            if not (0 <= sx < shot.width() and 0 <= sy < shot.height()):
+                continue
+            seen = shot.pixelColor(sx, sy)
+            near = [reference.pixel(x + dx, y + dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+            diff += min(
+                abs(seen.red() - w[0]) + abs(seen.green() - w[1]) + abs(seen.blue() - w[2])
+                for w in near
+            )
+            count += 3
+    assert count > 1000
+    assert diff / count < 4.0  # the tiles are MuPDF's own drawing of the turned page
+    # An Instant point maps through the turn: the page's top-left corner is now top-right.
+    corner = view.instant_to_viewport(0, (0.0, 0.0))
+    assert abs(corner.x() - rect.right()) < 1 and abs(corner.y() - rect.top()) < 1
+    for _ in range(3):
+        window.viewer.actions["rotate_right"].trigger()
+    assert view.rotation == 0
+    window.viewer.actions["rotate_left"].trigger()
+    assert view.rotation == 270
