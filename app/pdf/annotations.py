@@ -141,6 +141,14 @@ def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[s
                 value = _field_value(widgets[xref])
                 if value is not None and value.name not in values:
                     values[value.name] = value
+                elif value is not None and isinstance(value.value, list) and value.value:
+                    # another widget of a radio group or of check boxes sharing a name: the
+                    # value lists every widget that is on
+                    before = values[value.name].value
+                    merged = [*(before if isinstance(before, list) else []), *value.value]
+                    values[value.name] = dataclasses.replace(
+                        values[value.name], value=list(dict.fromkeys(merged))
+                    )
     return [*annotations, *comments, *values.values()], attachments
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -325,6 +326,14 @@ class _Writer:
 
     def _fill(self, values: tuple[FormFieldValue, ...]) -> None:
         wanted = {v.name: v for v in values}
+        # Check boxes and radio buttons: which widgets of each field, in document order (what
+        # optionIndexes count), and which of them are on.
+        buttons: dict[str, list[str]] = {}
+        for index in range(self.doc.page_count):
+            for widget in self.page(index).widgets() or ():
+                if widget.field_name in wanted and widget.field_type_string in _BUTTONS:
+                    buttons.setdefault(widget.field_name, []).append(str(widget.on_state()))
+        decided: list[tuple[int, str]] = []
         for index in range(self.doc.page_count):
             page = self.page(index)
             for widget in page.widgets() or ():
@@ -332,11 +341,65 @@ class _Writer:
                 if value is None:
                     continue
                 raw = value.value
-                if widget.field_type_string in ("CheckBox", "RadioButton"):
-                    on = bool(raw) and raw not in (["Off"], "Off")
+                if widget.field_type_string in _BUTTONS:
+                    states = buttons[widget.field_name]
+                    if value.option_indexes is not None:
+                        chosen = {states[i] for i in value.option_indexes if 0 <= i < len(states)}
+                    else:
+                        chosen = {str(v) for v in (raw if isinstance(raw, list) else [raw]) if v}
+                    on = str(widget.on_state()) in chosen - {"Off"}
                     widget.field_value = widget.on_state() if on else "Off"
-                elif isinstance(raw, list):
+                    widget.update()
+                    decided.append((widget.xref, str(widget.on_state()) if on else "Off"))
+                    continue
+                if isinstance(raw, list):
                     widget.field_value = raw[0] if len(raw) == 1 else raw
                 else:
                     widget.field_value = "" if raw is None else str(raw)
                 widget.update()
+                if raw in (None, "", []):
+                    # PyMuPDF keeps the old value for an empty one: clear /V by hand.
+                    self.fitz.xref_set_key(self._field_xref(widget.xref), "V", "()")
+        # PyMuPDF turns a radio's siblings off as it updates each: the states go in last.
+        self.pages.clear()
+        for xref, state in decided:
+            self._set_button_state(xref, state)
+        for xref, state in decided:
+            if state != "Off":
+                self._field_value_name(xref, state)
+        for xref, _ in decided:
+            if not any(
+                s != "Off" for x, s in decided if self._field_xref(x) == self._field_xref(xref)
+            ):
+                self._field_value_name(xref, "Off")
+
+    def _field_xref(self, widget_xref: int) -> int:
+        kind, value = self.fitz.xref_get_key(widget_xref, "Parent")
+        if kind == "xref" and self.fitz.xref_get_key(widget_xref, "T")[0] == "null":
+            return int(value.split()[0])
+        return widget_xref
+
+    def _field_value_name(self, widget_xref: int, state: str) -> None:
+        # A button's /V is a name (PyMuPDF writes a string for radio groups).
+        self.fitz.xref_set_key(self._field_xref(widget_xref), "V", _pdf_name(state))
+
+    def _set_button_state(self, widget_xref: int, state: str) -> None:
+        self.fitz.xref_set_key(widget_xref, "AS", _pdf_name(state))
+        kind, value = self.fitz.xref_get_key(widget_xref, "AP/N")
+        if kind != "dict":
+            return
+        # PyMuPDF gives the ZapfDingbats of a regenerated check mark a /WinAnsiEncoding:
+        # poppler then finds no glyph and draws the box empty. A symbol font has none.
+        for ref in re.findall(r"(\d+) 0 R", value):
+            font_kind, fonts = self.fitz.xref_get_key(int(ref), "Resources/Font")
+            for font_ref in re.findall(r"(\d+) 0 R", fonts if font_kind == "dict" else ""):
+                base = self.fitz.xref_get_key(int(font_ref), "BaseFont")
+                if base == ("name", "/ZapfDingbats"):
+                    self.fitz.xref_set_key(int(font_ref), "Encoding", "null")
+
+
+_BUTTONS = ("CheckBox", "RadioButton")
+
+
+def _pdf_name(text: str) -> str:
+    return "/" + "".join(ch if ch.isalnum() or ch in "-_." else f"#{ord(ch):02X}" for ch in text)
