@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from lamina.commands.common import add_data_option, data_dir_from
 from lamina.model.errors import LaminaError
+from lamina.sync.validation import Limits
 
 if TYPE_CHECKING:
     from lamina.server.admin import HostAdmin
@@ -142,6 +143,7 @@ def register(subparsers: Any) -> None:
         help="serve from PostgreSQL (postgresql://user@host/db) instead of the data "
         "directory's SQLite; several servers may share one (see `lamina migrate`)",
     )
+    Limits.add_arguments(serve)  # INTEGRITY (issue 11): --limit-NAME flags, DESIGN §10
     serve.set_defaults(func=_serve)
 
     doc = subparsers.add_parser(
@@ -214,7 +216,9 @@ def _serve(args: argparse.Namespace) -> int:
     import os
 
     from lamina.server.app import run_server
+    from lamina.sync.validation import configure_limits
 
+    configure_limits(Limits.from_args(args))
     return run_server(
         data_dir=data_dir_from(args),
         host=args.host,

@@ -482,9 +482,9 @@ class LaminaServer:
     async def _send_document(self, conn: Connection, request: DocumentRequested) -> None:
         assert conn.room is not None and conn.room.info is not None
         document = conn.room.info.document
-        if request.with_layer:
-            from lamina.server.export import build_layer_pdf
+        from lamina.server.export import build_off_loop  # INTEGRITY: a bounded process pool
 
+        if request.with_layer:
             claims = conn.claims
             assert claims is not None
             if not claims.has("download"):
@@ -492,13 +492,13 @@ class LaminaServer:
                 return
             records = conn.room.layer.snapshot()
             try:
-                data = await asyncio.to_thread(
-                    build_layer_pdf,
+                data = await build_off_loop(
                     self.store,
                     document,
                     records,
                     conn.visible_in(conn.room),
-                    request.flatten,
+                    with_layer=True,
+                    flatten=request.flatten,
                 )
             except LaminaError as exc:
                 logger.error("layer pdf of %s failed: %s", document.document_id, exc)
@@ -506,8 +506,14 @@ class LaminaServer:
                 return
             digest = hashlib.sha256(data).hexdigest()
         else:
-            data = await asyncio.to_thread(self.store.read_asset, document.sha256)
-            digest = document.sha256
+            # Less the PDF's own annotations the token may not view (issue 11 defect 15).
+            visible = conn.visible_in(conn.room)
+            try:
+                data = await build_off_loop(self.store, document, [], visible, with_layer=False)
+            except LaminaError as exc:
+                self._reject(conn, "server-error", f"could not prepare the pdf: {exc}")
+                return
+            digest = document.sha256 if visible is None else hashlib.sha256(data).hexdigest()
         if conn.closing is not None:
             return
         conn.session.send_document_chunks(data, digest)

@@ -42,7 +42,7 @@ from lamina.sync.state import (
     DeleteChange,
     RecordState,
 )
-from lamina.sync.validation import DEFAULT_LIMITS, Limits
+from lamina.sync.validation import Limits, server_limits
 
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer
@@ -237,7 +237,7 @@ class Room:
     def limits(self) -> Limits:
         """The server's limits (DESIGN §10); the defaults when it sets none."""
         limits = getattr(self.server, "limits", None)
-        return limits if isinstance(limits, Limits) else DEFAULT_LIMITS
+        return limits if isinstance(limits, Limits) else server_limits()
 
     @property
     def layer(self) -> LayerState:

@@ -112,6 +112,20 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 
+_configured: list[Limits] = []
+
+
+def configure_limits(limits: Limits) -> None:
+    """Set the limits of the server in this process (``lamina serve`` flags); a server
+    object's own ``limits`` attribute, when set, wins."""
+    _configured[:] = [limits]
+
+
+def server_limits() -> Limits:
+    """Return the limits :func:`configure_limits` set, else :data:`DEFAULT_LIMITS`."""
+    return _configured[0] if _configured else DEFAULT_LIMITS
+
+
 _ANY_SIZE = 1 << 62
 RECEIVED_LIMITS = Limits(
     record_bytes=_ANY_SIZE,
