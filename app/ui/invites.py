@@ -5,7 +5,9 @@ from __future__ import annotations
 from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QPushButton,
     QTreeWidget,
     QTreeWidgetItem,
@@ -36,8 +38,10 @@ class InvitesList(QWidget):
         self.tree.setObjectName("invitesTree")
         self.tree.setHeaderLabels(list(COLUMNS))
         self.tree.setRootIsDecorated(False)
-        self.tree.setColumnWidth(0, 140)
-        self.tree.setColumnWidth(1, 150)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.tree.header()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
         self.tree.itemSelectionChanged.connect(self._update_button)
         self.revoke_button = QPushButton("Revoke")
         self.revoke_button.setObjectName("revokeInvite")

@@ -6,7 +6,9 @@ Writes ``main-window.png``: an annotated corpus PDF with the comments and layers
 open, drawn through the real widgets with mouse events like a user would; and
 ``live-review.png``: "Try the sample review" — two windows joined to the review server the
 app starts on 127.0.0.1, a drawing in each; the user (layer "me") overlays Sam's layer "sam"
-read-only, as the Layers panel shows; sync state in the status bars.
+read-only, as the Layers panel shows; sync state in the status bars; ``form-filled.png``
+(the corpus 1040 with fields filled and a text field being typed in) and
+``invites-list.png`` (Host review with three invites, one revoked).
 """
 
 from __future__ import annotations
@@ -21,13 +23,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # A fresh user data directory: the sample review's server and local stores go there.
 os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="lamina-shots-")
 
-from PySide6.QtCore import QPoint, QSettings, Qt
-from PySide6.QtGui import QColor, QPainter, QPixmap
-from PySide6.QtTest import QTest
-
 from lamina.ui.app import ensure_application
 from lamina.ui.controller import AppController
 from lamina.ui.page_view import page_rect_center
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtGui import QColor, QPainter, QPixmap
+from PySide6.QtTest import QTest
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE.parent.parent.parent / "shared" / "corpus" / "pdfs"
@@ -99,6 +100,7 @@ def main() -> int:
     window.close_document()
     live_review(app, controller)
     viewer_shots(app, controller)
+    work_shots(app, controller)
     os._exit(0)
 
 
@@ -186,6 +188,77 @@ def viewer_shots(app: object, controller: AppController) -> None:
     window.grab().save(str(out))
     print(f"wrote {out}")
     viewer.actions["dark"].setChecked(False)
+    window.close_document()
+
+
+def work_shots(app: object, controller: AppController) -> None:
+    """A filled form (the corpus 1040: text fields and check boxes filled by clicks), and
+    the Host review dialog's Invites list with one invite revoked."""
+    import shutil
+
+    folder = Path(tempfile.mkdtemp(prefix="lamina-form-"))
+    form = folder / "f1040.pdf"
+    shutil.copyfile(CORPUS / "form-acroform-242-widgets__prefilled_f1040.pdf", form)
+    window = controller.new_window()
+    window.resize(1300, 860)
+    window.show()
+    window.open_path(form)
+    wait_for(app, lambda: window.session is not None)
+    for name in ("thumbnails", "properties", "layers"):
+        window.docks[name].hide()
+    view = window.view
+    pump(app, 0.5)
+    view.fit_width()
+    view.go_to_page(0)
+    pump(app, 1.0)
+    filler = view.filler
+    assert filler is not None
+    texts = sorted(
+        (fw for fw in filler.field_widgets(0) if fw.field.kind == "text"),
+        key=lambda fw: (round(fw.widget.bbox.top), fw.widget.bbox.left),
+    )
+    # In reading order: first name, last name, SSN; the spouse's; the street.
+    values = ("Ann", "Reviewer", "123-45-6789", "Sam", "Reviewer", "987-65-4321")
+    for fw, value in zip(texts[4:5] + texts[3:4] + texts[5:9], values, strict=False):
+        filler.fill(fw.field.name, value)
+    checks = sorted(
+        (fw for fw in filler.field_widgets(0) if fw.field.kind == "checkbox"),
+        key=lambda fw: (round(fw.widget.bbox.top), fw.widget.bbox.left),
+    )
+    for fw in checks[1:2] + checks[6:8]:
+        filler.activate(fw)
+    view.go_to_page(0)
+    pump(app, 0.5)
+    if len(texts) > 9:
+        editor = filler.open_editor(texts[9])
+        QTest.keyClicks(editor, "1 Example Street")
+    window.docks["comments"].raise_()
+    pump(app, 1.5)
+    out = HERE / "form-filled.png"
+    window.grab().save(str(out))
+    print(f"wrote {out}")
+    if filler.editor is not None:
+        filler.close_editor(commit=True)
+
+    from lamina.ui.host_dialog import HostReviewDialog
+
+    window.host_action.trigger()
+    wait_for(app, lambda: bool(controller.dialogs))
+    dialog = controller.dialogs[-1]
+    assert isinstance(dialog, HostReviewDialog)
+    for name, preset in (("Dana Lee", "reviewer"), ("Sam Okafor", "reviewer"), ("Kim", "viewer")):
+        dialog.name_box.setText(name)
+        dialog.preset_box.setCurrentIndex(dialog.preset_box.findData(preset))
+        dialog.create_invite()
+    tree = dialog.invites.tree
+    tree.topLevelItem(1).setSelected(True)
+    dialog.invites.revoke_selected()
+    tree.setCurrentItem(tree.topLevelItem(2))
+    pump(app, 1.0)
+    out = HERE / "invites-list.png"
+    dialog.grab().save(str(out))
+    print(f"wrote {out}")
+    dialog.close()
     window.close_document()
 
 
