@@ -185,7 +185,21 @@ def finish(
     flags = flags_to_pdf(record.flags)
     if flags != 4:
         annot.set_flags(flags)
-    annot.update()
+    _place_popup(annot, record)  # before drawing: moving a popup makes MuPDF redraw
+    line_ends = getattr(annot, "line_ends", None)
+    if line_ends and any(line_ends) and annot.type[0] != _FITZ.PDF_ANNOT_LINE:
+        # PyMuPDF draws a polyline's or polygon's line ends a second time, misplaced, after
+        # MuPDF drew them, and prints "cannot set rect" on the way (through its message
+        # stream, silenced for this call only): keep MuPDF's drawing only.
+        stream = _FITZ._g_out_message
+        _FITZ._g_out_message = None
+        try:
+            annot.update()
+        finally:
+            _FITZ._g_out_message = stream
+        _keep_first_block(canvas.fitz, annot.xref)
+    else:
+        annot.update()
     # Direct dictionary edits: PyMuPDF's xref_set_key parses a string for each call.
     obj = mupdf.pdf_annot_obj(annot.this)
     if not contents:
@@ -200,6 +214,30 @@ def finish(
         mupdf.pdf_dict_put_rect(obj, _NAME_RECT, mupdf.FzRect(x0, y0, x1, y1))
     mupdf.pdf_dict_put_text_string(obj, _NAME_NM, record.name or str(record.id))
     return annot
+
+
+def _place_popup(annot: Any, record: Annotation) -> None:
+    """Open a popup beside its annotation, inside the page (PyMuPDF puts every popup at one
+    fixed spot near the top left corner)."""
+    if annot.popup_xref == 0:
+        return
+    page = annot.parent.rect
+    box = record.bbox
+    width, height = min(200.0, page.width), min(100.0, page.height)
+    x0 = box.right + 4 if box.right + 4 + width <= page.width else max(0.0, box.left - 4 - width)
+    y0 = min(max(0.0, box.top), max(0.0, page.height - height))
+    annot.set_popup(pymupdf.Rect(x0, y0, x0 + width, y0 + height))
+
+
+def _keep_first_block(fitz_doc: Any, xref: int) -> None:
+    kind, value = fitz_doc.xref_get_key(xref, "AP/N")
+    if kind != "xref":
+        return
+    ap_xref = int(value.split()[0])
+    stream = fitz_doc.xref_stream(ap_xref).decode("latin-1")
+    head, found, _ = stream.partition("\nQ\n")
+    if found:
+        fitz_doc.update_stream(ap_xref, (head + found).encode("latin-1"))
 
 
 def _fitz_rect(rect: Rect) -> Any:
@@ -324,7 +362,7 @@ def _write_text(canvas: Canvas, page: Any, record: TextAnnotation) -> Any:
 def _write_note(canvas: Canvas, page: Any, record: NoteAnnotation) -> Any:
     icon = NOTE_ICONS_TO_PDF.get(record.icon or "comment", "Comment")
     annot = page.add_text_annot((record.bbox.left, record.bbox.top), record.text.value, icon=icon)
-    return finish(
+    annot = finish(
         canvas,
         annot,
         record,
@@ -332,6 +370,38 @@ def _write_note(canvas: Canvas, page: Any, record: NoteAnnotation) -> Any:
         stroke=record.color or "#ffd83f",
         keep_rect=True,
     )
+    _draw_icon(canvas.fitz, annot.xref, icon)
+    return annot
+
+
+# MuPDF draws these five icons as its star: Lamina draws them itself, in the 16 x 16 icon
+# box MuPDF made (0 0 at the bottom left), over the note's colour.
+_ICON_PATHS = {
+    "Check": "1.8 w 1 J 1 j 3.5 8.5 m 6.5 5 l 12.5 12 l S",
+    "Circle": "1.5 w 8 8 m " + "",  # completed below with Bezier arcs
+    "Cross": "1.8 w 1 J 4 4 m 12 12 l S 4 12 m 12 4 l S",
+    "RightArrow": "3 7 m 9 7 l 9 4 l 13.5 8 l 9 12 l 9 9 l 3 9 l h f",
+    "RightPointer": "3 4 m 13.5 8 l 3 12 l 5.5 8 l h f",
+}
+_K = 4 * 0.5523
+_ICON_PATHS["Circle"] = (
+    "1.5 w 12 8 m "
+    f"12 {8 + _K:.3f} {8 + _K:.3f} 12 8 12 c {8 - _K:.3f} 12 4 {8 + _K:.3f} 4 8 c "
+    f"4 {8 - _K:.3f} {8 - _K:.3f} 4 8 4 c {8 + _K:.3f} 4 12 {8 - _K:.3f} 12 8 c S"
+)
+
+
+def _draw_icon(fitz_doc: Any, xref: int, icon: str) -> None:
+    path = _ICON_PATHS.get(icon)
+    if path is None:
+        return
+    kind, value = fitz_doc.xref_get_key(xref, "AP/N")
+    if kind != "xref":
+        return
+    ap_xref = int(value.split()[0])
+    stream = fitz_doc.xref_stream(ap_xref).decode("latin-1")
+    background, _, _ = stream.partition("1 0 0 -1")  # keep MuPDF's coloured square
+    fitz_doc.update_stream(ap_xref, f"{background}q 0 g 0 G {path} Q\n".encode("latin-1"))
 
 
 def _write_comment_marker(canvas: Canvas, page: Any, record: CommentMarkerAnnotation) -> Any:
@@ -371,11 +441,32 @@ def _write_stamp(canvas: Canvas, page: Any, record: StampAnnotation) -> Any:
         stroke=record.color,
         keep_rect=True,
     )
-    if code is None:
-        label = record.title or record.stamp_type
-        _relabel_stamp(canvas.fitz, annot, label)
+    if code is None or record.subtitle:
+        label = record.title or _STAMP_WORDS.get(record.stamp_type, record.stamp_type)
+        _relabel_stamp(canvas.fitz, annot, label, record.subtitle)
         canvas.fitz.xref_set_key(annot.xref, "Name", _pdf_name(record.stamp_type, label))
     return annot
+
+
+# The words standard stamps show (their names run the words together).
+_STAMP_WORDS = {
+    "Accepted": "Accepted",
+    "AsIs": "As Is",
+    "Completed": "Completed",
+    "ForComment": "For Comment",
+    "ForPublicRelease": "For Public Release",
+    "InformationOnly": "Information Only",
+    "InitialHere": "Initial Here",
+    "NotApproved": "Not Approved",
+    "NotForPublicRelease": "Not For Public Release",
+    "PreliminaryResults": "Preliminary Results",
+    "Rejected": "Rejected",
+    "Revised": "Revised",
+    "SignHere": "Sign Here",
+    "TopSecret": "Top Secret",
+    "Void": "Void",
+    "Witness": "Witness",
+}
 
 
 def _write_image(canvas: Canvas, page: Any, record: ImageAnnotation) -> Any:
@@ -449,8 +540,9 @@ def _pdf_name(stamp_type: str, label: str) -> str:
     return f"/{safe or 'Custom'}"
 
 
-def _relabel_stamp(fitz_doc: Any, annot: Any, label: str) -> None:
-    """Put ``label`` in place of MuPDF's default stamp text, fitted to the stamp's box."""
+def _relabel_stamp(fitz_doc: Any, annot: Any, label: str, subtitle: str | None = None) -> None:
+    """Put ``label`` (and ``subtitle`` below it) in place of MuPDF's default stamp text,
+    fitted to the stamp's box in both directions."""
     kind, value = fitz_doc.xref_get_key(annot.xref, "AP/N")
     if kind != "xref":
         return
@@ -458,18 +550,32 @@ def _relabel_stamp(fitz_doc: Any, annot: Any, label: str) -> None:
     text = label.upper() if label.replace(" ", "").isalpha() else label
     stream = fitz_doc.xref_stream(ap_xref).decode("latin-1")
     bbox_kind, bbox = fitz_doc.xref_get_key(ap_xref, "BBox")
-    width = 190.0
+    width, height = 190.0, 50.0
     if bbox_kind == "array":
         numbers = [float(v) for v in bbox.strip("[]").split()]
-        width = numbers[2] - numbers[0]
-    unit = pymupdf.get_text_length(text, fontname="tiro", fontsize=1) or 1
-    size = min(30.0, (width - 12) / unit)
+        width, height = numbers[2] - numbers[0], numbers[3] - numbers[1]
+    unit = pymupdf.get_text_length(text, fontname="tibo", fontsize=1) or 1
+    room = height - 12 if not subtitle else (height - 12) * 0.62
+    size = max(4.0, min(30.0, (width - 12) / unit, room / 0.75))
     x = max(2.0, (width - unit * size) / 2)
     head, _, rest = stream.partition("BT")
     _, _, tail = rest.partition("ET")
-    escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-    body = f"BT\n/Times {size:.2f} Tf\n{x:.2f} 13 Td\n({escaped}) Tj\nET{tail}"
-    fitz_doc.update_stream(ap_xref, (head + body).encode("latin-1", "replace"))
+    body = "BT\n"
+    if subtitle:
+        sub_unit = pymupdf.get_text_length(subtitle, fontname="tibo", fontsize=1) or 1
+        sub_size = max(4.0, min(size * 0.5, (width - 12) / sub_unit))
+        y = 6 + sub_size * 1.2
+        body += f"/Times {size:.2f} Tf\n{x:.2f} {y:.2f} Td\n({_pdf_text(text)}) Tj\nET\nBT\n"
+        sub_x = max(2.0, (width - sub_unit * sub_size) / 2)
+        body += f"/Times {sub_size:.2f} Tf\n{sub_x:.2f} 6 Td\n({_pdf_text(subtitle)}) Tj\n"
+    else:
+        y = max(2.0, (height - size * 0.7) / 2)
+        body += f"/Times {size:.2f} Tf\n{x:.2f} {y:.2f} Td\n({_pdf_text(text)}) Tj\n"
+    fitz_doc.update_stream(ap_xref, (head + body + "ET" + tail).encode("latin-1", "replace"))
+
+
+def _pdf_text(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
 def _strip_tags(xhtml: str) -> str:
