@@ -15,6 +15,7 @@ document's clients behind it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import concurrent.futures
 import functools
 from collections.abc import Callable, Iterable
@@ -173,6 +174,9 @@ def export_pool() -> ExportPool:
     global _POOL
     if _POOL is None:
         _POOL = ExportPool()
+        # Before the interpreter tears modules down (else the executor's own exit hook
+        # fails noisily).
+        atexit.register(_POOL.close)
     return _POOL
 
 

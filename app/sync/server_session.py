@@ -53,7 +53,13 @@ from lamina.sync.messages import (
 )
 from lamina.sync.phases import SERVER_RULES, PhaseMachine, ServerPhase, Step
 from lamina.sync.state import ChangeResult, RecordState, dumps
-from lamina.sync.validation import DEFAULT_LIMITS, LimitExceeded, Limits, check_presence
+from lamina.sync.validation import (
+    DEFAULT_LIMITS,
+    LimitExceeded,
+    Limits,
+    check_presence,
+    server_limits,
+)
 
 Visibility: TypeAlias = Callable[[RecordState], bool]
 """Whether a connection may view a record (its token's ``view`` rules, §4.9); None: all."""
@@ -274,10 +280,10 @@ class ServerSession:
         *,
         rate_limit: float = RATE_LIMIT,
         burst: float = RATE_BURST,
-        limits: Limits = DEFAULT_LIMITS,
+        limits: Limits | None = None,
     ) -> None:
         self._phases = PhaseMachine(SERVER_RULES)
-        self.limits = limits
+        self.limits = limits if limits is not None else server_limits()
         self.buckets: dict[str, float] = {}
         """The byte and change buckets (DESIGN §10); a server may hand every connection of
         one token the same dict, so reconnecting never refills them."""

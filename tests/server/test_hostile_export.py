@@ -135,3 +135,32 @@ def test_the_desktop_clients_pdf_export_needs_download_15(tmp_path: Path) -> Non
         with pytest.raises(ClientError, match="download"):
             asyncio.run(export(server, ["read-document", "write"], "b"))
         assert not (tmp_path / "b.pdf").exists()
+
+
+def test_get_document_hides_the_pdfs_own_annotations_the_token_may_not_view_15(
+    tmp_path: Path,
+) -> None:
+    import base64
+    import hashlib
+
+    from tests.support.protocol_client import join, run
+    from tests.support.server_thread import ServerThread
+
+    async def download(server: ServerThread, rules: list[str] | None) -> bytes:
+        token = server.token("stamps", collaboration_permissions=rules)
+        client, _, _ = await join(server.url, token)
+        await client.send({"type": "get_document"})
+        pieces = [await client.recv_type("document_chunk", timeout=60)]
+        while pieces[-1]["index"] + 1 < pieces[-1]["count"]:
+            pieces.append(await client.recv_type("document_chunk", timeout=60))
+        await client.ws.close()
+        data = b"".join(base64.b64decode(p["data"]) for p in pieces)
+        assert hashlib.sha256(data).hexdigest() == pieces[-1]["sha256"]
+        return data
+
+    with ServerThread(tmp_path / "data") as server:
+        server.add_document(STAMPS, "stamps")
+        everything = run(download(server, None))
+        only_comments = run(download(server, ["comments:view:all"]))
+    assert _annotation_count(everything) >= 1
+    assert _annotation_count(only_comments) == 0

@@ -198,3 +198,44 @@ def test_an_ack_of_big_records_comes_in_parts_that_each_fit_a_frame_4(
         await writer.ws.close()
 
     run(scenario())
+
+
+def test_reconnecting_never_refills_a_tokens_budget_7(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    from lamina.sync.validation import configure_limits
+
+    doc, other = docs
+
+    async def scenario() -> None:
+        acked = await _acked(server, doc)
+        token = _token(server, doc, "again-and-again")
+        configure_limits(Limits(joins_per_second=0.01, joins_burst=3))
+        for _ in range(3):
+            client, _, _ = await join(server.url, token)
+            await client.ws.close()
+        ws = await connect(server.url, compression=None, max_size=None)
+        session = ClientSession.new()
+        await ws.send(session.hello_frame(token))
+        error = json.loads(await ws.recv())
+        assert error["type"] == "error" and error["code"] == "rate-limited"
+        assert error["limit"] == "joins_per_second"
+        await ws.close()
+        configure_limits(Limits())
+        await _bystanders_served(server, doc, other, acked)
+
+    try:
+        run(scenario())
+    finally:
+        configure_limits(Limits())
+
+
+def test_lamina_serve_reads_every_limit_from_its_flags() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    Limits.add_arguments(parser)
+    args = parser.parse_args(["--limit-records-per-layer", "7", "--limit-token-leeway", "2.5"])
+    limits = Limits.from_args(args)
+    assert (limits.records_per_layer, limits.token_leeway) == (7, 2.5)
+    assert limits.push_bytes == Limits().push_bytes
