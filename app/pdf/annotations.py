@@ -133,6 +133,7 @@ def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[s
                 log.warning("annotation %d on page %d could not be read: %s", xref, page_index, exc)
                 record = _unknown(doc, page_index, geometry, xref, subtype)
             record = _required_fields(with_private(doc.fitz_document, xref, record))
+            record = _with_group(doc.fitz_document, xref, record)
             if isinstance(record, Comment):
                 comments.append(record)
             else:
@@ -453,6 +454,21 @@ def _field_value(widget: Any) -> FormFieldValue | None:
     else:
         value = None if raw is None else str(raw)
     return FormFieldValue(id=form_field_value_id(name), name=name, value=value)
+
+
+GROUP_KEY = "inReplyToGroup"
+"""The record key (kept in ``extra``) naming the annotation this one is grouped with: PDF's
+``/IRT`` with ``/RT /Group``, as a replace-text strike-out is grouped with its caret."""
+
+
+def _with_group(fitz_doc: Any, xref: int, record: Record) -> Record:
+    if isinstance(record, Comment) or fitz_doc.xref_get_key(xref, "RT") != ("name", "/Group"):
+        return record
+    kind, value = fitz_doc.xref_get_key(xref, "IRT")
+    if kind != "xref":
+        return record
+    parent = record_id_for_pdf_object(int(value.split()[0]))
+    return dataclasses.replace(record, extra={**record.extra, GROUP_KEY: str(parent)})
 
 
 def _required_fields(record: Record) -> Record:

@@ -37,7 +37,7 @@ from lamina.model.records import (
     FormFieldValue,
     ImageAnnotation,
 )
-from lamina.pdf.annotations import read_records
+from lamina.pdf.annotations import GROUP_KEY, read_records
 from lamina.pdf.builders import add_annotation
 from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
@@ -194,7 +194,24 @@ class _Writer:
                 self.replaced[comment.pdf_object_id] = written  # type: ignore[index]
         if diff.form_field_values:
             self._fill(diff.form_field_values)
+        self._link_groups(diff)
         self._keep_object_numbers()
+
+    def _link_groups(self, diff: InstantDocument) -> None:
+        """Write /IRT + /RT /Group for records grouped with another (replace-text pairs)."""
+        for record in diff.annotations:
+            parent = record.extra.get(GROUP_KEY)
+            xref = self.ids.get(str(record.id))
+            if not isinstance(parent, str) or xref is None:
+                continue
+            target = self.ids.get(parent)
+            if target is None:
+                raise PdfWriteError(
+                    f"{record.type} {record.id} cannot be written: it is grouped with "
+                    f"{parent}, which is not in the pdf"
+                )
+            self.fitz.xref_set_key(xref, "IRT", f"{target} 0 R")
+            self.fitz.xref_set_key(xref, "RT", "/Group")
 
     def _updates_keeping_appearance(self, updates: dict[int | None, Any]) -> set[int]:
         """Return the originals whose update leaves their appearance as it is."""
