@@ -423,6 +423,7 @@ def _widget(
     doc: PdfDocument, page_index: int, geometry: PageGeometry, xref: int, widget: Any
 ) -> WidgetAnnotation:
     common = _common(doc, page_index, geometry, xref, None)
+    common.pop("creator_name", None)  # a widget's /T is its field's name, not an author
     if widget is None:
         return WidgetAnnotation(**common)
     size = float(widget.text_fontsize) if widget.text_fontsize else None

@@ -171,13 +171,16 @@ def finish(
         colors["fill"] = hex_to_rgb(fill) if fill != NO_COLOR else []
     if colors:
         annot.set_colors(**colors)
-    if width is not None or dashes:
-        border: dict[str, Any] = {}
-        if width is not None:
-            border["width"] = width
-        if dashes:
-            border["dashes"] = [round(d) for d in dashes]
-        annot.set_border(**border)
+    if dashes:
+        # Written directly: PyMuPDF's set_border drops dash lengths that are not integers.
+        numbers = " ".join(f"{float(d):g}" for d in dashes)
+        canvas.fitz.xref_set_key(
+            annot.xref,
+            "BS",
+            f"<</W {float(width if width is not None else 1):g}/S/D/D[{numbers}]>>",
+        )
+    elif width is not None:
+        annot.set_border(width=width)
     if record.opacity is not None and record.opacity < 1:
         annot.set_opacity(record.opacity)
     if record.blend_mode:
@@ -266,7 +269,8 @@ def _finish_shape(canvas: Canvas, annot: Any, record: ShapeAnnotation) -> Any:
         annot,
         record,
         contents=record.note,
-        stroke=record.stroke_color or "#000000",
+        # No stroke colour means no stroke (a filled shape without a border stays one).
+        stroke=record.stroke_color or NO_COLOR,
         fill=record.fill_color,
         width=record.stroke_width if record.stroke_width is not None else 1,
         dashes=record.stroke_dash_array,

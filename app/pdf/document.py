@@ -290,15 +290,59 @@ def _read_only_reason(fitz_doc: Any) -> str | None:
 _HEX_ID = re.compile(r"<([0-9A-Fa-f]*)>")
 
 
+_ESCAPES = {"n": 10, "r": 13, "t": 9, "b": 8, "f": 12}
+
+
+def _literal_strings(text: str) -> tuple[bytes, bytes]:
+    """Return the two PDF literal strings of ``[(...)(...)]`` as bytes (escapes decoded).
+
+    Raises:
+        ValueError: not exactly two literal strings.
+    """
+    found: list[bytes] = []
+    i = 0
+    while i < len(text):
+        if text[i] != "(":
+            i += 1
+            continue
+        out = bytearray()
+        depth, i = 1, i + 1
+        while i < len(text) and depth:
+            ch = text[i]
+            if ch == "\\" and i + 1 < len(text):
+                nxt = text[i + 1]
+                octal = re.match(r"[0-7]{1,3}", text[i + 1 : i + 4])
+                if octal:
+                    out.append(int(octal.group(0), 8) & 0xFF)
+                    i += 1 + len(octal.group(0))
+                    continue
+                out.append(_ESCAPES.get(nxt, ord(nxt) & 0xFF))
+                i += 2
+                continue
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth:
+                out.append(ord(ch) & 0xFF)
+            i += 1
+        found.append(bytes(out))
+    if len(found) != 2:
+        raise ValueError(f"expected two ids, got {len(found)}")
+    return found[0], found[1]
+
+
 def _pdf_id(fitz_doc: Any) -> PdfId | None:
     kind, value = fitz_doc.xref_get_key(-1, "ID")
     if kind != "array":
         return None
-    parts = _HEX_ID.findall(value)
-    if len(parts) != 2:
-        return None
     try:
-        permanent, changing = (bytes.fromhex(p) for p in parts)
+        if value.lstrip("[ ").startswith("("):
+            # Literal strings, as some writers put them (issue 10, defect 7).
+            permanent, changing = _literal_strings(value)
+        else:
+            parts = _HEX_ID.findall(value)
+            if len(parts) != 2:
+                return None
+            permanent, changing = (bytes.fromhex(p) for p in parts)
     except ValueError:
         return None
     return PdfId(
