@@ -36,6 +36,7 @@ from lamina.model.records import (
     Comment,
     FormFieldValue,
     ImageAnnotation,
+    Record,
 )
 from lamina.pdf.annotations import GROUP_KEY, read_records
 from lamina.pdf.builders import add_annotation
@@ -151,10 +152,12 @@ class _Writer:
     def apply(self, diff: InstantDocument) -> None:
         skipped = set(diff.skipped_pdf_object_ids or ())
         self._find_missing_images(diff)
-        updates = {
+        updates: dict[int, Record] = {
             r.pdf_object_id: r
             for r in (*diff.annotations, *diff.comments)
-            if r.pdf_object_id in skipped and r.pdf_object_id in self.originals
+            if r.pdf_object_id is not None
+            and r.pdf_object_id in skipped
+            and r.pdf_object_id in self.originals
         }
         in_place = self._updates_keeping_appearance(updates)
         for xref in sorted(skipped - in_place, key=lambda x: (self.xref_page.get(x, -1), x)):
@@ -190,8 +193,8 @@ class _Writer:
                 raise PdfWriteError(
                     f"comments[{i}] ({comment.id}) cannot be written: {exc}"
                 ) from exc
-            if comment.pdf_object_id in updates:
-                self.replaced[comment.pdf_object_id] = written  # type: ignore[index]
+            if comment.pdf_object_id is not None and comment.pdf_object_id in updates:
+                self.replaced[comment.pdf_object_id] = written
         if diff.form_field_values:
             self._fill(diff.form_field_values)
         self._link_groups(diff)
@@ -213,7 +216,7 @@ class _Writer:
             self.fitz.xref_set_key(xref, "IRT", f"{target} 0 R")
             self.fitz.xref_set_key(xref, "RT", "/Group")
 
-    def _updates_keeping_appearance(self, updates: dict[int | None, Any]) -> set[int]:
+    def _updates_keeping_appearance(self, updates: dict[int, Record]) -> set[int]:
         """Return the originals whose update leaves their appearance as it is."""
         if not updates:
             return set()
@@ -221,7 +224,7 @@ class _Writer:
         keep = set()
         for xref, record in updates.items():
             original = before.get(xref)
-            if xref is None or original is None or isinstance(record, Comment):
+            if original is None or isinstance(record, Comment):
                 continue
             has_ap = self.fitz.xref_get_key(xref, "AP/N")[0] != "null"
             if has_ap and keeps_appearance(original, record):
