@@ -599,11 +599,14 @@ class LaminaDocument:
 
         Raises:
             ConnectionFailedError: the connection stopped for good first (the server refused
-                the token, or is behind): it will never reach ``state``; the message says why.
+                the token): it will never reach ``state``; the message says why. A server
+                that is behind holds the connection until :meth:`adopt_server_state`; that
+                is not for good.
         """
         if self.connection_state is state:
             return
-        if self.connection_state is ConnectionState.STOPPED:
+        upstream = self._upstream
+        if self.connection_state is ConnectionState.STOPPED and not upstream.server_behind:
             raise ConnectionFailedError(f"the connection has stopped: {self.connection_reason}")
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
 
@@ -612,7 +615,8 @@ class LaminaDocument:
                 return
             if event.state is state:
                 done.set_result(None)
-            elif event.state is ConnectionState.STOPPED:
+            elif event.state is ConnectionState.STOPPED and not upstream.server_behind:
+                # Stopped for good (a server that is behind waits for the user instead).
                 done.set_result(event.reason or "no reason given")
 
         unsubscribe = self.subscribe(on_event)

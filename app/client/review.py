@@ -121,6 +121,7 @@ class ReviewUpstream:
         self._server_behind = False
         self._layers = LayerViews()
         self._listed_layers: tuple[str, ...] | None = None
+        self._layers_asked = False
         self.connection = Connection(
             replica.session, server_url, token, listener=self, presence=presence, backoff=backoff
         )
@@ -200,6 +201,10 @@ class ReviewUpstream:
         return self.connection.reason
 
     @property
+    def server_behind(self) -> bool:
+        return self._server_behind
+
+    @property
     def peers(self) -> tuple[Peer, ...]:
         return self._peers
 
@@ -248,7 +253,12 @@ class ReviewUpstream:
 
     def listed_layers(self) -> tuple[str, ...] | None:
         """The layers the server says this token may view (its own included; sync §4.8),
-        kept current while connected; None until the server answered."""
+        kept current while connected; None until the server answered (the first call asks,
+        and every reconnect asks again)."""
+        if not self._layers_asked and self.connection.is_open:
+            self._layers_asked = True
+            self._session.list_layers()
+            self.connection.kick()
         return self._listed_layers
 
     async def view_layer(self, name: str) -> list[Record]:
@@ -302,7 +312,8 @@ class ReviewUpstream:
         self._maybe_request_document()
         for name in self._layers.names():
             self._session.view_layer(name)
-        self._session.list_layers()  # sync §4.8; the list comes again when it grows
+        if self._layers_asked:  # sync §4.8: asked before, so ask again on this connection
+            self._session.list_layers()
 
     def connection_lost(self) -> None:
         self._doc_requested = False

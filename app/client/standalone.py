@@ -246,6 +246,10 @@ class LocalPdfUpstream:
         return ""
 
     @property
+    def server_behind(self) -> bool:
+        return False
+
+    @property
     def peers(self) -> tuple[Peer, ...]:
         return ()
 

@@ -87,6 +87,12 @@ class Upstream(Protocol):
     def connection_reason(self) -> str: ...
 
     @property
+    def server_behind(self) -> bool:
+        """Whether the connection is held because the server is behind (the user decides:
+        :meth:`adopt_server_state` goes on), as opposed to stopped for good."""
+        ...
+
+    @property
     def peers(self) -> tuple[Peer, ...]: ...
 
     @property
