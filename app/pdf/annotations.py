@@ -155,9 +155,13 @@ def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[s
 
 @serialized
 def dump_instant_json(doc: PdfDocument) -> InstantDocument:
-    """Return the PDF's annotations, comments, form field values and images as Instant JSON."""
+    """Return the PDF's annotations, comments, form fields and their values and images as
+    Instant JSON."""
+    from lamina.pdf.form_records import read_form_field_records  # reads widgets like this
+
     records, attachments = read_records_and_attachments(doc)
-    return document_from_records(records, attachments=attachments, pdf_id=doc.pdf_id)
+    fields = read_form_field_records(doc)
+    return document_from_records([*records, *fields], attachments=attachments, pdf_id=doc.pdf_id)
 
 
 # -- reading one annotation -------------------------------------------------------------

@@ -12,9 +12,15 @@ import subprocess
 
 import pymupdf
 import pypdf
-from lamina.model.instant_json import InstantDocument
+from lamina.model.instant_json import InstantDocument, instant_json_to_dict, parse_instant_json
 from lamina.model.records import FormFieldValue, form_field_value_id
-from lamina.pdf import apply_instant_json, diff_documents, open_pdf, read_records
+from lamina.pdf import (
+    apply_instant_json,
+    diff_documents,
+    dump_instant_json,
+    open_pdf,
+    read_records,
+)
 
 
 def radio_pdf(selected: str = "b") -> bytes:
@@ -148,3 +154,16 @@ def test_a_prefilled_text_field_can_be_cleared() -> None:
     assert _values(_text_field_pdf())["city"] == "Lyon"
     for empty in ("", None):
         assert _values(_fill(_text_field_pdf(), "city", empty))["city"] in ("", None)
+
+
+def test_dump_lists_the_form_fields_with_their_widgets() -> None:
+    with open_pdf(radio_pdf()) as doc:
+        dumped = instant_json_to_dict(dump_instant_json(doc))
+    fields = {f["name"]: f for f in dumped["formFields"]}
+    assert fields["size"]["type"] == "pspdfkit/form-field/radio"
+    assert fields["size"]["annotationIds"] == ["5", "6", "7"]
+    assert fields["agree"]["type"] == "pspdfkit/form-field/checkbox"
+    widget_ids = {a["id"] for a in dumped["annotations"] if a["type"] == "pspdfkit/widget"}
+    assert {i for f in fields.values() for i in f["annotationIds"]} == widget_ids
+    # and a dump with its form fields applies again
+    apply_instant_json(radio_pdf(), parse_instant_json(dumped))
