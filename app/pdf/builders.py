@@ -334,6 +334,10 @@ def _write_ink(canvas: Canvas, page: Any, record: InkAnnotation) -> Any:
     )
 
 
+# The base-14 families a free text can name (PyMuPDF's short names).
+_FREE_TEXT_FONTS = {"Helvetica": "helv", "Courier": "cour", "Times": "tiro", "Arial": "helv"}
+
+
 def _write_text(canvas: Canvas, page: Any, record: TextAnnotation) -> Any:
     font_color = hex_to_rgb(record.font_color) or (0, 0, 0)
     fill = hex_to_rgb(record.background_color) if record.background_color else None
@@ -350,6 +354,8 @@ def _write_text(canvas: Canvas, page: Any, record: TextAnnotation) -> Any:
         border_color=border,
         border_width=record.border_width or 0,
         align=align,
+        fontname=_FREE_TEXT_FONTS.get((record.font or "Helvetica").split("-")[0], "helv"),
+        rotate=(record.rotation or 0) % 360 if (record.rotation or 0) % 90 == 0 else 0,
     )
     return finish(
         canvas,
@@ -509,7 +515,11 @@ def _write_link(canvas: Canvas, page: Any, record: LinkAnnotation) -> Any:
     before = {x for x, _, _ in page.annot_xrefs()}
     page.insert_link(link)
     after = [x for x, _, _ in page.annot_xrefs() if x not in before]
-    return _Xref(after[0]) if after else None
+    if not after:
+        raise ValueError("PyMuPDF made no link")
+    # PyMuPDF names a new link "fitz-L0": the record's name, or its id, as for the others.
+    canvas.fitz.xref_set_key(after[0], "NM", pymupdf.get_pdf_str(record.name or str(record.id)))
+    return _Xref(after[0])
 
 
 class _Xref:

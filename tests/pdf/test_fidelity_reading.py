@@ -12,7 +12,13 @@ import pymupdf
 import pypdf
 from lamina.model.geometry import Rect
 from lamina.model.instant_json import InstantDocument
-from lamina.model.records import HighlightAnnotation, MarkupAnnotation, Text, TextAnnotation
+from lamina.model.records import (
+    HighlightAnnotation,
+    LinkAnnotation,
+    MarkupAnnotation,
+    Text,
+    TextAnnotation,
+)
 from lamina.pdf import apply_instant_json, dump_instant_json, open_pdf, read_records
 
 from tests.conftest import CORPUS_PDFS, corpus_pdf
@@ -116,3 +122,33 @@ def test_every_corpus_free_text_and_markup_has_the_fields_the_schemas_require() 
                     assert record.color, path.name
                     checked += 1
     assert checked >= 10
+
+
+def test_free_text_is_written_in_its_font_and_rotation_and_a_link_keeps_its_name() -> None:
+    records = (
+        TextAnnotation(
+            id="01HZ0000000000000000000081",
+            page_index=0,
+            bbox=Rect(100, 100, 200, 60),
+            text=Text("courier"),
+            font="Courier",
+            rotation=90,
+        ),
+        LinkAnnotation(
+            id="01HZ0000000000000000000082",
+            page_index=0,
+            bbox=Rect(100, 300, 100, 20),
+            action={"type": "uri", "uri": "https://example.com"},
+        ),
+    )
+    doc = pymupdf.open()
+    doc.new_page(width=595, height=842)
+    out = apply_instant_json(bytes(doc.tobytes()), InstantDocument(annotations=records))
+    reader = pypdf.PdfReader(io.BytesIO(out))
+    by_subtype = {
+        str(a.get_object()["/Subtype"]): a.get_object()
+        for a in reader.pages[0]["/Annots"]  # type: ignore[union-attr]
+    }
+    free = by_subtype["/FreeText"]
+    assert "/Cour" in str(free["/DA"]) and int(free["/Rotate"]) == 90
+    assert str(by_subtype["/Link"]["/NM"]) == "01HZ0000000000000000000082"
