@@ -21,11 +21,11 @@ from tests.server.test_hostile import _acked, _bystanders_served, _token, docs
 
 __all__ = ["docs"]
 
-BIG = "x" * 200_000
+BIG = "x" * 110_000
 
 
 def _big_record() -> dict:
-    """A create of a record of about 400 KB (under the record limit)."""
+    """A create of a record of about 220 KB (under the record limit)."""
     return create(note=BIG, subject=BIG)
 
 
@@ -52,7 +52,7 @@ def test_a_layer_over_4_mib_is_joined_and_caught_up_in_parts_4(
     async def scenario() -> None:
         writer, _, _ = await join(server.url, _token(server, doc, "writer"))
         ids = []
-        for _ in range(12):
+        for _ in range(22):
             ack = await writer.push(_big_record())
             assert ack["results"][0]["status"] == "applied"
             ids.append(ack["results"][0]["record_id"])
@@ -117,7 +117,7 @@ def test_pushes_past_the_per_push_and_per_second_limits_are_refused_by_name_7(
         assert frames[-1]["code"] == "limit-exceeded" and frames[-1]["limit"] == "changes_per_push"
         fast, _, _ = await join(server.url, _token(server, doc, "fast"))
         try:
-            for _ in range(10):
+            for _ in range(40):
                 await fast.send({"type": "push", "changes": [_big_record()]})
         except ConnectionClosed:
             pass  # the server closed mid-flood

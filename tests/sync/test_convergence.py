@@ -23,7 +23,7 @@ from tests.support.in_memory_server import InMemoryServer, Link
 from tests.sync.sync_helpers import ink
 
 IDS = ["A", "B", "C"]
-FIELDS = ["strokeColor", "note", "opacity"]
+FIELDS = ["customOne", "customTwo", "opacity"]  # any number is a valid value of each
 
 op = st.one_of(
     st.tuples(st.just("create"), st.integers(0, 2), st.sampled_from(IDS)),
