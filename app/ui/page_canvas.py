@@ -599,6 +599,9 @@ class PageCanvas(QAbstractScrollArea):
             return
         middle = self.verticalScrollBar().value() + self.viewport().height() / 3
         page = max(0, bisect.bisect_right(self._tops, middle) - 1)
+        bar = self.verticalScrollBar()
+        if bar.maximum() > 0 and bar.value() >= bar.maximum():
+            page = len(self._tops) - 1  # scrolled to the end: the last page is the current one
         page -= page % self._columns  # the left page of its row
         if page != self._current_page:
             self._current_page = page
