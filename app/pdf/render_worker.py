@@ -515,6 +515,13 @@ _HIDDEN_FLAG = 2
 """Bit 2 of an annotation's ``/F``: do not display or print it (PDF 32000 §12.5.3)."""
 
 
+def page_annotation_xrefs(doc: PdfDocument, page: int) -> frozenset[int]:
+    """Return the object numbers of a page's annotations (what :class:`AnnotationFilter`
+    can hide there)."""
+    with MUPDF_LOCK:
+        return frozenset(xref for xref, *_kind in doc.fitz_page(page).annot_xrefs())
+
+
 class AnnotationFilter:
     """Leave out of the drawing the PDF's annotations that are not to be shown.
 

@@ -20,6 +20,7 @@ from lamina.model.records import Annotation
 from lamina.model.tools import PageWord
 from lamina.pdf import PageGeometry, PdfDocument, PdfError, page_words
 from lamina.pdf.outline import Destination, PageLink, page_links
+from lamina.pdf.render_worker import page_annotation_xrefs
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
 from lamina.ui.render import TileKey, TileRenderer, application_workers, tiles_for
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
@@ -285,13 +286,27 @@ class PageCanvas(QAbstractScrollArea):
         old, self._native_xrefs = self._native_xrefs, shown
         if self._renderer is not None:
             if old is None:
-                pages = {key.page for key in self._renderer.cached_keys()}
+                # Until now the tiles showed every annotation: only pages with one not shown
+                # from now on change.
+                pages = {
+                    page
+                    for page in {key.page for key in self._renderer.cached_keys()}
+                    if self._hides_some(page, shown)
+                }
             else:
                 pages = {old[x] for x in old.keys() - shown.keys()}
                 pages |= {shown[x] for x in shown.keys() - old.keys()}
                 pages |= {p for x, p in shown.items() if x in old and old[x] != p}
             self._renderer.show_annotations(frozenset(shown), pages)
         self.viewport().update()
+
+    def _hides_some(self, page: int, shown: Mapping[int, int]) -> bool:
+        if self._doc is None:
+            return True
+        try:
+            return not page_annotation_xrefs(self._doc, page) <= shown.keys()
+        except (PdfError, ValueError):
+            return True
 
     def painted_annotations(self, page: int) -> list[Annotation]:
         """Return what the canvas paints itself over the tiles of ``page`` (bottom to top)."""
