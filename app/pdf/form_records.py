@@ -50,6 +50,10 @@ def read_form_field_records(doc: PdfDocument) -> list[FormField]:
                 {"kind": _KINDS.get(widget.field_type_string, "unknown"), "widgets": []},
             )
             entry["widgets"].append(str(record_id_for_pdf_object(widget.xref)))
+            if entry["kind"] in ("checkbox", "radio"):
+                state = str(widget.on_state() or "Yes")
+                entry.setdefault("states", []).append({"label": state, "value": state})
+            entry.setdefault("caption", widget.button_caption or "")
             entry.setdefault("label", widget.field_label or None)
             entry.setdefault("flags", int(widget.field_flags or 0))
             if entry["kind"] in ("combobox", "listbox") and widget.choice_values:
@@ -57,7 +61,7 @@ def read_form_field_records(doc: PdfDocument) -> list[FormField]:
     out = []
     for name, entry in fields.items():
         flags = tuple(label for bit, label in _FLAGS if entry["flags"] & bit)
-        extra = {"options": entry["options"]} if "options" in entry else {}
+        extra = _kind_keys(entry)
         out.append(
             FormField(
                 id=RecordId(f"form-field/{name}"),
@@ -79,4 +83,28 @@ def _options(values: Any) -> list[dict[str, str]]:
             out.append({"value": str(value[0]), "label": str(value[1])})
         else:
             out.append({"value": str(value), "label": str(value)})
+    return out
+
+
+def _kind_keys(entry: dict[str, Any]) -> dict[str, Any]:
+    """The keys Document Engine's schema of the field's kind requires, from /Ff and the widgets."""
+    kind, ff = entry["kind"], entry["flags"]
+    out: dict[str, Any] = {}
+    if "options" in entry:
+        out["options"] = entry["options"]
+    if kind in ("checkbox", "radio"):
+        out["options"] = entry.get("states", [])
+        out["defaultValues"] = []
+    elif kind == "button":
+        out["buttonLabel"] = entry.get("caption", "")
+    elif kind == "text":
+        out.update(
+            doNotSpellCheck=bool(ff & 1 << 22),
+            doNotScroll=bool(ff & 1 << 23),
+            multiLine=bool(ff & 1 << 12),
+            comb=bool(ff & 1 << 24),
+            defaultValue="",
+        )
+    elif kind == "combobox":
+        out.update(edit=bool(ff & 1 << 18), doNotSpellCheck=bool(ff & 1 << 22))
     return out

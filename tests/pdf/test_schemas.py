@@ -65,13 +65,7 @@ SCHEMA_OF_TYPE = {
 no v1). Checked against it directly: ``NoteAnnotation`` and ``CommentMarkerAnnotation`` both
 leave ``type`` open, so a note matches two members of the oneOf and fails it as a whole."""
 
-DEFECT_12 = {
-    "pspdfkit/text": "issue 10 defect 12: a dumped free text lacks opacity, horizontalAlign "
-    "and verticalAlign (and fontSize when the PDF's /DA has none), which Document Engine's "
-    "TextAnnotation requires",
-    "pspdfkit/markup/highlight": "issue 10 defect 12: a dumped highlight can lack color, "
-    "which Document Engine's MarkupAnnotation requires",
-}
+DEFECT_12: dict[str, str] = {}  # fixed by FIDELITY-PDF (30fd116): free text and highlight
 """Record types whose dumps fail today: FIDELITY-PDF's to fix (strict: the fix flips them)."""
 
 
@@ -209,6 +203,9 @@ TYPES = [
     "pspdfkit/text",
     "pspdfkit/unknown",
     "pspdfkit/widget",
+    # formFields, dumped since issue 10 defect 7 (FIDELITY-PDF): the kinds the corpus has
+    "pspdfkit/form-field/checkbox",
+    "pspdfkit/form-field/text",
 ]
 """The record types the corpus and the sample give (a test below checks none is missed)."""
 IN_FLUX = {
