@@ -28,13 +28,6 @@ MARGIN = 3.0
 WHITE = 230
 
 KNOWN = {
-    ("redaction", None, None): (
-        False,
-        "a redaction was written as a yellow highlight (builders._write_markup fell back to "
-        "add_highlight_annot) so its outline colour never showed; not in defects 1-9/12 and "
-        "being fixed by FIDELITY-PDF as this is written, hence not strict: make it strict, "
-        "or drop it, once that lands",
-    ),
     ("link-border", None, None): (
         True,
         "issue 10 defect 7 (link borders): a link's borderColor, borderWidth and borderStyle "
