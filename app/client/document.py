@@ -606,8 +606,6 @@ class LaminaDocument:
         if self.connection_state is state:
             return
         upstream = self._upstream
-        if self.connection_state is ConnectionState.STOPPED and not upstream.server_behind:
-            raise ConnectionFailedError(f"the connection has stopped: {self.connection_reason}")
         done: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
 
         def on_event(event: Event) -> None:
