@@ -115,9 +115,7 @@ async def test_apply_instant_json_reaches_a_connected_client_document_live(
 ) -> None:
     http = httpx.AsyncClient(base_url=_base(server), headers=ADMIN, timeout=60)
     pdf = corpus_pdf(STAMPS).read_bytes()
-    up = await http.post(
-        "/api/documents", content=pdf, headers={"Content-Type": "application/pdf"}
-    )
+    up = await http.post("/api/documents", content=pdf, headers={"Content-Type": "application/pdf"})
     doc = up.json()["data"]["document_id"]
     await http.post(f"/api/documents/{doc}/layers", json={"name": "alice"})
     reviewer = await LaminaDocument.open_invite(
@@ -147,9 +145,7 @@ async def test_a_change_made_by_a_client_appears_in_the_change_feed(
 ) -> None:
     http = httpx.AsyncClient(base_url=_base(server), headers=ADMIN, timeout=60)
     pdf = corpus_pdf(STAMPS).read_bytes()
-    up = await http.post(
-        "/api/documents", content=pdf, headers={"Content-Type": "application/pdf"}
-    )
+    up = await http.post("/api/documents", content=pdf, headers={"Content-Type": "application/pdf"})
     doc = up.json()["data"]["document_id"]
     await http.post(f"/api/documents/{doc}/layers", json={"name": "alice"})
     feed = f"/api/documents/{doc}/layers/alice/changes"

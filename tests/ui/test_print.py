@@ -78,7 +78,9 @@ def test_print_only_the_chosen_pages(qtbot, window, tmp_path: Path) -> None:  # 
     open_file(qtbot, window, source)
     out = tmp_path / "range.pdf"
     view = window.view
-    assert print_pages(_printer(out), source, None, [18, 19, 21], None, view.painted_annotations) == 3
+    assert (
+        print_pages(_printer(out), source, None, [18, 19, 21], None, view.painted_annotations) == 3
+    )
     assert len(pypdf.PdfReader(out).pages) == 3
     # Each sheet is the page it should be: its ink, over the ink of each of the three pages,
     # is the same scale factor only for its own page (the pages fit the sheet alike).
