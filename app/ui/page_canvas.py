@@ -130,6 +130,8 @@ class PageCanvas(QAbstractScrollArea):
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
         self._current_page = 0
+        self._asked: int | None = None
+        """The page a jump asked for, current until the user scrolls (see go_to_page)."""
         # True from opening a document until the user scrolls, zooms or jumps: while it is,
         # layout changes (a fit after the side panels appear) keep the top-left corner of the
         # first page in view instead of the point at the centre.
@@ -168,6 +170,7 @@ class PageCanvas(QAbstractScrollArea):
         self._native_xrefs = None
         self._painted_once = False
         self._current_page = 0
+        self._asked = None
         self._at_start = True
         if self._fit is not None:
             self._apply_fit()  # relays out and keeps the start in view
@@ -190,6 +193,7 @@ class PageCanvas(QAbstractScrollArea):
 
     def _on_user_scroll(self, _action: int) -> None:
         self._at_start = False
+        self._asked = None
 
     @property
     def page_count(self) -> int:
@@ -591,12 +595,16 @@ class PageCanvas(QAbstractScrollArea):
             return
         page = min(max(0, page), len(self._geometries) - 1)
         self._at_start = False
+        # Near the end the view cannot bring the page to the top, and "scrolled to the end"
+        # would name the last page: the page asked for stays current until the user scrolls.
+        self._asked = page
         self.verticalScrollBar().setValue(round(self._tops[page] - PAGE_GAP))
         self._update_current_page()
 
     def scroll_to_rect(self, page: int, rect: Rect) -> None:
         """Scroll so that an Instant rectangle of ``page`` is visible."""
         self._at_start = False
+        self._asked = None
         _x0, y0, _x1, y1 = self._geometries[page].instant_to_display_rect(rect, self._zoom)
         top = self._tops[page] + y0
         bar = self.verticalScrollBar()
@@ -615,7 +623,9 @@ class PageCanvas(QAbstractScrollArea):
         middle = self.verticalScrollBar().value() + self.viewport().height() / 3
         page = max(0, bisect.bisect_right(self._tops, middle) - 1)
         bar = self.verticalScrollBar()
-        if bar.maximum() > 0 and bar.value() >= bar.maximum():
+        if self._asked is not None:
+            page = self._asked
+        elif bar.maximum() > 0 and bar.value() >= bar.maximum():
             page = len(self._tops) - 1  # scrolled to the end: the last page is the current one
         page -= page % self._columns  # the left page of its row
         if page != self._current_page:

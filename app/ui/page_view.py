@@ -214,6 +214,7 @@ class PageView(PageCanvas):
         assert self._pan_from is not None
         delta = pos - self._pan_from
         self._pan_from = pos
+        self._asked = None  # panning moves on from the page a jump asked for
         self._at_start = False
         h, v = self.horizontalScrollBar(), self.verticalScrollBar()
         h.setValue(h.value() - round(delta.x()))
@@ -238,6 +239,7 @@ class PageView(PageCanvas):
         key = event.key()
         shift = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
         v, h = self.verticalScrollBar(), self.horizontalScrollBar()
+        self._asked = None  # a key moves on from the page a jump asked for
         action = QAbstractSlider.SliderAction
         if key == Qt.Key.Key_Home:
             self._at_start = False

@@ -33,6 +33,14 @@ class PresenceLabel(QLabel):
         self.setToolTip("\n".join(f"{name} ({color})" for name, color in self._people))
         self._fit()
 
+    def shortest_width(self) -> int:
+        """Return the width of the shortest form ("N here"; 0 when nobody else is here)."""
+        if not self._people:
+            return 0
+        margins = self.contentsMargins()
+        text = f"{len(self._people)} here"
+        return self.fontMetrics().horizontalAdvance(text) + margins.left() + margins.right() + 2
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         self._fit()

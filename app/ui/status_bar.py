@@ -112,6 +112,7 @@ class DocumentStatusBar(QStatusBar):
     def show_peers(self, peers: Sequence[Peer]) -> None:
         """Name who else is connected, each in their colour."""
         self.presence_label.set_people([(p.name or "someone", p.color or "#888") for p in peers])
+        self._keep_readable()
 
     def show_page(self, page: int, page_count: int) -> None:
         """Show "Page N of M" (``page`` is 0-based)."""
@@ -123,12 +124,13 @@ class DocumentStatusBar(QStatusBar):
 
     def _keep_readable(self) -> None:
         # The status bar squeezes every field once the window is narrower than all of them
-        # together; only the names of who else is here may shrink (to nothing), so the bar
-        # (and with it the window) stays at least as wide as the others.
+        # together; only the names of who else is here may shrink (down to "N here"), so the
+        # bar (and with it the window) stays at least as wide as the others and that.
         fields = (self.connection_label, self.sync_label, self.page_label, self.zoom_label)
         layout = self.layout()
         spacing = max(0, layout.spacing()) if layout is not None else 0
         needed = sum(w.sizeHint().width() + spacing + 4 for w in fields if not w.isHidden())
+        needed += self.presence_label.shortest_width() + spacing
         self.setMinimumWidth(needed + 24)  # the size grip
 
 
