@@ -96,6 +96,9 @@ def test_student_may_reply_to_the_teachers_annotation_but_not_delete_it(
     pick_in_comments(qtbot, student, mine.id)
     assert student.delete_action.isEnabled()
     assert panel.delete_button.isEnabled() and panel.edit_button.isEnabled()
+    # The shortcut goes to the active window, as it does for a user typing in it.
+    student.activateWindow()
+    qtbot.waitUntil(student.isActiveWindow)
     qtbot.keyClick(student.view, Qt.Key.Key_Delete)
     qtbot.waitUntil(lambda: [i.id for i in inks(teacher)] == [theirs.id], timeout=10000)
     assert all(isinstance(i, InkAnnotation) for i in inks(student))
