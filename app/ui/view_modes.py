@@ -104,9 +104,9 @@ class ViewerFeatures(QObject):
         menu.addAction(dock.toggleViewAction())
         self.actions: dict[str, QAction] = {}
         self._add("print", "&Print…", QKeySequence.StandardKey.Print, self.print_document)
-        file_menu = getattr(window.window_actions, "file_menu", None)
-        if file_menu is not None:
-            file_menu.insertAction(window.window_actions.close_action, self.actions["print"])
+        window.window_actions.file_menu.insertAction(
+            window.window_actions.close_action, self.actions["print"]
+        )
         menu.addSeparator()
         for turn_name, turn_text, turn_keys, degrees in (
             ("rotate_right", "Rotate &right", "Ctrl+R", 90),
