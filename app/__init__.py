@@ -14,8 +14,10 @@ import, lazy ones included, and checks third-party imports against an allow-list
   builder (``ownership``). Imports: model, PyJWT, cryptography.
 - ``lamina.pdf``: everything PyMuPDF: open, render and the render worker process, read and write
   annotations, XFDF, export, the client's ``PdfBackend`` (``backend``). Imports: model, pymupdf.
-- ``lamina.server``: the websockets server (``app``, ``connection``, ``rooms``), the store and its
-  group-commit writer, host administration (``admin``). Imports: model, sync, auth, pdf.
+- ``lamina.server``: the aiohttp server: the sync socket and Document Engine's HTTP API on one
+  port (``app``, ``connection``, ``api*``), ``rooms``, the ``Store`` port with its SQLite and
+  PostgreSQL stores and the group-commit writer, host administration (``admin``). Imports:
+  model, sync, auth, pdf, aiohttp, psycopg.
 - ``lamina.client``: the headless client: one connection shell (``connection``), a document
   facade over its parts (replica, editing, upstreams for a review or a local PDF, layers,
   export), the ``ReviewDocument`` port and the Qt-free ``ReviewModel``. Imports: model, sync,
