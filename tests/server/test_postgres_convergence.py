@@ -23,21 +23,13 @@ from lamina.server.store_postgres import PostgresStore
 
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS
+from tests.support.edit_fuzz import OPS, play
 from tests.support.server_process import ServerProcess
 from tests.support.waiting import eventually
 
 FAST = Backoff(initial=0.05, maximum=0.3)
-COLORS = ("#ff0000", "#00ff00", "#0000ff")
 EXAMPLES = int(os.environ.get("LAMINA_FUZZ_EXAMPLES", "4"))
 
-_op = st.one_of(
-    st.tuples(st.just("create"), st.integers(0, 2), st.integers(0, 99)),
-    st.tuples(st.just("color"), st.integers(0, 2), st.integers(0, 99), st.sampled_from(COLORS)),
-    st.tuples(st.just("delete"), st.integers(0, 2), st.integers(0, 99)),
-    st.tuples(st.just("disconnect"), st.integers(0, 2)),
-    st.tuples(st.just("reconnect"), st.integers(0, 2)),
-    st.tuples(st.just("pause"), st.integers(0, 2)),
-)
 _examples = itertools.count()
 
 
@@ -79,30 +71,7 @@ async def _run(servers: list[ServerProcess], url: str, tmp: Path, ops: list[Any]
     ]
     for doc in clients:
         await asyncio.wait_for(doc.wait_for_state(ConnectionState.ONLINE), 30)
-    online = [True, True, True]
-    for op in ops:
-        action, who = op[0], op[1]
-        doc = clients[who]
-        ids = sorted(doc.instant_json_records())
-        target = ids[op[2] % len(ids)] if len(op) > 2 and ids else None
-        if action == "create":
-            doc.create(_note(f"c{who}-{op[2]}"))
-        elif action == "color" and target is not None:
-            doc.update(target, {"color": op[3]})
-        elif action == "delete" and target is not None:
-            doc.delete(target)
-        elif action == "disconnect" and online[who]:
-            await doc.disconnect()
-            online[who] = False
-        elif action == "reconnect" and not online[who]:
-            doc.connect()
-            online[who] = True
-        elif action == "pause":
-            await asyncio.sleep(0.05)
-    for doc in clients:
-        doc.connect()
-    for doc in clients:
-        await asyncio.wait_for(doc.save(), 60)
+    await play(clients, ops, _note)
     served = []
     for i, server in enumerate(servers):
         fresh = await LaminaDocument.open_invite(
@@ -138,7 +107,7 @@ async def _run(servers: list[ServerProcess], url: str, tmp: Path, ops: list[Any]
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(ops=st.lists(_op, min_size=5, max_size=30))
+@given(ops=st.lists(OPS, min_size=5, max_size=30))
 def test_random_edits_over_two_processes_converge(
     two_servers: tuple[list[ServerProcess], str], tmp_path: Path, ops: list[Any]
 ) -> None:
