@@ -24,6 +24,10 @@ API_TIMEOUT = 120.0
 """Seconds a host verb waits for the server's HTTP API."""
 
 
+class ServeOptionError(LaminaError):
+    """``lamina serve`` was given options that do not work together."""
+
+
 class HostApiError(LaminaError):
     """The server's HTTP API refused a host verb (its message is the server's reason)."""
 
@@ -143,6 +147,12 @@ def register(subparsers: Any) -> None:
         help="serve from PostgreSQL (postgresql://user@host/db) instead of the data "
         "directory's SQLite; several servers may share one (see `lamina migrate`)",
     )
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="let several servers listen on one port (SO_REUSEPORT: the kernel spreads "
+        "connections over them); with --database, they serve the same reviews",
+    )
     Limits.add_arguments(serve)  # INTEGRITY (issue 11): --limit-NAME flags, DESIGN §10
     serve.set_defaults(func=_serve)
 
@@ -219,6 +229,10 @@ def _serve(args: argparse.Namespace) -> int:
     from lamina.sync.validation import configure_limits
 
     configure_limits(Limits.from_args(args))
+    if args.reuse_port and args.database is None:
+        # Processes sharing a port must share one truth: rooms of two SQLite processes
+        # would not see each other's commits.
+        raise ServeOptionError("--reuse-port needs --database: the processes must share a store")
     return run_server(
         data_dir=data_dir_from(args),
         host=args.host,
@@ -227,6 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
         fsync=args.fsync,
         api_token=args.api_auth_token or os.environ.get("API_AUTH_TOKEN") or None,
         database=args.database,
+        reuse_port=args.reuse_port,
     )
 
 

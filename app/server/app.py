@@ -112,8 +112,14 @@ class LaminaServer:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        """Start listening; return the port."""
+    async def start(
+        self, host: str = "127.0.0.1", port: int = 0, *, reuse_port: bool = False
+    ) -> int:
+        """Start listening; return the port.
+
+        ``reuse_port``: bind with ``SO_REUSEPORT``, so several processes (each started with
+        it) listen on one port and the kernel spreads new connections over them.
+        """
         self.revoked = await asyncio.to_thread(self.store.revoked_jtis)
         app = web.Application(client_max_size=self.max_request_bytes)
         app.router.add_get(HEALTH_PATH, self._health)
@@ -128,7 +134,9 @@ class LaminaServer:
         # open sockets are still told why they close.
         handler = self._runner.server
         assert handler is not None
-        self._server = await asyncio.get_running_loop().create_server(handler, host, port)
+        self._server = await asyncio.get_running_loop().create_server(
+            handler, host, port, reuse_port=reuse_port or None
+        )
         self.spawn(self._poll_revocations())
         self.spawn(self._checkpoints())
         sockets = list(self._server.sockets)
@@ -533,16 +541,22 @@ class LaminaServer:
             except LaminaError as exc:
                 logger.error("%s", exc)
 
+    async def refresh_revocations(self) -> None:
+        """Read the revoked token ids again and close the sessions of newly revoked tokens
+        (every :data:`REVOCATION_POLL` seconds, and at once when another process on the
+        same PostgreSQL announces a revocation)."""
+        try:
+            revoked = await asyncio.to_thread(self.store.revoked_jtis)
+        except LaminaError as exc:
+            logger.error("cannot read revoked tokens: %s", exc)
+            return
+        self.revoked = revoked
+        self.end_revoked()
+
     async def _poll_revocations(self) -> None:
         while True:
             await asyncio.sleep(REVOCATION_POLL)
-            try:
-                revoked = await asyncio.to_thread(self.store.revoked_jtis)
-            except LaminaError as exc:
-                logger.error("cannot read revoked tokens: %s", exc)
-                continue
-            self.revoked = revoked
-            self.end_revoked()
+            await self.refresh_revocations()
 
 
 async def _server_header(request: web.Request, response: web.StreamResponse) -> None:
@@ -570,6 +584,7 @@ def run_server(
     fsync: bool = False,
     api_token: str | None = None,
     database: str | None = None,
+    reuse_port: bool = False,
 ) -> int:
     """Run the server until SIGINT or SIGTERM (``lamina serve``); return the exit status.
 
@@ -578,6 +593,7 @@ def run_server(
     ``api_token``: the HTTP API's admin secret; None: the data directory's (made on first
     use, ``<data>/api-auth-token``, mode 0600).
     ``database``: a PostgreSQL URL to serve from instead of the data directory's SQLite.
+    ``reuse_port``: share the port with other ``lamina serve --reuse-port`` processes.
     """
     server_logger = logging.getLogger("lamina.server")
     if not server_logger.isEnabledFor(logging.DEBUG):
@@ -611,6 +627,7 @@ def run_server(
             inline_commits=not fsync,
             api_token=api_token,
             data_dir=data_dir,
+            reuse_port=reuse_port,
         )
     )
 
@@ -624,11 +641,12 @@ async def _serve_until_signal(
     inline_commits: bool,
     api_token: str,
     data_dir: Path,
+    reuse_port: bool,
 ) -> int:
     server = LaminaServer(
         store, keys, inline_commits=inline_commits, api_token=api_token, data_dir=data_dir
     )
-    bound = await server.start(host, port)
+    bound = await server.start(host, port, reuse_port=reuse_port)
     from lamina.server.fanout_postgres import start_fanout
 
     fanout = await start_fanout(server)  # PostgreSQL: other processes' commits reach ours

@@ -9,6 +9,11 @@ room for, it reads what the room lacks from the store (:meth:`PostgresStore.chan
 makes it part of the room's layer and relays it to the room's members and viewers, each
 getting what they may view (the room's own relay).
 
+Revocations: :meth:`PostgresStore.revoke` notifies
+:data:`~lamina.server.store_postgres.REVOKE_CHANNEL` in its transaction; on that note every
+other process reads the revoked ids again and closes the revoked tokens' sessions at once
+(the server's one-second poll stays, for a note lost while not listening).
+
 Missed notifications (the listening connection dropped, the process was busy) are caught up
 from the store: after every (re)connect, and every :data:`POLL_INTERVAL` seconds for each
 room in memory, the fan-out compares the room's ``seq`` with the layer's committed one.
@@ -30,7 +35,12 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from lamina.model.errors import LaminaError
-from lamina.server.store_postgres import NOTIFY_CHANNEL, LayerChanges, PostgresStore
+from lamina.server.store_postgres import (
+    NOTIFY_CHANNEL,
+    REVOKE_CHANNEL,
+    LayerChanges,
+    PostgresStore,
+)
 from lamina.sync.layer import LayerCommit
 from lamina.sync.state import ChangeResult
 
@@ -97,11 +107,15 @@ class PostgresFanout:
                     self.store.url, autocommit=True, application_name="lamina-listen"
                 ) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    conn.execute(f"LISTEN {REVOKE_CHANNEL}")
                     self._listening.set()
                     self._call(self._catch_up_all)  # what was missed while not listening
                     while not self._stopping.is_set():
                         for note in conn.notifies(timeout=0.5):
-                            self._received(note.payload)
+                            if note.channel == REVOKE_CHANNEL:
+                                self._call(self._revoked)
+                            else:
+                                self._received(note.payload)
             except psycopg.Error as exc:
                 if self._stopping.is_set():
                     return
@@ -125,6 +139,9 @@ class PostgresFanout:
                 loop.call_soon_threadsafe(callback, *args)
 
     # --- on the event loop ----------------------------------------------------------------
+
+    def _revoked(self) -> None:
+        self.server.spawn(self.server.refresh_revocations())
 
     def _advanced(self, document_id: str, layer: str, seq: int) -> None:
         room = self.server.rooms.get((document_id, layer))

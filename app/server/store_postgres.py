@@ -71,6 +71,8 @@ from ulid import ULID
 
 NOTIFY_CHANNEL = "lamina_commits"
 """Every commit notifies ``[document_id, layer, seq, origin]`` (JSON) on this channel."""
+REVOKE_CHANNEL = "lamina_revocations"
+"""Every revocation notifies this channel (empty payload: listeners read the table again)."""
 
 
 def _dumps(value: Any) -> str:
@@ -587,13 +589,16 @@ class PostgresStore:
     def revoke(self, jti: str, revoked_at: str | None = None) -> bool:
         """Record a revoked token id; return False when it already was revoked."""
         with self._transaction() as conn:
-            return (
+            added = (
                 conn.execute(
                     "INSERT INTO revoked_tokens VALUES (%s, %s) ON CONFLICT (jti) DO NOTHING",
                     (jti, revoked_at or utc_now_iso()),
                 ).rowcount
                 > 0
             )
+            # Every process closes the token's sessions at once, not at its next poll.
+            conn.execute("SELECT pg_notify(%s, '')", (REVOKE_CHANNEL,))
+            return added
 
     def revocations(self) -> list[tuple[str, str]]:
         """Return every revoked token id with when it was revoked, oldest first."""

@@ -28,9 +28,11 @@ from typing import Any
 from lamina.auth import mint_token
 from lamina.auth.invite import Invite
 from lamina.auth.keys import KeyPair, load_or_create_keypair
-from lamina.server.store import SqliteStore
+from lamina.server.documents import add_document_file
+from lamina.server.store import SqliteStore, Store
+from lamina.server.store_postgres import PostgresStore
 
-from tests.support.corpus import REPO, STAMPS
+from tests.support.corpus import REPO, STAMPS, corpus_pdf
 from tests.support.server_thread import add_corpus_document
 
 log = logging.getLogger("tests.support.server_process")
@@ -85,6 +87,8 @@ class ServerProcess:
         port: the port to listen on; 0 lets the first start pick a free one, and every
             restart reuses it, so clients reconnect to the same URL.
         args: more ``lamina serve`` options for every start (``["--fsync"]``).
+        database: a PostgreSQL URL: serve from it (``--database``); :meth:`add_document` and
+            :meth:`layer_records` then use it too. Several processes may share one.
 
     Attributes:
         command: the program run, before its options (the harness's own tests replace it).
@@ -92,10 +96,18 @@ class ServerProcess:
         keypair: the data directory's signing key (see :meth:`token` and :meth:`invite`).
     """
 
-    def __init__(self, data_dir: Path, port: int = 0, *, args: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int = 0,
+        *,
+        args: Sequence[str] = (),
+        database: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
         self.port = port
-        self.args = list(args)
+        self.database = database
+        self.args = list(args) if database is None else ["--database", database, *args]
         self.command = [sys.executable, "-m", "lamina.cli", "serve"]
         self.keypair: KeyPair = load_or_create_keypair(data_dir)
         self.proc: subprocess.Popen[str] | None = None
@@ -118,8 +130,14 @@ class ServerProcess:
         return f"{self.url}/sync"
 
     def add_document(self, prefix: str = STAMPS, document_id: str = "doc") -> str:
-        """Add a corpus PDF to the data directory (as ``lamina doc add``); return its id."""
-        return add_corpus_document(self.data_dir, prefix, document_id)
+        """Add a corpus PDF to the server's store (as ``lamina doc add``); return its id."""
+        if self.database is None:
+            return add_corpus_document(self.data_dir, prefix, document_id)
+        store = PostgresStore(self.database)
+        try:
+            return add_document_file(store, corpus_pdf(prefix), document_id).document_id
+        finally:
+            store.close()
 
     def start(self, *, args: Sequence[str] = ()) -> None:
         """Start the child and wait until it listens.
@@ -191,8 +209,10 @@ class ServerProcess:
         return Invite(self.url, self.token(document_id, **claims))
 
     def layer_records(self, document_id: str = "doc", layer: str = "") -> dict[str, Any]:
-        """Read the live records of a layer straight from the server's SQLite store."""
-        store = SqliteStore(self.data_dir)
+        """Read the live records of a layer straight from the server's store."""
+        store: Store = (
+            SqliteStore(self.data_dir) if self.database is None else PostgresStore(self.database)
+        )
         try:
             loaded = store.load_layer(document_id, layer)
             return {r.id: r.content for r in loaded.records if not r.deleted}

@@ -121,3 +121,24 @@ def test_a_child_that_stops_with_a_failure_status_is_an_error(
     server.stop()
     failure = fail_on_error_log.take_failure()
     assert failure is not None and "exited with status 3" in failure
+
+
+def test_with_a_database_documents_and_records_live_in_postgresql(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    server = ServerProcess(tmp_path / "server", database=postgres_url)
+    doc = server.add_document()
+    server.start()
+    try:
+
+        async def push() -> str:
+            client, _, _ = await join(server.sync_url, server.token(doc))
+            ack = await client.push(create())
+            record_id: str = ack["results"][0]["record_id"]
+            return record_id
+
+        record_id = run(push())
+        assert record_id in server.layer_records(doc)
+    finally:
+        server.stop()
+    assert not list((tmp_path / "server").glob("*.sqlite3"))
