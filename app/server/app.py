@@ -34,7 +34,7 @@ from lamina.server.access import Access
 from lamina.server.admin import HostAdmin
 from lamina.server.connection import Connection, SyncSocket
 from lamina.server.errors import DocumentNotFoundError
-from lamina.server.rooms import Room, RoomKey
+from lamina.server.rooms import Peers, Room, RoomKey
 from lamina.server.store import SqliteStore, Store
 from lamina.server.writer import GroupCommitWriter
 from lamina.sync.errors import RemoteProtocolError
@@ -102,6 +102,8 @@ class LaminaServer:
         self.connections: set[Connection] = set()
         self.revoked: frozenset[str] = frozenset()
         self.evictions: list[RoomKey] = []
+        self.peers: Peers | None = None
+        """The other processes on the same store (set by the PostgreSQL fan-out)."""
         self._server: asyncio.Server | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()

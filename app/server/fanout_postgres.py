@@ -9,6 +9,9 @@ room for, it reads what the room lacks from the store (:meth:`PostgresStore.chan
 makes it part of the room's layer and relays it to the room's members and viewers, each
 getting what they may view (the room's own relay).
 
+Presence: the listening connection also takes the other processes' presence
+notifications, for :class:`~lamina.server.presence_postgres.PostgresPresence`.
+
 Revocations: :meth:`PostgresStore.revoke` notifies
 :data:`~lamina.server.store_postgres.REVOKE_CHANNEL` in its transaction; on that note every
 other process reads the revoked ids again and closes the revoked tokens' sessions at once
@@ -19,8 +22,10 @@ from the store: after every (re)connect, and every :data:`POLL_INTERVAL` seconds
 room in memory, the fan-out compares the room's ``seq`` with the layer's committed one.
 
 A room with writes in flight is caught up after they settle: those writes were prepared on
-the old ``seq``, so the store refuses them (:class:`~lamina.server.store.LayerAdvancedError`),
-the room closes and its clients reconnect to a freshly loaded room.
+the old ``seq``, so the store refuses them (:class:`~lamina.server.store.LayerAdvancedError`);
+the room then catches up through :meth:`PostgresFanout.catch_up` and prepares those pushes
+again on top of what it read (:meth:`lamina.server.rooms.Room.push`), so their clients get one
+ack each, after the commit, and never notice.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from lamina.model.errors import LaminaError
+from lamina.server.presence_postgres import PRESENCE_CHANNEL, PostgresPresence
 from lamina.server.store_postgres import (
     NOTIFY_CHANNEL,
     REVOKE_CHANNEL,
@@ -45,8 +51,11 @@ from lamina.sync.layer import LayerCommit
 from lamina.sync.state import ChangeResult
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     from lamina.server.app import LaminaServer
-    from lamina.server.rooms import Room
+    from lamina.server.rooms import Room, RoomKey
+    from lamina.sync.messages import PresenceClient
 
 logger = logging.getLogger("lamina.server")
 
@@ -83,10 +92,15 @@ class PostgresFanout:
         self._thread = threading.Thread(target=self._listen, name="lamina-listen", daemon=True)
         self._fetching: dict[Room, bool] = {}  # room -> another notification came meanwhile
         self._poller: asyncio.Task[None] | None = None
+        self.presence = PostgresPresence(server, store)
+        """Presence across processes (:mod:`lamina.server.presence_postgres`)."""
 
     async def start(self) -> None:
-        """Start listening; return once the LISTEN is in place."""
+        """Start listening; return once the LISTEN is in place (the server's rooms then
+        catch up through it after a lost race: ``server.peers``)."""
         self._loop = asyncio.get_running_loop()
+        self.server.peers = self
+        self.presence.start()
         self._thread.start()
         await asyncio.to_thread(self._listening.wait, 30)
         self._poller = asyncio.create_task(self._poll())
@@ -96,6 +110,7 @@ class PostgresFanout:
         self._stopping.set()
         if self._poller is not None:
             self._poller.cancel()
+        await self.presence.stop()
         await asyncio.to_thread(self._thread.join, 10)
 
     # --- the listening thread -------------------------------------------------------------
@@ -108,11 +123,15 @@ class PostgresFanout:
                 ) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     conn.execute(f"LISTEN {REVOKE_CHANNEL}")
+                    conn.execute(f"LISTEN {PRESENCE_CHANNEL}")
                     self._listening.set()
                     self._call(self._catch_up_all)  # what was missed while not listening
+                    self._call(self.presence.ask)
                     while not self._stopping.is_set():
                         for note in conn.notifies(timeout=0.5):
-                            if note.channel == REVOKE_CHANNEL:
+                            if note.channel == PRESENCE_CHANNEL:
+                                self._call(self.presence.received, note.payload)
+                            elif note.channel == REVOKE_CHANNEL:
                                 self._call(self._revoked)
                             else:
                                 self._received(note.payload)
@@ -139,6 +158,14 @@ class PostgresFanout:
                 loop.call_soon_threadsafe(callback, *args)
 
     # --- on the event loop ----------------------------------------------------------------
+
+    def publish_presence(self, key: RoomKey, entries: Mapping[str, PresenceClient]) -> None:
+        """Tell the other processes who is connected to the room ``key`` here."""
+        self.presence.publish(key, entries)
+
+    def presence_elsewhere(self, key: RoomKey) -> Sequence[PresenceClient]:
+        """Return who is connected to the room ``key`` on other processes."""
+        return self.presence.elsewhere(key)
 
     def _revoked(self) -> None:
         self.server.spawn(self.server.refresh_revocations())
@@ -169,12 +196,7 @@ class PostgresFanout:
                     await asyncio.sleep(0.002)  # they settle first (see the module docstring)
                 if room.broken or self.server.rooms.get(room.key) is not room:
                     return
-                since = room.layer.seq
-                changes = await asyncio.to_thread(
-                    self.store.changes_since, room.document_id, room.layer_name, since
-                )
-                if changes is not None and not room.broken and room.layer.seq == since:
-                    self._apply(room, since, changes)
+                await self.catch_up(room)
                 if not self._fetching.get(room):
                     return
                 self._fetching[room] = False
@@ -182,6 +204,20 @@ class PostgresFanout:
             logger.warning("cannot catch up %s/%r: %s", room.document_id, room.layer_name, exc)
         finally:
             self._fetching.pop(room, None)
+
+    async def catch_up(self, room: Room) -> None:
+        """Read what the room's layer committed after the room's ``seq``, make it part of the
+        layer and relay it (nothing when the room has writes in flight: they settle first).
+
+        Raises:
+            StoreError: the store cannot be read.
+        """
+        since = room.layer.seq
+        changes = await asyncio.to_thread(
+            self.store.changes_since, room.document_id, room.layer_name, since
+        )
+        if changes is not None and not room.broken and room.layer.seq == since:
+            self._apply(room, since, changes)
 
     def _apply(self, room: Room, since: int, changes: LayerChanges) -> None:
         epoch, seq = changes.epoch, changes.seq

@@ -22,17 +22,19 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lamina.auth.ownership import form_field_name
+from lamina.model.errors import LaminaError
 from lamina.model.ids import RecordId
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.access import Access
 from lamina.server.connection import broadcast
-from lamina.server.store import LayerWrite, LoadedLayer
+from lamina.server.store import LayerAdvancedError, LayerWrite, LoadedLayer
+from lamina.server.writer import ChainFailed
 from lamina.sync.form_fields import FormFields
 from lamina.sync.layer import ChangePolicy, LayerCommit, LayerState
-from lamina.sync.messages import Push
+from lamina.sync.messages import PresenceClient, Push
 from lamina.sync.server_session import ChangesRelay, PresenceRelay
 from lamina.sync.state import (
     Actor,
@@ -211,6 +213,22 @@ class TokenPolicy:
         return root_id in self._rooted
 
 
+class Peers(Protocol):
+    """The other server processes on the same store (PostgreSQL, DESIGN §8), as a room
+    needs them (:class:`lamina.server.fanout_postgres.PostgresFanout`)."""
+
+    async def catch_up(self, room: Room) -> None:
+        """Make what other processes committed to the room's layer part of it and relay it
+        (returns at once when the room has writes in flight)."""
+
+    def publish_presence(self, key: RoomKey, entries: Mapping[str, PresenceClient]) -> None:
+        """Tell the other processes who is connected to the room ``key`` here (by a key
+        per connection)."""
+
+    def presence_elsewhere(self, key: RoomKey) -> Sequence[PresenceClient]:
+        """Return who is connected to the room ``key`` on other processes."""
+
+
 class Room:
     """One layer of one document, as served to its connections."""
 
@@ -227,6 +245,14 @@ class Room:
         self.tail: LayerCommit | None = None
         self.writes_in_flight = 0
         self.broken = False
+        # The writer chain of this room's writes (lamina.server.writer): a new one after a
+        # lost race, as the old one's writes behind the refused one fail unwritten.
+        self._chain = _Chain()
+        # While the room catches up after a lost race (None otherwise): the pushes to
+        # prepare again, those refused first, then those received meanwhile.
+        self._refused: list[tuple[Connection, Push]] | None = None
+        self._waiting: list[tuple[Connection, Push]] = []
+        self._abandoned: _Chain | None = None
         self._fields: FormFields | None = None
         self._presence_timer: asyncio.TimerHandle | None = None
         self._expiry: dict[Connection, asyncio.TimerHandle] = {}
@@ -293,13 +319,29 @@ class Room:
     @property
     def idle(self) -> bool:
         """Whether the room may leave memory: nobody connected, nothing being written."""
-        return not self.members and not self.viewers and self.writes_in_flight == 0
+        return (
+            not self.members
+            and not self.viewers
+            and self.writes_in_flight == 0
+            and self._refused is None
+        )
 
     # --- pushes ---------------------------------------------------------------------------
 
     def push(self, conn: Connection, push: Push) -> None:
-        """Prepare ``push`` on top of the writes in flight and submit it to the writer."""
+        """Prepare ``push`` on top of the writes in flight and submit it to the writer.
+
+        When another process committed to the layer first (a shared store), the push is
+        prepared again on what that process wrote and committed then (:meth:`_lost_race`):
+        its client sees one ack, after the commit, as for any push.
+        """
         if self._expired(conn):
+            return
+        if self.broken:
+            conn.close_with("server-error", "the server could not save changes; reconnect")
+            return
+        if self._refused is not None:
+            self._waiting.append((conn, push))
             return
         policy: ChangePolicy = TokenPolicy(conn.access, self)
         quota = self._layer_quota()
@@ -330,7 +372,7 @@ class Room:
                     self.layer_name,
                     result.reason,
                 )
-        self._submit(commit, conn=conn)
+        self._submit(commit, conn=conn, push=push)
         follow = self.fields.follow_group_moves(commit, after=self.tail, now=utc_now_iso())
         if follow is not None:
             self._submit(*follow)
@@ -340,8 +382,10 @@ class Room:
         commit: LayerCommit,
         previous: Mapping[RecordId, RecordState | None] | None = None,
         conn: Connection | None = None,
+        push: Push | None = None,
     ) -> None:
         self.writes_in_flight += 1
+        chain = self._chain
         if commit.changed:
             self.tail = commit
             write = LayerWrite(
@@ -353,11 +397,11 @@ class Room:
                 [(r.change_id, r.to_store()) for r in commit.remembered],
                 base_seq=commit.base_seq,
             )
-            future = self.server.writer.submit(write, chain=self)
+            future = self.server.writer.submit(write, chain=chain)
         else:
             # Nothing to write; still answer after the writes before it, in order.
-            future = self.server.writer.submit_barrier(chain=self)
-        future.add_done_callback(lambda f: self._committed(f, conn, commit, previous))
+            future = self.server.writer.submit_barrier(chain=chain)
+        future.add_done_callback(lambda f: self._committed(f, conn, commit, previous, push))
 
     def _committed(
         self,
@@ -365,6 +409,7 @@ class Room:
         conn: Connection | None,
         commit: LayerCommit,
         previous: Mapping[RecordId, RecordState | None] | None = None,
+        push: Push | None = None,
     ) -> None:
         self.writes_in_flight -= 1
         # Retrieved even when the room already broke (the writes behind a failed one fail
@@ -372,6 +417,16 @@ class Room:
         error = future.exception()
         if self.broken:
             self.server.maybe_evict(self)
+            return
+        if isinstance(error, LayerAdvancedError) and self._refused is None:
+            self._lost_race(error)
+        if self._refused is not None and isinstance(error, (LayerAdvancedError, ChainFailed)):
+            # Prepared on a layer another process has moved on from: prepared again once
+            # the room has what it missed (a group-move follow-up is derived again too).
+            if conn is not None and push is not None:
+                self._refused.append((conn, push))
+            if self.writes_in_flight == 0:
+                self.server.spawn(self._catch_up_and_retry())
             return
         if error is not None:
             self._break(f"store write failed: {error}")
@@ -386,6 +441,45 @@ class Room:
             conn.send_ack(commit, self)
         if commit.records:
             self.relay(commit, exclude=conn, previous=previous)
+        self.server.maybe_evict(self)
+
+    def _lost_race(self, error: LayerAdvancedError) -> None:
+        """Another process committed to the layer first: stop preparing on what this room
+        knows, let the writes in flight fail, then catch up and prepare them again."""
+        logger.info("%s/%r: preparing pushes again: %s", self.document_id, self.layer_name, error)
+        self._refused = []
+        self._abandoned = self._chain
+        self._chain = _Chain()
+        self.tail = None
+        self.fields.forget_in_flight()
+
+    async def _catch_up_and_retry(self) -> None:
+        # Every write of the old chain has settled: the writer may forget it failed.
+        if self._abandoned is not None:
+            self.server.writer.forget_chain(self._abandoned)
+            self._abandoned = None
+        before = self.layer.seq
+        peers = self.server.peers
+        try:
+            if peers is None:
+                raise LayerAdvancedError("another process committed, and none is known")
+            await peers.catch_up(self)
+        except LaminaError as exc:
+            self._break(f"cannot catch up after another process committed: {exc}")
+            return
+        if self.broken:
+            return
+        if self.layer.seq == before:
+            # Refused, yet nothing new to read: the layer was reset or removed elsewhere.
+            self._break(f"layer {self.layer_name!r} moved on elsewhere and cannot be read")
+            return
+        retry = [*(self._refused or []), *self._waiting]
+        self._refused = None
+        self._waiting = []
+        for conn, push in retry:
+            if conn.closing is None:
+                # A client that left resends on reconnect (same change ids, applied once).
+                self.push(conn, push)
         self.server.maybe_evict(self)
 
     def relay(
@@ -521,10 +615,23 @@ class Room:
         self._presence_timer = None
         # A copy: a member too slow to take the list is dropped, which leaves the room.
         members = list(self.members)
+        peers = self.server.peers
+        others: Sequence[PresenceClient] = ()
+        if peers is not None:
+            # Every list this process sends, the others learn of too (DESIGN §8).
+            mine = {format(id(m), "x"): m.session.presence_client for m in members}
+            peers.publish_presence(self.key, mine)
+            others = peers.presence_elsewhere(self.key)
         if not members:
             return
-        relay = PresenceRelay(m.session for m in members)
+        relay = PresenceRelay((m.session for m in members), others)
         self._fan_out(members, lambda conn: conn.relay_presence(relay))
+
+
+class _Chain:
+    """One generation of a room's writes for the group-commit writer (its ``chain``)."""
+
+    __slots__ = ()
 
 
 class _Refuse:

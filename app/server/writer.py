@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamina.server.errors import StoreError
-from lamina.server.store import LayerWrite, Store
+from lamina.server.store import LayerAdvancedError, LayerWrite, Store
 
 logger = logging.getLogger("lamina.server")
 
@@ -54,6 +54,13 @@ class _Job:
         self.write = write
         self.loop = loop
         self.future = future
+        self.chain = chain
+
+
+class _Forget:
+    __slots__ = ("chain",)
+
+    def __init__(self, chain: object) -> None:
         self.chain = chain
 
 
@@ -124,6 +131,14 @@ class GroupCommitWriter:
         self._put(_Job(None, loop, future, chain))
         return future
 
+    def forget_chain(self, chain: object) -> None:
+        """Forget that ``chain`` failed: its owner submits nothing on it again (a room starts
+        a new chain after a lost race). Call it once none of the chain's writes is pending."""
+        if self.inline:
+            self._failed.pop(chain, None)
+        else:
+            self._queue.put(_Forget(chain))  # _failed belongs to the committing thread
+
     def close(self) -> None:
         """Commit everything queued, then stop the thread."""
         if self.inline:
@@ -138,6 +153,9 @@ class GroupCommitWriter:
             item = self._queue.get()
             if item is _STOP:
                 break
+            if isinstance(item, _Forget):
+                self._failed.pop(item.chain, None)
+                continue
             assert isinstance(item, _Job)
             jobs = [item]
             # Take whatever else arrived meanwhile: that is the group in group commit.
@@ -149,6 +167,9 @@ class GroupCommitWriter:
                 if more is _STOP:
                     stopping = True
                     break
+                if isinstance(more, _Forget):
+                    self._failed.pop(more.chain, None)
+                    continue
                 assert isinstance(more, _Job)
                 jobs.append(more)
             self._commit(jobs)
@@ -167,6 +188,11 @@ class GroupCommitWriter:
         try:
             self._store.commit([job.write for job in live if job.write is not None])
             self.transactions += 1
+        except LayerAdvancedError as exc:
+            # Another process on the same store committed first: the room reads what it
+            # wrote and prepares these writes again (lamina.server.rooms), nothing is lost.
+            logger.info("commit of %d layer writes refused: %s", len(live), exc)
+            self._retry_by_chain(jobs, live, exc, errors)
         except Exception as exc:  # every waiter must learn about the failure
             logger.error("commit of %d layer writes failed: %s", len(live), exc)
             self._retry_by_chain(jobs, live, exc, errors)

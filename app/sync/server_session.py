@@ -252,12 +252,15 @@ class PresenceRelay:
     """Who is connected to a layer, encoded once for all its members (§8.1).
 
     Build it from the members' sessions when presence changes and hand it to each member's
-    :meth:`ServerSession.relay_presence`: every member gets the same string.
+    :meth:`ServerSession.relay_presence`: every member gets the same string. ``others`` are
+    the layer's connections to other server processes on the same store (DESIGN §8).
     """
 
-    def __init__(self, sessions: Iterable[ServerSession]) -> None:
+    def __init__(
+        self, sessions: Iterable[ServerSession], others: Iterable[PresenceClient] = ()
+    ) -> None:
         self.clients = tuple(
-            sorted((s.presence_client for s in sessions), key=lambda c: c.client_id)
+            sorted((*(s.presence_client for s in sessions), *others), key=lambda c: c.client_id)
         )
 
     @cached_property

@@ -234,6 +234,13 @@ class ServerProcess:
             log.error("lamina serve (pid %d) logged: %s", pid, entry)
         return text[-2000:]
 
+    def log_text(self) -> str:
+        """Return what the running child has written on stderr so far (its log)."""
+        assert self.proc is not None, "the server is not running"
+        # pread: the child shares this file's offset, so seeking would move its writes.
+        fd = self._stderr.fileno()
+        return os.pread(fd, os.fstat(fd).st_size, 0).decode("utf-8", errors="replace")
+
     def _stderr_text(self) -> str:
         self._stderr.flush()
         self._stderr.seek(0)

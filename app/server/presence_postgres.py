@@ -1,0 +1,235 @@
+"""Presence across server processes on one PostgreSQL (DESIGN §8, protocol §8.1).
+
+Presence is soft state that is never stored (§8.1), so it travels in NOTIFY payloads on
+:data:`PRESENCE_CHANNEL`, not in a table: no rows to write for each cursor move, and none
+left behind by a process that dies. Each payload is one JSON array:
+
+- ``["set", origin, document, layer, key, entry]``: a connection of ``origin``'s room joined
+  or changed (``entry`` is its presence-list entry, §8.1);
+- ``["gone", origin, document, layer, key]``: it left;
+- ``["alive", origin]``: sent every :data:`HEARTBEAT` seconds by each process's event loop;
+- ``["ask", origin]``: a process that just started listening (or heard of an unknown one)
+  asks everyone for their entries again;
+- ``["bye", origin]``: a process shuts down.
+
+A process heard of for :data:`EXPIRY` seconds is taken for dead and its entries leave every
+presence list, so a killed process's clients disappear within that bound. An entry is
+bounded by ``Limits.presence_bytes`` (4 KiB by default) plus its ids, within PostgreSQL's
+8,000-byte payload limit; an entry that would not fit (a host that raised the limit) travels
+without its ``state`` (name and color stay). Notifications are sent from a thread of their
+own with ``synchronous_commit = off`` (a NOTIFY still commits a transaction; presence needs
+no WAL flush).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+from lamina.model.errors import LaminaError
+from lamina.sync.messages import PresenceClient, PresenceList, decode_message
+
+if TYPE_CHECKING:
+    from lamina.server.app import LaminaServer
+    from lamina.server.rooms import RoomKey
+    from lamina.server.store_postgres import PostgresStore
+
+logger = logging.getLogger("lamina.server")
+
+PRESENCE_CHANNEL = "lamina_presence"
+HEARTBEAT = 1.0
+"""Seconds between a process's ``alive`` notifications."""
+EXPIRY = 5.0
+"""Seconds without a word from a process before its connections leave presence lists."""
+MAX_PAYLOAD = 7999
+"""PostgreSQL's NOTIFY payload limit (8,000 bytes, less one)."""
+
+_STOP = object()
+Remote = tuple[str, str]
+"""(origin, connection key): one connection of another process."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class PostgresPresence:
+    """This process's presence entries, told to the others; theirs, kept for our rooms.
+
+    Everything but the sending thread runs on the server's event loop. The fan-out's
+    listening connection hands received payloads to :meth:`received`.
+
+    Args:
+        server: the running server (its rooms are told when a list changes).
+        store: its store (for the connection URL and this process's ``origin``).
+    """
+
+    def __init__(self, server: LaminaServer, store: PostgresStore) -> None:
+        self.server = server
+        self.store = store
+        self.origin = store.origin
+        self._published: dict[RoomKey, dict[str, PresenceClient]] = {}
+        self._remote: dict[RoomKey, dict[Remote, PresenceClient]] = {}
+        self._heard: dict[str, float] = {}  # origin -> monotonic time of its last word
+        self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._send, name="lamina-presence", daemon=True)
+        self._ticker: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start sending and the heartbeat (on the server's loop)."""
+        self._thread.start()
+        self._ticker = asyncio.get_running_loop().create_task(self._tick())
+
+    async def stop(self) -> None:
+        """Say goodbye, then stop sending."""
+        if self._ticker is not None:
+            self._ticker.cancel()
+        self._outbox.put(_dumps(["bye", self.origin]))
+        self._outbox.put(_STOP)
+        await asyncio.to_thread(self._thread.join, 10)
+
+    # --- this process's entries ------------------------------------------------------------
+
+    def publish(self, key: RoomKey, entries: Mapping[str, PresenceClient]) -> None:
+        """Tell the other processes how the room ``key``'s connections here changed."""
+        before = self._published.get(key, {})
+        document_id, layer = key
+        for conn_key, entry in entries.items():
+            if before.get(conn_key) != entry:
+                self._put_set(document_id, layer, conn_key, entry)
+        for conn_key in before.keys() - entries.keys():
+            self._outbox.put(_dumps(["gone", self.origin, document_id, layer, conn_key]))
+        if entries:
+            self._published[key] = dict(entries)
+        else:
+            self._published.pop(key, None)
+
+    def _put_set(self, document_id: str, layer: str, conn_key: str, entry: PresenceClient) -> None:
+        head: list[Any] = ["set", self.origin, document_id, layer, conn_key]
+        payload = _dumps([*head, entry.to_wire()])
+        if len(payload.encode()) > MAX_PAYLOAD:
+            bare = PresenceClient(entry.client_id, entry.user_id, entry.name, entry.color)
+            payload = _dumps([*head, bare.to_wire()])
+            if len(payload.encode()) > MAX_PAYLOAD:
+                return  # ids and a name this long are not presence: leave it out
+        self._outbox.put(payload)
+
+    def _republish(self) -> None:
+        for (document_id, layer), entries in self._published.items():
+            for conn_key, entry in entries.items():
+                self._put_set(document_id, layer, conn_key, entry)
+
+    def ask(self) -> None:
+        """Ask every process for its entries again (after (re)connecting the listener)."""
+        self._outbox.put(_dumps(["ask", self.origin]))
+
+    # --- the other processes' entries ------------------------------------------------------
+
+    def elsewhere(self, key: RoomKey) -> Sequence[PresenceClient]:
+        """Return the connections to the room ``key`` on other processes."""
+        return list(self._remote.get(key, {}).values())
+
+    def received(self, payload: str) -> None:
+        """Take one notification of another process (on the server's loop)."""
+        try:
+            message = json.loads(payload)
+            kind, origin = message[0], str(message[1])
+        except (ValueError, TypeError, IndexError, KeyError) as exc:
+            logger.warning("ignored a malformed presence notification %r: %s", payload[:80], exc)
+            return
+        if origin == self.origin:
+            return
+        if origin not in self._heard and kind != "bye":
+            self.ask()  # a process we did not know (or took for dead): hear all of it
+        self._heard[origin] = time.monotonic()
+        try:
+            if kind == "set":
+                key, conn_key, entry = (str(message[2]), str(message[3])), message[4], message[5]
+                client = _decode_entry(entry)
+                self._remote.setdefault(key, {})[(origin, str(conn_key))] = client
+                self._changed(key)
+            elif kind == "gone":
+                key = (str(message[2]), str(message[3]))
+                entries = self._remote.get(key, {})
+                if entries.pop((origin, str(message[4])), None) is not None:
+                    self._changed(key)
+            elif kind == "ask":
+                self._republish()
+            elif kind == "bye":
+                self._forget(origin)
+        except (IndexError, LaminaError) as exc:
+            logger.warning("ignored a presence notification %r: %s", payload[:80], exc)
+
+    def _forget(self, origin: str) -> None:
+        self._heard.pop(origin, None)
+        for key, entries in list(self._remote.items()):
+            gone = [remote for remote in entries if remote[0] == origin]
+            for remote in gone:
+                del entries[remote]
+            if not entries:
+                del self._remote[key]
+            if gone:
+                self._changed(key)
+
+    def _changed(self, key: RoomKey) -> None:
+        room = self.server.rooms.get(key)
+        if room is not None and room.members:
+            room.broadcast_presence()
+
+    async def _tick(self) -> None:
+        while True:
+            # From the loop, not the sending thread: a process whose loop is stuck is dead
+            # to the others too.
+            self._outbox.put(_dumps(["alive", self.origin]))
+            now = time.monotonic()
+            for origin, heard in list(self._heard.items()):
+                if now - heard > EXPIRY:
+                    logger.warning("no word from server process %s: its clients left", origin)
+                    self._forget(origin)
+            await asyncio.sleep(HEARTBEAT)
+
+    # --- the sending thread ----------------------------------------------------------------
+
+    def _send(self) -> None:
+        conn: psycopg.Connection[Any] | None = None
+        stopping = False
+        while not stopping:
+            batch = [self._outbox.get()]
+            while True:
+                try:
+                    batch.append(self._outbox.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in batch:
+                stopping = True
+                batch = [item for item in batch if item is not _STOP]
+            try:
+                if conn is None or conn.closed or conn.broken:
+                    conn = psycopg.connect(
+                        self.store.url, autocommit=True, application_name="lamina-presence"
+                    )
+                    conn.execute("SET synchronous_commit = off")
+                with conn.transaction():
+                    for payload in batch:
+                        conn.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, payload))
+            except psycopg.Error as exc:
+                # Soft state: what was lost is sent again at the next change or "ask".
+                logger.warning("cannot send presence to other processes: %s", exc)
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+
+def _decode_entry(entry: Any) -> PresenceClient:
+    """Read one presence-list entry with the protocol's own decoder (§8.1)."""
+    message = decode_message(_dumps({"type": "presence", "clients": [entry]}), from_client=False)
+    assert isinstance(message, PresenceList)
+    return message.clients[0]
