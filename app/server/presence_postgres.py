@@ -128,7 +128,12 @@ class PostgresPresence:
                 self._put_set(document_id, layer, conn_key, entry)
 
     def ask(self) -> None:
-        """Ask every process for its entries again (after (re)connecting the listener)."""
+        """Ask every process for its entries again (after (re)connecting the listener:
+        what is known of them may have changed unheard, so it is dropped first)."""
+        stale = list(self._remote)
+        self._remote.clear()
+        for key in stale:
+            self._changed(key)
         self._outbox.put(_dumps(["ask", self.origin]))
 
     # --- the other processes' entries ------------------------------------------------------
@@ -147,8 +152,9 @@ class PostgresPresence:
             return
         if origin == self.origin:
             return
-        if origin not in self._heard and kind != "bye":
-            self.ask()  # a process we did not know (or took for dead): hear all of it
+        if origin not in self._heard and kind not in ("bye", "ask"):
+            # A process we did not know (or took for dead): hear all it has.
+            self._outbox.put(_dumps(["ask", self.origin]))
         self._heard[origin] = time.monotonic()
         try:
             if kind == "set":

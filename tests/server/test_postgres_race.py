@@ -56,6 +56,8 @@ def test_two_processes_writing_one_layer_at_once_ack_every_push_once_and_converg
             await asyncio.gather(*(_sees_all(client, ids) for client in clients))
             for client in clients:
                 assert not [f for f in client.received if f["type"] == "error"], client.received
+                # One ack per push, none twice (the ones read after the last are here too).
+                assert len([f for f in client.received if f["type"] == "ack"]) == PUSHES
             return clients, results
 
         _clients, results = run(scenario())
