@@ -253,6 +253,7 @@ class Room:
         self._refused: list[tuple[Connection, Push]] | None = None
         self._waiting: list[tuple[Connection, Push]] = []
         self._abandoned: _Chain | None = None
+        self._stale_seq = 0
         self._fields: FormFields | None = None
         self._presence_timer: asyncio.TimerHandle | None = None
         self._expiry: dict[Connection, asyncio.TimerHandle] = {}
@@ -448,6 +449,9 @@ class Room:
         knows, let the writes in flight fail, then catch up and prepare them again."""
         logger.info("%s/%r: preparing pushes again: %s", self.document_id, self.layer_name, error)
         self._refused = []
+        # The store is past this seq (another process committed on it): catching up must
+        # bring the room past it too (the fan-out may get there first).
+        self._stale_seq = self.layer.seq
         self._abandoned = self._chain
         self._chain = _Chain()
         self.tail = None
@@ -458,7 +462,6 @@ class Room:
         if self._abandoned is not None:
             self.server.writer.forget_chain(self._abandoned)
             self._abandoned = None
-        before = self.layer.seq
         peers = self.server.peers
         try:
             if peers is None:
@@ -469,7 +472,7 @@ class Room:
             return
         if self.broken:
             return
-        if self.layer.seq == before:
+        if self.layer.seq <= self._stale_seq:
             # Refused, yet nothing new to read: the layer was reset or removed elsewhere.
             self._break(f"layer {self.layer_name!r} moved on elsewhere and cannot be read")
             return

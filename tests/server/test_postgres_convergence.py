@@ -97,11 +97,8 @@ async def _run(servers: list[ServerProcess], url: str, tmp: Path, ops: list[Any]
 
 
 # Two processes writing one layer at the same instant: the later commit is refused whole
-# (LayerAdvancedError), its room closes and its clients resend (README, Hosting on PostgreSQL).
-@pytest.mark.expect_error_log(
-    r"lamina serve \(pid \d+\) logged: .*(commit of \d+ layer writes failed|closed: store "
-    r"write failed).*(another process|is at seq|materialized)"
-)
+# (LayerAdvancedError) and its room prepares those pushes again (README, Hosting on
+# PostgreSQL): no room closes, nothing is logged at ERROR.
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
