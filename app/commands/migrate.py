@@ -46,11 +46,17 @@ def _migrate(args: argparse.Namespace) -> int:
 
     if not (args.source / DATABASE_NAME).is_file():
         raise StoreError(f"{args.source} holds no lamina store ({DATABASE_NAME})")
+    from lamina.server.admin import HostAdmin
+
     source = SqliteStore(args.source)
     try:
+        admin = HostAdmin(args.source, store=source)
+        named = {
+            d.document_id: admin.invited_layers(d.document_id) for d in source.list_documents()
+        }
         target = PostgresStore(args.target)
         try:
-            summary = copy_store(source, target)
+            summary = copy_store(source, target, named)
         finally:
             target.close()
     finally:

@@ -45,7 +45,7 @@ from lamina.auth.tokens import (
 )
 from lamina.fsutil import write_bytes_atomically
 from lamina.server.errors import DocumentNotFoundError
-from lamina.server.store import DocumentInfo, LayerInfo, SqliteStore, Store
+from lamina.server.store import DocumentInfo, LayerInfo, NamedLayerStore, SqliteStore, Store
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,16 @@ class HostAdmin:
 
     def invited_layers(self, document_id: str) -> list[str]:
         """Return the layers tokens were minted for on ``document_id``, oldest first."""
+        shared = self._named_layer_store()
+        if shared is not None:
+            return shared.named_layers(document_id)
         return list(self._read_invited_layers().get(document_id, []))
+
+    def _named_layer_store(self) -> NamedLayerStore | None:
+        # PostgreSQL keeps the names itself, so every process lists the same layers; never
+        # opens a store just for this (minting a token needs none).
+        store = self._store
+        return store if isinstance(store, NamedLayerStore) else None
 
     def revoke(self, jti: str) -> bool:
         """Revoke every token with this ``jti``; return False when it already was."""
@@ -274,6 +283,10 @@ class HostAdmin:
 
     def forget_layer(self, document_id: str, layer: str) -> None:
         """Stop listing ``layer`` (its records are deleted through the server's room)."""
+        shared = self._named_layer_store()
+        if shared is not None:
+            shared.forget_layer(document_id, layer)
+            return
         known = self._read_invited_layers()
         if layer in known.get(document_id, []):
             known[document_id].remove(layer)
@@ -322,6 +335,10 @@ class HostAdmin:
         }
 
     def _remember_layer(self, document_id: str, layer: str) -> None:
+        shared = self._named_layer_store()
+        if shared is not None:
+            shared.remember_layer(document_id, layer)
+            return
         known = self._read_invited_layers()
         layers = known.setdefault(document_id, [])
         if layer in layers:

@@ -10,6 +10,7 @@ token id. Because epochs and sequence numbers are kept, a client that knew a lay
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from lamina.server.errors import StoreError
@@ -34,8 +35,15 @@ class MigrationSummary:
         )
 
 
-def copy_store(source: SqliteStore, target: PostgresStore) -> MigrationSummary:
+def copy_store(
+    source: SqliteStore,
+    target: PostgresStore,
+    named_layers: Mapping[str, Sequence[str]] | None = None,
+) -> MigrationSummary:
     """Copy every document, layer, record and revocation of ``source`` into ``target``.
+
+    ``named_layers``: the layers created or invited to per document (the data directory's
+    ``invited-layers.json``, :meth:`HostAdmin.invited_layers`), kept in ``target`` too.
 
     Each document is copied in one transaction, then each of its layers in one; a layer is
     read back and compared before the next document starts.
@@ -81,6 +89,8 @@ def copy_store(source: SqliteStore, target: PostgresStore) -> MigrationSummary:
                 )
             layers += 1
             records += len(loaded.records)
+        for name in (named_layers or {}).get(info.document_id, ()):
+            target.remember_layer(info.document_id, name)
     revoked = source.revocations()
     for jti, revoked_at in revoked:
         target.revoke(jti, revoked_at)

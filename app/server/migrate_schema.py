@@ -105,6 +105,19 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX applied_changes_by_seq ON applied_changes (document_id, layer, seq);
         """,
     ),
+    Migration(
+        3,
+        "the layers created or invited to, kept for every process (the data directory's "
+        "invited-layers.json on SQLite)",
+        """
+        CREATE TABLE named_layers (
+            document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            ord BIGINT GENERATED ALWAYS AS IDENTITY,
+            PRIMARY KEY (document_id, name)
+        );
+        """,
+    ),
 )
 """Every schema step, oldest first. Append new steps; never edit one that has shipped."""
 

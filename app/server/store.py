@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lamina.server.errors import InvalidNameError, StoreError
 from lamina.sync.state import RecordState
@@ -162,6 +162,22 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Release the store's resources."""
+
+
+@runtime_checkable
+class NamedLayerStore(Protocol):
+    """A store that keeps the names of the layers created or invited to (PostgreSQL, so
+    every process lists them); with any other store they live in the data directory
+    (:class:`lamina.server.admin.HostAdmin`)."""
+
+    def remember_layer(self, document_id: str, layer: str) -> None:
+        """Keep ``layer`` as a layer of the document (nothing when the document is unknown)."""
+
+    def forget_layer(self, document_id: str, layer: str) -> None:
+        """Stop keeping ``layer`` as a layer of the document."""
+
+    def named_layers(self, document_id: str) -> list[str]:
+        """Return the layers kept for the document, oldest first."""
 
 
 def new_epoch() -> str:

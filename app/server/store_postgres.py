@@ -584,6 +584,33 @@ class PostgresStore:
             (write.layer, write.document_id),
         )
 
+    # --- named layers (created or invited to) ----------------------------------------------
+
+    def remember_layer(self, document_id: str, layer: str) -> None:
+        """Keep ``layer`` as a layer of the document (nothing when the document is unknown:
+        a token may be minted before its document is added)."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO named_layers (document_id, name) SELECT %s, %s WHERE EXISTS "
+                "(SELECT 1 FROM documents WHERE id = %s) ON CONFLICT DO NOTHING",
+                (document_id, layer, document_id),
+            )
+
+    def forget_layer(self, document_id: str, layer: str) -> None:
+        """Stop keeping ``layer`` as a layer of the document."""
+        with self._transaction() as conn:
+            conn.execute(
+                "DELETE FROM named_layers WHERE document_id = %s AND name = %s",
+                (document_id, layer),
+            )
+
+    def named_layers(self, document_id: str) -> list[str]:
+        """Return the layers kept for the document, oldest first."""
+        rows = self._query(
+            "SELECT name FROM named_layers WHERE document_id = %s ORDER BY ord", (document_id,)
+        )
+        return [name for (name,) in rows]
+
     # --- revocation -----------------------------------------------------------------------
 
     def revoke(self, jti: str, revoked_at: str | None = None) -> bool:

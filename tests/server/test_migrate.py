@@ -101,3 +101,27 @@ def test_migrate_refuses_a_folder_without_a_store(
 ) -> None:
     assert main(["migrate", "--from", str(tmp_path), "--to", postgres_url]) == 1
     assert "holds no lamina store" in capsys.readouterr().err
+
+
+def test_migrate_keeps_the_layers_created_or_invited_to(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lamina.server.admin import HostAdmin, TokenRequest
+
+    data = tmp_path / "data"
+    with ServerThread(data) as old:
+        old.add_document("annot-stamps", "stamps")
+    with HostAdmin(data) as admin:
+        admin.mint_token(TokenRequest("stamps", layer="alice"))
+        admin.create_layer("stamps", "bob")  # no records yet: only its name says it exists
+    assert main(["migrate", "--from", str(data), "--to", postgres_url]) == 0
+    capsys.readouterr()
+    store = PostgresStore(postgres_url)
+    try:
+        # As every process on the database now lists them (HTTP API, list_layers).
+        assert HostAdmin(tmp_path / "elsewhere", store=store).layer_names("stamps") == [
+            "alice",
+            "bob",
+        ]
+    finally:
+        store.close()

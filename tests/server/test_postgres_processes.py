@@ -245,3 +245,21 @@ def test_reuse_port_without_a_database_is_refused(tmp_path: Path) -> None:
     server = ServerProcess(tmp_path / "data", args=["--reuse-port"])
     with pytest.raises(RuntimeError, match="--reuse-port needs --database"):
         server.start()
+
+
+def test_a_layer_created_on_one_process_is_listed_and_served_by_another(
+    pair: tuple[ServerProcess, ServerProcess],
+) -> None:
+    one, two = pair
+    doc = one.add_document(STAMPS, "doc")
+    a = httpx.Client(base_url=f"http://127.0.0.1:{one.port}", headers=ADMIN, timeout=60)
+    b = httpx.Client(base_url=f"http://127.0.0.1:{two.port}", headers=ADMIN, timeout=60)
+    with a, b:
+        created = b.post(f"/api/documents/{doc}/layers", json={"name": "empty"})
+        assert created.status_code in (200, 201), created.text
+        # Nothing written to it yet: it exists only as a name, which process one knows too.
+        assert "empty" in a.get(f"/api/documents/{doc}/layers").json()["data"]
+        served = a.get(f"/api/documents/{doc}/layers/empty/document.json")
+        assert served.status_code == 200, served.text
+        assert a.delete(f"/api/documents/{doc}/layers/empty").status_code == 200
+        assert "empty" not in b.get(f"/api/documents/{doc}/layers").json()["data"]
