@@ -536,7 +536,11 @@ class Room:
         self.tail = None
         if self._fields is not None:
             self._fields.forget_in_flight()
-        for conn in list(self.members | self.viewers):
+        # Writers waiting to be prepared again are told too (an HTTP write is no member).
+        waiting = [conn for conn, _ in (*(self._refused or ()), *self._waiting)]
+        self._refused = None
+        self._waiting = []
+        for conn in {*self.members, *self.viewers, *waiting}:
             conn.close_with("server-error", "the server could not save changes; reconnect")
         self.server.forget_room(self)
 

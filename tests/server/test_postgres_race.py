@@ -80,3 +80,60 @@ def test_two_processes_writing_one_layer_at_once_ack_every_push_once_and_converg
     assert created <= set(stored), "an acknowledged change was lost"
     assert races > 0, "the processes never raced (the test did not test the race)"
     print(f"{races} lost races prepared again")
+
+
+def test_http_writes_through_two_processes_at_once_all_commit_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import httpx
+
+    secret = ["--api-auth-token", "race-secret"]
+    servers = [ServerProcess(tmp_path / "data", database=postgres_url, args=secret) for _ in "ab"]
+    doc = servers[0].add_document(STAMPS, "doc")
+    for server in servers:
+        server.start()
+    admin = {"Authorization": 'Token token="race-secret"'}
+
+    def note(i: int) -> dict[str, Any]:
+        return {
+            "v": 2,
+            "type": "pspdfkit/shape/rectangle",
+            "id": f"01J{i:023d}",
+            "pageIndex": 0,
+            "bbox": [10 + i, 100, 40, 40],
+            "createdAt": "2024-05-01T10:00:00Z",
+            "updatedAt": "2024-05-01T10:00:00Z",
+        }
+
+    async def scenario() -> list[int]:
+        clients = [
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{s.port}", headers=admin, timeout=60)
+            for s in servers
+        ]
+        try:
+            made = await clients[0].post(f"/api/documents/{doc}/layers", json={"name": "r"})
+            assert made.status_code in (200, 201), made.text
+            form = "https://pspdfkit.com/instant-json/v1"
+            requests = [
+                clients[i % 2].post(
+                    f"/api/documents/{doc}/layers/r/apply_instant_json",
+                    json={"format": form, "annotations": [note(i)]},
+                )
+                for i in range(40)
+            ]
+            replies = await asyncio.gather(*requests)
+            return [r.status_code for r in replies]
+        finally:
+            for client in clients:
+                await client.aclose()
+
+    try:
+        statuses = asyncio.run(asyncio.wait_for(scenario(), 120))
+        races = sum(server.log_text().count("preparing pushes again") for server in servers)
+    finally:
+        for server in servers:
+            server.stop()
+    assert statuses == [200] * 40
+    stored = servers[0].layer_records(doc, "r")
+    assert {note(i)["id"] for i in range(40)} <= set(stored)
+    print(f"{races} lost races prepared again")
