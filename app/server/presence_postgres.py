@@ -7,18 +7,22 @@ left behind by a process that dies. Each payload is one JSON array:
 - ``["set", origin, document, layer, key, entry]``: a connection of ``origin``'s room joined
   or changed (``entry`` is its presence-list entry, §8.1);
 - ``["gone", origin, document, layer, key]``: it left;
-- ``["alive", origin]``: sent every :data:`HEARTBEAT` seconds by each process's event loop;
-- ``["ask", origin]``: a process that just started listening (or heard of an unknown one)
-  asks everyone for their entries again;
+- ``["ask", origin]``: a process that just started listening (or heard of one it did not
+  know) asks everyone for their entries again;
 - ``["bye", origin]``: a process shuts down.
 
-A process heard of for :data:`EXPIRY` seconds is taken for dead and its entries leave every
-presence list, so a killed process's clients disappear within that bound. An entry is
-bounded by ``Limits.presence_bytes`` (4 KiB by default) plus its ids, within PostgreSQL's
-8,000-byte payload limit; an entry that would not fit (a host that raised the limit) travels
-without its ``state`` (name and color stay). Notifications are sent from a thread of their
-own with ``synchronous_commit = off`` (a NOTIFY still commits a transaction; presence needs
-no WAL flush).
+Which processes are alive, PostgreSQL itself says: each sends its notifications over a
+connection named ``lamina-presence-<origin>``, and every :data:`LIVENESS_POLL` seconds each
+process reads ``pg_stat_activity`` (a read: no transaction, no WAL, unlike a heartbeat
+NOTIFY, which commits). The entries of a process whose connection is gone leave every list:
+at the next poll after it is killed (the kernel closes its sockets), or, when its machine is
+lost, once the backend's TCP keepalive gives up (set to :data:`KEEPALIVE` on the
+connection): within :data:`LOST_WITHIN` seconds either way.
+
+An entry is bounded by ``Limits.presence_bytes`` (4 KiB by default) plus its ids, within
+PostgreSQL's 8,000-byte payload limit; an entry that would not fit (a host that raised the
+limit) travels without its ``state`` (name and color stay). Notifications commit with
+``synchronous_commit = off``: presence needs no WAL flush.
 """
 
 from __future__ import annotations
@@ -45,10 +49,15 @@ if TYPE_CHECKING:
 logger = logging.getLogger("lamina.server")
 
 PRESENCE_CHANNEL = "lamina_presence"
-HEARTBEAT = 1.0
-"""Seconds between a process's ``alive`` notifications."""
-EXPIRY = 5.0
-"""Seconds without a word from a process before its connections leave presence lists."""
+APPLICATION_PREFIX = "lamina-presence-"
+"""The presence connection's ``application_name`` is this and the process's origin."""
+LIVENESS_POLL = 1.0
+"""Seconds between reads of which processes are connected."""
+KEEPALIVE = {"tcp_keepalives_idle": 5, "tcp_keepalives_interval": 1, "tcp_keepalives_count": 3}
+"""The backend's TCP keepalive on a presence connection: a lost machine is noticed in ~8 s."""
+LOST_WITHIN = 10.0
+"""Seconds within which the clients of a dead process leave presence lists (a lost machine;
+a killed process: the next poll)."""
 MAX_PAYLOAD = 7999
 """PostgreSQL's NOTIFY payload limit (8,000 bytes, less one)."""
 
@@ -78,20 +87,18 @@ class PostgresPresence:
         self.origin = store.origin
         self._published: dict[RoomKey, dict[str, PresenceClient]] = {}
         self._remote: dict[RoomKey, dict[Remote, PresenceClient]] = {}
-        self._heard: dict[str, float] = {}  # origin -> monotonic time of its last word
+        self._heard: dict[str, float] = {}  # origin -> monotonic time it was last heard of
         self._outbox: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._send, name="lamina-presence", daemon=True)
-        self._ticker: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
-        """Start sending and the heartbeat (on the server's loop)."""
+        """Start sending and watching who is alive (call on the server's loop)."""
+        self._loop = asyncio.get_running_loop()
         self._thread.start()
-        self._ticker = asyncio.get_running_loop().create_task(self._tick())
 
     async def stop(self) -> None:
         """Say goodbye, then stop sending."""
-        if self._ticker is not None:
-            self._ticker.cancel()
         self._outbox.put(_dumps(["bye", self.origin]))
         self._outbox.put(_STOP)
         await asyncio.to_thread(self._thread.join, 10)
@@ -190,25 +197,28 @@ class PostgresPresence:
         if room is not None and room.members:
             room.broadcast_presence()
 
-    async def _tick(self) -> None:
-        while True:
-            # From the loop, not the sending thread: a process whose loop is stuck is dead
-            # to the others too.
-            self._outbox.put(_dumps(["alive", self.origin]))
-            now = time.monotonic()
-            for origin, heard in list(self._heard.items()):
-                if now - heard > EXPIRY:
-                    logger.warning("no word from server process %s: its clients left", origin)
-                    self._forget(origin)
-            await asyncio.sleep(HEARTBEAT)
+    def _alive(self, origins: frozenset[str], polled_at: float) -> None:
+        """Take the processes PostgreSQL has presence connections of (read at
+        ``polled_at``): forget the others, unless they spoke since."""
+        for origin in origins - self._heard.keys() - {self.origin}:
+            self._heard[origin] = polled_at
+        for origin, heard in list(self._heard.items()):
+            if origin not in origins and heard < polled_at:
+                logger.info("server process %s is gone: its clients left", origin)
+                self._forget(origin)
 
     # --- the sending thread ----------------------------------------------------------------
 
     def _send(self) -> None:
         conn: psycopg.Connection[Any] | None = None
+        connected_before = False
+        polled = 0.0
         stopping = False
         while not stopping:
-            batch = [self._outbox.get()]
+            try:
+                batch = [self._outbox.get(timeout=LIVENESS_POLL)]
+            except queue.Empty:
+                batch = []
             while True:
                 try:
                     batch.append(self._outbox.get_nowait())
@@ -219,19 +229,46 @@ class PostgresPresence:
                 batch = [item for item in batch if item is not _STOP]
             try:
                 if conn is None or conn.closed or conn.broken:
-                    conn = psycopg.connect(
-                        self.store.url, autocommit=True, application_name="lamina-presence"
-                    )
-                    conn.execute("SET synchronous_commit = off")
-                with conn.transaction():
-                    for payload in batch:
-                        conn.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, payload))
+                    conn = self._connect()
+                    if connected_before:
+                        # Others may have taken this process for gone meanwhile.
+                        self._call(self._republish)
+                    connected_before = True
+                if batch:
+                    with conn.transaction():
+                        for payload in batch:
+                            conn.execute("SELECT pg_notify(%s, %s)", (PRESENCE_CHANNEL, payload))
+                if not stopping and time.monotonic() - polled >= LIVENESS_POLL:
+                    polled = time.monotonic()
+                    rows = conn.execute(
+                        "SELECT substr(application_name, %s) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND application_name LIKE %s",
+                        (len(APPLICATION_PREFIX) + 1, APPLICATION_PREFIX + "%"),
+                    ).fetchall()
+                    self._call(self._alive, frozenset(o for (o,) in rows), polled)
             except psycopg.Error as exc:
                 # Soft state: what was lost is sent again at the next change or "ask".
                 logger.warning("cannot send presence to other processes: %s", exc)
+                time.sleep(LIVENESS_POLL)
         if conn is not None:
             with contextlib.suppress(psycopg.Error):
                 conn.close()
+
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = psycopg.connect(
+            self.store.url, autocommit=True, application_name=APPLICATION_PREFIX + self.origin
+        )
+        conn.execute("SET synchronous_commit = off")
+        for setting, value in KEEPALIVE.items():
+            conn.execute(f"SET {setting} = {int(value)}")
+        return conn
+
+    def _call(self, callback: Any, *args: object) -> None:
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # The loop may close between the check and the call: the server is stopping.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(callback, *args)
 
 
 def _decode_entry(entry: Any) -> PresenceClient:

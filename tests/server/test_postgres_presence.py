@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lamina.server.presence_postgres import EXPIRY
+from lamina.server.presence_postgres import LOST_WITHIN
 
 from tests.support.corpus import STAMPS
 from tests.support.protocol_client import Client, join, run
@@ -69,7 +69,7 @@ def test_presence_spans_processes_and_leaves_with_the_client_or_its_process(
             # Process two dies: its clients leave process one's list within the expiry.
             killed = time.monotonic()
             two.kill()
-            await _presence_until(ann, lambda c: set(c) == {"Ann"}, timeout=EXPIRY * 6)
+            await _presence_until(ann, lambda c: set(c) == {"Ann"}, timeout=LOST_WITHIN * 3)
             gone_after.append(time.monotonic() - killed)
 
         run(scenario())
