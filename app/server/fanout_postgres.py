@@ -12,6 +12,9 @@ getting what they may view (the room's own relay).
 Presence: the listening connection also takes the other processes' presence
 notifications, for :class:`~lamina.server.presence_postgres.PostgresPresence`.
 
+Layer lists: a layer created or forgotten (:meth:`PostgresStore.remember_layer`), or given
+its first commit, elsewhere is announced to this process's clients that asked for the list.
+
 Revocations: :meth:`PostgresStore.revoke` notifies
 :data:`~lamina.server.store_postgres.REVOKE_CHANNEL` in its transaction; on that note every
 other process reads the revoked ids again and closes the revoked tokens' sessions at once
@@ -42,6 +45,7 @@ import psycopg
 from lamina.model.errors import LaminaError
 from lamina.server.presence_postgres import PRESENCE_CHANNEL, PostgresPresence
 from lamina.server.store_postgres import (
+    LAYERS_CHANNEL,
     NOTIFY_CHANNEL,
     REVOKE_CHANNEL,
     LayerChanges,
@@ -124,6 +128,7 @@ class PostgresFanout:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     conn.execute(f"LISTEN {REVOKE_CHANNEL}")
                     conn.execute(f"LISTEN {PRESENCE_CHANNEL}")
+                    conn.execute(f"LISTEN {LAYERS_CHANNEL}")
                     self._listening.set()
                     self._call(self._catch_up_all)  # what was missed while not listening
                     self._call(self.presence.ask)
@@ -133,6 +138,8 @@ class PostgresFanout:
                                 self._call(self.presence.received, note.payload)
                             elif note.channel == REVOKE_CHANNEL:
                                 self._call(self._revoked)
+                            elif note.channel == LAYERS_CHANNEL:
+                                self._call(self.server.announce_layers, note.payload)
                             else:
                                 self._received(note.payload)
             except psycopg.Error as exc:
@@ -149,6 +156,9 @@ class PostgresFanout:
             return
         if origin != self.store.origin:
             self._call(self._advanced, str(document_id), str(layer), int(seq))
+            if int(seq) == 1:
+                # A layer's first commit may make it listed (§4.8): say so here too.
+                self._call(self.server.announce_layers, str(document_id))
 
     def _call(self, callback: Callable[..., None], *args: object) -> None:
         loop = self._loop

@@ -71,6 +71,8 @@ from ulid import ULID
 
 NOTIFY_CHANNEL = "lamina_commits"
 """Every commit notifies ``[document_id, layer, seq, origin]`` (JSON) on this channel."""
+LAYERS_CHANNEL = "lamina_layers"
+"""A layer was created or forgotten: the document's id (listeners announce its layers)."""
 REVOKE_CHANNEL = "lamina_revocations"
 """Every revocation notifies this channel (empty payload: listeners read the table again)."""
 
@@ -595,6 +597,7 @@ class PostgresStore:
                 "(SELECT 1 FROM documents WHERE id = %s) ON CONFLICT DO NOTHING",
                 (document_id, layer, document_id),
             )
+            conn.execute("SELECT pg_notify(%s, %s)", (LAYERS_CHANNEL, document_id))
 
     def forget_layer(self, document_id: str, layer: str) -> None:
         """Stop keeping ``layer`` as a layer of the document."""
@@ -603,6 +606,7 @@ class PostgresStore:
                 "DELETE FROM named_layers WHERE document_id = %s AND name = %s",
                 (document_id, layer),
             )
+            conn.execute("SELECT pg_notify(%s, %s)", (LAYERS_CHANNEL, document_id))
 
     def named_layers(self, document_id: str) -> list[str]:
         """Return the layers kept for the document, oldest first."""

@@ -263,3 +263,24 @@ def test_a_layer_created_on_one_process_is_listed_and_served_by_another(
         assert served.status_code == 200, served.text
         assert a.delete(f"/api/documents/{doc}/layers/empty").status_code == 200
         assert "empty" not in b.get(f"/api/documents/{doc}/layers").json()["data"]
+
+
+def test_a_client_learns_live_of_a_layer_created_through_another_process(
+    pair: tuple[ServerProcess, ServerProcess],
+) -> None:
+    one, two = pair
+    doc = one.add_document(STAMPS, "doc")
+
+    async def scenario() -> None:
+        lead, _, _ = await join(one.sync_url, one.token(doc, layer="alice", view_layers=["*"]))
+        await lead.send({"type": "list_layers"})
+        assert (await lead.recv_type("layers"))["layers"] == ["", "alice"]
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{two.port}", headers=ADMIN, timeout=60
+        ) as http:
+            made = await http.post(f"/api/documents/{doc}/layers", json={"name": "carol"})
+            assert made.status_code in (200, 201), made.text
+        grown = await lead.recv_type("layers", timeout=30)
+        assert grown["layers"] == ["", "alice", "carol"]
+
+    run(scenario())
