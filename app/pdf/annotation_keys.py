@@ -126,3 +126,19 @@ def default_appearance(fitz_doc: Any, xref: int) -> tuple[float | None, str | No
     """Return the font size and text colour ``/DA`` sets (None for what it does not)."""
     da = parse_default_appearance(string_key(fitz_doc, xref, "DA"))
     return da.font_size, da.font_color
+
+
+def link_border_width(fitz_doc: Any, xref: int) -> float | None:
+    """Return a link's border width: ``/BS /W``, else the third number of ``/Border``
+    (PDF's default border is 1 pt wide; None when there is no border)."""
+    kind, value = fitz_doc.xref_get_key(xref, "BS/W")
+    if kind in ("int", "float"):
+        return float(value) or None
+    kind, value = fitz_doc.xref_get_key(xref, "Border")
+    numbers = value.strip("[]").split() if kind == "array" else []
+    if len(numbers) >= 3:
+        try:
+            return float(numbers[2]) or None
+        except ValueError:
+            return None
+    return None

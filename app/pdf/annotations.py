@@ -70,6 +70,7 @@ from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.private_data import with_private
 from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAMES, stamp_image
 from lamina.pdf.values import (
+    BORDER_STYLES_FROM_PDF,
     NOTE_ICONS_FROM_PDF,
     flags_from_pdf,
     pdf_date_to_iso,
@@ -177,7 +178,9 @@ def _unique_ids(annotations: list[Record], comments: list[Record]) -> list[Recor
             record = dataclasses.replace(record, root_id=RecordId(by_object[str(record.root_id)]))
         group = record.extra.get(GROUP_KEY) if not isinstance(record, Comment) else None
         if isinstance(group, str) and group in by_object:
-            record = dataclasses.replace(record, extra={**record.extra, GROUP_KEY: by_object[group]})
+            record = dataclasses.replace(
+                record, extra={**record.extra, GROUP_KEY: by_object[group]}
+            )
         fixed.append(record)
     return fixed
 
@@ -449,7 +452,20 @@ def _link(
             action = {"type": "launch", "filePath": link["file"]}
         elif link.get("kind") == _FITZ.LINK_GOTOR and link.get("file"):
             action = {"type": "goToRemote", "relativePath": link["file"]}
-    return LinkAnnotation(**common, action=action)
+    fitz_doc = doc.fitz_document
+    width = keys.link_border_width(fitz_doc, xref)
+    if not width:
+        return LinkAnnotation(**common, action=action)
+    kind, value = fitz_doc.xref_get_key(xref, "C")
+    color = rgb_to_hex([float(v) for v in value.strip("[]").split()]) if kind == "array" else None
+    style = keys.name_key(fitz_doc, xref, "BS/S")
+    return LinkAnnotation(
+        **common,
+        action=action,
+        border_width=width,
+        border_color=color,
+        border_style=BORDER_STYLES_FROM_PDF.get(style or "S", "solid"),
+    )
 
 
 def _widget(

@@ -44,6 +44,7 @@ from lamina.model.records import (
     WidgetAnnotation,
 )
 from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.link_builder import write_link
 from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAME
 from lamina.pdf.values import (
     CAPS_TO_LINE_ENDS,
@@ -497,36 +498,6 @@ def _write_image(canvas: Canvas, page: Any, record: ImageAnnotation) -> Any:
     return annot
 
 
-def _write_link(canvas: Canvas, page: Any, record: LinkAnnotation) -> Any:
-    action = record.action if isinstance(record.action, dict) else {}
-    link: dict[str, Any] = {"from": _fitz_rect(record.bbox)}
-    if action.get("type") == "uri":
-        link.update(kind=_FITZ.LINK_URI, uri=str(action.get("uri", "")))
-    elif action.get("type") == "goTo":
-        link.update(kind=_FITZ.LINK_GOTO, page=int(action.get("pageIndex", 0)))
-    elif action.get("type") == "named" and action.get("action"):
-        link.update(kind=_FITZ.LINK_NAMED, name=str(action["action"]))
-    elif action.get("type") == "launch" and action.get("filePath"):
-        link.update(kind=_FITZ.LINK_LAUNCH, file=str(action["filePath"]))
-    elif action.get("type") == "goToRemote" and action.get("relativePath"):
-        link.update(kind=_FITZ.LINK_GOTOR, file=str(action["relativePath"]), page=0)
-    else:
-        raise ValueError(f"a link action {action.get('type')!r} cannot be written")
-    before = {x for x, _, _ in page.annot_xrefs()}
-    page.insert_link(link)
-    after = [x for x, _, _ in page.annot_xrefs() if x not in before]
-    if not after:
-        raise ValueError("PyMuPDF made no link")
-    # PyMuPDF names a new link "fitz-L0": the record's name, or its id, as for the others.
-    canvas.fitz.xref_set_key(after[0], "NM", pymupdf.get_pdf_str(record.name or str(record.id)))
-    return _Xref(after[0])
-
-
-class _Xref:
-    def __init__(self, xref: int) -> None:
-        self.xref = xref
-
-
 def _write_unknown(canvas: Canvas, page: Any, record: UnknownAnnotation) -> Any:
     # An annotation kind Lamina does not model (Caret, FileAttachment, Sound, ...): the same
     # PDF subtype again, with its place, text and colour, and the appearance MuPDF draws.
@@ -608,7 +579,7 @@ _BUILDERS: dict[type, Callable[[Canvas, Any, Any], Any]] = {
     CommentMarkerAnnotation: _write_comment_marker,
     StampAnnotation: _write_stamp,
     ImageAnnotation: _write_image,
-    LinkAnnotation: _write_link,
+    LinkAnnotation: write_link,
     UnknownAnnotation: _write_unknown,
 }
 for _cls in MarkupAnnotation.__subclasses__():

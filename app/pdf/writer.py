@@ -43,6 +43,7 @@ from lamina.pdf.builders import add_annotation
 from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
 from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.link_builder import burn_link_borders
 from lamina.pdf.private_data import store_private
 from lamina.pdf.stamp_images import stamp_image
 from lamina.pdf.updates import keeps_appearance, move_to_object, patch_in_place
@@ -84,6 +85,7 @@ def apply_instant_json(
         fitz_doc = doc.fitz_document
         if flatten:
             try:
+                burn_link_borders(fitz_doc)  # MuPDF's bake leaves links as they are
                 fitz_doc.bake(annots=True, widgets=True)
             except (RuntimeError, ValueError) as exc:
                 raise PdfWriteError(f"cannot flatten {doc.name}: {exc}") from exc

@@ -28,13 +28,13 @@ MARGIN = 3.0
 WHITE = 230
 
 KNOWN = {
-    ("link-border", None, None): (
+    ("link-border", "mupdf", False): (
         True,
-        "issue 10 defect 7 (link borders): a link's borderColor, borderWidth and borderStyle "
-        "are not written, so no engine draws its border",
+        "MuPDF never draws a link annotation's appearance (it keeps links apart from "
+        "annotations); the border shows in MuPDF once flattened",
     ),
 }
-"""Known Lamina defects, by (case, engine or None for all, flatten or None for both):
+"""Known defects and engine limits, by (case, engine or None for all, flatten or None for both):
 (strict, reason)."""
 
 
