@@ -120,6 +120,7 @@ class _Writer:
         self.ids: dict[str, int] = {str(x): x for x in self.xref_page}
         self.replaced: dict[int, int] = {}
         self.geometries: dict[int, PageGeometry] = {}
+        self.fonts: dict[str, int] = {}
 
     def _subtype(self, xref: int) -> str:
         kind, value = self.fitz.xref_get_key(xref, "Subtype")
