@@ -74,10 +74,12 @@ def finish(
     fill: str | None = None,
     width: float | None = None,
     dashes: Any = None,
+    clouds: float = 0,
     keep_rect: bool = False,
 ) -> Any:
     """Set what every annotation carries, then generate its appearance once.
 
+    ``clouds``: a cloudy border of that intensity (``/BE``, which MuPDF draws).
     ``keep_rect``: put the record's bbox back as ``/Rect`` after MuPDF drew the appearance.
     """
     info: dict[str, str] = {}
@@ -112,6 +114,10 @@ def finish(
         )
     elif width is not None:
         annot.set_border(width=width)
+    if clouds:
+        # PyMuPDF takes whole intensities only; PDF's /I is a number (0 to 2).
+        annot.set_border(width=width if width is not None else 1, clouds=max(1, round(clouds)))
+        canvas.fitz.xref_set_key(annot.xref, "BE", f"<</S/C/I {clouds:g}>>")
     if record.opacity is not None and record.opacity < 1:
         annot.set_opacity(record.opacity)
     if record.blend_mode:

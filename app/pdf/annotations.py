@@ -563,7 +563,6 @@ def _free_text(
         background_color=background,
         border_width=width or None,
         horizontal_align=align,
-        vertical_align="top",
         rotation=rotation or None,
         callout=keys.callout(fitz_doc, geometry, xref),
     )

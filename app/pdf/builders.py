@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pymupdf
+from lamina.model.geometry import Rect
 from lamina.model.records import (
     NO_COLOR,
     Annotation,
@@ -90,15 +91,48 @@ def _write_shape(canvas: Canvas, page: Any, record: Any) -> Any:
     if bbox.width <= 0 or bbox.height <= 0:
         log.warning("%s %s has an empty bbox: nothing to draw, not written", record.type, record.id)
         return None
-    rect = fitz_rect(bbox.inflated(-1) if min(bbox.width, bbox.height) > 2 else bbox)
+    clouds = _clouds(record)
+    if clouds:
+        # The cloud fills the bbox; the shape is the bbox less cloudyBorderInset (or less
+        # the room MuPDF gives a cloud of that intensity: 5 pt per step).
+        inset = _cloud_inset(record, clouds)
+        inner = Rect(
+            bbox.left + inset[0],
+            bbox.top + inset[1],
+            max(1.0, bbox.width - inset[0] - inset[2]),
+            max(1.0, bbox.height - inset[1] - inset[3]),
+        )
+        rect = fitz_rect(inner)
+    else:
+        rect = fitz_rect(bbox.inflated(-1) if min(bbox.width, bbox.height) > 2 else bbox)
     if isinstance(record, RectangleAnnotation):
         annot = page.add_rect_annot(rect)
     else:
         annot = page.add_circle_annot(rect)
-    return _finish_shape(canvas, annot, record)
+    annot = _finish_shape(canvas, annot, record, keep_rect=bool(clouds))
+    if clouds:
+        inset = _cloud_inset(record, clouds)
+        canvas.fitz.xref_set_key(annot.xref, "RD", "[" + " ".join(f"{v:g}" for v in inset) + "]")
+    return annot
 
 
-def _finish_shape(canvas: Canvas, annot: Any, record: ShapeAnnotation) -> Any:
+def _clouds(record: Any) -> float:
+    """Return the cloudy border intensity MuPDF can draw (0: a plain border)."""
+    value = getattr(record, "cloudy_border_intensity", None)
+    return float(value) if isinstance(value, int | float) and value > 0 else 0.0
+
+
+def _cloud_inset(record: Any, clouds: float) -> tuple[float, float, float, float]:
+    inset = getattr(record, "cloudy_border_inset", None)
+    if isinstance(inset, list | tuple) and len(inset) == 4:
+        return tuple(float(v) for v in inset)  # type: ignore[return-value]
+    margin = 5.0 * clouds
+    return (margin, margin, margin, margin)
+
+
+def _finish_shape(
+    canvas: Canvas, annot: Any, record: ShapeAnnotation, *, keep_rect: bool = False
+) -> Any:
     """Style a new rectangle, ellipse, line, polyline or polygon the shape base way."""
     return finish(
         canvas,
@@ -110,6 +144,8 @@ def _finish_shape(canvas: Canvas, annot: Any, record: ShapeAnnotation) -> Any:
         fill=record.fill_color,
         width=record.stroke_width if record.stroke_width is not None else 1,
         dashes=record.stroke_dash_array,
+        clouds=_clouds(record),
+        keep_rect=keep_rect,
     )
 
 

@@ -6,9 +6,11 @@ Standard stamps get MuPDF's appearance, relabelled where MuPDF's words are not t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pymupdf
+from lamina.model.geometry import Rect
 from lamina.model.records import ImageAnnotation, StampAnnotation
 from lamina.pdf.annotation_finish import Canvas, finish, fitz_rect
 from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAME
@@ -32,8 +34,12 @@ _PYMUPDF_STAMPS = {
 
 
 def write_stamp(canvas: Canvas, page: Any, record: StampAnnotation) -> Any:
+    """Add ``record`` to ``page`` as a /Stamp with its words, colour and rotation."""
     code = _PYMUPDF_STAMPS.get(record.stamp_type)
-    annot = page.add_stamp_annot(fitz_rect(record.bbox), stamp=code if code is not None else 0)
+    annot = page.add_stamp_annot(
+        fitz_rect(unrotated_box(record.bbox, record.rotation)),
+        stamp=code if code is not None else 0,
+    )
     annot = finish(
         canvas,
         annot,
@@ -46,7 +52,44 @@ def write_stamp(canvas: Canvas, page: Any, record: StampAnnotation) -> Any:
         label = record.title or _STAMP_WORDS.get(record.stamp_type, record.stamp_type)
         _relabel_stamp(canvas.fitz, annot, label, record.subtitle)
         canvas.fitz.xref_set_key(annot.xref, "Name", _pdf_name(record.stamp_type, label))
+    rotate_appearance(canvas.fitz, annot.xref, record.rotation)
     return annot
+
+
+def unrotated_box(bbox: Rect, rotation: int | None) -> Rect:
+    """Return the box, centred in ``bbox``, of what turned by ``rotation`` degrees has the
+    bounding box ``bbox`` (Instant's bbox of a rotated stamp or image is the turned one)."""
+    angle = math.radians((rotation or 0) % 360)
+    c, s = abs(math.cos(angle)), abs(math.sin(angle))
+    det = c * c - s * s
+    if abs(det) < 1e-6:  # 45 degrees: any box fits; keep the proportions of a square
+        side = min(bbox.width, bbox.height) / max(c + s, 1e-6)
+        width = height = side
+    else:
+        width = (bbox.width * c - bbox.height * s) / det
+        height = (bbox.height * c - bbox.width * s) / det
+        if width <= 0 or height <= 0:
+            width, height = bbox.width, bbox.height
+    cx, cy = bbox.left + bbox.width / 2, bbox.top + bbox.height / 2
+    return Rect(cx - width / 2, cy - height / 2, width, height)
+
+
+def rotate_appearance(fitz_doc: Any, xref: int, rotation: int | None) -> None:
+    """Turn annotation ``xref``'s appearance counter-clockwise by ``rotation`` degrees.
+
+    The appearance's ``/Matrix`` turns it; viewers then fit the turned box into ``/Rect``
+    (PDF 32000 §12.5.5), which is already the record's bbox, so nothing is stretched.
+    """
+    degrees = (rotation or 0) % 360
+    if degrees == 0:
+        return
+    kind, value = fitz_doc.xref_get_key(xref, "AP/N")
+    if kind != "xref":
+        return
+    angle = math.radians(degrees)
+    c, s = math.cos(angle), math.sin(angle)
+    numbers = " ".join(f"{round(v, 6):g}" for v in (c, s, -s, c, 0, 0))
+    fitz_doc.xref_set_key(int(value.split()[0]), "Matrix", f"[{numbers}]")
 
 
 # The words standard stamps show (their names run the words together).
@@ -74,10 +117,12 @@ def write_image(canvas: Canvas, page: Any, record: ImageAnnotation) -> Any:
     attachment = canvas.attachments.get(record.image_attachment_id or "")
     if attachment is None:
         raise ValueError(f"attachment {record.image_attachment_id!r} is not in the document")
-    annot = page.add_stamp_annot(fitz_rect(record.bbox), stamp=attachment.data)
+    box = unrotated_box(record.bbox, record.rotation)
+    annot = page.add_stamp_annot(fitz_rect(box), stamp=attachment.data)
     annot = finish(
         canvas, annot, record, contents=record.note or record.description, keep_rect=True
     )
+    rotate_appearance(canvas.fitz, annot.xref, record.rotation)
     # The name marks the stamp as Lamina's image (read back as pspdfkit/image); what /Contents
     # cannot hold beside the note goes in a private dictionary viewers ignore.
     canvas.fitz.xref_set_key(annot.xref, "Name", f"/{IMAGE_STAMP_NAME}")
