@@ -14,7 +14,7 @@ import functools
 
 import pytest
 
-from tests.pdf.engines.all_types import CASES, NOT_WRITTEN, PAGE, Case, sample_pdf
+from tests.pdf.engines.all_types import CASES, PAGE, Case, sample_pdf
 from tests.pdf.engines.renderers import ENGINES, SCALE, Raster, in_ci, missing
 
 pytestmark = pytest.mark.slow
@@ -287,27 +287,6 @@ def test_the_check_finds_a_wrong_colour_and_a_stray_mark() -> None:
         red.key, red.page, red.cell, red.colors, red.record, bbox=(left + 20, top + 20, 30, 30)
     )
     assert any("outside the rectangle" in p for p in check(small, raster))
-
-
-@pytest.mark.parametrize("key", sorted(NOT_WRITTEN))
-def test_a_case_left_out_of_the_sample_draws_in_every_engine(key: str) -> None:
-    """Checked alone, so that the sample does not hang on it.
-
-    Until Lamina writes it this is an expected failure (not strict: the fix of defect 4 is
-    landing as this is written, and the test then passes as it is).
-    """
-    from lamina.pdf.errors import PdfWriteError
-
-    from tests.pdf.engines.all_types import BY_KEY
-
-    case = BY_KEY[key]
-    try:
-        pdf = sample_pdf(False, only=key)
-    except PdfWriteError as exc:
-        pytest.xfail(f"{NOT_WRITTEN[key]}: {exc}")
-    for engine, render in ENGINES.items():
-        _need(engine)
-        assert check(case, render(pdf)[case.page]) == [], engine
 
 
 def test_a_missing_engine_fails_in_ci_and_skips_with_its_reason_elsewhere(

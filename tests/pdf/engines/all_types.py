@@ -464,13 +464,8 @@ def _cases() -> list[Case]:
     return c
 
 
-NOT_WRITTEN = {
-    "comment-marker": "issue 10 defect 4: apply refuses pspdfkit/comment-marker "
-    "('no pdf annotation can hold' it), so the sample leaves it out; test_engines checks it alone",
-}
-"""Cases Lamina cannot write yet (each is checked on its own, as a strict xfail)."""
 ALL_CASES: tuple[Case, ...] = tuple(_cases())
-CASES: tuple[Case, ...] = tuple(c for c in ALL_CASES if c.key not in NOT_WRITTEN)
+CASES: tuple[Case, ...] = ALL_CASES
 BY_KEY = {case.key: case for case in ALL_CASES}
 
 
@@ -559,7 +554,7 @@ def instant_json(cases: tuple[Case, ...] | None = None) -> dict[str, Any]:
 def sample_pdf(flatten: bool, only: str | None = None) -> bytes:
     """The all-types sample written by Lamina (``flatten``: burnt into the page).
 
-    ``only``: the PDF of that one case (for the cases of :data:`NOT_WRITTEN`).
+    ``only``: the PDF of that one case.
     """
     cases = None if only is None else (BY_KEY[only],)
     diff = parse_instant_json(json.dumps(instant_json(cases)).encode())
