@@ -6,6 +6,7 @@ blend mode, flags, popup, ``/NM``) and generates the appearance once.
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -38,8 +39,6 @@ _NAME_CONTENTS = mupdf.pdf_new_name("Contents")
 _NAME_RECT = mupdf.pdf_new_name("Rect")
 _NAME_NM = mupdf.pdf_new_name("NM")
 
-
-_TAG = re.compile(r"<[^>]+>")
 
 _TAG = re.compile(r"<[^>]+>")
 
@@ -186,5 +185,5 @@ def fitz_rect(rect: Rect) -> Any:
 
 
 def strip_tags(xhtml: str) -> str:
-    """Return the words of rich (xhtml) text."""
-    return _TAG.sub("", xhtml)
+    """Return the words of rich (xhtml) text (tags dropped, entities decoded)."""
+    return html.unescape(_TAG.sub("", xhtml))
