@@ -1,7 +1,9 @@
 """Read the annotations already in a PDF as records (the base layer, DESIGN §3).
 
 Every annotation becomes the record Instant JSON has for it, with ``pdfObjectId`` (its object
-number) and that number as its id. The mapping:
+number) and that number as its id; one Lamina wrote keeps the id its record had (a client's
+ULID, see :mod:`lamina.pdf.private_data`), and replies name their root by that id. The
+mapping:
 
 - Text (sticky note) -> ``pspdfkit/note``; a note that replies to another annotation through
   ``/IRT`` (without ``/RT /Group``) -> ``pspdfkit/comment`` whose ``rootId`` is the parent.
@@ -99,7 +101,8 @@ _SKIPPED_SUBTYPES = {"Popup"}
 def read_records(doc: PdfDocument) -> list[Record]:
     """Return every annotation, comment and form field value already in the PDF.
 
-    Records keep ``pdfObjectId`` and use its string as id. Annotations come page by page in
+    Records keep ``pdfObjectId`` and use its string as id (or the id Lamina wrote them
+    with). Annotations come page by page in
     the page's ``/Annots`` order, then comments, then form field values. The bytes of image
     annotations are not part of records: see :func:`read_records_and_attachments`.
     """
