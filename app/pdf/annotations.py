@@ -1,7 +1,9 @@
 """Read the annotations already in a PDF as records (the base layer, DESIGN §3).
 
 Every annotation becomes the record Instant JSON has for it, with ``pdfObjectId`` (its object
-number) and that number as its id. The mapping:
+number) and that number as its id; one Lamina wrote keeps the id its record had (a client's
+ULID, see :mod:`lamina.pdf.private_data`), and replies name their root by that id. The
+mapping:
 
 - Text (sticky note) -> ``pspdfkit/note``; a note that replies to another annotation through
   ``/IRT`` (without ``/RT /Group``) -> ``pspdfkit/comment`` whose ``rootId`` is the parent.
@@ -30,13 +32,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import re
 from collections.abc import Iterator
 from typing import Any
 
 import pymupdf
 from lamina.model.geometry import Rect
-from lamina.model.ids import record_id_for_pdf_object
+from lamina.model.ids import RecordId, record_id_for_pdf_object
 from lamina.model.instant_json import Attachment, InstantDocument, document_from_records
 from lamina.model.records import (
     Comment,
@@ -65,12 +66,13 @@ from lamina.model.records import (
     WidgetAnnotation,
     form_field_value_id,
 )
+from lamina.pdf import annotation_keys as keys
 from lamina.pdf.document import PdfDocument, serialized
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.private_data import with_private
 from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAMES, stamp_image
 from lamina.pdf.values import (
-    LINE_ENDS_TO_CAPS,
+    BORDER_STYLES_FROM_PDF,
     NOTE_ICONS_FROM_PDF,
     flags_from_pdf,
     pdf_date_to_iso,
@@ -99,7 +101,8 @@ _SKIPPED_SUBTYPES = {"Popup"}
 def read_records(doc: PdfDocument) -> list[Record]:
     """Return every annotation, comment and form field value already in the PDF.
 
-    Records keep ``pdfObjectId`` and use its string as id. Annotations come page by page in
+    Records keep ``pdfObjectId`` and use its string as id (or the id Lamina wrote them
+    with). Annotations come page by page in
     the page's ``/Annots`` order, then comments, then form field values. The bytes of image
     annotations are not part of records: see :func:`read_records_and_attachments`.
     """
@@ -150,7 +153,39 @@ def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[s
                     values[value.name] = dataclasses.replace(
                         values[value.name], value=list(dict.fromkeys(merged))
                     )
-    return [*annotations, *comments, *values.values()], attachments
+    return [*_unique_ids(annotations, comments), *values.values()], attachments
+
+
+def _unique_ids(annotations: list[Record], comments: list[Record]) -> list[Record]:
+    """Make each id unique and point comments and groups at their root's id.
+
+    An annotation Lamina wrote keeps the id its record had (:mod:`lamina.pdf.private_data`);
+    ``/IRT`` names the root by object number, so a reply's ``rootId`` is mapped to that id.
+    Should two annotations carry one id (a program copied the dictionary), the later one is
+    known by its object number.
+    """
+    by_object: dict[str, str] = {}
+    seen: set[str] = set()
+    out: list[Record] = []
+    for record in [*annotations, *comments]:
+        own = str(record.pdf_object_id) if record.pdf_object_id is not None else None
+        if str(record.id) in seen and own is not None:
+            record = dataclasses.replace(record, id=record_id_for_pdf_object(int(own)))
+        seen.add(str(record.id))
+        if own is not None:
+            by_object[own] = str(record.id)
+        out.append(record)
+    fixed: list[Record] = []
+    for record in out:
+        if isinstance(record, Comment) and str(record.root_id) in by_object:
+            record = dataclasses.replace(record, root_id=RecordId(by_object[str(record.root_id)]))
+        group = record.extra.get(GROUP_KEY) if not isinstance(record, Comment) else None
+        if isinstance(group, str) and group in by_object:
+            record = dataclasses.replace(
+                record, extra={**record.extra, GROUP_KEY: by_object[group]}
+            )
+        fixed.append(record)
+    return fixed
 
 
 @serialized
@@ -194,10 +229,10 @@ def _read_one(
     if annot is None:
         return _unknown(doc, page_index, geometry, xref, subtype)
     common = _common(doc, page_index, geometry, xref, annot)
-    contents = _contents(fitz_doc, xref)
+    contents = keys.contents(fitz_doc, xref)
     stroke = rgb_to_hex(annot.colors.get("stroke"))
     fill = rgb_to_hex(annot.colors.get("fill"))
-    width = _border_width(annot)
+    width = keys.border_width(annot)
     if subtype == "Text":
         irt = annot.irt_xref
         rt = fitz_doc.xref_get_key(xref, "RT")
@@ -212,7 +247,7 @@ def _read_one(
                 updated_at=common.get("updated_at"),
                 creator_name=common.get("creator_name"),
             )
-        icon_name = _name_key(fitz_doc, xref, "Name")
+        icon_name = keys.name_key(fitz_doc, xref, "Name")
         return NoteAnnotation(
             **common,
             text=Text(contents or ""),
@@ -229,7 +264,7 @@ def _read_one(
             stroke_width=width,
             stroke_color=stroke,
             fill_color=fill,
-            stroke_dash_array=_dashes(annot),
+            stroke_dash_array=keys.dashes(annot),
         )
     if subtype == "Line":
         vertices = annot.vertices or []
@@ -240,10 +275,10 @@ def _read_one(
             stroke_width=width,
             stroke_color=stroke,
             fill_color=fill,
-            stroke_dash_array=_dashes(annot),
+            stroke_dash_array=keys.dashes(annot),
             start_point=geometry.pymupdf_to_instant_point(start),
             end_point=geometry.pymupdf_to_instant_point(end),
-            line_caps=_line_caps(fitz_doc, xref),
+            line_caps=keys.line_caps(fitz_doc, xref),
         )
     if subtype in ("Polygon", "PolyLine"):
         points = tuple(geometry.pymupdf_to_instant_point(p) for p in annot.vertices or [])
@@ -254,7 +289,7 @@ def _read_one(
                 stroke_width=width,
                 stroke_color=stroke,
                 fill_color=fill,
-                stroke_dash_array=_dashes(annot),
+                stroke_dash_array=keys.dashes(annot),
                 points=points,
             )
         return PolylineAnnotation(
@@ -263,9 +298,9 @@ def _read_one(
             stroke_width=width,
             stroke_color=stroke,
             fill_color=fill,
-            stroke_dash_array=_dashes(annot),
+            stroke_dash_array=keys.dashes(annot),
             points=points,
-            line_caps=_line_caps(fitz_doc, xref),
+            line_caps=keys.line_caps(fitz_doc, xref),
         )
     if subtype in _MARKUP:
         vertices = annot.vertices or []
@@ -280,14 +315,14 @@ def _read_one(
             Rect.bounding(geometry.pymupdf_to_instant_point(p) for p in vertices[i : i + 4])
             for i in range(0, len(vertices) - 3, 4)
         ) or (common["bbox"],)
-        _, text_color = _default_appearance(fitz_doc, xref)
+        _, text_color = keys.default_appearance(fitz_doc, xref)
         return RedactionAnnotation(
             **common,
             note=contents,
             rects=rects,
             outline_color=stroke,
             fill_color=fill,
-            overlay_text=_string_key(fitz_doc, xref, "OverlayText"),
+            overlay_text=keys.string_key(fitz_doc, xref, "OverlayText"),
             color=text_color,
         )
     if subtype == "Ink":
@@ -307,18 +342,18 @@ def _read_one(
             stroke_color=stroke,
         )
     if subtype == "Stamp":
-        name = _name_key(fitz_doc, xref, "Name")
+        name = keys.name_key(fitz_doc, xref, "Name")
         image = stamp_image(fitz_doc, xref) if name in IMAGE_STAMP_NAMES else None
         if image is not None:
             digest = hashlib.sha256(image.data).hexdigest()
             attachments[digest] = image
-            description = _string_key(fitz_doc, xref, f"{IMAGE_INFO_KEY}/Description")
+            description = keys.string_key(fitz_doc, xref, f"{IMAGE_INFO_KEY}/Description")
             return ImageAnnotation(
                 **common,
                 note=contents if contents != description else None,
                 image_attachment_id=digest,
                 content_type=image.content_type,
-                file_name=_string_key(fitz_doc, xref, f"{IMAGE_INFO_KEY}/FileName"),
+                file_name=keys.string_key(fitz_doc, xref, f"{IMAGE_INFO_KEY}/FileName"),
                 description=description,
             )
         stamp_type = stamp_type_from_name(name)
@@ -342,24 +377,24 @@ def _common(
         "page_index": page_index,
         "bbox": _bbox(fitz_doc, geometry, xref),
     }
-    created = pdf_date_to_iso(_string_key(fitz_doc, xref, "CreationDate"))
-    updated = pdf_date_to_iso(_string_key(fitz_doc, xref, "M"))
+    created = pdf_date_to_iso(keys.string_key(fitz_doc, xref, "CreationDate"))
+    updated = pdf_date_to_iso(keys.string_key(fitz_doc, xref, "M"))
     if created:
         out["created_at"] = created
     if updated:
         out["updated_at"] = updated
-    author = _string_key(fitz_doc, xref, "T")
+    author = keys.string_key(fitz_doc, xref, "T")
     if author:
         out["creator_name"] = author
-    name = _string_key(fitz_doc, xref, "NM")
+    name = keys.string_key(fitz_doc, xref, "NM")
     if name:
         out["name"] = name
-    subject = _string_key(fitz_doc, xref, "Subj")
+    subject = keys.string_key(fitz_doc, xref, "Subj")
     if subject:
         out["subject"] = subject
     if annot is not None and annot.opacity is not None and 0 <= annot.opacity < 1:
         out["opacity"] = round(float(annot.opacity), 4)
-    blend = _blend_mode(fitz_doc, xref)
+    blend = keys.blend_mode(fitz_doc, xref)
     if blend:
         out["blend_mode"] = blend
     kind, value = fitz_doc.xref_get_key(xref, "F")
@@ -390,7 +425,7 @@ def _unknown(
 ) -> UnknownAnnotation:
     fitz_doc = doc.fitz_document
     common = _common(doc, page_index, geometry, xref, annot)
-    contents = _contents(fitz_doc, xref)
+    contents = keys.contents(fitz_doc, xref)
     color = rgb_to_hex(annot.colors.get("stroke")) if annot is not None else None
     extra: dict[str, Any] = {}
     if color and color != "transparent":
@@ -420,7 +455,20 @@ def _link(
             action = {"type": "launch", "filePath": link["file"]}
         elif link.get("kind") == _FITZ.LINK_GOTOR and link.get("file"):
             action = {"type": "goToRemote", "relativePath": link["file"]}
-    return LinkAnnotation(**common, action=action)
+    fitz_doc = doc.fitz_document
+    width = keys.link_border_width(fitz_doc, xref)
+    if not width:
+        return LinkAnnotation(**common, action=action)
+    kind, value = fitz_doc.xref_get_key(xref, "C")
+    color = rgb_to_hex([float(v) for v in value.strip("[]").split()]) if kind == "array" else None
+    style = keys.name_key(fitz_doc, xref, "BS/S")
+    return LinkAnnotation(
+        **common,
+        action=action,
+        border_width=width,
+        border_color=color,
+        border_style=BORDER_STYLES_FROM_PDF.get(style or "S", "solid"),
+    )
 
 
 def _widget(
@@ -502,8 +550,8 @@ def _free_text(
 ) -> TextAnnotation:
     # A free text's /C is its background (PyMuPDF calls it "stroke"); the border is drawn
     # in the text colour, so there is no border colour to read.
-    size, font_color = _default_appearance(fitz_doc, xref)
-    rich = _string_key(fitz_doc, xref, "RC")
+    size, font_color = keys.default_appearance(fitz_doc, xref)
+    rich = keys.string_key(fitz_doc, xref, "RC")
     text = Text(rich, "xhtml") if rich and not contents else Text(contents or "")
     kind, value = fitz_doc.xref_get_key(xref, "Q")
     align = {"1": "center", "2": "right"}.get(value, "left") if kind == "int" else "left"
@@ -513,146 +561,14 @@ def _free_text(
         **{"opacity": 1.0, **common},
         text=text,
         font_size=size or 12,
-        font=_da_font(fitz_doc, xref),
+        font=keys.da_font(fitz_doc, xref),
         font_color=font_color,
         background_color=background,
         border_width=width or None,
         horizontal_align=align,
-        vertical_align="top",
         rotation=rotation or None,
-        callout=_callout(fitz_doc, geometry, xref),
+        callout=keys.callout(fitz_doc, geometry, xref),
     )
-
-
-_FONTS = {"Helv": "Helvetica", "Cour": "Courier", "TiRo": "Times", "Times": "Times"}
-
-
-def _da_font(fitz_doc: Any, xref: int) -> str | None:
-    match = re.search(r"/([^\s/]+)\s+[\d.]+\s+Tf", _string_key(fitz_doc, xref, "DA") or "")
-    if not match:
-        return None
-    name = match.group(1)
-    return _FONTS.get(name, name)
-
-
-def _callout(fitz_doc: Any, geometry: PageGeometry, xref: int) -> dict[str, Any] | None:
-    kind, value = fitz_doc.xref_get_key(xref, "CL")
-    if kind != "array":
-        return None
-    numbers = [float(v) for v in value.strip("[]").split()]
-    if len(numbers) not in (4, 6):
-        return None
-    points = [
-        list(geometry.pdf_to_instant_point(numbers[i], numbers[i + 1]))
-        for i in range(0, len(numbers), 2)
-    ]
-    out: dict[str, Any] = {"start": points[0], "end": points[-1], "innerRectInset": [0, 0, 0, 0]}
-    if len(points) == 3:
-        out["knee"] = points[1]
-    kind, value = fitz_doc.xref_get_key(xref, "LE")
-    cap = LINE_ENDS_TO_CAPS.get(value.lstrip("/")) if kind == "name" else None
-    if cap:
-        out["cap"] = cap
-    return out
-
-
-def _blend_mode(fitz_doc: Any, xref: int) -> str | None:
-    """Return the annotation's blend mode: its /BM, else the one its appearance sets."""
-    kind, value = fitz_doc.xref_get_key(xref, "BM")
-    if kind != "name":
-        kind, ap = fitz_doc.xref_get_key(xref, "AP/N")
-        if kind != "xref":
-            return None
-        ap_xref = int(ap.split()[0])
-        kind, states = fitz_doc.xref_get_key(ap_xref, "Resources/ExtGState")
-        match = re.search(r"/BM\s*/(\w+)", states) if kind == "dict" else None
-        if match is None and kind == "xref":
-            match = re.search(r"/BM\s*/(\w+)", fitz_doc.xref_object(int(states.split()[0])))
-        if match is None:
-            for ref in re.findall(r"(\d+) 0 R", states if kind == "dict" else ""):
-                match = re.search(r"/BM\s*/(\w+)", fitz_doc.xref_object(int(ref)))
-                if match:
-                    break
-        if match is None:
-            return None
-        value = match.group(1)
-    name = str(value).lstrip("/")
-    mode = name[:1].lower() + name[1:]
-    return None if mode == "normal" else mode
-
-
-# -- small readers ------------------------------------------------------------------------
-
-
-def _string_key(fitz_doc: Any, xref: int, key: str) -> str | None:
-    kind, value = fitz_doc.xref_get_key(xref, key)
-    if kind != "string":
-        return None
-    return str(value)
-
-
-def _contents(fitz_doc: Any, xref: int) -> str | None:
-    """Return ``/Contents``, or its popup's when the annotation itself has none."""
-    text = _string_key(fitz_doc, xref, "Contents")
-    if text:
-        return text
-    kind, value = fitz_doc.xref_get_key(xref, "Popup")
-    if kind == "xref":
-        return _string_key(fitz_doc, int(value.split()[0]), "Contents") or text
-    return text
-
-
-def _name_key(fitz_doc: Any, xref: int, key: str) -> str | None:
-    kind, value = fitz_doc.xref_get_key(xref, key)
-    if kind == "name":
-        return str(value).lstrip("/")
-    if kind == "string":
-        return str(value)
-    return None
-
-
-def _border_width(annot: Any) -> float | None:
-    border = annot.border or {}
-    width = border.get("width")
-    if width is None or width < 0:
-        return None
-    return float(width)
-
-
-def _dashes(annot: Any) -> tuple[float, ...] | None:
-    dashes = (annot.border or {}).get("dashes")
-    return tuple(float(d) for d in dashes) if dashes else None
-
-
-def _line_caps(fitz_doc: Any, xref: int) -> dict[str, str] | None:
-    kind, value = fitz_doc.xref_get_key(xref, "LE")
-    if kind != "array":
-        return None
-    names = [n for n in value.strip("[]").replace("/", " ").split() if n]
-    caps = {}
-    for key, name in zip(("start", "end"), names, strict=False):
-        cap = LINE_ENDS_TO_CAPS.get(name)
-        if cap:
-            caps[key] = cap
-    return caps or None
-
-
-_DA_SIZE = re.compile(r"([\d.]+)\s+Tf")
-_DA_RGB = re.compile(r"([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+rg")
-_DA_GRAY = re.compile(r"([\d.]+)\s+g(?:\s|$)")
-
-
-def _default_appearance(fitz_doc: Any, xref: int) -> tuple[float | None, str | None]:
-    da = _string_key(fitz_doc, xref, "DA") or ""
-    size_match = _DA_SIZE.search(da)
-    size = float(size_match.group(1)) if size_match else None
-    rgb_match = _DA_RGB.search(da)
-    if rgb_match:
-        color = rgb_to_hex([float(v) for v in rgb_match.groups()])
-    else:
-        gray = _DA_GRAY.search(da)
-        color = rgb_to_hex([float(gray.group(1))]) if gray else None
-    return (size if size else None), color
 
 
 __all__ = [

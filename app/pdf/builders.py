@@ -2,8 +2,11 @@
 
 :func:`add_annotation` picks the builder of the record's type (shapes, lines, polygons,
 markup, ink, free text, notes, stamps, images, links, carets); each makes the PyMuPDF
-annotation and :func:`finish` sets what every annotation carries (author, dates, colours,
-border, opacity, blend mode, flags, ``/NM``) and generates the appearance once. Widgets are
+annotation and :func:`~lamina.pdf.annotation_finish.finish` sets what every annotation
+carries (author, dates, colours, border, opacity, blend mode, flags, ``/NM``) and generates
+the appearance once. Free text, stamps and links have modules of their own
+(:mod:`~lamina.pdf.free_text_builder`, :mod:`~lamina.pdf.stamp_builder`,
+:mod:`~lamina.pdf.link_builder`). Widgets are
 not built (form field values fill the existing widgets), nor are comments (the writer makes
 them replies to their root).
 """
@@ -12,13 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import re
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
 import pymupdf
 from lamina.model.geometry import Rect
-from lamina.model.instant_json import Attachment
 from lamina.model.records import (
     NO_COLOR,
     Annotation,
@@ -43,14 +44,14 @@ from lamina.model.records import (
     UnknownAnnotation,
     WidgetAnnotation,
 )
-from lamina.pdf.geometry import PageGeometry
-from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAME
+from lamina.pdf.annotation_finish import LINE_END_CODES, Canvas, finish, fitz_rect
+from lamina.pdf.free_text_builder import write_text
+from lamina.pdf.link_builder import write_link
+from lamina.pdf.stamp_builder import write_image, write_stamp
 from lamina.pdf.values import (
     CAPS_TO_LINE_ENDS,
     NOTE_ICONS_TO_PDF,
-    flags_to_pdf,
     hex_to_rgb,
-    iso_to_pdf_date,
 )
 from pymupdf import mupdf
 
@@ -58,56 +59,6 @@ from pymupdf import mupdf
 _FITZ: Any = pymupdf
 
 log = logging.getLogger(__name__)
-
-_PYMUPDF_STAMPS = {
-    "Approved": 0,
-    "AsIs": 1,
-    "Confidential": 2,
-    "Departmental": 3,
-    "Experimental": 4,
-    "Expired": 5,
-    "Final": 6,
-    "ForComment": 7,
-    "ForPublicRelease": 8,
-    "NotApproved": 9,
-    "NotForPublicRelease": 10,
-    "Sold": 11,
-    "TopSecret": 12,
-    "Draft": 13,
-}
-_LINE_END_CODES = {
-    "None": _FITZ.PDF_ANNOT_LE_NONE,
-    "Square": _FITZ.PDF_ANNOT_LE_SQUARE,
-    "Circle": _FITZ.PDF_ANNOT_LE_CIRCLE,
-    "Diamond": _FITZ.PDF_ANNOT_LE_DIAMOND,
-    "OpenArrow": _FITZ.PDF_ANNOT_LE_OPEN_ARROW,
-    "ClosedArrow": _FITZ.PDF_ANNOT_LE_CLOSED_ARROW,
-    "Butt": _FITZ.PDF_ANNOT_LE_BUTT,
-    "ROpenArrow": _FITZ.PDF_ANNOT_LE_R_OPEN_ARROW,
-    "RClosedArrow": _FITZ.PDF_ANNOT_LE_R_CLOSED_ARROW,
-    "Slash": _FITZ.PDF_ANNOT_LE_SLASH,
-}
-_NAME_CONTENTS = mupdf.pdf_new_name("Contents")
-_NAME_RECT = mupdf.pdf_new_name("Rect")
-_NAME_NM = mupdf.pdf_new_name("NM")
-
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-class Canvas(Protocol):
-    """What a builder needs of the document being written."""
-
-    @property
-    def fitz(self) -> Any:
-        """The PyMuPDF document."""
-
-    @property
-    def attachments(self) -> Mapping[str, Attachment]:
-        """Image bytes by attachment id."""
-
-    def geometry(self, index: int) -> PageGeometry:
-        """Return the coordinate conversions of page ``index``."""
 
 
 def add_annotation(canvas: Canvas, page: Any, record: Annotation) -> int | None:
@@ -133,120 +84,6 @@ def add_annotation(canvas: Canvas, page: Any, record: Annotation) -> int | None:
     return None if annot is None else int(annot.xref)
 
 
-def finish(
-    canvas: Canvas,
-    annot: Any,
-    record: Annotation,
-    *,
-    contents: str | None,
-    stroke: str | None = None,
-    fill: str | None = None,
-    width: float | None = None,
-    dashes: Any = None,
-    keep_rect: bool = False,
-) -> Any:
-    """Set what every annotation carries, then generate its appearance once.
-
-    ``keep_rect``: put the record's bbox back as ``/Rect`` after MuPDF drew the appearance.
-    """
-    info: dict[str, str] = {}
-    if record.creator_name:
-        info["title"] = record.creator_name
-    if contents:
-        info["content"] = contents
-    if record.subject:
-        info["subject"] = record.subject
-    created = iso_to_pdf_date(record.created_at)
-    updated = iso_to_pdf_date(record.updated_at) or created
-    if created:
-        info["creationDate"] = created
-    if updated:
-        info["modDate"] = updated
-    if info:
-        annot.set_info(**info)
-    colors: dict[str, Any] = {}
-    if stroke is not None:
-        colors["stroke"] = hex_to_rgb(stroke) if stroke != NO_COLOR else []
-    if fill is not None:
-        colors["fill"] = hex_to_rgb(fill) if fill != NO_COLOR else []
-    if colors:
-        annot.set_colors(**colors)
-    if dashes:
-        # Written directly: PyMuPDF's set_border drops dash lengths that are not integers.
-        numbers = " ".join(f"{float(d):g}" for d in dashes)
-        canvas.fitz.xref_set_key(
-            annot.xref,
-            "BS",
-            f"<</W {float(width if width is not None else 1):g}/S/D/D[{numbers}]>>",
-        )
-    elif width is not None:
-        annot.set_border(width=width)
-    if record.opacity is not None and record.opacity < 1:
-        annot.set_opacity(record.opacity)
-    if record.blend_mode:
-        annot.set_blendmode(record.blend_mode[:1].upper() + record.blend_mode[1:])
-    flags = flags_to_pdf(record.flags)
-    if flags != 4:
-        annot.set_flags(flags)
-    _place_popup(annot, record)  # before drawing: moving a popup makes MuPDF redraw
-    line_ends = getattr(annot, "line_ends", None)
-    if line_ends and any(line_ends) and annot.type[0] != _FITZ.PDF_ANNOT_LINE:
-        # PyMuPDF draws a polyline's or polygon's line ends a second time, misplaced, after
-        # MuPDF drew them, and prints "cannot set rect" on the way (through its message
-        # stream, silenced for this call only): keep MuPDF's drawing only.
-        stream = _FITZ._g_out_message
-        _FITZ._g_out_message = None
-        try:
-            annot.update()
-        finally:
-            _FITZ._g_out_message = stream
-        _keep_first_block(canvas.fitz, annot.xref)
-    else:
-        annot.update()
-    # Direct dictionary edits: PyMuPDF's xref_set_key parses a string for each call.
-    obj = mupdf.pdf_annot_obj(annot.this)
-    if not contents:
-        # PyMuPDF fills in a default text for stamps ("Approved"); the record has none.
-        mupdf.pdf_dict_del(obj, _NAME_CONTENTS)
-    if keep_rect:
-        # MuPDF resizes notes to their icon and stamps to their text when it draws them;
-        # Instant's bbox wins. Viewers scale the appearance into /Rect.
-        geometry = canvas.geometry(record.page_index)
-        x0, y1 = geometry.instant_to_pdf_point((record.bbox.left, record.bbox.top))
-        x1, y0 = geometry.instant_to_pdf_point((record.bbox.right, record.bbox.bottom))
-        mupdf.pdf_dict_put_rect(obj, _NAME_RECT, mupdf.FzRect(x0, y0, x1, y1))
-    mupdf.pdf_dict_put_text_string(obj, _NAME_NM, record.name or str(record.id))
-    return annot
-
-
-def _place_popup(annot: Any, record: Annotation) -> None:
-    """Open a popup beside its annotation, inside the page (PyMuPDF puts every popup at one
-    fixed spot near the top left corner)."""
-    if annot.popup_xref == 0:
-        return
-    page = annot.parent.rect
-    box = record.bbox
-    width, height = min(200.0, page.width), min(100.0, page.height)
-    x0 = box.right + 4 if box.right + 4 + width <= page.width else max(0.0, box.left - 4 - width)
-    y0 = min(max(0.0, box.top), max(0.0, page.height - height))
-    annot.set_popup(pymupdf.Rect(x0, y0, x0 + width, y0 + height))
-
-
-def _keep_first_block(fitz_doc: Any, xref: int) -> None:
-    kind, value = fitz_doc.xref_get_key(xref, "AP/N")
-    if kind != "xref":
-        return
-    ap_xref = int(value.split()[0])
-    stream = fitz_doc.xref_stream(ap_xref).decode("latin-1")
-    head, found, _ = stream.partition("\nQ\n")
-    if found:
-        fitz_doc.update_stream(ap_xref, (head + found).encode("latin-1"))
-
-
-def _fitz_rect(rect: Rect) -> Any:
-    return pymupdf.Rect(rect.left, rect.top, rect.right, rect.bottom)
-
-
 def _write_shape(canvas: Canvas, page: Any, record: Any) -> Any:
     # MuPDF grows the /Rect of a new square or circle by 1 pt and then keeps it while the
     # stroke is drawn inside it: shrinking by 1 pt first gives /Rect == bbox, as Instant means.
@@ -254,15 +91,48 @@ def _write_shape(canvas: Canvas, page: Any, record: Any) -> Any:
     if bbox.width <= 0 or bbox.height <= 0:
         log.warning("%s %s has an empty bbox: nothing to draw, not written", record.type, record.id)
         return None
-    rect = _fitz_rect(bbox.inflated(-1) if min(bbox.width, bbox.height) > 2 else bbox)
+    clouds = _clouds(record)
+    if clouds:
+        # The cloud fills the bbox; the shape is the bbox less cloudyBorderInset (or less
+        # the room MuPDF gives a cloud of that intensity: 5 pt per step).
+        inset = _cloud_inset(record, clouds)
+        inner = Rect(
+            bbox.left + inset[0],
+            bbox.top + inset[1],
+            max(1.0, bbox.width - inset[0] - inset[2]),
+            max(1.0, bbox.height - inset[1] - inset[3]),
+        )
+        rect = fitz_rect(inner)
+    else:
+        rect = fitz_rect(bbox.inflated(-1) if min(bbox.width, bbox.height) > 2 else bbox)
     if isinstance(record, RectangleAnnotation):
         annot = page.add_rect_annot(rect)
     else:
         annot = page.add_circle_annot(rect)
-    return _finish_shape(canvas, annot, record)
+    annot = _finish_shape(canvas, annot, record, keep_rect=bool(clouds))
+    if clouds:
+        inset = _cloud_inset(record, clouds)
+        canvas.fitz.xref_set_key(annot.xref, "RD", "[" + " ".join(f"{v:g}" for v in inset) + "]")
+    return annot
 
 
-def _finish_shape(canvas: Canvas, annot: Any, record: ShapeAnnotation) -> Any:
+def _clouds(record: Any) -> float:
+    """Return the cloudy border intensity MuPDF can draw (0: a plain border)."""
+    value = getattr(record, "cloudy_border_intensity", None)
+    return float(value) if isinstance(value, int | float) and value > 0 else 0.0
+
+
+def _cloud_inset(record: Any, clouds: float) -> tuple[float, float, float, float]:
+    inset = getattr(record, "cloudy_border_inset", None)
+    if isinstance(inset, list | tuple) and len(inset) == 4:
+        return tuple(float(v) for v in inset)  # type: ignore[return-value]
+    margin = 5.0 * clouds
+    return (margin, margin, margin, margin)
+
+
+def _finish_shape(
+    canvas: Canvas, annot: Any, record: ShapeAnnotation, *, keep_rect: bool = False
+) -> Any:
     """Style a new rectangle, ellipse, line, polyline or polygon the shape base way."""
     return finish(
         canvas,
@@ -274,6 +144,8 @@ def _finish_shape(canvas: Canvas, annot: Any, record: ShapeAnnotation) -> Any:
         fill=record.fill_color,
         width=record.stroke_width if record.stroke_width is not None else 1,
         dashes=record.stroke_dash_array,
+        clouds=_clouds(record),
+        keep_rect=keep_rect,
     )
 
 
@@ -282,7 +154,7 @@ def _line_ends(record: Any) -> tuple[int, int]:
     codes = []
     for key in ("start", "end"):
         name = CAPS_TO_LINE_ENDS.get(caps.get(key, ""), "None")
-        codes.append(_LINE_END_CODES[name])
+        codes.append(LINE_END_CODES[name])
     return codes[0], codes[1]
 
 
@@ -307,7 +179,7 @@ def _write_poly(canvas: Canvas, page: Any, record: Any) -> Any:
 
 
 def _write_markup(canvas: Canvas, page: Any, record: MarkupAnnotation) -> Any:
-    quads = [_fitz_rect(r).quad for r in record.rects] or [_fitz_rect(record.bbox).quad]
+    quads = [fitz_rect(r).quad for r in record.rects] or [fitz_rect(record.bbox).quad]
     adders: dict[type, Callable[..., Any]] = {
         UnderlineAnnotation: page.add_underline_annot,
         StrikeOutAnnotation: page.add_strikeout_annot,
@@ -331,41 +203,6 @@ def _write_ink(canvas: Canvas, page: Any, record: InkAnnotation) -> Any:
         contents=record.note,
         stroke=record.stroke_color or "#000000",
         width=record.line_width,
-    )
-
-
-# The base-14 families a free text can name (PyMuPDF's short names).
-_FREE_TEXT_FONTS = {"Helvetica": "helv", "Courier": "cour", "Times": "tiro", "Arial": "helv"}
-
-
-def _write_text(canvas: Canvas, page: Any, record: TextAnnotation) -> Any:
-    font_color = hex_to_rgb(record.font_color) or (0, 0, 0)
-    fill = hex_to_rgb(record.background_color) if record.background_color else None
-    # PyMuPDF draws a border colour for rich text only; a plain one is drawn in the text
-    # colour (the record keeps its borderColor in the private copy).
-    border = None
-    align = {"left": 0, "center": 1, "right": 2}.get(record.horizontal_align or "left", 0)
-    annot = page.add_freetext_annot(
-        _fitz_rect(record.bbox),
-        record.text.value if record.text.format == "plain" else _strip_tags(record.text.value),
-        fontsize=record.font_size or 12,
-        text_color=font_color,
-        fill_color=fill,
-        border_color=border,
-        border_width=record.border_width or 0,
-        align=align,
-        fontname=_FREE_TEXT_FONTS.get((record.font or "Helvetica").split("-")[0], "helv"),
-        rotate=(record.rotation or 0) % 360 if (record.rotation or 0) % 90 == 0 else 0,
-    )
-    return finish(
-        canvas,
-        annot,
-        record,
-        # Rich text keeps its words in /Contents too: viewers without /RC show those.
-        contents=record.text.value
-        if record.text.format == "plain"
-        else _strip_tags(record.text.value),
-        keep_rect=True,
     )
 
 
@@ -425,7 +262,7 @@ def _write_comment_marker(canvas: Canvas, page: Any, record: CommentMarkerAnnota
 
 
 def _write_redaction(canvas: Canvas, page: Any, record: RedactionAnnotation) -> Any:
-    quads = [_fitz_rect(r).quad for r in record.rects] or [_fitz_rect(record.bbox).quad]
+    quads = [fitz_rect(r).quad for r in record.rects] or [fitz_rect(record.bbox).quad]
     style: dict[str, Any] = {}
     if record.fill_color and record.fill_color != NO_COLOR:
         style["fill"] = hex_to_rgb(record.fill_color)
@@ -440,93 +277,6 @@ def _write_redaction(canvas: Canvas, page: Any, record: RedactionAnnotation) -> 
     return annot
 
 
-def _write_stamp(canvas: Canvas, page: Any, record: StampAnnotation) -> Any:
-    code = _PYMUPDF_STAMPS.get(record.stamp_type)
-    annot = page.add_stamp_annot(_fitz_rect(record.bbox), stamp=code if code is not None else 0)
-    annot = finish(
-        canvas,
-        annot,
-        record,
-        contents=record.note,
-        stroke=record.color,
-        keep_rect=True,
-    )
-    if code is None or record.subtitle:
-        label = record.title or _STAMP_WORDS.get(record.stamp_type, record.stamp_type)
-        _relabel_stamp(canvas.fitz, annot, label, record.subtitle)
-        canvas.fitz.xref_set_key(annot.xref, "Name", _pdf_name(record.stamp_type, label))
-    return annot
-
-
-# The words standard stamps show (their names run the words together).
-_STAMP_WORDS = {
-    "Accepted": "Accepted",
-    "AsIs": "As Is",
-    "Completed": "Completed",
-    "ForComment": "For Comment",
-    "ForPublicRelease": "For Public Release",
-    "InformationOnly": "Information Only",
-    "InitialHere": "Initial Here",
-    "NotApproved": "Not Approved",
-    "NotForPublicRelease": "Not For Public Release",
-    "PreliminaryResults": "Preliminary Results",
-    "Rejected": "Rejected",
-    "Revised": "Revised",
-    "SignHere": "Sign Here",
-    "TopSecret": "Top Secret",
-    "Void": "Void",
-    "Witness": "Witness",
-}
-
-
-def _write_image(canvas: Canvas, page: Any, record: ImageAnnotation) -> Any:
-    attachment = canvas.attachments.get(record.image_attachment_id or "")
-    if attachment is None:
-        raise ValueError(f"attachment {record.image_attachment_id!r} is not in the document")
-    annot = page.add_stamp_annot(_fitz_rect(record.bbox), stamp=attachment.data)
-    annot = finish(
-        canvas, annot, record, contents=record.note or record.description, keep_rect=True
-    )
-    # The name marks the stamp as Lamina's image (read back as pspdfkit/image); what /Contents
-    # cannot hold beside the note goes in a private dictionary viewers ignore.
-    canvas.fitz.xref_set_key(annot.xref, "Name", f"/{IMAGE_STAMP_NAME}")
-    info = {"FileName": record.file_name, "Description": record.description}
-    entries = " ".join(f"/{k} {pymupdf.get_pdf_str(v)}" for k, v in info.items() if v)
-    if entries:
-        canvas.fitz.xref_set_key(annot.xref, IMAGE_INFO_KEY, f"<<{entries}>>")
-    return annot
-
-
-def _write_link(canvas: Canvas, page: Any, record: LinkAnnotation) -> Any:
-    action = record.action if isinstance(record.action, dict) else {}
-    link: dict[str, Any] = {"from": _fitz_rect(record.bbox)}
-    if action.get("type") == "uri":
-        link.update(kind=_FITZ.LINK_URI, uri=str(action.get("uri", "")))
-    elif action.get("type") == "goTo":
-        link.update(kind=_FITZ.LINK_GOTO, page=int(action.get("pageIndex", 0)))
-    elif action.get("type") == "named" and action.get("action"):
-        link.update(kind=_FITZ.LINK_NAMED, name=str(action["action"]))
-    elif action.get("type") == "launch" and action.get("filePath"):
-        link.update(kind=_FITZ.LINK_LAUNCH, file=str(action["filePath"]))
-    elif action.get("type") == "goToRemote" and action.get("relativePath"):
-        link.update(kind=_FITZ.LINK_GOTOR, file=str(action["relativePath"]), page=0)
-    else:
-        raise ValueError(f"a link action {action.get('type')!r} cannot be written")
-    before = {x for x, _, _ in page.annot_xrefs()}
-    page.insert_link(link)
-    after = [x for x, _, _ in page.annot_xrefs() if x not in before]
-    if not after:
-        raise ValueError("PyMuPDF made no link")
-    # PyMuPDF names a new link "fitz-L0": the record's name, or its id, as for the others.
-    canvas.fitz.xref_set_key(after[0], "NM", pymupdf.get_pdf_str(record.name or str(record.id)))
-    return _Xref(after[0])
-
-
-class _Xref:
-    def __init__(self, xref: int) -> None:
-        self.xref = xref
-
-
 def _write_unknown(canvas: Canvas, page: Any, record: UnknownAnnotation) -> Any:
     # An annotation kind Lamina does not model (Caret, FileAttachment, Sound, ...): the same
     # PDF subtype again, with its place, text and colour, and the appearance MuPDF draws.
@@ -536,7 +286,7 @@ def _write_unknown(canvas: Canvas, page: Any, record: UnknownAnnotation) -> Any:
         raise ValueError(f"pdf subtype {subtype!r} cannot be written")
     created = mupdf.pdf_create_annot(page._pdf_page(), code)
     annot = page.load_annot(mupdf.pdf_to_num(mupdf.pdf_annot_obj(created)))
-    annot.set_rect(_fitz_rect(record.bbox))
+    annot.set_rect(fitz_rect(record.bbox))
     color = record.extra.get("color")
     return finish(
         canvas,
@@ -548,54 +298,6 @@ def _write_unknown(canvas: Canvas, page: Any, record: UnknownAnnotation) -> Any:
     )
 
 
-def _pdf_name(stamp_type: str, label: str) -> str:
-    text = stamp_type if stamp_type != "Custom" else label
-    safe = "".join(ch for ch in text if ch.isalnum())
-    return f"/{safe or 'Custom'}"
-
-
-def _relabel_stamp(fitz_doc: Any, annot: Any, label: str, subtitle: str | None = None) -> None:
-    """Put ``label`` (and ``subtitle`` below it) in place of MuPDF's default stamp text,
-    fitted to the stamp's box in both directions."""
-    kind, value = fitz_doc.xref_get_key(annot.xref, "AP/N")
-    if kind != "xref":
-        return
-    ap_xref = int(value.split()[0])
-    text = label.upper() if label.replace(" ", "").isalpha() else label
-    stream = fitz_doc.xref_stream(ap_xref).decode("latin-1")
-    bbox_kind, bbox = fitz_doc.xref_get_key(ap_xref, "BBox")
-    width, height = 190.0, 50.0
-    if bbox_kind == "array":
-        numbers = [float(v) for v in bbox.strip("[]").split()]
-        width, height = numbers[2] - numbers[0], numbers[3] - numbers[1]
-    unit = pymupdf.get_text_length(text, fontname="tibo", fontsize=1) or 1
-    room = height - 12 if not subtitle else (height - 12) * 0.62
-    size = max(4.0, min(30.0, (width - 12) / unit, room / 0.75))
-    x = max(2.0, (width - unit * size) / 2)
-    head, _, rest = stream.partition("BT")
-    _, _, tail = rest.partition("ET")
-    body = "BT\n"
-    if subtitle:
-        sub_unit = pymupdf.get_text_length(subtitle, fontname="tibo", fontsize=1) or 1
-        sub_size = max(4.0, min(size * 0.5, (width - 12) / sub_unit))
-        y = 6 + sub_size * 1.2
-        body += f"/Times {size:.2f} Tf\n{x:.2f} {y:.2f} Td\n({_pdf_text(text)}) Tj\nET\nBT\n"
-        sub_x = max(2.0, (width - sub_unit * sub_size) / 2)
-        body += f"/Times {sub_size:.2f} Tf\n{sub_x:.2f} 6 Td\n({_pdf_text(subtitle)}) Tj\n"
-    else:
-        y = max(2.0, (height - size * 0.7) / 2)
-        body += f"/Times {size:.2f} Tf\n{x:.2f} {y:.2f} Td\n({_pdf_text(text)}) Tj\n"
-    fitz_doc.update_stream(ap_xref, (head + body + "ET" + tail).encode("latin-1", "replace"))
-
-
-def _pdf_text(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-
-def _strip_tags(xhtml: str) -> str:
-    return _TAG.sub("", xhtml)
-
-
 _BUILDERS: dict[type, Callable[[Canvas, Any, Any], Any]] = {
     RectangleAnnotation: _write_shape,
     EllipseAnnotation: _write_shape,
@@ -603,12 +305,12 @@ _BUILDERS: dict[type, Callable[[Canvas, Any, Any], Any]] = {
     PolygonAnnotation: _write_poly,
     PolylineAnnotation: _write_poly,
     InkAnnotation: _write_ink,
-    TextAnnotation: _write_text,
+    TextAnnotation: write_text,
     NoteAnnotation: _write_note,
     CommentMarkerAnnotation: _write_comment_marker,
-    StampAnnotation: _write_stamp,
-    ImageAnnotation: _write_image,
-    LinkAnnotation: _write_link,
+    StampAnnotation: write_stamp,
+    ImageAnnotation: write_image,
+    LinkAnnotation: write_link,
     UnknownAnnotation: _write_unknown,
 }
 for _cls in MarkupAnnotation.__subclasses__():

@@ -12,7 +12,9 @@ wrote (``/Rect``, colours, text, dates ...). The reader then:
   standard keys, as for any PDF, and adds only the fields the standard keys cannot hold and
   the record read from them does not have.
 
-The object number, page and (for comments) the root always come from the PDF itself.
+The object number, page and (for comments) the root always come from the PDF itself. The
+``id`` the record had when Lamina wrote it is kept either way (a client's ULID stays the
+record's id, whatever its ``name``), unless it was an object number: that is the PDF's own.
 """
 
 from __future__ import annotations
@@ -148,6 +150,9 @@ def with_private(fitz_doc: Any, xref: int, record: Record) -> Record:
         for key, item in stored.items():
             if key not in native and key not in STANDARD_KEYS and key not in _FROM_PDF:
                 merged[key] = item
+    kept_id = stored.get("id")
+    if isinstance(kept_id, str) and kept_id and not kept_id.isdigit():
+        merged["id"] = kept_id
     merged.setdefault("v", native.get("v", 2))
     try:
         return record_from_json(merged, f"annotation {xref}")

@@ -45,6 +45,7 @@ from multiprocessing import shared_memory
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from lamina.pdf.appearance_repair import repair_page
 from lamina.pdf.document import MUPDF_LOCK, PdfDocument, open_pdf
 from lamina.pdf.errors import PdfError
 from lamina.pdf.render import (  # the private helpers: one way to make a white tile
@@ -479,6 +480,7 @@ def render_native(
     once. ``rotation`` turns the page further clockwise (the view's Rotate), in steps of 90
     degrees; ``clip`` is then in pixels of the page as turned.
     """
+    repair_page(doc, page)  # clips with no path, which only MuPDF honours
     if shown is not None:
         shown.prepare(doc, page)
     if rotation % 360 == 0:

@@ -53,6 +53,16 @@ PDF_SUBTYPES: dict[str, str] = {
 }
 """The PDF ``/Subtype`` each Instant JSON type is written as."""
 
+BORDER_STYLES_FROM_PDF = {
+    "S": "solid",
+    "D": "dashed",
+    "B": "beveled",
+    "I": "inset",
+    "U": "underline",
+}
+"""``/BS /S`` -> Instant's ``borderStyle``."""
+BORDER_STYLES_TO_PDF = {v: k for k, v in BORDER_STYLES_FROM_PDF.items()}
+
 NOTE_ICONS_FROM_PDF = {
     "Comment": "comment",
     "Key": "key",

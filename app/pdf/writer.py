@@ -38,11 +38,13 @@ from lamina.model.records import (
     ImageAnnotation,
     Record,
 )
+from lamina.pdf.annotation_finish import strip_tags
 from lamina.pdf.annotations import GROUP_KEY, read_records
 from lamina.pdf.builders import add_annotation
 from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
 from lamina.pdf.geometry import PageGeometry
+from lamina.pdf.link_builder import burn_link_borders
 from lamina.pdf.private_data import store_private
 from lamina.pdf.stamp_images import stamp_image
 from lamina.pdf.updates import keeps_appearance, move_to_object, patch_in_place
@@ -84,6 +86,7 @@ def apply_instant_json(
         fitz_doc = doc.fitz_document
         if flatten:
             try:
+                burn_link_borders(fitz_doc)  # MuPDF's bake leaves links as they are
                 fitz_doc.bake(annots=True, widgets=True)
             except (RuntimeError, ValueError) as exc:
                 raise PdfWriteError(f"cannot flatten {doc.name}: {exc}") from exc
@@ -118,6 +121,7 @@ class _Writer:
         self.ids: dict[str, int] = {str(x): x for x in self.xref_page}
         self.replaced: dict[int, int] = {}
         self.geometries: dict[int, PageGeometry] = {}
+        self.fonts: dict[str, int] = {}
 
     def _subtype(self, xref: int) -> str:
         kind, value = self.fitz.xref_get_key(xref, "Subtype")
@@ -324,10 +328,13 @@ class _Writer:
                 x0, _, _, y1 = (float(v) for v in value.strip("[]").split())
                 geometry = self.doc.page_geometry(page_index)
                 position = tuple(geometry.pdf_to_instant_point(x0, y1))  # type: ignore[assignment]
-        annot = page.add_text_annot(position, comment.text.value, icon="Comment")
+        rich = comment.text.format == "xhtml"
+        # Rich text: its words in /Contents (what every viewer shows), the markup in /RC.
+        words = strip_tags(comment.text.value) if rich else comment.text.value
+        annot = page.add_text_annot(position, words, icon="Comment")
         if root is not None:
             annot.set_irt_xref(root)
-        info: dict[str, str] = {"content": comment.text.value}
+        info: dict[str, str] = {"content": words}
         if comment.creator_name:
             info["title"] = comment.creator_name
         created = iso_to_pdf_date(comment.created_at)
@@ -339,6 +346,8 @@ class _Writer:
         annot.set_info(**info)
         annot.update()
         self.fitz.xref_set_key(annot.xref, "NM", pymupdf.get_pdf_str(str(comment.id)))
+        if rich:
+            self.fitz.xref_set_key(annot.xref, "RC", pymupdf.get_pdf_str(comment.text.value))
         store_private(self.fitz, annot.xref, comment)
         self.xref_page[annot.xref] = page_index
         self.ids[str(comment.id)] = annot.xref

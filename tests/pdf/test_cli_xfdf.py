@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pymupdf
+import pypdf
 import pytest
 from lamina.pdf.xfdf import XFDF_NS
 
@@ -118,17 +119,28 @@ def test_a_cloudy_polygon_from_xfdf_keeps_its_rect(tmp_path: Path) -> None:
     assert polygon.get("cloudyBorderIntensity")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10 defect 3 (rich text): a reply's xhtml text is written into the PDF as "
-    "markup and reads back as plain text '<p>…</p>'",
-)
-def test_a_rich_text_reply_from_xfdf_reads_back_as_its_words(tmp_path: Path) -> None:
+def test_a_rich_text_reply_from_xfdf_reads_back_as_rich_text_and_shows_its_words(
+    tmp_path: Path,
+) -> None:
+    """Issue 10 defect 3 (rich text): a reply's xhtml was written into /Contents as markup and
+    read back as plain text '<p>…</p>'."""
     out = tmp_path / "out.pdf"
     bare = _stripped(REVIEW.with_suffix(".pdf"), tmp_path / "bare.pdf")
     assert _lamina("apply", bare, REVIEW.with_suffix(".xfdf"), "-o", out).returncode == 0
-    texts = {c["text"]["value"] for c in _dump(out)["comments"]}
-    assert not any("<p>" in t for t in texts if isinstance(t, str)), texts
+    comments = _dump(out)["comments"]
+    marked = [c["text"] for c in comments if "<p" in str(c["text"]["value"])]
+    assert marked and all(t["format"] == "xhtml" for t in marked)
+    # every viewer shows the words: /Contents holds no markup, /RC holds it (pypdf reads)
+    reader = pypdf.PdfReader(out)
+    replies = [
+        a.get_object()
+        for page in reader.pages
+        for a in page.get("/Annots") or ()  # type: ignore[union-attr]
+        if "/IRT" in a.get_object()
+    ]
+    assert replies
+    assert not any("<p" in str(r.get("/Contents", "")) for r in replies)
+    assert sum("/RC" in r for r in replies) == len(marked)
 
 
 def test_applying_the_pdf_s_own_xfdf_replaces_its_annotations_instead_of_doubling_them(

@@ -14,7 +14,7 @@ import functools
 
 import pytest
 
-from tests.pdf.engines.all_types import CASES, NOT_WRITTEN, PAGE, Case, sample_pdf
+from tests.pdf.engines.all_types import CASES, PAGE, Case, sample_pdf
 from tests.pdf.engines.renderers import ENGINES, SCALE, Raster, in_ci, missing
 
 pytestmark = pytest.mark.slow
@@ -28,13 +28,13 @@ MARGIN = 3.0
 WHITE = 230
 
 KNOWN = {
-    ("link-border", None, None): (
+    ("link-border", "mupdf", False): (
         True,
-        "issue 10 defect 7 (link borders): a link's borderColor, borderWidth and borderStyle "
-        "are not written, so no engine draws its border",
+        "MuPDF never draws a link annotation's appearance (it keeps links apart from "
+        "annotations); the border shows in MuPDF once flattened",
     ),
 }
-"""Known Lamina defects, by (case, engine or None for all, flatten or None for both):
+"""Known defects and engine limits, by (case, engine or None for all, flatten or None for both):
 (strict, reason)."""
 
 
@@ -102,7 +102,72 @@ def check(case: Case, raster: Raster) -> list[str]:
             f"{len(stray)} sampled pixels drawn outside the rectangle, first at "
             f"({x / SCALE:.0f}, {y / SCALE:.0f}) pt: {raster.pixel(x, y)}"
         )
+    problems.extend(_placement(case, raster))
     return problems
+
+
+def _region(case: Case, fractions: tuple[float, float, float, float]) -> tuple[int, ...]:
+    left, top, width, height = case.rect
+    fx0, fy0, fx1, fy1 = fractions
+    box = (left + fx0 * width, top + fy0 * height, (fx1 - fx0) * width, (fy1 - fy0) * height)
+    return tuple(round(v * SCALE) for v in (box[0], box[1], box[0] + box[2], box[1] + box[3]))
+
+
+def _placement(case: Case, raster: Raster) -> list[str]:
+    """Check where inside its rectangle a case draws (its ``extra``, see Case)."""
+    problems = []
+    x0, y0, x1, y1 = _pixels(case.rect, raster)
+    for color, fractions in case.extra.get("only_in", ()):
+        wanted = _hex(color)
+        rx0, ry0, rx1, ry1 = _region(case, fractions)
+        seen = [
+            (x, y)
+            for y in range(y0, y1)
+            for x in range(x0, x1)
+            if _near(raster.pixel(x, y), wanted)
+        ]
+        outside = [(x, y) for x, y in seen if not (rx0 <= x < rx1 and ry0 <= y < ry1)]
+        if not seen or len(outside) > 0.03 * len(seen):
+            problems.append(f"{len(outside)} of {len(seen)} {color} pixels outside {fractions}")
+    for color, fractions in case.extra.get("in", ()):
+        wanted = _hex(color)
+        rx0, ry0, rx1, ry1 = _region(case, fractions)
+        count = sum(
+            1 for y in range(ry0, ry1) for x in range(rx0, rx1) if _near(raster.pixel(x, y), wanted)
+        )
+        if count < MIN_PIXELS:
+            problems.append(f"{color} shows on {count} pixels in {fractions}")
+    if case.extra.get("wavy_top"):
+        tops = []
+        for x in range(x0 + (x1 - x0) // 5, x1 - (x1 - x0) // 5):
+            ink = [y for y in range(y0, y1) if min(raster.pixel(x, y)) < WHITE]
+            if ink:
+                tops.append(ink[0])
+        if not tops or max(tops) - min(tops) < 2 * SCALE:
+            spread = max(tops) - min(tops) if tops else None
+            problems.append(f"the top border is straight (its ink starts {spread} pixels apart)")
+    return problems
+
+
+def ink_mask(case: Case, raster: Raster) -> list[list[bool]]:
+    """Return which pixels of ``case``'s rectangle are drawn on (rows of columns)."""
+    x0, y0, x1, y1 = _pixels(case.rect, raster)
+    return [[min(raster.pixel(x, y)) < WHITE for x in range(x0, x1)] for y in range(y0, y1)]
+
+
+def turned_agreement(turned: list[list[bool]], reference: list[list[bool]]) -> float:
+    """Return how well ``turned`` is ``reference`` turned a quarter left (intersection over
+    union of their ink, 0 to 1)."""
+    height, width = len(reference), len(reference[0])
+    both = either = 0
+    for y, row in enumerate(turned):
+        for x, ink in enumerate(row):
+            # A quarter left: the reference's column u, row v land at column v, row W - u.
+            u, v = width - 1 - y, x
+            ref = 0 <= u < width and 0 <= v < height and reference[v][u]
+            both += ink and ref
+            either += ink or ref
+    return both / either if either else 0.0
 
 
 def _params() -> list[object]:
@@ -157,6 +222,58 @@ def test_the_page_outside_every_cell_stays_blank_and_each_engine_sees_both_pages
                 assert dark == [], f"page {page} cell {cell} is not blank (flatten={flatten})"
 
 
+TURNED = [c for c in CASES if "turned_from" in c.extra]
+
+
+@pytest.mark.parametrize("flatten", [False, True], ids=["annotations", "flattened"])
+@pytest.mark.parametrize("engine", list(ENGINES))
+@pytest.mark.parametrize("case", TURNED, ids=[c.key for c in TURNED])
+def test_a_rotated_stamp_draws_its_content_turned(engine: str, flatten: bool, case: Case) -> None:
+    """Its ink is the unrotated stamp's, turned a quarter left (not squeezed into the box)."""
+    _need(engine)
+    rasters = _rendered(engine, flatten)
+    (reference,) = [c for c in CASES if c.key == case.extra["turned_from"]]
+    turned = ink_mask(case, rasters[case.page])
+    assert turned_agreement(turned, ink_mask(reference, rasters[reference.page])) > 0.5
+
+
+def test_the_placement_checks_can_fail() -> None:
+    """A case drawn at the top, a straight border, an unturned stamp: each is found."""
+    _need("mupdf")
+    raster = _rendered("mupdf", False)[0]
+    (centred,) = [c for c in CASES if c.key == "free-text-centred"]
+    at_top = Case(
+        centred.key,
+        centred.page,
+        centred.cell,
+        centred.colors,
+        centred.record,
+        extra={"only_in": [("#c00000", (0.0, 0.0, 1.0, 0.2))]},
+    )
+    assert any("outside" in p for p in check(at_top, raster))
+    (plain,) = [c for c in CASES if c.key == "rectangle-stroke"]
+    wavy = Case(
+        plain.key, plain.page, plain.cell, plain.colors, plain.record, extra={"wavy_top": True}
+    )
+    assert any("straight" in p for p in check(wavy, raster))
+    page2 = _rendered("mupdf", False)[1]
+    (wide,) = [c for c in CASES if c.key == "stamp-wide"]
+    (turned,) = TURNED
+    mask = ink_mask(wide, page2)
+    assert turned_agreement(ink_mask(turned, page2), mask) > 0.5
+    # the wide stamp squeezed into the tall box, unturned, does not agree
+    squeezed = [
+        [
+            mask[min(len(mask) - 1, y * len(mask) // len(mask[0]))][
+                min(len(mask[0]) - 1, x * len(mask[0]) // len(mask))
+            ]
+            for x in range(len(mask))
+        ]
+        for y in range(len(mask[0]))
+    ]
+    assert turned_agreement(squeezed, mask) < 0.5
+
+
 def test_the_check_finds_a_wrong_colour_and_a_stray_mark() -> None:
     """The check itself can fail: a case drawn in another colour, or outside its box."""
     _need("mupdf")
@@ -170,27 +287,6 @@ def test_the_check_finds_a_wrong_colour_and_a_stray_mark() -> None:
         red.key, red.page, red.cell, red.colors, red.record, bbox=(left + 20, top + 20, 30, 30)
     )
     assert any("outside the rectangle" in p for p in check(small, raster))
-
-
-@pytest.mark.parametrize("key", sorted(NOT_WRITTEN))
-def test_a_case_left_out_of_the_sample_draws_in_every_engine(key: str) -> None:
-    """Checked alone, so that the sample does not hang on it.
-
-    Until Lamina writes it this is an expected failure (not strict: the fix of defect 4 is
-    landing as this is written, and the test then passes as it is).
-    """
-    from lamina.pdf.errors import PdfWriteError
-
-    from tests.pdf.engines.all_types import BY_KEY
-
-    case = BY_KEY[key]
-    try:
-        pdf = sample_pdf(False, only=key)
-    except PdfWriteError as exc:
-        pytest.xfail(f"{NOT_WRITTEN[key]}: {exc}")
-    for engine, render in ENGINES.items():
-        _need(engine)
-        assert check(case, render(pdf)[case.page]) == [], engine
 
 
 def test_a_missing_engine_fails_in_ci_and_skips_with_its_reason_elsewhere(

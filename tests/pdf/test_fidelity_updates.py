@@ -2,8 +2,8 @@
 
 Checked with pypdf (an independent reader): the object number of an updated original, and
 the bytes of its appearance stream when only what it does not draw changed (moved, note
-edited); and ``diff`` of a PDF another program edited (pypdf: add, change, delete, then a
-full renumbering) applied to the original reproduces the edit.
+edited); and ``diff`` of a PDF another program edited (pypdf, and PyMuPDF directly: add,
+change, delete, then a full renumbering) applied to the original reproduces the edit.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 
+import pymupdf
 import pypdf
 import pytest
 from lamina.model.geometry import Rect
@@ -132,3 +133,46 @@ def test_diff_of_a_pdf_edited_and_renumbered_by_pypdf_reproduces_the_edit() -> N
     assert set(diff.skipped_pdf_object_ids or ()) <= originals
     kept = [r for r in _records(replayed) if r.pdf_object_id in originals]
     assert len(kept) == len(originals) - 1
+
+
+def _edit_with_pymupdf(source: bytes) -> bytes:
+    """Recolour the Accepted stamp, delete another, add a circle; then save with garbage
+    collection, which renumbers every object (PyMuPDF directly, not through Lamina)."""
+    doc = pymupdf.open(stream=source)
+    page = doc[0]
+    for annot in list(page.annots()):
+        name = doc.xref_get_key(annot.xref, "NM")[1]
+        if name == "c06b2ca7-9c60-4918-9cb7-7d7512daf21d":  # Accepted
+            annot.set_colors(stroke=(0, 0, 1))
+            annot.set_info(content="changed by PyMuPDF")
+            annot.update()
+        elif name == "dcedc9d7-3a9b-41f0-84fa-34335f35eff2":
+            page.delete_annot(annot)
+    page.add_circle_annot(pymupdf.Rect(50, 600, 150, 700)).update()
+    return bytes(doc.tobytes(garbage=4))
+
+
+def test_diff_of_a_pdf_edited_and_renumbered_by_pymupdf_reproduces_the_edit() -> None:
+    source = STAMPS.read_bytes()
+    edited = _edit_with_pymupdf(source)
+    before_numbers = {r.pdf_object_id for r in _records(source)}
+    assert {r.pdf_object_id for r in _records(edited)} != before_numbers  # renumbered
+    with open_pdf(source) as before, open_pdf(edited) as after:
+        diff = diff_documents(before, after)
+    replayed = apply_instant_json(source, diff)
+
+    def summary(data: bytes) -> list[tuple[object, ...]]:
+        return sorted(
+            (r.type, getattr(r, "color", None), r.note or "", *map(round, r.bbox))
+            for r in _records(data)
+            if isinstance(r, Annotation)
+        )
+
+    assert summary(replayed) == summary(edited)
+    # paired by /NM across the renumbering: one update, one delete, one new circle
+    assert len(diff.skipped_pdf_object_ids or ()) == 2
+    assert set(diff.skipped_pdf_object_ids or ()) <= before_numbers
+    updated = [a for a in diff.annotations if a.pdf_object_id is not None]
+    new = [a for a in diff.annotations if a.pdf_object_id is None]
+    assert [getattr(a, "color", None) for a in updated] == ["#0000ff"]
+    assert [a.type for a in new] == ["pspdfkit/shape/ellipse"]

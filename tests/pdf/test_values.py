@@ -71,3 +71,21 @@ def test_stamp_names_and_the_name_tables_invert() -> None:
     assert stamp_type_from_name(None) == "Custom"
     assert {CAPS_TO_LINE_ENDS[c] for c in LINE_ENDS_TO_CAPS.values()} == set(LINE_ENDS_TO_CAPS)
     assert {NOTE_ICONS_TO_PDF[i] for i in NOTE_ICONS_FROM_PDF.values()} == set(NOTE_ICONS_FROM_PDF)
+
+
+def test_da_strings_are_parsed_in_values_only() -> None:
+    """One rule, one place: no module of the PDF bridge but values.py reads ``/DA`` with a
+    regular expression of its own (annotations.py had copies beside the public reader)."""
+    import re
+    from pathlib import Path
+
+    import lamina.pdf
+
+    root = Path(lamina.pdf.__file__).parent
+    own = [
+        str(path.relative_to(root))
+        for path in sorted(root.rglob("*.py"))
+        if path.name != "values.py"
+        and re.search(r"re\.compile\(r?[\"'][^\"']*\\s\+(?:Tf|rg|RG)", path.read_text())
+    ]
+    assert own == []

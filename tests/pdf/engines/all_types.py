@@ -24,6 +24,8 @@ CELL = (PAGE[0] / COLUMNS, PAGE[1] / ROWS)
 INSET = 20.0
 TEXT_FIELD, CHECK_BOX = "engine.name", "engine.agree"
 IMAGE_COLOR = "#00c0c0"
+IMAGE_LEFT, IMAGE_RIGHT = "#00b000", "#b000b0"
+"""The two halves of the image that is drawn turned."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,11 @@ class Case:
         record: the Instant JSON annotation without id, page and bbox (None: a form field
             value, whose widget the base PDF has).
         bbox: the rectangle in Instant space (default: the cell less its inset).
+        extra: further checks (tests/pdf/test_engines.py): ``only_in`` [(colour, region)],
+            every pixel of that colour is inside the region (fractions of the rectangle:
+            left, top, right, bottom); ``in`` [(colour, region)], it shows in the region;
+            ``wavy_top``, the top border is a cloud, not a straight line; ``turned_from``,
+            the key of a case it draws turned a quarter left.
     """
 
     key: str
@@ -73,6 +80,15 @@ def _small(cell: int, size: float = 32.0) -> tuple[float, float, float, float]:
     left = column * CELL[0] + (CELL[0] - size) / 2
     top = row * CELL[1] + (CELL[1] - size) / 2
     return (left, top, size, size)
+
+
+def _box(cell: int, width: float, height: float) -> tuple[float, float, float, float]:
+    """A ``width`` x ``height`` box in the middle of ``cell``."""
+    cell %= COLUMNS * ROWS
+    column, row = cell % COLUMNS, cell // COLUMNS
+    left = column * CELL[0] + (CELL[0] - width) / 2
+    top = row * CELL[1] + (CELL[1] - height) / 2
+    return (left, top, width, height)
 
 
 def _points(cell: int, *relative: tuple[float, float]) -> list[list[float]]:
@@ -129,6 +145,7 @@ def _cases() -> list[Case]:
             "cloudyBorderIntensity": 2,
             "cloudyBorderInset": [9, 9, 9, 9],
         },
+        extra={"wavy_top": True},
     )
     add(
         "ellipse-fill",
@@ -201,6 +218,7 @@ def _cases() -> list[Case]:
             "cloudyBorderIntensity": 1,
             "points": _points(8, (0.2, 0.2), (0.8, 0.2), (0.8, 0.8), (0.2, 0.8)),
         },
+        extra={"wavy_top": True},
     )
     add(
         "ink",
@@ -273,6 +291,8 @@ def _cases() -> list[Case]:
             "horizontalAlign": "center",
             "verticalAlign": "center",
         },
+        # vertically centred: the words are in the middle of the box, not at its top
+        extra={"only_in": [("#c00000", (0.0, 0.3, 1.0, 0.7))]},
     )
     add(
         "free-text-rotated",
@@ -288,6 +308,8 @@ def _cases() -> list[Case]:
             "verticalAlign": "bottom",
             "rotation": 90,
         },
+        # turned a quarter left, the lines' bottom is the box's right side
+        extra={"only_in": [("#0000c0", (0.6, 0.0, 1.0, 1.0))]},
     )
     add(
         "stamp-approved",
@@ -380,7 +402,54 @@ def _cases() -> list[Case]:
         26,
         ("#c00000",),
         {"type": "pspdfkit/stamp", "stampType": "Rejected", "color": "#c00000", "rotation": 90},
-        bbox=_small(26, 90),
+        bbox=_box(26, 40, 100),
+        # drawn as "stamp-wide" turned a quarter left (test_engines compares the two)
+        extra={"turned_from": "stamp-wide"},
+    )
+    add(
+        "free-text-callout",
+        27,
+        ("#0000ff", "#008080"),
+        {
+            "type": text,
+            "text": {"format": "plain", "value": "Call"},
+            "fontColor": "#008080",
+            "fontSize": 12,
+            "borderColor": "#0000ff",
+            "borderWidth": 2,
+            "callout": {
+                "start": _points(27, (0.05, 0.95))[0],
+                "knee": _points(27, (0.2, 0.6))[0],
+                "end": _points(27, (0.45, 0.3))[0],
+                "cap": "closedArrow",
+                "innerRectInset": [50, 0, 0, 45],
+            },
+        },
+        # the callout line and its arrow reach the bottom left corner, outside the text box
+        extra={"in": [("#0000ff", (0.0, 0.7, 0.3, 1.0))]},
+    )
+    add(
+        "stamp-wide",
+        30,
+        ("#c00000",),
+        {"type": "pspdfkit/stamp", "stampType": "Rejected", "color": "#c00000"},
+        bbox=_box(30, 100, 40),
+    )
+    add(
+        "image-rotated",
+        31,
+        (IMAGE_LEFT, IMAGE_RIGHT),
+        {
+            "type": "pspdfkit/image",
+            "imageAttachmentId": "engine-image-halves",
+            "contentType": "image/png",
+            "rotation": 90,
+        },
+        bbox=_box(31, 40, 80),
+        # turned a quarter left: the image's left half is at the bottom, its right at the top
+        extra={
+            "only_in": [(IMAGE_LEFT, (0.0, 0.45, 1.0, 1.0)), (IMAGE_RIGHT, (0.0, 0.0, 1.0, 0.55))]
+        },
     )
     add(
         "form-text-value",
@@ -395,13 +464,8 @@ def _cases() -> list[Case]:
     return c
 
 
-NOT_WRITTEN = {
-    "comment-marker": "issue 10 defect 4: apply refuses pspdfkit/comment-marker "
-    "('no pdf annotation can hold' it), so the sample leaves it out; test_engines checks it alone",
-}
-"""Cases Lamina cannot write yet (each is checked on its own, as a strict xfail)."""
 ALL_CASES: tuple[Case, ...] = tuple(_cases())
-CASES: tuple[Case, ...] = tuple(c for c in ALL_CASES if c.key not in NOT_WRITTEN)
+CASES: tuple[Case, ...] = ALL_CASES
 BY_KEY = {case.key: case for case in ALL_CASES}
 
 
@@ -410,6 +474,15 @@ def image_png() -> bytes:
     """A small PNG of one flat colour (:data:`IMAGE_COLOR`)."""
     pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 16, 16), False)
     pixmap.set_rect(pixmap.irect, tuple(int(IMAGE_COLOR[i : i + 2], 16) for i in (1, 3, 5)))
+    return bytes(pixmap.tobytes("png"))
+
+
+@functools.cache
+def halves_png() -> bytes:
+    """A 32 x 16 PNG: its left half :data:`IMAGE_LEFT`, its right half :data:`IMAGE_RIGHT`."""
+    pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 32, 16), False)
+    for irect, color in (((0, 0, 16, 16), IMAGE_LEFT), ((16, 0, 32, 16), IMAGE_RIGHT)):
+        pixmap.set_rect(pymupdf.IRect(*irect), tuple(int(color[i : i + 2], 16) for i in (1, 3, 5)))
     return bytes(pixmap.tobytes("png"))
 
 
@@ -468,7 +541,11 @@ def instant_json(cases: tuple[Case, ...] | None = None) -> dict[str, Any]:
             "engine-image": {
                 "binary": base64.b64encode(image_png()).decode("ascii"),
                 "contentType": "image/png",
-            }
+            },
+            "engine-image-halves": {
+                "binary": base64.b64encode(halves_png()).decode("ascii"),
+                "contentType": "image/png",
+            },
         },
     }
 
@@ -477,7 +554,7 @@ def instant_json(cases: tuple[Case, ...] | None = None) -> dict[str, Any]:
 def sample_pdf(flatten: bool, only: str | None = None) -> bytes:
     """The all-types sample written by Lamina (``flatten``: burnt into the page).
 
-    ``only``: the PDF of that one case (for the cases of :data:`NOT_WRITTEN`).
+    ``only``: the PDF of that one case.
     """
     cases = None if only is None else (BY_KEY[only],)
     diff = parse_instant_json(json.dumps(instant_json(cases)).encode())
