@@ -6,8 +6,8 @@ Space held.
 
 The view converts each ``QMouseEvent`` once into a :class:`~lamina.model.tools.PointerEvent` in
 Instant coordinates (:meth:`PageGeometry.display_to_instant`) and feeds the active tool's
-generator; everything else about drawing is in :mod:`lamina.model.tools`, and the layout and
-painting of the pages in :mod:`lamina.ui.page_canvas`.
+generator; everything else about drawing is in :mod:`lamina.model.tools`, the layout of the
+pages in :mod:`lamina.ui.page_layout` and their painting in :mod:`lamina.ui.page_canvas`.
 """
 
 from __future__ import annotations
