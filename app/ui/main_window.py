@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.page_chosen.connect(view.go_to_page)
         self.thumbnails.follow_annotations(view.painted_annotations)
         view.annotations_changed.connect(self.thumbnails.redraw_pages)
+        view.rotation_changed.connect(self.thumbnails.set_rotation)
         self.properties.style_changed.connect(editor.on_style_changed)
         self.comments.activated.connect(editor.go_to_record)
         self.comments.reply.connect(editor.reply)

@@ -69,7 +69,9 @@ class PageCanvas(PageLayout):
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
         self._renderer: TileRenderer | None = None
         self._inverted = False
-        self._inverted_tiles: OrderedDict[TileKey, tuple[int, QImage]] = OrderedDict()
+        self._inverted_images: OrderedDict[int, QImage] = OrderedDict()
+        """Inverted copies of tiles and previews shown in the dark reading mode, by the
+        ``cacheKey`` of the image they were made from (a new image gets a new key)."""
         self._annotations: dict[int, list[Annotation]] = {}
         self._page_of: dict[str, int] = {}
         self._editable: Callable[[Annotation], bool] = lambda _a: True
@@ -245,22 +247,24 @@ class PageCanvas(PageLayout):
     def set_inverted(self, inverted: bool) -> None:
         """Show pages with inverted colours (light text on dark paper), or as they are."""
         self._inverted = inverted
-        self._inverted_tiles.clear()
+        self._inverted_images.clear()
         self.viewport().update()
 
-    def _shown_tile(self, key: TileKey, image: QImage) -> QImage:
-        """Return the tile as painted: inverted in the dark reading mode (kept for reuse)."""
+    def _shown(self, image: QImage) -> QImage:
+        """Return a tile or preview as painted: inverted in the dark reading mode (an
+        inverted copy is kept for reuse)."""
         if not self._inverted:
             return image
-        kept = self._inverted_tiles.get(key)
-        if kept is not None and kept[0] == image.cacheKey():
-            self._inverted_tiles.move_to_end(key)
-            return kept[1]
+        source = image.cacheKey()
+        kept = self._inverted_images.get(source)
+        if kept is not None:
+            self._inverted_images.move_to_end(source)
+            return kept
         inverted = image.copy()
         inverted.invertPixels()
-        self._inverted_tiles[key] = (image.cacheKey(), inverted)
-        while len(self._inverted_tiles) > 96:
-            self._inverted_tiles.popitem(last=False)
+        self._inverted_images[source] = inverted
+        while len(self._inverted_images) > 96:
+            self._inverted_images.popitem(last=False)
         return inverted
 
     # -- painting -----------------------------------------------------------------------
@@ -335,7 +339,7 @@ class PageCanvas(PageLayout):
                 continue
             # The tile is drawn 1:1 in device pixels (the image carries no ratio of its own
             # because it is shared with any window), so it is crisp at any ratio.
-            painter.drawImage(_tile_target(rect, key, dpr), self._shown_tile(key, image))
+            painter.drawImage(_tile_target(rect, key, dpr), self._shown(image))
             painted_tile = True
             if renderer.stale(key):
                 stale.append(key)  # painted until its new pixels (annotations changed) arrive
@@ -359,9 +363,10 @@ class PageCanvas(PageLayout):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         for key in missing:
-            preview = self._renderer.preview(key.page)
-            if preview is None or key.rotation:
-                continue  # (a preview is of the page unturned)
+            preview = self._renderer.preview(key.page, key.rotation)
+            if preview is None:
+                continue
+            preview = self._shown(preview)
             rect = self.page_rect(key.page)
             sx = preview.width() / max(1.0, rect.width() * dpr)
             sy = preview.height() / max(1.0, rect.height() * dpr)

@@ -56,10 +56,12 @@ class PageLayout(QAbstractScrollArea):
     Signals:
         zoom_changed(float): the zoom (1.0 = 100 %) changed.
         current_page_changed(int): the page at the top of the view changed (0-based).
+        rotation_changed(int): the view turned its pages (the new :attr:`rotation`).
     """
 
     zoom_changed = Signal(float)
     current_page_changed = Signal(int)
+    rotation_changed = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -209,20 +211,21 @@ class PageLayout(QAbstractScrollArea):
         if degrees % 90:
             raise ValueError(f"pages turn in steps of 90 degrees, not {degrees}")
         turn = degrees % 360
-        if not turn or not self._geometries:
-            self._rotation = (self._rotation + turn) % 360
+        if not turn:
             return
-        page = self._current_page
         self._rotation = (self._rotation + turn) % 360
-        self._geometries = [
-            dataclasses.replace(g, rotation=(g.rotation + turn) % 360) for g in self._geometries
-        ]
-        if self._fit is not None:
-            self._apply_fit()
-        else:
-            self._relayout()
-        self.go_to_page(page)
-        self.viewport().update()
+        if self._geometries:
+            page = self._current_page
+            self._geometries = [
+                dataclasses.replace(g, rotation=(g.rotation + turn) % 360) for g in self._geometries
+            ]
+            if self._fit is not None:
+                self._apply_fit()
+            else:
+                self._relayout()
+            self.go_to_page(page)
+            self.viewport().update()
+        self.rotation_changed.emit(self._rotation)
 
     def _turned(self, geometry: PageGeometry) -> PageGeometry:
         if not self._rotation:

@@ -200,7 +200,8 @@ class TileRenderer(QObject):
         self._cache: OrderedDict[TileKey, QImage] = OrderedDict()
         self._cache_bytes = 0
         self._limit = cache_bytes
-        self._previews: dict[int, TileKey] = {}
+        self._previews: dict[tuple[int, int], TileKey] = {}
+        """The sharpest whole-page image cached per page and rotation (a thumbnail)."""
         # Shared with the fallback thread, under self._cond.
         self._wanted: dict[str, list[TileKey]] = {c: [] for c in CHANNELS}
         self._in_flight: dict[TileKey, str] = {}
@@ -254,12 +255,13 @@ class TileRenderer(QObject):
         """Return whether a cached tile shows annotations that have changed since (ask again)."""
         return key in self._stale
 
-    def preview(self, page: int) -> QImage | None:
-        """Return a cached whole-page image of ``page`` at any zoom (a thumbnail), if any.
+    def preview(self, page: int, rotation: int = 0) -> QImage | None:
+        """Return a cached whole-page image of ``page`` turned by ``rotation`` at any zoom (a
+        thumbnail), if any.
 
         The page view scales it up while the sharp tiles are being drawn.
         """
-        key = self._previews.get(page)
+        key = self._previews.get((page, rotation))
         return self._cache.get(key) if key is not None else None
 
     def pending(self, channel: str = "view") -> list[TileKey]:
@@ -375,18 +377,18 @@ class TileRenderer(QObject):
             old_key, old = self._cache.popitem(last=False)
             self._cache_bytes -= old.sizeInBytes()
             self._stale.discard(old_key)
-            if self._previews.get(old_key.page) == old_key:
-                del self._previews[old_key.page]
+            if self._previews.get((old_key.page, old_key.rotation)) == old_key:
+                del self._previews[old_key.page, old_key.rotation]
         self.tile_ready.emit(key)
 
     def _note_preview(self, key: TileKey) -> None:
         # A tile at the origin that is small enough to be a whole page is a thumbnail render;
         # keep the sharpest one per page as the stand-in for tiles not drawn yet.
-        if key.width >= TILE_SIZE or key.height >= TILE_SIZE or key.rotation:
+        if key.width >= TILE_SIZE or key.height >= TILE_SIZE:
             return
-        best = self._previews.get(key.page)
+        best = self._previews.get((key.page, key.rotation))
         if best is None or best not in self._cache or best.width < key.width:
-            self._previews[key.page] = key
+            self._previews[key.page, key.rotation] = key
 
     def _take(self, for_thread: bool) -> TileKey | None:
         """Pop the most wanted tile and mark it in flight (hold ``self._cond``)."""
