@@ -78,6 +78,8 @@ class DrawnRecords(QObject):
         original = self._base.get(annotation.pdf_object_id or 0)
         if original is None:
             return False
+        if original == annotation:
+            return True  # the common case, decided without building a diff
         return not diff_against_base([original], [annotation]).annotations
 
     def _frame_layers(self) -> None:

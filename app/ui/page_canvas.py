@@ -84,6 +84,7 @@ class PageCanvas(PageLayout):
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
         self._painted_once = False
+        self._scrolling_up = False  # the last scroll went up: prefetch above, not below
         # A render worker process takes most of a second of CPU to start: start a spare once
         # the app is idle, so it is warm when a document opens.
         QTimer.singleShot(_WARM_WORKER_MS, self._prestart_worker)
@@ -381,21 +382,41 @@ class PageCanvas(PageLayout):
         painter.restore()
 
     def _prefetch_tiles(self, pages: range) -> list[TileKey]:
-        """Return the tiles of the first screenful of the page after the visible ones."""
-        if not pages or pages.stop >= len(self._geometries):
+        """Return the tiles of the next screenful in the direction of the last scroll, the
+        nearest first: drawn while this one is looked at, they are there when it scrolls."""
+        if not pages or self._renderer is None:
             return []
-        nxt = pages.stop
-        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
-        w_dev, h_dev = self._geometries[nxt].display_size(device_zoom)
-        height = min(h_dev, self.viewport().height() * self.viewport().devicePixelRatioF())
-        return tiles_for(
-            nxt,
-            device_zoom,
-            w_dev,
-            h_dev,
-            (0, 0, math.ceil(w_dev), math.ceil(height)),
-            self._rotation,
-        )
+        dpr = self.viewport().devicePixelRatioF()
+        device_zoom = self._zoom * dpr
+        height = self.viewport().height()
+        top = self.verticalScrollBar().value()
+        if self._scrolling_up:
+            band, nearest = (top - height, top), range(pages.start, -1, -1)
+        else:
+            # From the last page on screen: its part below the view is in the band too.
+            band, nearest = (top + height, top + 2 * height), range(pages.stop - 1, self.page_count)
+        keys: list[TileKey] = []
+        for page in nearest:
+            page_top = self._tops[page]
+            w_dev, h_dev = self._geometries[page].display_size(device_zoom)
+            page_bottom = page_top + h_dev / dpr
+            if page_bottom <= band[0] or page_top >= band[1]:
+                if (page_top >= band[1]) != self._scrolling_up:
+                    break  # past the band
+                continue
+            y0 = max(0.0, band[0] - page_top) * dpr
+            y1 = min(h_dev, (band[1] - page_top) * dpr)
+            keys.extend(
+                tiles_for(
+                    page,
+                    device_zoom,
+                    w_dev,
+                    h_dev,
+                    (0, int(y0), math.ceil(w_dev), math.ceil(y1)),
+                    self._rotation,
+                )
+            )
+        return keys
 
     def _paint_overlays(self, painter: QPainter, page: int) -> None:
         x, y = self._page_origin(page)
@@ -414,6 +435,11 @@ class PageCanvas(PageLayout):
         for annotation in self._annotations.get(page, ()):
             if annotation.id not in self._native_ids:
                 paint_annotation(painter, annotation)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        if dy:
+            self._scrolling_up = dy > 0  # (content moving down: the view goes up)
+        super().scrollContentsBy(dx, dy)
 
     def _on_tile_ready(self, key: object) -> None:
         self.viewport().update()

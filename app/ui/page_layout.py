@@ -57,11 +57,14 @@ class PageLayout(QAbstractScrollArea):
         zoom_changed(float): the zoom (1.0 = 100 %) changed.
         current_page_changed(int): the page at the top of the view changed (0-based).
         rotation_changed(int): the view turned its pages (the new :attr:`rotation`).
+        pages_measured(): the exact size of every page is read (after the first paint, in
+            idle slices); reading page sizes is cheap from now on.
     """
 
     zoom_changed = Signal(float)
     current_page_changed = Signal(int)
     rotation_changed = Signal(int)
+    pages_measured = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -120,6 +123,8 @@ class PageLayout(QAbstractScrollArea):
         """Read the exact size of the pages not read yet, in idle slices."""
         if self._next_exact < len(self._geometries):
             self._geometry_timer.start()
+        else:
+            self.pages_measured.emit()
 
     def _scroll_to_start(self) -> None:
         """Show the top-left corner of the first page (a page narrower than the view is centred
@@ -162,6 +167,8 @@ class PageLayout(QAbstractScrollArea):
     def _read_geometry_slice(self) -> None:
         if self._doc is None or self._next_exact >= len(self._geometries):
             self._geometry_timer.stop()
+            if self._doc is not None:
+                self.pages_measured.emit()
             return
         start = self._next_exact
         self._next_exact = min(len(self._geometries), start + _GEOMETRY_SLICE)
