@@ -77,8 +77,10 @@ class PageCanvas(PageLayout):
         self._editable: Callable[[Annotation], bool] = lambda _a: True
         # The PDF's own annotations nobody edited: drawn by the tiles from their own
         # appearance streams, not painted here (None until told: the tiles show them all).
-        self._native_ids: frozenset[str] = frozenset()
+        self._native_ids: set[str] = set()
+        self._native_xref_of: dict[str, int] = {}
         self._native_xrefs: dict[int, int] | None = None
+        """The object number of each native annotation shown and its page (None: all)."""
         self._words: dict[int, list[PageWord]] = {}
         self._links: dict[int, list[PageLink]] = {}
         self._search_hits: list[SearchHit] = []
@@ -103,7 +105,8 @@ class PageCanvas(PageLayout):
         renderer.tile_ready.connect(self._on_tile_ready)
         self._words.clear()
         self._links.clear()
-        self._native_ids = frozenset()
+        self._native_ids = set()
+        self._native_xref_of = {}
         self._native_xrefs = None
         self._painted_once = False
         self._lay_out_document(doc)
@@ -152,9 +155,10 @@ class PageCanvas(PageLayout):
         canvas paints every other record itself (new ones, edited ones). Only the pages
         whose set changes are drawn again.
         """
-        records = list(records)
+        records = [a for a in records if a.pdf_object_id is not None]
         shown = {a.pdf_object_id: a.page_index for a in records if a.pdf_object_id is not None}
-        self._native_ids = frozenset(a.id for a in records if a.pdf_object_id is not None)
+        self._native_ids = {a.id for a in records}
+        self._native_xref_of = {a.id: a.pdf_object_id for a in records if a.pdf_object_id}
         old, self._native_xrefs = self._native_xrefs, shown
         if self._renderer is not None:
             if old is None:
@@ -171,6 +175,36 @@ class PageCanvas(PageLayout):
                 pages |= {p for x, p in shown.items() if x in old and old[x] != p}
             self._renderer.show_annotations(frozenset(shown), pages)
         self.viewport().update()
+
+    def update_native(self, shown: Iterable[Annotation], hidden: Iterable[str]) -> None:
+        """Change which records the tiles draw, by what changed: ``shown`` records (the
+        PDF's own, unedited) are drawn by the tiles from now on, the ids in ``hidden`` are
+        not (edited or deleted). The cost is that of the change, not of every record; only
+        the pages affected are drawn again."""
+        if self._native_xrefs is None:
+            return  # the tiles show every annotation: nothing is left out to show again
+        pages: set[int] = set()
+        for record_id in hidden:
+            xref = self._native_xref_of.pop(record_id, None)
+            self._native_ids.discard(record_id)
+            if xref is not None and xref in self._native_xrefs:
+                pages.add(self._native_xrefs.pop(xref))
+        for a in shown:
+            xref = a.pdf_object_id
+            if xref is None:
+                continue
+            old = self._native_xrefs.get(xref)
+            if old != a.page_index:
+                pages.add(a.page_index)
+                if old is not None:
+                    pages.add(old)
+            self._native_ids.add(a.id)
+            self._native_xref_of[a.id] = xref
+            self._native_xrefs[xref] = a.page_index
+        if pages and self._renderer is not None:
+            self._renderer.show_annotations(frozenset(self._native_xrefs), pages)
+        if pages:
+            self.viewport().update()
 
     def _hides_some(self, page: int, shown: Mapping[int, int]) -> bool:
         if self._doc is None:

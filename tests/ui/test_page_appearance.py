@@ -128,3 +128,41 @@ def test_an_edited_stamp_is_drawn_by_the_app_and_the_original_goes(qtbot, window
     assert window.session.undo()
     _wait_painted(qtbot, window)
     assert _difference(window, _shot(window), reference, old_box) < 6.0
+
+
+def test_an_edit_changes_what_the_tiles_show_by_the_edit_only(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """Issue 15: every edit rebuilt the set of the PDF's own annotations the tiles draw from
+    all of them (O(N) per edit). Now the view is told what changed: the edited record and
+    its page; undo gives it back to the tiles the same way."""
+    from lamina.ui.page_canvas import PageCanvas
+
+    open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
+    _wait_painted(qtbot, window)
+    view = window.view
+    rebuilt: list[int] = []
+    monkeypatch.setattr(
+        PageCanvas, "show_native", lambda self, records: rebuilt.append(len(list(records)))
+    )
+    renderer = window.renderer
+    told: list[tuple[int, set[int]]] = []
+    real = type(renderer).show_annotations
+
+    def spy(self, xrefs, pages):  # type: ignore[no-untyped-def]
+        pages = set(pages)
+        told.append((len(xrefs or ()), pages))
+        return real(self, xrefs, pages)
+
+    monkeypatch.setattr(type(renderer), "show_annotations", spy)
+    originals = _originals(window)
+    custom = next(a for a in originals if a.pdf_object_id == 34)
+    natives = len(view.native_xrefs() or ())
+    moved = dataclasses.replace(custom, bbox=custom.bbox.translated(0, 400))
+    window.session.update(moved)
+    assert rebuilt == []  # nothing rebuilt from every record
+    assert told == [(natives - 1, {custom.page_index})]
+    assert not view.native(moved) and 34 not in (view.native_xrefs() or ())
+    assert window.session.undo()
+    assert told[-1] == (natives, {custom.page_index})
+    assert view.native(custom)
