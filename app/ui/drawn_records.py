@@ -103,7 +103,9 @@ class DrawnRecords(QObject):
             return
         drawn = {p: self.model.page_annotations(p) for p in pages}
         wanted = set(ids)
-        now = {a.id: a for records in drawn.values() for a in records if a.id in wanted}
+        now: dict[str, Annotation] = {
+            a.id: a for records in drawn.values() for a in records if a.id in wanted
+        }
         shown: list[Annotation] = []
         hidden: list[str] = []
         for record_id in ids:

@@ -9,7 +9,7 @@ tools, selection and pointer input.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -36,6 +36,9 @@ _BACKGROUND = QColor("#5f6368")
 _SHADOW = QColor("#494c50")
 _PAPER = QColor("#ffffff")
 _DARK_PAPER = QColor("#000000")
+
+_BAKED_TILES = 64
+"""Tiles kept with the records the canvas paints drawn into them (about 1 MB each)."""
 
 _WARM_WORKER_MS = 1000
 """How long after a page view exists a spare render worker is started."""
@@ -83,6 +86,12 @@ class PageCanvas(PageLayout):
         """The object number of each native annotation shown and its page (None: all)."""
         self._words: dict[int, list[PageWord]] = {}
         self._links: dict[int, list[PageLink]] = {}
+        # The records the canvas paints are drawn into a copy of each tile once, kept until
+        # the tile or its page's records change: a frame only copies tiles to the screen.
+        self._page_versions: Counter[int] = Counter()
+        self._baked: OrderedDict[TileKey, tuple[int, int, str | None, QImage]] = OrderedDict()
+        self._unbaked: dict[int, QRegion] = {}
+        """Per page painted now, where its records are painted directly (tiles missing)."""
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
         self._painted_once = False
@@ -123,6 +132,7 @@ class PageCanvas(PageLayout):
         changed = set(self._annotations) | set(by_page)
         self._annotations = by_page
         self._page_of = {a.id: a.page_index for a in annotations}
+        self._baked.clear()
         self._editable = editable
         self._drawn_changed()
         self.viewport().update()
@@ -135,6 +145,7 @@ class PageCanvas(PageLayout):
         Only a page on screen is repainted.
         """
         for page, drawn in pages.items():
+            self._page_versions[page] += 1
             for a in self._annotations.pop(page, ()):
                 if self._page_of.get(a.id) == page:
                     del self._page_of[a.id]
@@ -160,6 +171,7 @@ class PageCanvas(PageLayout):
         self._native_ids = {a.id for a in records}
         self._native_xref_of = {a.id: a.pdf_object_id for a in records if a.pdf_object_id}
         old, self._native_xrefs = self._native_xrefs, shown
+        self._baked.clear()
         if self._renderer is not None:
             if old is None:
                 # Until now the tiles showed every annotation: only pages with one not shown
@@ -201,6 +213,8 @@ class PageCanvas(PageLayout):
             self._native_ids.add(a.id)
             self._native_xref_of[a.id] = xref
             self._native_xrefs[xref] = a.page_index
+        for page in pages:
+            self._page_versions[page] += 1
         if pages and self._renderer is not None:
             self._renderer.show_annotations(frozenset(self._native_xrefs), pages)
         if pages:
@@ -283,6 +297,7 @@ class PageCanvas(PageLayout):
         """Show pages with inverted colours (light text on dark paper), or as they are."""
         self._inverted = inverted
         self._inverted_images.clear()
+        self._baked.clear()
         self.viewport().update()
 
     def _shown(self, image: QImage) -> QImage:
@@ -301,6 +316,67 @@ class PageCanvas(PageLayout):
         while len(self._inverted_images) > 96:
             self._inverted_images.popitem(last=False)
         return inverted
+
+    def _excluded_id(self) -> str | None:
+        """Return a record not to draw into tiles now (a subclass: the one being moved)."""
+        return None
+
+    def _painted_records(self, page: int) -> list[Annotation]:
+        excluded = self._excluded_id()
+        return [
+            a
+            for a in self._annotations.get(page, ())
+            if a.id not in self._native_ids and a.id != excluded
+        ]
+
+    def _baked_tile(self, key: TileKey, image: QImage, excluded: str | None) -> QImage:
+        """Return the tile with the records the canvas paints on its page drawn into it
+        (made once, kept until the tile, its page's records or ``excluded`` change)."""
+        records = [
+            a
+            for a in self._annotations.get(key.page, ())
+            if a.id not in self._native_ids and a.id != excluded
+        ]
+        if not records:
+            return image
+        left_out = excluded if self._page_of.get(excluded or "") == key.page else None
+        stamp = (image.cacheKey(), self._page_versions[key.page], left_out)
+        kept = self._baked.get(key)
+        if kept is not None and kept[:3] == stamp:
+            self._baked.move_to_end(key)
+            return kept[3]
+        baked = image.copy()
+        painter = QPainter(baked)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # Tile pixels are the page's device pixels, shifted to the tile's origin.
+        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
+        geometry = self._geometries[key.page]
+        painter.setTransform(instant_transform(geometry, device_zoom, -key.x, -key.y))
+        for annotation in records:
+            paint_annotation(painter, annotation)
+        painter.end()
+        self._baked[key] = (*stamp, baked)
+        while len(self._baked) > _BAKED_TILES:
+            self._baked.popitem(last=False)
+        return baked
+
+    def _paint_records(self, painter: QPainter, page: int) -> None:
+        """Paint the records of ``page`` where its tiles are still missing (elsewhere they
+        are drawn into the tiles), in Instant coordinates."""
+        region = self._unbaked.get(page)
+        if region is None or region.isEmpty():
+            return
+        records = self._painted_records(page)
+        if not records:
+            return
+        painter.save()
+        transform = painter.transform()
+        painter.resetTransform()
+        painter.setClipRegion(region)
+        painter.setTransform(transform)
+        for annotation in records:
+            paint_annotation(painter, annotation)
+        painter.restore()
 
     # -- painting -----------------------------------------------------------------------
 
@@ -349,6 +425,8 @@ class PageCanvas(PageLayout):
         stale = []
         painted_tile = False
         rects = {page: self.page_rect(page) for page in pages}
+        excluded = self._excluded_id()
+        self._unbaked = {}
         # Every pixel is filled once: the background only around the pages, paper only
         # behind tiles not drawn yet (filling both under the tiles cost as much as the tiles).
         background = QRegion(event.rect())
@@ -366,15 +444,16 @@ class PageCanvas(PageLayout):
                 rects[key.page] = self.page_rect(key.page)
             rect = rects[key.page]
             image = renderer.cached(key)
+            target = _tile_target(rect, key, dpr)
             if image is None:
                 missing.append(key)
-                painter.fillRect(
-                    _tile_target(rect, key, dpr), _DARK_PAPER if self._inverted else _PAPER
-                )
+                painter.fillRect(target, _DARK_PAPER if self._inverted else _PAPER)
+                unbaked = self._unbaked.get(key.page, QRegion())
+                self._unbaked[key.page] = unbaked.united(target.toAlignedRect())
                 continue
             # The tile is drawn 1:1 in device pixels (the image carries no ratio of its own
             # because it is shared with any window), so it is crisp at any ratio.
-            painter.drawImage(_tile_target(rect, key, dpr), self._shown(image))
+            painter.drawImage(target, self._baked_tile(key, self._shown(image), excluded))
             painted_tile = True
             if renderer.stale(key):
                 stale.append(key)  # painted until its new pixels (annotations changed) arrive
@@ -466,9 +545,7 @@ class PageCanvas(PageLayout):
 
     def _paint_page(self, painter: QPainter, page: int) -> None:
         """Paint what lies on ``page`` over its tiles, in Instant coordinates."""
-        for annotation in self._annotations.get(page, ()):
-            if annotation.id not in self._native_ids:
-                paint_annotation(painter, annotation)
+        self._paint_records(painter, page)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         if dy:
