@@ -13,7 +13,6 @@ from lamina.server.errors import DocumentNotFoundError
 from lamina.ui.documents import OpenDocuments
 from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from lamina.ui.main_window import MAX_MIN_WIDTH, MainWindow
-from lamina.ui.render import application_workers
 from PySide6.QtCore import QObject, QRect, QSettings, QTimer
 from PySide6.QtWidgets import QInputDialog, QLineEdit
 
@@ -43,10 +42,6 @@ class AppController(QObject):
         self.server: LocalReviewServer | None = None
         self.dialogs: list[QObject] = []
         self._all_closed: asyncio.Event | None = None
-        # A render worker takes most of a second of CPU to start (it imports PyMuPDF): start
-        # it now, beside the windows being built, so the first document's pages find it warm
-        # (its first tiles are drawn on a thread meanwhile; nothing here waits for it).
-        application_workers().prestart()
 
     def new_window(self) -> MainWindow:
         window = MainWindow(self.settings, self.documents)
