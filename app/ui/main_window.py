@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         self.close_document()
         self.pdf = pdf
         self.title = title
-        self.renderer = TileRenderer(pdf.source, pdf.password, parent=self)
+        self.renderer = TileRenderer(pdf.source, pdf.password, parent=self, opened=pdf)
         self.read_only_reason = pdf.read_only_reason
         self.view.read_only = pdf.read_only_reason is not None
         self.view.set_document(pdf, self.renderer)

@@ -174,7 +174,9 @@ class TileRenderer(QObject):
     """Render tiles of one PDF in a worker process (or a fallback thread) and cache them.
 
     Its worker comes from ``workers`` (by default :func:`application_workers`); ``use_process``
-    False draws on a thread only. :meth:`stop` ends the worker and the thread.
+    False draws on a thread only. :meth:`stop` ends the worker and the thread. ``opened`` is
+    the caller's own open copy of the PDF, lent to the thread for the first tiles (until
+    :meth:`show_annotations` is first called); the caller closes it only after :meth:`stop`.
 
     Signals:
         tile_ready(TileKey): a tile is in the cache; repaint where it shows.
@@ -193,9 +195,11 @@ class TileRenderer(QObject):
         *,
         use_process: bool | None = None,
         workers: WorkerPool | None = None,
+        opened: PdfDocument | None = None,
     ) -> None:
         super().__init__(parent)
         self._source = source
+        self._opened = opened
         self._password = password
         self._cache: OrderedDict[TileKey, QImage] = OrderedDict()
         self._cache_bytes = 0
@@ -606,11 +610,12 @@ class TileRenderer(QObject):
         self._pump()
 
     def _run(self, generation: int) -> None:
-        try:
-            doc: PdfDocument = open_pdf(self._source, self._password)
-        except (PdfError, OSError) as exc:
-            self._relay.done.emit(None, (f"cannot render pages: {exc}", 0))
-            return
+        # The first tiles are drawn from the window's own copy of the PDF, if it lent one:
+        # opening a second copy first (a damaged PDF is repaired on every open) would double
+        # the time to the first page. Its calls are serialized like every MuPDF call, and
+        # it is used only while every annotation is shown (nothing in it is changed).
+        doc: PdfDocument | None = None
+        lent = self._opened
         shown_filter = AnnotationFilter()  # this thread's copy of the PDF
         try:
             while True:
@@ -624,11 +629,22 @@ class TileRenderer(QObject):
                             shown = self._shown_xrefs
                             break
                         self._cond.wait()
-                shown_filter.show(shown)
                 try:
-                    rendered = render_native(
-                        doc, key.page, key.zoom, key.clip, shown_filter, key.rotation
-                    )
+                    if lent is not None and shown is None:
+                        rendered = render_native(
+                            lent, key.page, key.zoom, key.clip, None, key.rotation
+                        )
+                    else:
+                        if doc is None:
+                            try:
+                                doc = open_pdf(self._source, self._password)
+                            except (PdfError, OSError) as exc:
+                                self._relay.done.emit(None, (f"cannot render pages: {exc}", 0))
+                                return
+                        shown_filter.show(shown)
+                        rendered = render_native(
+                            doc, key.page, key.zoom, key.clip, shown_filter, key.rotation
+                        )
                     image: QImage | str = qimage_of(
                         rendered.data,
                         rendered.width,
@@ -640,7 +656,8 @@ class TileRenderer(QObject):
                     image = f"page {key.page + 1} could not be drawn: {exc}"
                 self._relay.done.emit(key, (image, epoch))
         finally:
-            doc.close()
+            if doc is not None:
+                doc.close()
 
 
 def tiles_for(

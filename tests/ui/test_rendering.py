@@ -348,3 +348,24 @@ def _scroll_and_prefetch(qtbot, view: PageView, renderer: TileRenderer) -> None:
     assert all(renderer.cached(k) is not None for k in view.visible_tiles())
     up = prefetched_after(-3 * height)
     assert up and max(up) < min(view.visible_pages())
+
+
+def test_the_first_tiles_are_drawn_from_the_windows_copy_of_the_pdf(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """The fallback thread opened a second copy of the PDF before drawing the first tile (a
+    damaged PDF is repaired on every open: twice the time to the first page). It draws from
+    the window's copy while every annotation is shown, and opens its own afterwards."""
+    from lamina.ui import render
+
+    opened: list[str] = []
+    real = render.open_pdf
+    monkeypatch.setattr(
+        render, "open_pdf", lambda *a, **k: (opened.append("thread"), real(*a, **k))[1]
+    )
+    at_first_paint: list[int] = []
+    window.view.first_paint.connect(lambda: at_first_paint.append(len(opened)))
+    assert window.open_path(corpus_pdf(LONG))
+    qtbot.waitUntil(lambda: bool(at_first_paint), timeout=20_000)
+    assert at_first_paint == [0]
+    assert window.renderer is not None and window.renderer.cached_keys()
