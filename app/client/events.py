@@ -165,6 +165,14 @@ class LayerRecordsChanged:
 
 
 @dataclass(frozen=True)
+class LayersListed:
+    """The server listed the layers this token may view (sync §4.8), the document's own
+    included, by name; it comes again whenever a layer is added while connected."""
+
+    layers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DocumentSaved:
     """A standalone document's annotations were written into its PDF file."""
 
@@ -182,5 +190,6 @@ Event = (
     | ServerBehind
     | DocumentSaved
     | LayerRecordsChanged
+    | LayersListed
 )
 """Every event a document reports."""

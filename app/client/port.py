@@ -263,6 +263,12 @@ class ReviewDocument(Protocol):
         """Return the layers the token may view (``"*"``: any layer); () standalone."""
         ...
 
+    def listed_layers(self) -> tuple[str, ...] | None:
+        """Return the layers the server lists for this token, its own included, kept current
+        while connected (a :class:`~lamina.client.events.LayersListed` event reports each
+        new list); None standalone or before the server answered."""
+        ...
+
     def may_view_layer(self, name: str) -> bool:
         """Return whether :meth:`view_layer` may be asked for ``name``."""
         ...

@@ -36,6 +36,7 @@ from lamina.client.events import (
     ConflictAdded,
     ConnectionState,
     ConnectionStateChanged,
+    LayersListed,
     Peer,
     PresenceChanged,
     ServerBehind,
@@ -393,6 +394,7 @@ class ReviewUpstream:
             replica.emit(SyncStateChanged(self._session.pending_count))
         elif isinstance(event, cs.LayersListed):
             self._listed_layers = event.layers
+            replica.emit(LayersListed(event.layers))
         elif isinstance(event, cs.LayerRecordsChanged):
             changed = self._layers.update(event, self._session)
             if changed is not None:

@@ -175,6 +175,14 @@ class ReadOnlyChanged:
     reason: str | None
 
 
+@dataclass(frozen=True)
+class LayersListed:
+    """The server listed the layers this token may view (its own included, by name): at the
+    first connection, at every reconnect, and again whenever a layer is added."""
+
+    layers: tuple[str, ...]
+
+
 ReviewEvent = (
     RecordsChanged
     | LayerVisibilityChanged
@@ -189,5 +197,6 @@ ReviewEvent = (
     | ServerFellBehind
     | PdfSaved
     | ReadOnlyChanged
+    | LayersListed
 )
 """Every event a review model reports."""

@@ -47,6 +47,7 @@ from lamina.client.events import (
     ConnectionStateChanged,
     DocumentSaved,
     Event,
+    LayersListed,
     Origin,
     Peer,
     PresenceChanged,
@@ -72,6 +73,9 @@ from lamina.client.review_events import (
     ReviewEvent,
     ServerFellBehind,
     ThreadsChanged,
+)
+from lamina.client.review_events import (
+    LayersListed as LayersOffered,
 )
 from lamina.client.review_layers import LayerOverlays, LayerState
 from lamina.client.review_permissions import NO_WRITE_REASON, record_flags
@@ -210,6 +214,14 @@ class ReviewModel:
         if self.document.standalone:
             return ()
         return self.document.available_layers()
+
+    def listed_layers(self) -> tuple[str, ...] | None:
+        """Return the layers the server lists for this token, its own included (kept current
+        while connected: :class:`~lamina.client.review_events.LayersListed` reports each new
+        list); None for a local PDF, or until the server answered."""
+        if self.document.standalone:
+            return None
+        return self.document.listed_layers()
 
     def may_view_layer(self, name: str) -> bool:
         """Return whether :meth:`show_layer` may be asked for another layer ``name``."""
@@ -638,6 +650,8 @@ class ReviewModel:
             self._emit(ServerFellBehind(event.message))
         elif isinstance(event, DocumentSaved):
             self._emit(PdfSaved(event.path))
+        elif isinstance(event, LayersListed):
+            self._emit(LayersOffered(event.layers))
         else:
             # A new kind of document event must be translated here (mypy checks it).
             assert_never(event)

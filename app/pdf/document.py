@@ -104,6 +104,9 @@ class PdfDocument:
         self.title: str = str((fitz_doc.metadata or {}).get("title") or "").strip()
         """The document's title (``/Title`` of its Info dictionary), ``""`` when none."""
         self._display_lists: OrderedDict[tuple[int, bool], Any] = OrderedDict()
+        self._geometries: dict[int, PageGeometry] = {}
+        """Page geometries read so far: a page's boxes never change while it is open, and the
+        layout, outline, links and thumbnails each ask for them."""
 
     # -- lifetime -----------------------------------------------------------------------
 
@@ -158,8 +161,18 @@ class PdfDocument:
 
     @serialized
     def page_geometry(self, index: int) -> PageGeometry:
-        """Return the coordinate conversions of page ``index``."""
-        return PageGeometry.from_fitz_page(self.fitz_page(index))
+        """Return the coordinate conversions of page ``index`` (read once, then kept).
+
+        Raises:
+            PageOutOfRangeError: no such page.
+            ValueError: the document is closed.
+        """
+        geometry = self._geometries.get(index)
+        if geometry is None:
+            geometry = self._geometries[index] = PageGeometry.from_fitz_page(self.fitz_page(index))
+        elif self._doc.is_closed:
+            raise ValueError("document closed")
+        return geometry
 
     @serialized
     def display_list(self, index: int, annots: bool) -> Any:

@@ -50,6 +50,8 @@ class FormFieldInfo:
 def read_form_fields(doc: PdfDocument) -> dict[str, FormFieldInfo]:
     """Return the fillable fields of ``doc`` by name (push buttons and signatures left out)."""
     fields: dict[str, FormFieldInfo] = {}
+    if not doc.fitz_document.is_form_pdf:
+        return fields  # no AcroForm: no page need be loaded (a long PDF opens faster)
     for index in range(doc.page_count):
         page = doc.fitz_page(index)
         for widget in page.widgets() or ():

@@ -40,6 +40,12 @@ class PageLink:
 
 
 @serialized
+def has_outline(doc: PdfDocument) -> bool:
+    """Return whether the PDF has an outline (cheap: its first entry is not resolved)."""
+    return doc.fitz_document.outline is not None
+
+
+@serialized
 def read_outline(doc: PdfDocument) -> list[OutlineEntry]:
     """Return the PDF's outline in document order (empty when it has none)."""
     fitz_doc = doc.fitz_document

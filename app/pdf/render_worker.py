@@ -254,6 +254,17 @@ class RenderWorker:
             self.ready = True
         return reply
 
+    def _said_ready(self) -> bool:
+        """Return whether a :class:`Ready` waits unread (the worker is up)."""
+        try:
+            while self._conn.poll():
+                if isinstance(self._conn.recv(), Ready):
+                    self.ready = True
+                    return True
+        except (EOFError, OSError):
+            return False
+        return False
+
     def slot(self, index: int, nbytes: int) -> memoryview:
         """Return the first ``nbytes`` of slot ``index`` (release the view after use)."""
         buf = self._shm.buf
@@ -270,6 +281,9 @@ class RenderWorker:
         if self._stopped:
             return
         self._stopped = True
+        # A worker still starting (importing PyMuPDF, seconds on a busy machine) reads no
+        # Quit until it is up, and has nothing to finish: it is ended at once.
+        starting = not self.ready and not self._said_ready()
         self.send(Quit())
         self._conn.close()  # end of file for the worker even if Quit did not get through
         try:
@@ -279,6 +293,8 @@ class RenderWorker:
             log.debug("render worker slots still referenced at stop")
         # The worker keeps its own mapping until it exits.
         self._shm.unlink()
+        if starting:
+            self._process.kill()
         if wait:
             self._reap(timeout)
         else:

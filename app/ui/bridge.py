@@ -16,6 +16,7 @@ from lamina.client.review_events import (
     ConflictsChanged,
     ConnectionChanged,
     LayerRecordsChanged,
+    LayersListed,
     LayerVisibilityChanged,
     PdfSaved,
     PeersChanged,
@@ -54,6 +55,7 @@ class ReviewBridge(QObject):
         server_fell_behind(ServerFellBehind): the server lost changes; syncing stopped.
         pdf_saved(PdfSaved): a local PDF's annotations were written into the file.
         read_only_changed(ReadOnlyChanged): the document became read-only, or editable.
+        layers_listed(LayersListed): the server listed the layers this token may view.
     """
 
     records_changed = Signal(RecordsChanged)
@@ -69,6 +71,7 @@ class ReviewBridge(QObject):
     server_fell_behind = Signal(ServerFellBehind)
     pdf_saved = Signal(PdfSaved)
     read_only_changed = Signal(ReadOnlyChanged)
+    layers_listed = Signal(LayersListed)
 
     def __init__(self, model: ReviewModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +90,7 @@ class ReviewBridge(QObject):
             ServerFellBehind: self.server_fell_behind,
             PdfSaved: self.pdf_saved,
             ReadOnlyChanged: self.read_only_changed,
+            LayersListed: self.layers_listed,
         }
         self._unsubscribe: Callable[[], None] | None = model.subscribe(self._relay)
 

@@ -9,6 +9,7 @@ from lamina.assets import resource_path
 from lamina.client.backoff import Backoff
 from lamina.model.errors import LaminaError
 from lamina.pdf import PdfError
+from lamina.server.errors import DocumentNotFoundError
 from lamina.ui.documents import OpenDocuments
 from lamina.ui.hosting import PRESETS_BY_KEY, LocalReviewServer
 from lamina.ui.main_window import MAX_MIN_WIDTH, MainWindow
@@ -44,7 +45,7 @@ class AppController(QObject):
 
     def new_window(self) -> MainWindow:
         window = MainWindow(self.settings, self.documents)
-        window.layer_source = self.invited_layers
+        window.layer_host = self
         window.welcome.join_requested.connect(lambda: self.ask_join(window))
         window.welcome.sample_requested.connect(lambda: self.start_sample_review(window))
         window.join_action.triggered.connect(lambda: self.ask_join(window))
@@ -93,9 +94,19 @@ class AppController(QObject):
 
     # -- hosting ----------------------------------------------------------------------
 
-    def invited_layers(self, document_id: str) -> list[str]:
-        """Return the layers this app made invites for on a document it hosts."""
-        return self.server.invited_layers(document_id) if self.server is not None else []
+    def hosts(self, document_id: str) -> bool:
+        """Return whether this app hosts ``document_id`` (its windows may create layers)."""
+        return self.server is not None and self.server.hosts(document_id)
+
+    def create_layer(self, document_id: str, layer: str) -> None:
+        """Create a layer of a document this app hosts (the Layers panel's "Add layer…").
+
+        Raises:
+            LaminaError: not hosted here, or not a valid layer name.
+        """
+        if self.server is None or not self.server.hosts(document_id):
+            raise DocumentNotFoundError(f"this app does not host document {document_id!r}")
+        self.server.create_layer(document_id, layer)
 
     async def ensure_server(self) -> LocalReviewServer:
         """Start the bundled server (or return the one this app started)."""

@@ -78,6 +78,8 @@ class DrawnRecords(QObject):
         original = self._base.get(annotation.pdf_object_id or 0)
         if original is None:
             return False
+        if original == annotation:
+            return True  # the common case, decided without building a diff
         return not diff_against_base([original], [annotation]).annotations
 
     def _frame_layers(self) -> None:
@@ -86,6 +88,9 @@ class DrawnRecords(QObject):
         )
 
     def _redraw_ids(self, ids: Iterable[str]) -> None:
+        """Redraw the pages these records are (or were) on; the work is that of the change
+        (those pages and ids), not of every record."""
+        ids = list(ids)
         pages: set[int] = set()
         for record_id in ids:
             before = self.view.page_of(record_id)
@@ -94,16 +99,24 @@ class DrawnRecords(QObject):
             found = self.model.find(record_id)
             if found is not None and isinstance(found[1], Annotation):
                 pages.add(found[1].page_index)
-        if pages:
-            drawn = {p: self.model.page_annotations(p) for p in pages}
-            natives = dict(self._natives)
-            for record_id in ids:
-                natives.pop(record_id, None)
-            for page_records in drawn.values():
-                natives.update((a.id, a) for a in page_records if self._unedited(a))
-            self._natives = natives
-            self.view.set_page_annotations(drawn)
-            self.view.show_native(natives.values())
+        if not pages:
+            return
+        drawn = {p: self.model.page_annotations(p) for p in pages}
+        wanted = set(ids)
+        now: dict[str, Annotation] = {
+            a.id: a for records in drawn.values() for a in records if a.id in wanted
+        }
+        shown: list[Annotation] = []
+        hidden: list[str] = []
+        for record_id in ids:
+            record = now.get(record_id)
+            if record is not None and self._unedited(record):
+                self._natives[record_id] = record
+                shown.append(record)
+            elif self._natives.pop(record_id, None) is not None:
+                hidden.append(record_id)
+        self.view.set_page_annotations(drawn)
+        self.view.update_native(shown, hidden)
 
     def _on_records(self, event: RecordsChanged) -> None:
         self._redraw_ids(event.ids)

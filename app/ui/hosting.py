@@ -27,6 +27,7 @@ from lamina.auth.keys import KeyPair, load_or_create_keypair
 from lamina.fsutil import write_bytes_atomically
 from lamina.model.ids import new_record_id
 from lamina.server.admin import HostAdmin, TokenRequest
+from lamina.server.errors import DocumentNotFoundError
 
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer
@@ -249,6 +250,31 @@ class LocalReviewServer:
             raise RuntimeError("the review server is not running")
         return self._admin
 
+    def _running_server(self) -> LaminaServer:
+        if self._server is None:
+            raise RuntimeError("the review server is not running")
+        return self._server
+
+    def hosts(self, document_id: str) -> bool:
+        """Return whether this server is running and has ``document_id``."""
+        if self._admin is None:
+            return False
+        try:
+            self._admin.document(document_id)
+        except DocumentNotFoundError:
+            return False
+        return True
+
+    def create_layer(self, document_id: str, layer: str) -> None:
+        """Create ``layer`` on a hosted document; connected windows' layer lists get it.
+
+        Raises:
+            DocumentNotFoundError: no such document.
+            TokenClaimsInvalid: not a valid layer name.
+        """
+        self._running_admin().create_layer(document_id, layer)
+        self._running_server().announce_layers(document_id)
+
     async def add_document(self, pdf: Path) -> str:
         """Add a PDF (once: the same file again gives the same document); return its id."""
         admin = self._running_admin()
@@ -291,6 +317,8 @@ class LocalReviewServer:
             jti=jti,
         )
         link = admin.invite(self.url, request)
+        # The layer is the document's now: windows that list its layers get it at once.
+        self._running_server().announce_layers(document_id)
         created = datetime.now(UTC).isoformat(timespec="seconds")
         if listed:
             invites = self._read_invites()
@@ -335,12 +363,9 @@ class LocalReviewServer:
         write_bytes_atomically(self.data_dir / INVITES_FILE, data.encode(), mode=0o600)
 
     def invited_layers(self, document_id: str) -> list[str]:
-        """Return the layers invites were made for on ``document_id``, in order.
-
-        The protocol cannot list a document's layers; the host knows the ones it handed out
-        (kept in the data directory, so yesterday's invites count too), so a lead
-        reviewer's window can offer them in its Layers panel.
-        """
+        """Return the layers invites were made for on ``document_id``, in order (kept in
+        the data directory, so yesterday's invites count too): the host's window shows
+        them when it joins its own review."""
         admin = self._admin or HostAdmin(self.data_dir)
         return admin.invited_layers(document_id)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lamina.client.review_model import ReviewModel
 from lamina.model.errors import LaminaError
@@ -52,7 +52,8 @@ class LayersPanel(QWidget):
 
     Signals:
         visibility_changed(str, bool): show or hide a layer.
-        add_requested(str): the user typed another layer's name to view.
+        add_requested(str): the user typed the name of a layer to create and view (only
+            offered to the host of the review).
         export_requested(): export chosen layers merged into one PDF.
     """
 
@@ -78,15 +79,12 @@ class LayersPanel(QWidget):
         row.setContentsMargins(0, 0, 0, 0)
         self.add_box = QLineEdit()
         self.add_box.setObjectName("addLayerBox")
-        self.add_box.setPlaceholderText("Another layer's name, e.g. ana")
-        self.add_box.setToolTip(
-            "Your invite may view every layer; reviews cannot list them, so type the name "
-            "(the host sees it in the invite)"
-        )
+        self.add_box.setPlaceholderText("New layer's name, e.g. ana")
+        self.add_box.setToolTip("You host this review: create a layer and overlay it")
         self.add_box.returnPressed.connect(self._add)
         self.add_button = QPushButton("Add layer…")
         self.add_button.setObjectName("addLayerButton")
-        self.add_button.setToolTip("Show this layer read-only on the pages")
+        self.add_button.setToolTip("Create this layer and show it read-only on the pages")
         self.add_button.clicked.connect(self._add)
         row.addWidget(self.add_box, 1)
         row.addWidget(self.add_button)
@@ -132,7 +130,7 @@ class LayersPanel(QWidget):
         item.setCheckState(Qt.CheckState.Checked if row.visible else Qt.CheckState.Unchecked)
 
     def set_can_add(self, allowed: bool, hint: str) -> None:
-        """Show the "Add layer…" field (a token that may view any layer) and a hint line."""
+        """Show the "Add layer…" field (the user may create layers) and a hint line."""
         self.add_row.setVisible(allowed)
         self.hint.setText(hint)
         self.hint.setVisible(bool(hint))
@@ -170,12 +168,30 @@ class LayersPanel(QWidget):
         )
 
 
+class LayerHost(Protocol):
+    """Who may create layers of a document: the app, for a review it hosts (the admin)."""
+
+    def hosts(self, document_id: str) -> bool:
+        """Return whether this app hosts ``document_id`` (and so may create its layers)."""
+        ...
+
+    def create_layer(self, document_id: str, layer: str) -> None:
+        """Create ``layer`` on ``document_id``; every connected window's list gets it.
+
+        Raises:
+            LaminaError: not a valid layer name, or the review is no longer hosted.
+        """
+        ...
+
+
 class LayerViews(QObject):
     """Which layers a window offers and shows: the user's own and others', read-only.
 
-    It lists in the Layers panel the other layers the token may view, asks the review model
-    to show a layer when the user ticks it (and to hide it when unticked), and updates the
-    row of a layer when the model reports it shown, hidden or changed.
+    It lists in the Layers panel the layers the server lists for the token (sync §4.8, kept
+    live: a layer created elsewhere appears), asks the review model to show a layer when
+    the user ticks it and to stop viewing it when unticked, and updates the row of a layer
+    when the model reports it shown, hidden or changed. Until the server has answered, the
+    token's named ``view_layers`` are offered.
 
     Args:
         window: the main window (its Layers panel, status bar, name and colour).
@@ -191,8 +207,11 @@ class LayerViews(QObject):
         self.model = model
         self.offered: list[str] = []
         """Other layers offered in the Layers panel (viewed or not), in the order listed."""
+        self._colors: list[str] = []
+        """Layers in the order they got a colour (a layer keeps its colour while listed)."""
         bridge.layer_visibility_changed.connect(lambda event: self.refresh_row(event.layer))
         bridge.layer_records_changed.connect(lambda event: self.refresh_row(event.layer))
+        bridge.layers_listed.connect(lambda event: self.list_layers(event.layers))
 
     # -- names and colours ---------------------------------------------------------------
 
@@ -208,54 +227,77 @@ class LayerViews(QObject):
 
     def color(self, name: str) -> str:
         """Return the swatch colour of another layer (distinct per layer listed)."""
-        if name not in self.offered:
-            self.offered.append(name)
-        return LAYER_COLORS[self.offered.index(name) % len(LAYER_COLORS)]
+        if name not in self._colors:
+            self._colors.append(name)
+        return LAYER_COLORS[self._colors.index(name) % len(LAYER_COLORS)]
 
     # -- offering, showing and hiding ----------------------------------------------------
 
-    def offer(self, auto_show: Sequence[str] = ()) -> None:
-        """List the other layers this token may view: named in its claim, or known to the host.
+    def may_create(self) -> bool:
+        """Return whether the user may create layers to view: the app hosts this review
+        and the token may view any layer."""
+        host, claims = self.window.layer_host, self.window.claims
+        if host is None or claims is None or "*" not in self.model.viewable_layers():
+            return False
+        return host.hosts(claims.document_id)
 
-        The protocol cannot list a document's layers: for ``"*"`` the Layers panel offers
-        the layers this app made invites for (when it hosts the review) and a field to type
-        a name. ``auto_show`` layers are shown at once (the sample review).
+    def offer(self, auto_show: Sequence[str] = ()) -> None:
+        """List the layers this token may view, and show ``auto_show`` at once (the sample
+        review, the host's invited layers).
+
+        The server's list (sync §4.8) is asked for now and followed live; until it is in,
+        the token's named ``view_layers`` are listed.
         """
-        window, model = self.window, self.model
+        model = self.model
         allowed = model.viewable_layers()
-        names = [n for n in allowed if n != "*"]
-        if "*" in allowed and window.layer_source is not None and window.claims is not None:
-            names.extend(window.layer_source(window.claims.document_id))
-        for name in names:
-            if name not in self.offered and model.may_view_layer(name):
-                self.offered.append(name)
+        listed = model.listed_layers()
+        self._set_offered(listed if listed is not None else [n for n in allowed if n != "*"])
         if model.standalone:
             hint = "A PDF on your computer has one layer: yours."
         elif not allowed:
             hint = "Your invite shows your layer only."
-        elif "*" in allowed:
-            hint = "Your invite may view every layer: tick one to overlay it (read-only)."
         else:
-            hint = "Tick a layer to overlay it on the pages (read-only)."
-        window.layers.set_can_add("*" in allowed, hint)
+            hint = "Tick a layer to overlay it on the pages (read-only); untick to stop."
+        self.window.layers.set_can_add(self.may_create(), hint)
         self.refresh()
         for name in auto_show:
             if model.may_view_layer(name):
                 if name not in self.offered:
                     self.offered.append(name)
+                    self.refresh_row(name)
                 self.show(name)
 
+    def list_layers(self, layers: Sequence[str]) -> None:
+        """Follow the server's list: new layers get an unticked row, a layer no longer
+        listed leaves the panel unless it is shown."""
+        self._set_offered(layers)
+        self.refresh()
+
+    def _set_offered(self, layers: Sequence[str]) -> None:
+        own, model = self.model.own_layer, self.model
+        listed = [n for n in layers if n != own and model.may_view_layer(n)]
+        kept = [n for n in self.offered if n in listed or model.layer_visible(n)]
+        self.offered = kept + [n for n in listed if n not in kept]
+
     def add(self, name: str) -> None:
-        """Offer another layer by name and show it (the "Add layer…" field)."""
-        window = self.window
+        """Create a layer of the hosted review by name and show it (the "Add layer…" field)."""
+        window, claims, host = self.window, self.window.claims, self.window.layer_host
         if name == self.model.own_layer:
             window.statusBar().showMessage(f"{name} is your own layer", 5000)
+            return
+        if host is None or claims is None or not self.may_create():
+            window.show_error("Cannot add a layer", "only the host of a review creates layers")
             return
         if not self.model.may_view_layer(name):
             window.show_error(
                 "Cannot view this layer",
                 f"your invite may not view layer {name!r}; ask the host for a lead invite",
             )
+            return
+        try:
+            host.create_layer(claims.document_id, name)
+        except LaminaError as exc:
+            window.show_error("Cannot add a layer", str(exc))
             return
         if name not in self.offered:
             self.offered.append(name)
@@ -306,18 +348,19 @@ class LayerViews(QObject):
 
     def _row(self, name: str) -> LayerRow:
         state = self.model.layer_state(name)
+        title = name or "Shared layer"
         if state == "loading":
-            label, tip = f"{name} \u2014 loading\u2026", "Asking the server for this layer"
+            label, tip = f"{title} \u2014 loading\u2026", "Asking the server for this layer"
         elif state == "hidden":
-            label, tip = name, "Tick to overlay this layer on the pages (read-only)"
+            label, tip = title, "Tick to overlay this layer on the pages (read-only)"
         else:
             records = self.model.layer_records(name)
             authors = sorted({r.creator_name for r in records if r.creator_name})
             count = sum(1 for r in records if isinstance(r, Annotation))
             by = f" \u2014 {', '.join(authors)}" if authors else ""
             plural = "" if count == 1 else "s"
-            label = f"{name}{by}\n{count} annotation{plural}, read-only"
-            tip = f"Read-only: {name} layer" + (f", by {', '.join(authors)}" if authors else "")
+            label = f"{title}{by}\n{count} annotation{plural}, read-only"
+            tip = f"Read-only: {title} layer" + (f", by {', '.join(authors)}" if authors else "")
         return LayerRow(name, label, self.color(name), state != "hidden", tip)
 
     def refresh(self) -> None:

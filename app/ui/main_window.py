@@ -10,7 +10,6 @@ per panel. The window builds them, wires their signals, and shows or closes a do
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from pathlib import Path
 
 from lamina.auth.tokens import TokenClaims
@@ -31,7 +30,7 @@ from lamina.ui.editing import Editor
 from lamina.ui.forms import FormFiller, FormPageView
 from lamina.ui.help_dialogs import open_about_box, open_shortcuts_dialog
 from lamina.ui.inline_editor import InlineTextEditor
-from lamina.ui.layers_panel import LayersPanel, LayerViews
+from lamina.ui.layers_panel import LayerHost, LayersPanel, LayerViews
 from lamina.ui.opening import DocumentOpener
 from lamina.ui.preferences import Preferences, account_name, load_preferences
 from lamina.ui.properties_panel import PropertiesPanel
@@ -114,8 +113,8 @@ class MainWindow(QMainWindow):
         self.claims: TokenClaims | None = None
         """A review's token claims (None: a local PDF)."""
         self.read_only_reason: str | None = None
-        self.layer_source: Callable[[str], list[str]] | None = None
-        """Layer names the app knows for a document id (the layers it made invites for)."""
+        self.layer_host: LayerHost | None = None
+        """Who creates layers of the reviews this app hosts (the app controller)."""
         self.auto_show_layers: list[str] = []
         """Other layers to show as soon as the next review opens (the sample review)."""
         self.settings_override: dict[str, str] = {}
@@ -251,6 +250,7 @@ class MainWindow(QMainWindow):
         self.thumbnails.page_chosen.connect(view.go_to_page)
         self.thumbnails.follow_annotations(view.painted_annotations)
         view.annotations_changed.connect(self.thumbnails.redraw_pages)
+        view.rotation_changed.connect(self.thumbnails.set_rotation)
         self.properties.style_changed.connect(editor.on_style_changed)
         self.comments.activated.connect(editor.go_to_record)
         self.comments.reply.connect(editor.reply)
@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         self.close_document()
         self.pdf = pdf
         self.title = title
-        self.renderer = TileRenderer(pdf.source, pdf.password, parent=self)
+        self.renderer = TileRenderer(pdf.source, pdf.password, parent=self, opened=pdf)
         self.read_only_reason = pdf.read_only_reason
         self.view.read_only = pdf.read_only_reason is not None
         self.view.set_document(pdf, self.renderer)

@@ -1,57 +1,32 @@
-"""The page canvas: every page of a PDF in one vertical scroll, its tiles and annotations.
+"""The page canvas: the pages laid out by :class:`PageLayout`, their tiles and annotations.
 
-:class:`PageCanvas` lays the pages out (zoom, fit, the current page), converts between
-viewport pixels and each page's Instant coordinates, paints the tiles the renderer draws,
-the annotations it is given and the search hits. It takes no input but scrolling and
-resizing: :class:`lamina.ui.page_view.PageView` adds the tools, selection and pointer input.
+:class:`PageCanvas` paints the tiles the renderer draws (inverted for dark reading), the
+annotations it is given and the search hits, and keeps each page's words and links. It
+takes no input but scrolling and resizing: :class:`lamina.ui.page_view.PageView` adds the
+tools, selection and pointer input.
 """
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
 import math
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from lamina.model.geometry import Point, Rect
+from lamina.model.geometry import Rect
 from lamina.model.records import Annotation
 from lamina.model.tools import PageWord
-from lamina.pdf import PageGeometry, PdfDocument, PdfError, page_words
-from lamina.pdf.outline import Destination, PageLink, page_links
+from lamina.pdf import PdfDocument, PdfError, page_words
+from lamina.pdf.outline import PageLink, page_links
 from lamina.pdf.render_worker import page_annotation_xrefs
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
+from lamina.ui.page_layout import MARGIN, PAGE_GAP, PageLayout
 from lamina.ui.render import TileKey, TileRenderer, application_workers, tiles_for
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion, QResizeEvent
-from PySide6.QtWidgets import QAbstractScrollArea, QWidget
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion
+from PySide6.QtWidgets import QWidget
 
-PAGE_GAP = 12
-MARGIN = 16
-MIN_ZOOM = 0.1
-MAX_ZOOM = 8.0
-ZOOM_STEPS = (
-    0.1,
-    0.25,
-    0.33,
-    0.5,
-    0.67,
-    0.75,
-    0.9,
-    1.0,
-    1.1,
-    1.25,
-    1.5,
-    1.75,
-    2.0,
-    2.5,
-    3.0,
-    4.0,
-    5.0,
-    6.0,
-    8.0,
-)
+__all__ = ["MARGIN", "PAGE_GAP", "PageCanvas", "SearchHit"]
 
 _SEARCH_FILL = QColor(255, 152, 0, 90)
 _SEARCH_CURRENT = QColor(255, 87, 34, 150)
@@ -62,11 +37,11 @@ _SHADOW = QColor("#494c50")
 _PAPER = QColor("#ffffff")
 _DARK_PAPER = QColor("#000000")
 
+_BAKED_TILES = 64
+"""Tiles kept with the records the canvas paints drawn into them (about 1 MB each)."""
+
 _WARM_WORKER_MS = 1000
 """How long after a page view exists a spare render worker is started."""
-
-_GEOMETRY_SLICE = 8
-"""Pages whose exact size is read per idle step once the first page is on screen."""
 
 
 @dataclass(frozen=True)
@@ -77,20 +52,16 @@ class SearchHit:
     rects: tuple[Rect, ...]
 
 
-class PageCanvas(QAbstractScrollArea):
+class PageCanvas(PageLayout):
     """Shows all pages of a PDF in one continuous vertical scroll, with their annotations.
 
-    Signals:
-        zoom_changed(float): the zoom (1.0 = 100 %) changed.
-        current_page_changed(int): the page at the top of the view changed (0-based).
+    Signals (besides :class:`PageLayout`'s):
         first_paint(): the first page tile was painted (used to measure start-up).
         annotations_changed(object): what is drawn on these pages (a set of page indexes)
             changed, in the tiles or painted over them.
         document_shown(): a new document is laid out (its pages are about to be drawn).
     """
 
-    zoom_changed = Signal(float)
-    current_page_changed = Signal(int)
     first_paint = Signal()
     annotations_changed = Signal(object)
     document_shown = Signal()
@@ -99,46 +70,32 @@ class PageCanvas(QAbstractScrollArea):
         super().__init__(parent)
         # paintEvent fills every pixel it is asked for: Qt need not erase the viewport first.
         self.viewport().setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent, True)
-        self._doc: PdfDocument | None = None
         self._renderer: TileRenderer | None = None
-        self._geometries: list[PageGeometry] = []
-        self._exact: list[bool] = []
-        self._next_exact = 0
-        self._geometry_timer = QTimer(self)
-        self._geometry_timer.setInterval(0)
-        self._geometry_timer.timeout.connect(self._read_geometry_slice)
-        self._tops: list[float] = []
-        # Two-page mode: pages side by side in rows; each page's left edge within its row
-        # and its row's width (one page per row otherwise).
-        self._columns = 1
-        self._lefts: list[float] = []
-        self._row_widths: list[float] = []
         self._inverted = False
-        self._rotation = 0  # the view's own turn of every page, degrees clockwise
-        self._inverted_tiles: OrderedDict[TileKey, tuple[int, QImage]] = OrderedDict()
-        self._zoom = 1.0
-        self._fit: str | None = "width"
+        self._inverted_images: OrderedDict[int, QImage] = OrderedDict()
+        """Inverted copies of tiles and previews shown in the dark reading mode, by the
+        ``cacheKey`` of the image they were made from (a new image gets a new key)."""
         self._annotations: dict[int, list[Annotation]] = {}
         self._page_of: dict[str, int] = {}
         self._editable: Callable[[Annotation], bool] = lambda _a: True
         # The PDF's own annotations nobody edited: drawn by the tiles from their own
         # appearance streams, not painted here (None until told: the tiles show them all).
-        self._native_ids: frozenset[str] = frozenset()
+        self._native_ids: set[str] = set()
+        self._native_xref_of: dict[str, int] = {}
         self._native_xrefs: dict[int, int] | None = None
+        """The object number of each native annotation shown and its page (None: all)."""
         self._words: dict[int, list[PageWord]] = {}
         self._links: dict[int, list[PageLink]] = {}
+        # The records the canvas paints are drawn into a copy of each tile once, kept until
+        # the tile or its page's records change: a frame only copies tiles to the screen.
+        self._page_versions: Counter[int] = Counter()
+        self._baked: OrderedDict[TileKey, tuple[int, int, str | None, QImage]] = OrderedDict()
+        self._unbaked: dict[int, QRegion] = {}
+        """Per page painted now, where its records are painted directly (tiles missing)."""
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
-        self._current_page = 0
-        self._asked: int | None = None
-        """The page a jump asked for, current until the user scrolls (see go_to_page)."""
-        # True from opening a document until the user scrolls, zooms or jumps: while it is,
-        # layout changes (a fit after the side panels appear) keep the top-left corner of the
-        # first page in view instead of the point at the centre.
-        self._at_start = False
         self._painted_once = False
-        for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
-            bar.actionTriggered.connect(self._on_user_scroll)
+        self._scrolling_up = False  # the last scroll went up: prefetch above, not below
         # A render worker process takes most of a second of CPU to start: start a spare once
         # the app is idle, so it is warm when a document opens.
         QTimer.singleShot(_WARM_WORKER_MS, self._prestart_worker)
@@ -153,94 +110,17 @@ class PageCanvas(QAbstractScrollArea):
 
     def set_document(self, doc: PdfDocument, renderer: TileRenderer) -> None:
         """Show ``doc``; ``renderer`` draws its tiles (it owns its own copy of the PDF)."""
-        self._doc = doc
         self._renderer = renderer
         renderer.tile_ready.connect(self._on_tile_ready)
-        # Reading the size of all 429 pages of a long PDF takes hundreds of milliseconds, so
-        # the layout starts with every page the size of the first, visible pages are read
-        # exactly before they are painted, and the rest is read in idle slices.
-        count = doc.page_count
-        first = self._turned(doc.page_geometry(0)) if count else None
-        self._geometries = [first] * count if first is not None else []
-        self._exact = [i == 0 for i in range(count)]
-        self._next_exact = 1
         self._words.clear()
         self._links.clear()
-        self._native_ids = frozenset()
+        self._native_ids = set()
+        self._native_xref_of = {}
         self._native_xrefs = None
         self._painted_once = False
-        self._current_page = 0
-        self._asked = None
-        self._at_start = True
-        if self._fit is not None:
-            self._apply_fit()  # relays out and keeps the start in view
-        else:
-            self._relayout()
-        self._scroll_to_start()
+        self._lay_out_document(doc)
         self.viewport().update()
         self.document_shown.emit()
-
-    @property
-    def document(self) -> PdfDocument | None:
-        """The PDF shown (None before the first)."""
-        return self._doc
-
-    def _scroll_to_start(self) -> None:
-        """Show the top-left corner of the first page (a page narrower than the view is centred
-        by :meth:`_page_origin`)."""
-        self.horizontalScrollBar().setValue(0)
-        self.verticalScrollBar().setValue(0)
-
-    def _on_user_scroll(self, _action: int) -> None:
-        self._at_start = False
-        self._asked = None
-
-    @property
-    def page_count(self) -> int:
-        return len(self._geometries)
-
-    def geometry_of(self, page: int) -> PageGeometry:
-        if self._make_exact(range(page, page + 1)):
-            self._relayout_keeping_page()
-        return self._geometries[page]
-
-    def _make_exact(self, pages: range) -> bool:
-        """Read the exact geometry of ``pages``; return whether a page size changed."""
-        changed = False
-        if self._doc is None:
-            return False
-        for page in pages:
-            if not self._exact[page]:
-                try:
-                    exact = self._turned(self._doc.page_geometry(page))
-                except (PdfError, ValueError):
-                    # The window closed the document under us; keep the estimate and stop.
-                    self._geometry_timer.stop()
-                    return changed
-                self._exact[page] = True
-                if exact.display_size(1.0) != self._geometries[page].display_size(1.0):
-                    changed = True
-                self._geometries[page] = exact
-        return changed
-
-    def _read_geometry_slice(self) -> None:
-        if self._doc is None or self._next_exact >= len(self._geometries):
-            self._geometry_timer.stop()
-            return
-        start = self._next_exact
-        self._next_exact = min(len(self._geometries), start + _GEOMETRY_SLICE)
-        if self._make_exact(range(start, self._next_exact)):
-            self._relayout_keeping_page()
-
-    def _relayout_keeping_page(self) -> None:
-        """Lay the pages out again, keeping the page at the top where it was."""
-        bar = self.verticalScrollBar()
-        page = self._current_page
-        offset = bar.value() - self._tops[page] if self._tops else 0.0
-        self._relayout()
-        if self._tops:
-            bar.setValue(round(self._tops[page] + offset))
-        self.viewport().update()
 
     def set_annotations(
         self, annotations: Sequence[Annotation], editable: Callable[[Annotation], bool]
@@ -252,6 +132,7 @@ class PageCanvas(QAbstractScrollArea):
         changed = set(self._annotations) | set(by_page)
         self._annotations = by_page
         self._page_of = {a.id: a.page_index for a in annotations}
+        self._baked.clear()
         self._editable = editable
         self._drawn_changed()
         self.viewport().update()
@@ -264,6 +145,7 @@ class PageCanvas(QAbstractScrollArea):
         Only a page on screen is repainted.
         """
         for page, drawn in pages.items():
+            self._page_versions[page] += 1
             for a in self._annotations.pop(page, ()):
                 if self._page_of.get(a.id) == page:
                     del self._page_of[a.id]
@@ -284,10 +166,12 @@ class PageCanvas(QAbstractScrollArea):
         canvas paints every other record itself (new ones, edited ones). Only the pages
         whose set changes are drawn again.
         """
-        records = list(records)
+        records = [a for a in records if a.pdf_object_id is not None]
         shown = {a.pdf_object_id: a.page_index for a in records if a.pdf_object_id is not None}
-        self._native_ids = frozenset(a.id for a in records if a.pdf_object_id is not None)
+        self._native_ids = {a.id for a in records}
+        self._native_xref_of = {a.id: a.pdf_object_id for a in records if a.pdf_object_id}
         old, self._native_xrefs = self._native_xrefs, shown
+        self._baked.clear()
         if self._renderer is not None:
             if old is None:
                 # Until now the tiles showed every annotation: only pages with one not shown
@@ -303,6 +187,38 @@ class PageCanvas(QAbstractScrollArea):
                 pages |= {p for x, p in shown.items() if x in old and old[x] != p}
             self._renderer.show_annotations(frozenset(shown), pages)
         self.viewport().update()
+
+    def update_native(self, shown: Iterable[Annotation], hidden: Iterable[str]) -> None:
+        """Change which records the tiles draw, by what changed: ``shown`` records (the
+        PDF's own, unedited) are drawn by the tiles from now on, the ids in ``hidden`` are
+        not (edited or deleted). The cost is that of the change, not of every record; only
+        the pages affected are drawn again."""
+        if self._native_xrefs is None:
+            return  # the tiles show every annotation: nothing is left out to show again
+        pages: set[int] = set()
+        for record_id in hidden:
+            xref = self._native_xref_of.pop(record_id, None)
+            self._native_ids.discard(record_id)
+            if xref is not None and xref in self._native_xrefs:
+                pages.add(self._native_xrefs.pop(xref))
+        for a in shown:
+            xref = a.pdf_object_id
+            if xref is None:
+                continue
+            old = self._native_xrefs.get(xref)
+            if old != a.page_index:
+                pages.add(a.page_index)
+                if old is not None:
+                    pages.add(old)
+            self._native_ids.add(a.id)
+            self._native_xref_of[a.id] = xref
+            self._native_xrefs[xref] = a.page_index
+        for page in pages:
+            self._page_versions[page] += 1
+        if pages and self._renderer is not None:
+            self._renderer.show_annotations(frozenset(self._native_xrefs), pages)
+        if pages:
+            self.viewport().update()
 
     def _hides_some(self, page: int, shown: Mapping[int, int]) -> bool:
         if self._doc is None:
@@ -362,19 +278,6 @@ class PageCanvas(QAbstractScrollArea):
                 return link
         return None
 
-    def go_to_destination(self, target: Destination) -> None:
-        """Show a bookmark's or link's page, its point (if the PDF names one) near the top."""
-        if target.page is None or not self._geometries:
-            return
-        page = min(max(0, target.page), len(self._geometries) - 1)
-        if target.point is None or (target.point.x == 0 and target.point.y == 0):
-            self.go_to_page(page)
-            return
-        self._at_start = False
-        _x, y = self._geometries[page].instant_to_display(target.point, self._zoom)
-        self.verticalScrollBar().setValue(round(self._tops[page] + y - PAGE_GAP))
-        self._update_current_page()
-
     # -- search -------------------------------------------------------------------------
 
     def set_search_hits(self, hits: list[SearchHit], current: int = -1) -> None:
@@ -385,59 +288,6 @@ class PageCanvas(QAbstractScrollArea):
             self.scroll_to_rect(hit.page, hit.rects[0])
         self.viewport().update()
 
-    # -- page modes ---------------------------------------------------------------------
-
-    @property
-    def columns(self) -> int:
-        """Pages per row: 1 (single page, continuous) or 2 (two pages side by side)."""
-        return self._columns
-
-    def set_columns(self, columns: int) -> None:
-        """Show one page per row, or two side by side (odd pages on the left, as in print)."""
-        if columns not in (1, 2):
-            raise ValueError(f"columns must be 1 or 2, not {columns}")
-        if columns == self._columns:
-            return
-        page = self._current_page
-        self._columns = columns
-        if self._fit is not None:
-            self._apply_fit()
-        else:
-            self._relayout()
-        if self._geometries:
-            self.go_to_page(page)
-        self.viewport().update()
-
-    @property
-    def rotation(self) -> int:
-        """How far the view turns every page, clockwise: 0, 90, 180 or 270 degrees."""
-        return self._rotation
-
-    def rotate(self, degrees: int) -> None:
-        """Turn every page by ``degrees`` (a multiple of 90) more, keeping the current page."""
-        if degrees % 90:
-            raise ValueError(f"pages turn in steps of 90 degrees, not {degrees}")
-        turn = degrees % 360
-        if not turn or not self._geometries:
-            self._rotation = (self._rotation + turn) % 360
-            return
-        page = self._current_page
-        self._rotation = (self._rotation + turn) % 360
-        self._geometries = [
-            dataclasses.replace(g, rotation=(g.rotation + turn) % 360) for g in self._geometries
-        ]
-        if self._fit is not None:
-            self._apply_fit()
-        else:
-            self._relayout()
-        self.go_to_page(page)
-        self.viewport().update()
-
-    def _turned(self, geometry: PageGeometry) -> PageGeometry:
-        if not self._rotation:
-            return geometry
-        return dataclasses.replace(geometry, rotation=(geometry.rotation + self._rotation) % 360)
-
     @property
     def inverted(self) -> bool:
         """Whether pages are shown with inverted colours (for reading in the dark)."""
@@ -446,231 +296,87 @@ class PageCanvas(QAbstractScrollArea):
     def set_inverted(self, inverted: bool) -> None:
         """Show pages with inverted colours (light text on dark paper), or as they are."""
         self._inverted = inverted
-        self._inverted_tiles.clear()
+        self._inverted_images.clear()
+        self._baked.clear()
         self.viewport().update()
 
-    def _shown_tile(self, key: TileKey, image: QImage) -> QImage:
-        """Return the tile as painted: inverted in the dark reading mode (kept for reuse)."""
+    def _shown(self, image: QImage) -> QImage:
+        """Return a tile or preview as painted: inverted in the dark reading mode (an
+        inverted copy is kept for reuse)."""
         if not self._inverted:
             return image
-        kept = self._inverted_tiles.get(key)
-        if kept is not None and kept[0] == image.cacheKey():
-            self._inverted_tiles.move_to_end(key)
-            return kept[1]
+        source = image.cacheKey()
+        kept = self._inverted_images.get(source)
+        if kept is not None:
+            self._inverted_images.move_to_end(source)
+            return kept
         inverted = image.copy()
         inverted.invertPixels()
-        self._inverted_tiles[key] = (image.cacheKey(), inverted)
-        while len(self._inverted_tiles) > 96:
-            self._inverted_tiles.popitem(last=False)
+        self._inverted_images[source] = inverted
+        while len(self._inverted_images) > 96:
+            self._inverted_images.popitem(last=False)
         return inverted
 
-    # -- zoom and layout ----------------------------------------------------------------
-
-    @property
-    def zoom(self) -> float:
-        return self._zoom
-
-    def set_zoom(self, zoom: float, anchor: QPointF | None = None) -> None:
-        """Set the zoom (clamped to 10 %–800 %), keeping the point under ``anchor`` still."""
-        self._fit = None
-        self._at_start = False
-        self._apply_zoom(zoom, anchor)
-
-    def fit_width(self) -> None:
-        self._fit = "width"
-        self._apply_fit()
-
-    def fit_page(self) -> None:
-        self._fit = "page"
-        self._apply_fit()
-
-    def zoom_in(self) -> None:
-        bigger = [z for z in ZOOM_STEPS if z > self._zoom * 1.01]
-        self.set_zoom(bigger[0] if bigger else MAX_ZOOM)
-
-    def zoom_out(self) -> None:
-        smaller = [z for z in ZOOM_STEPS if z < self._zoom / 1.01]
-        self.set_zoom(smaller[-1] if smaller else MIN_ZOOM)
-
-    def _apply_fit(self) -> None:
-        if not self._geometries:
-            return
-        page = self._geometries[min(self._current_page, len(self._geometries) - 1)]
-        w, h = page.display_size(1.0)
-        if self._columns == 2:
-            w = 2 * w + PAGE_GAP
-        avail_w = max(50, self.viewport().width() - 2 * MARGIN)
-        avail_h = max(50, self.viewport().height() - 2 * PAGE_GAP)
-        zoom = avail_w / w if self._fit == "width" else min(avail_w / w, avail_h / h)
-        self._apply_zoom(zoom, None)
-        if self._fit == "page" and not self._at_start:
-            self.go_to_page(self._current_page)
-
-    def _apply_zoom(self, zoom: float, anchor: QPointF | None) -> None:
-        zoom = min(MAX_ZOOM, max(MIN_ZOOM, zoom))
-        if not self._geometries:
-            self._zoom = zoom
-            return
-        if anchor is None:
-            anchor = QPointF(self.viewport().width() / 2, self.viewport().height() / 2)
-        located = self._locate(anchor)
-        self._zoom = zoom
-        self._relayout()
-        if self._at_start:
-            self._scroll_to_start()
-        elif located is not None:
-            page, point = located
-            x, y = self._page_origin(page)
-            px, py = self._geometries[page].instant_to_display(point, zoom)
-            self.verticalScrollBar().setValue(
-                round(y + py + self.verticalScrollBar().value() - anchor.y())
-            )
-            self.horizontalScrollBar().setValue(
-                round(x + px + self.horizontalScrollBar().value() - anchor.x())
-            )
-        self.zoom_changed.emit(zoom)
-        self.viewport().update()
-
-    def _relayout(self) -> None:
-        tops: list[float] = []
-        lefts: list[float] = []
-        row_widths: list[float] = []
-        y = float(PAGE_GAP)
-        widest = 0.0
-        step = self._columns
-        sizes = [g.display_size(self._zoom) for g in self._geometries]
-        for first in range(0, len(sizes), step):
-            row = sizes[first : first + step]
-            x = 0.0
-            for w, _h in row:
-                tops.append(y)
-                lefts.append(x)
-                x += w + PAGE_GAP
-            row_w = x - PAGE_GAP
-            row_widths.extend([row_w] * len(row))
-            y += max(h for _w, h in row) + PAGE_GAP
-            widest = max(widest, row_w)
-        self._tops = tops
-        self._lefts = lefts
-        self._row_widths = row_widths
-        self._content_height = y
-        self._content_width = widest + 2 * MARGIN
-        vp = self.viewport()
-        self.verticalScrollBar().setRange(0, max(0, math.ceil(y - vp.height())))
-        self.verticalScrollBar().setPageStep(vp.height())
-        self.verticalScrollBar().setSingleStep(40)
-        self.horizontalScrollBar().setRange(0, max(0, math.ceil(self._content_width - vp.width())))
-        self.horizontalScrollBar().setPageStep(vp.width())
-
-    def _page_origin(self, page: int) -> tuple[float, float]:
-        """Return the page's top-left corner in viewport pixels."""
-        w = self._row_widths[page]
-        viewport_w = self.viewport().width()
-        if w + 2 * MARGIN <= viewport_w:
-            # A page that fits stays centred even when a wider (rotated) page scrolls sideways.
-            x = (viewport_w - w) / 2
-        else:
-            x = (max(self._content_width, viewport_w) - w) / 2 - self.horizontalScrollBar().value()
-        return x + self._lefts[page], self._tops[page] - self.verticalScrollBar().value()
-
-    def page_rect(self, page: int) -> QRectF:
-        """Return where ``page`` is in viewport pixels."""
-        x, y = self._page_origin(page)
-        w, h = self._geometries[page].display_size(self._zoom)
-        return QRectF(x, y, w, h)
-
-    def visible_pages(self) -> range:
-        if not self._geometries:
-            return range(0)
-        top = self.verticalScrollBar().value()
-        bottom = top + self.viewport().height()
-        first = max(0, bisect.bisect_right(self._tops, top) - 1)
-        first -= first % self._columns  # the whole row
-        last = max(first, bisect.bisect_left(self._tops, bottom))
-        return range(first, min(last, len(self._tops)))
-
-    def go_to_page(self, page: int) -> None:
-        """Scroll so that ``page`` (0-based) starts at the top."""
-        if not self._geometries:
-            return
-        page = min(max(0, page), len(self._geometries) - 1)
-        self._at_start = False
-        # Near the end the view cannot bring the page to the top, and "scrolled to the end"
-        # would name the last page: the page asked for stays current until the user scrolls.
-        self._asked = page
-        self.verticalScrollBar().setValue(round(self._tops[page] - PAGE_GAP))
-        self._update_current_page()
-
-    def scroll_to_rect(self, page: int, rect: Rect) -> None:
-        """Scroll so that an Instant rectangle of ``page`` is visible."""
-        self._at_start = False
-        self._asked = None
-        _x0, y0, _x1, y1 = self._geometries[page].instant_to_display_rect(rect, self._zoom)
-        top = self._tops[page] + y0
-        bar = self.verticalScrollBar()
-        if not (
-            bar.value() <= top and self._tops[page] + y1 <= bar.value() + self.viewport().height()
-        ):
-            bar.setValue(round(top - self.viewport().height() / 3))
-
-    @property
-    def current_page(self) -> int:
-        return self._current_page
-
-    def _update_current_page(self) -> None:
-        if not self._tops:
-            return
-        middle = self.verticalScrollBar().value() + self.viewport().height() / 3
-        page = max(0, bisect.bisect_right(self._tops, middle) - 1)
-        bar = self.verticalScrollBar()
-        if self._asked is not None:
-            page = self._asked
-        elif bar.maximum() > 0 and bar.value() >= bar.maximum():
-            page = len(self._tops) - 1  # scrolled to the end: the last page is the current one
-        page -= page % self._columns  # the left page of its row
-        if page != self._current_page:
-            self._current_page = page
-            self.current_page_changed.emit(page)
-
-    def scrollContentsBy(self, dx: int, dy: int) -> None:
-        self._update_current_page()
-        self.viewport().update()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        # What is at the centre stays at the centre (a side panel narrowing or widening must
-        # not slide the page sideways): remember it in content pixels before the resize.
-        bar = self.horizontalScrollBar()
-        grown = event.size().width() - event.oldSize().width()
-        old_width = self.viewport().width() - grown
-        centre = bar.value() + old_width / 2 if event.oldSize().width() > 0 else None
-        super().resizeEvent(event)
-        if self._fit is not None:
-            self._apply_fit()
-        else:
-            self._relayout()
-            if self._at_start:
-                self._scroll_to_start()
-            elif centre is not None:
-                bar.setValue(round(centre - self.viewport().width() / 2))
-
-    # -- coordinates ----------------------------------------------------------------------
-
-    def _locate(self, pos: QPointF, clamp_page: int | None = None) -> tuple[int, Point] | None:
-        """Return the page under ``pos`` and the Instant point there."""
-        pages = [clamp_page] if clamp_page is not None else list(self.visible_pages())
-        for page in pages:
-            rect = self.page_rect(page)
-            if clamp_page is not None or rect.contains(pos):
-                x = min(max(pos.x() - rect.x(), 0.0), rect.width())
-                y = min(max(pos.y() - rect.y(), 0.0), rect.height())
-                return page, self._geometries[page].display_to_instant(x, y, self._zoom)
+    def _excluded_id(self) -> str | None:
+        """Return a record not to draw into tiles now (a subclass: the one being moved)."""
         return None
 
-    def instant_to_viewport(self, page: int, point: tuple[float, float]) -> QPointF:
-        """Return where an Instant point of ``page`` is in viewport pixels."""
-        x, y = self._page_origin(page)
-        px, py = self._geometries[page].instant_to_display(point, self._zoom)
-        return QPointF(x + px, y + py)
+    def _painted_records(self, page: int) -> list[Annotation]:
+        excluded = self._excluded_id()
+        return [
+            a
+            for a in self._annotations.get(page, ())
+            if a.id not in self._native_ids and a.id != excluded
+        ]
+
+    def _baked_tile(self, key: TileKey, image: QImage, excluded: str | None) -> QImage:
+        """Return the tile with the records the canvas paints on its page drawn into it
+        (made once, kept until the tile, its page's records or ``excluded`` change)."""
+        records = [
+            a
+            for a in self._annotations.get(key.page, ())
+            if a.id not in self._native_ids and a.id != excluded
+        ]
+        if not records:
+            return image
+        left_out = excluded if self._page_of.get(excluded or "") == key.page else None
+        stamp = (image.cacheKey(), self._page_versions[key.page], left_out)
+        kept = self._baked.get(key)
+        if kept is not None and kept[:3] == stamp:
+            self._baked.move_to_end(key)
+            return kept[3]
+        baked = image.copy()
+        painter = QPainter(baked)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        # Tile pixels are the page's device pixels, shifted to the tile's origin.
+        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
+        geometry = self._geometries[key.page]
+        painter.setTransform(instant_transform(geometry, device_zoom, -key.x, -key.y))
+        for annotation in records:
+            paint_annotation(painter, annotation)
+        painter.end()
+        self._baked[key] = (*stamp, baked)
+        while len(self._baked) > _BAKED_TILES:
+            self._baked.popitem(last=False)
+        return baked
+
+    def _paint_records(self, painter: QPainter, page: int) -> None:
+        """Paint the records of ``page`` where its tiles are still missing (elsewhere they
+        are drawn into the tiles), in Instant coordinates."""
+        region = self._unbaked.get(page)
+        if region is None or region.isEmpty():
+            return
+        records = self._painted_records(page)
+        if not records:
+            return
+        painter.save()
+        transform = painter.transform()
+        painter.resetTransform()
+        painter.setClipRegion(region)
+        painter.setTransform(transform)
+        for annotation in records:
+            paint_annotation(painter, annotation)
+        painter.restore()
 
     # -- painting -----------------------------------------------------------------------
 
@@ -719,6 +425,8 @@ class PageCanvas(QAbstractScrollArea):
         stale = []
         painted_tile = False
         rects = {page: self.page_rect(page) for page in pages}
+        excluded = self._excluded_id()
+        self._unbaked = {}
         # Every pixel is filled once: the background only around the pages, paper only
         # behind tiles not drawn yet (filling both under the tiles cost as much as the tiles).
         background = QRegion(event.rect())
@@ -736,15 +444,16 @@ class PageCanvas(QAbstractScrollArea):
                 rects[key.page] = self.page_rect(key.page)
             rect = rects[key.page]
             image = renderer.cached(key)
+            target = _tile_target(rect, key, dpr)
             if image is None:
                 missing.append(key)
-                painter.fillRect(
-                    _tile_target(rect, key, dpr), _DARK_PAPER if self._inverted else _PAPER
-                )
+                painter.fillRect(target, _DARK_PAPER if self._inverted else _PAPER)
+                unbaked = self._unbaked.get(key.page, QRegion())
+                self._unbaked[key.page] = unbaked.united(target.toAlignedRect())
                 continue
             # The tile is drawn 1:1 in device pixels (the image carries no ratio of its own
             # because it is shared with any window), so it is crisp at any ratio.
-            painter.drawImage(_tile_target(rect, key, dpr), self._shown_tile(key, image))
+            painter.drawImage(target, self._baked_tile(key, self._shown(image), excluded))
             painted_tile = True
             if renderer.stale(key):
                 stale.append(key)  # painted until its new pixels (annotations changed) arrive
@@ -758,8 +467,7 @@ class PageCanvas(QAbstractScrollArea):
         painter.end()
         if painted_tile and not self._painted_once:
             self._painted_once = True
-            if self._next_exact < len(self._geometries):
-                self._geometry_timer.start()
+            self._read_rest_later()
             self.first_paint.emit()
 
     def _paint_previews(self, painter: QPainter, missing: list[TileKey]) -> None:
@@ -769,9 +477,10 @@ class PageCanvas(QAbstractScrollArea):
         painter.save()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, True)
         for key in missing:
-            preview = self._renderer.preview(key.page)
-            if preview is None or key.rotation:
-                continue  # (a preview is of the page unturned)
+            preview = self._renderer.preview(key.page, key.rotation)
+            if preview is None:
+                continue
+            preview = self._shown(preview)
             rect = self.page_rect(key.page)
             sx = preview.width() / max(1.0, rect.width() * dpr)
             sy = preview.height() / max(1.0, rect.height() * dpr)
@@ -786,21 +495,41 @@ class PageCanvas(QAbstractScrollArea):
         painter.restore()
 
     def _prefetch_tiles(self, pages: range) -> list[TileKey]:
-        """Return the tiles of the first screenful of the page after the visible ones."""
-        if not pages or pages.stop >= len(self._geometries):
+        """Return the tiles of the next screenful in the direction of the last scroll, the
+        nearest first: drawn while this one is looked at, they are there when it scrolls."""
+        if not pages or self._renderer is None:
             return []
-        nxt = pages.stop
-        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
-        w_dev, h_dev = self._geometries[nxt].display_size(device_zoom)
-        height = min(h_dev, self.viewport().height() * self.viewport().devicePixelRatioF())
-        return tiles_for(
-            nxt,
-            device_zoom,
-            w_dev,
-            h_dev,
-            (0, 0, math.ceil(w_dev), math.ceil(height)),
-            self._rotation,
-        )
+        dpr = self.viewport().devicePixelRatioF()
+        device_zoom = self._zoom * dpr
+        height = self.viewport().height()
+        top = self.verticalScrollBar().value()
+        if self._scrolling_up:
+            band, nearest = (top - height, top), range(pages.start, -1, -1)
+        else:
+            # From the last page on screen: its part below the view is in the band too.
+            band, nearest = (top + height, top + 2 * height), range(pages.stop - 1, self.page_count)
+        keys: list[TileKey] = []
+        for page in nearest:
+            page_top = self._tops[page]
+            w_dev, h_dev = self._geometries[page].display_size(device_zoom)
+            page_bottom = page_top + h_dev / dpr
+            if page_bottom <= band[0] or page_top >= band[1]:
+                if (page_top >= band[1]) != self._scrolling_up:
+                    break  # past the band
+                continue
+            y0 = max(0.0, band[0] - page_top) * dpr
+            y1 = min(h_dev, (band[1] - page_top) * dpr)
+            keys.extend(
+                tiles_for(
+                    page,
+                    device_zoom,
+                    w_dev,
+                    h_dev,
+                    (0, int(y0), math.ceil(w_dev), math.ceil(y1)),
+                    self._rotation,
+                )
+            )
+        return keys
 
     def _paint_overlays(self, painter: QPainter, page: int) -> None:
         x, y = self._page_origin(page)
@@ -816,9 +545,12 @@ class PageCanvas(QAbstractScrollArea):
 
     def _paint_page(self, painter: QPainter, page: int) -> None:
         """Paint what lies on ``page`` over its tiles, in Instant coordinates."""
-        for annotation in self._annotations.get(page, ()):
-            if annotation.id not in self._native_ids:
-                paint_annotation(painter, annotation)
+        self._paint_records(painter, page)
+
+    def scrollContentsBy(self, dx: int, dy: int) -> None:
+        if dy:
+            self._scrolling_up = dy > 0  # (content moving down: the view goes up)
+        super().scrollContentsBy(dx, dy)
 
     def _on_tile_ready(self, key: object) -> None:
         self.viewport().update()

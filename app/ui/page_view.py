@@ -6,8 +6,8 @@ Space held.
 
 The view converts each ``QMouseEvent`` once into a :class:`~lamina.model.tools.PointerEvent` in
 Instant coordinates (:meth:`PageGeometry.display_to_instant`) and feeds the active tool's
-generator; everything else about drawing is in :mod:`lamina.model.tools`, and the layout and
-painting of the pages in :mod:`lamina.ui.page_canvas`.
+generator; everything else about drawing is in :mod:`lamina.model.tools`, the layout of the
+pages in :mod:`lamina.ui.page_layout` and their painting in :mod:`lamina.ui.page_canvas`.
 """
 
 from __future__ import annotations
@@ -154,14 +154,16 @@ class PageView(PageCanvas):
         if self._selected_id is not None and self.page_of(self._selected_id) is None:
             self.set_selected(None)
 
+    def _excluded_id(self) -> str | None:
+        # The record being moved or resized is drawn as its preview, not where it was.
+        preview = self._session.preview if self._session is not None else None
+        return preview.id if preview is not None else None
+
     def _paint_page(self, painter: QPainter, page: int) -> None:
         # The record being drawn or moved shows as its preview; then the text selection
         # and the selected record's handles.
         preview = self._session.preview if self._session is not None else None
-        editing_id = preview.id if preview is not None else None
-        for annotation in self._annotations.get(page, ()):
-            if annotation.id != editing_id and annotation.id not in self._native_ids:
-                paint_annotation(painter, annotation)
+        self._paint_records(painter, page)
         if preview is not None and preview.page_index == page:
             paint_annotation(painter, preview)
         if self._text_page == page and self._text_selected:

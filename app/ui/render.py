@@ -174,7 +174,9 @@ class TileRenderer(QObject):
     """Render tiles of one PDF in a worker process (or a fallback thread) and cache them.
 
     Its worker comes from ``workers`` (by default :func:`application_workers`); ``use_process``
-    False draws on a thread only. :meth:`stop` ends the worker and the thread.
+    False draws on a thread only. :meth:`stop` ends the worker and the thread. ``opened`` is
+    the caller's own open copy of the PDF, lent to the thread for the first tiles (until
+    :meth:`show_annotations` is first called); the caller closes it only after :meth:`stop`.
 
     Signals:
         tile_ready(TileKey): a tile is in the cache; repaint where it shows.
@@ -193,14 +195,17 @@ class TileRenderer(QObject):
         *,
         use_process: bool | None = None,
         workers: WorkerPool | None = None,
+        opened: PdfDocument | None = None,
     ) -> None:
         super().__init__(parent)
         self._source = source
+        self._opened = opened
         self._password = password
         self._cache: OrderedDict[TileKey, QImage] = OrderedDict()
         self._cache_bytes = 0
         self._limit = cache_bytes
-        self._previews: dict[int, TileKey] = {}
+        self._previews: dict[tuple[int, int], TileKey] = {}
+        """The sharpest whole-page image cached per page and rotation (a thumbnail)."""
         # Shared with the fallback thread, under self._cond.
         self._wanted: dict[str, list[TileKey]] = {c: [] for c in CHANNELS}
         self._in_flight: dict[TileKey, str] = {}
@@ -254,12 +259,13 @@ class TileRenderer(QObject):
         """Return whether a cached tile shows annotations that have changed since (ask again)."""
         return key in self._stale
 
-    def preview(self, page: int) -> QImage | None:
-        """Return a cached whole-page image of ``page`` at any zoom (a thumbnail), if any.
+    def preview(self, page: int, rotation: int = 0) -> QImage | None:
+        """Return a cached whole-page image of ``page`` turned by ``rotation`` at any zoom (a
+        thumbnail), if any.
 
         The page view scales it up while the sharp tiles are being drawn.
         """
-        key = self._previews.get(page)
+        key = self._previews.get((page, rotation))
         return self._cache.get(key) if key is not None else None
 
     def pending(self, channel: str = "view") -> list[TileKey]:
@@ -375,18 +381,18 @@ class TileRenderer(QObject):
             old_key, old = self._cache.popitem(last=False)
             self._cache_bytes -= old.sizeInBytes()
             self._stale.discard(old_key)
-            if self._previews.get(old_key.page) == old_key:
-                del self._previews[old_key.page]
+            if self._previews.get((old_key.page, old_key.rotation)) == old_key:
+                del self._previews[old_key.page, old_key.rotation]
         self.tile_ready.emit(key)
 
     def _note_preview(self, key: TileKey) -> None:
         # A tile at the origin that is small enough to be a whole page is a thumbnail render;
         # keep the sharpest one per page as the stand-in for tiles not drawn yet.
-        if key.width >= TILE_SIZE or key.height >= TILE_SIZE or key.rotation:
+        if key.width >= TILE_SIZE or key.height >= TILE_SIZE:
             return
-        best = self._previews.get(key.page)
+        best = self._previews.get((key.page, key.rotation))
         if best is None or best not in self._cache or best.width < key.width:
-            self._previews[key.page] = key
+            self._previews[key.page, key.rotation] = key
 
     def _take(self, for_thread: bool) -> TileKey | None:
         """Pop the most wanted tile and mark it in flight (hold ``self._cond``)."""
@@ -604,11 +610,12 @@ class TileRenderer(QObject):
         self._pump()
 
     def _run(self, generation: int) -> None:
-        try:
-            doc: PdfDocument = open_pdf(self._source, self._password)
-        except (PdfError, OSError) as exc:
-            self._relay.done.emit(None, (f"cannot render pages: {exc}", 0))
-            return
+        # The first tiles are drawn from the window's own copy of the PDF, if it lent one:
+        # opening a second copy first (a damaged PDF is repaired on every open) would double
+        # the time to the first page. Its calls are serialized like every MuPDF call, and
+        # it is used only while every annotation is shown (nothing in it is changed).
+        doc: PdfDocument | None = None
+        lent = self._opened
         shown_filter = AnnotationFilter()  # this thread's copy of the PDF
         try:
             while True:
@@ -622,11 +629,22 @@ class TileRenderer(QObject):
                             shown = self._shown_xrefs
                             break
                         self._cond.wait()
-                shown_filter.show(shown)
                 try:
-                    rendered = render_native(
-                        doc, key.page, key.zoom, key.clip, shown_filter, key.rotation
-                    )
+                    if lent is not None and shown is None:
+                        rendered = render_native(
+                            lent, key.page, key.zoom, key.clip, None, key.rotation
+                        )
+                    else:
+                        if doc is None:
+                            try:
+                                doc = open_pdf(self._source, self._password)
+                            except (PdfError, OSError) as exc:
+                                self._relay.done.emit(None, (f"cannot render pages: {exc}", 0))
+                                return
+                        shown_filter.show(shown)
+                        rendered = render_native(
+                            doc, key.page, key.zoom, key.clip, shown_filter, key.rotation
+                        )
                     image: QImage | str = qimage_of(
                         rendered.data,
                         rendered.width,
@@ -638,7 +656,8 @@ class TileRenderer(QObject):
                     image = f"page {key.page + 1} could not be drawn: {exc}"
                 self._relay.done.emit(key, (image, epoch))
         finally:
-            doc.close()
+            if doc is not None:
+                doc.close()
 
 
 def tiles_for(

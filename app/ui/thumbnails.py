@@ -8,10 +8,11 @@ edited ones) painted over them (:meth:`ThumbnailPanel.follow_annotations`).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 
 from lamina.model.records import Annotation
-from lamina.pdf import PdfDocument, PdfError
+from lamina.pdf import PageGeometry, PdfDocument, PdfError
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
 from lamina.ui.render import TileKey, TileRenderer, zoom_key
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
@@ -78,6 +79,7 @@ class ThumbnailPanel(QListWidget):
         self._zooms: list[float | None] = []
         self._sizes: list[tuple[int, int]] = []
         self._following: int | None = None
+        self._rotation = 0  # as the page view turns its pages, degrees clockwise
         self._painted: Callable[[int], Sequence[Annotation]] = lambda _page: ()
         self._follow_timer = QTimer(self)
         self._follow_timer.setSingleShot(True)
@@ -113,6 +115,39 @@ class ThumbnailPanel(QListWidget):
         self.setUpdatesEnabled(True)
         self._request()
 
+    def set_rotation(self, rotation: int) -> None:
+        """Turn every thumbnail as the page view turns its pages (degrees clockwise)."""
+        if rotation == self._rotation:
+            return
+        self._rotation = rotation
+        if self._doc is None:
+            return
+        self._keys = {}
+        self._shown = set()
+        self._zooms = [None] * len(self._zooms)
+        self._sizes = [(0, 0)] * len(self._sizes)
+        if self._zooms:
+            try:
+                self._key(0)
+            except (PdfError, ValueError):
+                return  # the document was closed; nothing left to draw
+            icon = self._blank_icon(self._sizes[0])
+            self.setUpdatesEnabled(False)
+            for row in range(self.count()):
+                item = self.item(row)
+                if item is not None:
+                    item.setIcon(icon)
+            self.setUpdatesEnabled(True)
+        self._request()
+
+    def _geometry(self, page: int) -> PageGeometry:
+        """Return the page's geometry as the view shows it (turned by its rotation)."""
+        assert self._doc is not None
+        geometry = self._doc.page_geometry(page)  # the caller handles a closed document
+        if not self._rotation:
+            return geometry
+        return dataclasses.replace(geometry, rotation=(geometry.rotation + self._rotation) % 360)
+
     def follow_annotations(self, painted: Callable[[int], Sequence[Annotation]]) -> None:
         """Paint ``painted(page)`` (what the page view paints itself) over each thumbnail."""
         self._painted = painted
@@ -146,8 +181,7 @@ class ThumbnailPanel(QListWidget):
     def _key(self, page: int) -> TileKey:
         zoom = self._zooms[page]
         if zoom is None:
-            assert self._doc is not None
-            geometry = self._doc.page_geometry(page)  # the caller handles a closed document
+            geometry = self._geometry(page)
             w, h = geometry.display_size(1.0)
             zoom = min(THUMB_WIDTH / w, THUMB_WIDTH * 1.4 / h) * self.devicePixelRatioF()
             dw, dh = geometry.display_size(zoom)
@@ -157,7 +191,7 @@ class ThumbnailPanel(QListWidget):
             if item is not None and page and self._sizes[page] != self._sizes[0]:
                 item.setIcon(self._blank_icon(self._sizes[page]))
         w, h = self._sizes[page]
-        return TileKey(page, zoom_key(zoom), 0, 0, w, h)
+        return TileKey(page, zoom_key(zoom), 0, 0, w, h, self._rotation)
 
     def _blank_icon(self, size: tuple[int, int]) -> QIcon:
         """Return a white placeholder of a thumbnail ``size`` device pixels big."""
@@ -204,7 +238,7 @@ class ThumbnailPanel(QListWidget):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         zoom = self._zooms[page] or 1.0
         try:
-            painter.setTransform(instant_transform(self._doc.page_geometry(page), zoom, 0, 0))
+            painter.setTransform(instant_transform(self._geometry(page), zoom, 0, 0))
             for annotation in painted:
                 paint_annotation(painter, annotation)
         except (PdfError, ValueError):

@@ -150,6 +150,7 @@ class ViewerFeatures(QObject):
         self._hidden_for_presentation: list[QWidget] = []
         view.link_activated.connect(self.follow)
         view.document_shown.connect(self._on_document_shown)
+        view.pages_measured.connect(self.outline.fill)
         view.zoom_changed.connect(self._on_zoom_changed)
         view.current_page_changed.connect(lambda _page: self._position_changed())
         self.outline.destination_chosen.connect(self.follow)
@@ -183,8 +184,7 @@ class ViewerFeatures(QObject):
 
     def _on_document_shown(self) -> None:
         view = self.window.view
-        self.outline.set_document(view.document)
-        if self.outline.entries():
+        if self.outline.set_document(view.document):
             self.window.docks["outline"].show()
             self.window.docks["thumbnails"].raise_()
         self._restore_position()

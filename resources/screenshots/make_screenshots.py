@@ -169,6 +169,7 @@ def viewer_shots(app: object, controller: AppController) -> None:
     window.docks["outline"].raise_()
     window.resizeDocks([window.docks["outline"]], [300], Qt.Orientation.Horizontal)
     outline = viewer.outline
+    outline.fill()
     item = outline.topLevelItem(2)
     if item is not None:
         outline.setCurrentItem(item)

@@ -12,6 +12,7 @@ import subprocess
 
 import pymupdf
 import pypdf
+import pytest
 from lamina.model.instant_json import InstantDocument, instant_json_to_dict, parse_instant_json
 from lamina.model.records import FormFieldValue, form_field_value_id
 from lamina.pdf import (
@@ -167,3 +168,20 @@ def test_dump_lists_the_form_fields_with_their_widgets() -> None:
     assert {i for f in fields.values() for i in f["annotationIds"]} == widget_ids
     # and a dump with its form fields applies again
     apply_instant_json(radio_pdf(), parse_instant_json(dumped))
+
+
+def test_a_pdf_without_a_form_has_no_fields_and_no_page_is_loaded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Opening the 429-page PDF read every page's widgets on the GUI thread (64 ms)."""
+    from lamina.pdf import open_pdf
+    from lamina.pdf.form_fields import read_form_fields
+
+    from tests.support.corpus import corpus_pdf
+
+    doc = open_pdf(corpus_pdf("long-429p-broken-xref"))
+    loads: list[int] = []
+    monkeypatch.setattr(doc, "fitz_page", lambda index: loads.append(index))
+    assert read_form_fields(doc) == {}
+    assert loads == []
+    doc.close()

@@ -93,3 +93,21 @@ def test_top_left_of_the_page_is_where_the_rotation_puts_it() -> None:
     # Instant (0, 0) is the top-left of the unrotated page: after a clockwise quarter turn it
     # is the top-right of the screen, after a half turn the bottom-right, and so on.
     assert corners == [(0, 0), (732, 0), (572, 732), (0, 572)]
+
+
+def test_a_page_geometry_is_read_once_and_not_after_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = open_pdf(corpus_pdf("geometry-rotations-offset-mediabox-cropbox"))
+    loads: list[int] = []
+    real = type(doc.fitz_document).load_page
+
+    def counted(self, index):  # type: ignore[no-untyped-def]
+        loads.append(index)
+        return real(self, index)
+
+    monkeypatch.setattr(type(doc.fitz_document), "load_page", counted)
+    first = doc.page_geometry(1)
+    assert doc.page_geometry(1) is first
+    assert loads == [1]
+    doc.close()
+    with pytest.raises(ValueError):
+        doc.page_geometry(1)

@@ -136,3 +136,17 @@ def test_a_disabled_pool_starts_nothing() -> None:
     pool = WorkerPool(enabled=False)
     pool.prestart()
     assert pool.spare_pid is None and pool.take() is None
+
+
+def test_a_worker_stopped_while_still_starting_ends_at_once_without_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """At app exit a spare still importing PyMuPDF was waited for, then killed with "render
+    worker N did not quit; killing it"."""
+    worker = RenderWorker()
+    assert not worker.ready
+    with caplog.at_level("WARNING", logger="lamina.pdf.render_worker"):
+        worker.stop(timeout=0.05)
+    assert not worker.alive()
+    assert worker.exitcode is not None
+    assert "did not quit" not in caplog.text

@@ -35,7 +35,7 @@ def test_each_model_event_type_has_a_signal_of_its_own(qtbot, tmp_path: Path) ->
     bridge = ReviewBridge(model)
     try:
         signals = [bridge.signal_for(kind) for kind in typing.get_args(ReviewEvent)]
-        assert len(signals) == len(typing.get_args(ReviewEvent)) == 13
+        assert len(signals) == len(typing.get_args(ReviewEvent)) == 14
         assert len({str(s) for s in signals}) == len(signals)  # no two types share one
     finally:
         bridge.close()

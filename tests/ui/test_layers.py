@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
+from lamina.auth.invite import make_invite_link
 from lamina.model.records import InkAnnotation
 from lamina.pdf import open_pdf, read_records
 from lamina.ui.controller import AppController
@@ -18,6 +20,7 @@ from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog
 
+from tests.support.server_thread import ServerThread
 from tests.ui.test_review import PDF, inks, joined_window, run, stroke
 
 
@@ -45,9 +48,10 @@ def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
     ben = joined_window(qtbot, controller, ben_link, "Ben")
     lead = joined_window(qtbot, controller, lead_link, "Lea")
 
-    # The lead's Layers panel: own layer first, then the layers the host invited, unticked;
-    # a "*" invite also gets the "Add layer…" field.
-    assert lead.layers.layer_names() == ["lea", "ana", "ben"]
+    # The lead's Layers panel: own layer first, then the layers the server lists (the
+    # shared one and those the host invited), unticked; the host's app may create layers,
+    # so it also gets the "Add layer…" field.
+    qtbot.waitUntil(lambda: lead.layers.layer_names() == ["lea", "", "ana", "ben"], timeout=10000)
     assert lead.layers.visible_layers() == ["lea"]
     assert not lead.layers.add_row.isHidden()
     # A reviewer without view_layers sees only their own layer, and no "Add layer…".
@@ -139,13 +143,22 @@ def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
     assert ana_ink.id not in drawn_ids(lead)
     assert len(inks(lead)) == 1  # the lead's own stroke stays
 
-    # "Add layer…": a name typed in shows that layer too.
-    lead.layers.add_box.setText("ben")
-    qtbot.mouseClick(lead.layers.add_button, Qt.MouseButton.LeftButton)
+    # Ticking Ben's layer shows his strokes live.
+    item = lead.layers.item_of("ben")
+    assert item is not None
+    item.setCheckState(Qt.CheckState.Checked)
     qtbot.waitUntil(lambda: "ben" in lead.layers.visible_layers(), timeout=10000)
     stroke(qtbot, ben, [(100, 300), (160, 330)])
     qtbot.waitUntil(lambda: len(layer_inks(lead)) == 1, timeout=10000)
     assert layer_inks(lead)[0].creator_name == "Ben"
+
+    # "Add layer…" (the host's app): a new layer is created, remembered and shown; Ben's
+    # invite views no other layer, so his list does not grow.
+    lead.layers.add_box.setText("dan")
+    qtbot.mouseClick(lead.layers.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "dan" in lead.layers.visible_layers(), timeout=10000)
+    assert server.invited_layers(document_id)[-1] == "dan"
+    assert ben.layers.layer_names() == ["ben"]
 
 
 def test_a_reviewer_with_named_view_layers_is_offered_exactly_those(
@@ -158,3 +171,67 @@ def test_a_reviewer_with_named_view_layers_is_offered_exactly_those(
     cy = joined_window(qtbot, controller, link, "Cy")
     assert cy.layers.layer_names() == ["cy", "ana"]
     assert cy.layers.add_row.isHidden()  # only "*" may name any layer
+
+
+def test_the_layers_panel_lists_the_servers_layers_live_and_stops_viewing_a_hidden_one(
+    qtbot, controller: AppController, tmp_path: Path
+) -> None:
+    """Against a real server (ServerThread): the panel lists what the server lists for the
+    token (no names typed), a layer created through the HTTP API appears at once, ticking
+    overlays it, unticking makes the server stop relaying it; nothing asks for a name, as
+    this app does not host the review."""
+    with ServerThread(tmp_path / "srv", api_token="layers-test-secret") as st:
+        document_id = st.add_document()
+        token = st.token(document_id, layer="lea", creator_name="Lea", view_layers=("*",))
+        lead = joined_window(qtbot, controller, make_invite_link(st.url, token), "Lea")
+        qtbot.waitUntil(lambda: lead.layers.layer_names() == ["lea", ""], timeout=10000)
+        assert lead.layers.visible_layers() == ["lea"]
+        assert lead.layers.add_row.isHidden()  # only the host creates layers
+        assert lead.layers.item_of("") is not None
+
+        admin = {"Authorization": f'Token token="{st.server.api_token}"'}
+        base = f"http://127.0.0.1:{st.port}/api/documents/{document_id}"
+        rect = {
+            "v": 2,
+            "type": "pspdfkit/shape/rectangle",
+            "id": "01J0000000000000000000RECT",
+            "pageIndex": 0,
+            "bbox": [100, 100, 80, 40],
+            "createdAt": "2024-05-01T10:00:00Z",
+            "updatedAt": "2024-05-01T10:00:00Z",
+            "creatorName": "Zoe",
+            "strokeColor": "#ff0000",
+            "strokeWidth": 2,
+            "opacity": 1,
+        }
+        with httpx.Client(headers=admin, timeout=30) as http:
+            assert http.post(f"{base}/layers", json={"name": "zoe"}).status_code < 300
+            applied = http.post(
+                f"{base}/layers/zoe/apply_instant_json",
+                json={"format": "https://pspdfkit.com/instant-json/v1", "annotations": [rect]},
+            )
+            assert applied.status_code < 300, applied.text
+        # Live: the new layer gets an unticked row without any reconnect.
+        qtbot.waitUntil(lambda: lead.layers.layer_names() == ["lea", "", "zoe"], timeout=10000)
+        assert lead.layers.visible_layers() == ["lea"]
+
+        item = lead.layers.item_of("zoe")
+        assert item is not None
+        item.setCheckState(Qt.CheckState.Checked)
+        qtbot.waitUntil(
+            lambda: [a.id for a in lead.view.layer_marks()] == [rect["id"]], timeout=10000
+        )
+        row = lead.layers.item_of("zoe")
+        assert row is not None and "Zoe" in row.text() and "1 annotation" in row.text()
+
+        async def viewing() -> list[str]:
+            return sorted(layer for conn in st.server.connections for layer in conn.viewing)
+
+        assert st.call(viewing()) == ["zoe"]
+        item = lead.layers.item_of("zoe")
+        assert item is not None
+        item.setCheckState(Qt.CheckState.Unchecked)
+        qtbot.waitUntil(lambda: not lead.view.layer_marks(), timeout=5000)
+        qtbot.waitUntil(lambda: st.call(viewing()) == [], timeout=5000)
+        assert lead.layers.layer_names() == ["lea", "", "zoe"]  # still listed, unticked
+        lead.close_document()

@@ -82,3 +82,30 @@ def test_an_external_link_opens_only_after_confirmation(qtbot, window, monkeypat
     window.view.link_activated.emit(Destination(uri="https://example.org/"))
     assert opened == ["https://example.org/"]
     assert window.view.current_page == page_before
+
+
+def test_bookmarks_are_read_after_the_first_page_is_on_screen(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """Resolving 196 bookmarks read the size of 144 pages before anything was painted: the
+    panel is shown at once (the PDF has an outline) and filled once the page view has read
+    every page size, without anybody asking for its entries."""
+    from lamina.ui import outline_panel
+
+    reads: list[str] = []
+    real = outline_panel.read_outline
+
+    def counted(doc):  # type: ignore[no-untyped-def]
+        reads.append("read")
+        return real(doc)
+
+    monkeypatch.setattr(outline_panel, "read_outline", counted)
+    at_first_paint: list[int] = []
+    window.view.first_paint.connect(lambda: at_first_paint.append(len(reads)))
+    assert window.open_path(corpus_pdf(LONG))
+    qtbot.waitUntil(lambda: bool(at_first_paint), timeout=20_000)
+    assert at_first_paint == [0]
+    assert window.docks["outline"].isVisibleTo(window)
+    outline = window.viewer.outline
+    qtbot.waitUntil(lambda: outline.topLevelItemCount() > 0, timeout=20_000)
+    assert reads == ["read"]

@@ -139,3 +139,88 @@ def test_an_edited_stamp_is_drawn_by_the_app_and_the_original_goes(qtbot, window
     assert window.session.undo()
     _wait_painted(qtbot, window)
     assert _difference(window, _shot(window), reference, old_box) < 6.0
+
+
+def test_an_edit_changes_what_the_tiles_show_by_the_edit_only(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """Issue 15: every edit rebuilt the set of the PDF's own annotations the tiles draw from
+    all of them (O(N) per edit). Now the view is told what changed: the edited record and
+    its page; undo gives it back to the tiles the same way."""
+    from lamina.ui.page_canvas import PageCanvas
+
+    open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
+    _wait_painted(qtbot, window)
+    view = window.view
+    rebuilt: list[int] = []
+    monkeypatch.setattr(
+        PageCanvas, "show_native", lambda self, records: rebuilt.append(len(list(records)))
+    )
+    renderer = window.renderer
+    told: list[tuple[int, set[int]]] = []
+    real = type(renderer).show_annotations
+
+    def spy(self, xrefs, pages):  # type: ignore[no-untyped-def]
+        pages = set(pages)
+        told.append((len(xrefs or ()), pages))
+        return real(self, xrefs, pages)
+
+    monkeypatch.setattr(type(renderer), "show_annotations", spy)
+    originals = _originals(window)
+    custom = next(a for a in originals if a.pdf_object_id == 34)
+    natives = len(view.native_xrefs() or ())
+    moved = dataclasses.replace(custom, bbox=custom.bbox.translated(0, 400))
+    window.session.update(moved)
+    assert rebuilt == []  # nothing rebuilt from every record
+    assert told == [(natives - 1, {custom.page_index})]
+    assert not view.native(moved) and 34 not in (view.native_xrefs() or ())
+    assert window.session.undo()
+    assert told[-1] == (natives, {custom.page_index})
+    assert view.native(custom)
+
+
+def test_records_the_app_paints_are_drawn_into_the_tiles_once_not_every_frame(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """Issue 15: every frame painted every new or edited record over the tiles on the GUI
+    thread. They are drawn into a copy of each tile once and kept with it: repainting the
+    same view draws no record again; a change of the page's records draws it again; what
+    shows on screen is the same."""
+    from lamina.model.records import RectangleAnnotation
+    from lamina.ui import page_canvas, page_view
+
+    open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
+    _wait_painted(qtbot, window)
+    before = _shot(window)
+    assert window.session is not None
+    box = Rect(100, 560, 300, 120)
+    window.session.create(
+        RectangleAnnotation(
+            id="01J00000000000000000BAKED1",
+            page_index=0,
+            bbox=box,
+            stroke_color="#1E88E5",
+            fill_color="#1E88E5",
+            stroke_width=4,
+        )
+    )
+    calls: list[str] = []
+    real = page_canvas.paint_annotation
+    for module in (page_canvas, page_view):  # (the page view paints previews with it)
+        monkeypatch.setattr(
+            module, "paint_annotation", lambda p, a: (calls.append(a.id), real(p, a))[1]
+        )
+    _wait_painted(qtbot, window)
+    shot = _shot(window)
+    view = window.view
+    centre = view.instant_to_viewport(0, (box.left + box.width / 2, box.top + box.height / 2))
+    dpr = shot.devicePixelRatio()
+    drawn = shot.pixelColor(round(centre.x() * dpr), round(centre.y() * dpr))
+    assert drawn.blue() > 150 and drawn.red() < 120  # the blue rectangle is on screen
+    assert before.pixelColor(round(centre.x() * dpr), round(centre.y() * dpr)) != drawn
+    assert calls  # drawn (into the tiles that show it)
+    calls.clear()
+    for _ in range(3):
+        view.viewport().repaint()
+    assert calls == []  # frames copy the tiles; no record is painted again
+    assert _shot(window) == shot

@@ -303,3 +303,69 @@ def test_no_worker_outlives_the_app(tmp_path: Path, how: str) -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_prefetch_draws_the_next_screenful_in_the_direction_of_the_scroll(  # type: ignore[no-untyped-def]
+    qtbot,
+) -> None:
+    path = corpus_pdf(LONG)
+    doc = open_pdf(path)
+    renderer = TileRenderer(path)  # the app's cache: a few screenfuls fit
+    view = PageView()
+    qtbot.addWidget(view)
+    view.resize(700, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_document(doc, renderer)
+    try:
+        _scroll_and_prefetch(qtbot, view, renderer)
+    finally:
+        renderer.stop()
+        doc.close()
+
+
+def _scroll_and_prefetch(qtbot, view: PageView, renderer: TileRenderer) -> None:  # type: ignore[no-untyped-def]
+    _wait_painted(qtbot, view)
+    bar = view.verticalScrollBar()
+
+    def prefetched_after(scroll: int) -> set[int]:
+        qtbot.waitUntil(lambda: not renderer.pending("view") and not renderer.pending("prefetch"))
+        before = set(renderer.cached_keys())
+        bar.setValue(bar.value() + scroll)
+        view.viewport().repaint()
+        visible = set(view.visible_pages())
+        _wait_painted(qtbot, view)
+        qtbot.waitUntil(lambda: not renderer.pending("prefetch"))
+        return {k.page for k in set(renderer.cached_keys()) - before} - visible
+
+    view.go_to_page(200)
+    _wait_painted(qtbot, view)
+    height = view.viewport().height()
+    down = prefetched_after(height)
+    assert down and min(down) > max(view.visible_pages())
+    # The pages of the screenful below are there before the view gets to them.
+    bar.setValue(bar.value() + height)
+    assert all(renderer.cached(k) is not None for k in view.visible_tiles())
+    up = prefetched_after(-3 * height)
+    assert up and max(up) < min(view.visible_pages())
+
+
+def test_the_first_tiles_are_drawn_from_the_windows_copy_of_the_pdf(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """The fallback thread opened a second copy of the PDF before drawing the first tile (a
+    damaged PDF is repaired on every open: twice the time to the first page). It draws from
+    the window's copy while every annotation is shown, and opens its own afterwards."""
+    from lamina.ui import render
+
+    opened: list[str] = []
+    real = render.open_pdf
+    monkeypatch.setattr(
+        render, "open_pdf", lambda *a, **k: (opened.append("thread"), real(*a, **k))[1]
+    )
+    at_first_paint: list[int] = []
+    window.view.first_paint.connect(lambda: at_first_paint.append(len(opened)))
+    assert window.open_path(corpus_pdf(LONG))
+    qtbot.waitUntil(lambda: bool(at_first_paint), timeout=20_000)
+    assert at_first_paint == [0]
+    assert window.renderer is not None and window.renderer.cached_keys()

@@ -106,8 +106,9 @@ def test_try_the_sample_review_opens_two_live_windows(
         and window.pdf_path is not None
         and window.pdf_path.read_bytes()[:5] == b"%PDF-"
     )
-    # The user leads on layer "me" and already views Sam's layer "sam" (read-only).
-    assert window.layers.layer_names() == ["me", "sam"]
+    # The user leads on layer "me" and already views Sam's layer "sam" (read-only); the
+    # server also lists the shared layer (unticked).
+    qtbot.waitUntil(lambda: window.layers.layer_names() == ["me", "sam", ""], timeout=10000)
     qtbot.waitUntil(lambda: window.layers.visible_layers() == ["me", "sam"], timeout=10000)
     assert other.layers.layer_names() == ["sam"]
     stroke(qtbot, other, [(100, 450), (200, 500)])

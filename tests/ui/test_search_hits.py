@@ -7,6 +7,9 @@ from __future__ import annotations
 import pymupdf
 from lamina.model.geometry import Rect
 from lamina.pdf import open_pdf, search_page
+from lamina.ui.page_view import page_rect_center
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 
 from tests.support.corpus import corpus_pdf
 from tests.ui.conftest import open_file
@@ -53,3 +56,42 @@ def test_copying_vertical_japanese_has_no_spaces(qtbot, window) -> None:  # type
     text = view.selected_text()
     assert text == "".join(w.text for w in words[:6])
     assert " " not in text
+
+
+def test_dragging_down_one_column_of_vertical_japanese_selects_that_column_only(  # type: ignore[no-untyped-def]
+    qtbot, window
+) -> None:
+    """Drag with the text tool from the top of one column to below its end (the columns
+    have different lengths): only that column's characters are selected, and Copy gives
+    them without spaces."""
+    open_file(qtbot, window, corpus_pdf("cjk-japanese-vertical"))
+    window.resize(1000, 760)
+    window.show()
+    view = window.view
+    view.set_zoom(0.5)
+    view.go_to_page(0)
+    window.tool_actions["text"].trigger()
+    words = view.words_of(0)
+    columns: dict[float, list[int]] = {}
+    for i, w in enumerate(words):
+        if abs(w.rect.width - 30) < 1 and abs(w.rect.height - 30) < 1:  # the columns' 30 pt
+            columns.setdefault(round(w.rect.left), []).append(i)
+    assert len(columns) == 9
+    longest = max(words[c[-1]].rect.bottom for c in columns.values())
+    vp = view.viewport()
+    for column in columns.values():
+        first, last = words[column[0]].rect, words[column[-1]].rect
+        x = first.left + first.width / 2
+        start = page_rect_center(view, 0, (x, first.top + 3))
+        end = page_rect_center(view, 0, (x, max(last.bottom + 10, longest + 5)))
+        qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(vp, (start + end) / 2)
+        qtbot.mouseMove(vp, end)
+        qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=end)
+        page, selected = view.selected_words()
+        assert page == 0
+        assert [words.index(w) for w in selected] == column
+        window.window_actions.copy_action.trigger()
+        copied = QGuiApplication.clipboard().text()
+        assert copied == "".join(words[i].text for i in column)
+        assert " " not in copied

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 from lamina.ui.main_window import MainWindow
-from PySide6.QtCore import QPoint
-from PySide6.QtGui import QImage
+from PySide6.QtCore import QPoint, QRect
+from PySide6.QtGui import QImage, QTransform
 
 from tests.support.corpus import corpus_pdf
 from tests.ui.conftest import open_file
@@ -63,3 +63,81 @@ def test_thumbnail_shows_a_new_annotation(qtbot, window) -> None:  # type: ignor
         assert differs > 10
 
     qtbot.waitUntil(changed, timeout=10_000)
+
+
+def _difference(a: QImage, b: QImage) -> float:
+    """Mean absolute difference of lightness between two images of one size."""
+    total = sum(
+        abs(a.pixelColor(x, y).lightness() - b.pixelColor(x, y).lightness())
+        for x in range(a.width())
+        for y in range(a.height())
+    )
+    return total / (a.width() * a.height())
+
+
+def _lightness(image: QImage, rect: QRect) -> float:
+    """Mean lightness (0–255) of ``rect`` of ``image``, sampled on a grid."""
+    values = [
+        image.pixelColor(x, y).lightness()
+        for x in range(rect.left(), rect.right(), 4)
+        for y in range(rect.top(), rect.bottom(), 4)
+    ]
+    return sum(values) / len(values)
+
+
+def test_thumbnails_turn_with_the_view(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
+    qtbot.waitUntil(lambda: _thumbnail_rendered(window, 0), timeout=20_000)
+    upright = _icon_image(window, 0)
+    assert upright.height() > upright.width()  # a portrait page
+    window.view.rotate(90)
+    qtbot.waitUntil(lambda: _thumbnail_rendered(window, 0), timeout=20_000)
+    turned = _icon_image(window, 0)
+    # The icon is the page on its side: landscape, and the upright thumbnail turned a
+    # quarter clockwise (not merely squeezed into a landscape box).
+    assert turned.width() > turned.height()
+    size = turned.size()
+    quarter = upright.transformed(QTransform().rotate(90)).scaled(size)
+    squeezed = upright.scaled(size)
+    assert _difference(turned, quarter) < 0.5 * _difference(turned, squeezed)
+    window.view.rotate(-90)
+    qtbot.waitUntil(lambda: _thumbnail_rendered(window, 0), timeout=20_000)
+    again = _icon_image(window, 0)
+    assert again.height() > again.width()
+
+
+def _stand_in(qtbot, window) -> QImage:  # type: ignore[no-untyped-def]
+    """Zoom to a size no tile is drawn at yet and grab the view at once: the page shows the
+    low-resolution stand-in (the thumbnail scaled up) where tiles are missing."""
+    view = window.view
+    view.set_zoom(view.zoom * 1.37)
+    return view.viewport().grab().toImage()
+
+
+def test_stand_in_tiles_are_inverted_like_the_tiles_and_turned_with_the_page(  # type: ignore[no-untyped-def]
+    qtbot, window
+) -> None:
+    open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
+    view = window.view
+    qtbot.waitUntil(lambda: _thumbnail_rendered(window, 0), timeout=20_000)
+    page = view.page_rect(0).toRect().intersected(view.viewport().rect())
+    plain = _stand_in(qtbot, window)
+    assert _lightness(plain, page.adjusted(4, 4, -4, -4)) > 200  # mostly white paper
+
+    view.set_inverted(True)
+    dark = _stand_in(qtbot, window)
+    page = view.page_rect(0).toRect().intersected(view.viewport().rect())
+    assert _lightness(dark, page.adjusted(4, 4, -4, -4)) < 60  # mostly black paper
+
+    # Turned: the stand-in is the turned thumbnail, not blank paper.
+    view.set_inverted(False)
+    view.rotate(90)
+    qtbot.waitUntil(lambda: _thumbnail_rendered(window, 0), timeout=20_000)
+    turned = _stand_in(qtbot, window)
+    page = view.page_rect(0).toRect().intersected(view.viewport().rect()).adjusted(4, 4, -4, -4)
+    marks = sum(
+        turned.pixelColor(x, y).lightness() < 200
+        for x in range(page.left(), page.right(), 2)
+        for y in range(page.top(), page.bottom(), 2)
+    )
+    assert marks > 20  # the page's stamps show while its sharp tiles are drawn

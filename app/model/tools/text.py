@@ -27,14 +27,42 @@ class PageWord:
 
 
 def _nearest_word(words: Sequence[PageWord], point: Point) -> int:
-    def distance(word: PageWord) -> float:
-        r = word.rect
+    columns = _in_columns(words)
+
+    def distance(i: int) -> float:
+        r = words[i].rect
         dx = max(r.left - point.x, 0.0, point.x - r.right)
         dy = max(r.top - point.y, 0.0, point.y - r.bottom)
-        # Being on the word's line matters more than being near it horizontally.
-        return dx + 4 * dy
+        # Being on the word's line matters more than being near it along the line; in
+        # vertical writing the line is a column, so across it is horizontal.
+        return 4 * dx + dy if columns[i] else dx + 4 * dy
 
-    return min(range(len(words)), key=lambda i: distance(words[i]))
+    return min(range(len(words)), key=distance)
+
+
+def _in_columns(words: Sequence[PageWord]) -> list[bool]:
+    """Return, per word, whether it is written in a column (vertical CJK text): a narrow
+    word stacked on its neighbour in reading order, in the same column."""
+    out = []
+    for i, word in enumerate(words):
+        r = word.rect
+        narrow = r.width <= 1.5 * r.height
+        out.append(
+            narrow
+            and any(_stacked(r, words[j].rect) for j in (i - 1, i + 1) if 0 <= j < len(words))
+        )
+    return out
+
+
+def _stacked(a: Rect, b: Rect) -> bool:
+    across = min(a.right, b.right) - max(a.left, b.left)
+    along = min(a.bottom, b.bottom) - max(a.top, b.top)
+    gap = -along  # the space between them, top to bottom
+    return (
+        across > 0.5 * min(a.width, b.width)
+        and along < 0.5 * min(a.height, b.height)
+        and gap < 0.5 * min(a.height, b.height)
+    )
 
 
 def select_words(words: Sequence[PageWord], start: Point, end: Point) -> list[int]:
