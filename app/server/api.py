@@ -179,9 +179,9 @@ def add_api_routes(app: web.Application, server: LaminaServer) -> None:
     """Add the API's routes to ``app``, and its error middleware."""
     app.middlewares.append(_errors)
     for route in routes():
-
-        def bound(request: web.Request, route: Route = route) -> Awaitable[web.StreamResponse]:
-            return route.handler(server, request)
+        # A coroutine function: aiohttp deprecates plain functions as handlers.
+        async def bound(request: web.Request, route: Route = route) -> web.StreamResponse:
+            return await route.handler(server, request)
 
         app.router.add_route(route.method, route.path, bound)
 
