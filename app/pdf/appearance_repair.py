@@ -5,7 +5,9 @@ sticky note of the corpus ``annot-all-markup-types``, made by a Chinese PDF edit
 poppler, PDFium and pdf.js ignore a clip with no current path; MuPDF clips to nothing, so
 the app would show no icon where every other viewer shows one. :func:`repair_page` removes
 such clips from the appearance streams of a page's annotations in one open copy of a PDF,
-for drawing only: call it on a copy that is never saved (the render worker's, printing's).
+for drawing only: call it on a copy that is never saved (the render worker's, printing's,
+the desktop window's own, which it lends the render thread for the first tiles). It holds
+:data:`~lamina.pdf.document.MUPDF_LOCK`, as every call on a shared copy must.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 import weakref
 from typing import Any
 
-from lamina.pdf.document import PdfDocument
+from lamina.pdf.document import PdfDocument, serialized
 
 # Content stream tokens: strings (with one level of nesting and escapes), hex strings,
 # dictionaries' brackets, names, numbers and operators. A stream with an inline image is
@@ -66,6 +68,7 @@ def without_empty_clips(stream: bytes) -> bytes | None:
     return b"".join(out)
 
 
+@serialized
 def repair_page(doc: PdfDocument, page: int) -> None:
     """Remove clips with no path from the appearances of page ``page``'s annotations (once
     per page and open document; its recorded drawing is dropped when one changed)."""
