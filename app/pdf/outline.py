@@ -41,8 +41,14 @@ class PageLink:
 
 @serialized
 def has_outline(doc: PdfDocument) -> bool:
-    """Return whether the PDF has an outline (cheap: its first entry is not resolved)."""
-    return doc.fitz_document.outline is not None
+    """Return whether the PDF has an outline with entries (cheap: none is resolved)."""
+    first = doc.fitz_document.outline
+    if first is None:
+        return False
+    try:
+        return first.title is not None
+    except AttributeError:  # PyMuPDF's item for an /Outlines dictionary without entries
+        return False
 
 
 @serialized

@@ -109,3 +109,12 @@ def test_bookmarks_are_read_after_the_first_page_is_on_screen(  # type: ignore[n
     outline = window.viewer.outline
     qtbot.waitUntil(lambda: outline.topLevelItemCount() > 0, timeout=20_000)
     assert reads == ["read"]
+
+
+def test_an_empty_outline_shows_no_outline_panel(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    """The sample PDF has an /Outlines dictionary without entries."""
+    from lamina.assets import resource_path
+
+    open_file(qtbot, window, resource_path("sample.pdf"))
+    assert not window.docks["outline"].isVisibleTo(window)
+    assert window.viewer.outline.entries() == []
