@@ -21,7 +21,9 @@ from lamina.pdf.outline import PageLink, page_links
 from lamina.pdf.render_worker import page_annotation_xrefs
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
 from lamina.ui.page_layout import MARGIN, PAGE_GAP, PageLayout
-from lamina.ui.render import TileKey, TileRenderer, application_workers, tiles_for
+from lamina.ui.render import TileRenderer
+from lamina.ui.tiles import TileKey, tiles_for
+from lamina.ui.worker_pool import application_workers
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion
 from PySide6.QtWidgets import QWidget

@@ -18,7 +18,7 @@ from lamina.model.records import Annotation
 from lamina.pdf import PdfError, open_pdf
 from lamina.pdf.render_worker import AnnotationFilter, render_native
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
-from lamina.ui.render import native_image
+from lamina.ui.tiles import native_image
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter

@@ -15,9 +15,9 @@ at any more. Only :data:`~lamina.pdf.render_worker.SLOTS` tiles are at the worke
 rest wait here, where a newer wish list can still drop them. Tiles live in an LRU cache
 bounded by bytes.
 
-A new worker process takes most of a second of CPU to start. The application's
-:class:`~lamina.pdf.render_worker.WorkerPool` (:func:`application_workers`) keeps a spare
-warm for the next document; a file opened at once (``lamina file.pdf``) finds none, so its
+A new worker process takes most of a second of CPU to start. The application's worker pool
+(:func:`lamina.ui.worker_pool.application_workers`) keeps a spare warm for the next document;
+a file opened at once (``lamina file.pdf``) finds none, so its
 first tiles are drawn on a thread and its worker is started only once they are on screen
 (on a two-core machine it never slows the first paint).
 
@@ -35,11 +35,9 @@ import logging
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from lamina.pdf import PdfDocument, PdfError, RenderedImage, open_pdf
+from lamina.pdf import PdfDocument, PdfError, open_pdf
 from lamina.pdf.render_worker import (
     AnnotationFilter,
     Opened,
@@ -57,13 +55,12 @@ from lamina.pdf.render_worker import (
     WorkerPool,
     render_native,
 )
-from PySide6.QtCore import QCoreApplication, QObject, QSocketNotifier, QTimer, Signal, Slot
+from lamina.ui.tiles import TILE_SIZE, TileKey, qimage_of
+from lamina.ui.worker_pool import application_workers
+from PySide6.QtCore import QObject, QSocketNotifier, QTimer, Signal, Slot
 from PySide6.QtGui import QImage
 
 log = logging.getLogger(__name__)
-
-TILE_SIZE = 512
-"""Side of a tile in device pixels."""
 
 DEFAULT_CACHE_BYTES = 192 * 1024 * 1024
 
@@ -79,89 +76,6 @@ AFTER_FIRST_TILE_MS = 100
 WAKE_DELAY_MS = 300
 """With no spare worker waiting, one is started after the first tile or this long after
 opening (starting it at once would slow the first paint on a two-core machine)."""
-
-_QT_FORMATS = {
-    "RGBA8888": QImage.Format.Format_RGBA8888,
-    # B, G, R, A in memory with alpha 255: Qt's native 0xffRRGGBB on little-endian machines.
-    "BGRA8888": QImage.Format.Format_RGB32,
-}
-
-
-@dataclass(frozen=True, order=True)
-class TileKey:
-    """One tile: page, zoom in device pixels per point (rounded), its pixel origin and size,
-    and how far the view turns the page (degrees clockwise)."""
-
-    page: int
-    zoom_milli: int
-    x: int
-    y: int
-    width: int
-    height: int
-    rotation: int = 0
-
-    @property
-    def zoom(self) -> float:
-        return self.zoom_milli / 1000.0
-
-    @property
-    def clip(self) -> tuple[int, int, int, int]:
-        return (self.x, self.y, self.x + self.width, self.y + self.height)
-
-
-def zoom_key(zoom: float) -> int:
-    """Round a zoom to the thousandths that name a tile set."""
-    return max(1, round(zoom * 1000))
-
-
-def native_image(image: RenderedImage) -> QImage:
-    """Return a ``Format_RGB32`` copy of rendered pixels, ready to blit (any thread)."""
-    return qimage_of(image.data, image.width, image.height, image.stride, image.format)
-
-
-def qimage_of(data: Any, width: int, height: int, stride: int, pixel_format: str) -> QImage:
-    """Return a ``Format_RGB32`` copy of pixels in an :mod:`lamina.pdf` format (any thread).
-
-    Pixels already in Qt's native order are copied as they are; others are converted in the
-    same pass. The result does not refer to ``data``.
-    """
-    wrapped = QImage(data, width, height, stride, _QT_FORMATS[pixel_format])
-    if wrapped.format() == QImage.Format.Format_RGB32:
-        image = wrapped.copy()
-    else:
-        image = wrapped.convertToFormat(QImage.Format.Format_RGB32)
-    del wrapped  # let go of ``data`` (it may be a view into shared memory)
-    return image
-
-
-class _WorkerPoolOwner(QObject):
-    """Holds the application's render worker pool and stops it when the application quits."""
-
-    NAME = "laminaRenderWorkers"
-
-    def __init__(self, app: QCoreApplication) -> None:
-        super().__init__(app)
-        self.setObjectName(self.NAME)
-        self.pool = WorkerPool()
-        app.aboutToQuit.connect(self.pool.stop)
-
-
-def application_workers() -> WorkerPool:
-    """Return the running application's render worker pool (made on first use).
-
-    The pool belongs to the ``QCoreApplication``: one spare worker for every window, stopped
-    when the application quits (or, failing that, when the interpreter exits).
-
-    Raises:
-        RuntimeError: no Qt application is running.
-    """
-    app = QCoreApplication.instance()
-    if app is None:
-        raise RuntimeError("render workers belong to the Qt application, and none is running")
-    owner = app.findChild(_WorkerPoolOwner, _WorkerPoolOwner.NAME)
-    if owner is None:
-        owner = _WorkerPoolOwner(app)
-    return owner.pool
 
 
 class _Relay(QObject):
@@ -658,36 +572,3 @@ class TileRenderer(QObject):
         finally:
             if doc is not None:
                 doc.close()
-
-
-def tiles_for(
-    page: int,
-    zoom: float,
-    page_width_px: float,
-    page_height_px: float,
-    visible: tuple[int, int, int, int],
-    rotation: int = 0,
-) -> list[TileKey]:
-    """Return the tiles of a page (shown ``page_width_px`` wide) that meet ``visible``.
-
-    ``visible`` is ``(x0, y0, x1, y1)`` in device pixels of the displayed page (turned by
-    ``rotation`` degrees when the view rotates pages).
-    """
-    zk = zoom_key(zoom)
-    width, height = int(page_width_px + 0.999), int(page_height_px + 0.999)
-    vx0, vy0, vx1, vy1 = visible
-    keys = []
-    for ty in range(max(0, vy0 // TILE_SIZE) * TILE_SIZE, min(height, vy1), TILE_SIZE):
-        for tx in range(max(0, vx0 // TILE_SIZE) * TILE_SIZE, min(width, vx1), TILE_SIZE):
-            keys.append(
-                TileKey(
-                    page,
-                    zk,
-                    tx,
-                    ty,
-                    min(TILE_SIZE, width - tx),
-                    min(TILE_SIZE, height - ty),
-                    rotation,
-                )
-            )
-    return keys

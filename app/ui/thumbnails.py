@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Sequence
 from lamina.model.records import Annotation
 from lamina.pdf import PageGeometry, PdfDocument, PdfError
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
-from lamina.ui.render import TileKey, TileRenderer, zoom_key
+from lamina.ui.render import TileRenderer
+from lamina.ui.tiles import TileKey, zoom_key
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPainter, QPixmap
 from PySide6.QtWidgets import (

@@ -18,7 +18,8 @@ import pytest
 from lamina.pdf import PdfDocument, open_pdf, render_page, render_tile
 from lamina.pdf.render_worker import OpenPdf, RenderWorker, WorkerPool
 from lamina.ui.page_view import PageView
-from lamina.ui.render import TileKey, TileRenderer, native_image, zoom_key
+from lamina.ui.render import TileRenderer
+from lamina.ui.tiles import TileKey, native_image, zoom_key
 from PySide6.QtGui import QImage
 
 from tests.conftest import corpus_pdf
@@ -254,7 +255,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings
 from lamina.ui.app import ensure_application
 from lamina.ui.controller import AppController
-from lamina.ui.render import application_workers
+from lamina.ui.worker_pool import application_workers
 app = ensure_application()
 controller = AppController(QSettings(sys.argv[2], QSettings.Format.IniFormat))
 window = controller.new_window()
