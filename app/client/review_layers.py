@@ -7,10 +7,11 @@ PDF's) are left out so that nothing is drawn twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Literal
 
 from lamina.client.review_events import LayerRecordsChanged
+from lamina.client.review_records import RecordIndex
 from lamina.model.ids import RecordId
 from lamina.model.records import Annotation, Comment, Record
 
@@ -19,11 +20,15 @@ LayerState = Literal["hidden", "loading", "shown"]
 
 
 class LayerOverlays:
-    """The other layers viewed, in the order they were asked for, with their records."""
+    """The other layers viewed, in the order they were asked for, with their records.
+
+    Each layer's records are a :class:`RecordIndex` (by id, page and thread), so reading one
+    page or one thread costs what it holds, not what the layers hold.
+    """
 
     def __init__(self) -> None:
         # None until the layer's records arrived (loading).
-        self._layers: dict[str, dict[RecordId, Record] | None] = {}
+        self._layers: dict[str, RecordIndex | None] = {}
         # One per ask: a request answered after its layer was hidden (and maybe asked for
         # again) must not touch what the newer state shows.
         self._tickets: dict[str, object] = {}
@@ -42,13 +47,15 @@ class LayerOverlays:
 
     def records(self, name: str) -> list[Record]:
         """Return a layer's records (empty while it is hidden or loading)."""
-        return list((self._layers.get(name) or {}).values())
+        index = self._layers.get(name)
+        return list(index) if index is not None else []
 
     def find(self, record_id: str) -> tuple[str, Record] | None:
         """Return ``(layer, record)`` of a record on a layer viewed, or None."""
         for name, records in self._layers.items():
-            if records is not None and record_id in records:
-                return name, records[RecordId(record_id)]
+            record = records.get(record_id) if records is not None else None
+            if record is not None:
+                return name, record
         return None
 
     def annotations(self) -> list[tuple[str, Annotation]]:
@@ -56,26 +63,34 @@ class LayerOverlays:
         return [
             (name, record)
             for name, records in self._layers.items()
-            for record in (records or {}).values()
+            for record in (records or ())
             if isinstance(record, Annotation)
+        ]
+
+    def page(self, page: int) -> list[tuple[str, Annotation]]:
+        """Return ``(layer, annotation)`` of the layers shown on ``page``, layer by layer."""
+        return [
+            (name, annotation)
+            for name, records in self._layers.items()
+            if records is not None
+            for annotation in records.page(page)
         ]
 
     def comments(self, root_id: str) -> list[Comment]:
         """Return the comments of the layers shown whose thread root is ``root_id``."""
         return [
-            record
+            comment
             for records in self._layers.values()
-            for record in (records or {}).values()
-            if isinstance(record, Comment) and record.root_id == root_id
+            if records is not None
+            for comment in records.thread(root_id)
         ]
 
     def roots(self) -> list[RecordId]:
         """Return the roots of the threads the layers shown have comments in."""
         found: dict[RecordId, None] = {}
         for records in self._layers.values():
-            for record in (records or {}).values():
-                if isinstance(record, Comment):
-                    found[record.root_id] = None
+            if records is not None:
+                found.update(dict.fromkeys(records.roots()))
         return list(found)
 
     def ask(self, name: str) -> object | None:
@@ -94,25 +109,30 @@ class LayerOverlays:
     def forget(self, name: str) -> list[Record]:
         """Stop viewing a layer; return the records it had."""
         self._tickets.pop(name, None)
-        return list((self._layers.pop(name, None) or {}).values())
+        index = self._layers.pop(name, None)
+        return list(index) if index is not None else []
 
     def set_records(
-        self, name: str, records: Iterable[Record], mine: set[RecordId]
+        self, name: str, records: Iterable[Record], mine: Callable[[RecordId], bool]
     ) -> tuple[LayerRecordsChanged | None, set[RecordId]]:
         """Take a layer's records now (every one, not only the changed ones).
 
-        ``mine`` are the ids to leave out (the user's own and the PDF's). Returns what changed
-        (None: nothing) and the thread roots whose comments changed.
+        ``mine`` tells the ids to leave out (the user's own and the PDF's). Returns what
+        changed (None: nothing) and the thread roots whose comments changed. Costs what the
+        layer holds; the records that did not change keep their place in the index.
         """
-        new = {r.id: r for r in records if r.id not in mine}
-        old = self._layers.get(name) or {}
-        self._layers[name] = new
-        added = tuple(rid for rid in new if rid not in old)
-        changed = tuple(rid for rid, r in new.items() if rid in old and old[rid] != r)
-        removed = tuple(rid for rid in old if rid not in new)
+        new = {r.id: r for r in records if not mine(r.id)}
+        index = self._layers.get(name)
+        if index is None:
+            index = self._layers[name] = RecordIndex()
+        added = tuple(rid for rid in new if rid not in index)
+        changed = tuple(rid for rid, r in new.items() if rid in index and index.get(rid) != r)
+        removed = tuple(r.id for r in index if r.id not in new)
         if not (added or changed or removed):
             return None, set()
-        touched = [new[rid] for rid in (*added, *changed)]
-        touched += [old[rid] for rid in (*changed, *removed)]
-        roots = {r.root_id for r in touched if isinstance(r, Comment)}
+        roots: set[RecordId] = set()
+        for rid in removed:
+            roots |= index.pop(rid)[1]
+        for rid in (*added, *changed):
+            roots |= index.put(new[rid])[1]
         return LayerRecordsChanged(name, added, changed, removed), roots

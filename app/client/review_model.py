@@ -198,9 +198,7 @@ class ReviewModel:
         """Return what is drawn on page ``page`` (0-based), in the order of
         :meth:`visible_annotations`."""
         out = self._records.page(page) if self._own_visible else []
-        for _name, annotation in self.overlay_annotations():
-            if annotation.page_index == page:
-                out.append(annotation)
+        out.extend(annotation for _name, annotation in self._layers.page(page))
         return out
 
     def overlay_annotations(self) -> list[tuple[str, Annotation]]:
@@ -313,8 +311,10 @@ class ReviewModel:
             self._emit(LayerVisibilityChanged(self.own_layer, visible))
 
     def _set_layer_records(self, name: str, records: Iterable[Record]) -> None:
-        mine = self._records.ids() | self._records.pdf_ids
-        event, roots = self._layers.set_records(name, records, mine)
+        records_ = self._records
+        event, roots = self._layers.set_records(
+            name, records, lambda rid: rid in records_ or records_.is_pdf(rid)
+        )
         if event is not None:
             self._flags.clear()
             self._emit(event)

@@ -44,10 +44,10 @@ class RecordIndex:
         """Return the ids of every record here."""
         return set(self._records)
 
-    @property
-    def pdf_ids(self) -> frozenset[RecordId]:
-        """Ids of the PDF's own annotations seen here (kept after they are deleted)."""
-        return frozenset(self._pdf_ids)
+    def is_pdf(self, record_id: str) -> bool:
+        """Return whether ``record_id`` is one of the PDF's own annotations seen here (kept
+        after it is deleted)."""
+        return record_id in self._pdf_ids
 
     def page(self, page: int) -> list[Annotation]:
         """Return the annotations on ``page`` (0-based), in stable order."""

@@ -67,7 +67,7 @@ from lamina.model.records import (
     form_field_value_id,
 )
 from lamina.pdf import annotation_keys as keys
-from lamina.pdf.document import PdfDocument, serialized
+from lamina.pdf.document import LockSlices, PdfDocument, serialized
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.private_data import with_private
 from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAMES, stamp_image
@@ -97,7 +97,6 @@ _MARKUP = {
 _SKIPPED_SUBTYPES = {"Popup"}
 
 
-@serialized
 def read_records(doc: PdfDocument) -> list[Record]:
     """Return every annotation, comment and form field value already in the PDF.
 
@@ -109,14 +108,25 @@ def read_records(doc: PdfDocument) -> list[Record]:
     return read_records_and_attachments(doc)[0]
 
 
-@serialized
 def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[str, Attachment]]:
-    """Return :func:`read_records` and the image attachments its image annotations name."""
+    """Return :func:`read_records` and the image attachments its image annotations name.
+
+    Holds :data:`~lamina.pdf.document.MUPDF_LOCK` a few milliseconds at a time, so other
+    threads' MuPDF calls get in while a big PDF is read.
+    """
+    with LockSlices() as slices:
+        return _read_records_and_attachments(doc, slices)
+
+
+def _read_records_and_attachments(
+    doc: PdfDocument, slices: LockSlices
+) -> tuple[list[Record], dict[str, Attachment]]:
     attachments: dict[str, Attachment] = {}
     annotations: list[Record] = []
     comments: list[Record] = []
     values: dict[str, FormFieldValue] = {}
     for page_index in range(doc.page_count):
+        slices.breathe()
         page = doc.fitz_page(page_index)
         geometry = PageGeometry.from_fitz_page(page)
         links = {link.get("xref"): link for link in page.get_links()}
@@ -128,6 +138,7 @@ def read_records_and_attachments(doc: PdfDocument) -> tuple[list[Record], dict[s
         for xref, subtype in _annotation_xrefs(doc, page):
             if subtype in _SKIPPED_SUBTYPES:
                 continue
+            slices.breathe()
             try:
                 record = _read_one(
                     doc, page, page_index, geometry, xref, subtype, links, widgets, attachments

@@ -16,6 +16,7 @@ import functools
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,6 +59,42 @@ def serialized(function: Callable[_P, _T]) -> Callable[_P, _T]:
             return function(*args, **kwargs)
 
     return locked
+
+
+class LockSlices:
+    """Hold :data:`MUPDF_LOCK` for a long job, letting other threads' calls in every few ms.
+
+    A long read (every annotation of a big PDF) must not hold the lock for seconds: the
+    window's thread waits on it to lay out its pages. Use it as a context manager and call
+    :meth:`breathe` between MuPDF calls (never inside one); objects of the job's own document
+    stay valid meanwhile. A caller that already holds the lock keeps it throughout.
+
+    Args:
+        seconds: how long to hold the lock at a time.
+    """
+
+    def __init__(self, seconds: float = 0.01) -> None:
+        self._seconds = seconds
+        self._since = 0.0
+
+    def __enter__(self) -> LockSlices:
+        MUPDF_LOCK.acquire()
+        self._since = time.monotonic()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        MUPDF_LOCK.release()
+
+    def breathe(self) -> None:
+        """Let a thread waiting for the lock have it, if this one held it long enough."""
+        if time.monotonic() - self._since < self._seconds:
+            return
+        MUPDF_LOCK.release()
+        # A bare release and acquire would take the lock straight back: the waiter is woken
+        # but has not run yet. Sleeping hands it over.
+        time.sleep(0.0005)
+        MUPDF_LOCK.acquire()
+        self._since = time.monotonic()
 
 
 _PDF_HEADER = b"%PDF-"

@@ -1,41 +1,48 @@
-"""The Comments panel: annotations and their comment threads; reply, edit, delete, filter."""
+"""The Comments panel: annotations and their comment threads; reply, edit, delete, filter.
+
+The list is a :class:`~lamina.ui.comments_model.CommentsModel` in a table view: a change
+updates the rows it names, whatever the number of annotations (DESIGN §7).
+"""
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Callable, Iterable, Sequence
 
 from lamina.client.review_events import LayerRecordsChanged, RecordsChanged, ThreadsChanged
 from lamina.client.review_model import ReviewModel
-from lamina.model.records import (
-    Annotation,
-    Comment,
-    CommentMarkerAnnotation,
-    LinkAnnotation,
-    NoteAnnotation,
-    Record,
-    TextAnnotation,
-    WidgetAnnotation,
-)
+from lamina.model.records import Annotation, Comment, Record
 from lamina.ui.bridge import ReviewBridge
-from lamina.ui.properties_panel import annotation_color
-from lamina.ui.swatches import color_icon
-from PySide6.QtCore import QModelIndex, QObject, Qt, Signal, SignalInstance
-from PySide6.QtGui import QIcon
+from lamina.ui.comments_model import (
+    CommentRow,
+    CommentsModel,
+    listed_in_comments,
+    page_order,
+    record_text,
+)
+from PySide6.QtCore import QModelIndex, QObject, QRect, Qt, QTimer, Signal, SignalInstance
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QPushButton,
-    QTreeWidget,
-    QTreeWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
 
-CommentRow = tuple[Annotation, str, str, list[Comment]]
-"""``(annotation, author, layer, comments of its thread)``: one top-level row of the panel."""
+__all__ = [
+    "CommentRow",
+    "CommentRows",
+    "CommentsPanel",
+    "comment_row",
+    "describe",
+    "listed_in_comments",
+    "page_order",
+    "record_text",
+]
 
 
 def describe(record: Record) -> str:
@@ -45,18 +52,11 @@ def describe(record: Record) -> str:
     return f"{kind} on page {page + 1}" if page is not None else kind
 
 
-def record_text(record: Record) -> str:
-    """Return the text a record carries (note text, free text, comment), or ''."""
-    texts = Comment | TextAnnotation | NoteAnnotation | CommentMarkerAnnotation
-    if isinstance(record, texts) and record.text is not None and record.text.value:
-        return record.text.value
-    if isinstance(record, Annotation):
-        return record.note or ""
-    return ""
-
-
 class CommentsPanel(QWidget):
     """Annotations and their comment threads; reply, edit, delete; filter by author and layer.
+
+    ``table`` shows ``model``: one row per annotation in page order, its comments in the rows
+    below it.
 
     Signals:
         activated(str): the user picked a record (go to it, select it).
@@ -85,14 +85,30 @@ class CommentsPanel(QWidget):
         filters.addWidget(self.author_filter)
         filters.addWidget(self.layer_filter)
         layout.addLayout(filters)
-        self.tree = QTreeWidget()
-        self.tree.setObjectName("commentsTree")
-        self.tree.setHeaderLabels(["Annotation", "Author", "Layer"])
-        self.tree.setColumnWidth(0, 175)
-        self.tree.setColumnWidth(1, 85)
-        self.tree.itemActivated.connect(self._on_activated)
-        self.tree.itemClicked.connect(self._on_activated)
-        layout.addWidget(self.tree, 1)
+        self.model = CommentsModel(self)
+        self.table = table = QTableView()
+        table.setObjectName("commentsTree")
+        table.setModel(self.model)
+        table.setShowGrid(False)
+        table.setWordWrap(False)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setTabKeyNavigation(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        rows = table.verticalHeader()
+        rows.hide()
+        # Fixed heights: the view never measures rows it does not show.
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        rows.setDefaultSectionSize(table.fontMetrics().height() + 6)
+        columns = table.horizontalHeader()
+        columns.setStretchLastSection(True)
+        columns.setHighlightSections(False)
+        table.setColumnWidth(0, 175)
+        table.setColumnWidth(1, 85)
+        table.activated.connect(self._on_activated)
+        table.clicked.connect(self._on_activated)
+        layout.addWidget(table, 1)
         self.empty = QLabel(
             "No annotations yet.\n\nDraw with a tool from the left tool bar (Pen P, "
             "Rectangle R, Free text X, Sticky note N…); it appears here, and you can reply "
@@ -122,11 +138,9 @@ class CommentsPanel(QWidget):
         self.delete_button.clicked.connect(self._emit_delete)
         self.author_filter.currentIndexChanged.connect(lambda *_: self._apply_filter())
         self.layer_filter.currentIndexChanged.connect(lambda *_: self._apply_filter())
-        self.tree.currentItemChanged.connect(
-            lambda *_: self.current_changed.emit(self.current_id())
-        )
-        self._rows: dict[str, CommentRow] = {}
-        self._items: dict[str, QTreeWidgetItem] = {}
+        selection = table.selectionModel()
+        selection.currentChanged.connect(lambda *_: self.current_changed.emit(self.current_id()))
+        self._filter_values: tuple[list[str], list[str]] = ([], [])
         self.set_allowed(None, None, None)
         self._show_empty()
 
@@ -150,158 +164,110 @@ class CommentsPanel(QWidget):
                 button.setToolTip(tip if flag[0] else flag[1])
 
     def _show_empty(self) -> None:
-        empty = not self._rows
+        empty = len(self.model) == 0
         self.empty.setVisible(empty)
-        self.tree.setVisible(not empty)
+        self.table.setVisible(not empty)
+
+    def row_count(self) -> int:
+        """Return how many annotations are listed (filtered out or not)."""
+        return len(self.model)
 
     def current_id(self) -> str | None:
         """Return the id of the record picked in the list (None: nothing picked)."""
-        item = self.tree.currentItem()
-        if item is None:
-            return None
-        value = item.data(0, Qt.ItemDataRole.UserRole)
-        return str(value) if value else None
+        index = self.table.currentIndex()
+        return self.model.id_at(index.row()) if index.isValid() else None
 
     def set_records(self, rows: Sequence[CommentRow]) -> None:
-        """Show these rows, and only these, in this order (the pick stays if still listed)."""
+        """Show these rows, and only these (the pick stays if still listed)."""
         selected = self.current_id()
-        self.tree.clear()
-        self._rows = {}
-        self._items = {}
-        self.put_rows(rows, [row[0].id for row in rows])
+        self.model.reset(rows)
+        self._update_filters()
+        self._show_empty()
         if selected is not None:
             self.select(selected)
 
-    def put_rows(self, rows: Sequence[CommentRow], order: Sequence[str]) -> None:
-        """Add these rows or update them in place; ``order`` lists every row's id in order.
-
-        Only the rows given are touched: a new one is inserted where ``order`` puts it.
-        """
-        new: list[str] = []
-        for row in rows:
-            record_id = row[0].id
-            item = self._items.get(record_id)
-            if item is None:
-                item = self._items[record_id] = QTreeWidgetItem()
-                new.append(record_id)
-            self._rows[record_id] = row
-            self._fill(item, row)
-        if new:
-            self._insert(new, order)
+    def put_rows(self, rows: Sequence[CommentRow]) -> None:
+        """Add these rows or update them in place; a new or moved one goes where its page
+        puts it. Only the rows given are touched."""
+        self.model.put(rows)
         self._update_filters()
-        self._apply_filter([self._items[row[0].id] for row in rows])
         self._show_empty()
 
     def set_thread(self, root_id: str, comments: Sequence[Comment]) -> None:
         """Show these comments under the row of ``root_id`` (if listed)."""
-        row = self._rows.get(root_id)
-        if row is not None:
-            self.put_rows([(row[0], row[1], row[2], list(comments))], ())
+        self.model.set_thread(root_id, comments)
 
     def remove_rows(self, record_ids: Iterable[str]) -> None:
         """Take the rows of these ids out of the list (ids not listed are ignored)."""
-        removed = False
-        for record_id in record_ids:
-            item = self._items.pop(record_id, None)
-            if item is None:
-                continue
-            del self._rows[record_id]
-            self.tree.takeTopLevelItem(self.tree.indexOfTopLevelItem(item))
-            removed = True
-        if removed:
+        if self.model.remove(record_ids):
             self._update_filters()
             self._show_empty()
 
     def listed_ids(self) -> list[str]:
-        """Return the ids of the rows listed, in order (filtered out or not)."""
-        tree = self.tree
-        return [
-            str(item.data(0, Qt.ItemDataRole.UserRole))
-            for i in range(tree.topLevelItemCount())
-            if (item := tree.topLevelItem(i)) is not None
-        ]
+        """Return the ids of the annotations listed, in order (filtered out or not)."""
+        return self.model.ids()
 
-    def _insert(self, new: Sequence[str], order: Sequence[str]) -> None:
-        position = {record_id: i for i, record_id in enumerate(order)}
-        listed = [position.get(record_id, len(position)) for record_id in self.listed_ids()]
-        for record_id in sorted(new, key=lambda rid: position.get(rid, len(position))):
-            at = position.get(record_id, len(position))
-            index = bisect.bisect_right(listed, at)
-            listed.insert(index, at)
-            item = self._items[record_id]
-            self.tree.insertTopLevelItem(index, item)
-            item.setExpanded(True)
-
-    @staticmethod
-    def _fill(item: QTreeWidgetItem, row: CommentRow) -> None:
-        annotation, who, layer_name, comments = row
-        text = record_text(annotation)
-        # The page first: a narrow panel elides the end of a label, never the page number.
-        kind = annotation.type.rsplit("/", 1)[-1].replace("-", " ").capitalize()
-        label = f"p. {annotation.page_index + 1} \u00b7 {kind}" + (f": {text}" if text else "")
-        for column, value in enumerate((label, who, layer_name)):
-            item.setText(column, value)
-        item.setData(0, Qt.ItemDataRole.UserRole, annotation.id)
-        item.setToolTip(0, f"{label}\nby {who or 'no author'}, layer {layer_name}")
-        color = annotation_color(annotation)
-        if isinstance(color, str) and color.startswith("#"):
-            item.setIcon(0, color_icon(color))
-        else:
-            item.setIcon(0, QIcon())
-        item.takeChildren()
-        for comment in comments:
-            child = QTreeWidgetItem([record_text(comment), comment.creator_name or ""])
-            child.setData(0, Qt.ItemDataRole.UserRole, comment.id)
-            item.addChild(child)
+    def row_rect(self, record_id: str) -> QRect | None:
+        """Return where a record's row is in ``table.viewport()`` (None: not shown)."""
+        row = self.model.row_of(record_id)
+        if row is None:
+            return None
+        index = self.model.index(row, 0)
+        self.table.scrollTo(index)
+        return self.table.visualRect(index)
 
     def _update_filters(self) -> None:
-        for combo, index, label in (
-            (self.author_filter, 1, "All authors"),
-            (self.layer_filter, 2, "All layers"),
+        values = (self.model.authors(), self.model.layers())
+        if values == self._filter_values:
+            return
+        self._filter_values = values
+        refilter = False
+        for combo, listed, label in (
+            (self.author_filter, values[0], "All authors"),
+            (self.layer_filter, values[1], "All layers"),
         ):
             current = combo.currentData() if combo.currentIndex() > 0 else None
-            values = sorted({str(r[index]) for r in self._rows.values()})
-            if [combo.itemData(i) for i in range(1, combo.count())] == values:
+            if [combo.itemData(i) for i in range(1, combo.count())] == listed:
                 continue
             combo.blockSignals(True)
             combo.clear()
             combo.addItem(label, None)
-            for value in values:
+            for value in listed:
                 combo.addItem(value or "(no author)", value)
-            if current is not None and current in values:
+            if current is not None and current in listed:
                 combo.setCurrentIndex(combo.findData(current))
             combo.blockSignals(False)
-            if current is not None and current not in values:
-                self._apply_filter()
+            refilter = refilter or (current is not None and current not in listed)
+        if refilter:
+            self._apply_filter()
         # The Layer column only says something when more than one layer is shown.
-        self.tree.setColumnHidden(2, len({r[2] for r in self._rows.values()}) <= 1)
+        self.table.setColumnHidden(2, len(values[1]) <= 1)
 
-    def _apply_filter(self, items: Iterable[QTreeWidgetItem] | None = None) -> None:
-        """Hide the rows the author and layer filters leave out (``items``: only these)."""
+    def _apply_filter(self) -> None:
+        """Show only the rows of the author and layer the filters name."""
         author = self.author_filter.currentData() if self.author_filter.currentIndex() > 0 else None
         layer = self.layer_filter.currentData() if self.layer_filter.currentIndex() > 0 else None
-        for item in self._items.values() if items is None else items:
-            who, layer_name = item.text(1), item.text(2)
-            item.setHidden(
-                (author is not None and who != author)
-                or (layer is not None and layer_name != layer)
-            )
+        selected = self.current_id()
+        self.model.set_filter(author, layer)
+        if selected is not None:
+            self.select(selected)
 
     def select(self, record_id: str | None) -> None:
         """Pick the row of ``record_id`` (the selection on the page), if listed."""
-        item = self._items.get(record_id) if record_id is not None else None
-        if item is not None:
-            self.tree.setCurrentItem(item)
-        elif record_id is None and self.tree.currentItem() is not None:
+        row = self.model.row_of(record_id) if record_id is not None else None
+        if row is not None:
+            if self.table.currentIndex().row() != row:
+                self.table.setCurrentIndex(self.model.index(row, 0))
+        elif record_id is None and self.table.currentIndex().isValid():
             # Nothing is selected on the page: no row stays picked (Delete acts on the page's
             # selection, never on a row left over from before).
-            self.tree.setCurrentIndex(QModelIndex())
-            self.tree.clearSelection()
+            self.table.setCurrentIndex(QModelIndex())
+            self.table.clearSelection()
 
-    def _on_activated(self, item: QTreeWidgetItem) -> None:
-        value = item.data(0, Qt.ItemDataRole.UserRole)
-        if value:
-            self.activated.emit(str(value))
+    def _on_activated(self, index: QModelIndex) -> None:
+        record_id = self.model.id_at(index.row()) if index.isValid() else None
+        if record_id:
+            self.activated.emit(record_id)
 
     def _emit_text(self, signal: SignalInstance) -> None:
         record_id = self.current_id()
@@ -321,19 +287,16 @@ def comment_row(annotation: Annotation, thread: Sequence[Comment], layer: str) -
     return (annotation, annotation.creator_name or "", layer, list(thread))
 
 
-def page_order(annotation: Annotation) -> tuple[int, float, float]:
-    """Sort key of the rows: by page, then top to bottom, then left to right."""
-    return (annotation.page_index, round(annotation.bbox.top, 1), annotation.bbox.left)
-
-
-def listed_in_comments(annotation: Annotation) -> bool:
-    """Return whether an annotation gets a row: links and form widgets are part of the
-    document, not review comments."""
-    return not isinstance(annotation, LinkAnnotation | WidgetAnnotation)
+FILL_SLICE = 500
+"""How many rows a document's listing adds per turn of the event loop (the window stays
+responsive while tens of thousands of annotations are listed)."""
 
 
 class CommentRows(QObject):
     """Keep the Comments panel listing what a review model shows, row by changed row.
+
+    A change costs the rows it names. Listing everything again (a document opened, a layer
+    shown or hidden) adds :data:`FILL_SLICE` rows per turn of the event loop, in page order.
 
     Args:
         panel: the Comments panel.
@@ -355,22 +318,47 @@ class CommentRows(QObject):
         self.panel = panel
         self.model = model
         self._layer_of = layer_of
+        self._pending: list[str] = []
+        """Ids still to list, in page order (the rest of a fill)."""
+        self._filling = QTimer(self)
+        self._filling.setSingleShot(True)
+        self._filling.setInterval(0)
+        self._filling.timeout.connect(self._fill_slice)
         bridge.records_changed.connect(self._on_records)
         bridge.layer_records_changed.connect(self._on_layer_records)
         bridge.layer_visibility_changed.connect(lambda *_: self.reset())
         bridge.threads_changed.connect(self._on_threads)
         self.reset()
 
+    @property
+    def filling(self) -> bool:
+        """Whether a fill is still adding rows."""
+        return bool(self._pending)
+
     def _row(self, annotation: Annotation) -> CommentRow:
         return comment_row(annotation, self.model.thread(annotation.id), self._layer_of(annotation))
 
-    def _listed(self) -> list[Annotation]:
-        listed = [a for a in self.model.visible_annotations() if listed_in_comments(a)]
-        return sorted(listed, key=page_order)
-
     def reset(self) -> None:
-        """List everything again (a document opened, a layer shown or hidden)."""
-        self.panel.set_records([self._row(a) for a in self._listed()])
+        """List everything again (a document opened, a layer shown or hidden).
+
+        The first :data:`FILL_SLICE` rows are listed at once, the others in later turns.
+        """
+        listed = [a for a in self.model.visible_annotations() if listed_in_comments(a)]
+        listed.sort(key=page_order)
+        self._pending = [a.id for a in reversed(listed[FILL_SLICE:])]
+        self.panel.set_records([self._row(a) for a in listed[:FILL_SLICE]])
+        if self._pending:
+            self._filling.start()
+        else:
+            self._filling.stop()
+
+    def _fill_slice(self) -> None:
+        ids = self._pending[-FILL_SLICE:]
+        del self._pending[-FILL_SLICE:]
+        ids.reverse()
+        self._put(ids)
+        if self._pending:
+            self._filling.start()
 
     def _put(self, ids: Iterable[str]) -> None:
         rows: list[CommentRow] = []
@@ -387,7 +375,7 @@ class CommentRows(QObject):
         if gone:
             self.panel.remove_rows(gone)
         if rows:
-            self.panel.put_rows(rows, [a.id for a in self._listed()])
+            self.panel.put_rows(rows)
 
     def _on_records(self, event: RecordsChanged) -> None:
         self.panel.remove_rows(event.removed)

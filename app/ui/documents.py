@@ -20,6 +20,7 @@ from lamina.client.document import LaminaDocument
 from lamina.client.events import ConnectionState, ConnectionStateChanged
 from lamina.client.port import AutosaveMode, ReviewDocument
 from lamina.client.review import review_store_path
+from lamina.client.review_model import ReviewModel
 from lamina.client.standalone import local_store_path
 from lamina.client.store import default_store_dir
 from lamina.pdf.backend import PdfBackendImpl
@@ -70,11 +71,23 @@ class OpenDocuments:
         """Open a local PDF as a standalone document; edits are kept in the local store.
 
         The PDF file itself changes only on :meth:`LaminaDocument.save` (Ctrl+S).
+
+        The document is opened, and every record parsed, in a worker thread: nothing else
+        can see it until it is returned, and a PDF with tens of thousands of annotations
+        takes seconds to read.
         """
         await self._wait_closing(local_store_path(path))
-        return await LaminaDocument.open_local(
-            path, pdf_backend=PdfBackendImpl(), password=password, autosave=AutosaveMode.DISABLED
-        )
+        return await asyncio.to_thread(_open_local_document, path, password)
+
+    async def open_local_model(self, path: Path, password: str | None = None) -> ReviewModel:
+        """Open a local PDF as :meth:`open_local` does, and its review model with it.
+
+        The model's index of every record is built in the worker thread too (nothing can
+        change a local document before the window has it). Closing it stays the caller's
+        job: :meth:`close_later` on ``model.document``.
+        """
+        await self._wait_closing(local_store_path(path))
+        return await asyncio.to_thread(lambda: ReviewModel(_open_local_document(path, password)))
 
     async def open_review(
         self,
@@ -169,3 +182,21 @@ class OpenDocuments:
         """Wait until every document being closed is closed."""
         while self._closing:
             await asyncio.gather(*self._closing.values(), return_exceptions=True)
+
+
+def _open_local_document(path: Path, password: str | None) -> LaminaDocument:
+    """Open a standalone document on this (worker) thread, with its records parsed.
+
+    Opening a local document creates nothing bound to an event loop (no task, no future), so
+    one of its own on this thread serves it; the caller's loop takes it over afterwards.
+    """
+    document = asyncio.run(
+        LaminaDocument.open_local(
+            path, pdf_backend=PdfBackendImpl(), password=password, autosave=AutosaveMode.DISABLED
+        )
+    )
+    # Parsed once here, read from the parsed copies by the window (the review model, the
+    # page view's unedited originals).
+    document.records()
+    document.base_records()
+    return document

@@ -307,13 +307,15 @@ class MainWindow(QMainWindow):
         pdf_path: Path,
         title: str,
         claims: TokenClaims | None = None,
+        model: ReviewModel | None = None,
     ) -> None:
         """Show the records of an opened client document over the PDF on screen.
 
-        The window keeps a :class:`ReviewModel` of it and follows the model through one
-        :class:`ReviewBridge`: each panel updates what an event names.
+        The window keeps a :class:`ReviewModel` of it (``model``, when one was built off the
+        GUI thread already) and follows the model through one :class:`ReviewBridge`: each
+        panel updates what an event names.
         """
-        model = ReviewModel(document)
+        model = model if model is not None else ReviewModel(document)
         if self.pdf is not None and self.pdf.read_only_reason is not None:
             model.set_read_only(self.pdf.read_only_reason)
         bridge = ReviewBridge(model, self)

@@ -137,7 +137,7 @@ class DocumentOpener(QObject):
 
         async def attach() -> None:
             try:
-                client_doc = await documents.open_local(path, password)
+                model = await documents.open_local_model(path, password)
             except (LaminaError, OSError) as exc:
                 if window.pdf is pdf:
                     window.close_document()
@@ -156,9 +156,10 @@ class DocumentOpener(QObject):
                     )
                 return
             if window.pdf is not pdf:  # another file was opened meanwhile
-                documents.close_later(client_doc)
+                model.close()
+                documents.close_later(model.document)
                 return
-            window.attach_document(client_doc, path, path.name)
+            window.attach_document(model.document, path, path.name, model=model)
 
         self.opening = ensure_loop().create_task(attach(), name="lamina-open")
         return True

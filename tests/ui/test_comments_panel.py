@@ -9,23 +9,43 @@ from pathlib import Path
 from lamina.model.geometry import Rect
 from lamina.model.ids import new_record_id
 from lamina.model.records import Comment, NoteAnnotation, StampAnnotation, Text
+from lamina.ui.comments_model import COMMENT_PREFIX
 from lamina.ui.comments_panel import page_order
 from lamina.ui.main_window import MainWindow
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QTreeWidgetItem
+from PySide6.QtCore import QAbstractItemModel, Qt
 
 from tests.conftest import corpus_pdf
 from tests.ui.conftest import open_file
 
 
-def rows(window: MainWindow) -> dict[str, QTreeWidgetItem]:
-    tree = window.comments.tree
+def rows(window: MainWindow) -> dict[str, str]:
+    """Return the annotation rows shown, in order: id → the text of its first column."""
+    model = window.comments.model
     out = {}
-    for i in range(tree.topLevelItemCount()):
-        item = tree.topLevelItem(i)
-        assert item is not None
-        out[str(item.data(0, Qt.ItemDataRole.UserRole))] = item
+    for row in range(model.rowCount()):
+        text = model.data(model.index(row, 0))
+        if not text.startswith(COMMENT_PREFIX):
+            out[str(model.data(model.index(row, 0), Qt.ItemDataRole.UserRole))] = text
     return out
+
+
+class ModelLog:
+    """What a Qt item model reported: its structure changes and the rows changed."""
+
+    def __init__(self, model: QAbstractItemModel) -> None:
+        self.events: list[tuple[str, int, int]] = []
+        model.rowsInserted.connect(lambda _p, a, b: self.events.append(("inserted", a, b)))
+        model.rowsRemoved.connect(lambda _p, a, b: self.events.append(("removed", a, b)))
+        model.rowsMoved.connect(lambda _p, a, b, _d, to: self.events.append(("moved", a, to)))
+        model.modelReset.connect(lambda: self.events.append(("reset", 0, 0)))
+        model.layoutChanged.connect(lambda *_: self.events.append(("layout", 0, 0)))
+        model.dataChanged.connect(
+            lambda a, b, *_: self.events.append(("changed", a.row(), b.row()))
+        )
+
+    def take(self) -> list[tuple[str, int, int]]:
+        out, self.events = self.events, []
+        return out
 
 
 def test_an_edit_updates_its_row_and_keeps_the_others_and_the_pick(
@@ -40,8 +60,9 @@ def test_an_edit_updates_its_row_and_keeps_the_others_and_the_pick(
     before = rows(window)
     in_page_order = [a.id for a in sorted(model.annotations(), key=page_order)]
     assert list(before) == in_page_order and len(stamps) == 4
-    picked = before[stamps[1].id]
-    window.comments.tree.setCurrentItem(picked)
+    panel = window.comments
+    panel.select(stamps[1].id)
+    log = ModelLog(panel.model)
 
     note = NoteAnnotation(
         id=new_record_id(), page_index=0, bbox=Rect(10, 10, 32, 32), text=Text("first")
@@ -50,23 +71,33 @@ def test_an_edit_updates_its_row_and_keeps_the_others_and_the_pick(
     after = rows(window)
     # Inserted where the page puts it (top left of page 1: first), the others in order.
     assert list(after) == [note.id, *before]
-    assert all(after[rid] is item for rid, item in before.items())  # the others untouched
-    assert window.comments.tree.currentItem() is picked
+    # One row inserted, nothing else touched: no reset, the others keep their rows.
+    assert log.take() == [("inserted", 0, 0)]
+    assert panel.current_id() == stamps[1].id
 
     model.update(dataclasses.replace(note, text=Text("second")))
-    assert rows(window)[note.id] is after[note.id]
-    assert after[note.id].text(0) == "p. 1 \u00b7 Note: second"
+    assert log.take() == [("changed", 0, 0)]  # that row only
+    assert rows(window)[note.id] == "p. 1 \u00b7 Note: second"
 
     reply = model.reply(stamps[1].id, "why?", "Ann")
     assert isinstance(reply, Comment)
-    assert [picked.child(i).text(0) for i in range(picked.childCount())] == ["why?"]
+    at = panel.model.row_of(stamps[1].id)
+    assert at is not None
+    # The comment is the row below its annotation, and only that row came.
+    assert panel.model.data(panel.model.index(at + 1, 0)) == COMMENT_PREFIX + "why?"
+    assert panel.model.data(panel.model.index(at + 1, 1)) == "Ann"
+    assert ("inserted", at + 1, at + 1) in log.take()
+    assert panel.current_id() == stamps[1].id
 
+    gone = panel.model.row_of(stamps[0].id)
     model.delete(stamps[0].id)
     assert list(rows(window)) == [rid for rid in after if rid != stamps[0].id]
-    assert window.comments.tree.currentItem() is picked
+    assert log.take() == [("removed", gone, gone)]
+    assert panel.current_id() == stamps[1].id
     model.undo()
     assert set(rows(window)) == set(after)
     assert list(rows(window)) == [a.id for a in sorted(model.annotations(), key=page_order)]
+    assert log.take() == [("inserted", gone, gone)]
 
 
 def test_the_list_follows_the_page_both_ways_and_delete_deletes_what_the_page_selected(
@@ -90,14 +121,13 @@ def test_the_list_follows_the_page_both_ways_and_delete_deletes_what_the_page_se
         made.append(model.create(note))
     listed = [i for i in rows(window) if i in {m.id for m in made}]
     assert listed == [made[2].id, made[1].id, made[0].id]  # page 1 top, page 1 lower, page 3
-    tree = window.comments.tree
-    assert tree.topLevelItem(0).text(0).startswith("p. 1 ")  # the page number comes first
+    table = window.comments.table
+    assert next(iter(rows(window).values())).startswith("p. 1 ")  # the page number first
 
-    first = window.comments._items[made[2].id]
-    tree.setFocus()
-    tree.setCurrentItem(first)
+    table.setFocus()
+    window.comments.select(made[2].id)
     assert window.view.selected_id == made[2].id
-    qtbot.keyClick(tree, Qt.Key.Key_Down)  # the keyboard moves the page selection too
+    qtbot.keyClick(table, Qt.Key.Key_Down)  # the keyboard moves the page selection too
     assert window.comments.current_id() == made[1].id
     assert window.view.selected_id == made[1].id
 

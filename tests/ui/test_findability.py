@@ -47,7 +47,7 @@ def test_empty_panels_say_what_to_do_and_their_buttons_wait_for_a_selection(
 ) -> None:
     open_file(qtbot, window, BOXES)
     panel = window.comments
-    assert panel.empty.isVisible() and not panel.tree.isVisible()
+    assert panel.empty.isVisible() and not panel.table.isVisible()
     assert "No annotations yet" in panel.empty.text()
     assert not panel.reply_button.isEnabled()
     assert "Select an annotation" in panel.reply_button.toolTip()
@@ -63,10 +63,9 @@ def test_empty_panels_say_what_to_do_and_their_buttons_wait_for_a_selection(
     assert window.inline_editor is not None
     qtbot.keyClicks(window.inline_editor, "hello")
     qtbot.keyClick(window.inline_editor, Qt.Key.Key_Return)
-    assert panel.tree.isVisible() and not panel.empty.isVisible()
-    item = panel.tree.topLevelItem(0)
-    assert item is not None
-    panel.tree.setCurrentItem(item)
+    assert panel.table.isVisible() and not panel.empty.isVisible()
+    assert panel.model.rowCount() == 1
+    panel.table.setCurrentIndex(panel.model.index(0, 0))
     assert panel.reply_button.isEnabled() and panel.delete_button.isEnabled()
     # Only authors that exist are offered; "All authors" first.
     authors = [panel.author_filter.itemText(i) for i in range(panel.author_filter.count())]

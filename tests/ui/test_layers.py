@@ -78,10 +78,10 @@ def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
         lead.comments.layer_filter.itemText(i) for i in range(lead.comments.layer_filter.count())
     ]
     assert "ana" in layers and "lea (mine)" in layers
+    shown = lead.comments.model
     rows = [
-        (item.text(1), item.text(2))
-        for i in range(lead.comments.tree.topLevelItemCount())
-        if (item := lead.comments.tree.topLevelItem(i)) is not None
+        (shown.data(shown.index(i, 1)), shown.data(shown.index(i, 2)))
+        for i in range(shown.rowCount())
     ]
     assert ("Ana", "ana") in rows and ("Lea", "lea (mine)") in rows
 
@@ -102,15 +102,12 @@ def test_a_lead_overlays_a_reviewers_layer_read_only_and_exports_both_merged(
     assert lead.session is not None and lead.session.pending == 0
     # Clicking its row in the Comments panel goes to it; Delete there is disabled too.
     lead.view.set_selected(None)
-    tree = lead.comments.tree
-    row_item = next(
-        item
-        for i in range(tree.topLevelItemCount())
-        if (item := tree.topLevelItem(i)) is not None and item.text(1) == "Ana"
+    ana_row = next(i for i in range(shown.rowCount()) if shown.data(shown.index(i, 1)) == "Ana")
+    rect = lead.comments.row_rect(
+        str(shown.data(shown.index(ana_row, 0), Qt.ItemDataRole.UserRole))
     )
-    qtbot.mouseClick(
-        tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(row_item).center()
-    )
+    assert rect is not None
+    qtbot.mouseClick(lead.comments.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     assert lead.view.selected_id == ana_ink.id
     assert not lead.comments.delete_button.isEnabled()
     assert lead.comments.delete_button.toolTip() == "Read-only: ana layer"

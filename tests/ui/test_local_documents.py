@@ -93,10 +93,10 @@ def test_a_second_pdf_never_shows_the_first_ones_annotations(
     shutil.copyfile(corpus_pdf("annot-stamps-acrobat"), stamps)
     open_file(qtbot, window, stamps)
     assert len(window.view.annotations()) == 5
-    assert window.comments.tree.topLevelItemCount() == 5
+    assert window.comments.row_count() == 5
     # The pages of the next file show at once; its annotations (none) follow.
     assert window.open_path(BOXES)
     assert window.view.annotations() == []
-    assert window.comments.tree.topLevelItemCount() == 0
+    assert window.comments.row_count() == 0
     qtbot.waitUntil(lambda: window.session is not None, timeout=20000)
     assert window.view.annotations() == [] and inks(window) == []

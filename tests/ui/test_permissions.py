@@ -29,15 +29,12 @@ STUDENT_RULES = (
 
 def pick_in_comments(qtbot, window: MainWindow, record_id: str) -> None:  # type: ignore[no-untyped-def]
     """Click the record's row in the Comments panel (it also selects it on the page)."""
-    tree = window.comments.tree
-    for i in range(tree.topLevelItemCount()):
-        item = tree.topLevelItem(i)
-        if item is not None and item.data(0, Qt.ItemDataRole.UserRole) == record_id:
-            rect = tree.visualItemRect(item)
-            qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-            assert window.comments.current_id() == record_id
-            return
-    raise AssertionError(f"{record_id} is not in the comments panel")
+    rect = window.comments.row_rect(record_id)
+    if rect is None:
+        raise AssertionError(f"{record_id} is not in the comments panel")
+    table = window.comments.table
+    qtbot.mouseClick(table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert window.comments.current_id() == record_id
 
 
 def test_student_may_reply_to_the_teachers_annotation_but_not_delete_it(

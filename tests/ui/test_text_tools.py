@@ -39,7 +39,7 @@ def test_free_text_typed_in_place_becomes_the_records_text(qtbot, window: MainWi
     assert text.text.value == "Needs a fix"
     assert round(text.bbox.left) == 200 and round(text.bbox.top) == 300
     assert window.inline_editor is None and not editor.isVisible()
-    assert window.comments.tree.topLevelItemCount() == 1
+    assert window.comments.row_count() == 1
     # One undo step removes it.
     qtbot.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.session.annotations() == []

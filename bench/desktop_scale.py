@@ -1,0 +1,182 @@
+"""Desktop app with many annotations: opening, one edit, and a Comments panel refill.
+
+Generates (with PyMuPDF, in a temporary directory) PDFs of 100 pages holding N = 1,000 and
+10,000 annotations (squares, notes and free texts, spread over the pages), then for each N,
+on the offscreen platform:
+
+- **open**: time from ``open_path`` to every annotation listed in the Comments panel and
+  known to the page view, and the longest gap between two ticks of a 1 ms ``QTimer`` on the
+  GUI thread meanwhile (the longest the window was frozen; budget 50 ms);
+- **edit**: drawing one rectangle with the mouse (press, move, release on the page view),
+  median of 15, each until the event loop is idle again (the Comments panel, the page view's
+  records and the layers panel updated; budget 16 ms at 10,000);
+- **refill**: the Comments panel listing everything again (a layer shown or hidden).
+
+The floor is the same three at N = 1,000; the ratio line is ``edit(10,000) / edit(1,000)``
+(1.0: an edit costs the same whatever the number of records; O(N) would be 10).
+
+Usage: ``python bench/desktop_scale.py [N ...]``. The machine's load moves every number.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import lamina.ui.documents  # noqa: F401  (imported at app start-up, not on open)
+import pymupdf
+from lamina.ui.app import ensure_application
+from lamina.ui.comments_panel import CommentRows
+from lamina.ui.controller import AppController
+from lamina.ui.documents import ensure_loop
+from lamina.ui.page_view import page_rect_center
+from PySide6.QtCore import QElapsedTimer, QSettings, Qt, QTimer
+from PySide6.QtTest import QTest
+
+PAGES = 100
+EDITS = 15
+
+
+def make_pdf(path: Path, count: int) -> None:
+    """Write a PDF of :data:`PAGES` pages with ``count`` annotations spread over them."""
+    doc = pymupdf.open()
+    for _ in range(PAGES):
+        doc.new_page(width=612, height=792)
+    per_page = count // PAGES
+    for p in range(PAGES):
+        page = doc[p]
+        for i in range(per_page):
+            x = 20 + (i % 10) * 55
+            y = 20 + (i // 10) * 70 % 740
+            rect = pymupdf.Rect(x, y, x + 40, y + 30)
+            kind = i % 3
+            if kind == 0:
+                annot = page.add_rect_annot(rect)
+            elif kind == 1:
+                annot = page.add_text_annot(rect.tl, f"note {p}.{i}")
+            else:
+                annot = page.add_freetext_annot(rect, f"text {p}.{i}", fontsize=8)
+            annot.set_info(title=f"author{i % 4}")
+            annot.update()
+    doc.save(path)
+    doc.close()
+
+
+class GapMeter:
+    """The longest gap between ticks of a 1 ms timer on the GUI thread."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(1)
+        self.clock = QElapsedTimer()
+        self.longest = 0.0
+        self.timer.timeout.connect(self._tick)
+
+    def start(self) -> None:
+        self.longest = 0.0
+        self.clock.start()
+        self.timer.start()
+
+    def _tick(self) -> None:
+        self.longest = max(self.longest, self.clock.restart() / 1000.0)
+
+    def stop(self) -> float:
+        self.timer.stop()
+        self.longest = max(self.longest, self.clock.elapsed() / 1000.0)
+        return self.longest
+
+
+def idle(app: object, seconds: float = 0.02) -> None:
+    """Spin the event loop until nothing happened for a little while."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        app.processEvents()  # type: ignore[attr-defined]
+
+
+def measure(app: object, controller: AppController, pdf: Path, count: int) -> dict[str, float]:
+    window = controller.new_window()
+    window.resize(1200, 900)
+    window.show()
+    idle(app, 0.3)
+    meter = GapMeter()
+    meter.start()
+    t0 = time.perf_counter()
+    window.open_path(pdf)
+    while window.session is None or window.comments.row_count() < count:
+        app.processEvents()  # type: ignore[attr-defined]
+    opened = time.perf_counter() - t0
+    frozen = meter.stop()
+    idle(app, 0.5)
+
+    view = window.view
+    view.set_zoom(1.0)
+    view.go_to_page(0)
+    idle(app, 0.3)
+    vp = view.viewport()
+    edits = []
+    QTest.keyClick(view, Qt.Key.Key_R)
+    for i in range(EDITS):
+        x = 40 + (i % 5) * 100
+        y = 600 + (i // 5) * 40
+        before = len(window.session.annotations())  # type: ignore[union-attr]
+        start = time.perf_counter()
+        QTest.mousePress(vp, Qt.MouseButton.LeftButton, pos=page_rect_center(view, 0, (x, y)))
+        QTest.mouseMove(vp, page_rect_center(view, 0, (x + 20, y + 15)))
+        QTest.mouseRelease(
+            vp, Qt.MouseButton.LeftButton, pos=page_rect_center(view, 0, (x + 40, y + 30))
+        )
+        app.processEvents()  # type: ignore[attr-defined]
+        vp.repaint()
+        edits.append(time.perf_counter() - start)
+        assert len(window.session.annotations()) == before + 1  # type: ignore[union-attr]
+        idle(app, 0.05)
+
+    rows = window.bridge.findChild(CommentRows) if window.bridge is not None else None
+    assert rows is not None
+    start = time.perf_counter()
+    rows.reset()
+    while rows.filling:
+        app.processEvents()  # type: ignore[attr-defined]
+    refill = time.perf_counter() - start
+    window.close()
+    idle(app, 0.5)
+    return {
+        "open": opened,
+        "frozen": frozen,
+        "edit": statistics.median(edits),
+        "refill": refill,
+    }
+
+
+def main() -> int:
+    counts = [int(a) for a in sys.argv[1:]] or [1000, 10000]
+    app = ensure_application()
+    ensure_loop()
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["XDG_DATA_HOME"] = str(Path(tmp) / "data")
+        settings = QSettings(str(Path(tmp) / "lamina.ini"), QSettings.Format.IniFormat)
+        controller = AppController(settings)
+        results = {}
+        for count in counts:
+            pdf = Path(tmp) / f"many-{count}.pdf"
+            make_pdf(pdf, count)
+            results[count] = r = measure(app, controller, pdf, count)
+            print(
+                f"N={count:>6}: open {r['open'] * 1000:8.0f} ms (GUI frozen up to "
+                f"{r['frozen'] * 1000:6.1f} ms), one edit p50 {r['edit'] * 1000:7.1f} ms, "
+                f"Comments refill {r['refill'] * 1000:7.1f} ms",
+                flush=True,
+            )
+    low, high = min(results), max(results)
+    print(f"ratio={results[high]['edit'] / results[low]['edit']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
