@@ -379,13 +379,13 @@ class CommentsModel(QAbstractTableModel):
             first + size >= len(self._keys) or head < self._keys[first + size]
         ):
             # The rows around it still bracket it: it stays where it is.
-            self._keys[first : first + size] = block  # type: ignore[assignment]
+            self._keys[first : first + size] = block
             return first
         rest_at = bisect.bisect_left(self._keys, head)
         self.beginMoveRows(QModelIndex(), first, first + size - 1, QModelIndex(), rest_at)
         del self._keys[first : first + size]
         at = rest_at if rest_at < first else rest_at - size
-        self._keys[at:at] = block  # type: ignore[assignment]
+        self._keys[at:at] = block
         self.endMoveRows()
         return at
 
@@ -395,8 +395,7 @@ class CommentsModel(QAbstractTableModel):
         if new_count > old_count:
             self.beginInsertRows(QModelIndex(), first + old_count + 1, first + new_count)
             self._keys[first + old_count + 1 : first + old_count + 1] = [
-                (*head[:4], i)  # type: ignore[misc]
-                for i in range(old_count + 1, new_count + 1)
+                (*head[:4], i) for i in range(old_count + 1, new_count + 1)
             ]
             self.endInsertRows()
         elif new_count < old_count:

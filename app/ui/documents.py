@@ -2,7 +2,9 @@
 
 Everything here runs on the qasync event loop (the GUI thread); file and network work
 happens in the client's own ``asyncio.to_thread`` calls and background tasks, so the window
-never waits on it.
+never waits on it. A local PDF is opened whole in a worker thread (reading and parsing tens
+of thousands of annotations takes seconds); a review is opened on the loop, since its
+connection starts at once.
 """
 
 from __future__ import annotations

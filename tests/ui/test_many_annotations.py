@@ -1,0 +1,57 @@
+"""A PDF with many annotations opens without freezing the window (DESIGN §7), not timed.
+
+The records are read and parsed off the GUI thread, and the Comments panel lists them a
+slice at a time with the event loop running in between; in the end every one is listed.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import lamina.client.replica
+import pytest
+from lamina.model.records import Annotation
+from lamina.ui.comments_panel import FILL_SLICE, listed_in_comments, page_order
+from lamina.ui.main_window import MainWindow
+from PySide6.QtCore import QTimer
+
+from tests.support.many_annotations import write_many_annotations
+
+COUNT = 2 * FILL_SLICE + 200
+
+
+def test_opening_parses_off_the_gui_thread_and_lists_in_slices_with_the_loop_running(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pdf = write_many_annotations(tmp_path / "many.pdf", COUNT)
+    gui = threading.get_ident()
+    parsed_on_gui: list[str] = []
+    real = lamina.client.replica.record_from_json
+
+    def spy(content):  # type: ignore[no-untyped-def]
+        if threading.get_ident() == gui:
+            parsed_on_gui.append(str(content.get("id")))
+        return real(content)
+
+    monkeypatch.setattr(lamina.client.replica, "record_from_json", spy)
+    seen: list[int] = []  # rows listed, each time a 0 ms timer fired
+    ticker = QTimer()
+    ticker.setInterval(0)
+    ticker.timeout.connect(lambda: seen.append(window.comments.row_count()))
+    ticker.start()
+    assert window.open_path(pdf)
+    qtbot.waitUntil(
+        lambda: window.session is not None and window.comments.row_count() == COUNT,
+        timeout=60000,
+    )
+    ticker.stop()
+
+    assert parsed_on_gui == []  # every record was parsed in the worker
+    # The timer ran while the list was partly filled: the loop turned between slices.
+    assert any(0 < n < COUNT for n in seen)
+    model = window.session
+    listed = [a for a in model.annotations() if isinstance(a, Annotation) and listed_in_comments(a)]
+    assert len(listed) == COUNT
+    assert window.comments.listed_ids() == [a.id for a in sorted(listed, key=page_order)]
+    assert len(window.view.annotations()) == COUNT
