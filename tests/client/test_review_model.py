@@ -576,6 +576,47 @@ async def test_other_layers_overlay_read_only_and_report_their_ids(
         await model.document.close()
 
 
+def _calls_made(fn: Any) -> tuple[Any, int]:
+    """Run ``fn``; return its result and how many Python and builtin calls it made."""
+    count = 0
+
+    def profile(_frame: object, event: str, _arg: object) -> None:
+        nonlocal count
+        if event in ("call", "c_call"):
+            count += 1
+
+    sys.setprofile(profile)
+    try:
+        result = fn()
+    finally:
+        sys.setprofile(None)
+    return result, count
+
+
+@async_test
+async def test_a_page_or_a_thread_of_another_layer_costs_what_it_holds_not_the_layer(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    ana = await _review(server, tmp_path / "a", layer="ana", user_id="ana")
+    with ana.step("many notes"):
+        notes = [ana.create(_note(f"note {i}", x=10 + i % 50, creator="Ana")) for i in range(300)]
+    reply = ana.reply(notes[0].id, "the one thread", creator_name="Ana")
+    await _saved(ana, reply.id, *(n.id for n in notes))
+    lead = await _review(server, tmp_path / "lead", layer="lead", view_layers=["ana"])
+    await asyncio.wait_for(lead.show_layer("ana"), 30)
+    assert len(lead.layer_records("ana")) == 301
+
+    thread, thread_calls = _calls_made(lambda: lead.thread(notes[0].id))
+    assert [c.id for c in thread] == [reply.id]
+    empty, page_calls = _calls_made(lambda: lead.page_annotations(1))
+    assert empty == []
+    # Read from the layer's index by thread and by page: a few calls, not one per record.
+    assert thread_calls < 30 and page_calls < 30, (thread_calls, page_calls)
+    for model in (ana, lead):
+        model.close()
+        await model.document.close()
+
+
 # --- subscribers --------------------------------------------------------------------------------
 
 
