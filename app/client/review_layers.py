@@ -76,6 +76,12 @@ class LayerOverlays:
             for annotation in records.page(page)
         ]
 
+    def pages(self) -> set[int]:
+        """Return the pages the layers shown have annotations on."""
+        return {
+            p for records in self._layers.values() if records is not None for p in records.pages()
+        }
+
     def comments(self, root_id: str) -> list[Comment]:
         """Return the comments of the layers shown whose thread root is ``root_id``."""
         return [

@@ -201,6 +201,12 @@ class ReviewModel:
         out.extend(annotation for _name, annotation in self._layers.page(page))
         return out
 
+    def drawn_pages(self) -> list[int]:
+        """Return the pages something is drawn on (see :meth:`page_annotations`), in order."""
+        pages = set(self._records.pages()) if self._own_visible else set()
+        pages.update(self._layers.pages())
+        return sorted(pages)
+
     def overlay_annotations(self) -> list[tuple[str, Annotation]]:
         """Return ``(layer, annotation)`` of every other layer shown, in the order asked."""
         return self._layers.annotations()

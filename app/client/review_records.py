@@ -53,6 +53,10 @@ class RecordIndex:
         """Return the annotations on ``page`` (0-based), in stable order."""
         return list(self._pages.get(page, {}).values())
 
+    def pages(self) -> list[int]:
+        """Return the pages that have annotations here (in no particular order)."""
+        return list(self._pages)
+
     def thread(self, root_id: str) -> list[Comment]:
         """Return the comments whose root is ``root_id``, in the order they came."""
         return list(self._threads.get(RecordId(root_id), {}).values())

@@ -73,7 +73,7 @@ class LockSlices:
         seconds: how long to hold the lock at a time.
     """
 
-    def __init__(self, seconds: float = 0.01) -> None:
+    def __init__(self, seconds: float = 0.004) -> None:
         self._seconds = seconds
         self._since = 0.0
 
@@ -92,7 +92,7 @@ class LockSlices:
         MUPDF_LOCK.release()
         # A bare release and acquire would take the lock straight back: the waiter is woken
         # but has not run yet. Sleeping hands it over.
-        time.sleep(0.0005)
+        time.sleep(0.0002)
         MUPDF_LOCK.acquire()
         self._since = time.monotonic()
 

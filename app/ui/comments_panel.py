@@ -287,16 +287,17 @@ def comment_row(annotation: Annotation, thread: Sequence[Comment], layer: str) -
     return (annotation, annotation.creator_name or "", layer, list(thread))
 
 
-FILL_SLICE = 500
-"""How many rows a document's listing adds per turn of the event loop (the window stays
-responsive while tens of thousands of annotations are listed)."""
+FILL_SLICE = 200
+"""How many rows a listing adds per turn of the event loop, at least (whole pages at a time):
+the window stays responsive while tens of thousands of annotations are listed."""
 
 
 class CommentRows(QObject):
     """Keep the Comments panel listing what a review model shows, row by changed row.
 
     A change costs the rows it names. Listing everything again (a document opened, a layer
-    shown or hidden) adds :data:`FILL_SLICE` rows per turn of the event loop, in page order.
+    shown or hidden) goes page by page, :data:`FILL_SLICE` rows or more per turn of the event
+    loop, so the rows arrive in page order and nothing sorts them all at once.
 
     Args:
         panel: the Comments panel.
@@ -318,8 +319,10 @@ class CommentRows(QObject):
         self.panel = panel
         self.model = model
         self._layer_of = layer_of
-        self._pending: list[str] = []
-        """Ids still to list, in page order (the rest of a fill)."""
+        self._pages: list[int] = []
+        """Pages still to list, last first (the rest of a listing)."""
+        self._pick: str | None = None
+        """The row picked when the listing started, until it is listed again."""
         self._filling = QTimer(self)
         self._filling.setSingleShot(True)
         self._filling.setInterval(0)
@@ -332,8 +335,8 @@ class CommentRows(QObject):
 
     @property
     def filling(self) -> bool:
-        """Whether a fill is still adding rows."""
-        return bool(self._pending)
+        """Whether a listing is still adding rows."""
+        return bool(self._pages)
 
     def _row(self, annotation: Annotation) -> CommentRow:
         return comment_row(annotation, self.model.thread(annotation.id), self._layer_of(annotation))
@@ -341,24 +344,35 @@ class CommentRows(QObject):
     def reset(self) -> None:
         """List everything again (a document opened, a layer shown or hidden).
 
-        The first :data:`FILL_SLICE` rows are listed at once, the others in later turns.
+        The first pages are listed at once, the others in later turns of the event loop.
         """
-        listed = [a for a in self.model.visible_annotations() if listed_in_comments(a)]
-        listed.sort(key=page_order)
-        self._pending = [a.id for a in reversed(listed[FILL_SLICE:])]
-        self.panel.set_records([self._row(a) for a in listed[:FILL_SLICE]])
-        if self._pending:
+        self._pick = self.panel.current_id()
+        self._pages = self.model.drawn_pages()
+        self._pages.reverse()
+        self.panel.set_records([])
+        self._fill_slice()
+
+    def _fill_slice(self) -> None:
+        rows: list[CommentRow] = []
+        while self._pages and len(rows) < FILL_SLICE:
+            listed = [
+                a for a in self.model.page_annotations(self._pages.pop()) if listed_in_comments(a)
+            ]
+            listed.sort(key=page_order)
+            rows.extend(self._row(a) for a in listed)
+        if rows:
+            self.panel.put_rows(rows)
+        if self._pick is not None and self.panel.model.row_of(self._pick) is not None:
+            # The row picked before the listing started is back: picked again (unless the
+            # user picked another one meanwhile).
+            if self.panel.current_id() is None:
+                self.panel.select(self._pick)
+            self._pick = None
+        if self._pages:
             self._filling.start()
         else:
             self._filling.stop()
-
-    def _fill_slice(self) -> None:
-        ids = self._pending[-FILL_SLICE:]
-        del self._pending[-FILL_SLICE:]
-        ids.reverse()
-        self._put(ids)
-        if self._pending:
-            self._filling.start()
+            self._pick = None
 
     def _put(self, ids: Iterable[str]) -> None:
         rows: list[CommentRow] = []
