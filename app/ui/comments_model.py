@@ -41,7 +41,7 @@ RowKey = tuple[int, float, float, int, int]
 """Where a row sorts: page, top, left, the annotation's serial (ties: first listed first),
 then 0 for the annotation's own row and n for the n-th comment of its thread."""
 
-COMMENT_PREFIX = "\u21b3 "
+COMMENT_PREFIX = "    \u21b3 "
 """What a comment row's text starts with (it answers the annotation above)."""
 
 _Index = QModelIndex | QPersistentModelIndex
