@@ -22,7 +22,6 @@ from lamina.client.document import LaminaDocument
 from lamina.client.events import ConnectionState, ConnectionStateChanged
 from lamina.client.port import AutosaveMode, ReviewDocument
 from lamina.client.review import review_store_path
-from lamina.client.review_model import ReviewModel
 from lamina.client.standalone import local_store_path
 from lamina.client.store import default_store_dir
 from lamina.pdf.backend import PdfBackendImpl
@@ -80,16 +79,6 @@ class OpenDocuments:
         """
         await self._wait_closing(local_store_path(path))
         return await asyncio.to_thread(_open_local_document, path, password)
-
-    async def open_local_model(self, path: Path, password: str | None = None) -> ReviewModel:
-        """Open a local PDF as :meth:`open_local` does, and its review model with it.
-
-        The model's index of every record is built in the worker thread too (nothing can
-        change a local document before the window has it). Closing it stays the caller's
-        job: :meth:`close_later` on ``model.document``.
-        """
-        await self._wait_closing(local_store_path(path))
-        return await asyncio.to_thread(lambda: ReviewModel(_open_local_document(path, password)))
 
     async def open_review(
         self,

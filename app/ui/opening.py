@@ -16,6 +16,7 @@ from lamina.auth import unverified_claims
 from lamina.client.backoff import Backoff
 from lamina.client.events import ConnectionState
 from lamina.client.port import AutosaveMode
+from lamina.client.review_model import ReviewModel
 from lamina.model.errors import LaminaError
 from lamina.pdf import (
     PasswordRequiredError,
@@ -137,7 +138,7 @@ class DocumentOpener(QObject):
 
         async def attach() -> None:
             try:
-                model = await documents.open_local_model(path, password)
+                client_doc = await documents.open_local(path, password)
             except (LaminaError, OSError) as exc:
                 if window.pdf is pdf:
                     window.close_document()
@@ -156,10 +157,20 @@ class DocumentOpener(QObject):
                     )
                 return
             if window.pdf is not pdf:  # another file was opened meanwhile
-                model.close()
-                documents.close_later(model.document)
+                documents.close_later(client_doc)
                 return
-            window.attach_document(model.document, path, path.name, model=model)
+            try:
+                # Indexing every record takes a while with tens of thousands; nothing can
+                # change a local document before the window has it, so a worker does it.
+                model = await asyncio.to_thread(ReviewModel, client_doc)
+            except BaseException:
+                documents.close_later(client_doc)
+                raise
+            if window.pdf is not pdf:
+                model.close()
+                documents.close_later(client_doc)
+                return
+            window.attach_document(client_doc, path, path.name, model=model)
 
         self.opening = ensure_loop().create_task(attach(), name="lamina-open")
         return True
