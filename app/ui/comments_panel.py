@@ -391,13 +391,17 @@ class CommentRows(QObject):
         if rows:
             self.panel.put_rows(rows)
 
-    def _on_records(self, event: RecordsChanged) -> None:
+    def _on_records(self, event: RecordsChanged | LayerRecordsChanged) -> None:
+        if len(event.added) + len(event.changed) > FILL_SLICE:
+            # Many at once (a snapshot arrived, a big import): listing again a slice at a
+            # time never freezes the window, where a row each would, all in one turn.
+            self.reset()
+            return
         self.panel.remove_rows(event.removed)
         self._put((*event.added, *event.changed))
 
     def _on_layer_records(self, event: LayerRecordsChanged) -> None:
-        self.panel.remove_rows(event.removed)
-        self._put((*event.added, *event.changed))
+        self._on_records(event)
 
     def _on_threads(self, event: ThreadsChanged) -> None:
         for root_id in event.root_ids:

@@ -9,8 +9,9 @@ from pathlib import Path
 from lamina.model.geometry import Rect
 from lamina.model.ids import new_record_id
 from lamina.model.records import Comment, NoteAnnotation, StampAnnotation, Text
+from lamina.model.undo import Create
 from lamina.ui.comments_model import COMMENT_PREFIX
-from lamina.ui.comments_panel import page_order
+from lamina.ui.comments_panel import FILL_SLICE, CommentRows, page_order
 from lamina.ui.main_window import MainWindow
 from PySide6.QtCore import QAbstractItemModel, Qt
 
@@ -139,3 +140,29 @@ def test_the_list_follows_the_page_both_ways_and_delete_deletes_what_the_page_se
     window.view.set_selected(None)  # nothing selected on the page: no row stays picked
     assert window.comments.current_id() is None
     assert not window.comments.delete_button.isEnabled()
+
+
+def test_many_records_at_once_are_listed_a_slice_at_a_time_not_a_row_each(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    pdf = tmp_path / "stamps.pdf"
+    shutil.copyfile(corpus_pdf("annot-stamps-acrobat"), pdf)
+    open_file(qtbot, window, pdf)
+    model = window.session
+    assert model is not None
+    listed = window.comments.row_count()
+    log = ModelLog(window.comments.model)
+    count = 2 * FILL_SLICE + 50
+    notes = [
+        NoteAnnotation(
+            id=new_record_id(), page_index=0, bbox=Rect(10 + i % 500, 10 + i % 700, 20, 20)
+        )
+        for i in range(count)
+    ]
+    model.apply_step("import", [Create(n) for n in notes])  # one event naming them all
+    rows_of = window.bridge.findChild(CommentRows)
+    qtbot.waitUntil(lambda: not rows_of.filling)
+    assert window.comments.row_count() == count + listed
+    assert list(rows(window)) == [a.id for a in sorted(model.annotations(), key=page_order)]
+    inserts = [e for e in log.take() if e[0] == "inserted"]
+    assert len(inserts) <= count // FILL_SLICE + 2  # slices, never one insert per row
