@@ -137,6 +137,12 @@ def test_the_list_follows_the_page_both_ways_and_delete_deletes_what_the_page_se
     qtbot.mouseClick(window.comments.delete_button, Qt.MouseButton.LeftButton)
     assert model.record(made[0].id) is None and model.record(made[1].id) is not None
 
+    window.activateWindow()
+    window.comments.select(made[1].id)
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Delete)  # the Delete key in the list: the page's pick
+    assert model.record(made[1].id) is None and model.record(made[2].id) is not None
+
     window.view.set_selected(None)  # nothing selected on the page: no row stays picked
     assert window.comments.current_id() is None
     assert not window.comments.delete_button.isEnabled()
