@@ -35,7 +35,6 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import lamina.ui.documents  # noqa: F401  (imported at app start-up, not on open)
-import pymupdf
 from lamina.client.review_model import ReviewModel
 from lamina.ui.app import ensure_application
 from lamina.ui.comments_panel import CommentRows
@@ -45,34 +44,12 @@ from lamina.ui.page_view import page_rect_center
 from PySide6.QtCore import QElapsedTimer, QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtTest import QTest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.support.many_annotations import write_many_annotations
+
 PAGES = 100
 WAIT = QEventLoop.ProcessEventsFlag.WaitForMoreEvents
 EDITS = 15
-
-
-def make_pdf(path: Path, count: int) -> None:
-    """Write a PDF of :data:`PAGES` pages with ``count`` annotations spread over them."""
-    doc = pymupdf.open()
-    for _ in range(PAGES):
-        doc.new_page(width=612, height=792)
-    per_page = count // PAGES
-    for p in range(PAGES):
-        page = doc[p]
-        for i in range(per_page):
-            x = 20 + (i % 10) * 55
-            y = 20 + (i // 10) * 70 % 740
-            rect = pymupdf.Rect(x, y, x + 40, y + 30)
-            kind = i % 3
-            if kind == 0:
-                annot = page.add_rect_annot(rect)
-            elif kind == 1:
-                annot = page.add_text_annot(rect.tl, f"note {p}.{i}")
-            else:
-                annot = page.add_freetext_annot(rect, f"text {p}.{i}", fontsize=8)
-            annot.set_info(title=f"author{i % 4}")
-            annot.update()
-    doc.save(path)
-    doc.close()
 
 
 class GapMeter:
@@ -217,7 +194,7 @@ def main() -> int:
         results = {}
         for count in counts:
             pdf = Path(tmp) / f"many-{count}.pdf"
-            make_pdf(pdf, count)
+            write_many_annotations(pdf, count, pages=PAGES)
             results[count] = r = measure(app, controller, pdf, count)
             print(
                 f"N={count:>6}: open {r['open'] * 1000:8.0f} ms (GUI frozen up to "
