@@ -260,6 +260,7 @@ class LaminaServer:
                 with contextlib.suppress(ConnectionError):
                     await conn.close_task
         finally:
+            conn.stop_streams()
             self.connections.discard(conn)
             self.leave_rooms(conn)
             self._log_connection(conn)
@@ -527,12 +528,9 @@ class LaminaServer:
         if conn.closing is not None:
             return
         conn.session.send_document_chunks(data, digest)
-        # Chunk by chunk, waiting for the client to take each (a big PDF never sits whole in
+        # A stream: chunk by chunk as the client takes each (a big PDF never sits whole in
         # the write buffer, and never trips the slow-client limit).
-        for frame in conn.session.frames_to_send():
-            if conn.closing is not None:
-                return
-            await conn.ws.send_str(frame)
+        conn.flush()
 
     async def _checkpoints(self) -> None:
         # The committing connection never checkpoints (that fsyncs): do it here, off the loop.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from lamina.sync import ClientSession
 from lamina.sync.messages import MAX_FRAME_BYTES
 from lamina.sync.validation import Limits
@@ -39,11 +38,6 @@ async def _session_join(server: ServerThread, token: str) -> ClientSession:
     return session
 
 
-@pytest.mark.xfail(
-    reason="the aiohttp shell's Connection.write raises on a paused transport when several "
-    "big frames go in a row (reported to HTTP, /work/scratch/integrity/NOTE-for-HTTP.md)",
-    strict=False,
-)
 def test_a_layer_over_4_mib_is_joined_and_caught_up_in_parts_4(
     server: ServerThread, docs: tuple[str, str]
 ) -> None:
