@@ -320,6 +320,11 @@ class LaminaServer:
             await self._on_event(conn, event, wanted_document)
             if conn.closing is not None:
                 return False
+        throttle = conn.session.take_throttle()
+        if throttle > 0:
+            # Over its byte or change budget (§7.3): read this client's next frame only
+            # when the budget allows it; meanwhile its socket fills and pushes back.
+            await asyncio.sleep(throttle)
         return True
 
     async def _on_event(

@@ -499,7 +499,7 @@ class PostgresStore:
                         r.kind,
                         r.rev,
                         r.seq,
-                        None if r.content is None else _dumps(r.content),
+                        None if r.content is None else r.content_text,
                         r.deleted,
                         r.creator_id,
                         r.group,

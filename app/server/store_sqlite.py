@@ -490,7 +490,7 @@ class SqliteStore:
                     r.kind,
                     r.rev,
                     r.seq,
-                    None if r.content is None else _dumps(r.content),
+                    None if r.content is None else r.content_text,
                     int(r.deleted),
                     r.creator_id,
                     r.group,

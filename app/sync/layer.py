@@ -31,6 +31,7 @@ from lamina.sync.state import (
     DeleteChange,
     RecordState,
     UpdateChange,
+    dumps,
 )
 from lamina.sync.validation import DEFAULT_LIMITS, Limits, record_problem
 
@@ -411,9 +412,15 @@ def _decide(
 
 
 def _refused(
-    change: Change, current: RecordState | None, kind: str, content: Any, limits: Limits
+    change: Change,
+    current: RecordState | None,
+    kind: str,
+    content: Any,
+    limits: Limits,
+    encoded: str | None = None,
 ) -> ChangeResult | None:
-    problem = record_problem(kind, content, limits)
+    size = None if encoded is None else _utf8_size(encoded)
+    problem = record_problem(kind, content, limits, encoded_size=size)
     if problem is None:
         return None
     result = _rejected(change, current, problem.reason)
@@ -430,7 +437,10 @@ def _create(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[ChangeResult, RecordState | None]:
     content = change.content
-    refused = _refused(change, current, change.kind, content, limits)
+    # Encoded once: for the size check here, then as the new state's content_text (its
+    # wire text, the ack, the relay and the store row reuse it).
+    encoded: str | None = dumps(content) if isinstance(content, Mapping) else None
+    refused = _refused(change, current, change.kind, content, limits, encoded)
     if refused is not None:  # DESIGN §4.9: validated before anything else
         return refused, None
     given_id = content.get("id", _MISSING)
@@ -446,6 +456,7 @@ def _create(
     content = dict(content)
     if actor.creator_name is not None and "creatorName" not in content:
         content["creatorName"] = actor.creator_name
+        encoded = None
     field_revs = dict.fromkeys(content, rev)
     field_revs[GROUP_FIELD] = rev
     state = RecordState(
@@ -461,7 +472,13 @@ def _create(
         updated_at=now,
         field_revs=field_revs,
     )
+    if encoded is not None:
+        state = state.with_content_text(encoded)
     return ChangeResult(change.change_id, change.record_id, "applied", state, made_rev=rev), state
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _update(
@@ -521,10 +538,14 @@ def _update(
             lost_group,
         )
         return result, None
+    encoded = None
     if new is not None:
-        refused = _refused(change, current, current.kind, new, limits)
+        encoded = dumps(new)  # once: the size check, then the new state's content_text
+        refused = _refused(change, current, current.kind, new, limits, encoded)
         if refused is not None:
             return refused, None
+    elif "content_text" in current.__dict__:
+        encoded = current.content_text  # the same content (a group change)
     rev = current.rev + 1
     field_revs = dict(current.field_revs) if current.field_revs else {}
     if not field_revs:
@@ -542,6 +563,8 @@ def _update(
         updated_at=now,
         field_revs=field_revs,
     )
+    if encoded is not None:
+        state = state.with_content_text(encoded)
     result = ChangeResult(
         change.change_id,
         change.record_id,

@@ -343,6 +343,8 @@ class ServerSession:
         self._burst = burst
         self._tokens = burst
         self._last_time: float | None = None
+        self._throttle = 0.0
+        self._throttled_since: float | None = None
 
     # --- phase ----------------------------------------------------------------------------
 
@@ -387,11 +389,14 @@ class ServerSession:
             if now is not None:
                 self._spend_token(now)
             check_frame_size(text)
+            self._throttle = 0.0
             if now is not None:
                 self._spend("bytes", len(text), now)
             msg = decode_message(text, from_client=True)
             self._phases.check_receive(msg.TYPE)  # P4
             self._check_limits(msg, text, now)
+            if self._throttle == 0.0:
+                self._throttled_since = None  # within budget again
             return [self._event_for(msg)]
         except RemoteProtocolError as exc:
             self._phases.advance(Step.ERROR)
@@ -424,10 +429,28 @@ class ServerSession:
         if last is not None and now > last:
             tokens = min(burst, tokens + (now - last) * rate)
         self.buckets[f"{what}.t"] = now if last is None else max(last, now)
+        if tokens < amount and what != "joins":
+            # §7.3: past its byte or change budget a connection is first slowed down to it
+            # (the shell waits ``take_throttle()`` before reading on, so the socket pushes
+            # back), and refused only when that lasts longer than ``throttle_seconds``:
+            # a refusal makes a client reconnect and be sent its snapshot again.
+            wait = (amount - tokens) / rate
+            since = self._throttled_since if self._throttled_since is not None else now
+            if now + wait - since <= limits.throttle_seconds:
+                self._throttled_since = since
+                self._throttle = max(self._throttle, wait)
+                self.buckets[what] = tokens - amount
+                return
         if tokens < amount:
             name = f"{what}_per_second"
             raise LimitExceeded(name, f"more than {rate:g} {what} per second", code="rate-limited")
         self.buckets[what] = tokens - amount
+
+    def take_throttle(self) -> float:
+        """Return (and forget) the seconds the shell should wait before it reads the
+        client's next frame: 0 unless the last frame went past a byte or change budget."""
+        wait, self._throttle = self._throttle, 0.0
+        return wait
 
     def _check_limits(self, msg: Any, text: str, now: float | None) -> None:
         limits = self.limits
