@@ -244,7 +244,10 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         answered with ``rate-limited`` and a close; other clients are unaffected. Bytes,
         changes and joins per second are token buckets too, shared by every connection of
         one token (``Limits``), as are ``push_bytes``, ``changes_per_push``,
-        ``presence_bytes`` and ``connections_per_token``.
+        ``presence_bytes`` and ``connections_per_token``. Past its byte or change budget a
+        connection is first slowed down to it (the server reads its next frame only when
+        the budget allows, ``ServerSession.take_throttle``), and refused with
+        ``rate-limited`` only when that lasts longer than ``Limits.throttle_seconds``.
 
 §8 Presence
     8.1 ``{"type": "presence", "state": {...}}`` from a client (name, color, page, cursor)
