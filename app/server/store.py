@@ -16,8 +16,9 @@ first use, so this module never imports an implementation).
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -93,6 +94,31 @@ class LoadedLayer:
     materialized: bool
     records: tuple[RecordState, ...]
     change_results: Mapping[str, Any]
+
+
+class StoredJson(Mapping[str, Any]):
+    """A read-only mapping of keys to values a store keeps as JSON text, each parsed when it
+    is first looked up (a layer's remembered change results: a cold load reads them all
+    and parses none; a change id seen again parses its one result, §4.2)."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = texts
+        self.parsed = 0
+        """How many values were parsed so far (for tests)."""
+
+    def __getitem__(self, key: str) -> Any:
+        text = self._texts[key]
+        self.parsed += 1
+        return json.loads(text)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._texts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 @dataclass(frozen=True)

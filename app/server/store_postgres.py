@@ -63,6 +63,7 @@ from lamina.server.store import (
     LayerInfo,
     LayerWrite,
     LoadedLayer,
+    StoredJson,
     check_document_id,
     new_epoch,
 )
@@ -390,14 +391,16 @@ class PostgresStore:
             (document_id, layer),
         ).fetchall()
         records = tuple(_record_from_row(r) for r in rows)
-        results = {
-            change_id: json.loads(result)
-            for change_id, result in conn.execute(
-                "SELECT change_id, result FROM applied_changes "
-                "WHERE document_id = %s AND layer = %s",
-                (document_id, layer),
-            ).fetchall()
-        }
+        # Remembered results stay JSON text until a change id comes again (§4.2).
+        results = StoredJson(
+            dict(
+                conn.execute(
+                    "SELECT change_id, result FROM applied_changes "
+                    "WHERE document_id = %s AND layer = %s",
+                    (document_id, layer),
+                ).fetchall()
+            )
+        )
         return LoadedLayer(document, layer, epoch, int(seq), True, records, results)
 
     def changes_since(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:

@@ -46,6 +46,7 @@ from lamina.server.store import (
     LayerInfo,
     LayerWrite,
     LoadedLayer,
+    StoredJson,
     check_document_id,
     new_epoch,
 )
@@ -430,13 +431,16 @@ class SqliteStore:
             )
             for r in rows
         )
-        results = {
-            change_id: json.loads(result)
-            for change_id, result in db.execute(
-                "SELECT change_id, result FROM applied_changes WHERE document_id = ? AND layer = ?",
-                (document_id, layer),
+        # Remembered results stay JSON text until a change id comes again (§4.2).
+        results = StoredJson(
+            dict(
+                db.execute(
+                    "SELECT change_id, result FROM applied_changes "
+                    "WHERE document_id = ? AND layer = ?",
+                    (document_id, layer),
+                ).fetchall()
             )
-        }
+        )
         return LoadedLayer(document, layer, epoch, seq, True, records, results)
 
     def commit(self, writes: Sequence[LayerWrite]) -> None:

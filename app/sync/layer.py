@@ -123,6 +123,7 @@ class LayerState:
         known: Iterable[ChangeResult | str] = (),
         history_from: int = 0,
         unpersisted_base: bool = False,
+        stored_results: Mapping[str, Any] | None = None,
     ) -> None:
         self.epoch = epoch
         self.seq = seq
@@ -138,6 +139,9 @@ class LayerState:
                 self._known[k.change_id] = k
         self._history_from = history_from
         self._unpersisted_base = unpersisted_base
+        # Results as a store keeps them (``ChangeResult.to_store``), read when their change
+        # id comes again: a cold load of a long-lived layer parses none of them (§4.2).
+        self._stored: Mapping[str, Any] = stored_results if stored_results is not None else {}
 
     # --- construction ---------------------------------------------------------------------
 
@@ -150,6 +154,7 @@ class LayerState:
         applied_change_ids: Iterable[ChangeResult | str] = (),
         *,
         history_from: int = 0,
+        stored_results: Mapping[str, Any] | None = None,
     ) -> LayerState:
         """Rebuild a layer from what a store persisted (tombstones included).
 
@@ -161,10 +166,26 @@ class LayerState:
                 ``ChangeResult.from_wire``), or bare change ids (§4.2).
             history_from: the lowest ``last_seq`` a catch-up can start from; raise it after
                 purging tombstones older than it.
+            stored_results: remembered results as the store keeps them, by change id
+                (``ChangeResult.to_store`` values), each read only when its change id is
+                pushed again.
         """
         return cls(
-            epoch, seq=seq, records=records, known=applied_change_ids, history_from=history_from
+            epoch,
+            seq=seq,
+            records=records,
+            known=applied_change_ids,
+            history_from=history_from,
+            stored_results=stored_results,
         )
+
+    def known_result(self, change_id: str) -> ChangeResult | None:
+        """Return the remembered result of ``change_id`` (§4.2), or None."""
+        found = self._known.get(change_id)
+        if found is None and change_id in self._stored:
+            found = ChangeResult.from_wire(self._stored[change_id], f"stored.{change_id}")
+            self._known[change_id] = found
+        return found
 
     @classmethod
     def from_base(cls, base_records: Iterable[RecordState], epoch: str) -> LayerState:
@@ -254,7 +275,7 @@ class LayerState:
             return state if state is not None else records.get(record_id)
 
         for change in changes:
-            seen = known.get(change.change_id) or self._known.get(change.change_id)
+            seen = known.get(change.change_id) or self.known_result(change.change_id)
             if seen is not None and seen.author is not None and seen.author != (actor.user_id,):
                 # §4.2: a change id is its author's; another user learns nothing from it.
                 taken = f"change id {change.change_id} is taken: send the change with a new id"
