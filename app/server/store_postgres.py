@@ -66,6 +66,7 @@ from lamina.server.store import (
     StoredJson,
     check_document_id,
     new_epoch,
+    stored_record,
 )
 from lamina.sync.state import RecordState
 from ulid import ULID
@@ -89,19 +90,7 @@ _RECORD_COLUMNS = (
 
 
 def _record_from_row(r: Sequence[Any]) -> RecordState:
-    return RecordState(
-        id=RecordId(r[0]),
-        kind=r[1],
-        rev=int(r[2]),
-        seq=int(r[3]),
-        content=None if r[4] is None else json.loads(r[4]),
-        deleted=bool(r[5]),
-        creator_id=r[6],
-        group=r[7],
-        created_at=r[8],
-        updated_at=r[9],
-        field_revs=json.loads(r[10]),
-    )
+    return stored_record(r[0], r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), *r[6:11])
 
 
 @dataclass(frozen=True)

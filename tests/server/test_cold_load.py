@@ -86,3 +86,34 @@ def test_the_bulk_load_pauses_the_cyclic_collector_and_restarts_it(tmp_path: Pat
         run(scenario())
         assert watched[0].collector_during_load == [False]
         assert gc.isenabled()
+
+
+def test_a_loaded_record_keeps_its_stored_text_and_reads_field_revisions_on_demand(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    """A cold join used to encode every loaded record's content again for its snapshot, and
+    the load parsed every record's field revisions, which only an update reads."""
+    from lamina.server.store import LazyJsonObject
+    from lamina.sync.state import dumps
+
+    doc, _ = docs
+
+    async def scenario() -> str:
+        writer, _, _ = await join(server.url, _token(server, doc, "writer"))
+        ack = await writer.push(create(note='é and "quotes"'))
+        await writer.ws.close()
+        return str(ack["results"][0]["record_id"])
+
+    rid = run(scenario())
+    store = server.open_store()
+    try:
+        loaded = store.load_layer(doc, "")
+    finally:
+        store.close()
+    (record,) = [r for r in loaded.records if r.id == rid]
+    assert "content_text" in record.__dict__, "the stored text is the cached encoding"
+    assert record.content_text == dumps(record.content)
+    assert record.wire_text == dumps(record.wire)
+    revs = record.field_revs
+    assert isinstance(revs, LazyJsonObject) and revs._text is not None  # not parsed yet
+    assert revs["note"] == 1 and dict(revs) == {k: 1 for k in revs}
