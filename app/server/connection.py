@@ -3,6 +3,9 @@
 A :class:`Connection` writes what its :class:`~lamina.sync.server_session.ServerSession`
 queues, in order and without waiting for the client (a slow reader must not delay the
 others), and drops a client that leaves more than the server's ``max_write_buffer`` unread.
+Streams (a snapshot, catch-up or PDF in parts, §3.7) go out part by part as the client reads
+them, and what is sent after a stream waits behind it. Frames are written to the transport
+whole, here, never through aiohttp's ``send_frame`` coroutine (see :meth:`Connection._write_now`).
 :class:`~lamina.server.app.LaminaServer` makes one per socket (an aiohttp
 ``WebSocketResponse``); rooms hand it commits and presence lists to relay, and write one
 frame to many connections with :func:`broadcast` (encoded once).
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import struct
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +28,8 @@ from lamina.sync.errors import close_code_for
 from lamina.sync.layer import LayerCommit
 from lamina.sync.server_session import ChangesRelay, PresenceRelay, ServerSession
 from lamina.sync.state import Actor, RecordState
+
+logger = logging.getLogger("lamina.server")
 
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer
@@ -159,6 +165,10 @@ class Connection:
                 await asyncio.sleep(0)  # paused yet not over the mark: let the loop run
         except ConnectionError:
             pass  # closing under us: the handler sees the close and cleans up
+        except Exception:
+            # A part that cannot be made (a bug): this client reconnects, the others go on.
+            logger.exception("stream to %s failed", self.describe())
+            self.close_with("server-error", "internal server error")
         finally:
             self._pump_task = None
 
