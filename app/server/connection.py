@@ -130,11 +130,14 @@ class Connection:
         under its high-water mark); return whether the queue is empty."""
         transport = self.transport
         high = transport.get_write_buffer_limits()[1] if transport is not None else 0
-        if self.closing is not None:
-            self._queue.clear()
-            self._held = 0
         while self._queue:
-            if transport is None or transport.get_write_buffer_size() > high:
+            if self._gone(transport):
+                # Nobody will read it: never make the rest of a stream for a closed socket.
+                self._queue.clear()
+                self._held = 0
+                break
+            assert transport is not None
+            if transport.get_write_buffer_size() > high:
                 return False
             head = self._queue[0]
             if isinstance(head, bytes):
@@ -149,6 +152,14 @@ class Connection:
             self._write_now(frame.encode())
             self.sent_parts += 1
         return True
+
+    def _gone(self, transport: asyncio.BaseTransport | None) -> bool:
+        return (
+            self.closing is not None
+            or self.ws.closed
+            or transport is None
+            or transport.is_closing()
+        )
 
     def _start_pump(self) -> None:
         if self._pump_task is None and not self._write_ready():
