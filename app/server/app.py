@@ -66,6 +66,8 @@ MAX_WRITE_BUFFER = 16 * 1024 * 1024
 KEEPALIVE_PING = 20.0
 """Seconds between the server's pings on an idle socket (as the websockets default was)."""
 SERVER_HEADER = f"lamina/{__version__}"
+PDF_DIGESTS_KEPT = 4096
+"""Filtered-PDF hashes remembered for ``welcome`` (one per document and set of view rules)."""
 
 
 class LaminaServer:
@@ -104,6 +106,8 @@ class LaminaServer:
         self.evictions: list[RoomKey] = []
         self.peers: Peers | None = None
         """The other processes on the same store (set by the PostgreSQL fan-out)."""
+        self._pdf_digests: dict[tuple[Any, ...], tuple[str, int]] = {}
+        """(PDF hash, view rules) -> hash and size of the filtered PDF served for them."""
         self._server: asyncio.Server | None = None
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -260,6 +264,7 @@ class LaminaServer:
                 with contextlib.suppress(ConnectionError):
                     await conn.close_task
         finally:
+            conn.stop_streams()
             self.connections.discard(conn)
             self.leave_rooms(conn)
             self._log_connection(conn)
@@ -319,6 +324,11 @@ class LaminaServer:
             await self._on_event(conn, event, wanted_document)
             if conn.closing is not None:
                 return False
+        throttle = conn.session.take_throttle()
+        if throttle > 0:
+            # Over its byte or change budget (§7.3): read this client's next frame only
+            # when the budget allows it; meanwhile its socket fills and pushes back.
+            await asyncio.sleep(throttle)
         return True
 
     async def _on_event(
@@ -385,6 +395,7 @@ class LaminaServer:
         # catch-up and the first relay (§3.3, §4.9).
         layer = room.layer
         document = room.info.document if room.info is not None else None
+        served = self._served_pdf(conn, room)
         conn.session.send_welcome(
             Welcome(
                 document_id=claims.document_id,
@@ -398,7 +409,7 @@ class LaminaServer:
                 view_layers=tuple(claims.view_layers),
                 document=None
                 if document is None
-                else DocumentInfo(document.sha256, document.size, document.page_count),
+                else DocumentInfo(served[0], served[1], document.page_count),
             )
         )
         conn.session.send_catch_up(layer, visible=conn.visible_in(room))
@@ -524,15 +535,36 @@ class LaminaServer:
                 self._reject(conn, "server-error", f"could not prepare the pdf: {exc}")
                 return
             digest = document.sha256 if visible is None else hashlib.sha256(data).hexdigest()
+            key = self._pdf_key(conn, document.sha256)
+            if key is not None:
+                self._pdf_digests[key] = (digest, len(data))
+                while len(self._pdf_digests) > PDF_DIGESTS_KEPT:
+                    del self._pdf_digests[next(iter(self._pdf_digests))]
         if conn.closing is not None:
             return
         conn.session.send_document_chunks(data, digest)
-        # Chunk by chunk, waiting for the client to take each (a big PDF never sits whole in
+        # A stream: chunk by chunk as the client takes each (a big PDF never sits whole in
         # the write buffer, and never trips the slow-client limit).
-        for frame in conn.session.frames_to_send():
-            if conn.closing is not None:
-                return
-            await conn.ws.send_str(frame)
+        conn.flush()
+
+    def _pdf_key(self, conn: Connection, sha256: str) -> tuple[Any, ...] | None:
+        """What decides which of the PDF's own annotations ``conn`` gets (None: all)."""
+        claims = conn.claims
+        if claims is None or claims.collaboration_permissions is None:
+            return None
+        rules = tuple(claims.collaboration_permissions)
+        return (sha256, rules, claims.user_id, claims.default_group)
+
+    def _served_pdf(self, conn: Connection, room: Room) -> tuple[str, int]:
+        """The hash and size of the PDF ``conn`` gets for ``get_document`` (§5.4), as far as
+        the server knows: for a token whose rules hide some of the PDF's own annotations,
+        the filtered PDF's once one was built for the same rules, so a client that has it
+        is not sent it again on every connect; else the uploaded PDF's."""
+        assert room.info is not None
+        document = room.info.document
+        key = self._pdf_key(conn, document.sha256)
+        known = self._pdf_digests.get(key) if key is not None else None
+        return known if known is not None else (document.sha256, document.size)
 
     async def _checkpoints(self) -> None:
         # The committing connection never checkpoints (that fsyncs): do it here, off the loop.

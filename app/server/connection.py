@@ -3,6 +3,9 @@
 A :class:`Connection` writes what its :class:`~lamina.sync.server_session.ServerSession`
 queues, in order and without waiting for the client (a slow reader must not delay the
 others), and drops a client that leaves more than the server's ``max_write_buffer`` unread.
+Streams (a snapshot, catch-up or PDF in parts, §3.7) go out part by part as the client reads
+them, and what is sent after a stream waits behind it. Frames are written to the transport
+whole, here, never through aiohttp's ``send_frame`` coroutine (see :meth:`Connection._write_now`).
 :class:`~lamina.server.app.LaminaServer` makes one per socket (an aiohttp
 ``WebSocketResponse``); rooms hand it commits and presence lists to relay, and write one
 frame to many connections with :func:`broadcast` (encoded once).
@@ -11,17 +14,22 @@ frame to many connections with :func:`broadcast` (encoded once).
 from __future__ import annotations
 
 import asyncio
+import collections
+import logging
+import struct
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 from lamina.auth.tokens import TokenClaims
 from lamina.server.access import Access
 from lamina.sync.errors import close_code_for
 from lamina.sync.layer import LayerCommit
 from lamina.sync.server_session import ChangesRelay, PresenceRelay, ServerSession
 from lamina.sync.state import Actor, RecordState
+
+logger = logging.getLogger("lamina.server")
 
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer
@@ -49,6 +57,13 @@ class Connection:
         self.closing: tuple[str, str] | None = None
         self.close_task: asyncio.Task[None] | None = None
         self.opened = time.monotonic()
+        self._drain = request.writer.drain
+        self._queue: collections.deque[bytes | Iterator[str]] = collections.deque()
+        self._held = 0
+        """Bytes of the frames waiting behind a stream (counted by ``over_limit``)."""
+        self._pump_task: asyncio.Task[None] | None = None
+        self.sent_parts = 0
+        """Stream parts written so far (for tests and logs)."""
         remote = self.transport.get_extra_info("peername") if self.transport else None
         self.remote = f"{remote[0]}:{remote[1]}" if remote else "?"
 
@@ -63,42 +78,128 @@ class Connection:
 
     # --- sending (synchronous, so frames leave in the order they were made) ---------------
 
-    def send_frames(self, frames: Sequence[str]) -> None:
-        """Write ``frames`` now, in order; a closed or hopelessly slow client is dropped.
+    def send_frames(self, frames: Sequence[str | Iterator[str]]) -> None:
+        """Write ``frames`` in order; a closed or hopelessly slow client is dropped.
 
-        Writes never wait for a client (one slow reader must not delay the others), so what
-        a client does not read piles up in its transport's buffer; past the server's
-        ``max_write_buffer`` the client is dropped with ``server-error`` (it reconnects and
-        catches up), which bounds the memory one client can hold.
+        A frame is written now, never waiting for the client (one slow reader must not delay
+        the others), unless a stream is still going out: then it waits its turn behind it.
+        A stream (a snapshot, catch-up or PDF in parts, ``ServerSession.output``) is written
+        part by part as the client reads (:meth:`_pump`), so what one joiner is sent never
+        piles up in memory. What a client does not read is bounded: past the server's
+        ``max_write_buffer`` (transport buffer plus frames waiting behind a stream) the
+        client is dropped with ``server-error`` (it reconnects and catches up).
         """
         if self.closing is not None or self.over_limit():
             return
         for frame in frames:
-            self.write(frame.encode())
+            if isinstance(frame, str):
+                self.write(frame.encode())
+            else:
+                self._queue.append(frame)
+                self._start_pump()
 
     def write(self, data: bytes) -> None:
-        """Put one text frame (UTF-8 ``data``) in the socket's buffer now, never waiting.
+        """Send one text frame (UTF-8 ``data``): now, or behind a stream still going out."""
+        if self._queue:
+            self._queue.append(data)
+            self._held += len(data)
+        else:
+            self._write_now(data)
 
-        aiohttp's ``send_frame`` writes to the transport before its first await (which only
-        waits for the buffer to drain): it is stepped once here and the wait dropped, so a
-        slow reader never holds up the caller (``over_limit`` bounds what piles up).
+    def _write_now(self, data: bytes) -> None:
+        """Put one text frame in the socket's buffer now, never waiting.
+
+        The frame is written to the transport here, whole (:func:`text_frame_header`), not
+        through aiohttp's ``send_frame`` coroutine: that one awaits the protocol's drain
+        future once the transport is paused, and stepping it without a task (to avoid the
+        wait) left that shared future marked as awaited, so the next frame written while
+        still paused raised ``await wasn't used with future`` and the connection died.
         """
-        if self.ws.closed or self.transport is None or self.transport.is_closing():
+        transport = self.transport
+        if self.ws.closed or transport is None or transport.is_closing():
             return
-        step = self.ws.send_frame(data, WSMsgType.TEXT)
+        header = text_frame_header(len(data))
+        if len(data) <= _JOIN_BELOW:
+            transport.write(header + data)
+        else:
+            transport.write(header)
+            transport.write(data)
+
+    def _write_ready(self) -> bool:
+        """Write queued frames while the transport takes them without pausing (its buffer
+        under its high-water mark); return whether the queue is empty."""
+        transport = self.transport
+        high = transport.get_write_buffer_limits()[1] if transport is not None else 0
+        while self._queue:
+            if self._gone(transport):
+                # Nobody will read it: never make the rest of a stream for a closed socket.
+                self._queue.clear()
+                self._held = 0
+                break
+            assert transport is not None
+            if transport.get_write_buffer_size() > high:
+                return False
+            head = self._queue[0]
+            if isinstance(head, bytes):
+                self._queue.popleft()
+                self._held -= len(head)
+                self._write_now(head)
+                continue
+            frame = next(head, None)
+            if frame is None:
+                self._queue.popleft()
+                continue
+            self._write_now(frame.encode())
+            self.sent_parts += 1
+        return True
+
+    def _gone(self, transport: asyncio.BaseTransport | None) -> bool:
+        return (
+            self.closing is not None
+            or self.ws.closed
+            or transport is None
+            or transport.is_closing()
+        )
+
+    def _start_pump(self) -> None:
+        if self._pump_task is None and not self._write_ready():
+            self._pump_task = asyncio.get_running_loop().create_task(self._pump())
+
+    async def _pump(self) -> None:
+        """Write the rest of the queue as the client reads: wait while the transport is
+        paused (aiohttp's drain), then write until it pauses again."""
         try:
-            step.send(None)
-        except StopIteration:
-            return
+            while True:
+                await self._drain()
+                if self._write_ready() or self.closing is not None:
+                    return
+                await asyncio.sleep(0)  # paused yet not over the mark: let the loop run
         except ConnectionError:
-            # Closing under us: its handler sees the close and cleans up.
-            return
-        step.close()
+            pass  # closing under us: the handler sees the close and cleans up
+        except Exception:
+            # A part that cannot be made (a bug): this client reconnects, the others go on.
+            logger.exception("stream to %s failed", self.describe())
+            self.close_with("server-error", "internal server error")
+        finally:
+            self._pump_task = None
+
+    def stop_streams(self) -> None:
+        """Forget what has not gone out (the socket is done)."""
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+        self._queue.clear()
+        self._held = 0
+
+    @property
+    def streaming(self) -> bool:
+        """Whether a stream (or frames behind one) is still waiting to go out."""
+        return bool(self._queue)
 
     def over_limit(self) -> bool:
         """Drop the client if it left more than ``max_write_buffer`` bytes unread."""
         transport = self.transport
         buffered = transport.get_write_buffer_size() if transport is not None else 0
+        buffered += self._held
         if buffered <= self.server.max_write_buffer:
             return False
         self.close_with(
@@ -108,8 +209,8 @@ class Connection:
         return True
 
     def flush(self) -> None:
-        """Write what the session queued."""
-        self.send_frames(self.session.frames_to_send())
+        """Write what the session queued (streams part by part, :meth:`send_frames`)."""
+        self.send_frames(self.session.output())
 
     def send_ack(self, commit: LayerCommit, room: Room) -> None:
         """Acknowledge one push of ``room`` after its commit, records filtered by view rights
@@ -143,9 +244,10 @@ class Connection:
         self.closing = (code, message)
         if not self.session.is_closed:
             close_code = self.session.send_error(code, message)
-            # Written even past the slow-client limit: one short frame that says why.
+            # Written even past the slow-client limit, and ahead of a stream still going out
+            # (parts are whole frames): one short frame that says why.
             for frame in self.session.frames_to_send():
-                self.write(frame.encode())
+                self._write_now(frame.encode())
         else:
             close_code = close_code_for(code)
         self.close_task = asyncio.get_running_loop().create_task(
@@ -187,6 +289,20 @@ class SyncSocket(web.WebSocketResponse):
 
 OVERSIZE_LINGER = 1.0
 """Seconds a socket that sent a frame too big is read (and discarded) before it closes."""
+
+
+_JOIN_BELOW = 16 * 1024
+"""Frames up to this size go out as one buffer with their header (a copy, one write)."""
+
+
+def text_frame_header(length: int) -> bytes:
+    """Return the header of a final, unmasked, uncompressed text frame of ``length`` bytes
+    (RFC 6455 §5.2: what a server sends; compression is off, §1.1)."""
+    if length < 126:
+        return struct.pack("!BB", 0x81, length)
+    if length < 1 << 16:
+        return struct.pack("!BBH", 0x81, 126, length)
+    return struct.pack("!BBQ", 0x81, 127, length)
 
 
 def broadcast(conns: Sequence[Connection], frame: str) -> None:

@@ -16,11 +16,13 @@ first use, so this module never imports an implementation).
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from lamina.model.ids import RecordId
 from lamina.server.errors import InvalidNameError, StoreError
 from lamina.sync.state import RecordState
 from ulid import ULID
@@ -93,6 +95,90 @@ class LoadedLayer:
     materialized: bool
     records: tuple[RecordState, ...]
     change_results: Mapping[str, Any]
+
+
+class StoredJson(Mapping[str, Any]):
+    """A read-only mapping of keys to values a store keeps as JSON text, each parsed when it
+    is first looked up (a layer's remembered change results: a cold load reads them all
+    and parses none; a change id seen again parses its one result, §4.2)."""
+
+    def __init__(self, texts: Mapping[str, str]) -> None:
+        self._texts = texts
+        self.parsed = 0
+        """How many values were parsed so far (for tests)."""
+
+    def __getitem__(self, key: str) -> Any:
+        text = self._texts[key]
+        self.parsed += 1
+        return json.loads(text)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._texts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
+class LazyJsonObject(Mapping[str, Any]):
+    """One JSON object a store keeps as text, parsed on first use (a record's
+    ``field_revs``: only an update of that record reads them)."""
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str) -> None:
+        self._text: str | None = text
+        self._value: dict[str, Any] = {}
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._text is not None:
+            value = json.loads(self._text)
+            self._value = value if isinstance(value, dict) else {}
+            self._text = None
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+
+def stored_record(
+    record_id: str,
+    kind: str,
+    rev: int,
+    seq: int,
+    content_text: str | None,
+    deleted: bool,
+    creator_id: str | None,
+    group: str | None,
+    created_at: str | None,
+    updated_at: str | None,
+    field_revs_text: str,
+) -> RecordState:
+    """Return a record state read from a store row: its content's stored text becomes its
+    cached ``content_text`` (a join sends it as stored, never encoding it again), and its
+    ``field_revs`` are parsed only when an update needs them."""
+    state = RecordState(
+        id=RecordId(record_id),
+        kind=kind,
+        rev=rev,
+        seq=seq,
+        content=None if content_text is None else json.loads(content_text),
+        deleted=deleted,
+        creator_id=creator_id,
+        group=group,
+        created_at=created_at,
+        updated_at=updated_at,
+        field_revs=LazyJsonObject(field_revs_text),
+    )
+    return state if content_text is None else state.with_content_text(content_text)
 
 
 @dataclass(frozen=True)

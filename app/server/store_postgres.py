@@ -63,8 +63,10 @@ from lamina.server.store import (
     LayerInfo,
     LayerWrite,
     LoadedLayer,
+    StoredJson,
     check_document_id,
     new_epoch,
+    stored_record,
 )
 from lamina.sync.state import RecordState
 from ulid import ULID
@@ -88,19 +90,7 @@ _RECORD_COLUMNS = (
 
 
 def _record_from_row(r: Sequence[Any]) -> RecordState:
-    return RecordState(
-        id=RecordId(r[0]),
-        kind=r[1],
-        rev=int(r[2]),
-        seq=int(r[3]),
-        content=None if r[4] is None else json.loads(r[4]),
-        deleted=bool(r[5]),
-        creator_id=r[6],
-        group=r[7],
-        created_at=r[8],
-        updated_at=r[9],
-        field_revs=json.loads(r[10]),
-    )
+    return stored_record(r[0], r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), *r[6:11])
 
 
 @dataclass(frozen=True)
@@ -390,14 +380,16 @@ class PostgresStore:
             (document_id, layer),
         ).fetchall()
         records = tuple(_record_from_row(r) for r in rows)
-        results = {
-            change_id: json.loads(result)
-            for change_id, result in conn.execute(
-                "SELECT change_id, result FROM applied_changes "
-                "WHERE document_id = %s AND layer = %s",
-                (document_id, layer),
-            ).fetchall()
-        }
+        # Remembered results stay JSON text until a change id comes again (§4.2).
+        results = StoredJson(
+            dict(
+                conn.execute(
+                    "SELECT change_id, result FROM applied_changes "
+                    "WHERE document_id = %s AND layer = %s",
+                    (document_id, layer),
+                ).fetchall()
+            )
+        )
         return LoadedLayer(document, layer, epoch, int(seq), True, records, results)
 
     def changes_since(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
@@ -499,7 +491,7 @@ class PostgresStore:
                         r.kind,
                         r.rev,
                         r.seq,
-                        None if r.content is None else _dumps(r.content),
+                        None if r.content is None else r.content_text,
                         r.deleted,
                         r.creator_id,
                         r.group,

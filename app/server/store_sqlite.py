@@ -46,8 +46,10 @@ from lamina.server.store import (
     LayerInfo,
     LayerWrite,
     LoadedLayer,
+    StoredJson,
     check_document_id,
     new_epoch,
+    stored_record,
 )
 from lamina.sync.state import RecordState
 
@@ -415,28 +417,18 @@ class SqliteStore:
             (document_id, layer),
         ).fetchall()
         records = tuple(
-            RecordState(
-                id=RecordId(r[0]),
-                kind=r[1],
-                rev=r[2],
-                seq=r[3],
-                content=None if r[4] is None else json.loads(r[4]),
-                deleted=bool(r[5]),
-                creator_id=r[6],
-                group=r[7],
-                created_at=r[8],
-                updated_at=r[9],
-                field_revs=json.loads(r[10]),
-            )
-            for r in rows
+            stored_record(r[0], r[1], r[2], r[3], r[4], bool(r[5]), *r[6:11]) for r in rows
         )
-        results = {
-            change_id: json.loads(result)
-            for change_id, result in db.execute(
-                "SELECT change_id, result FROM applied_changes WHERE document_id = ? AND layer = ?",
-                (document_id, layer),
+        # Remembered results stay JSON text until a change id comes again (§4.2).
+        results = StoredJson(
+            dict(
+                db.execute(
+                    "SELECT change_id, result FROM applied_changes "
+                    "WHERE document_id = ? AND layer = ?",
+                    (document_id, layer),
+                ).fetchall()
             )
-        }
+        )
         return LoadedLayer(document, layer, epoch, seq, True, records, results)
 
     def commit(self, writes: Sequence[LayerWrite]) -> None:
@@ -490,7 +482,7 @@ class SqliteStore:
                     r.kind,
                     r.rev,
                     r.seq,
-                    None if r.content is None else _dumps(r.content),
+                    None if r.content is None else r.content_text,
                     int(r.deleted),
                     r.creator_id,
                     r.group,

@@ -52,7 +52,10 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
 
             {"type": "hello", "protocol": 1, "token": "<JWT>", "client_id": "<ULID>",
              "last_seq": 41 | null, "layer_epoch": "<str>" | null,
-             "presence": {"name": "Ann", "color": "#RRGGBB"}}
+             "presence": {"name": "Ann", "color": "#RRGGBB"},
+             "resume": {"seq": 40, "after": "01J..."}}
+
+        ``resume`` is optional: the interrupted snapshot to continue (§3.8).
 
         ``client_id`` names the replica (stable across reconnects of one local store).
     3.2 The server verifies the token (``lamina.auth``); on failure it sends ``error`` and closes
@@ -87,6 +90,29 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         them as one message when the last arrives. So no reply outgrows a frame (§1.2).
         A catch-up that would name a record the connection may not view is sent as a
         snapshot instead (§3.3), so no id, kind or rev of such a record is ever sent.
+        The server streams a snapshot's or catch-up's parts (and the PDF's chunks, §5.4) as
+        the client reads them: the next part is written once the socket has taken the last
+        one, and frames of later messages (relays, acks, presence) wait behind the stream,
+        so a joiner of any layer is never dropped as too slow for its snapshot, and the
+        server holds about one part per joiner, not its whole snapshot.
+    3.8 Resume: a snapshot's records come in ascending ``id`` order (code point order).
+        A client whose connection drops mid-snapshot may keep the records of the parts it
+        received whole and, on reconnecting, add to its ``hello``
+        ``"resume": {"seq": S, "after": "<id>"}``: S the interrupted snapshot's ``seq``,
+        ``after`` the last record id of its last whole part, ``layer_epoch`` that
+        snapshot's epoch. When the server still holds every change after S, and every
+        record up to ``after`` changed since is one the connection may view, the catch-up
+        is a *resumed* snapshot: ``snapshot`` (in parts, §3.7) with
+        ``"resumed_after": "<id>"`` and the current ``seq``, whose records are, in id
+        order, the latest state of each record up to ``after`` changed since S (a
+        tombstone, ``deleted`` true, removes one) and then every live record after
+        ``after``. The client keeps what it held, applies these records over it, and has
+        the snapshot at the new ``seq``. Otherwise the server sends a whole snapshot (no
+        ``resumed_after``), which replaces what the client held. A resumed snapshot can be
+        interrupted and resumed again: its records are in id order too; the client's
+        resume point is then the new snapshot's ``seq`` and last whole part's last id,
+        once that id is past ``after`` (before that, it keeps the old point, which is
+        still exact).
 
 §4 Changes
     4.1 The client sends ``push``::
@@ -218,7 +244,10 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
         answered with ``rate-limited`` and a close; other clients are unaffected. Bytes,
         changes and joins per second are token buckets too, shared by every connection of
         one token (``Limits``), as are ``push_bytes``, ``changes_per_push``,
-        ``presence_bytes`` and ``connections_per_token``.
+        ``presence_bytes`` and ``connections_per_token``. Past its byte or change budget a
+        connection is first slowed down to it (the server reads its next frame only when
+        the budget allows, ``ServerSession.take_throttle``), and refused with
+        ``rate-limited`` only when that lasts longer than ``Limits.throttle_seconds``.
 
 §8 Presence
     8.1 ``{"type": "presence", "state": {...}}`` from a client (name, color, page, cursor)

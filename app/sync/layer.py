@@ -31,6 +31,7 @@ from lamina.sync.state import (
     DeleteChange,
     RecordState,
     UpdateChange,
+    dumps,
 )
 from lamina.sync.validation import DEFAULT_LIMITS, Limits, record_problem
 
@@ -122,6 +123,7 @@ class LayerState:
         known: Iterable[ChangeResult | str] = (),
         history_from: int = 0,
         unpersisted_base: bool = False,
+        stored_results: Mapping[str, Any] | None = None,
     ) -> None:
         self.epoch = epoch
         self.seq = seq
@@ -137,6 +139,9 @@ class LayerState:
                 self._known[k.change_id] = k
         self._history_from = history_from
         self._unpersisted_base = unpersisted_base
+        # Results as a store keeps them (``ChangeResult.to_store``), read when their change
+        # id comes again: a cold load of a long-lived layer parses none of them (§4.2).
+        self._stored: Mapping[str, Any] = stored_results if stored_results is not None else {}
 
     # --- construction ---------------------------------------------------------------------
 
@@ -149,6 +154,7 @@ class LayerState:
         applied_change_ids: Iterable[ChangeResult | str] = (),
         *,
         history_from: int = 0,
+        stored_results: Mapping[str, Any] | None = None,
     ) -> LayerState:
         """Rebuild a layer from what a store persisted (tombstones included).
 
@@ -160,10 +166,26 @@ class LayerState:
                 ``ChangeResult.from_wire``), or bare change ids (§4.2).
             history_from: the lowest ``last_seq`` a catch-up can start from; raise it after
                 purging tombstones older than it.
+            stored_results: remembered results as the store keeps them, by change id
+                (``ChangeResult.to_store`` values), each read only when its change id is
+                pushed again.
         """
         return cls(
-            epoch, seq=seq, records=records, known=applied_change_ids, history_from=history_from
+            epoch,
+            seq=seq,
+            records=records,
+            known=applied_change_ids,
+            history_from=history_from,
+            stored_results=stored_results,
         )
+
+    def known_result(self, change_id: str) -> ChangeResult | None:
+        """Return the remembered result of ``change_id`` (§4.2), or None."""
+        found = self._known.get(change_id)
+        if found is None and change_id in self._stored:
+            found = ChangeResult.from_wire(self._stored[change_id], f"stored.{change_id}")
+            self._known[change_id] = found
+        return found
 
     @classmethod
     def from_base(cls, base_records: Iterable[RecordState], epoch: str) -> LayerState:
@@ -253,7 +275,7 @@ class LayerState:
             return state if state is not None else records.get(record_id)
 
         for change in changes:
-            seen = known.get(change.change_id) or self._known.get(change.change_id)
+            seen = known.get(change.change_id) or self.known_result(change.change_id)
             if seen is not None and seen.author is not None and seen.author != (actor.user_id,):
                 # §4.2: a change id is its author's; another user learns nothing from it.
                 taken = f"change id {change.change_id} is taken: send the change with a new id"
@@ -411,9 +433,15 @@ def _decide(
 
 
 def _refused(
-    change: Change, current: RecordState | None, kind: str, content: Any, limits: Limits
+    change: Change,
+    current: RecordState | None,
+    kind: str,
+    content: Any,
+    limits: Limits,
+    encoded: str | None = None,
 ) -> ChangeResult | None:
-    problem = record_problem(kind, content, limits)
+    size = None if encoded is None else _utf8_size(encoded)
+    problem = record_problem(kind, content, limits, encoded_size=size)
     if problem is None:
         return None
     result = _rejected(change, current, problem.reason)
@@ -430,7 +458,10 @@ def _create(
     limits: Limits = DEFAULT_LIMITS,
 ) -> tuple[ChangeResult, RecordState | None]:
     content = change.content
-    refused = _refused(change, current, change.kind, content, limits)
+    # Encoded once: for the size check here, then as the new state's content_text (its
+    # wire text, the ack, the relay and the store row reuse it).
+    encoded: str | None = dumps(content) if isinstance(content, Mapping) else None
+    refused = _refused(change, current, change.kind, content, limits, encoded)
     if refused is not None:  # DESIGN §4.9: validated before anything else
         return refused, None
     given_id = content.get("id", _MISSING)
@@ -446,6 +477,7 @@ def _create(
     content = dict(content)
     if actor.creator_name is not None and "creatorName" not in content:
         content["creatorName"] = actor.creator_name
+        encoded = None
     field_revs = dict.fromkeys(content, rev)
     field_revs[GROUP_FIELD] = rev
     state = RecordState(
@@ -461,7 +493,13 @@ def _create(
         updated_at=now,
         field_revs=field_revs,
     )
+    if encoded is not None:
+        state = state.with_content_text(encoded)
     return ChangeResult(change.change_id, change.record_id, "applied", state, made_rev=rev), state
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _update(
@@ -521,10 +559,14 @@ def _update(
             lost_group,
         )
         return result, None
+    encoded = None
     if new is not None:
-        refused = _refused(change, current, current.kind, new, limits)
+        encoded = dumps(new)  # once: the size check, then the new state's content_text
+        refused = _refused(change, current, current.kind, new, limits, encoded)
         if refused is not None:
             return refused, None
+    elif "content_text" in current.__dict__:
+        encoded = current.content_text  # the same content (a group change)
     rev = current.rev + 1
     field_revs = dict(current.field_revs) if current.field_revs else {}
     if not field_revs:
@@ -542,6 +584,8 @@ def _update(
         updated_at=now,
         field_revs=field_revs,
     )
+    if encoded is not None:
+        state = state.with_content_text(encoded)
     result = ChangeResult(
         change.change_id,
         change.record_id,

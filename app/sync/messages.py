@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeAlias
 
@@ -45,6 +45,18 @@ DOCUMENT_CHUNK_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
+class SnapshotResume:
+    """Where an interrupted snapshot stopped (§3.8): the client holds every record of the
+    snapshot at ``seq`` (of the hello's ``layer_epoch``) whose id is ``after`` or before it."""
+
+    seq: int
+    after: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"seq": self.seq, "after": self.after}
+
+
+@dataclass(frozen=True)
 class Hello:
     """The client's first frame (§3.1)."""
 
@@ -55,9 +67,11 @@ class Hello:
     layer_epoch: str | None = None
     presence: Mapping[str, Any] = field(default_factory=dict)
     protocol: int = PROTOCOL_VERSION
+    resume: SnapshotResume | None = None
+    """The interrupted snapshot to continue (§3.8); None: none."""
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        out = {
             "type": "hello",
             "protocol": self.protocol,
             "token": self.token,
@@ -66,6 +80,9 @@ class Hello:
             "layer_epoch": self.layer_epoch,
             "presence": self.presence,
         }
+        if self.resume is not None:
+            out["resume"] = self.resume.to_wire()
+        return out
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,9 @@ class Snapshot:
     layer: str | None = None
     more: bool = False
     """A part of a longer message, more parts follow (§3.7)."""
+    resumed_after: str | None = None
+    """A resumed snapshot (§3.8): the receiver keeps the records it holds of the interrupted
+    one (ids up to this one) and applies these over them; None: a whole snapshot."""
 
     def to_wire(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -134,6 +154,8 @@ class Snapshot:
         }
         if self.layer is not None:
             out["layer"] = self.layer
+        if self.resumed_after is not None:
+            out["resumed_after"] = self.resumed_after
         return out
 
 
@@ -333,21 +355,35 @@ def encode_parts(
     ``texts`` are the items (records, or ack results) already encoded as JSON. Every frame
     but the last carries ``"more": true``; one item larger than ``chunk_bytes`` goes alone.
     """
-    groups: list[list[str]] = [[]]
+    return list(iter_parts(type_, seq, texts, extra, key=key, chunk_bytes=chunk_bytes))
+
+
+def iter_parts(
+    type_: str,
+    seq: int,
+    texts: Iterable[str],
+    extra: Mapping[str, Any] | None = None,
+    *,
+    key: str = "records",
+    chunk_bytes: int,
+) -> Iterator[str]:
+    """Yield the frames of :func:`encode_parts` one at a time, each made when asked for.
+
+    ``texts`` is read as the parts are made, so a streamed snapshot (§3.7) never holds more
+    than one part's text at once; an empty ``texts`` still gives one (empty) frame.
+    """
+    more = dict(extra or {})
+    more["more"] = True
+    group: list[str] = []
     size = 0
     for text in texts:
-        if groups[-1] and size + len(text) > chunk_bytes:
-            groups.append([])
+        if group and size + len(text) > chunk_bytes:
+            yield encode_records_frame(type_, seq, group, more, key=key)
+            group = []
             size = 0
-        groups[-1].append(text)
+        group.append(text)
         size += len(text) + 1
-    frames = []
-    for i, group in enumerate(groups):
-        part = dict(extra or {})
-        if i + 1 < len(groups):
-            part["more"] = True
-        frames.append(encode_records_frame(type_, seq, group, part or None, key=key))
-    return frames
+    yield encode_records_frame(type_, seq, group, extra or None, key=key)
 
 
 def encode_records_frame(
@@ -414,6 +450,22 @@ def _hello(o: dict[str, Any]) -> Hello:
         layer_epoch=w.opt_string(epoch, "hello.layer_epoch"),
         presence=w.obj(o.get("presence") or {}, "hello.presence"),
         protocol=protocol,
+        resume=_resume(o.get("resume")),
+    )
+
+
+def _resume(value: Any) -> SnapshotResume | None:
+    if value is None:
+        return None
+    o = w.obj(value, "hello.resume")
+    return SnapshotResume(
+        w.integer(w.required(o, "seq", "hello.resume"), "hello.resume.seq"),
+        w.string(
+            w.required(o, "after", "hello.resume"),
+            "hello.resume.after",
+            nonempty=True,
+            max_len=MAX_ID_LENGTH,
+        ),
     )
 
 
@@ -485,6 +537,7 @@ def _snapshot(o: dict[str, Any]) -> Snapshot:
         w.integer(w.required(o, "seq", "snapshot"), "snapshot.seq"),
         _opt_layer(o, "snapshot"),
         w.boolean(o.get("more", False), "snapshot.more"),
+        w.opt_string(o.get("resumed_after"), "snapshot.resumed_after"),
     )
 
 

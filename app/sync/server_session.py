@@ -21,12 +21,13 @@ from __future__ import annotations
 import base64
 import collections
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeAlias
 
 from lamina.model.ids import RecordId
+from lamina.sync.catch_up import CatchUp, Visibility, catch_up_for
 from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, close_code_for
 from lamina.sync.layer import LayerState
 from lamina.sync.messages import (
@@ -50,6 +51,7 @@ from lamina.sync.messages import (
     decode_message,
     encode_message,
     encode_parts,
+    iter_parts,
 )
 from lamina.sync.phases import SERVER_RULES, PhaseMachine, ServerPhase, Step
 from lamina.sync.state import ChangeResult, RecordState, dumps
@@ -60,9 +62,6 @@ from lamina.sync.validation import (
     check_presence,
     server_limits,
 )
-
-Visibility: TypeAlias = Callable[[RecordState], bool]
-"""Whether a connection may view a record (its token's ``view`` rules, §4.9); None: all."""
 
 
 @dataclass(frozen=True)
@@ -209,41 +208,6 @@ class ChangesRelay:
         return encode_parts("changes", self.seq, texts, extra, chunk_bytes=self.chunk_bytes)
 
 
-@dataclass(frozen=True)
-class CatchUp:
-    """What a connecting client is sent right after its ``welcome`` (§3.3).
-
-    Attributes:
-        records: for a snapshot every live record, else the latest state of every record
-            changed after the client's ``last_seq``.
-        seq: the layer ``seq`` it brings the client to.
-        snapshot: whether it replaces the client's replica (``snapshot``) or brings exactly
-            what the client missed (``changes`` with ``catch_up``).
-    """
-
-    records: Sequence[RecordState]
-    seq: int
-    snapshot: bool
-
-
-def catch_up_for(hello: Hello, layer: LayerState, visible: Visibility | None = None) -> CatchUp:
-    """Decide what a client that said ``hello`` gets from ``layer`` (§3.3, §3.4).
-
-    Exactly what it missed when its ``layer_epoch`` is the layer's and the layer still holds
-    every change after its ``last_seq``; otherwise a snapshot (first sync, another epoch, a
-    ``last_seq`` older than the kept history or from a future the server lost). When a
-    missed record is one the connection may not view (``visible``), a snapshot too: a
-    catch-up would have to say it changed (its id, kind and rev), and a snapshot drops it
-    from the replica without naming it.
-    """
-    missed = layer.changes_since(hello.last_seq) if hello.layer_epoch == layer.epoch else None
-    if missed is not None and visible is not None and not all(map(visible, missed)):
-        missed = None
-    if missed is None:
-        return CatchUp(layer.snapshot(), layer.seq, snapshot=True)
-    return CatchUp(missed, layer.seq, snapshot=False)
-
-
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
@@ -294,11 +258,13 @@ class ServerSession:
         self.presence: Mapping[str, Any] = {}
         self.view_layers: set[str] = set()
         self._user_id: str | None = None
-        self._frames: list[str] = []
+        self._frames: list[str | Iterator[str]] = []
         self._rate = rate_limit
         self._burst = burst
         self._tokens = burst
         self._last_time: float | None = None
+        self._throttle = 0.0
+        self._throttled_since: float | None = None
 
     # --- phase ----------------------------------------------------------------------------
 
@@ -343,11 +309,14 @@ class ServerSession:
             if now is not None:
                 self._spend_token(now)
             check_frame_size(text)
+            self._throttle = 0.0
             if now is not None:
                 self._spend("bytes", len(text), now)
             msg = decode_message(text, from_client=True)
             self._phases.check_receive(msg.TYPE)  # P4
             self._check_limits(msg, text, now)
+            if self._throttle == 0.0:
+                self._throttled_since = None  # within budget again
             return [self._event_for(msg)]
         except RemoteProtocolError as exc:
             self._phases.advance(Step.ERROR)
@@ -380,10 +349,28 @@ class ServerSession:
         if last is not None and now > last:
             tokens = min(burst, tokens + (now - last) * rate)
         self.buckets[f"{what}.t"] = now if last is None else max(last, now)
+        if tokens < amount and what != "joins":
+            # §7.3: past its byte or change budget a connection is first slowed down to it
+            # (the shell waits ``take_throttle()`` before reading on, so the socket pushes
+            # back), and refused only when that lasts longer than ``throttle_seconds``:
+            # a refusal makes a client reconnect and be sent its snapshot again.
+            wait = (amount - tokens) / rate
+            since = self._throttled_since if self._throttled_since is not None else now
+            if now + wait - since <= limits.throttle_seconds:
+                self._throttled_since = since
+                self._throttle = max(self._throttle, wait)
+                self.buckets[what] = tokens - amount
+                return
         if tokens < amount:
             name = f"{what}_per_second"
             raise LimitExceeded(name, f"more than {rate:g} {what} per second", code="rate-limited")
         self.buckets[what] = tokens - amount
+
+    def take_throttle(self) -> float:
+        """Return (and forget) the seconds the shell should wait before it reads the
+        client's next frame: 0 unless the last frame went past a byte or change budget."""
+        wait, self._throttle = self._throttle, 0.0
+        return wait
 
     def _check_limits(self, msg: Any, text: str, now: float | None) -> None:
         limits = self.limits
@@ -453,9 +440,22 @@ class ServerSession:
         self._frames.append(encode_message(LayerList(tuple(layers))))  # type: ignore[arg-type]
 
     def frames_to_send(self) -> list[str]:
-        """Return and forget the frames queued for the client, in order."""
-        frames, self._frames = self._frames, []
+        """Return and forget the frames queued for the client, in order (streamed parts
+        made now: a shell that writes as the client reads takes :meth:`output`)."""
+        frames: list[str] = []
+        for item in self.output():
+            if isinstance(item, str):
+                frames.append(item)
+            else:
+                frames.extend(item)
         return frames
+
+    def output(self) -> list[str | Iterator[str]]:
+        """Return and forget what is queued for the client, in order: frames, and streams
+        of parts (a snapshot or catch-up, §3.7) that make each frame when it is taken, so
+        the shell can write them as fast as the client reads and no faster."""
+        out, self._frames = self._frames, []
+        return out
 
     def send_welcome(self, welcome: Welcome) -> None:
         """Queue ``welcome`` (§3.2); :meth:`send_catch_up` must follow (§3.3)."""
@@ -476,7 +476,12 @@ class ServerSession:
             raise LocalProtocolError("send_catch_up before hello")
         catch_up = catch_up_for(self.hello, layer, visible)
         if catch_up.snapshot:
-            self.send_snapshot(catch_up.records, catch_up.seq, visible=visible)
+            self.send_snapshot(
+                catch_up.records,
+                catch_up.seq,
+                visible=visible,
+                resumed_after=catch_up.resumed_after,
+            )
         else:
             self.send_changes(catch_up.records, catch_up.seq, catch_up=True, visible=visible)
         return catch_up
@@ -488,25 +493,47 @@ class ServerSession:
         *,
         layer: str | None = None,
         visible: Visibility | None = None,
+        resumed_after: str | None = None,
     ) -> None:
-        """Queue ``snapshot`` of the live records this connection may view (§3.3, §5.3).
+        """Queue ``snapshot`` of the live records this connection may view (§3.3, §5.3), as
+        a stream of parts (:meth:`output`).
 
         Args:
-            records: the layer's live records (tombstones are left out here anyway).
+            records: the layer's live records (tombstones are left out here anyway), in
+                the order they go (id order, §3.8).
             seq: the layer ``seq`` the snapshot is at.
             layer: another layer's name, for a ``view_layer`` answer (§5.3); None for the
                 catch-up of the connection's own layer (prefer :meth:`send_catch_up`).
             visible: the connection's view rule; None when it may view everything.
+            resumed_after: for a resumed snapshot (§3.8), the last id the client holds;
+                its records up to that id are changes, tombstones included.
         """
         if layer is None:
             self._phases.advance(Step.CATCH_UP, "send_snapshot")
         else:
             self._phases.advance(Step.SEND, "send_snapshot of another layer")
             self.view_layers.add(layer)
-        texts = [r.wire_text for r in records if not r.deleted and (visible is None or visible(r))]
-        extra = {"layer": layer} if layer is not None else None
-        self._frames.extend(
-            encode_parts("snapshot", seq, texts, extra, chunk_bytes=self.limits.chunk_bytes)
+        # Who may view what is decided now, at the snapshot's seq; the encoding is left to
+        # the stream (each record's cached text, joined one part at a time).
+        if resumed_after is None:
+            shown = [r for r in records if not r.deleted and (visible is None or visible(r))]
+        else:
+            shown = [
+                r
+                for r in records
+                if (r.id <= resumed_after or not r.deleted) and (visible is None or visible(r))
+            ]
+        extra: dict[str, Any] = {"layer": layer} if layer is not None else {}
+        if resumed_after is not None:
+            extra["resumed_after"] = resumed_after
+        self._frames.append(
+            iter_parts(
+                "snapshot",
+                seq,
+                (r.wire_text for r in shown),
+                extra,
+                chunk_bytes=self.limits.chunk_bytes,
+            )
         )
 
     def send_changes(
@@ -532,13 +559,14 @@ class ServerSession:
         """
         if catch_up:
             self._phases.advance(Step.CATCH_UP, "send_changes(catch_up=True)")
-            texts = [
-                r.wire_text if visible is None or visible(r) else r.hidden().wire_text
-                for r in records
-            ]
-            self._frames.extend(
-                encode_parts(
-                    "changes", seq, texts, {"catch_up": True}, chunk_bytes=self.limits.chunk_bytes
+            shown = [r if visible is None or visible(r) else r.hidden() for r in records]
+            self._frames.append(
+                iter_parts(
+                    "changes",
+                    seq,
+                    (r.wire_text for r in shown),
+                    {"catch_up": True},
+                    chunk_bytes=self.limits.chunk_bytes,
                 )
             )
             return True
@@ -596,13 +624,10 @@ class ServerSession:
         self._frames.append(relay.frame)
 
     def send_document_chunks(self, data: bytes, sha256: str) -> None:
-        """Queue the PDF as ``document_chunk`` messages of at most 256 KiB each (§5.4)."""
+        """Queue the PDF as ``document_chunk`` messages of at most 256 KiB each (§5.4), as
+        a stream (:meth:`output`): each chunk is encoded when it is taken."""
         self._phases.advance(Step.SEND, "send_document_chunks")
-        count = max(1, -(-len(data) // DOCUMENT_CHUNK_BYTES))
-        for index in range(count):
-            piece = data[index * DOCUMENT_CHUNK_BYTES : (index + 1) * DOCUMENT_CHUNK_BYTES]
-            chunk = DocumentChunk(sha256, index, count, base64.b64encode(piece).decode("ascii"))
-            self._frames.append(encode_message(chunk))
+        self._frames.append(_document_chunks(data, sha256))
 
     def send_error(self, code: str, message: str) -> int:
         """Queue ``error`` and close the session (§7.1).
@@ -616,6 +641,14 @@ class ServerSession:
         self._phases.advance(Step.ERROR, "send_error")
         self._frames.append(encode_message(Error(code, message)))
         return close_code_for(code)
+
+
+def _document_chunks(data: bytes, sha256: str) -> Iterator[str]:
+    count = max(1, -(-len(data) // DOCUMENT_CHUNK_BYTES))
+    for index in range(count):
+        piece = data[index * DOCUMENT_CHUNK_BYTES : (index + 1) * DOCUMENT_CHUNK_BYTES]
+        chunk = DocumentChunk(sha256, index, count, base64.b64encode(piece).decode("ascii"))
+        yield encode_message(chunk)
 
 
 class TokenBuckets:

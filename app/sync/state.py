@@ -79,9 +79,32 @@ class RecordState:
         }
 
     @cached_property
+    def content_text(self) -> str:
+        """``content`` as compact JSON (``null`` for none), encoded once: the validation's
+        size check, ``wire_text`` and a store's row all use this one string."""
+        return dumps(self.content)
+
+    @cached_property
     def wire_text(self) -> str:
-        """The §2.2 dict as compact JSON, encoded once and reused for every viewer."""
-        return dumps(self.wire)
+        """The §2.2 dict as compact JSON, encoded once and reused for every viewer (the
+        bytes of ``dumps(wire)``, with the content's cached encoding spliced in)."""
+        head = dumps({"id": self.id, "kind": self.kind, "rev": self.rev, "seq": self.seq})
+        tail = dumps(
+            {
+                "deleted": self.deleted,
+                "creator_id": self.creator_id,
+                "group": self.group,
+                "created_at": self.created_at,
+                "updated_at": self.updated_at,
+            }
+        )
+        return f'{head[:-1]},"content":{self.content_text},{tail[1:]}'
+
+    def with_content_text(self, text: str) -> RecordState:
+        """Return this state with ``text`` (``dumps(content)``, already made by the caller)
+        as its cached :attr:`content_text`, so the content is never encoded twice."""
+        self.__dict__["content_text"] = text  # what cached_property itself stores
+        return self
 
     def to_wire(self) -> dict[str, Any]:
         """Return the §2.2 dict (a fresh shallow copy)."""

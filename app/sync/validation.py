@@ -57,6 +57,9 @@ class Limits:
             costs the server a snapshot).
         joins_burst: hellos one token may send at once.
         chunk_bytes: target size of one ``snapshot``/``changes``/``ack`` part (§3.7).
+        throttle_seconds: how long a connection past its byte or change budget is slowed
+            down to it (the server reads its next frame only once the budget allows it)
+            before it is refused with ``rate-limited`` (§7.3).
         token_leeway: seconds an open connection outlives its token's ``exp`` (the clock
             skew verification allows, DESIGN §5).
     """
@@ -82,6 +85,7 @@ class Limits:
     joins_burst: float = 20.0
     chunk_bytes: int = 1024 * 1024
     token_leeway: float = 30.0
+    throttle_seconds: float = 10.0
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:

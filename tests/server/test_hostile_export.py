@@ -164,3 +164,29 @@ def test_get_document_hides_the_pdfs_own_annotations_the_token_may_not_view_15(
         only_comments = run(download(server, ["comments:view:all"]))
     assert _annotation_count(everything) >= 1
     assert _annotation_count(only_comments) == 0
+
+
+def test_welcome_announces_the_filtered_pdf_a_restricted_token_was_sent(tmp_path: Path) -> None:
+    """A client compares ``welcome``'s hash with the PDF it has: announcing the original's to
+    a token whose rules filter it made that client download it again on every connect."""
+    from tests.support.protocol_client import join, run
+    from tests.support.server_thread import ServerThread
+
+    async def connect(server: ServerThread, token: str, download: bool) -> tuple[str, str]:
+        client, welcome, _ = await join(server.url, token)
+        sent = ""
+        if download:
+            await client.send({"type": "get_document"})
+            sent = (await client.recv_type("document_chunk", timeout=60))["sha256"]
+        await client.ws.close()
+        return welcome["document"]["sha256"], sent
+
+    with ServerThread(tmp_path / "data") as server:
+        server.add_document(STAMPS, "stamps")
+        token = server.token("stamps", collaboration_permissions=["comments:view:all"])
+        _, filtered = run(connect(server, token, download=True))
+        announced, _ = run(connect(server, token, download=False))
+        full, original = run(connect(server, server.token("stamps"), download=True))
+    assert filtered != original
+    assert announced == filtered, "welcome names the PDF this token was sent"
+    assert full == original

@@ -300,3 +300,25 @@ def test_a_group_commit_chain_seeds_the_base_once_and_never_over_its_own_changes
         for record in (*commit.seeded, *commit.records):
             written[record.id] = record
     assert written["7"].deleted and not written["8"].deleted
+
+
+def test_a_committed_state_encodes_its_content_once_and_its_wire_text_is_dumps_of_wire() -> None:
+    """One 400 KB record used to be encoded three times per push (the size check, the wire
+    text, the store row): each is now the one ``content_text``."""
+    from lamina.sync.state import dumps
+
+    layer = LayerState("e")
+    big = {"id": "r1", **ink(), "note": "é" * 1000}
+    commit = layer.prepare(
+        [CreateChange("c1", RecordId("r1"), "annotation", big)], Actor("u"), AllowAll(), "t"
+    )
+    (state,) = commit.records
+    assert "content_text" in state.__dict__, "the validation's encoding is kept"
+    assert state.content_text == dumps(state.content)
+    assert state.wire_text == dumps(state.wire)
+    layer.apply_prepared(commit)
+    update = layer.prepare(
+        [UpdateChange("c2", RecordId("r1"), 1, {"note": "x"}, ())], Actor("u"), AllowAll(), "t"
+    )
+    (after,) = update.records
+    assert after.content_text == dumps(after.content) and after.wire_text == dumps(after.wire)

@@ -238,3 +238,20 @@ def test_get_document_options_5_4() -> None:
     )
     assert decoded == GetDocument(with_layer=True, flatten=True)
     assert decode_message('{"type":"get_document"}', from_client=True) == GetDocument()
+
+
+def test_hello_resume_and_resumed_snapshot_round_trip_3_8() -> None:
+    from lamina.sync.messages import Hello, Snapshot, SnapshotResume
+
+    hello = Hello("t", "c", None, "e1", resume=SnapshotResume(40, "01J"))
+    assert decode_message(encode_message(hello), from_client=True) == hello
+    plain = Hello("t", "c")
+    assert "resume" not in json.loads(encode_message(plain))
+    assert decode_message(encode_message(plain), from_client=True) == plain
+    snap = Snapshot((), 41, resumed_after="01J")
+    assert decode_message(encode_message(snap), from_client=False) == snap
+    for bad in ({"seq": -1, "after": "x"}, {"seq": 1, "after": ""}, {"seq": 1}, [1]):
+        frame = json.loads(encode_message(plain))
+        frame["resume"] = bad
+        with pytest.raises(RemoteProtocolError):
+            decode_message(json.dumps(frame), from_client=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from typing import Any
@@ -15,6 +16,7 @@ from lamina.sync.messages import (
     DOCUMENT_CHUNK_BYTES,
     Hello,
     Push,
+    SnapshotResume,
     Welcome,
     encode_message,
 )
@@ -284,3 +286,73 @@ def test_document_request_carries_its_options_5_4() -> None:
     session = opened()
     events = session.receive_text('{"type":"get_document","with_layer":true,"flatten":true}')
     assert events == [DocumentRequested(with_layer=True, flatten=True)]
+
+
+def _resuming(seq: int, after: str, epoch: str = "e1") -> Hello:
+    return Hello("t", "c", None, epoch, resume=SnapshotResume(seq, after))
+
+
+def test_a_resumed_snapshot_is_the_rest_plus_what_changed_in_what_is_held_3_8() -> None:
+    layer = _layer_with_history()  # r0, r1, r2 at seq 1, 2, 3
+    # The client held r0 and r1 of the snapshot at seq 3; then r0 is deleted, r3 created.
+    layer.apply([DeleteChange("d0", RecordId("r0"), 1)], Actor(), AllowAll(), "t")
+    layer.apply(
+        [CreateChange("c3", RecordId("r3"), "annotation", {"id": "r3", **ink()})],
+        Actor(),
+        AllowAll(),
+        "t",
+    )
+    decision = catch_up_for(_resuming(3, "r1"), layer)
+    assert decision.snapshot and decision.resumed_after == "r1" and decision.seq == 5
+    assert [(r.id, r.deleted) for r in decision.records] == [
+        ("r0", True),
+        ("r2", False),
+        ("r3", False),
+    ]
+    session = ServerSession()
+    session.receive_text(encode_message(_resuming(3, "r1")))
+    session.send_welcome(WELCOME)
+    session.send_catch_up(layer)
+    sent = frames(session)[1]
+    assert sent["resumed_after"] == "r1"
+    assert [(r["id"], r["deleted"]) for r in sent["records"]] == [
+        ("r0", True),
+        ("r2", False),
+        ("r3", False),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("hello", "why"),
+    [
+        (_resuming(1, "r1", epoch="e0"), "another epoch"),
+        (_resuming(9, "r1"), "a seq the server never had"),
+    ],
+)
+def test_a_resume_that_cannot_be_exact_gets_a_whole_snapshot_3_8(hello: Hello, why: str) -> None:
+    decision = catch_up_for(hello, _layer_with_history())
+    assert decision.snapshot and decision.resumed_after is None, why
+    assert [r.id for r in decision.records] == ["r0", "r1", "r2"]
+
+
+def test_a_resume_naming_a_hidden_change_gets_a_whole_snapshot_3_8() -> None:
+    layer = _layer_with_history()
+    hidden = {"r0"}
+    layer.apply([DeleteChange("d0", RecordId("r0"), 1)], Actor(), AllowAll(), "t")
+    decision = catch_up_for(_resuming(3, "r1"), layer, lambda r: r.id not in hidden)
+    assert decision.resumed_after is None
+    assert "r0" not in [r.id for r in decision.records if not r.deleted]
+
+
+def test_snapshot_parts_are_made_as_they_are_taken_3_7() -> None:
+    session = opened()
+    big = [rec(f"r{i:02d}") for i in range(40)]
+    session.limits = dataclasses.replace(session.limits, chunk_bytes=200)
+    session.send_snapshot(big, 1, layer="bob")
+    (stream,) = session.output()
+    assert not isinstance(stream, str)
+    first = json.loads(next(stream))
+    assert first["more"] and first["records"][0]["id"] == "r00"
+    rest = [json.loads(f) for f in stream]
+    ids = [r["id"] for p in [first, *rest] for r in p["records"]]
+    assert ids == [r.id for r in big] and "more" not in rest[-1]
