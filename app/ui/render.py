@@ -73,6 +73,11 @@ MAX_RESTARTS = 3
 AFTER_FIRST_TILE_MS = 100
 """How long after the first tile arrives the worker process is started."""
 
+WARM_UP = (0, 0.05, (0, 0, 32, 32))
+"""The tile (page, zoom, clip) a worker draws after opening the PDF, before it gets real ones:
+its first render pays MuPDF's one-off set-up (a tenth of a second), which no frame should
+wait for; the thread keeps drawing until the answer is back."""
+
 WAKE_DELAY_MS = 300
 """With no spare worker waiting, one is started after the first tile or this long after
 opening (starting it at once would slow the first paint on a two-core machine)."""
@@ -135,6 +140,7 @@ class TileRenderer(QObject):
         self._notifier: QSocketNotifier | None = None
         self._open_sent = False
         self._worker_open = False
+        self._warm_up_id: int | None = None
         self._free_slots: list[int] = []
         self._requests: dict[int, tuple[TileKey, int, int]] = {}
         self._next_request = 0
@@ -226,7 +232,8 @@ class TileRenderer(QObject):
 
     @property
     def rendering_in_process(self) -> bool:
-        """Whether the worker process has the document open and draws the tiles."""
+        """Whether the worker process has the document open, has drawn its warm-up tile and
+        draws the tiles (until then a thread of this process does)."""
         return self._worker_open
 
     def clear(self) -> None:
@@ -329,6 +336,7 @@ class TileRenderer(QObject):
             return
         self._worker = worker
         self._worker_open = False
+        self._warm_up_id = None
         self._open_sent = False
         self._free_slots = list(range(worker.slots))
         self._notifier = QSocketNotifier(worker.fileno(), QSocketNotifier.Type.Read, self)
@@ -386,9 +394,16 @@ class TileRenderer(QObject):
             if not self._open_sent:
                 self._send_open()
         elif isinstance(reply, Opened):
+            self._send_warm_up(worker)
+        elif (
+            isinstance(reply, TileInSlot | TilePixels | TileFailed)
+            and reply.request_id == self._warm_up_id
+        ):
+            # Warm: it draws from now on; the fallback thread finishes its tile and quits.
+            self._warm_up_id = None
+            self._free_slots.append(0)
             self._worker_open = True
             with self._cond:
-                # The fallback thread finishes the tile it is drawing and quits.
                 self._thread_generation += 1
                 self._cond.notify_all()
         elif isinstance(reply, OpenFailed):
@@ -424,6 +439,15 @@ class TileRenderer(QObject):
                 self._in_flight.pop(key, None)
                 self._suspects.discard(key)
             self._store(key, image)
+
+    def _send_warm_up(self, worker: RenderWorker) -> None:
+        """Have the worker draw :data:`WARM_UP` (into slot 0); tiles stay with the thread."""
+        self._warm_up_id = self._next_request
+        self._next_request += 1
+        self._free_slots.remove(0)
+        page, zoom, clip = WARM_UP
+        if not worker.send(RenderTiles((TileRequest(self._warm_up_id, page, zoom, clip, 0),))):
+            self._on_worker_died()
 
     def _pump(self) -> None:
         """Send the most wanted tiles to the worker while it has free slots (one message)."""

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from lamina.pdf import PdfDocument, open_pdf, render_page, render_tile
-from lamina.pdf.render_worker import OpenPdf, RenderWorker, WorkerPool
+from lamina.pdf.render_worker import OpenPdf, RenderTiles, RenderWorker, WorkerPool
 from lamina.ui.page_view import PageView
-from lamina.ui.render import TileRenderer
+from lamina.ui.render import WARM_UP, TileRenderer
 from lamina.ui.tiles import TileKey, native_image, zoom_key
 from PySide6.QtGui import QImage
 
@@ -206,11 +206,69 @@ def test_a_warm_spare_opens_the_pdf_once(qtbot, monkeypatch) -> None:  # type: i
         try:
             assert renderer.worker_pid == spare.pid
             qtbot.waitUntil(lambda: renderer.rendering_in_process, timeout=30_000)
-            assert [type(r) for r in sent] == [OpenPdf]
+            assert [type(r) for r in sent] == [OpenPdf, RenderTiles]  # and the warm-up
         finally:
             renderer.stop()
     finally:
         pool.stop()
+
+
+def test_the_thread_draws_until_the_worker_has_answered_a_warm_up(  # type: ignore[no-untyped-def]
+    qtbot, monkeypatch
+) -> None:
+    """A worker was given tiles as soon as it had opened the PDF: its first render pays MuPDF's
+    one-off set-up, and the frame waiting for it stalled (2 s in bench/ui.py on a loaded
+    machine). It now draws a warm-up tile first; until that answer is back the thread draws."""
+    log: list[tuple[str, object, bool]] = []
+    renderer: TileRenderer | None = None
+    send, receive = RenderWorker.send, RenderWorker.receive
+
+    def spy_send(worker: RenderWorker, request: object) -> bool:
+        in_process = renderer is not None and renderer.rendering_in_process
+        log.append(("send", request, in_process))
+        return send(worker, request)  # type: ignore[arg-type]
+
+    def spy_receive(worker: RenderWorker) -> object:
+        reply = receive(worker)
+        if reply is not None:
+            log.append(("receive", reply, False))
+        return reply
+
+    monkeypatch.setattr(RenderWorker, "send", spy_send)
+    monkeypatch.setattr(RenderWorker, "receive", spy_receive)
+    pool = WorkerPool(enabled=True)
+    pool.prestart()
+    try:
+        renderer = TileRenderer(corpus_pdf(LONG), workers=pool)
+        try:
+            page = 3
+            while not renderer.rendering_in_process:
+                # Keep wanting tiles while the worker opens and warms up.
+                key = TileKey(page, zoom_key(1.0), 0, 0, 256, 256)
+                renderer.request([key])
+                qtbot.waitUntil(lambda k=key: renderer.cached(k) is not None, timeout=30_000)
+                page += 1
+            key = TileKey(page, zoom_key(1.0), 0, 0, 256, 256)
+            renderer.request([key])
+            qtbot.waitUntil(lambda: renderer.cached(key) is not None, timeout=30_000)
+        finally:
+            renderer.stop()
+    finally:
+        pool.stop()
+    batches = [(r, busy) for what, r, busy in log if what == "send" and isinstance(r, RenderTiles)]
+    assert batches, "the worker drew tiles"
+    warm_up, in_process = batches[0]
+    assert len(warm_up.tiles) == 1 and not in_process
+    tile = warm_up.tiles[0]
+    assert (tile.page, tile.zoom, tile.clip) == WARM_UP
+    assert len(batches) >= 2, "the worker drew the last tile"
+    answered = [
+        i
+        for i, (what, r, _) in enumerate(log)
+        if what == "receive" and getattr(r, "request_id", None) == tile.request_id
+    ]
+    second = next(i for i, (_, r, _) in enumerate(log) if r is batches[1][0])
+    assert answered and answered[0] < second, "tiles were sent before the warm-up was answered"
 
 
 def test_killing_the_worker_restarts_it_and_redraws(qtbot, long_view) -> None:  # type: ignore[no-untyped-def]
