@@ -22,7 +22,10 @@ first tiles are drawn on a thread and its worker is started only once they are o
 (on a two-core machine it never slows the first paint).
 
 Wish lists are per channel and channels have a fixed priority (:data:`CHANNELS`): the visible
-tiles of the page view, then its prefetch, then the thumbnails.
+tiles of the page view, then its prefetch, then the thumbnails. Thumbnails are not drawn before
+the view has asked for its first tiles (or :data:`THUMBNAILS_WAIT_MS` passed): the sidebar asks
+first, and MuPDF holding the GIL while it drew five thumbnails kept the GUI thread from even
+asking for the page, which is the first thing on screen.
 
 A worker that dies is started again and the tiles it was drawing are asked for again; a tile
 that was being drawn in two crashes is given up (``failed``), and after
@@ -72,6 +75,9 @@ MAX_RESTARTS = 3
 
 AFTER_FIRST_TILE_MS = 100
 """How long after the first tile arrives the worker process is started."""
+
+THUMBNAILS_WAIT_MS = 500
+"""How long thumbnails wait for the page view's first wish list (then they are drawn anyway)."""
 
 WARM_UP = (0, 0.05, (0, 0, 32, 32))
 """The tile (page, zoom, clip) a worker draws after opening the PDF, before it gets real ones:
@@ -151,6 +157,9 @@ class TileRenderer(QObject):
         self._shown_xrefs: frozenset[int] | None = None
         self._page_epochs: Counter[int] = Counter()
         self._stale: set[TileKey] = set()
+        self._held = {"thumbnails"}
+        """Channels not drawn yet: the thumbnails wait for the view's first wish list."""
+        QTimer.singleShot(THUMBNAILS_WAIT_MS, self, self._release_held)
         self._wake_timer = QTimer(self)
         self._wake_timer.setSingleShot(True)
         self._wake_timer.timeout.connect(self._wake_worker)
@@ -208,6 +217,8 @@ class TileRenderer(QObject):
         if channel not in CHANNELS:
             raise ValueError(f"unknown render channel {channel!r}; use one of {CHANNELS}")
         with self._cond:
+            if channel == "view":
+                self._held.clear()
             seen: set[TileKey] = set()
             wanted = []
             for k in keys:
@@ -218,6 +229,12 @@ class TileRenderer(QObject):
             if wanted != self._wanted[channel]:
                 self._wanted[channel] = wanted
                 self._cond.notify()
+        self._pump()
+
+    def _release_held(self) -> None:
+        with self._cond:
+            self._held.clear()
+            self._cond.notify()
         self._pump()
 
     @property
@@ -318,6 +335,8 @@ class TileRenderer(QObject):
     def _take(self, for_thread: bool) -> TileKey | None:
         """Pop the most wanted tile and mark it in flight (hold ``self._cond``)."""
         for channel in CHANNELS:
+            if channel in self._held:
+                continue
             wanted = self._wanted[channel]
             for i, key in enumerate(wanted):
                 # A tile that was being drawn when the worker process died might crash MuPDF:

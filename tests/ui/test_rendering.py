@@ -428,3 +428,33 @@ def test_the_first_tiles_are_drawn_from_the_windows_copy_of_the_pdf(  # type: ig
     qtbot.waitUntil(lambda: bool(at_first_paint), timeout=20_000)
     assert at_first_paint == [0]
     assert window.renderer is not None and window.renderer.cached_keys()
+
+
+def test_thumbnails_wait_for_the_views_first_tiles(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The sidebar asks for its thumbnails before the page view has painted: the thread drew
+    five of them first (MuPDF holding the GIL, so the GUI thread could not even ask for the
+    page), which delayed the first page on screen. They now wait for the view's wish list."""
+    renderer = TileRenderer(corpus_pdf(LONG), use_process=False)
+    order: list[TileKey] = []
+    renderer.tile_ready.connect(order.append)
+    try:
+        thumbnails = [TileKey(p, zoom_key(0.2), 0, 0, 110, 141) for p in range(5)]
+        page = TileKey(0, zoom_key(1.0), 0, 0, 512, 512)
+        renderer.request(thumbnails, "thumbnails")
+        # No events are handled meanwhile: the thread alone decides what it draws.
+        time.sleep(0.5)
+        renderer.request([page], "view")
+        qtbot.waitUntil(lambda: len(order) == 6, timeout=30_000)
+    finally:
+        renderer.stop()
+    assert order[0] == page
+
+
+def test_thumbnails_alone_are_drawn_all_the_same(qtbot) -> None:  # type: ignore[no-untyped-def]
+    renderer = TileRenderer(corpus_pdf(LONG), use_process=False)
+    try:
+        key = TileKey(3, zoom_key(0.2), 0, 0, 110, 141)
+        renderer.request([key], "thumbnails")
+        qtbot.waitUntil(lambda: renderer.cached(key) is not None, timeout=30_000)
+    finally:
+        renderer.stop()
