@@ -41,7 +41,8 @@ def test_opening_asks_for_the_owner_password_and_the_right_one_makes_it_annotata
 
     again.setTextValue(OWNER_PASSWORD)
     again.accept()
-    qtbot.waitUntil(lambda: window.session is not None and not window.view.read_only)
+    # The document opens again with the password in a worker thread (slow on a busy machine).
+    qtbot.waitUntil(lambda: window.session is not None and not window.view.read_only, timeout=30000)
     assert window.session is not None and window.session.read_only_reason is None
     window.view.set_zoom(1.0)
     window.view.go_to_page(0)
