@@ -24,10 +24,10 @@ import json
 import logging
 from typing import Any
 
-import pymupdf
 from lamina.model.errors import InstantJsonError
 from lamina.model.records import Record, record_from_json, record_to_json
 from lamina.pdf.values import PDF_SUBTYPES
+from pymupdf import mupdf
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +106,75 @@ STANDARD_KEYS = frozenset(
 """Instant keys the standard PDF keys hold: after another program's edit, only the PDF's."""
 
 
+_FINGERPRINT_NAMES = tuple((key, mupdf.pdf_new_name(key)) for key in _FINGERPRINT_KEYS)
+_PRIVATE_NAME = mupdf.pdf_new_name(PRIVATE_KEY)
+
+
 def _fingerprint(fitz_doc: Any, xref: int) -> str:
+    return _digest(mupdf.pdf_load_object(_pdf(fitz_doc), xref))
+
+
+def _digest(obj: Any) -> str:
+    """Return the digest of the standard keys of annotation dictionary ``obj``.
+
+    Each key is hashed as ``Document.xref_get_key`` spells it (``key=kind:value``), which is
+    what files written before already carry; read here from the dictionary directly, the one
+    object loaded once instead of once per key.
+    """
     digest = hashlib.sha256()
-    for key in _FINGERPRINT_KEYS:
-        kind, value = fitz_doc.xref_get_key(xref, key)
+    for key, name in _FINGERPRINT_NAMES:
+        kind, value = _key_text(mupdf.pdf_dict_get(obj, name))
         digest.update(f"{key}={kind}:{value}\n".encode())
     return digest.hexdigest()[:24]
+
+
+def _pdf(fitz_doc: Any) -> Any:
+    return mupdf.pdf_document_from_fz_document(fitz_doc.this)
+
+
+def _key_text(item: Any) -> tuple[str, str]:
+    """Return ``(kind, value)`` of a dictionary value as ``Document.xref_get_key`` does."""
+    if not item.m_internal:
+        return "null", "null"
+    if mupdf.pdf_is_indirect(item):
+        return "xref", f"{mupdf.pdf_to_num(item):d} 0 R"
+    if mupdf.pdf_is_array(item):
+        return "array", _printed(item)
+    if mupdf.pdf_is_dict(item):
+        return "dict", _printed(item)
+    if mupdf.pdf_is_int(item):
+        return "int", f"{mupdf.pdf_to_int(item):d}"
+    if mupdf.pdf_is_real(item):
+        return "float", _printed(item)
+    if mupdf.pdf_is_null(item):
+        return "null", "null"
+    if mupdf.pdf_is_bool(item):
+        return "bool", "true" if mupdf.pdf_to_bool(item) else "false"
+    if mupdf.pdf_is_name(item):
+        return "name", f"/{mupdf.pdf_to_name(item)}"
+    if mupdf.pdf_is_string(item):
+        return "string", mupdf.pdf_to_text_string(item)
+    return "unknown", _printed(item)
+
+
+def _printed(item: Any) -> str:
+    buffer = mupdf.fz_new_buffer(512)
+    out = mupdf.FzOutput(buffer)
+    mupdf.pdf_print_obj(out, item, 1, 0)
+    out.fz_close_output()
+    text = mupdf.fz_buffer_extract_copy(buffer).decode(errors="replace")
+    return text.partition("\0")[0]
 
 
 def store_private(fitz_doc: Any, xref: int, record: Record) -> None:
     """Write ``record``'s Instant JSON into annotation ``xref`` (call it last, after every
     standard key is set)."""
-    data = {"fingerprint": _fingerprint(fitz_doc, xref), "record": record_to_json(record)}
+    obj = mupdf.pdf_load_object(_pdf(fitz_doc), xref)
+    data = {"fingerprint": _digest(obj), "record": record_to_json(record)}
     text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
-    fitz_doc.xref_set_key(xref, PRIVATE_KEY, pymupdf.get_pdf_str(text))
+    # A text string (PDFDocEncoding, else UTF-16BE), put directly: the string PyMuPDF's
+    # xref_set_key would parse is built a character at a time.
+    mupdf.pdf_dict_put_text_string(obj, _PRIVATE_NAME, text)
 
 
 def with_private(fitz_doc: Any, xref: int, record: Record) -> Record:
