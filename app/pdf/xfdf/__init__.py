@@ -57,8 +57,10 @@ record that cannot be written (named; ``skip_unwritable=True`` leaves such recor
 :func:`xfdf_export_losses` has listed them). What a file holds that no record keeps is listed
 in :attr:`XfdfContent.not_kept`.
 
-Modules: :mod:`.reader` and :mod:`.writer` (the mapping), :mod:`.fields` (form field values),
-:mod:`.vocabulary` (single values both ways), :mod:`.markup` (safe XML in, XML out).
+Modules: :mod:`.reader` and :mod:`.writer` (the mapping), :mod:`.element` (one element being
+read, and what is kept of it), :mod:`.losses` (what XFDF cannot carry), :mod:`.fields` (form
+field values), :mod:`.vocabulary` (single values both ways), :mod:`.markup` (safe XML in, XML
+out).
 """
 
 from lamina.pdf.xfdf.markup import XFDF_NS

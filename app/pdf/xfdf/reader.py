@@ -40,6 +40,7 @@ from lamina.pdf.annotations import UNKNOWN_TYPE
 from lamina.pdf.errors import XfdfError
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.xfdf import vocabulary as v
+from lamina.pdf.xfdf.element import Element, child_text
 from lamina.pdf.xfdf.fields import field_kinds, read_fields
 from lamina.pdf.xfdf.markup import (
     DEFAULT_BODY_ATTRIBUTES,
@@ -131,56 +132,6 @@ def xfdf_to_records(
     for child in root:
         reader.read_top(child)
     return reader.finish()
-
-
-class _Element:
-    """One XFDF element being read: what is taken from it, and what is left over."""
-
-    def __init__(self, elem: ET.Element, label: str) -> None:
-        self.tag = local_name(elem)
-        self.label = label
-        self.pending: dict[str, str] = dict(elem.attrib)
-        self.kept: dict[str, str] = {}
-        self.children = list(elem)
-        self.extra: dict[str, Any] = {}
-
-    def take(self, name: str) -> str | None:
-        return self.pending.pop(name, None)
-
-    def mapped(
-        self,
-        name: str,
-        parse: Callable[[str], T],
-        render: Callable[[T], str | None] | None = None,
-    ) -> T | None:
-        """Read an attribute; keep its text when unreadable, or when ``render`` cannot
-        write it back as it was (``SBApproved`` reads as ``Approved``)."""
-        raw = self.pending.pop(name, None)
-        if raw is None:
-            return None
-        try:
-            value = parse(raw)
-        except ValueError:
-            self.kept[name] = raw
-            return None
-        if render is not None and render(value) != raw:
-            self.kept[name] = raw
-        return value
-
-    def child(self, name: str) -> ET.Element | None:
-        for index, elem in enumerate(self.children):
-            if local_name(elem) == name:
-                return self.children.pop(index)
-        return None
-
-    def leftovers(self) -> dict[str, Any]:
-        out = dict(self.extra)
-        attributes = {**self.kept, **self.pending}
-        if attributes:
-            out["attributes"] = attributes
-        if self.children:
-            out["elements"] = [serialize(c, XFDF_NS) for c in self.children]
-        return out
 
 
 class _Reader:
@@ -290,7 +241,7 @@ class _Reader:
     # -- annotations ------------------------------------------------------------------
 
     def read_annotation(self, elem: ET.Element, index: int) -> Record:
-        el = _Element(elem, _label(elem, index))
+        el = Element(elem, _label(elem, index))
         if el.tag == "text":
             reply_type = (el.pending.get("replyType") or "").lower()
             if el.pending.get("inreplyto") and reply_type != "group":
@@ -301,7 +252,7 @@ class _Reader:
         reader = _READERS.get(el.tag, _Reader.read_unknown)
         return reader(self, el, geometry, common)
 
-    def common(self, el: _Element, page: int, geometry: PageGeometry) -> dict[str, Any]:
+    def common(self, el: Element, page: int, geometry: PageGeometry) -> dict[str, Any]:
         raw_rect = el.take("rect")
         try:
             bbox = v.instant_rect(geometry, v.parse_numbers(raw_rect or "", 4))
@@ -319,14 +270,14 @@ class _Reader:
         out["flags"] = el.mapped("flags", v.parse_flags) if "flags" in el.pending else v.NO_FLAGS
         return out
 
-    def authorship(self, el: _Element) -> dict[str, Any]:
+    def authorship(self, el: Element) -> dict[str, Any]:
         return {
             "creator_name": el.take("title"),
             "created_at": el.mapped("creationdate", v.parse_date),
             "updated_at": el.mapped("date", v.parse_date),
         }
 
-    def new_id(self, el: _Element, name: str | None) -> RecordId:
+    def new_id(self, el: Element, name: str | None) -> RecordId:
         if name is not None and name not in self.ids:
             self.ids.add(name)
             return RecordId(name)
@@ -337,14 +288,14 @@ class _Reader:
             )
         return record_id
 
-    def build(self, cls: type[R], el: _Element, fields: dict[str, Any]) -> R:
+    def build(self, cls: type[R], el: Element, fields: dict[str, Any]) -> R:
         extra = dict(fields.pop("extra", {}))
         leftovers = el.leftovers()
         if leftovers:
             extra[v.EXTRA_KEY] = leftovers
         return cls(**{k: x for k, x in fields.items() if x is not None}, extra=extra)
 
-    def keep_popup_and_appearance(self, el: _Element) -> None:
+    def keep_popup_and_appearance(self, el: Element) -> None:
         popup = el.child("popup")
         if popup is not None:
             # Its page is the annotation's; written from the record so it follows a move.
@@ -357,7 +308,7 @@ class _Reader:
         if appearance is not None:
             el.extra["appearance"] = "".join((appearance.text or "").split())
 
-    def rich_and_plain(self, el: _Element) -> tuple[str | None, ET.Element | None]:
+    def rich_and_plain(self, el: Element) -> tuple[str | None, ET.Element | None]:
         plain_elem = el.child("contents")
         rich_elem = el.child("contents-richtext")
         plain = (plain_elem.text or "") if plain_elem is not None else None
@@ -366,7 +317,7 @@ class _Reader:
             plain = rich_elem.text or ""
         return plain, body
 
-    def text(self, el: _Element) -> Text | None:
+    def text(self, el: Element) -> Text | None:
         """Read ``contents``/``contents-richtext`` for a type whose text may be XHTML."""
         plain, body = self.rich_and_plain(el)
         if body is not None:
@@ -380,7 +331,7 @@ class _Reader:
             return Text(body_content(body), "xhtml")
         return None if plain is None else Text(plain)
 
-    def note(self, el: _Element) -> str | None:
+    def note(self, el: Element) -> str | None:
         """Read the plain text of a type whose text is plain; its rich text is kept aside."""
         plain, body = self.rich_and_plain(el)
         if body is not None:
@@ -388,7 +339,7 @@ class _Reader:
             return plain if plain is not None else plain_text(body)
         return plain
 
-    def read_comment(self, el: _Element) -> Comment:
+    def read_comment(self, el: Element) -> Comment:
         page = int(el.take("page") or 0)
         name = el.take("name")
         record_id = self.new_id(el, name)
@@ -399,7 +350,7 @@ class _Reader:
         fields["text"] = self.text(el) or Text("")
         return self.build(Comment, el, fields)
 
-    def read_text(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_text(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         common["color"] = el.mapped("color", v.parse_color)
         common["icon"] = el.mapped("icon", v.parse_note_icon, v.render_note_icon)
         self.keep_popup_and_appearance(el)
@@ -410,7 +361,7 @@ class _Reader:
         common["text"] = Text(self.note(el) or "")
         return self.build(NoteAnnotation, el, common)
 
-    def shape(self, el: _Element, common: dict[str, Any], inset: bool) -> dict[str, Any]:
+    def shape(self, el: Element, common: dict[str, Any], inset: bool) -> dict[str, Any]:
         common["note"] = self.note(el)
         common["stroke_color"] = el.mapped("color", v.parse_color)
         common["fill_color"] = el.mapped("interior-color", v.parse_color)
@@ -430,11 +381,11 @@ class _Reader:
         self.keep_popup_and_appearance(el)
         return common
 
-    def read_square(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_square(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         cls = RectangleAnnotation if el.tag == "square" else EllipseAnnotation
         return self.build(cls, el, self.shape(el, common, inset=True))
 
-    def read_line(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_line(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         fields = self.shape(el, common, inset=False)
         for key, attr in (("start_point", "start"), ("end_point", "end")):
             point = el.mapped(attr, lambda t: v.parse_numbers(t, 2))
@@ -443,7 +394,7 @@ class _Reader:
         fields["line_caps"] = self.caps(el)
         return self.build(LineAnnotation, el, fields)
 
-    def caps(self, el: _Element) -> dict[str, str] | None:
+    def caps(self, el: Element) -> dict[str, str] | None:
         caps = {}
         for key, attr in (("start", "head"), ("end", "tail")):
             cap = el.mapped(attr, v.parse_cap, v.render_cap)
@@ -451,7 +402,7 @@ class _Reader:
                 caps[key] = cap
         return caps or None
 
-    def read_poly(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_poly(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         fields = self.shape(el, common, inset=False)
         vertices = el.child("vertices")
         if vertices is not None:
@@ -466,7 +417,7 @@ class _Reader:
             el.take("IT")  # written again for every cloudy polygon
         return self.build(PolygonAnnotation, el, fields)
 
-    def read_ink(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_ink(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         common["note"] = self.note(el)
         common["stroke_color"] = el.mapped("color", v.parse_color)
         common["line_width"] = el.mapped("width", v.parse_number)
@@ -484,7 +435,7 @@ class _Reader:
         self.keep_popup_and_appearance(el)
         return self.build(InkAnnotation, el, common)
 
-    def read_markup(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_markup(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         common["note"] = self.note(el)
         common["rects"] = el.mapped("coords", lambda t: v.parse_quads(geometry, t))
         if el.tag == "redact":
@@ -501,16 +452,16 @@ class _Reader:
         self.keep_popup_and_appearance(el)
         return self.build(cls, el, common)
 
-    def read_freetext(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_freetext(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         common["text"] = self.text(el) or Text("")
         common["background_color"] = el.mapped("color", v.parse_color)
         common["rotation"] = el.mapped("rotation", v.parse_integer)
         common["border_width"] = el.mapped("width", v.parse_number)
         common["border_style"] = el.mapped("style", v.parse_border_style, v.render_border_style)
-        appearance = _child_text(
+        appearance = child_text(
             el, "defaultappearance", v.parse_default_appearance, v.render_default_appearance
         )
-        style = _child_text(el, "defaultstyle", v.parse_default_style, v.render_default_style)
+        style = child_text(el, "defaultstyle", v.parse_default_style, v.render_default_style)
         common["font"] = style.font
         common["font_size"] = style.font_size or appearance.font_size
         common["font_color"] = style.font_color or appearance.font_color
@@ -540,7 +491,7 @@ class _Reader:
         self.keep_popup_and_appearance(el)
         return self.build(TextAnnotation, el, common)
 
-    def read_stamp(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_stamp(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         common["note"] = self.note(el)
         common["color"] = el.mapped("color", v.parse_color)
         common["rotation"] = el.mapped("rotation", v.parse_integer)
@@ -550,7 +501,7 @@ class _Reader:
         self.keep_popup_and_appearance(el)
         return self.build(StampAnnotation, el, common)
 
-    def read_link(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_link(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         common["border_color"] = el.mapped("color", v.parse_color)
         common["border_width"] = el.mapped("width", v.parse_number)
         common["border_style"] = el.mapped("style", v.parse_border_style, v.render_border_style)
@@ -562,7 +513,7 @@ class _Reader:
         self.keep_popup_and_appearance(el)
         return self.build(LinkAnnotation, el, common)
 
-    def read_unknown(self, el: _Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
+    def read_unknown(self, el: Element, geometry: PageGeometry, common: dict[str, Any]) -> Record:
         common["note"] = self.note(el)
         color = el.mapped("color", v.parse_color)
         common["extra"] = {"color": color} if color else {}
@@ -584,19 +535,7 @@ def _four(text: str) -> list[float]:
     return v.parse_numbers(text, 4)
 
 
-def _child_text(
-    el: _Element, name: str, parse: Callable[[str], T], render: Callable[[T], str | None]
-) -> T:
-    """Read a child element's text; keep the text when it would not be written back as is."""
-    elem = el.child(name)
-    text = (elem.text or "") if elem is not None else ""
-    value = parse(text)
-    if elem is not None and render(value) != text:
-        el.extra.setdefault("texts", {})[name] = text
-    return value
-
-
-_READERS: dict[str, Callable[[_Reader, _Element, PageGeometry, dict[str, Any]], Record]] = {
+_READERS: dict[str, Callable[[_Reader, Element, PageGeometry, dict[str, Any]], Record]] = {
     "text": _Reader.read_text,
     "square": _Reader.read_square,
     "circle": _Reader.read_square,

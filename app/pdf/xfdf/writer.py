@@ -13,15 +13,12 @@ from lamina.model.geometry import Rect
 from lamina.model.ids import RecordId
 from lamina.model.instant_json import PdfId
 from lamina.model.records import (
-    NO_COLOR,
     Annotation,
-    Bookmark,
     Comment,
     CommentMarkerAnnotation,
     EllipseAnnotation,
     FormField,
     FormFieldValue,
-    ImageAnnotation,
     InkAnnotation,
     LineAnnotation,
     LinkAnnotation,
@@ -37,12 +34,19 @@ from lamina.model.records import (
     Text,
     TextAnnotation,
     UnknownAnnotation,
-    WidgetAnnotation,
 )
 from lamina.pdf.errors import XfdfError
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.xfdf import vocabulary as v
 from lamina.pdf.xfdf.fields import field_kinds, write_fields
+from lamina.pdf.xfdf.losses import (
+    NOT_XFDF,
+    WRITTEN_FIELDS,
+    record_label,
+    unknown_element,
+    unwritable,
+    xfdf_export_losses,
+)
 from lamina.pdf.xfdf.markup import (
     XFDF_NS,
     XML_NS,
@@ -57,10 +61,6 @@ from lamina.pdf.xfdf.reader import MARKUP_ELEMENTS
 T = TypeVar("T")
 
 _ELEMENTS_OF_MARKUP = {cls: tag for tag, cls in MARKUP_ELEMENTS.items()}
-NOT_XFDF = (WidgetAnnotation, FormField, Bookmark)
-"""Records XFDF has no place for: widgets and field definitions (XFDF holds field values
-only) and bookmarks. :func:`records_to_xfdf` passes over them; :func:`xfdf_export_losses`
-lists them."""
 
 
 def records_to_xfdf(
@@ -105,7 +105,9 @@ def records_to_xfdf(
                 annots.append(elem)
         except (ValueError, XfdfError) as exc:
             if not skip_unwritable:
-                raise XfdfError(f"{_label(record)} cannot be written as xfdf: {exc}") from None
+                raise XfdfError(
+                    f"{record_label(record)} cannot be written as xfdf: {exc}"
+                ) from None
     if len(annots):
         root.append(annots)
     if values:
@@ -121,131 +123,6 @@ def records_to_xfdf(
     except ValueError as exc:  # only the file's name is left unchecked
         raise XfdfError(f"xfdf cannot be written: the pdf name: {exc}") from None
     return f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n'.encode()
-
-
-def xfdf_export_losses(records: Iterable[Record]) -> tuple[str, ...]:
-    """List, one line each, the records and the fields XFDF cannot carry.
-
-    A record in the list with "not written" is passed over by :func:`records_to_xfdf`;
-    one that "cannot be written" makes it fail; the others are written without the fields
-    named.
-    """
-    lines = []
-    for record in records:
-        if isinstance(record, NOT_XFDF):
-            lines.append(f"{_label(record)}: not written (xfdf holds field values and comments)")
-            continue
-        reason = _unwritable(record)
-        if reason:
-            lines.append(f"{_label(record)} cannot be written: {reason}")
-            continue
-        lost = _lost_fields(record)
-        if lost:
-            lines.append(f"{_label(record)}: xfdf has no place for {', '.join(lost)}")
-    return tuple(lines)
-
-
-# -- what is written ------------------------------------------------------------------------
-
-_BASE = {
-    "id",
-    "v",
-    "page_index",
-    "bbox",
-    "name",
-    "creator_name",
-    "created_at",
-    "updated_at",
-    "subject",
-    "opacity",
-    "flags",
-    "note",
-    "pdf_object_id",  # XFDF matches annotations by name; the object number has no place
-    "is_comment_thread_root",  # derived from the replies on reading
-    "extra",
-}
-_SHAPE = {"stroke_color", "fill_color", "stroke_width", "stroke_dash_array"}
-_CLOUDY = {"cloudy_border_intensity"}
-WRITTEN_FIELDS: dict[type[Record], frozenset[str]] = {
-    NoteAnnotation: frozenset(_BASE | {"text", "icon", "color"}),
-    CommentMarkerAnnotation: frozenset(_BASE | {"text", "icon", "color"}),
-    Comment: frozenset(
-        {"id", "v", "root_id", "page_index", "text", "created_at", "updated_at", "creator_name"}
-        | {"pdf_object_id", "extra"}
-    ),
-    RectangleAnnotation: frozenset(_BASE | _SHAPE | _CLOUDY | {"cloudy_border_inset"}),
-    EllipseAnnotation: frozenset(_BASE | _SHAPE | _CLOUDY | {"cloudy_border_inset"}),
-    LineAnnotation: frozenset(_BASE | _SHAPE | {"start_point", "end_point", "line_caps"}),
-    PolylineAnnotation: frozenset(_BASE | _SHAPE | _CLOUDY | {"points", "line_caps"}),
-    PolygonAnnotation: frozenset(_BASE | _SHAPE | _CLOUDY | {"points"}),
-    InkAnnotation: frozenset(_BASE | {"lines", "stroke_color", "line_width"}),
-    RedactionAnnotation: frozenset(
-        _BASE | {"rects", "outline_color", "fill_color", "overlay_text", "repeat_overlay_text"}
-    ),
-    TextAnnotation: frozenset(
-        _BASE
-        | {"text", "font", "font_size", "font_color", "font_style", "background_color"}
-        | {"horizontal_align", "rotation", "callout", "border_style", "border_width"}
-        | {"border_color"}
-    ),
-    StampAnnotation: frozenset(_BASE | {"stamp_type", "title", "color", "rotation"}),
-    LinkAnnotation: frozenset(_BASE | {"action", "border_color", "border_width", "border_style"}),
-    UnknownAnnotation: frozenset(_BASE | {"unknown_type", "custom_data"}),
-    FormFieldValue: frozenset({"id", "v", "name", "value", "pdf_object_id", "extra"}),
-    **{cls: frozenset(_BASE | {"rects", "color"}) for cls in MARKUP_ELEMENTS.values()},
-}
-"""The record fields each type keeps in XFDF; any other field that is set is lost."""
-
-
-def _lost_fields(record: Record) -> list[str]:
-    written = WRITTEN_FIELDS.get(type(record), frozenset())
-    lost = []
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        if "codec" not in f.metadata or value is None or value == f.default:
-            continue
-        if f.name not in written:
-            lost.append(f.metadata["key"] or _camel(f.name))
-        elif value == NO_COLOR:
-            lost.append(f"{_camel(f.name)} null (reads back as absent)")
-    if isinstance(record, InkAnnotation) and any(
-        i != 0.5 for seg in record.lines.intensities for i in seg
-    ):
-        lost.append("lines.intensities")
-    if (
-        isinstance(record, LinkAnnotation)
-        and record.action
-        and v.render_link_action(record.action) is None
-    ):
-        lost.append(f"action of type {record.action.get('type')!r}")
-    from_pdf = record.pdf_object_id is not None and record.id == str(record.pdf_object_id)
-    if isinstance(record, Annotation) and record.name not in (None, record.id) and not from_pdf:
-        lost.append("id (xfdf keeps the name only)")
-    if isinstance(record, UnknownAnnotation):
-        custom = {k: x for k, x in (record.custom_data or {}).items() if k != "pdfSubtype"}
-        if custom:
-            lost.append("customData")
-    lost.extend(k for k in record.extra if k not in (v.EXTRA_KEY, "color"))
-    return lost
-
-
-def _unwritable(record: Record) -> str | None:
-    if isinstance(record, ImageAnnotation):
-        return "xfdf would need the image as an appearance stream, which lamina does not build"
-    if isinstance(record, UnknownAnnotation) and _unknown_element(record) is None:
-        subtype = (record.custom_data or {}).get("pdfSubtype", record.type)
-        return f"no xfdf element for a {subtype} annotation read without its data"
-    if isinstance(record, Annotation | Comment) and type(record) not in WRITTEN_FIELDS:
-        return f"no xfdf element for {record.type}"
-    return None
-
-
-def _unknown_element(record: UnknownAnnotation) -> str | None:
-    left = record.extra.get(v.EXTRA_KEY)
-    if isinstance(left, dict) and isinstance(left.get("element"), str):
-        return str(left["element"])
-    subtype = (record.custom_data or {}).get("pdfSubtype")
-    return "caret" if subtype == "Caret" else None
 
 
 # -- the writer ---------------------------------------------------------------------------
@@ -342,7 +219,7 @@ class _Writer:
         return self.pages[page]
 
     def element(self, record: Annotation | Comment) -> ET.Element:
-        reason = _unwritable(record)
+        reason = unwritable(record)
         if reason:
             raise ValueError(reason)
         if isinstance(record, Comment):
@@ -350,7 +227,7 @@ class _Writer:
         geometry = self.geometry(record, record.page_index)
         tag, write = _TAGS[type(record)]
         if isinstance(record, UnknownAnnotation):
-            tag = _unknown_element(record) or tag
+            tag = unknown_element(record) or tag
         out = _Out(tag, record)
         self.common(out, record, geometry)
         write(self, out, record, geometry)
@@ -577,15 +454,6 @@ def _style_as_read(record: TextAnnotation) -> Callable[[str], v.DefaultStyle]:
 
 def _hex(value: str) -> str:
     return base64.b64decode(value).hex().upper()
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def _label(record: Record) -> str:
-    return f"{record.type} {record.id}"
 
 
 _TAGS: dict[type, tuple[str, Callable[[_Writer, _Out, Any, PageGeometry], None]]] = {
