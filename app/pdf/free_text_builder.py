@@ -23,11 +23,13 @@ from lamina.model.geometry import Rect
 from lamina.model.records import TextAnnotation
 from lamina.pdf.annotation_finish import LINE_END_CODES, Canvas, finish, fitz_rect, strip_tags
 from lamina.pdf.values import CAPS_TO_LINE_ENDS, hex_to_rgb
+from pymupdf import mupdf
 
 # The base-14 families a free text can name (PyMuPDF's short names).
 _FREE_TEXT_FONTS = {"Helvetica": "helv", "Courier": "cour", "Times": "tiro", "Arial": "helv"}
 _LINE_HEIGHT = 1.2
 """MuPDF's line height, in font sizes."""
+_NAME_CL = mupdf.pdf_new_name("CL")
 _TD = re.compile(r"(-?[\d.]+)\s+(-?[\d.]+)\s+Td")
 
 
@@ -78,19 +80,21 @@ def write_text(canvas: Canvas, page: Any, record: TextAnnotation) -> Any:
     )
     fitz_doc = canvas.fitz
     if not callout:
-        # MuPDF leaves a callout line (/CL) on a free text that has none.
-        fitz_doc.xref_set_key(annot.xref, "CL", "null")
+        # MuPDF leaves a callout line (/CL) on a free text that has none (deleted in place:
+        # xref_set_key(..., "null") prints and parses the whole dictionary again).
+        mupdf.pdf_dict_del(mupdf.pdf_annot_obj(annot.this), _NAME_CL)
     ap = _appearance_xref(fitz_doc, annot.xref)
     if ap is None:
         return annot
-    stream = fitz_doc.xref_stream(ap).decode("latin-1")
+    drawn = fitz_doc.xref_stream(ap).decode("latin-1")
     size = float(record.font_size or 12)
     height = box.width if rotation in (90, 270) else box.height
-    stream = _aligned_vertically(stream, record.vertical_align, height, size)
+    stream = _aligned_vertically(drawn, record.vertical_align, height, size)
     if callout:
         stream = _styled_callout(stream, record)
         _box_the_callout(canvas, annot.xref, ap, record)
-    fitz_doc.update_stream(ap, stream.encode("latin-1"))
+    if stream != drawn:
+        fitz_doc.update_stream(ap, stream.encode("latin-1"))
     if not _latin_1(text):
         embed_fonts(canvas, ap)
     return annot

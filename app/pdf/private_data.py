@@ -118,14 +118,16 @@ def _digest(obj: Any) -> str:
     """Return the digest of the standard keys of annotation dictionary ``obj``.
 
     Each key is hashed as ``Document.xref_get_key`` spells it (``key=kind:value``), which is
-    what files written before already carry; read here from the dictionary directly, the one
-    object loaded once instead of once per key.
+    what files written before already carry; read here from the dictionary directly (the one
+    object loaded once, not once per key; MuPDF's low-level calls, which make no wrapper
+    object per value: this runs for every annotation written and read).
     """
-    digest = hashlib.sha256()
+    ptr = obj.m_internal
+    lines = []
     for key, name in _FINGERPRINT_NAMES:
-        kind, value = _key_text(mupdf.pdf_dict_get(obj, name))
-        digest.update(f"{key}={kind}:{value}\n".encode())
-    return digest.hexdigest()[:24]
+        kind, value = _key_text(mupdf.ll_pdf_dict_get(ptr, name.m_internal))
+        lines.append(f"{key}={kind}:{value}\n")
+    return hashlib.sha256("".join(lines).encode()).hexdigest()[:24]
 
 
 def _pdf(fitz_doc: Any) -> Any:
@@ -133,34 +135,35 @@ def _pdf(fitz_doc: Any) -> Any:
 
 
 def _key_text(item: Any) -> tuple[str, str]:
-    """Return ``(kind, value)`` of a dictionary value as ``Document.xref_get_key`` does."""
-    if not item.m_internal:
+    """Return ``(kind, value)`` of a dictionary value (a low-level pointer, None when the key
+    is absent) as ``Document.xref_get_key`` does."""
+    if item is None:
         return "null", "null"
-    if mupdf.pdf_is_indirect(item):
-        return "xref", f"{mupdf.pdf_to_num(item):d} 0 R"
-    if mupdf.pdf_is_array(item):
+    if mupdf.ll_pdf_is_indirect(item):
+        return "xref", f"{mupdf.ll_pdf_to_num(item):d} 0 R"
+    if mupdf.ll_pdf_is_array(item):
         return "array", _printed(item)
-    if mupdf.pdf_is_dict(item):
+    if mupdf.ll_pdf_is_dict(item):
         return "dict", _printed(item)
-    if mupdf.pdf_is_int(item):
-        return "int", f"{mupdf.pdf_to_int(item):d}"
-    if mupdf.pdf_is_real(item):
+    if mupdf.ll_pdf_is_int(item):
+        return "int", f"{mupdf.ll_pdf_to_int(item):d}"
+    if mupdf.ll_pdf_is_real(item):
         return "float", _printed(item)
-    if mupdf.pdf_is_null(item):
+    if mupdf.ll_pdf_is_null(item):
         return "null", "null"
-    if mupdf.pdf_is_bool(item):
-        return "bool", "true" if mupdf.pdf_to_bool(item) else "false"
-    if mupdf.pdf_is_name(item):
-        return "name", f"/{mupdf.pdf_to_name(item)}"
-    if mupdf.pdf_is_string(item):
-        return "string", mupdf.pdf_to_text_string(item)
+    if mupdf.ll_pdf_is_bool(item):
+        return "bool", "true" if mupdf.ll_pdf_to_bool(item) else "false"
+    if mupdf.ll_pdf_is_name(item):
+        return "name", f"/{mupdf.ll_pdf_to_name(item)}"
+    if mupdf.ll_pdf_is_string(item):
+        return "string", mupdf.ll_pdf_to_text_string(item)
     return "unknown", _printed(item)
 
 
 def _printed(item: Any) -> str:
-    buffer = mupdf.fz_new_buffer(512)
+    buffer = mupdf.fz_new_buffer(256)
     out = mupdf.FzOutput(buffer)
-    mupdf.pdf_print_obj(out, item, 1, 0)
+    mupdf.ll_pdf_print_obj(out.m_internal, item, 1, 0)
     out.fz_close_output()
     text = mupdf.fz_buffer_extract_copy(buffer).decode(errors="replace")
     return text.partition("\0")[0]
