@@ -13,8 +13,61 @@ from typing import Any
 
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.values import LINE_ENDS_TO_CAPS, parse_default_appearance
+from pymupdf import mupdf
 
 _FONTS = {"Helv": "Helvetica", "Cour": "Courier", "TiRo": "Times", "Times": "Times"}
+
+
+def get_key(fitz_doc: Any, xref: int, key: str) -> tuple[str, str]:
+    """Return ``(kind, value)`` of ``key`` (a path such as ``AP/N`` too) of object ``xref``,
+    exactly as PyMuPDF's ``Document.xref_get_key`` does, without its wrapper objects (this
+    runs a dozen times for every annotation read or written).
+
+    Raises:
+        ValueError: ``xref`` is not an object number of the document.
+    """
+    pdf = mupdf.pdf_document_from_fz_document(fitz_doc.this)
+    if not 1 <= xref < mupdf.pdf_xref_len(pdf):
+        raise ValueError("bad xref")
+    obj = mupdf.pdf_load_object(pdf, xref)
+    if not obj.m_internal:
+        return "null", "null"
+    return value_text(mupdf.ll_pdf_dict_getp(obj.m_internal, key))
+
+
+def value_text(item: Any) -> tuple[str, str]:
+    """Return ``(kind, value)`` of a dictionary value (a low-level pointer, None when the key
+    is absent) as ``Document.xref_get_key`` does."""
+    if item is None:
+        return "null", "null"
+    if mupdf.ll_pdf_is_indirect(item):
+        return "xref", f"{mupdf.ll_pdf_to_num(item):d} 0 R"
+    if mupdf.ll_pdf_is_array(item):
+        return "array", _printed(item)
+    if mupdf.ll_pdf_is_dict(item):
+        return "dict", _printed(item)
+    if mupdf.ll_pdf_is_int(item):
+        return "int", f"{mupdf.ll_pdf_to_int(item):d}"
+    if mupdf.ll_pdf_is_real(item):
+        return "float", _printed(item)
+    if mupdf.ll_pdf_is_null(item):
+        return "null", "null"
+    if mupdf.ll_pdf_is_bool(item):
+        return "bool", "true" if mupdf.ll_pdf_to_bool(item) else "false"
+    if mupdf.ll_pdf_is_name(item):
+        return "name", f"/{mupdf.ll_pdf_to_name(item)}"
+    if mupdf.ll_pdf_is_string(item):
+        return "string", mupdf.ll_pdf_to_text_string(item)
+    return "unknown", _printed(item)
+
+
+def _printed(item: Any) -> str:
+    buffer = mupdf.fz_new_buffer(256)
+    out = mupdf.FzOutput(buffer)
+    mupdf.ll_pdf_print_obj(out.m_internal, item, 1, 0)
+    out.fz_close_output()
+    text = mupdf.fz_buffer_extract_copy(buffer).decode(errors="replace")
+    return text.partition("\0")[0]
 
 
 def da_font(fitz_doc: Any, xref: int) -> str | None:
@@ -46,9 +99,9 @@ def callout(fitz_doc: Any, geometry: PageGeometry, xref: int) -> dict[str, Any] 
 
 def blend_mode(fitz_doc: Any, xref: int) -> str | None:
     """Return the annotation's blend mode: its /BM, else the one its appearance sets."""
-    kind, value = fitz_doc.xref_get_key(xref, "BM")
+    kind, value = get_key(fitz_doc, xref, "BM")
     if kind != "name":
-        kind, ap = fitz_doc.xref_get_key(xref, "AP/N")
+        kind, ap = get_key(fitz_doc, xref, "AP/N")
         if kind != "xref":
             return None
         ap_xref = int(ap.split()[0])
@@ -70,7 +123,7 @@ def blend_mode(fitz_doc: Any, xref: int) -> str | None:
 
 
 def string_key(fitz_doc: Any, xref: int, key: str) -> str | None:
-    kind, value = fitz_doc.xref_get_key(xref, key)
+    kind, value = get_key(fitz_doc, xref, key)
     if kind != "string":
         return None
     return str(value)
@@ -81,14 +134,14 @@ def contents(fitz_doc: Any, xref: int) -> str | None:
     text = string_key(fitz_doc, xref, "Contents")
     if text:
         return text
-    kind, value = fitz_doc.xref_get_key(xref, "Popup")
+    kind, value = get_key(fitz_doc, xref, "Popup")
     if kind == "xref":
         return string_key(fitz_doc, int(value.split()[0]), "Contents") or text
     return text
 
 
 def name_key(fitz_doc: Any, xref: int, key: str) -> str | None:
-    kind, value = fitz_doc.xref_get_key(xref, key)
+    kind, value = get_key(fitz_doc, xref, key)
     if kind == "name":
         return str(value).lstrip("/")
     if kind == "string":

@@ -408,7 +408,7 @@ def _common(
     blend = keys.blend_mode(fitz_doc, xref)
     if blend:
         out["blend_mode"] = blend
-    kind, value = fitz_doc.xref_get_key(xref, "F")
+    kind, value = keys.get_key(fitz_doc, xref, "F")
     flags = flags_from_pdf(int(float(value)) if kind in ("int", "float") else 0)
     if flags:
         out["flags"] = flags
@@ -416,7 +416,7 @@ def _common(
 
 
 def _bbox(fitz_doc: Any, geometry: PageGeometry, xref: int) -> Rect:
-    kind, value = fitz_doc.xref_get_key(xref, "Rect")
+    kind, value = keys.get_key(fitz_doc, xref, "Rect")
     if kind != "array":
         return Rect(0, 0, 0, 0)
     numbers = [float(v) for v in value.strip("[]").split()]

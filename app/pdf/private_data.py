@@ -26,6 +26,7 @@ from typing import Any
 
 from lamina.model.errors import InstantJsonError
 from lamina.model.records import Record, record_from_json, record_to_json
+from lamina.pdf.annotation_keys import get_key, value_text
 from lamina.pdf.values import PDF_SUBTYPES
 from pymupdf import mupdf
 
@@ -125,48 +126,13 @@ def _digest(obj: Any) -> str:
     ptr = obj.m_internal
     lines = []
     for key, name in _FINGERPRINT_NAMES:
-        kind, value = _key_text(mupdf.ll_pdf_dict_get(ptr, name.m_internal))
+        kind, value = value_text(mupdf.ll_pdf_dict_get(ptr, name.m_internal))
         lines.append(f"{key}={kind}:{value}\n")
     return hashlib.sha256("".join(lines).encode()).hexdigest()[:24]
 
 
 def _pdf(fitz_doc: Any) -> Any:
     return mupdf.pdf_document_from_fz_document(fitz_doc.this)
-
-
-def _key_text(item: Any) -> tuple[str, str]:
-    """Return ``(kind, value)`` of a dictionary value (a low-level pointer, None when the key
-    is absent) as ``Document.xref_get_key`` does."""
-    if item is None:
-        return "null", "null"
-    if mupdf.ll_pdf_is_indirect(item):
-        return "xref", f"{mupdf.ll_pdf_to_num(item):d} 0 R"
-    if mupdf.ll_pdf_is_array(item):
-        return "array", _printed(item)
-    if mupdf.ll_pdf_is_dict(item):
-        return "dict", _printed(item)
-    if mupdf.ll_pdf_is_int(item):
-        return "int", f"{mupdf.ll_pdf_to_int(item):d}"
-    if mupdf.ll_pdf_is_real(item):
-        return "float", _printed(item)
-    if mupdf.ll_pdf_is_null(item):
-        return "null", "null"
-    if mupdf.ll_pdf_is_bool(item):
-        return "bool", "true" if mupdf.ll_pdf_to_bool(item) else "false"
-    if mupdf.ll_pdf_is_name(item):
-        return "name", f"/{mupdf.ll_pdf_to_name(item)}"
-    if mupdf.ll_pdf_is_string(item):
-        return "string", mupdf.ll_pdf_to_text_string(item)
-    return "unknown", _printed(item)
-
-
-def _printed(item: Any) -> str:
-    buffer = mupdf.fz_new_buffer(256)
-    out = mupdf.FzOutput(buffer)
-    mupdf.ll_pdf_print_obj(out.m_internal, item, 1, 0)
-    out.fz_close_output()
-    text = mupdf.fz_buffer_extract_copy(buffer).decode(errors="replace")
-    return text.partition("\0")[0]
 
 
 def store_private(fitz_doc: Any, xref: int, record: Record) -> None:
@@ -182,7 +148,7 @@ def store_private(fitz_doc: Any, xref: int, record: Record) -> None:
 
 def with_private(fitz_doc: Any, xref: int, record: Record) -> Record:
     """Return ``record`` (read from the standard keys) completed from the private copy."""
-    kind, value = fitz_doc.xref_get_key(xref, PRIVATE_KEY)
+    kind, value = get_key(fitz_doc, xref, PRIVATE_KEY)
     if kind != "string" or not value:
         return record
     try:
