@@ -43,7 +43,51 @@ log = logging.getLogger(__name__)
 pymupdf.TOOLS.mupdf_display_errors(False)
 pymupdf.TOOLS.mupdf_display_warnings(False)
 
-MUPDF_LOCK = threading.RLock()
+
+class _MupdfLock:
+    """A re-entrant lock that knows whether another thread is waiting for it.
+
+    :class:`LockSlices` hands the lock over only when someone waits: a handover costs a
+    sleep (~0.2 ms asked, several ms on a busy machine), which a read nobody waits for
+    must not pay every few milliseconds.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._count_lock = threading.Lock()
+        self._waiting = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock (as :meth:`threading.RLock.acquire`)."""
+        if self._lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        with self._count_lock:
+            self._waiting += 1
+        try:
+            return self._lock.acquire(True, timeout)
+        finally:
+            with self._count_lock:
+                self._waiting -= 1
+
+    def release(self) -> None:
+        """Give the lock back once (as :meth:`threading.RLock.release`)."""
+        self._lock.release()
+
+    @property
+    def contended(self) -> bool:
+        """Whether another thread is waiting to take the lock."""
+        return self._waiting > 0
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
+
+
+MUPDF_LOCK = _MupdfLock()
 """Held by every ``lamina.pdf`` call that runs MuPDF (see the module docstring)."""
 
 _P = ParamSpec("_P")
@@ -87,7 +131,7 @@ class LockSlices:
 
     def breathe(self) -> None:
         """Let a thread waiting for the lock have it, if this one held it long enough."""
-        if time.monotonic() - self._since < self._seconds:
+        if not MUPDF_LOCK.contended or time.monotonic() - self._since < self._seconds:
             return
         MUPDF_LOCK.release()
         # A bare release and acquire would take the lock straight back: the waiter is woken
