@@ -233,11 +233,16 @@ class LocalStore:
             yield StoreWriter(self._conn)
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (SQLITE_FULL): ROLLBACK would then fail.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     def load(self) -> StoreSnapshot:
         """Read everything but the PDF bytes."""

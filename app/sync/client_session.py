@@ -526,11 +526,7 @@ class ClientSession(LocalReplica):
         synced: list[RecordState] = []
         for change, result in zip(flight, ack.results, strict=True):
             mine = self._users_version(change.record_id)
-            outbox = self.state.outbox
-            if outbox and outbox[0].change_id == change.change_id:
-                outbox.pop(0)
-            else:  # pragma: no cover - the in-flight changes are always the outbox's head
-                self.state.outbox = [c for c in outbox if c.change_id != change.change_id]
+            self.state.outbox.remove(change.change_id)
             self.state.sent_change_ids.discard(change.change_id)
             if result.record is not None and self._store_synced(result.record):
                 synced.append(result.record)
