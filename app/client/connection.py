@@ -41,6 +41,9 @@ OPEN_TIMEOUT = 10.0
 KEEPALIVE = 20.0
 """Seconds between pings, and to wait for a pong before the socket counts as dead."""
 
+PROBE_INTERVAL = 5.0
+"""Seconds without a frame after which :meth:`Connection.wait_until` pings the server."""
+
 
 def sync_url(server_url: str) -> str:
     """Return the WebSocket address of a server's sync endpoint (``/sync``, sync §1.1).
@@ -158,6 +161,7 @@ class Connection:
         self._kick = asyncio.Event()
         self._progress = asyncio.Event()
         self._caught_up = False
+        self._ws: ClientConnection | None = None
         self._closed_by_server: ConnectionFailedError | None = None
         """Why the server said it is closing (a non-final ``error``, §7.1)."""
 
@@ -238,20 +242,47 @@ class Connection:
     ) -> None:
         """Wait until ``done()`` holds; it is checked after every frame and state change.
 
+        The timeout is one of progress, not of the whole wait: any frame counts, and while
+        none comes the server is pinged every :data:`PROBE_INTERVAL` seconds, its pong
+        counting too. A server busy building a big layer PDF (no frame for minutes) is
+        waited for as long as it answers; a server that answers nothing, not even a ping,
+        for ``idle_timeout`` seconds is given up on.
+
         Raises:
             ClientError: the connection stopped for good (its :attr:`stop_error`).
-            ConnectionFailedError: no frame arrived for ``idle_timeout`` seconds.
+            ConnectionFailedError: nothing (no frame, no pong) for ``idle_timeout`` seconds.
         """
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
         while not done():
             if self._stop_error is not None:
                 raise self._stop_error
             self._progress.clear()
+            wait = PROBE_INTERVAL if idle_timeout is None else min(PROBE_INTERVAL, idle_timeout)
             try:
-                await asyncio.wait_for(self._progress.wait(), idle_timeout)
+                await asyncio.wait_for(self._progress.wait(), wait)
+                heard = loop.time()
+                continue
             except TimeoutError:
+                pass
+            if await self._answers_ping(wait):
+                heard = loop.time()
+            elif idle_timeout is not None and loop.time() - heard >= idle_timeout:
                 raise ConnectionFailedError(
                     f"the server stopped answering (nothing for {idle_timeout:g} s)"
-                ) from None
+                )
+
+    async def _answers_ping(self, timeout: float) -> bool:
+        """Ping the server; return whether the pong came within ``timeout`` seconds."""
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            pong = await ws.ping()
+            await asyncio.wait_for(pong, timeout)
+        except (TimeoutError, websockets.exceptions.WebSocketException, OSError):
+            return False
+        return True
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -329,6 +360,7 @@ class Connection:
 
     async def _serve(self, ws: ClientConnection) -> bool:
         opened = False
+        self._ws = ws
         sender = asyncio.get_running_loop().create_task(self._send_loop(ws))
         try:
             await ws.send(self.session.hello_frame(self._token, self.presence))
@@ -343,6 +375,7 @@ class Connection:
         except (OSError, websockets.exceptions.WebSocketException) as exc:
             raise ConnectionFailedError(f"the connection was lost ({exc})") from exc
         finally:
+            self._ws = None
             sender.cancel()
             # The sender fails too when the socket breaks under it; the reason is above.
             with contextlib.suppress(

@@ -278,6 +278,11 @@ class LocalStore:
         (count,) = self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(count)
 
+    def document_sha256(self) -> str | None:
+        """Return the SHA-256 of the cached PDF without reading its bytes, or None."""
+        row = self._conn.execute("SELECT sha256 FROM document").fetchone()
+        return None if row is None else str(row[0])
+
     def document(self) -> tuple[bytes, str] | None:
         """Return the cached PDF bytes and their SHA-256, or None when not downloaded."""
         row = self._conn.execute("SELECT data, sha256 FROM document").fetchone()

@@ -97,3 +97,36 @@ async def test_sent_marks_are_made_durable_before_frames_go_and_drops_reconnect(
     assert connection.state is ConnectionState.ONLINE
     await connection.stop("done")
     assert connection.state is ConnectionState.OFFLINE and connection.reason == "done"
+
+
+@async_test
+async def test_a_server_silent_but_answering_pings_is_waited_for_and_a_frozen_one_is_not(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait's timeout counts progress (frames or pongs), not the whole wait (issue 15:
+    ``layer-pdf`` gave up after 15 s while the server was still building)."""
+    import asyncio
+    import os
+    import signal
+
+    from lamina.client import connection as connection_module
+
+    monkeypatch.setattr(connection_module, "PROBE_INTERVAL", 0.1, raising=False)
+    connection = Connection(ClientSession.new(), server.url, server.token(), listener=EventLog())
+    connection.start()
+    try:
+        await connection.wait_until(lambda: connection.is_open, idle_timeout=10)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 1.5  # no frame at all meanwhile: the server has nothing to say
+        await connection.wait_until(lambda: loop.time() >= until, idle_timeout=0.5)
+        assert connection.is_open
+
+        assert server.proc is not None
+        os.kill(server.proc.pid, signal.SIGSTOP)  # answers nothing, not even a ping
+        try:
+            with pytest.raises(ConnectionFailedError, match=r"nothing for 0\.5 s"):
+                await connection.wait_until(lambda: False, idle_timeout=0.5)
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+    finally:
+        await connection.stop()
