@@ -94,7 +94,9 @@ class Replica:
         state, self.conflict_times = load_state(store)
         self.session = cs.ClientSession(state)
         self._writer = StateWriter(store, state, self.conflict_times)
-        self._view: dict[RecordId, dict[str, Any]] = self.session.view()
+        # The synced records' own content, not copies: a replica of 100,000 records holds
+        # each one once (the view copies only records with pending changes).
+        self._view: dict[RecordId, Mapping[str, Any]] = self.session.view_shared()
         self._parsed: dict[RecordId, Record | None] = {}
         self._subscribers: list[Callback] = []
         self._waiters: list[_SaveWaiter] = []
@@ -127,10 +129,13 @@ class Replica:
         """Bring the view up to date for these records; report what changed."""
         changed: list[Record] = []
         deleted: list[RecordId] = []
+        # Records are parsed for the event only when someone listens (a headless script
+        # joining 100,000 records never builds 100,000 model objects).
+        listening = bool(self._subscribers)
         for rid in record_ids:
-            new = self.session.view_record(rid)
+            new = self.session.view_content(rid)
             old = self._view.get(rid)
-            if new == old:
+            if new is old or new == old:
                 continue
             self._parsed.pop(rid, None)
             if new is None:
@@ -138,7 +143,7 @@ class Replica:
                 deleted.append(rid)
             else:
                 self._view[rid] = new
-                record = self.record(rid)
+                record = self.record(rid) if listening else None
                 if record is not None:
                     changed.append(record)
         if changed or deleted:

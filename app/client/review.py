@@ -345,17 +345,14 @@ class ReviewUpstream:
             elif isinstance(event, cs.ConflictDetected):
                 replica.conflict_times[event.conflict.change_id] = utc_now_iso()
         replica.persist()
-        touched: set[RecordId] = set()
-        snapshot = False
+        # A snapshot's events name every record it changed, the ones it removed included
+        # (as tombstones), so only those are looked at, part by part (DESIGN §7).
+        touched: dict[RecordId, None] = {}
         for event in events:
             if isinstance(event, cs.RecordsChanged):
-                touched.update(r.id for r in event.records)
-                snapshot = snapshot or event.snapshot
+                touched.update((r.id, None) for r in event.records)
             elif isinstance(event, cs.ChangesAcked):
-                touched.update(r.record_id for r in event.results)
-        if snapshot:
-            touched.update(replica.view)
-            touched.update(self._session.state.replica)
+                touched.update((r.record_id, None) for r in event.results)
         if touched:
             replica.refresh(touched, origin="remote")
         for event in events:

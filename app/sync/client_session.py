@@ -48,6 +48,7 @@ from lamina.sync.messages import (
     PresenceClient,
     PresenceList,
     Snapshot,
+    SnapshotResume,
     UnviewLayer,
     ViewLayer,
     Welcome,
@@ -234,6 +235,9 @@ class ClientSession(LocalReplica):
         (record id, reason), newest last, for the application to log."""
         self._chunks: list[bytes] = []
         self._chunk_sha: str | None = None
+        self._intake: _SnapshotIntake | None = None
+        self._resume: _SnapshotIntake | None = None
+        """What an interrupted snapshot left (§3.8): the next ``hello`` resumes it."""
 
     @classmethod
     def new(cls, client_id: str | None = None) -> ClientSession:
@@ -267,12 +271,14 @@ class ClientSession(LocalReplica):
         self._phases.advance(Step.HELLO, "hello_frame")
         self._in_flight = []
         self._chunks = []
+        resume = self._resume
         hello = Hello(
             token=token,
             client_id=self.state.client_id,
             last_seq=self.state.last_seq,
-            layer_epoch=self.state.layer_epoch,
+            layer_epoch=self.state.layer_epoch if resume is None else resume.epoch,
             presence=dict(presence or {}),
+            resume=None if resume is None else resume.point(),
         )
         return encode_message(hello)
 
@@ -286,6 +292,9 @@ class ClientSession(LocalReplica):
         self._chunks = []
         self._chunk_sha = None
         self.layers.clear()
+        intake, self._intake = self._intake, None
+        if intake is not None:
+            self._resume = intake.interrupted(self._resume)
 
     def frames_to_send(self) -> list[str]:
         """Return and forget the frames queued for the server, in order."""
@@ -380,6 +389,16 @@ class ClientSession(LocalReplica):
         msg = decode_message(text, from_client=False)
         self._phases.check_receive(msg.TYPE)  # P4
         events: list[ClientEvent] = []
+        if isinstance(msg, Snapshot) and msg.layer is None and not self.is_behind:
+            # §3.7/§3.8: this layer's snapshot is taken in part by part, shown as it comes.
+            if self._parts:
+                self._parts = []
+                raise RemoteProtocolError("snapshot: a part of another message came between parts")
+            self._take_snapshot_part(msg, events)
+            return events
+        if self._intake is not None:
+            self._intake = None
+            raise RemoteProtocolError(f"{msg.TYPE}: a part of another message came between parts")
         if isinstance(msg, Snapshot | Changes | Ack):
             whole = self._assemble(msg)
             if whole is None:
@@ -450,26 +469,69 @@ class ClientSession(LocalReplica):
                 if is_catch_up is False
                 else f"{msg.TYPE}: a second catch-up"
             )
-        replica = self.state.replica
-        if isinstance(msg, Snapshot):
-            # §3.3: a snapshot replaces the synced replica; pending changes stay pending.
-            fresh = {r.id: r for r in msg.records}
-            gone = tuple(r.hidden() for rid, r in replica.items() if rid not in fresh)
-            replica.clear()
-            replica.update(fresh)
-            events.append(RecordsChanged(msg.records + gone, "remote", snapshot=True))
-            self.state.last_seq = msg.seq
-        else:
-            applied = tuple(r for r in msg.records if self._store_synced(r))
-            if applied:
-                events.append(RecordsChanged(applied, "remote"))
-            self._advance_seq(msg.seq)
+        if isinstance(msg, Snapshot):  # held while behind (§3.4), taken whole on adopt
+            self._take_snapshot_part(msg, events)
+            return
+        applied = tuple(r for r in msg.records if self._store_synced(r))
+        if applied:
+            events.append(RecordsChanged(applied, "remote"))
+        self._advance_seq(msg.seq)
         if awaited:
-            assert self.welcome is not None
-            self.state.layer_epoch = self.welcome.layer_epoch
-            self._phases.advance(Step.CATCH_UP)
-            self._want_flush = self._want_flush or bool(self.state.outbox)  # §3.6
-            self._maybe_push()
+            self._catch_up_done()
+
+    def _catch_up_done(self) -> None:
+        assert self.welcome is not None
+        self.state.layer_epoch = self.welcome.layer_epoch
+        self._phases.advance(Step.CATCH_UP)
+        self._want_flush = self._want_flush or bool(self.state.outbox)  # §3.6
+        self._maybe_push()
+
+    def _take_snapshot_part(self, msg: Snapshot, events: list[ClientEvent]) -> None:
+        """Apply one part of this layer's snapshot to the replica at once (§3.3, §3.7, §3.8).
+
+        Each part's records replace the replica's; when the last part is in, the records the
+        snapshot did not name are removed and the replica is the snapshot at its ``seq``. A
+        dropped connection leaves a resume point (:meth:`connection_lost`).
+        """
+        intake = self._intake
+        if intake is None:
+            if not self._phases.allows(Step.CATCH_UP):
+                raise RemoteProtocolError("snapshot: a second catch-up")
+            intake = self._intake = _SnapshotIntake.start(msg, self._resume, self.welcome)
+        elif msg.seq != intake.seq or msg.resumed_after != intake.after:
+            self._intake = None
+            raise RemoteProtocolError("snapshot: a part of another message came between parts")
+        replica = self.state.replica
+        kept = _valid_only(msg, self.refused).records
+        changed: list[RecordState] = []
+        for record in kept:
+            if intake.after is not None and record.deleted and record.content is None:
+                # §3.8: a tombstone in a resumed snapshot removes what we held.
+                old = replica.pop(record.id, None)
+                intake.seen.discard(record.id)
+                if old is not None:
+                    changed.append(old.hidden())
+                continue
+            replica[record.id] = record
+            intake.seen.add(record.id)
+            changed.append(record)
+        if msg.records:
+            intake.last_id = msg.records[-1].id
+        if msg.more:
+            if changed:
+                events.append(RecordsChanged(tuple(changed), "remote"))
+            return
+        # §3.3: the snapshot replaces the synced replica; pending changes stay pending.
+        seen = intake.seen
+        gone = [rid for rid in replica if rid not in seen]
+        for rid in gone:
+            changed.append(replica.pop(rid).hidden())
+        self._intake = None
+        self._resume = None
+        events.append(RecordsChanged(tuple(changed), "remote", snapshot=True))
+        self.state.last_seq = msg.seq
+        if self._phases.allows(Step.CATCH_UP):
+            self._catch_up_done()
 
     def _on_other_layer(self, msg: Snapshot | Changes, events: list[ClientEvent]) -> None:
         if not self.is_open:
@@ -598,6 +660,56 @@ class ClientSession(LocalReplica):
             return
         self._in_flight, frame = push
         self._frames.append(frame)
+
+
+@dataclass
+class _SnapshotIntake:
+    """This layer's snapshot while its parts arrive (§3.7), or what an interrupted one left
+    for the next ``hello`` to resume (§3.8).
+
+    Attributes:
+        seq: the snapshot's ``seq``.
+        after: for a resumed snapshot, the id it resumed after; None for a whole one.
+        epoch: the layer epoch the snapshot belongs to (the ``welcome``'s).
+        seen: the ids the replica holds from this snapshot (and the one it resumes).
+        last_id: the last record id of the last part taken in whole.
+    """
+
+    seq: int
+    after: str | None
+    epoch: str | None
+    seen: set[RecordId]
+    last_id: str | None = None
+
+    @classmethod
+    def start(
+        cls, first: Snapshot, resume: _SnapshotIntake | None, welcome: Welcome | None
+    ) -> _SnapshotIntake:
+        epoch = welcome.layer_epoch if welcome is not None else None
+        if first.resumed_after is None:
+            return cls(first.seq, None, epoch, set())  # whole: replaces everything
+        if resume is None or resume.last_id != first.resumed_after:
+            raise RemoteProtocolError(
+                f"snapshot.resumed_after: {first.resumed_after!r} is not where we stopped"
+            )
+        return cls(first.seq, first.resumed_after, epoch, resume.seen, first.resumed_after)
+
+    def point(self) -> SnapshotResume:
+        """The ``hello``'s ``resume`` (§3.8)."""
+        assert self.last_id is not None
+        return SnapshotResume(self.seq, self.last_id)
+
+    def interrupted(self, previous: _SnapshotIntake | None) -> _SnapshotIntake | None:
+        """Return the resume point this snapshot leaves when its connection drops (§3.8)."""
+        if self.after is None:
+            return self if self.last_id is not None else None
+        assert self.last_id is not None
+        if self.last_id > self.after:
+            return self  # past the old point: the new one is exact
+        # Not past it: the old point is still exact, but records after it may be gone.
+        assert previous is not None
+        previous.seen = {rid for rid in self.seen if rid <= self.after}
+        return previous
 
 
 def _valid_only(msg: Snapshot | Changes | Ack, refused: list[tuple[RecordId, str]]) -> Any:

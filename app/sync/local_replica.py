@@ -326,6 +326,30 @@ class LocalReplica:
             _replay(out, change)
         return out
 
+    def view_shared(self) -> dict[RecordId, Mapping[str, Any]]:
+        """Return :meth:`view` without copying the synced records' content: a record with
+        no pending change is the replica's own mapping (never change any of them)."""
+        outbox = self.state.outbox
+        out: dict[RecordId, Mapping[str, Any]] = {
+            rid: r.content
+            for rid, r in self.state.replica.items()
+            if not r.deleted and r.content is not None and not outbox.has_record(rid)
+        }
+        for rid in {c.record_id: None for c in outbox}:
+            content = self.view_record(rid)
+            if content is not None:
+                out[rid] = content
+        return out
+
+    def view_content(self, record_id: RecordId) -> Mapping[str, Any] | None:
+        """Return one record as :meth:`view_shared` holds it, or None."""
+        if self.state.outbox.has_record(record_id):
+            return self.view_record(record_id)
+        synced = self.state.replica.get(record_id)
+        if synced is None or synced.deleted:
+            return None
+        return synced.content
+
     def view_record(self, record_id: str) -> dict[str, Any] | None:
         """Return one record as the user sees it, or None (§6.3)."""
         rid = RecordId(record_id)
