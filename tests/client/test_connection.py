@@ -130,3 +130,43 @@ async def test_a_server_silent_but_answering_pings_is_waited_for_and_a_frozen_on
             os.kill(server.proc.pid, signal.SIGCONT)
     finally:
         await connection.stop()
+
+
+@async_test
+async def test_a_big_snapshot_is_taken_out_of_the_cyclic_collectors_walks(
+    stopped_server: ServerProcess,
+) -> None:
+    """Issue 15: full collections walked every record taken in again and again while a
+    100,000-record snapshot streamed in (a third of the join); a bulk frame's records are
+    frozen (``gc.freeze``) instead."""
+    import gc
+
+    from lamina.model.ids import RecordId
+    from lamina.server.store import LayerWrite, SqliteStore
+    from lamina.sync.state import RecordState
+
+    store = SqliteStore(stopped_server.data_dir)
+    try:
+        epoch = store.get_document("doc").epoch  # type: ignore[union-attr]
+        records = [
+            RecordState(
+                RecordId(f"r{i:05d}"), "annotation", 1, i + 1, {**note(f"{i}"), "id": f"r{i:05d}"}
+            )
+            for i in range(1500)
+        ]
+        store.commit([LayerWrite("doc", "", epoch, 1500, records)])
+    finally:
+        store.close()
+    stopped_server.start()
+    gc.unfreeze()
+    connection = Connection(
+        ClientSession.new(), stopped_server.url, stopped_server.token(), listener=EventLog()
+    )
+    connection.start()
+    try:
+        await connection.wait_until(lambda: connection.is_open, idle_timeout=30)
+        assert len(connection.session.state.replica) >= 1500
+        assert gc.get_freeze_count() > 1500 * 5  # the records' objects, not the collector's
+    finally:
+        gc.unfreeze()
+        await connection.stop()
