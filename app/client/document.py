@@ -617,7 +617,7 @@ class LaminaDocument:
                 # Stopped for good (a server that is behind waits for the user instead).
                 done.set_result(event.reason or "no reason given")
 
-        unsubscribe = self.subscribe(on_event)
+        unsubscribe = self._replica.subscribe(on_event, only=(ConnectionStateChanged,))
         try:
             stopped = await done
         finally:

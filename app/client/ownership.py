@@ -55,9 +55,7 @@ def _owner_of(
     kind = synced.kind if synced is not None else "annotation"
     creator_id = synced.creator_id if synced is not None and not synced.deleted else None
     group = synced.group if synced is not None and not synced.deleted else None
-    for change in session.state.outbox:
-        if change.record_id != rid:
-            continue
+    for change in session.state.outbox.of_record(rid):
         if isinstance(change, CreateChange):
             # Not acknowledged yet: the server will make the token's user the creator.
             kind = change.kind

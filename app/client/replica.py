@@ -94,9 +94,11 @@ class Replica:
         state, self.conflict_times = load_state(store)
         self.session = cs.ClientSession(state)
         self._writer = StateWriter(store, state, self.conflict_times)
-        self._view: dict[RecordId, dict[str, Any]] = self.session.view()
+        # The synced records' own content, not copies: a replica of 100,000 records holds
+        # each one once (the view copies only records with pending changes).
+        self._view: dict[RecordId, Mapping[str, Any]] = self.session.view_shared()
         self._parsed: dict[RecordId, Record | None] = {}
-        self._subscribers: list[Callback] = []
+        self._subscribers: list[tuple[Callback, tuple[type, ...] | None]] = []
         self._waiters: list[_SaveWaiter] = []
 
     # --- durability -----------------------------------------------------------------------
@@ -127,10 +129,13 @@ class Replica:
         """Bring the view up to date for these records; report what changed."""
         changed: list[Record] = []
         deleted: list[RecordId] = []
+        # Records are parsed for the event only when someone listens (a headless script
+        # joining 100,000 records never builds 100,000 model objects).
+        listening = any(only is None or RecordsChanged in only for _, only in self._subscribers)
         for rid in record_ids:
-            new = self.session.view_record(rid)
+            new = self.session.view_content(rid)
             old = self._view.get(rid)
-            if new == old:
+            if new is old or new == old:
                 continue
             self._parsed.pop(rid, None)
             if new is None:
@@ -138,7 +143,7 @@ class Replica:
                 deleted.append(rid)
             else:
                 self._view[rid] = new
-                record = self.record(rid)
+                record = self.record(rid) if listening else None
                 if record is not None:
                     changed.append(record)
         if changed or deleted:
@@ -157,19 +162,28 @@ class Replica:
 
     # --- events ---------------------------------------------------------------------------
 
-    def subscribe(self, callback: Callback) -> Callable[[], None]:
-        """Call ``callback`` with every event from now on; return the unsubscribe function."""
-        self._subscribers.append(callback)
+    def subscribe(
+        self, callback: Callback, *, only: tuple[type, ...] | None = None
+    ) -> Callable[[], None]:
+        """Call ``callback`` with every event from now on (``only``: events of these types);
+        return the unsubscribe function.
+
+        Records are parsed for :class:`RecordsChanged` only while a subscriber wants it.
+        """
+        entry = (callback, only)
+        self._subscribers.append(entry)
 
         def unsubscribe() -> None:
             with contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
+                self._subscribers.remove(entry)
 
         return unsubscribe
 
     def emit(self, event: Event) -> None:
         """Call every subscriber with ``event``, in subscription order."""
-        for callback in list(self._subscribers):
+        for callback, only in list(self._subscribers):
+            if only is not None and not isinstance(event, only):
+                continue
             try:
                 callback(event)
             except Exception:

@@ -233,11 +233,16 @@ class LocalStore:
             yield StoreWriter(self._conn)
             self._conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            self._rollback()
             raise
+
+    def _rollback(self) -> None:
+        # SQLite rolls back by itself on some errors (SQLITE_FULL): ROLLBACK would then fail.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     def load(self) -> StoreSnapshot:
         """Read everything but the PDF bytes."""
@@ -272,6 +277,11 @@ class LocalStore:
         """Return how many changes wait for acknowledgement."""
         (count,) = self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(count)
+
+    def document_sha256(self) -> str | None:
+        """Return the SHA-256 of the cached PDF without reading its bytes, or None."""
+        row = self._conn.execute("SELECT sha256 FROM document").fetchone()
+        return None if row is None else str(row[0])
 
     def document(self) -> tuple[bytes, str] | None:
         """Return the cached PDF bytes and their SHA-256, or None when not downloaded."""

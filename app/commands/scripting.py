@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from lamina.model.instant_json import InstantDocument
 
 CONNECT_TIMEOUT = 15.0
-"""Seconds to wait for the server at each step before giving up."""
+"""Seconds the server may answer nothing, no frame and not even a ping, before a verb gives
+up; a server that is busy (building a big layer PDF) but alive is waited for."""
 
 
 class ScriptError(LaminaError):

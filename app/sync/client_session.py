@@ -12,7 +12,8 @@ an unsent change is coalesced into it); after an ack persist the outbox and the 
 records; after ``RecordsChanged`` persist those records and ``state.last_seq``.
 
 The replica, the outbox and the view are :class:`~lamina.sync.local_replica.LocalReplica`'s
-job (this class extends it with the connection); its values are importable from here too.
+job (this class extends it with the connection); its values, and the events of
+:mod:`lamina.sync.client_events`, are importable from here too.
 """
 
 from __future__ import annotations
@@ -23,9 +24,23 @@ import dataclasses
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any
 
 from lamina.model.ids import RecordId
+from lamina.sync.client_events import (
+    ChangeRejected,
+    ChangesAcked,
+    ClientEvent,
+    ConflictDetected,
+    DocumentReceived,
+    LayerRecordsChanged,
+    LayersListed,
+    PresenceChanged,
+    RecordsChanged,
+    ServerBehind,
+    ServerError,
+    Welcomed,
+)
 from lamina.sync.errors import FINAL_CODES, RemoteProtocolError
 from lamina.sync.local_replica import (
     MAX_PUSH_CHANGES,
@@ -45,9 +60,9 @@ from lamina.sync.messages import (
     LayerList,
     ListLayers,
     Presence,
-    PresenceClient,
     PresenceList,
     Snapshot,
+    SnapshotResume,
     UnviewLayer,
     ViewLayer,
     Welcome,
@@ -69,6 +84,7 @@ __all__ = [
     "ConflictDetected",
     "DocumentReceived",
     "LayerRecordsChanged",
+    "LayersListed",
     "PresenceChanged",
     "RecordsChanged",
     "ServerBehind",
@@ -76,132 +92,6 @@ __all__ = [
     "Welcomed",
     "replay_changes",
 ]
-
-
-# --- events -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Welcomed:
-    """The server accepted the token (§3.2); records follow."""
-
-    welcome: Welcome
-
-
-@dataclass(frozen=True)
-class RecordsChanged:
-    """Synced records changed; :meth:`ClientSession.view` reflects them.
-
-    ``origin`` is ``remote`` for ``changes``/``snapshot`` (a snapshot also lists, as
-    content-less tombstones, replica records it no longer has), ``local`` for the committed
-    states an ``ack`` brought back.
-    """
-
-    records: tuple[RecordState, ...]
-    origin: Literal["remote", "local"]
-    snapshot: bool = False
-
-
-@dataclass(frozen=True)
-class LayerRecordsChanged:
-    """Records of another layer viewed read-only changed (§5.3)."""
-
-    layer: str
-    records: tuple[RecordState, ...]
-    snapshot: bool
-
-
-@dataclass(frozen=True)
-class ChangesAcked:
-    """The server committed (or refused) these changes; they left the outbox (§6.2)."""
-
-    results: tuple[ChangeResult, ...]
-
-
-@dataclass(frozen=True)
-class ConflictDetected:
-    """A change lost a merge (§4.5) or hit a deleted record (§4.6); see ``conflict``."""
-
-    conflict: Conflict
-
-    @property
-    def record_id(self) -> RecordId:
-        return self.conflict.record_id
-
-    @property
-    def mine(self) -> Mapping[str, Any] | None:
-        return self.conflict.mine
-
-    @property
-    def theirs(self) -> RecordState | None:
-        return self.conflict.theirs
-
-
-@dataclass(frozen=True)
-class ChangeRejected:
-    """The server refused a change; the record is back to its committed state (§6.4)."""
-
-    change_id: str
-    record_id: RecordId
-    reason: str
-
-
-@dataclass(frozen=True)
-class ServerBehind:
-    """The server has lost changes this client saw (§3.4): ask the user.
-
-    Nothing is merged until :meth:`ClientSession.adopt_server_state` is called.
-    """
-
-    client_seq: int
-    server_seq: int
-
-
-@dataclass(frozen=True)
-class PresenceChanged:
-    """Who is connected to the layer (§8.1)."""
-
-    clients: tuple[PresenceClient, ...]
-
-
-@dataclass(frozen=True)
-class DocumentReceived:
-    """The whole PDF arrived and its SHA-256 matched (§5.4)."""
-
-    data: bytes
-    sha256: str
-
-
-@dataclass(frozen=True)
-class ServerError:
-    """The server sent ``error`` and is closing; ``final`` means: stop retrying (§7.2)."""
-
-    code: str
-    message: str
-    final: bool
-
-
-@dataclass(frozen=True)
-class LayersListed:
-    """The server's list of the layers this token may view (§4.8), by name; it comes again
-    whenever the list grows."""
-
-    layers: tuple[str, ...]
-
-
-ClientEvent: TypeAlias = (
-    LayersListed
-    | Welcomed
-    | RecordsChanged
-    | LayerRecordsChanged
-    | ChangesAcked
-    | ConflictDetected
-    | ChangeRejected
-    | ServerBehind
-    | PresenceChanged
-    | DocumentReceived
-    | ServerError
-)
 
 
 class ClientSession(LocalReplica):
@@ -234,6 +124,9 @@ class ClientSession(LocalReplica):
         (record id, reason), newest last, for the application to log."""
         self._chunks: list[bytes] = []
         self._chunk_sha: str | None = None
+        self._intake: _SnapshotIntake | None = None
+        self._resume: _SnapshotIntake | None = None
+        """What an interrupted snapshot left (§3.8): the next ``hello`` resumes it."""
 
     @classmethod
     def new(cls, client_id: str | None = None) -> ClientSession:
@@ -267,12 +160,14 @@ class ClientSession(LocalReplica):
         self._phases.advance(Step.HELLO, "hello_frame")
         self._in_flight = []
         self._chunks = []
+        resume = self._resume
         hello = Hello(
             token=token,
             client_id=self.state.client_id,
             last_seq=self.state.last_seq,
-            layer_epoch=self.state.layer_epoch,
+            layer_epoch=self.state.layer_epoch if resume is None else resume.epoch,
             presence=dict(presence or {}),
+            resume=None if resume is None else resume.point(),
         )
         return encode_message(hello)
 
@@ -286,6 +181,9 @@ class ClientSession(LocalReplica):
         self._chunks = []
         self._chunk_sha = None
         self.layers.clear()
+        intake, self._intake = self._intake, None
+        if intake is not None:
+            self._resume = intake.interrupted(self._resume)
 
     def frames_to_send(self) -> list[str]:
         """Return and forget the frames queued for the server, in order."""
@@ -380,6 +278,16 @@ class ClientSession(LocalReplica):
         msg = decode_message(text, from_client=False)
         self._phases.check_receive(msg.TYPE)  # P4
         events: list[ClientEvent] = []
+        if isinstance(msg, Snapshot) and msg.layer is None and not self.is_behind:
+            # §3.7/§3.8: this layer's snapshot is taken in part by part, shown as it comes.
+            if self._parts:
+                self._parts = []
+                raise RemoteProtocolError("snapshot: a part of another message came between parts")
+            self._take_snapshot_part(msg, events)
+            return events
+        if self._intake is not None:
+            self._intake = None
+            raise RemoteProtocolError(f"{msg.TYPE}: a part of another message came between parts")
         if isinstance(msg, Snapshot | Changes | Ack):
             whole = self._assemble(msg)
             if whole is None:
@@ -450,26 +358,69 @@ class ClientSession(LocalReplica):
                 if is_catch_up is False
                 else f"{msg.TYPE}: a second catch-up"
             )
-        replica = self.state.replica
-        if isinstance(msg, Snapshot):
-            # §3.3: a snapshot replaces the synced replica; pending changes stay pending.
-            fresh = {r.id: r for r in msg.records}
-            gone = tuple(r.hidden() for rid, r in replica.items() if rid not in fresh)
-            replica.clear()
-            replica.update(fresh)
-            events.append(RecordsChanged(msg.records + gone, "remote", snapshot=True))
-            self.state.last_seq = msg.seq
-        else:
-            applied = tuple(r for r in msg.records if self._store_synced(r))
-            if applied:
-                events.append(RecordsChanged(applied, "remote"))
-            self._advance_seq(msg.seq)
+        if isinstance(msg, Snapshot):  # held while behind (§3.4), taken whole on adopt
+            self._take_snapshot_part(msg, events)
+            return
+        applied = tuple(r for r in msg.records if self._store_synced(r))
+        if applied:
+            events.append(RecordsChanged(applied, "remote"))
+        self._advance_seq(msg.seq)
         if awaited:
-            assert self.welcome is not None
-            self.state.layer_epoch = self.welcome.layer_epoch
-            self._phases.advance(Step.CATCH_UP)
-            self._want_flush = self._want_flush or bool(self.state.outbox)  # §3.6
-            self._maybe_push()
+            self._catch_up_done()
+
+    def _catch_up_done(self) -> None:
+        assert self.welcome is not None
+        self.state.layer_epoch = self.welcome.layer_epoch
+        self._phases.advance(Step.CATCH_UP)
+        self._want_flush = self._want_flush or bool(self.state.outbox)  # §3.6
+        self._maybe_push()
+
+    def _take_snapshot_part(self, msg: Snapshot, events: list[ClientEvent]) -> None:
+        """Apply one part of this layer's snapshot to the replica at once (§3.3, §3.7, §3.8).
+
+        Each part's records replace the replica's; when the last part is in, the records the
+        snapshot did not name are removed and the replica is the snapshot at its ``seq``. A
+        dropped connection leaves a resume point (:meth:`connection_lost`).
+        """
+        intake = self._intake
+        if intake is None:
+            if not self._phases.allows(Step.CATCH_UP):
+                raise RemoteProtocolError("snapshot: a second catch-up")
+            intake = self._intake = _SnapshotIntake.start(msg, self._resume, self.welcome)
+        elif msg.seq != intake.seq or msg.resumed_after != intake.after:
+            self._intake = None
+            raise RemoteProtocolError("snapshot: a part of another message came between parts")
+        replica = self.state.replica
+        kept = _valid_only(msg, self.refused).records
+        changed: list[RecordState] = []
+        for record in kept:
+            if intake.after is not None and record.deleted and record.content is None:
+                # §3.8: a tombstone in a resumed snapshot removes what we held.
+                old = replica.pop(record.id, None)
+                intake.seen.discard(record.id)
+                if old is not None:
+                    changed.append(old.hidden())
+                continue
+            replica[record.id] = record
+            intake.seen.add(record.id)
+            changed.append(record)
+        if msg.records:
+            intake.last_id = msg.records[-1].id
+        if msg.more:
+            if changed:
+                events.append(RecordsChanged(tuple(changed), "remote"))
+            return
+        # §3.3: the snapshot replaces the synced replica; pending changes stay pending.
+        seen = intake.seen
+        gone = [rid for rid in replica if rid not in seen]
+        for rid in gone:
+            changed.append(replica.pop(rid).hidden())
+        self._intake = None
+        self._resume = None
+        events.append(RecordsChanged(tuple(changed), "remote", snapshot=True))
+        self.state.last_seq = msg.seq
+        if self._phases.allows(Step.CATCH_UP):
+            self._catch_up_done()
 
     def _on_other_layer(self, msg: Snapshot | Changes, events: list[ClientEvent]) -> None:
         if not self.is_open:
@@ -526,11 +477,7 @@ class ClientSession(LocalReplica):
         synced: list[RecordState] = []
         for change, result in zip(flight, ack.results, strict=True):
             mine = self._users_version(change.record_id)
-            outbox = self.state.outbox
-            if outbox and outbox[0].change_id == change.change_id:
-                outbox.pop(0)
-            else:  # pragma: no cover - the in-flight changes are always the outbox's head
-                self.state.outbox = [c for c in outbox if c.change_id != change.change_id]
+            self.state.outbox.remove(change.change_id)
             self.state.sent_change_ids.discard(change.change_id)
             if result.record is not None and self._store_synced(result.record):
                 synced.append(result.record)
@@ -602,6 +549,56 @@ class ClientSession(LocalReplica):
             return
         self._in_flight, frame = push
         self._frames.append(frame)
+
+
+@dataclass
+class _SnapshotIntake:
+    """This layer's snapshot while its parts arrive (§3.7), or what an interrupted one left
+    for the next ``hello`` to resume (§3.8).
+
+    Attributes:
+        seq: the snapshot's ``seq``.
+        after: for a resumed snapshot, the id it resumed after; None for a whole one.
+        epoch: the layer epoch the snapshot belongs to (the ``welcome``'s).
+        seen: the ids the replica holds from this snapshot (and the one it resumes).
+        last_id: the last record id of the last part taken in whole.
+    """
+
+    seq: int
+    after: str | None
+    epoch: str | None
+    seen: set[RecordId]
+    last_id: str | None = None
+
+    @classmethod
+    def start(
+        cls, first: Snapshot, resume: _SnapshotIntake | None, welcome: Welcome | None
+    ) -> _SnapshotIntake:
+        epoch = welcome.layer_epoch if welcome is not None else None
+        if first.resumed_after is None:
+            return cls(first.seq, None, epoch, set())  # whole: replaces everything
+        if resume is None or resume.last_id != first.resumed_after:
+            raise RemoteProtocolError(
+                f"snapshot.resumed_after: {first.resumed_after!r} is not where we stopped"
+            )
+        return cls(first.seq, first.resumed_after, epoch, resume.seen, first.resumed_after)
+
+    def point(self) -> SnapshotResume:
+        """The ``hello``'s ``resume`` (§3.8)."""
+        assert self.last_id is not None
+        return SnapshotResume(self.seq, self.last_id)
+
+    def interrupted(self, previous: _SnapshotIntake | None) -> _SnapshotIntake | None:
+        """Return the resume point this snapshot leaves when its connection drops (§3.8)."""
+        if self.after is None:
+            return self if self.last_id is not None else None
+        assert self.last_id is not None
+        if self.last_id > self.after:
+            return self  # past the old point: the new one is exact
+        # Not past it: the old point is still exact, but records after it may be gone.
+        assert previous is not None
+        previous.seen = {rid for rid in self.seen if rid <= self.after}
+        return previous
 
 
 def _valid_only(msg: Snapshot | Changes | Ack, refused: list[tuple[RecordId, str]]) -> Any:

@@ -16,6 +16,7 @@ from typing import Any
 
 from lamina.model.ids import RecordId, new_record_id
 from lamina.sync.errors import ChangeTooLargeError, LocalProtocolError
+from lamina.sync.outbox import Outbox, TrackedIds, TrackedRecords
 from lamina.sync.state import (
     KINDS,
     Change,
@@ -76,15 +77,28 @@ class ClientState:
         conflicts: losing versions awaiting the user (§6.4).
         sent_change_ids: ids of outbox changes that have been sent at least once; those are
             never coalesced with later edits, since the server may have applied them.
+
+    ``replica``, ``outbox`` and ``sent_change_ids`` may be given (and assigned) as a plain
+    dict, list and set; they are kept as the indexed, change-tracking containers of
+    :mod:`lamina.sync.outbox`, so an edit touches one record's entries (DESIGN §7).
     """
 
     client_id: str
     last_seq: int | None = None
     layer_epoch: str | None = None
-    replica: dict[RecordId, RecordState] = field(default_factory=dict)
-    outbox: list[Change] = field(default_factory=list)
+    replica: TrackedRecords = field(default_factory=TrackedRecords)
+    outbox: Outbox = field(default_factory=Outbox)
     conflicts: list[Conflict] = field(default_factory=list)
-    sent_change_ids: set[str] = field(default_factory=set)
+    sent_change_ids: TrackedIds = field(default_factory=TrackedIds)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "replica" and not isinstance(value, TrackedRecords):
+            value = TrackedRecords(value)
+        elif name == "outbox" and not isinstance(value, Outbox):
+            value = Outbox(value)
+        elif name == "sent_change_ids" and not isinstance(value, TrackedIds):
+            value = TrackedIds(value)
+        object.__setattr__(self, name, value)
 
 
 def _apply_to_content(
@@ -144,23 +158,21 @@ class LocalReplica:
         # §6.2: a later change of the record that saw everything before our change (its
         # base_rev is made_rev - 1) saw the record at made_rev, since made_rev is ours.
         outbox = self.state.outbox
-        for i, change in enumerate(outbox):
-            if (
-                change.record_id == record_id
-                and not isinstance(change, CreateChange)
-                and change.base_rev == made_rev - 1
-            ):
+        for change in outbox.of_record(record_id):
+            if not isinstance(change, CreateChange) and change.base_rev == made_rev - 1:
                 if isinstance(change, UpdateChange):
-                    outbox[i] = UpdateChange(
-                        change.change_id,
-                        record_id,
-                        made_rev,
-                        change.set,
-                        change.unset,
-                        change.group,
+                    outbox.put(
+                        UpdateChange(
+                            change.change_id,
+                            record_id,
+                            made_rev,
+                            change.set,
+                            change.unset,
+                            change.group,
+                        )
                     )
                 else:
-                    outbox[i] = DeleteChange(change.change_id, record_id, made_rev)
+                    outbox.put(DeleteChange(change.change_id, record_id, made_rev))
 
     # --- local edits ----------------------------------------------------------------------
 
@@ -169,24 +181,16 @@ class LocalReplica:
             raise ChangeTooLargeError(
                 f"change of record {change.record_id} is larger than {PUSH_BUDGET} bytes"
             )
-        outbox = self.state.outbox
-        for i in range(len(outbox) - 1, -1, -1):
-            if outbox[i].change_id == change.change_id:
-                outbox[i] = change
-                return change
-        outbox.append(change)
+        # Same change id: an edit merged into an unsent change, which keeps its place.
+        self.state.outbox.put(change)
         return change
 
-    def _last_unsent(self, record_id: RecordId) -> tuple[int, Change] | None:
+    def _last_unsent(self, record_id: RecordId) -> Change | None:
         """Return the outbox entry of this record that a new edit may be merged into."""
-        outbox = self.state.outbox
-        for i in range(len(outbox) - 1, -1, -1):
-            change = outbox[i]
-            if change.record_id == record_id:
-                if change.change_id in self.state.sent_change_ids:
-                    return None
-                return i, change
-        return None
+        change = self.state.outbox.last_of_record(record_id)
+        if change is None or change.change_id in self.state.sent_change_ids:
+            return None
+        return change
 
     def create(
         self,
@@ -241,9 +245,8 @@ class LocalReplica:
             raise LocalProtocolError("a key is both set and unset")
         if self.view_record(rid) is None:
             raise LocalProtocolError(f"record {rid} does not exist")
-        previous = self._last_unsent(rid)
-        if previous is not None:
-            _, prior = previous
+        prior = self._last_unsent(rid)
+        if prior is not None:
             if isinstance(prior, CreateChange):
                 merged_content = _apply_to_content(prior.content, set_, unset_)
                 grp = group if group is not None else prior.group
@@ -323,6 +326,30 @@ class LocalReplica:
             _replay(out, change)
         return out
 
+    def view_shared(self) -> dict[RecordId, Mapping[str, Any]]:
+        """Return :meth:`view` without copying the synced records' content: a record with
+        no pending change is the replica's own mapping (never change any of them)."""
+        outbox = self.state.outbox
+        out: dict[RecordId, Mapping[str, Any]] = {
+            rid: r.content
+            for rid, r in self.state.replica.items()
+            if not r.deleted and r.content is not None and not outbox.has_record(rid)
+        }
+        for rid in {c.record_id: None for c in outbox}:
+            content = self.view_record(rid)
+            if content is not None:
+                out[rid] = content
+        return out
+
+    def view_content(self, record_id: RecordId) -> Mapping[str, Any] | None:
+        """Return one record as :meth:`view_shared` holds it, or None."""
+        if self.state.outbox.has_record(record_id):
+            return self.view_record(record_id)
+        synced = self.state.replica.get(record_id)
+        if synced is None or synced.deleted:
+            return None
+        return synced.content
+
     def view_record(self, record_id: str) -> dict[str, Any] | None:
         """Return one record as the user sees it, or None (§6.3)."""
         rid = RecordId(record_id)
@@ -330,9 +357,8 @@ class LocalReplica:
         out: dict[RecordId, dict[str, Any]] = {}
         if synced is not None and not synced.deleted and synced.content is not None:
             out[rid] = dict(synced.content)
-        for change in self.state.outbox:
-            if change.record_id == rid:
-                _replay(out, change)
+        for change in self.state.outbox.of_record(rid):
+            _replay(out, change)
         return out.get(rid)
 
     def _users_version(self, record_id: RecordId) -> dict[str, Any] | None:
@@ -341,17 +367,16 @@ class LocalReplica:
         out: dict[RecordId, dict[str, Any]] = {}
         if synced is not None and synced.content is not None:
             out[record_id] = dict(synced.content)  # a tombstone keeps the last live version
-        for change in self.state.outbox:
-            if change.record_id == record_id:
-                _replay(out, change)
+        for change in self.state.outbox.of_record(record_id):
+            _replay(out, change)
         return out.get(record_id)
 
     def has_pending(self, record_ids: Iterable[str] | None = None) -> bool:
         """Whether any (or any of these records') change awaits its ack (§6.5)."""
         if record_ids is None:
             return bool(self.state.outbox)
-        wanted = set(record_ids)
-        return any(c.record_id in wanted for c in self.state.outbox)
+        outbox = self.state.outbox
+        return any(outbox.has_record(RecordId(r)) for r in set(record_ids))
 
     @property
     def pending_count(self) -> int:

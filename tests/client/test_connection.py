@@ -97,3 +97,76 @@ async def test_sent_marks_are_made_durable_before_frames_go_and_drops_reconnect(
     assert connection.state is ConnectionState.ONLINE
     await connection.stop("done")
     assert connection.state is ConnectionState.OFFLINE and connection.reason == "done"
+
+
+@async_test
+async def test_a_server_silent_but_answering_pings_is_waited_for_and_a_frozen_one_is_not(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wait's timeout counts progress (frames or pongs), not the whole wait (issue 15:
+    ``layer-pdf`` gave up after 15 s while the server was still building)."""
+    import asyncio
+    import os
+    import signal
+
+    from lamina.client import connection as connection_module
+
+    monkeypatch.setattr(connection_module, "PROBE_INTERVAL", 0.1, raising=False)
+    connection = Connection(ClientSession.new(), server.url, server.token(), listener=EventLog())
+    connection.start()
+    try:
+        await connection.wait_until(lambda: connection.is_open, idle_timeout=10)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 1.5  # no frame at all meanwhile: the server has nothing to say
+        await connection.wait_until(lambda: loop.time() >= until, idle_timeout=0.5)
+        assert connection.is_open
+
+        assert server.proc is not None
+        os.kill(server.proc.pid, signal.SIGSTOP)  # answers nothing, not even a ping
+        try:
+            with pytest.raises(ConnectionFailedError, match=r"nothing for 0\.5 s"):
+                await connection.wait_until(lambda: False, idle_timeout=0.5)
+        finally:
+            os.kill(server.proc.pid, signal.SIGCONT)
+    finally:
+        await connection.stop()
+
+
+@async_test
+async def test_a_big_snapshot_is_taken_out_of_the_cyclic_collectors_walks(
+    stopped_server: ServerProcess,
+) -> None:
+    """Issue 15: full collections walked every record taken in again and again while a
+    100,000-record snapshot streamed in (a third of the join); a bulk frame's records are
+    frozen (``gc.freeze``) instead."""
+    import gc
+
+    from lamina.model.ids import RecordId
+    from lamina.server.store import LayerWrite, SqliteStore
+    from lamina.sync.state import RecordState
+
+    store = SqliteStore(stopped_server.data_dir)
+    try:
+        epoch = store.get_document("doc").epoch  # type: ignore[union-attr]
+        records = [
+            RecordState(
+                RecordId(f"r{i:05d}"), "annotation", 1, i + 1, {**note(f"{i}"), "id": f"r{i:05d}"}
+            )
+            for i in range(1500)
+        ]
+        store.commit([LayerWrite("doc", "", epoch, 1500, records)])
+    finally:
+        store.close()
+    stopped_server.start()
+    gc.unfreeze()
+    connection = Connection(
+        ClientSession.new(), stopped_server.url, stopped_server.token(), listener=EventLog()
+    )
+    connection.start()
+    try:
+        await connection.wait_until(lambda: connection.is_open, idle_timeout=30)
+        assert len(connection.session.state.replica) >= 1500
+        assert gc.get_freeze_count() > 1500 * 5  # the records' objects, not the collector's
+    finally:
+        gc.unfreeze()
+        await connection.stop()

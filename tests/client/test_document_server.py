@@ -177,3 +177,34 @@ async def test_rejected_change_fails_ensure_saved_and_rolls_back(
     assert any(isinstance(e, ChangeRejected) for e in events)
     assert edit.record_id not in server.layer_records()
     await reader.close()
+
+
+@async_test
+async def test_a_reconnect_and_the_frames_after_it_never_read_the_cached_pdf(
+    server: ServerProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: checking the cached PDF against the server's hash read the whole PDF (56 ms
+    for 50 MB) on every connection; the hash alone is enough."""
+    from lamina.client.store import LocalStore
+
+    doc = await LaminaDocument.open_invite(server.invite(), store_dir=tmp_path / "a", backoff=FAST)
+    other = await LaminaDocument.open_invite(server.invite(), store_dir=tmp_path / "b")
+    await asyncio.wait_for(doc.pdf_bytes(), 30)  # downloaded and cached once
+    reads: list[int] = []
+    original = LocalStore.document
+
+    def counting(self: LocalStore) -> tuple[bytes, str] | None:
+        reads.append(1)
+        return original(self)
+
+    monkeypatch.setattr(LocalStore, "document", counting)
+    await doc.disconnect()
+    doc.connect()
+    await asyncio.wait_for(doc.wait_for_state(ConnectionState.ONLINE), 30)
+    await asyncio.wait_for(other.wait_for_state(ConnectionState.ONLINE), 30)
+    edits = [other.create(note(f"n{i}")) for i in range(10)]
+    await asyncio.wait_for(other.ensure_changes_saved([e.record_id for e in edits]), 30)
+    await eventually(lambda: all(doc.record(e.record_id) for e in edits), what="edits arrive")
+    assert reads == []
+    await other.close()
+    await doc.close()

@@ -1,0 +1,394 @@
+"""Growth: what join, catch-up, one edit and export cost as a layer grows (DESIGN §7).
+
+For N = 1,000, 10,000 and 100,000 rectangle annotations on one layer (spread over a 50-page
+PDF) this measures, each in a fresh process (so its RSS is its own):
+
+- ``join socket``: a sync client's cold join (the server process just started) until the
+  catch-up is in; ``join http``: ``GET …/layers/big/document.json`` afterwards;
+- ``ready``: a headless :class:`~lamina.client.document.LaminaDocument` opened from the invite
+  with an empty store until it is ONLINE with every record, and its RSS then; ``store``: its
+  local store's size;
+- ``edit``: one local ``create`` and one ``update`` of that document (median of 21 each,
+  durable in the local store before it returns), headless; wall time is mostly the store's
+  fsync, which a shared disk makes noisy, so the goal ratio is taken on the edit's CPU
+  time; ``--desktop`` adds the rows of ``bench/desktop_scale.py`` (one drawn rectangle
+  through ``ReviewModel`` and the page view, at 1,000 and 10,000);
+- ``pull`` and ``layer-pdf``: ``lamina pull`` and ``lamina layer-pdf`` of the layer, as the
+  command runs them (minus interpreter start-up).
+
+Each row prints the value at every N and its ratio to the N = 1,000 value divided by N / 1,000
+(O(N) = 1.0; near-linear goal ≤ 1.3); for ``edit`` the ratio is to the N = 1,000 value directly
+(flat goal ≤ 1.5). The line before last names the worst goal ratio; the last line is
+``ratio=<it>``. ``--quick`` stops at 10,000 (CI-sized).
+
+Usage: ``python bench/growth.py [--quick] [--sizes 1000,10000,100000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+PAGES = 50
+LAYER = "big"
+CHILD_TIMEOUT = 900.0
+"""Seconds one measurement may take before it is reported as timed out."""
+
+LINEAR_GOAL = 1.3
+FLAT_GOAL = 1.5
+
+
+# --- the layer ------------------------------------------------------------------------------
+
+
+def _record(i: int, rid: str) -> dict[str, Any]:
+    page = i % PAGES
+    x = 40 + (i // PAGES) % 10 * 50
+    y = 40 + (i // (PAGES * 10)) % 10 * 75
+    return {
+        "v": 2,
+        "type": "pspdfkit/shape/rectangle",
+        "id": rid,
+        "pageIndex": page,
+        "bbox": [x, y, 40, 30],
+        "strokeColor": "#ff0000",
+        "strokeWidth": 2,
+        "opacity": 0.8,
+        "creatorName": "bench",
+        "createdAt": "2024-05-01T10:00:00Z",
+        "updatedAt": "2024-05-01T10:00:00Z",
+        "name": rid,
+    }
+
+
+def _seed(data_dir: Path, count: int) -> int:
+    """Make a document ``doc`` with ``count`` records on layer ``big``; return their JSON size."""
+    import pymupdf
+    from lamina.model.ids import RecordId, new_record_id
+    from lamina.server.documents import add_document_file
+    from lamina.server.store import LayerWrite, SqliteStore
+    from lamina.sync.state import RecordState
+
+    pdf = data_dir.parent / "doc.pdf"
+    document = pymupdf.open()
+    for _ in range(PAGES):
+        document.new_page(width=595, height=842)
+    document.save(pdf)
+    store = SqliteStore(data_dir)
+    try:
+        info = add_document_file(store, pdf, "doc")
+        records = []
+        size = 0
+        for i in range(count):
+            rid = RecordId(str(new_record_id()))
+            content = _record(i, rid)
+            size += len(json.dumps(content))
+            records.append(
+                RecordState(
+                    rid,
+                    "annotation",
+                    1,
+                    i + 1,
+                    content,
+                    created_at="2024-05-01T10:00:00Z",
+                    updated_at="2024-05-01T10:00:00Z",
+                )
+            )
+        for start in range(0, count, 10_000):
+            part = records[start : start + 10_000]
+            store.commit([LayerWrite("doc", LAYER, info.epoch, start + len(part), part)])
+    finally:
+        store.close()
+    return size
+
+
+# --- measurements, each in a child process -----------------------------------------------------
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _join(url: str, token: str) -> dict[str, float]:
+    from lamina.client.connection import Connection, EventLog
+    from lamina.sync.client_session import ClientSession
+
+    started = time.perf_counter()
+    connection = Connection(ClientSession.new(), url, token, listener=EventLog())
+    connection.start()
+    try:
+        await connection.wait_until(lambda: connection.is_open, idle_timeout=CHILD_TIMEOUT)
+        took = time.perf_counter() - started
+        records = len(connection.session.state.replica)
+    finally:
+        await connection.stop()
+    return {"join_socket": took, "records": records}
+
+
+async def _ready(url: str, token: str, store_dir: str) -> dict[str, float]:
+    from lamina.auth.invite import Invite
+    from lamina.client.document import LaminaDocument
+    from lamina.client.events import ConnectionState
+
+    started = time.perf_counter()
+    doc = await LaminaDocument.open_invite(Invite(url, token), store_dir=Path(store_dir))
+    try:
+        await doc.wait_for_state(ConnectionState.ONLINE)
+        ready = time.perf_counter() - started
+        rss = _rss_mb()
+        count = len(doc.instant_json_records())
+        creates, updates, cpu = [], [], []
+        some = next(iter(doc.instant_json_records()))
+        await doc.disconnect()  # the edit alone, not the push that follows it
+        for i in range(21):
+            c0 = time.process_time()
+            t0 = time.perf_counter()
+            doc.create(
+                {
+                    "v": 2,
+                    "type": "pspdfkit/shape/rectangle",
+                    "pageIndex": 0,
+                    "bbox": [10 + i, 10, 20, 20],
+                    "strokeColor": "#0000ff",
+                }
+            )
+            creates.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            doc.update(some, {"strokeWidth": 1 + i})
+            updates.append(time.perf_counter() - t0)
+            cpu.append((time.process_time() - c0) / 2)
+        path = doc.store_path
+    finally:
+        await doc.close()
+    size = sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
+    return {
+        "ready": ready,
+        "rss_mb": rss,
+        "records": count,
+        "edit_create": statistics.median(creates),
+        "edit_update": statistics.median(updates),
+        "edit_cpu": statistics.median(cpu),
+        "store_mb": size / 1e6,
+    }
+
+
+def _pull(url: str, token: str) -> dict[str, float]:
+    from lamina.commands.scripting import pull_instant_json
+
+    started = time.perf_counter()
+    diff = pull_instant_json(url, token)
+    return {"pull": time.perf_counter() - started, "records": len(diff.get("annotations", []))}
+
+
+async def _layer_pdf(url: str, token: str) -> dict[str, float]:
+    from lamina.commands.scripting import _layer_pdf_async
+
+    started = time.perf_counter()
+    data = await _layer_pdf_async(url, token, False)
+    return {"layer_pdf": time.perf_counter() - started, "pdf_mb": len(data) / 1e6}
+
+
+def _child(args: list[str]) -> None:
+    what, url, token, *rest = args
+    if what == "join":
+        out = asyncio.run(_join(url, token))
+    elif what == "ready":
+        out = asyncio.run(_ready(url, token, rest[0]))
+    elif what == "pull":
+        out = _pull(url, token)
+    else:
+        out = asyncio.run(_layer_pdf(url, token))
+    print(json.dumps(out))
+
+
+def _run_child(*args: str) -> dict[str, Any]:
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", *args],
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT,
+            cwd=REPO,
+        )
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {CHILD_TIMEOUT:g} s"}
+    if done.returncode != 0:
+        tail = (done.stderr.strip().splitlines() or ["?"])[-1]
+        return {"error": tail[:200]}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _http_json(base: str, token: str) -> dict[str, float]:
+    import httpx
+
+    started = time.perf_counter()
+    got = httpx.get(
+        f"{base}/api/documents/doc/layers/{LAYER}/document.json",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=CHILD_TIMEOUT,
+    )
+    took = time.perf_counter() - started
+    if got.status_code != 200:
+        return {"error": f"http {got.status_code}: {got.text[:120]}"}
+    return {"join_http": took, "records": len(got.json().get("annotations", []))}
+
+
+def _measure(count: int) -> dict[str, Any]:
+    from tests.support.server_process import ServerProcess
+
+    with tempfile.TemporaryDirectory(prefix="lamina-growth-") as tmp:
+        data = Path(tmp) / "server"
+        data.mkdir()
+        out: dict[str, Any] = {"json_mb": _seed(data, count) / 1e6}
+        server = ServerProcess(data)
+        server.start()
+        try:
+            token = server.token("doc", layer=LAYER, permissions=["all"])
+            base = f"http://127.0.0.1:{server.port}"
+            steps = [
+                ("join", lambda: _run_child("join", server.url, token)),
+                ("http", lambda: _http_json(base, token)),
+                ("ready", lambda: _run_child("ready", server.url, token, f"{tmp}/client")),
+                ("pull", lambda: _run_child("pull", server.url, token)),
+                ("layer-pdf", lambda: _run_child("layer-pdf", server.url, token)),
+            ]
+            for name, step in steps:
+                result = step()
+                if "error" in result:
+                    print(f"  N={count}: {name} failed: {result['error']}", file=sys.stderr)
+                    out[name + "_error"] = result["error"]
+                out.update(result)
+            out["server_store_mb"] = sum(p.stat().st_size for p in data.glob("*.sqlite3*")) / 1e6
+        finally:
+            server.stop()
+    return out
+
+
+# --- the table ------------------------------------------------------------------------------
+
+ROWS = [
+    # key, label, unit scale, unit, goal kind
+    ("join_socket", "join socket (cold)", 1.0, "s", "linear"),
+    ("join_http", "join http document.json", 1.0, "s", "linear"),
+    ("ready", "client ready", 1.0, "s", "linear"),
+    ("rss_mb", "client RSS when ready", 1.0, "MB", None),
+    ("edit_create", "one local create", 1e6, "µs", None),
+    ("edit_update", "one local update", 1e6, "µs", None),
+    ("edit_cpu", "one local edit, CPU", 1e6, "µs", "flat"),
+    ("pull", "lamina pull", 1.0, "s", "linear"),
+    ("layer_pdf", "lamina layer-pdf", 1.0, "s", "linear"),
+    ("store_mb", "client store size", 1.0, "MB", None),
+    ("server_store_mb", "server store size", 1.0, "MB", None),
+    ("json_mb", "live JSON size", 1.0, "MB", None),
+]
+
+
+def _ratio(kind: str | None, value: float, first: float, n: int, n0: int) -> float | None:
+    if kind is None or first <= 0:
+        return None
+    if kind == "flat":
+        return value / first
+    return (value / first) / (n / n0)
+
+
+def _desktop(worst: tuple[float, str] | None) -> tuple[float, str] | None:
+    """Print ``bench/desktop_scale.py``'s rows (the desktop edit); fold its ratio in."""
+    script = REPO / "bench" / "desktop_scale.py"
+    if not script.exists():
+        print("desktop: bench/desktop_scale.py is not in this tree; headless rows only")
+        return worst
+    done = subprocess.run(
+        [sys.executable, str(script), "1000", "10000"],
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+        cwd=REPO,
+    )
+    lines = done.stdout.strip().splitlines()
+    print("desktop (bench/desktop_scale.py 1000 10000):")
+    for line in lines[:-1]:
+        print("  " + line)
+    if done.returncode != 0 or not lines or not lines[-1].startswith("ratio="):
+        print(f"  failed: {(done.stderr.strip().splitlines() or ['?'])[-1][:200]}")
+        return worst
+    r = float(lines[-1].split("=", 1)[1])
+    if worst is None or r / FLAT_GOAL > worst[0]:
+        return (r / FLAT_GOAL, f"{r:.2f} (desktop edit, N=10,000; goal {FLAT_GOAL})")
+    return worst
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="N up to 10,000 only")
+    parser.add_argument("--sizes", default=None, help="comma-separated N (default 1k,10k,100k)")
+    parser.add_argument(
+        "--desktop", action="store_true", help="also run bench/desktop_scale.py 1000 10000"
+    )
+    parser.add_argument("--child", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        _child(args.child)
+        return
+    if args.sizes:
+        sizes = [int(s) for s in args.sizes.split(",")]
+    else:
+        sizes = [1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]
+    print(f"growth on {os.cpu_count()} cores; one layer, N records, each step a fresh process")
+    results: dict[int, dict[str, Any]] = {}
+    for n in sizes:
+        started = time.perf_counter()
+        results[n] = _measure(n)
+        print(f"  N={n}: measured in {time.perf_counter() - started:.0f} s", flush=True)
+    n0 = sizes[0]
+    header = f"{'':28}" + "".join(f"{n:>12,}" for n in sizes) + f"   ratio (vs N={n0})"
+    print(header)
+    worst: tuple[float, str] | None = None
+    for key, label, scale, unit, kind in ROWS:
+        cells = []
+        ratios = []
+        for n in sizes:
+            value = results[n].get(key)
+            if value is None:
+                cells.append(f"{'fail':>12}")
+                continue
+            cells.append(f"{value * scale:>12.{1 if scale != 1.0 or unit == 'MB' else 3}f}")
+            first = results[n0].get(key)
+            if n != n0 and first is not None:
+                r = _ratio(kind, value, first, n, n0)
+                if r is not None:
+                    ratios.append(f"{n // 1000}k: {r:.2f}")
+                    goal = FLAT_GOAL if kind == "flat" else LINEAR_GOAL
+                    if worst is None or r / goal > worst[0]:
+                        worst = (r / goal, f"{r:.2f} ({label}, N={n:,}; goal {goal})")
+        print(f"{label + ' (' + unit + ')':28}" + "".join(cells) + "   " + ", ".join(ratios))
+    if args.desktop:
+        worst = _desktop(worst)
+    failed = [f"{k} at N={n:,}" for n in sizes for k in results[n] if k.endswith("_error")]
+    if failed:
+        print("failed: " + "; ".join(failed))
+    if worst is None:
+        print("worst: none measured")
+        print("ratio=nan")
+        return
+    print(f"worst goal ratio: {worst[1]}")
+    print(f"ratio={worst[1].split()[0]}")
+
+
+if __name__ == "__main__":
+    main()
