@@ -343,7 +343,9 @@ class LaminaServer:
             if conn.room is not None:
                 conn.room.broadcast_presence()
         elif isinstance(event, DocumentRequested):
-            await self._send_document(conn, event)
+            # A layer PDF of a big layer builds for a long time: the read loop goes on
+            # meanwhile, so the client's pings are answered and its pushes acknowledged.
+            self.spawn(self._send_document_in_turn(conn, event))
         elif isinstance(event, ViewLayerRequested):
             await self._view_layer(conn, event.layer)
         elif isinstance(event, LayersRequested):
@@ -499,6 +501,19 @@ class LaminaServer:
             claims = conn.claims
             if conn.listed_layers is not None and claims and claims.document_id == document_id:
                 self.spawn(self._send_layers(conn))
+
+    async def _send_document_in_turn(self, conn: Connection, request: DocumentRequested) -> None:
+        """Answer ``get_document`` beside the read loop, one request of ``conn`` at a time."""
+        async with conn.document_turn:
+            if conn.closing is not None or conn.room is None:
+                return
+            try:
+                await self._send_document(conn, request)
+            except ConnectionError:
+                pass
+            except Exception:
+                logger.exception("error sending the pdf to %s", conn.describe())
+                conn.close_with("server-error", "internal server error")
 
     async def _send_document(self, conn: Connection, request: DocumentRequested) -> None:
         assert conn.room is not None and conn.room.info is not None

@@ -55,6 +55,8 @@ class Connection:
         self.listed_layers: tuple[str, ...] | None = None
         """The layer list last sent (§4.8); None until the client asks for it."""
         self.closing: tuple[str, str] | None = None
+        self.document_turn = asyncio.Lock()
+        """Held while a ``get_document`` is answered (they are answered one at a time)."""
         self.close_task: asyncio.Task[None] | None = None
         self.opened = time.monotonic()
         self._drain = request.writer.drain

@@ -97,3 +97,26 @@ def test_presence_names_everyone_connected_and_follows_cursor_moves(
         assert {c["name"] for c in msg["clients"]} == everyone - {"n5"}
 
     run(scenario())
+
+
+def test_pushes_are_acknowledged_while_a_layer_pdf_builds(server: ServerThread, doc: str) -> None:
+    """The read loop goes on while ``get_document`` builds the layer PDF (off the loop): a push
+    sent after the request is acknowledged before the PDF arrives, and the client's pings are
+    answered meanwhile (a big layer's build once outlasted the client's ping timeout)."""
+
+    async def scenario() -> None:
+        client, _, _ = await join(server.url, server.token(doc, layer="busy"))
+        ack = await client.push(*(create(note="n" * 200) for _ in range(400)))
+        assert {r["status"] for r in ack["results"]} == {"applied"}
+        await client.send({"type": "get_document", "with_layer": True})
+        await client.send({"type": "push", "changes": [create()]})
+        order: list[str] = []
+        while "document_chunk" not in order or "ack" not in order:
+            frame = await client.recv(timeout=60)
+            order.append(frame["type"])
+            if frame["type"] == "document_chunk":
+                assert frame["count"] >= 1
+        assert order.index("ack") < order.index("document_chunk"), order
+        await client.ws.close()
+
+    run(scenario())
