@@ -473,17 +473,15 @@ class PostgresStore:
         losing it (a crash right after the commit) loses only the hint, which the fan-out's
         poll of every room's ``seq`` makes up for (lamina.server.fanout_postgres).
         """
+        payloads = [_dumps([w.document_id, w.layer, w.seq, self.origin]) for w in writes]
         try:
-            with conn.pipeline(), conn.transaction():
-                conn.execute("SET LOCAL synchronous_commit TO off")
-                for write in writes:
-                    conn.execute(
-                        "SELECT pg_notify(%s, %s)",
-                        (
-                            NOTIFY_CHANNEL,
-                            _dumps([write.document_id, write.layer, write.seq, self.origin]),
-                        ),
-                    )
+            # One statement, its own transaction: set_config(..., true) lasts until that
+            # transaction's commit, which then does not wait for its flush.
+            conn.execute(
+                "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, p) "
+                "FROM unnest(%s::text[]) AS p",
+                (NOTIFY_CHANNEL, payloads),
+            )
         except psycopg.Error as exc:
             # Committed and to be acknowledged; the others catch up by polling.
             logger.warning("cannot announce a commit, the others catch up by polling: %s", exc)
