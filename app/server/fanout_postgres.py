@@ -3,7 +3,7 @@
 Every :meth:`PostgresStore.commit` notifies ``[document, layer, seq, origin]`` on
 :data:`~lamina.server.store_postgres.NOTIFY_CHANNEL` right after its transaction committed
 (not inside it: that would serialize every process's commits, see
-:meth:`PostgresStore._announce`), so the notification exists only if the commit does, and
+:meth:`PostgresStore.announce`), so the notification exists only if the commit does, and
 carries no record content. A
 :class:`PostgresFanout` listens on a connection of its own (a thread: psycopg's blocking
 ``notifies()``); for a notification from another process about a layer this process has a
@@ -92,6 +92,8 @@ class PostgresFanout:
         self.store = store
         self.remote_commits = 0
         """Commits of other processes applied to a room here (for tests and benches)."""
+        self.notes_heard = 0
+        """Commit notifications of other processes received (for tests)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._listening = threading.Event()
@@ -157,6 +159,7 @@ class PostgresFanout:
             logger.warning("ignored a malformed commit notification %r: %s", payload[:80], exc)
             return
         if origin != self.store.origin:
+            self.notes_heard += 1
             # No room here for that layer: nothing to fetch, so the event loop is not woken.
             # (dict.get is atomic; a room made after this looks reads the layer after the
             # commit, which came before its notification.)

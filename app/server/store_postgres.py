@@ -447,6 +447,12 @@ class PostgresStore:
             StoreError: PostgreSQL failed or the connection was lost (nothing acknowledged
                 may be assumed written).
         """
+        self.commit_unannounced(writes)
+        self.announce(writes)
+
+    def commit_unannounced(self, writes: Sequence[LayerWrite]) -> None:
+        """Commit like :meth:`commit` without notifying the other processes (the caller
+        calls :meth:`announce` after; lamina.server.writer does, once its acks are out)."""
         if not writes:
             return
         conn = self._db()
@@ -460,9 +466,8 @@ class PostgresStore:
                 pipeline.sync()  # COMMIT's outcome, before anything is announced
         except psycopg.Error as exc:
             raise StoreError(f"store write failed: {exc}") from exc
-        self._announce(conn, writes)
 
-    def _announce(self, conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -> None:
+    def announce(self, writes: Sequence[LayerWrite]) -> None:
         """Notify the other processes of committed writes (where to look, never content).
 
         Not inside the committing transaction: a transaction that NOTIFYs holds PostgreSQL's
@@ -473,8 +478,11 @@ class PostgresStore:
         losing it (a crash right after the commit) loses only the hint, which the fan-out's
         poll of every room's ``seq`` makes up for (lamina.server.fanout_postgres).
         """
+        if not writes:
+            return
         payloads = [_dumps([w.document_id, w.layer, w.seq, self.origin]) for w in writes]
         try:
+            conn = self._db()
             # One statement, its own transaction: set_config(..., true) lasts until that
             # transaction's commit, which then does not wait for its flush.
             conn.execute(
@@ -482,7 +490,7 @@ class PostgresStore:
                 "FROM unnest(%s::text[]) AS p",
                 (NOTIFY_CHANNEL, payloads),
             )
-        except psycopg.Error as exc:
+        except (psycopg.Error, StoreError) as exc:
             # Committed and to be acknowledged; the others catch up by polling.
             logger.warning("cannot announce a commit, the others catch up by polling: %s", exc)
 
