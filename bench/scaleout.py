@@ -2,7 +2,7 @@
 
 One throw-away PostgreSQL cluster (``fsync=on``), one document. Two measurements:
 
-- changes/s for 1, 2 and 4 server processes: 8 writers, each on a layer of its own (spread
+- changes/s for 1, 2 and 4 server processes: 16 writers, each on a layer of its own (spread
   over the processes round-robin), push one change at a time and wait for its ack, for
   ``--seconds``; printed: acknowledged changes/s. On a 2-core machine the processes share
   the cores with PostgreSQL, so the figure that must hold is "no process count serves fewer
@@ -42,7 +42,8 @@ from tests.support.postgres import PostgresCluster  # noqa: E402
 from tests.support.protocol_client import Client, create, join  # noqa: E402
 from tests.support.server_process import ServerProcess  # noqa: E402
 
-WRITERS = 8
+WRITERS = 16
+"""Writers, each on a layer of its own; enough that none passes the server's 100 messages/s."""
 FANOUT_RATE = 50.0
 
 
