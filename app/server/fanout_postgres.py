@@ -1,8 +1,10 @@
 """Fan-out across server processes on one PostgreSQL: LISTEN for commits, fetch, relay (§8).
 
 Every :meth:`PostgresStore.commit` notifies ``[document, layer, seq, origin]`` on
-:data:`~lamina.server.store_postgres.NOTIFY_CHANNEL` inside its transaction, so the
-notification exists only if the commit does, and carries no record content. A
+:data:`~lamina.server.store_postgres.NOTIFY_CHANNEL` right after its transaction committed
+(not inside it: that would serialize every process's commits, see
+:meth:`PostgresStore.announce`), so the notification exists only if the commit does, and
+carries no record content. A
 :class:`PostgresFanout` listens on a connection of its own (a thread: psycopg's blocking
 ``notifies()``); for a notification from another process about a layer this process has a
 room for, it reads what the room lacks from the store (:meth:`PostgresStore.changes_since`),
@@ -90,6 +92,8 @@ class PostgresFanout:
         self.store = store
         self.remote_commits = 0
         """Commits of other processes applied to a room here (for tests and benches)."""
+        self.notes_heard = 0
+        """Commit notifications of other processes received (for tests)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = threading.Event()
         self._listening = threading.Event()
@@ -155,7 +159,12 @@ class PostgresFanout:
             logger.warning("ignored a malformed commit notification %r: %s", payload[:80], exc)
             return
         if origin != self.store.origin:
-            self._call(self._advanced, str(document_id), str(layer), int(seq))
+            self.notes_heard += 1
+            # No room here for that layer: nothing to fetch, so the event loop is not woken.
+            # (dict.get is atomic; a room made after this looks reads the layer after the
+            # commit, which came before its notification.)
+            if self.server.rooms.get((str(document_id), str(layer))) is not None:
+                self._call(self._advanced, str(document_id), str(layer), int(seq))
             if int(seq) == 1:
                 # A layer's first commit may make it listed (§4.8): say so here too.
                 self._call(self.server.announce_layers, str(document_id))

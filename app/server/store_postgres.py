@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -70,6 +71,8 @@ from lamina.server.store import (
 )
 from lamina.sync.state import RecordState
 from ulid import ULID
+
+logger = logging.getLogger("lamina.server")
 
 NOTIFY_CHANNEL = "lamina_commits"
 """Every commit notifies ``[document_id, layer, seq, origin]`` (JSON) on this channel."""
@@ -444,17 +447,52 @@ class PostgresStore:
             StoreError: PostgreSQL failed or the connection was lost (nothing acknowledged
                 may be assumed written).
         """
+        self.commit_unannounced(writes)
+        self.announce(writes)
+
+    def commit_unannounced(self, writes: Sequence[LayerWrite]) -> None:
+        """Commit like :meth:`commit` without notifying the other processes (the caller
+        calls :meth:`announce` after; lamina.server.writer does, once its acks are out)."""
         if not writes:
             return
         conn = self._db()
         try:
             # Pipeline mode: BEGIN and each layer's UPDATE go in one round trip, the records,
             # change ids and COMMIT in the next (bench/store_drivers.py: ~2x commits/s).
-            with conn.pipeline() as pipeline, conn.transaction():
-                for write in writes:
-                    self._write_layer(conn, write, pipeline)
+            with conn.pipeline() as pipeline:
+                with conn.transaction():
+                    for write in writes:
+                        self._write_layer(conn, write, pipeline)
+                pipeline.sync()  # COMMIT's outcome, before anything is announced
         except psycopg.Error as exc:
             raise StoreError(f"store write failed: {exc}") from exc
+
+    def announce(self, writes: Sequence[LayerWrite]) -> None:
+        """Notify the other processes of committed writes (where to look, never content).
+
+        Not inside the committing transaction: a transaction that NOTIFYs holds PostgreSQL's
+        one notification-queue lock from its pre-commit through its WAL flush, so every
+        process's commits would wait in line, one fsync each, and never share a flush (more
+        processes served fewer changes/s: README "Hosting on PostgreSQL"). This transaction
+        commits without waiting for its flush, so it holds that lock only for microseconds;
+        losing it (a crash right after the commit) loses only the hint, which the fan-out's
+        poll of every room's ``seq`` makes up for (lamina.server.fanout_postgres).
+        """
+        if not writes:
+            return
+        payloads = [_dumps([w.document_id, w.layer, w.seq, self.origin]) for w in writes]
+        try:
+            conn = self._db()
+            # One statement, its own transaction: set_config(..., true) lasts until that
+            # transaction's commit, which then does not wait for its flush.
+            conn.execute(
+                "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, p) "
+                "FROM unnest(%s::text[]) AS p",
+                (NOTIFY_CHANNEL, payloads),
+            )
+        except (psycopg.Error, StoreError) as exc:
+            # Committed and to be acknowledged; the others catch up by polling.
+            logger.warning("cannot announce a commit, the others catch up by polling: %s", exc)
 
     def _write_layer(
         self, conn: psycopg.Connection[Any], write: LayerWrite, pipeline: psycopg.Pipeline
@@ -512,12 +550,6 @@ class PostgresStore:
                         for change_id, result in write.change_results
                     ],
                 )
-        # Delivered to every listening process when (and only if) this transaction commits;
-        # never record content, only where to look (lamina.server.fanout_postgres).
-        conn.execute(
-            "SELECT pg_notify(%s, %s)",
-            (NOTIFY_CHANNEL, _dumps([write.document_id, write.layer, write.seq, self.origin])),
-        )
 
     def _create_layer(
         self, conn: psycopg.Connection[Any], write: LayerWrite, pipeline: psycopg.Pipeline

@@ -13,6 +13,7 @@ from lamina.server.store_postgres import PostgresStore
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread, create, join, run, update
 from tests.support.server_process import ServerProcess
+from tests.support.waiting import eventually
 
 
 def test_a_client_on_each_of_two_servers_sees_the_others_changes_live(
@@ -117,3 +118,43 @@ def test_two_lamina_serve_processes_on_one_postgres_relay_to_each_other(
         one.stop()
         two.stop()
     assert not list(data.glob("*.sqlite3"))  # everything went to PostgreSQL
+
+
+def test_a_server_with_no_room_for_a_layer_ignores_its_notifications(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Every process hears every commit; one without clients on that layer must not spend its
+    # event loop on it (4 processes each handled every change: more processes, fewer/s).
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document()
+        fanout = two.fanout
+        assert fanout is not None
+        handled: list[tuple[str, str, int]] = []
+        advanced = fanout._advanced
+
+        def counting(document_id: str, layer: str, seq: int) -> None:
+            handled.append((document_id, layer, seq))
+            advanced(document_id, layer, seq)
+
+        fanout._advanced = counting  # type: ignore[method-assign]
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.url, one.token(doc, user_id="ann", layer="a"))
+            for _ in range(5):
+                await ann.push(create())
+            await eventually(lambda: fanout.notes_heard >= 5, what="5 notifications heard")
+            assert handled == []
+            # Now a client on server two for that layer: its notifications count there.
+            bob, _, _ = await join(two.url, two.token(doc, user_id="bob", layer="a"))
+            last = await ann.push(create())
+            relayed = await bob.recv_type("changes")
+            assert relayed["seq"] == last["seq"]
+            await ann.ws.close()
+            await bob.ws.close()
+
+        run(scenario())
+        assert {seq for _, _, seq in handled} == {6}

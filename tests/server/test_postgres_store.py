@@ -3,9 +3,13 @@ never both hand out, and no commit claimed when the connection died in the middl
 
 from __future__ import annotations
 
+import asyncio
+import json
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -14,6 +18,7 @@ from lamina.server.errors import StoreError
 from lamina.server.migrate_schema import MIGRATIONS, SCHEMA_VERSION
 from lamina.server.store import LayerAdvancedError, LayerWrite
 from lamina.server.store_postgres import PostgresStore
+from lamina.server.writer import GroupCommitWriter
 from lamina.sync.state import RecordState
 
 from tests.conftest import corpus_pdf
@@ -147,4 +152,70 @@ def test_a_backend_terminated_mid_commit_raises_and_nothing_is_written(postgres_
     assert (loaded.seq, [r.id for r in loaded.records]) == (1, ["A"])
     store.commit([LayerWrite("d", "r", epoch, 2, [_record("C", 2)], base_seq=1)])
     assert store.layer_seq("d", "r") == 2
+    store.close()
+
+
+def test_a_commit_is_announced_after_its_transaction_not_inside_it(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # A NOTIFY inside the writing transaction holds PostgreSQL's one notification-queue lock
+    # through that transaction's WAL flush: every process's commits then wait in line, one
+    # fsync each (4 processes served fewer changes/s than 1). Read what the store sent.
+    store, epoch = _store_with_doc(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        listener.execute("LISTEN lamina_commits")
+        trace = tmp_path / "libpq.trace"
+        with trace.open("w") as out:
+            conn = store._db()
+            conn.pgconn.trace(out.fileno())
+            try:
+                store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+            finally:
+                conn.pgconn.untrace()
+        notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+    assert len(notes) == 1 and json.loads(notes[0])[:3] == ["d", "r", 1]
+    sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line or " F " in line]
+    statements = [line for line in sent if "Parse" in line or "Query" in line]
+    order = [
+        word
+        for line in statements
+        for word in ("INSERT INTO records", "COMMIT", "pg_notify")
+        if word in line
+    ]
+    assert order.index("pg_notify") > order.index("COMMIT") > order.index("INSERT INTO records")
+    store.close()
+
+
+class _HeldAnnouncements(PostgresStore):
+    """Announces only once the test says so."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.release = threading.Event()
+
+    def announce(self, writes: Sequence[LayerWrite]) -> None:
+        assert self.release.wait(30)
+        super().announce(writes)
+
+
+def test_the_writer_acks_before_it_announces(postgres_url: str) -> None:
+    # The announcement is a round trip of its own: acks must not wait for it.
+    _store_with_doc(postgres_url)[0].close()
+    store = _HeldAnnouncements(postgres_url)
+    epoch = store.get_document("d").epoch  # type: ignore[union-attr]
+    writer = GroupCommitWriter(store)
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        listener.execute("LISTEN lamina_commits")
+
+        async def push() -> None:
+            write = LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)
+            await asyncio.wait_for(writer.submit(write), 20)
+
+        asyncio.run(push())
+        assert store.layer_seq("d", "r") == 1
+        assert list(listener.notifies(timeout=0.2)) == []
+        store.release.set()
+        notes = [n.payload for n in listener.notifies(timeout=10, stop_after=1)]
+    assert len(notes) == 1 and json.loads(notes[0])[:3] == ["d", "r", 1]
+    writer.close()
     store.close()
