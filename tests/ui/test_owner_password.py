@@ -7,13 +7,24 @@ from pathlib import Path
 
 from lamina.model.records import InkAnnotation
 from lamina.ui.main_window import MainWindow
-from PySide6.QtWidgets import QInputDialog
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+from pytestqt.exceptions import TimeoutError as QtTimeoutError
 
 from tests.conftest import corpus_pdf
 from tests.ui.test_forms import draw_ink
 
 NO_ANNOTATE = corpus_pdf("encrypted-aes256-owner-only-no-annotate")
 OWNER_PASSWORD = "master"
+
+
+def _state(window: MainWindow) -> str:
+    """What the window shows, for a failure message."""
+    opening = window.opener.opening
+    boxes = [b.text() for b in window.findChildren(QMessageBox) if b.isVisible()]
+    return (
+        f"session={window.session!r} read_only={window.view.read_only} "
+        f"opening={opening!r} status={window.statusBar().currentMessage()!r} dialogs={boxes}"
+    )
 
 
 def owner_dialog(window: MainWindow) -> QInputDialog | None:
@@ -42,7 +53,12 @@ def test_opening_asks_for_the_owner_password_and_the_right_one_makes_it_annotata
     again.setTextValue(OWNER_PASSWORD)
     again.accept()
     # The document opens again with the password in a worker thread (slow on a busy machine).
-    qtbot.waitUntil(lambda: window.session is not None and not window.view.read_only, timeout=30000)
+    try:
+        qtbot.waitUntil(
+            lambda: window.session is not None and not window.view.read_only, timeout=30000
+        )
+    except QtTimeoutError as exc:
+        raise AssertionError(f"not annotatable after the owner password: {_state(window)}") from exc
     assert window.session is not None and window.session.read_only_reason is None
     window.view.set_zoom(1.0)
     window.view.go_to_page(0)
