@@ -196,12 +196,12 @@ class LocalStore:
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=5000")
             conn.executescript(_SCHEMA)
+            # OR IGNORE: another window or process may be creating the same store right now.
+            conn.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', ?)", (str(SCHEMA_VERSION),)
+            )
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            if row is None:
-                conn.execute(
-                    "INSERT INTO meta(key, value) VALUES('schema', ?)", (str(SCHEMA_VERSION),)
-                )
-            elif json.loads(row[0]) > SCHEMA_VERSION:
+            if json.loads(row[0]) > SCHEMA_VERSION:
                 raise StoreError(
                     f"local store {path} is from a newer lamina (schema {row[0]}, "
                     f"this one reads {SCHEMA_VERSION})"

@@ -100,6 +100,8 @@ class DocumentOpener(QObject):
         super().__init__(window)
         self.window = window
         self.opening: asyncio.Task[None] | None = None
+        self._local_opening: dict[Path, asyncio.Task[None]] = {}
+        """The local openings in progress, by file (one file's openings go one after another)."""
         """The document being opened in the background, if any."""
         self.joining: JoinProgress | None = None
         """The progress dialog of the last review joined (closed once it opened or failed)."""
@@ -136,7 +138,15 @@ class DocumentOpener(QObject):
         if pdf.read_only_reason is not None:
             self.ask_owner_password(path, pdf)
 
+        key = path.resolve()
+        previous = self._local_opening.get(key)
+
         async def attach() -> None:
+            if previous is not None and not previous.done():
+                # An earlier opening in this window (the same file without its owner
+                # password, say) reads the same local store: it finishes, and closes what it
+                # opened, before this one opens the store again.
+                await asyncio.wait([previous])
             try:
                 client_doc = await documents.open_local(path, password)
             except (LaminaError, OSError) as exc:
@@ -172,7 +182,14 @@ class DocumentOpener(QObject):
                 return
             window.attach_document(client_doc, path, path.name, model=model)
 
-        self.opening = ensure_loop().create_task(attach(), name="lamina-open")
+        task = ensure_loop().create_task(attach(), name="lamina-open")
+        self.opening = self._local_opening[key] = task
+
+        def done(_task: asyncio.Task[None]) -> None:
+            if self._local_opening.get(key) is task:
+                del self._local_opening[key]
+
+        task.add_done_callback(done)
         return True
 
     def ask_owner_password(self, path: Path, pdf: PdfDocument) -> QInputDialog:
