@@ -153,14 +153,29 @@ def render_tile(
         RenderTooLargeError: the tile is larger than :data:`MAX_RENDER_PIXELS`.
         ValueError: ``clip`` is empty.
     """
+    pixels = _tile_pixels(clip)
+    display_list = doc.display_list(page_index, annots).this
+    return _draw_tile(display_list, mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0), pixels, byte_order)
+
+
+def _tile_pixels(clip: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+    """Return ``clip`` as whole pixels (ValueError when it is empty)."""
     x0, y0, x1, y1 = (int(v) for v in clip)
     if x1 <= x0 or y1 <= y0:
         raise ValueError(f"tile {clip} is empty: x1 must exceed x0 and y1 must exceed y0")
-    display_list = doc.display_list(page_index, annots).this
-    irect = mupdf.FzIrect(x0, y0, x1, y1)
+    return x0, y0, x1, y1
+
+
+def _draw_tile(
+    display_list: Any, ctm: Any, pixels: tuple[int, int, int, int], byte_order: str
+) -> RenderedImage:
+    """Draw the ``pixels`` rectangle of ``display_list`` placed by ``ctm`` on white.
+
+    The caller holds :data:`~lamina.pdf.document.MUPDF_LOCK`.
+    """
+    x0, y0, x1, y1 = pixels
     colorspace, pixel_format = _colorspace(byte_order)
-    pixmap = _new_white_pixmap(irect, colorspace)
-    ctm = mupdf.FzMatrix(zoom, 0, 0, zoom, 0, 0)
+    pixmap = _new_white_pixmap(mupdf.FzIrect(x0, y0, x1, y1), colorspace)
     device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pixmap)
     try:
         mupdf.fz_run_display_list(

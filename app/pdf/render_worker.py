@@ -48,11 +48,10 @@ from pathlib import Path
 from lamina.pdf.appearance_repair import repair_page
 from lamina.pdf.document import MUPDF_LOCK, PdfDocument, open_pdf
 from lamina.pdf.errors import PdfError
-from lamina.pdf.render import (  # the private helpers: one way to make a white tile
+from lamina.pdf.render import (  # the private helpers: one way to draw a tile
     RenderedImage,
-    _colorspace,
-    _image,
-    _new_white_pixmap,
+    _draw_tile,
+    _tile_pixels,
     render_tile,
 )
 from pymupdf import mupdf
@@ -508,25 +507,14 @@ def _render_turned(
     doc: PdfDocument, page: int, zoom: float, clip: Clip, rotation: int
 ) -> RenderedImage:
     """Render a tile of a page the view turns by ``rotation`` degrees (90, 180 or 270)."""
-    x0, y0, x1, y1 = (int(v) for v in clip)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"tile {clip} is empty: x1 must exceed x0 and y1 must exceed y0")
+    pixels = _tile_pixels(clip)
     with MUPDF_LOCK:
         display_list = doc.display_list(page, True).this
         bounds = mupdf.fz_bound_display_list(display_list)
         ctm = mupdf.fz_concat(mupdf.fz_scale(zoom, zoom), mupdf.fz_rotate(rotation))
         turned = mupdf.fz_transform_rect(bounds, ctm)
         ctm = mupdf.fz_concat(ctm, mupdf.fz_translate(-turned.x0, -turned.y0))
-        colorspace, pixel_format = _colorspace(_NATIVE_ORDER)
-        pixmap = _new_white_pixmap(mupdf.FzIrect(x0, y0, x1, y1), colorspace)
-        device = mupdf.fz_new_draw_device(mupdf.FzMatrix(), pixmap)
-        try:
-            mupdf.fz_run_display_list(
-                display_list, device, ctm, mupdf.FzRect(x0, y0, x1, y1), mupdf.FzCookie()
-            )
-        finally:
-            mupdf.fz_close_device(device)
-        return _image(pixmap, pixel_format)
+        return _draw_tile(display_list, ctm, pixels, _NATIVE_ORDER)
 
 
 _HIDDEN_FLAG = 2
