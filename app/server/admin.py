@@ -303,7 +303,9 @@ class HostAdmin:
             text = ""
         if text:
             return text
-        secret = secrets.token_urlsafe(32)
+        # Hex, not URL-safe base64: a secret that begins with '-' reads as an option on
+        # command lines (`--api-auth-token SECRET`).
+        secret = secrets.token_hex(32)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         write_bytes_atomically(path, (secret + "\n").encode(), mode=0o600)
         return secret
