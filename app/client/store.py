@@ -51,6 +51,19 @@ CREATE TABLE IF NOT EXISTS document (sha256 TEXT PRIMARY KEY, data BLOB NOT NULL
 """
 
 
+def _schema_row(conn: sqlite3.Connection) -> tuple[str] | None:
+    """Return the store's schema row, or None when the file has none yet (a new file)."""
+    if (
+        conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+        ).fetchone()
+        is None
+    ):
+        return None
+    row: tuple[str] | None = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    return row
+
+
 def default_store_dir() -> Path:
     """Return the directory of the client's local stores (in the user data directory)."""
     return Path(platformdirs.user_data_dir("lamina", appauthor=False)) / "client"
@@ -195,12 +208,18 @@ class LocalStore:
             # FULL makes each commit durable in WAL mode, not only consistent.
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=5000")
-            conn.executescript(_SCHEMA)
-            # OR IGNORE: another window or process may be creating the same store right now.
-            conn.execute(
-                "INSERT OR IGNORE INTO meta(key, value) VALUES('schema', ?)", (str(SCHEMA_VERSION),)
-            )
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            row = _schema_row(conn)
+            if row is None:
+                # A new file: create it in one write transaction. An existing store is only
+                # read here, so opening never waits for (or starves behind) another writer.
+                # OR IGNORE: another window or process may be creating the same store now.
+                conn.executescript(
+                    f"BEGIN IMMEDIATE;{_SCHEMA}INSERT OR IGNORE INTO meta(key, value) "
+                    f"VALUES('schema', '{SCHEMA_VERSION}');COMMIT;"
+                )
+                row = _schema_row(conn)
+            if row is None:
+                raise StoreError(f"{path} is not a usable local store: it has no schema row")
             if json.loads(row[0]) > SCHEMA_VERSION:
                 raise StoreError(
                     f"local store {path} is from a newer lamina (schema {row[0]}, "

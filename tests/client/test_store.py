@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -73,6 +74,29 @@ def test_a_file_that_is_not_a_store_gives_a_clear_error(tmp_path: Path) -> None:
     bad.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a usable local store"):
         LocalStore.open(bad)
+
+
+def test_an_existing_store_opens_while_another_process_holds_its_write_lock(
+    tmp_path: Path,
+) -> None:
+    # A window writing without pause must not keep a second opener (another window, `lamina
+    # pull`) out: opening an existing store only reads. Before, it waited 5 s and failed
+    # with "database is locked" (seen in CI behind the SIGKILL writer below).
+    path = tmp_path / "s.sqlite3"
+    first = LocalStore.open(path)
+    with first.write() as w:
+        w.put_changes([{"change_id": "c1", "record_id": "r1", "op": "delete"}])
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA busy_timeout=0")
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        second = LocalStore.open(path)
+        assert second.outbox_size() == 1
+        second.close()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        first.close()
 
 
 _WRITER = """
