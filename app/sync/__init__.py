@@ -240,8 +240,9 @@ The contract it implements is DESIGN.md §4; the wire format below is ours.
     7.2 ``token-expired``, ``unauthorized`` and ``forbidden`` are final: the client stops
         retrying and tells the user to get a new invite. Other closes are retried with
         exponential backoff and jitter.
-    7.3 A flood (more than ``RATE_LIMIT`` messages per second sustained, token bucket) is
-        answered with ``rate-limited`` and a close; other clients are unaffected. Bytes,
+    7.3 A flood (more than ``Limits.messages_per_second`` frames per second sustained, a
+        token bucket of the connection's own) is answered with ``rate-limited`` and a
+        close; other clients are unaffected. Bytes,
         changes and joins per second are token buckets too, shared by every connection of
         one token (``Limits``), as are ``push_bytes``, ``changes_per_push``,
         ``presence_bytes`` and ``connections_per_token``. Past its byte or change budget a
@@ -280,7 +281,6 @@ from lamina.sync.local_replica import LocalReplica
 from lamina.sync.messages import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
-    RATE_LIMIT,
     DocumentInfo,
     PresenceClient,
     Welcome,
@@ -314,7 +314,6 @@ from lamina.sync.state import (
 __all__ = [
     "MAX_FRAME_BYTES",
     "PROTOCOL_VERSION",
-    "RATE_LIMIT",
     "Actor",
     "AllowAll",
     "CatchUp",

@@ -34,12 +34,6 @@ PROTOCOL_VERSION = 1
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 """Largest frame either side accepts (§1.2)."""
 
-RATE_LIMIT = 100.0
-"""Messages per second a client may send, sustained (§7.3)."""
-
-RATE_BURST = 200.0
-"""Messages a client may send at once before the rate limit applies (token bucket size)."""
-
 DOCUMENT_CHUNK_BYTES = 256 * 1024
 """Largest payload (before base64) of one ``document_chunk`` (§5.4)."""
 

@@ -32,8 +32,6 @@ from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, close_co
 from lamina.sync.layer import LayerState
 from lamina.sync.messages import (
     DOCUMENT_CHUNK_BYTES,
-    RATE_BURST,
-    RATE_LIMIT,
     DocumentChunk,
     Error,
     GetDocument,
@@ -245,8 +243,6 @@ class ServerSession:
     def __init__(
         self,
         *,
-        rate_limit: float = RATE_LIMIT,
-        burst: float = RATE_BURST,
         limits: Limits | None = None,
     ) -> None:
         self._phases = PhaseMachine(SERVER_RULES)
@@ -259,9 +255,7 @@ class ServerSession:
         self.view_layers: set[str] = set()
         self._user_id: str | None = None
         self._frames: list[str | Iterator[str]] = []
-        self._rate = rate_limit
-        self._burst = burst
-        self._tokens = burst
+        self._tokens = self.limits.messages_burst
         self._last_time: float | None = None
         self._throttle = 0.0
         self._throttled_since: float | None = None
@@ -326,12 +320,15 @@ class ServerSession:
 
     def _spend_token(self, now: float) -> None:
         # §7.3: token bucket; time comes from the caller (§1.3).
+        rate, burst = self.limits.messages_per_second, self.limits.messages_burst
         if self._last_time is not None and now > self._last_time:
-            self._tokens = min(self._burst, self._tokens + (now - self._last_time) * self._rate)
+            self._tokens = min(burst, self._tokens + (now - self._last_time) * rate)
         self._last_time = now if self._last_time is None else max(self._last_time, now)
         if self._tokens < 1:
-            raise RemoteProtocolError(
-                f"more than {self._rate:g} messages per second", code="rate-limited"
+            raise LimitExceeded(
+                "messages_per_second",
+                f"more than {rate:g} messages per second",
+                code="rate-limited",
             )
         self._tokens -= 1
 

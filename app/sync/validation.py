@@ -49,6 +49,9 @@ class Limits:
         layers_per_document: layers one document may have.
         presence_bytes: largest presence state of one connection, encoded as JSON.
         connections_per_token: connections one token may hold open at once.
+        messages_per_second: frames one connection may send per second, sustained (§7.3);
+            unlike the buckets below it is the connection's own.
+        messages_burst: frames one connection may send at once (token bucket size).
         changes_per_second: changes a connection may push per second, sustained.
         changes_burst: changes a connection may push at once (token bucket size).
         bytes_per_second: bytes a connection may send per second, sustained.
@@ -77,6 +80,8 @@ class Limits:
     layers_per_document: int = 1000
     presence_bytes: int = 4096
     connections_per_token: int = 32
+    messages_per_second: float = 100.0
+    messages_burst: float = 200.0
     changes_per_second: float = 1000.0
     changes_burst: float = 5000.0
     bytes_per_second: float = 1024 * 1024

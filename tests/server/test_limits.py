@@ -262,3 +262,45 @@ def test_lamina_serve_reads_every_limit_from_its_flags() -> None:
     limits = Limits.from_args(args)
     assert (limits.records_per_layer, limits.token_leeway) == (7, 2.5)
     assert limits.push_bytes == Limits().push_bytes
+
+
+def test_the_message_rate_is_a_limit_and_its_refusal_names_it_7_3(
+    server: ServerThread, docs: tuple[str, str]
+) -> None:
+    # Before, the 100 messages/s of §7.3 was a constant no flag could change, and its refusal
+    # named no limit.
+    from lamina.sync.validation import configure_limits
+
+    doc, other = docs
+
+    async def scenario() -> None:
+        acked = await _acked(server, doc)
+        configure_limits(Limits(messages_per_second=1.0, messages_burst=5))
+        client, _, _ = await join(server.url, _token(server, doc, "chatty"))
+        presence = json.dumps({"type": "presence", "state": {"page": 1}})
+        for _ in range(8):
+            try:
+                await client.ws.send(presence)
+            except ConnectionClosed:
+                break
+        code, frames = await client.closed()
+        assert code == 4429
+        assert frames[-1]["code"] == "rate-limited"
+        assert frames[-1]["limit"] == "messages_per_second"
+        configure_limits(Limits())
+        await _bystanders_served(server, doc, other, acked)
+
+    try:
+        run(scenario())
+    finally:
+        configure_limits(Limits())
+
+
+def test_the_message_rate_has_a_flag() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    Limits.add_arguments(parser)
+    args = parser.parse_args(["--limit-messages-per-second", "250", "--limit-messages-burst", "9"])
+    limits = Limits.from_args(args)
+    assert (limits.messages_per_second, limits.messages_burst) == (250.0, 9.0)
