@@ -39,7 +39,11 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from lamina.model.errors import LaminaError
-from lamina.sync.messages import PresenceClient, PresenceList, decode_message
+from lamina.sync.message_decoder import decode_message
+from lamina.sync.messages import (
+    PresenceClient,
+    PresenceList,
+)
 
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer

@@ -278,13 +278,13 @@ from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, SyncErro
 from lamina.sync.form_fields import FormFields
 from lamina.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
 from lamina.sync.local_replica import LocalReplica
+from lamina.sync.message_decoder import decode_message
 from lamina.sync.messages import (
     MAX_FRAME_BYTES,
     PROTOCOL_VERSION,
     DocumentInfo,
     PresenceClient,
     Welcome,
-    decode_message,
     encode_message,
 )
 from lamina.sync.phases import ClientPhase, ServerPhase

@@ -50,6 +50,7 @@ from lamina.sync.local_replica import (
     new_change_id,
     replay_changes,
 )
+from lamina.sync.message_decoder import decode_message
 from lamina.sync.messages import (
     Ack,
     Changes,
@@ -66,7 +67,6 @@ from lamina.sync.messages import (
     UnviewLayer,
     ViewLayer,
     Welcome,
-    decode_message,
     encode_message,
 )
 from lamina.sync.phases import CLIENT_RULES, ClientPhase, PhaseMachine, Step
@@ -239,7 +239,7 @@ class ClientSession(LocalReplica):
             LocalProtocolError: the connection is not open.
         """
         self._phases.advance(Step.SEND, "list_layers")
-        self._frames.append(encode_message(ListLayers()))  # type: ignore[arg-type]
+        self._frames.append(encode_message(ListLayers()))
 
     def unview_layer(self, layer: str) -> None:
         """Stop viewing ``layer`` (§5.3): the server relays nothing more of it.
@@ -248,7 +248,7 @@ class ClientSession(LocalReplica):
             LocalProtocolError: the connection is not open.
         """
         self._phases.advance(Step.SEND, "unview_layer")
-        self._frames.append(encode_message(UnviewLayer(layer)))  # type: ignore[arg-type]
+        self._frames.append(encode_message(UnviewLayer(layer)))
 
     def adopt_server_state(self) -> list[ClientEvent]:
         """After :class:`ServerBehind`, accept the server's state and resume (§3.4, §6.6).

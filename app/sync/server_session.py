@@ -30,6 +30,7 @@ from lamina.model.ids import RecordId
 from lamina.sync.catch_up import CatchUp, Visibility, catch_up_for
 from lamina.sync.errors import LocalProtocolError, RemoteProtocolError, close_code_for
 from lamina.sync.layer import LayerState
+from lamina.sync.message_decoder import check_frame_size, decode_message
 from lamina.sync.messages import (
     DOCUMENT_CHUNK_BYTES,
     DocumentChunk,
@@ -45,8 +46,6 @@ from lamina.sync.messages import (
     UnviewLayer,
     ViewLayer,
     Welcome,
-    check_frame_size,
-    decode_message,
     encode_message,
     encode_parts,
     iter_parts,
@@ -434,7 +433,7 @@ class ServerSession:
 
     def send_layers(self, layers: Sequence[str]) -> None:
         """Queue the ``layers`` list (§4.8): the layers this token may view, by name."""
-        self._frames.append(encode_message(LayerList(tuple(layers))))  # type: ignore[arg-type]
+        self._frames.append(encode_message(LayerList(tuple(layers))))
 
     def frames_to_send(self) -> list[str]:
         """Return and forget the frames queued for the client, in order (streamed parts

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lamina.model.ids import RecordId
 from lamina.sync.errors import RemoteProtocolError
+from lamina.sync.message_decoder import decode_message
 from lamina.sync.messages import (
     MAX_FRAME_BYTES,
     Ack,
@@ -27,7 +28,6 @@ from lamina.sync.messages import (
     Snapshot,
     ViewLayer,
     Welcome,
-    decode_message,
     encode_message,
 )
 from lamina.sync.state import ChangeResult, CreateChange, DeleteChange, RecordState, UpdateChange

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from lamina.sync.errors import LocalProtocolError, RemoteProtocolError
-from lamina.sync.messages import _FROM_CLIENT, _FROM_SERVER
+from lamina.sync.message_decoder import _FROM_CLIENT, _FROM_SERVER
 from lamina.sync.phases import (
     CLIENT_RULES,
     SERVER_RULES,
