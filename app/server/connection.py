@@ -58,6 +58,8 @@ class Connection:
         self.document_turn = asyncio.Lock()
         """Held while a ``get_document`` is answered (they are answered one at a time)."""
         self.close_task: asyncio.Task[None] | None = None
+        self.sent_close_code: int | None = None
+        """The close code this server sent (None until it closes the socket itself)."""
         self.opened = time.monotonic()
         self._drain = request.writer.drain
         self._queue: collections.deque[bytes | Iterator[str]] = collections.deque()
@@ -261,11 +263,20 @@ class Connection:
 
     async def close_socket(self, close_code: int, message: str) -> None:
         """Close the socket with ``close_code`` and (the first 120 bytes of) ``message``."""
+        self.sent_close_code = close_code
         await self.ws.close(code=close_code, message=message[:120].encode())
 
     @property
     def close_code(self) -> int | None:
-        """The socket's close code once closed (None while open)."""
+        """The socket's close code once closed (None while open): the one this server sent
+        when it closed first, else the client's.
+
+        (aiohttp keeps the code of the closing frame it read last; a client that errors out
+        at our ``error`` frame may close with its own code, 1011 from ``websockets``, before
+        ours reaches it, and the log then named the wrong reason.)
+        """
+        if self.sent_close_code is not None:
+            return self.sent_close_code
         return self.ws.close_code
 
 

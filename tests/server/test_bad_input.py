@@ -214,3 +214,23 @@ def test_read_only_token_cannot_write(server: ServerThread, doc: str) -> None:
         await _still_serves(server, doc)
 
     run(scenario())
+
+
+def test_the_log_names_the_close_code_the_server_sent_7_1(
+    server: ServerThread, doc: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A client that errors out at our `error` frame may close with its own code before ours
+    # reaches it (`websockets` closes with 1011 when its block raises); the log named that
+    # code beside our reason ("closed 1011 ... (forbidden: ...)").
+    async def scenario() -> None:
+        client = await _hello_raw(server, server.token(doc, permissions=["write"]))
+        await client.ws.close(code=1011, reason="client gave up")
+
+    with caplog.at_level("INFO", logger="lamina.server"):
+        run(scenario())
+        deadline = time.monotonic() + 10
+        while " closed " not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+    closed = [r.getMessage() for r in caplog.records if " closed " in r.getMessage()]
+    assert len(closed) == 1, caplog.text
+    assert " closed 4403 " in closed[0] and "(forbidden:" in closed[0], closed[0]
