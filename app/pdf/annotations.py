@@ -69,7 +69,7 @@ from lamina.model.records import (
 from lamina.pdf import annotation_keys as keys
 from lamina.pdf.document import LockSlices, PdfDocument, serialized
 from lamina.pdf.geometry import PageGeometry
-from lamina.pdf.private_data import with_private
+from lamina.pdf.private_data import untouched_record, with_private
 from lamina.pdf.stamp_images import IMAGE_INFO_KEY, IMAGE_STAMP_NAMES, stamp_image
 from lamina.pdf.values import (
     BORDER_STYLES_FROM_PDF,
@@ -139,14 +139,19 @@ def _read_records_and_attachments(
             if subtype in _SKIPPED_SUBTYPES:
                 continue
             slices.breathe()
-            try:
-                record = _read_one(
-                    doc, page, page_index, geometry, xref, subtype, links, widgets, attachments
-                )
-            except (RuntimeError, ValueError, TypeError, KeyError) as exc:
-                log.warning("annotation %d on page %d could not be read: %s", xref, page_index, exc)
-                record = _unknown(doc, page_index, geometry, xref, subtype)
-            record = _required_fields(with_private(doc.fitz_document, xref, record))
+            record = untouched_record(doc.fitz_document, xref, subtype, page_index)
+            if record is None:
+                try:
+                    record = _read_one(
+                        doc, page, page_index, geometry, xref, subtype, links, widgets, attachments
+                    )
+                except (RuntimeError, ValueError, TypeError, KeyError) as exc:
+                    log.warning(
+                        "annotation %d on page %d could not be read: %s", xref, page_index, exc
+                    )
+                    record = _unknown(doc, page_index, geometry, xref, subtype)
+                record = with_private(doc.fitz_document, xref, record)
+            record = _required_fields(record)
             record = _with_group(doc.fitz_document, xref, record)
             if isinstance(record, Comment):
                 comments.append(record)

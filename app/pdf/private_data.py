@@ -25,8 +25,9 @@ import logging
 from typing import Any
 
 from lamina.model.errors import InstantJsonError
+from lamina.model.ids import record_id_for_pdf_object
 from lamina.model.records import Record, record_from_json, record_to_json
-from lamina.pdf.annotation_keys import get_key, value_text
+from lamina.pdf.annotation_keys import get_key, string_key, value_text
 from lamina.pdf.values import PDF_SUBTYPES
 from pymupdf import mupdf
 
@@ -183,6 +184,80 @@ def with_private(fitz_doc: Any, xref: int, record: Record) -> Record:
     except InstantJsonError as exc:
         log.warning("annotation %d: its %s is not a valid record: %s", xref, PRIVATE_KEY, exc)
         return record
+
+
+_UNTOUCHED_SUBTYPES = frozenset(
+    {
+        "Square",
+        "Circle",
+        "Line",
+        "Polygon",
+        "PolyLine",
+        "Ink",
+        "Highlight",
+        "Underline",
+        "StrikeOut",
+        "Squiggly",
+        "FreeText",
+        "Text",
+        "Redact",
+    }
+)
+# The subtypes whose _FROM_PDF fields are only the object number, the page and /IRT: no image
+# to read back (stamps and images name their attachment by the bytes read), no widget, no link.
+
+
+def untouched_record(fitz_doc: Any, xref: int, subtype: str, page_index: int) -> Record | None:
+    """Return the record Lamina wrote into annotation ``xref`` when nobody has changed the
+    annotation since (its fingerprint matches), without reading the standard keys; None when
+    it must be read from them (then :func:`with_private` completes it).
+
+    The result equals ``with_private`` of the record read from the standard keys: the private
+    copy with the object number, page, id rule, ``/IRT`` root and ``/NM`` name of the PDF's
+    own. Reading a file Lamina wrote (a layer PDF, an export) costs about half as much.
+    """
+    if subtype not in _UNTOUCHED_SUBTYPES:
+        return None
+    kind, value = get_key(fitz_doc, xref, PRIVATE_KEY)
+    if kind != "string" or not value:
+        return None
+    try:
+        data = json.loads(value)
+        stored = data["record"]
+        if not isinstance(stored, dict) or data.get("fingerprint") != _fingerprint(fitz_doc, xref):
+            return None
+    except (ValueError, KeyError, TypeError):
+        return None  # with_private says what is wrong with it
+    if PDF_SUBTYPES.get(str(stored.get("type"))) != subtype:
+        return None
+    merged = dict(stored)
+    kept_id = stored.get("id")
+    if not (isinstance(kept_id, str) and kept_id and not kept_id.isdigit()):
+        merged["id"] = str(record_id_for_pdf_object(xref))
+    merged["pdfObjectId"] = xref
+    merged["pageIndex"] = page_index
+    if subtype == "Text":
+        root = _reply_to(fitz_doc, xref)
+        if root is not None:
+            merged["rootId"] = str(record_id_for_pdf_object(root))
+    if "name" not in merged:
+        name = string_key(fitz_doc, xref, "NM")
+        if name:
+            merged["name"] = name
+    merged.setdefault("v", 2)
+    try:
+        return record_from_json(merged, f"annotation {xref}")
+    except InstantJsonError:
+        return None
+
+
+def _reply_to(fitz_doc: Any, xref: int) -> int | None:
+    # A /Text with /IRT (and no /RT /Group) is read as a comment whose root is the /IRT.
+    kind, value = fitz_doc.xref_get_key(xref, "IRT")
+    if kind != "xref" or fitz_doc.xref_get_key(xref, "RT") == ("name", "/Group"):
+        return None
+    root = int(value.split()[0])
+    return root or None
 
 
 def _same_kind(stored: str, read: str) -> bool:
