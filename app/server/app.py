@@ -184,6 +184,11 @@ class LaminaServer:
                 with contextlib.suppress(TimeoutError, ConnectionError):
                     await asyncio.wait_for(asyncio.shield(conn.close_task), 5)
         self.stopping.set()
+        from lamina.server.export import cancel_export_waits
+
+        # A PDF build may take far longer than the handlers' grace period below, and
+        # nobody is left to receive it.
+        cancel_export_waits()
         if self._runner is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._runner.cleanup(), 10)
@@ -711,4 +716,7 @@ async def _serve_until_signal(
     if fanout is not None:
         await fanout.stop()
     await server.shutdown()
+    from lamina.server.export import close_export_pool
+
+    close_export_pool()  # a layer PDF still building has nobody left to receive it
     return 0

@@ -138,6 +138,7 @@ class ExportPool:
         )
         self._capacity = workers + queue
         self._active = 0
+        self._waits: set[asyncio.Future[Any]] = set()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(*args)`` (a module-level function; arguments pickled) on a worker.
@@ -150,11 +151,22 @@ class ExportPool:
                 f"{self._active} pdf builds are running or waiting: try again in a moment"
             )
         self._active += 1
+        wait = asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(fn, *args)
+        )
+        self._waits.add(wait)
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, functools.partial(fn, *args))
+            return await wait
         finally:
+            self._waits.discard(wait)
             self._active -= 1
+
+    def cancel_waits(self) -> None:
+        """Cancel the waits for builds of the running event loop (its server is stopping:
+        nobody is left to receive them); the worker still ends the build it is on."""
+        loop = asyncio.get_running_loop()
+        for wait in [w for w in self._waits if w.get_loop() is loop]:
+            wait.cancel()
 
     @property
     def active(self) -> int:
@@ -162,8 +174,20 @@ class ExportPool:
         return self._active
 
     def close(self) -> None:
-        """Stop the workers once the builds in progress end."""
+        """Stop the workers now: builds in progress end with ``BrokenProcessPool``.
+
+        Called as the process exits, when nobody is left to receive a build: waiting for it
+        kept a stopping ``lamina serve`` up for as long as a big layer PDF takes to build.
+        """
+        terminate = getattr(self._executor, "terminate_workers", None)  # Python 3.14+
+        if terminate is not None:
+            terminate()
+            return
+        # Before 3.14 the executor has no way to end its workers but through its own table.
+        processes = list((getattr(self._executor, "_processes", None) or {}).values())
         self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.terminate()
 
 
 _POOL: ExportPool | None = None
@@ -178,6 +202,25 @@ def export_pool() -> ExportPool:
         # fails noisily).
         atexit.register(_POOL.close)
     return _POOL
+
+
+def cancel_export_waits() -> None:
+    """Cancel the running event loop's waits for PDF builds (:meth:`ExportPool.cancel_waits`)."""
+    if _POOL is not None:
+        _POOL.cancel_waits()
+
+
+def close_export_pool() -> None:
+    """End the process's export pool and the builds in it (a stopping ``lamina serve``).
+
+    Call it before the interpreter exits: ``concurrent.futures`` joins its workers before
+    ``atexit`` handlers run, which waited for every build in progress. A later
+    :func:`export_pool` makes a new pool.
+    """
+    global _POOL
+    if _POOL is not None:
+        _POOL.close()
+        _POOL = None
 
 
 async def build_off_loop(
