@@ -20,7 +20,7 @@ from lamina.sync.state import RecordState
 if TYPE_CHECKING:
     from lamina.server.app import LaminaServer
     from lamina.server.rooms import Room
-    from lamina.sync.server_session import ChangesRelay
+    from lamina.sync.relays import ChangesRelay
 
 FEED_TIMEOUT = 30.0
 """Default seconds a long-poll of the change feed waits for a change."""

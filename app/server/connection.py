@@ -26,7 +26,8 @@ from lamina.auth.tokens import TokenClaims
 from lamina.server.access import Access
 from lamina.sync.errors import close_code_for
 from lamina.sync.layer import LayerCommit
-from lamina.sync.server_session import ChangesRelay, PresenceRelay, ServerSession
+from lamina.sync.relays import ChangesRelay, PresenceRelay
+from lamina.sync.server_session import ServerSession
 from lamina.sync.state import Actor, RecordState
 
 logger = logging.getLogger("lamina.server")

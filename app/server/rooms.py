@@ -37,7 +37,7 @@ from lamina.server.writer import ChainFailed
 from lamina.sync.form_fields import FormFields
 from lamina.sync.layer import ChangePolicy, LayerCommit, LayerState
 from lamina.sync.messages import PresenceClient, Push
-from lamina.sync.server_session import ChangesRelay, PresenceRelay
+from lamina.sync.relays import ChangesRelay, PresenceRelay
 from lamina.sync.state import (
     Actor,
     Change,

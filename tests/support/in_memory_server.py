@@ -28,12 +28,11 @@ from lamina.sync.client_session import ClientEvent, ClientSession
 from lamina.sync.errors import RemoteProtocolError
 from lamina.sync.layer import AllowAll, ChangePolicy, LayerCommit, LayerState
 from lamina.sync.messages import DocumentInfo, Welcome
+from lamina.sync.relays import ChangesRelay, PresenceRelay
 from lamina.sync.server_session import (
-    ChangesRelay,
     DocumentRequested,
     HelloReceived,
     PresenceReceived,
-    PresenceRelay,
     PushReceived,
     ServerEvent,
     ServerSession,

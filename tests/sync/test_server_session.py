@@ -20,11 +20,10 @@ from lamina.sync.messages import (
     Welcome,
     encode_message,
 )
+from lamina.sync.relays import ChangesRelay, PresenceRelay
 from lamina.sync.server_session import (
-    ChangesRelay,
     DocumentRequested,
     HelloReceived,
-    PresenceRelay,
     PushReceived,
     ServerSession,
     ViewLayerRequested,
