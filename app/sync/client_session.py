@@ -23,7 +23,6 @@ import binascii
 import dataclasses
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from lamina.model.ids import RecordId
@@ -63,13 +62,13 @@ from lamina.sync.messages import (
     Presence,
     PresenceList,
     Snapshot,
-    SnapshotResume,
     UnviewLayer,
     ViewLayer,
     Welcome,
     encode_message,
 )
 from lamina.sync.phases import CLIENT_RULES, ClientPhase, PhaseMachine, Step
+from lamina.sync.snapshot_intake import SnapshotIntake
 from lamina.sync.state import Change, ChangeResult, CreateChange, RecordState
 from lamina.sync.validation import RECEIVED_LIMITS, record_problem
 
@@ -124,8 +123,8 @@ class ClientSession(LocalReplica):
         (record id, reason), newest last, for the application to log."""
         self._chunks: list[bytes] = []
         self._chunk_sha: str | None = None
-        self._intake: _SnapshotIntake | None = None
-        self._resume: _SnapshotIntake | None = None
+        self._intake: SnapshotIntake | None = None
+        self._resume: SnapshotIntake | None = None
         """What an interrupted snapshot left (§3.8): the next ``hello`` resumes it."""
 
     @classmethod
@@ -386,7 +385,7 @@ class ClientSession(LocalReplica):
         if intake is None:
             if not self._phases.allows(Step.CATCH_UP):
                 raise RemoteProtocolError("snapshot: a second catch-up")
-            intake = self._intake = _SnapshotIntake.start(msg, self._resume, self.welcome)
+            intake = self._intake = SnapshotIntake.start(msg, self._resume, self.welcome)
         elif msg.seq != intake.seq or msg.resumed_after != intake.after:
             self._intake = None
             raise RemoteProtocolError("snapshot: a part of another message came between parts")
@@ -549,56 +548,6 @@ class ClientSession(LocalReplica):
             return
         self._in_flight, frame = push
         self._frames.append(frame)
-
-
-@dataclass
-class _SnapshotIntake:
-    """This layer's snapshot while its parts arrive (§3.7), or what an interrupted one left
-    for the next ``hello`` to resume (§3.8).
-
-    Attributes:
-        seq: the snapshot's ``seq``.
-        after: for a resumed snapshot, the id it resumed after; None for a whole one.
-        epoch: the layer epoch the snapshot belongs to (the ``welcome``'s).
-        seen: the ids the replica holds from this snapshot (and the one it resumes).
-        last_id: the last record id of the last part taken in whole.
-    """
-
-    seq: int
-    after: str | None
-    epoch: str | None
-    seen: set[RecordId]
-    last_id: str | None = None
-
-    @classmethod
-    def start(
-        cls, first: Snapshot, resume: _SnapshotIntake | None, welcome: Welcome | None
-    ) -> _SnapshotIntake:
-        epoch = welcome.layer_epoch if welcome is not None else None
-        if first.resumed_after is None:
-            return cls(first.seq, None, epoch, set())  # whole: replaces everything
-        if resume is None or resume.last_id != first.resumed_after:
-            raise RemoteProtocolError(
-                f"snapshot.resumed_after: {first.resumed_after!r} is not where we stopped"
-            )
-        return cls(first.seq, first.resumed_after, epoch, resume.seen, first.resumed_after)
-
-    def point(self) -> SnapshotResume:
-        """The ``hello``'s ``resume`` (§3.8)."""
-        assert self.last_id is not None
-        return SnapshotResume(self.seq, self.last_id)
-
-    def interrupted(self, previous: _SnapshotIntake | None) -> _SnapshotIntake | None:
-        """Return the resume point this snapshot leaves when its connection drops (§3.8)."""
-        if self.after is None:
-            return self if self.last_id is not None else None
-        assert self.last_id is not None
-        if self.last_id > self.after:
-            return self  # past the old point: the new one is exact
-        # Not past it: the old point is still exact, but records after it may be gone.
-        assert previous is not None
-        previous.seen = {rid for rid in self.seen if rid <= self.after}
-        return previous
 
 
 def _valid_only(msg: Snapshot | Changes | Ack, refused: list[tuple[RecordId, str]]) -> Any:
