@@ -147,18 +147,30 @@ def store_private(fitz_doc: Any, xref: int, record: Record) -> None:
     mupdf.pdf_dict_put_text_string(obj, _PRIVATE_NAME, text)
 
 
-def with_private(fitz_doc: Any, xref: int, record: Record) -> Record:
-    """Return ``record`` (read from the standard keys) completed from the private copy."""
+def _private_copy(fitz_doc: Any, xref: int) -> tuple[Any, bool] | None:
+    """Return the private copy's record and whether the fingerprint still matches (nobody
+    changed the annotation since); None when the annotation has no private copy.
+
+    Raises:
+        ValueError, KeyError, TypeError: the private copy is unreadable.
+    """
     kind, value = get_key(fitz_doc, xref, PRIVATE_KEY)
     if kind != "string" or not value:
-        return record
+        return None
+    data = json.loads(value)
+    return data["record"], data.get("fingerprint") == _fingerprint(fitz_doc, xref)
+
+
+def with_private(fitz_doc: Any, xref: int, record: Record) -> Record:
+    """Return ``record`` (read from the standard keys) completed from the private copy."""
     try:
-        data = json.loads(value)
-        stored = data["record"]
-        untouched = data.get("fingerprint") == _fingerprint(fitz_doc, xref)
+        found = _private_copy(fitz_doc, xref)
     except (ValueError, KeyError, TypeError) as exc:
         log.warning("annotation %d: its %s is unreadable: %s", xref, PRIVATE_KEY, exc)
         return record
+    if found is None:
+        return record
+    stored, untouched = found
     if not isinstance(stored, dict) or not _same_kind(str(stored.get("type")), record.type):
         return record  # another kind of annotation now: the private copy is stale
     native = record_to_json(record)
@@ -218,16 +230,13 @@ def untouched_record(fitz_doc: Any, xref: int, subtype: str, page_index: int) ->
     """
     if subtype not in _UNTOUCHED_SUBTYPES:
         return None
-    kind, value = get_key(fitz_doc, xref, PRIVATE_KEY)
-    if kind != "string" or not value:
-        return None
     try:
-        data = json.loads(value)
-        stored = data["record"]
-        if not isinstance(stored, dict) or data.get("fingerprint") != _fingerprint(fitz_doc, xref):
-            return None
+        found = _private_copy(fitz_doc, xref)
     except (ValueError, KeyError, TypeError):
         return None  # with_private says what is wrong with it
+    if found is None or not found[1] or not isinstance(found[0], dict):
+        return None
+    stored = found[0]
     if PDF_SUBTYPES.get(str(stored.get("type"))) != subtype:
         return None
     merged = dict(stored)

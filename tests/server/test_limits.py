@@ -258,9 +258,21 @@ def test_lamina_serve_reads_every_limit_from_its_flags() -> None:
 
     parser = argparse.ArgumentParser()
     Limits.add_arguments(parser)
-    args = parser.parse_args(["--limit-records-per-layer", "7", "--limit-token-leeway", "2.5"])
+    args = parser.parse_args(
+        [
+            "--limit-records-per-layer",
+            "7",
+            "--limit-token-leeway",
+            "2.5",
+            "--limit-messages-per-second",
+            "250",
+            "--limit-messages-burst",
+            "9",
+        ]
+    )
     limits = Limits.from_args(args)
     assert (limits.records_per_layer, limits.token_leeway) == (7, 2.5)
+    assert (limits.messages_per_second, limits.messages_burst) == (250.0, 9.0)
     assert limits.push_bytes == Limits().push_bytes
 
 
@@ -294,13 +306,3 @@ def test_the_message_rate_is_a_limit_and_its_refusal_names_it_7_3(
         run(scenario())
     finally:
         configure_limits(Limits())
-
-
-def test_the_message_rate_has_a_flag() -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    Limits.add_arguments(parser)
-    args = parser.parse_args(["--limit-messages-per-second", "250", "--limit-messages-burst", "9"])
-    limits = Limits.from_args(args)
-    assert (limits.messages_per_second, limits.messages_burst) == (250.0, 9.0)
