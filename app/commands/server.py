@@ -1,4 +1,5 @@
-"""Verbs that host a review: ``serve``, ``doc add|list|layers|remove`` and ``revoke``.
+"""Verbs that host a review: ``serve``, ``doc add|list|layers|remove``, ``revoke`` and
+``compact``.
 
 The host verbs work on a local data directory (``--data``), or against a running server
 through its HTTP API (``--server URL``, with the admin secret from ``--api-auth-token``,
@@ -17,6 +18,7 @@ from lamina.sync.validation import Limits
 
 if TYPE_CHECKING:
     from lamina.server.admin import HostAdmin
+    from lamina.server.store import Store
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 9787
@@ -101,7 +103,7 @@ class _HostApi:
 
 
 def register(subparsers: Any) -> None:
-    """Add ``serve``, ``doc`` and ``revoke`` to the ``lamina`` parser."""
+    """Add ``serve``, ``doc``, ``revoke`` and ``compact`` to the ``lamina`` parser."""
     from lamina.commands.common import add_common_options
 
     serve = subparsers.add_parser(
@@ -215,6 +217,32 @@ def register(subparsers: Any) -> None:
     revoke.add_argument("jti", metavar="JTI")
     revoke.set_defaults(func=_revoke)
 
+    compact = subparsers.add_parser(
+        "compact",
+        help="drop history no replica needs (tombstones, remembered change ids)",
+        description="Compact every layer's history now, as a running server does every "
+        "15 minutes: tombstones and applied change ids below the lowest seq a known replica "
+        'acknowledged, or older than the retention, are dropped (README "History and '
+        'compaction"). Safe beside running servers.',
+    )
+    add_common_options(compact)
+    add_data_option(compact)
+    compact.add_argument(
+        "--database",
+        default=None,
+        metavar="URL",
+        help="compact this PostgreSQL store instead of the data directory's SQLite",
+    )
+    compact.add_argument(
+        "--retention",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help=f"keep history this long for replicas away (default "
+        f"{Limits.history_retention:.0f}, 30 days; as serve --limit-history-retention)",
+    )
+    compact.set_defaults(func=_compact)
+
 
 def _admin(args: argparse.Namespace) -> HostAdmin:
     from lamina.server.admin import HostAdmin
@@ -243,6 +271,30 @@ def _serve(args: argparse.Namespace) -> int:
         database=args.database,
         reuse_port=args.reuse_port,
     )
+
+
+def _compact(args: argparse.Namespace) -> int:
+    from lamina.server.compaction import compact_store
+
+    store: Store
+    if args.database is not None:
+        from lamina.server.store_postgres import PostgresStore
+
+        store = PostgresStore(args.database)
+    else:
+        from lamina.server.store_sqlite import SqliteStore
+
+        store = SqliteStore(data_dir_from(args))
+    retention = Limits.history_retention if args.retention is None else args.retention
+    try:
+        for done in compact_store(store, retention):
+            print(
+                f"{done.document_id}\t{done.layer!r}\thorizon {done.horizon}\t"
+                f"{done.tombstones} tombstones, {done.change_ids} change ids dropped"
+            )
+    finally:
+        store.close()
+    return 0
 
 
 def _doc_add(args: argparse.Namespace) -> int:

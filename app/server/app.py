@@ -32,6 +32,7 @@ from lamina.auth.tokens import READ_DOCUMENT
 from lamina.model.errors import LaminaError
 from lamina.server.access import Access
 from lamina.server.admin import HostAdmin
+from lamina.server.compaction import compact_periodically, note_replica_soon
 from lamina.server.connection import Connection, SyncSocket
 from lamina.server.errors import DocumentNotFoundError
 from lamina.server.rooms import Peers, Room, RoomKey
@@ -145,6 +146,7 @@ class LaminaServer:
         )
         self.spawn(self._poll_revocations())
         self.spawn(self._checkpoints())
+        self.spawn(compact_periodically(self))
         sockets = list(self._server.sockets)
         return int(sockets[0].getsockname()[1])
 
@@ -421,6 +423,7 @@ class LaminaServer:
         )
         conn.session.send_catch_up(layer, visible=conn.visible_in(room))
         conn.flush()
+        note_replica_soon(self, room, hello)  # the compaction horizon waits for it
         conn.room = room
         room.members.add(conn)
         room.broadcast_presence()

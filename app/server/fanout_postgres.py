@@ -45,12 +45,12 @@ from typing import TYPE_CHECKING
 
 import psycopg
 from lamina.model.errors import LaminaError
+from lamina.server.history_postgres import LayerChanges
 from lamina.server.presence_postgres import PRESENCE_CHANNEL, PostgresPresence
 from lamina.server.store_postgres import (
     LAYERS_CHANNEL,
     NOTIFY_CHANNEL,
     REVOKE_CHANNEL,
-    LayerChanges,
     PostgresStore,
 )
 from lamina.sync.layer import LayerCommit
@@ -244,6 +244,11 @@ class PostgresFanout:
             return
         if epoch != room.layer.epoch:
             logger.warning("layer %s/%r was reset elsewhere", room.document_id, room.layer_name)
+            return
+        if changes.history_from > since:
+            # Compacted past this room's seq (lamina.server.compaction): the deletes in
+            # between are gone from the store, so only a fresh load is the truth.
+            room.close(f"its history was compacted past seq {since} elsewhere", logging.WARNING)
             return
         remembered = tuple(
             ChangeResult.from_wire(result, f"stored.{change_id}")

@@ -118,6 +118,29 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        4,
+        "history compaction: applied change ids remember when they committed, layers their "
+        "compaction horizon; the replicas of each layer and the seq each acknowledged",
+        """
+        ALTER TABLE applied_changes ADD COLUMN committed_at TEXT;
+        -- Rows from before: as late as can be (their layer's seq now, committed now).
+        UPDATE applied_changes a SET seq = coalesce(a.seq, l.seq),
+            committed_at = to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+            FROM layers l WHERE l.document_id = a.document_id AND l.name = a.layer;
+        ALTER TABLE layers ADD COLUMN compacted_seq BIGINT NOT NULL DEFAULT 0;
+        CREATE INDEX records_tombstones ON records (document_id, layer, seq) WHERE deleted;
+        CREATE TABLE replicas (
+            document_id TEXT NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
+            layer TEXT NOT NULL,
+            client_id TEXT NOT NULL,
+            epoch TEXT NOT NULL,
+            seq BIGINT NOT NULL,
+            seen_at TEXT NOT NULL,
+            PRIMARY KEY (document_id, layer, client_id)
+        );
+        """,
+    ),
 )
 """Every schema step, oldest first. Append new steps; never edit one that has shipped."""
 

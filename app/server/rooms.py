@@ -298,8 +298,13 @@ class Room:
         self.info = loaded
         if loaded.materialized:
             # Remembered results are read when their change id comes again, not here.
+            # Below the store's compaction horizon a catch-up is a snapshot (a reset).
             self.state = LayerState.from_records(
-                loaded.records, loaded.seq, loaded.epoch, stored_results=loaded.change_results
+                loaded.records,
+                loaded.seq,
+                loaded.epoch,
+                stored_results=loaded.change_results,
+                history_from=loaded.history_from,
             )
         else:
             self.state = LayerState.from_base(loaded.records, loaded.epoch)
@@ -531,7 +536,12 @@ class Room:
     def _break(self, reason: str) -> None:
         # Memory may now be ahead of the store: drop the room; clients reconnect and get
         # the committed truth from a fresh load.
-        logger.error("room %s/%r closed: %s", self.document_id, self.layer_name, reason)
+        self.close(reason, logging.ERROR)
+
+    def close(self, reason: str, level: int) -> None:
+        """Drop the room and close its connections (they reconnect and get the store's
+        truth from a fresh load), logging ``reason`` at ``level``."""
+        logger.log(level, "room %s/%r closed: %s", self.document_id, self.layer_name, reason)
         self.broken = True
         self.tail = None
         if self._fields is not None:

@@ -2,7 +2,8 @@
 
 The store holds documents (their PDF assets, stored once by SHA-256), the base layer of each
 document (the PDF's own annotations), the records of every named layer with their sequence
-numbers, the result of every applied change (for idempotence, §4.2) and the revoked token ids.
+numbers, the result of every applied change (for idempotence, §4.2), the ``seq`` each replica
+acknowledged (for history compaction, lamina.server.compaction) and the revoked token ids.
 The server writes through :class:`Store` only; two implementations sit behind it (DESIGN §8):
 
 - :class:`lamina.server.store_sqlite.SqliteStore`, the embedded default (one SQLite file and an
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from lamina.model.ids import RecordId
+from lamina.server.compaction import CompactingStore
 from lamina.server.errors import InvalidNameError, StoreError
 from lamina.sync.state import RecordState
 from ulid import ULID
@@ -85,7 +87,9 @@ class LoadedLayer:
     """Everything a room needs to serve a layer (§3.5).
 
     ``materialized`` is false while the layer still mirrors the base layer; ``records`` are
-    then the base records.
+    then the base records. ``records`` are the live ones and the tombstones above the
+    layer's compaction horizon ``history_from`` (lamina.server.compaction): a catch-up from
+    below it cannot be exact and gets a snapshot (§3.3).
     """
 
     document: DocumentInfo
@@ -95,6 +99,7 @@ class LoadedLayer:
     materialized: bool
     records: tuple[RecordState, ...]
     change_results: Mapping[str, Any]
+    history_from: int = 0
 
 
 class StoredJson(Mapping[str, Any]):
@@ -202,8 +207,9 @@ class LayerAdvancedError(StoreError):
     """Another process committed to the layer since the write was prepared on it."""
 
 
-class Store(Protocol):
-    """Where the server keeps everything that must survive a restart."""
+class Store(CompactingStore, Protocol):
+    """Where the server keeps everything that must survive a restart; its history is
+    compacted through the :class:`~lamina.server.compaction.CompactingStore` methods."""
 
     def add_document(
         self,

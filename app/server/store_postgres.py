@@ -48,15 +48,19 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from lamina.model.ids import RecordId
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.errors import DocumentExistsError, DocumentNotFoundError, StoreError
+from lamina.server.history_postgres import (
+    RECORD_COLUMNS,
+    PostgresHistory,
+    record_from_row,
+)
 from lamina.server.migrate_schema import migrate_schema
 from lamina.server.store import (
     DocumentInfo,
@@ -67,7 +71,6 @@ from lamina.server.store import (
     StoredJson,
     check_document_id,
     new_epoch,
-    stored_record,
 )
 from lamina.sync.state import RecordState
 from ulid import ULID
@@ -86,29 +89,7 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-_RECORD_COLUMNS = (
-    "record_id, kind, rev, seq, content, deleted, creator_id, grp, created_at, updated_at, "
-    "field_revs"
-)
-
-
-def _record_from_row(r: Sequence[Any]) -> RecordState:
-    return stored_record(r[0], r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), *r[6:11])
-
-
-@dataclass(frozen=True)
-class LayerChanges:
-    """What a layer committed after some ``seq`` (:meth:`PostgresStore.changes_since`)."""
-
-    epoch: str
-    seq: int
-    records: tuple[RecordState, ...]
-    """The records changed since, in ``seq`` order."""
-    change_results: Mapping[str, Any]
-    """The change ids applied since, with their stored results."""
-
-
-class PostgresStore:
+class PostgresStore(PostgresHistory):
     """The store of several server processes: one PostgreSQL database.
 
     Args:
@@ -362,7 +343,7 @@ class PostgresStore:
             raise DocumentNotFoundError(f"no document {document_id!r}")
         document = self._document_from_row(doc_rows[0])
         row = conn.execute(
-            "SELECT epoch, seq FROM layers WHERE document_id = %s AND name = %s",
+            "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
             (document_id, layer),
         ).fetchone()
         if row is None:
@@ -376,13 +357,14 @@ class PostgresStore:
                 records=tuple(self.base_records(document_id)),
                 change_results={},
             )
-        epoch, seq = row
+        epoch, seq, compacted = row
+        # Live records and the tombstones above the horizon (lamina.server.compaction).
         rows = conn.execute(
-            f"SELECT {_RECORD_COLUMNS} FROM records WHERE document_id = %s AND layer = %s "
-            "ORDER BY seq, ord".encode(),
-            (document_id, layer),
+            f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s AND layer = %s "
+            "AND (NOT deleted OR seq > %s) ORDER BY seq, ord".encode(),
+            (document_id, layer, compacted),
         ).fetchall()
-        records = tuple(_record_from_row(r) for r in rows)
+        records = tuple(record_from_row(r) for r in rows)
         # Remembered results stay JSON text until a change id comes again (§4.2).
         results = StoredJson(
             dict(
@@ -393,46 +375,9 @@ class PostgresStore:
                 ).fetchall()
             )
         )
-        return LoadedLayer(document, layer, epoch, int(seq), True, records, results)
-
-    def changes_since(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
-        """Return what a materialized layer committed after ``seq``, read in one snapshot
-        (None: the layer is not materialized)."""
-        conn = self._db()
-        try:
-            with conn.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                row = conn.execute(
-                    "SELECT epoch, seq FROM layers WHERE document_id = %s AND name = %s",
-                    (document_id, layer),
-                ).fetchone()
-                if row is None:
-                    return None
-                rows = conn.execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM records WHERE document_id = %s "
-                    "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
-                    (document_id, layer, seq),
-                ).fetchall()
-                results = conn.execute(
-                    "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
-                    "AND layer = %s AND seq > %s",
-                    (document_id, layer, seq),
-                ).fetchall()
-        except psycopg.Error as exc:
-            raise StoreError(f"store read failed: {exc}") from exc
-        return LayerChanges(
-            epoch=row[0],
-            seq=int(row[1]),
-            records=tuple(_record_from_row(r) for r in rows),
-            change_results={cid: json.loads(result) for cid, result in results},
+        return LoadedLayer(
+            document, layer, epoch, int(seq), True, records, results, history_from=compacted
         )
-
-    def layer_seq(self, document_id: str, layer: str) -> int | None:
-        """Return a materialized layer's committed ``seq`` (None: not materialized)."""
-        rows = self._query(
-            "SELECT seq FROM layers WHERE document_id = %s AND name = %s", (document_id, layer)
-        )
-        return int(rows[0][0]) if rows else None
 
     def commit(self, writes: Sequence[LayerWrite]) -> None:
         """Write every layer change of a group commit in one transaction (§4.3).
@@ -541,12 +486,15 @@ class PostgresStore:
                 ],
             )
             if write.change_results:
+                now = utc_now_iso()
                 cur.executemany(
-                    "INSERT INTO applied_changes (document_id, layer, change_id, result, seq) "
-                    "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (document_id, layer, change_id) "
-                    "DO UPDATE SET result = EXCLUDED.result, seq = EXCLUDED.seq",
+                    "INSERT INTO applied_changes (document_id, layer, change_id, result, seq, "
+                    "committed_at) VALUES (%s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT (document_id, layer, change_id) DO UPDATE SET "
+                    "result = EXCLUDED.result, seq = EXCLUDED.seq, "
+                    "committed_at = EXCLUDED.committed_at",
                     [
-                        (write.document_id, write.layer, change_id, _dumps(result), write.seq)
+                        (write.document_id, write.layer, change_id, _dumps(result), write.seq, now)
                         for change_id, result in write.change_results
                     ],
                 )

@@ -41,6 +41,7 @@ from lamina.server.errors import (
     DocumentNotFoundError,
     StoreError,
 )
+from lamina.server.history_sqlite import SqliteHistory, upgrade
 from lamina.server.store import (
     DocumentInfo,
     LayerInfo,
@@ -116,8 +117,11 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-class SqliteStore:
+class SqliteStore(SqliteHistory):
     """The embedded store: one SQLite file (WAL) and an ``assets/`` folder in the data dir.
+
+    Its schema is versioned (``PRAGMA user_version``, :mod:`lamina.server.history_sqlite`),
+    and its history is compacted there too (:mod:`lamina.server.compaction`).
 
     Args:
         data_dir: where the database and the assets live.
@@ -157,10 +161,14 @@ class SqliteStore:
         self._busy = threading.Lock()
         self._closed = False
         try:
+            # Before the first table only (a no-op later): compaction can then give freed
+            # pages back to the file system (history_sqlite.SqliteHistory.reclaim_space).
+            self._db().execute("PRAGMA auto_vacuum = INCREMENTAL")
             # executescript commits by itself; each statement is idempotent.
             self._db().executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot create the store {self.path}: {exc}") from exc
+        self.schema_version = upgrade(self._db(), self.path)
 
     # --- connections ----------------------------------------------------------------------
 
@@ -322,7 +330,7 @@ class SqliteStore:
         if info is None:
             raise DocumentNotFoundError(f"no document {document_id!r}")
         with self._transaction() as db:
-            for table in ("base_records", "layers", "records", "applied_changes"):
+            for table in ("base_records", "layers", "records", "applied_changes", "replicas"):
                 db.execute(f"DELETE FROM {table} WHERE document_id = ?", (document_id,))
             db.execute("DELETE FROM documents WHERE id = ?", (document_id,))
             still_used = db.execute(
@@ -385,7 +393,7 @@ class SqliteStore:
             raise DocumentNotFoundError(f"no document {document_id!r}")
         db = self._db()
         row = db.execute(
-            "SELECT epoch, seq FROM layers WHERE document_id = ? AND name = ?",
+            "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = ? AND name = ?",
             (document_id, layer),
         ).fetchone()
         if row is None:
@@ -409,12 +417,14 @@ class SqliteStore:
                 records=records,
                 change_results={},
             )
-        epoch, seq = row
+        epoch, seq, compacted = row
+        # Live records and the tombstones above the horizon (lamina.server.compaction), in
+        # one pass in seq order; a catch-up from below the horizon gets a snapshot.
         rows = db.execute(
             "SELECT record_id, kind, rev, seq, content, deleted, creator_id, grp, created_at, "
             "updated_at, field_revs FROM records WHERE document_id = ? AND layer = ? "
-            "ORDER BY seq, rowid",
-            (document_id, layer),
+            "AND (deleted = 0 OR seq > ?) ORDER BY seq, rowid",
+            (document_id, layer, compacted),
         ).fetchall()
         records = tuple(
             stored_record(r[0], r[1], r[2], r[3], r[4], bool(r[5]), *r[6:11]) for r in rows
@@ -429,7 +439,9 @@ class SqliteStore:
                 ).fetchall()
             )
         )
-        return LoadedLayer(document, layer, epoch, seq, True, records, results)
+        return LoadedLayer(
+            document, layer, epoch, seq, True, records, results, history_from=compacted
+        )
 
     def commit(self, writes: Sequence[LayerWrite]) -> None:
         """Write every layer change of a group commit in one transaction (§4.3).
@@ -464,7 +476,8 @@ class SqliteStore:
             ):
                 raise DocumentNotFoundError(f"document {write.document_id!r} was removed")
             db.execute(
-                "INSERT INTO layers VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO layers (document_id, name, epoch, seq, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
                 (write.document_id, write.layer, write.epoch, write.seq, utc_now_iso()),
             )
             db.execute(
@@ -493,10 +506,12 @@ class SqliteStore:
                 for r in write.records
             ],
         )
+        now = utc_now_iso()
         db.executemany(
-            "INSERT OR REPLACE INTO applied_changes VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO applied_changes (document_id, layer, change_id, result, "
+            "seq, committed_at) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (write.document_id, write.layer, change_id, _dumps(result))
+                (write.document_id, write.layer, change_id, _dumps(result), write.seq, now)
                 for change_id, result in write.change_results
             ],
         )

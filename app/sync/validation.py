@@ -65,6 +65,9 @@ class Limits:
             before it is refused with ``rate-limited`` (§7.3).
         token_leeway: seconds an open connection outlives its token's ``exp`` (the clock
             skew verification allows, DESIGN §5).
+        history_retention: seconds a layer keeps tombstones and applied change ids for a
+            replica that has not come back (lamina.server.compaction); one that comes back
+            later gets a snapshot reset.
     """
 
     frame_bytes: int = 4 * 1024 * 1024
@@ -91,6 +94,7 @@ class Limits:
     chunk_bytes: int = 1024 * 1024
     token_leeway: float = 30.0
     throttle_seconds: float = 10.0
+    history_retention: float = 30 * 24 * 3600.0
 
     @staticmethod
     def add_arguments(parser: argparse.ArgumentParser) -> None:

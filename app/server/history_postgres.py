@@ -1,0 +1,201 @@
+"""The PostgreSQL store's reads of a layer's history, and its side of history compaction.
+
+:class:`PostgresHistory` is the part of :class:`~lamina.server.store_postgres.PostgresStore`
+that reads what a layer committed after a ``seq`` (the fan-out's catch-up, indexed by
+``seq``: O(changes), not O(records)), notes the ``seq`` each replica acknowledged, and drops
+tombstones and change ids below a layer's horizon in batches (the rule is
+:mod:`lamina.server.compaction`'s).
+
+Several processes may compact at once: each batch first raises the layer row's
+``compacted_seq`` (``GREATEST``), which takes the row lock a commit to the layer takes
+first too, so two compactions of a layer take turns batch by batch, a commit waits for at
+most one batch, and no lock order differs (no deadlock).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from lamina.model.timestamps import utc_now_iso
+from lamina.server.compaction import LayerHistory
+from lamina.server.errors import StoreError
+from lamina.server.store import stored_record
+from lamina.sync.state import RecordState
+
+RECORD_COLUMNS = (
+    "record_id, kind, rev, seq, content, deleted, creator_id, grp, created_at, updated_at, "
+    "field_revs"
+)
+"""The ``records`` columns :func:`record_from_row` reads, in its order."""
+
+
+def record_from_row(r: Sequence[Any]) -> RecordState:
+    """Return the record state of one ``records`` row read with :data:`RECORD_COLUMNS`."""
+    return stored_record(r[0], r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), *r[6:11])
+
+
+@dataclass(frozen=True)
+class LayerChanges:
+    """What a layer committed after some ``seq`` (:meth:`PostgresHistory.changes_since`)."""
+
+    epoch: str
+    seq: int
+    records: tuple[RecordState, ...]
+    """The records changed since, in ``seq`` order."""
+    change_results: Mapping[str, Any]
+    """The change ids applied since, with their stored results."""
+    history_from: int = 0
+    """The layer's compaction horizon: when above the ``seq`` asked for, tombstones and
+    change ids in between are gone and these changes are not the whole story."""
+
+
+class PostgresHistory:
+    """History reads and compaction for :class:`~lamina.server.store_postgres.PostgresStore`
+    (:class:`lamina.server.compaction.CompactingStore`)."""
+
+    def _db(self) -> psycopg.Connection[Any]:  # pragma: no cover - the store's
+        raise NotImplementedError
+
+    def _transaction(self) -> AbstractContextManager[psycopg.Connection[Any]]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError  # pragma: no cover - the store's
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[psycopg.Connection[Any]]:
+        """A read-only REPEATABLE READ transaction: every read in it sees one commit state."""
+        conn = self._db()
+        try:
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield conn
+        except psycopg.Error as exc:
+            raise StoreError(f"store read failed: {exc}") from exc
+
+    def changes_since(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
+        """Return what a materialized layer committed after ``seq``, read in one snapshot
+        (None: the layer is not materialized)."""
+        with self._snapshot() as conn:
+            row = conn.execute(
+                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
+                (document_id, layer),
+            ).fetchone()
+            if row is None:
+                return None
+            rows = conn.execute(
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
+                "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
+                (document_id, layer, seq),
+            ).fetchall()
+            results = conn.execute(
+                "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
+                "AND layer = %s AND seq > %s",
+                (document_id, layer, seq),
+            ).fetchall()
+        return LayerChanges(
+            epoch=row[0],
+            seq=int(row[1]),
+            records=tuple(record_from_row(r) for r in rows),
+            change_results={cid: json.loads(result) for cid, result in results},
+            history_from=int(row[2]),
+        )
+
+    def layer_seq(self, document_id: str, layer: str) -> int | None:
+        """Return a materialized layer's committed ``seq`` (None: not materialized)."""
+        rows = self._query(
+            "SELECT seq FROM layers WHERE document_id = %s AND name = %s", (document_id, layer)
+        )
+        return int(rows[0][0]) if rows else None
+
+    # --- compaction (lamina.server.compaction) ---------------------------------------------
+
+    def note_replica(
+        self, document_id: str, layer: str, epoch: str, client_id: str, seq: int
+    ) -> None:
+        """Remember that replica ``client_id`` of the layer has acknowledged ``seq``."""
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO replicas SELECT %s, %s, %s, %s, %s, %s WHERE EXISTS "
+                "(SELECT 1 FROM documents WHERE id = %s) "
+                "ON CONFLICT (document_id, layer, client_id) DO UPDATE SET "
+                "epoch = EXCLUDED.epoch, seq = EXCLUDED.seq, seen_at = EXCLUDED.seen_at",
+                (document_id, layer, client_id, epoch, seq, utc_now_iso(), document_id),
+            )
+
+    def compactable_layers(self) -> list[tuple[str, str]]:
+        """Return ``(document_id, layer)`` of every materialized layer."""
+        return [(d, n) for d, n in self._query("SELECT document_id, name FROM layers")]
+
+    def layer_history(self, document_id: str, layer: str, cutoff: str) -> LayerHistory | None:
+        """Return the layer's history facts (replicas seen before ``cutoff`` left out)."""
+        with self._snapshot() as conn:
+            row = conn.execute(
+                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
+                (document_id, layer),
+            ).fetchone()
+            if row is None:
+                return None
+            epoch, seq, compacted = row
+            replicas = tuple(
+                int(s)
+                for (s,) in conn.execute(
+                    "SELECT seq FROM replicas WHERE document_id = %s AND layer = %s "
+                    'AND epoch = %s AND seen_at COLLATE "C" >= %s',
+                    (document_id, layer, epoch, cutoff),
+                ).fetchall()
+            )
+            expired = conn.execute(
+                "SELECT greatest("
+                "(SELECT max(seq) FROM records WHERE document_id = %(d)s AND layer = %(l)s "
+                'AND updated_at COLLATE "C" < %(c)s), '
+                "(SELECT max(seq) FROM applied_changes WHERE document_id = %(d)s "
+                'AND layer = %(l)s AND committed_at COLLATE "C" < %(c)s))',
+                {"d": document_id, "l": layer, "c": cutoff},
+            ).fetchone()
+        return LayerHistory(
+            epoch, int(seq), int(compacted), replicas, int(expired[0] or 0) if expired else 0
+        )
+
+    def drop_history(
+        self, document_id: str, layer: str, epoch: str, horizon: int, limit: int
+    ) -> tuple[int, int]:
+        """Drop up to ``limit`` tombstones and change ids at or below ``horizon`` and raise
+        the layer's ``compacted_seq`` to it, in one transaction (module docstring)."""
+        key = {"d": document_id, "l": layer, "h": horizon, "n": limit}
+        with self._transaction() as conn:
+            moved = conn.execute(
+                "UPDATE layers SET compacted_seq = greatest(compacted_seq, %(h)s) "
+                "WHERE document_id = %(d)s AND name = %(l)s AND epoch = %(e)s",
+                {**key, "e": epoch},
+            ).rowcount
+            if moved == 0:
+                return 0, 0  # reset or removed since the facts were read
+            tombstones = conn.execute(
+                "DELETE FROM records WHERE document_id = %(d)s AND layer = %(l)s "
+                "AND record_id IN (SELECT record_id FROM records WHERE document_id = %(d)s "
+                "AND layer = %(l)s AND deleted AND seq <= %(h)s LIMIT %(n)s)",
+                key,
+            ).rowcount
+            change_ids = conn.execute(
+                "DELETE FROM applied_changes WHERE document_id = %(d)s AND layer = %(l)s "
+                "AND change_id IN (SELECT change_id FROM applied_changes "
+                "WHERE document_id = %(d)s AND layer = %(l)s AND seq <= %(h)s LIMIT %(n)s)",
+                key,
+            ).rowcount
+        return tombstones, change_ids
+
+    def forget_replicas(self, cutoff: str) -> int:
+        """Forget replicas last seen before ``cutoff``; return how many."""
+        with self._transaction() as conn:
+            return conn.execute(
+                'DELETE FROM replicas WHERE seen_at COLLATE "C" < %s', (cutoff,)
+            ).rowcount
+
+    def reclaim_space(self) -> None:
+        """Nothing: PostgreSQL's autovacuum makes the space of deleted rows reusable."""
