@@ -68,12 +68,20 @@ def feed_entry(
 
 
 def _batch(room: Room, access: Access, since: int) -> dict[str, Any]:
+    """The feed's answer after ``since``: the records changed since (O(changes), walked from
+    the newest), or, below the layer's compaction horizon (lamina.server.compaction), where
+    the deletes in between are forgotten, every live record with ``"reset": true``."""
     visible = access.view_rule(room.field_named)
-    changed = [r for r in room.layer.records() if r.seq > since]
+    layer = room.layer
+    reset = since < layer.history_from
+    changed = layer.snapshot() if reset else layer.changes_since(since) or []
     entries = [
         feed_entry(r, visible) for r in changed if r.deleted or visible is None or visible(r)
     ]
-    return {"seq": room.layer.seq, "epoch": room.layer.epoch, "changes": entries}
+    batch = {"seq": layer.seq, "epoch": layer.epoch, "changes": entries}
+    if reset:
+        batch["reset"] = True
+    return batch
 
 
 async def changes(server: LaminaServer, request: web.Request) -> web.StreamResponse:

@@ -231,6 +231,11 @@ class LayerState:
     def __len__(self) -> int:
         return len(self._records)
 
+    @property
+    def history_from(self) -> int:
+        """The lowest ``last_seq`` a catch-up can start from (a store's compaction horizon)."""
+        return self._history_from
+
     # --- changing -------------------------------------------------------------------------
 
     def prepare(

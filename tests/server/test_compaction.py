@@ -15,6 +15,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import httpx
 from lamina.auth.invite import Invite
 from lamina.client.document import LaminaDocument
 from lamina.client.events import ConnectionState
@@ -276,6 +277,18 @@ def test_a_client_just_behind_the_horizon_is_reset_and_one_at_it_is_caught_up(
                 await client.ws.close()
 
         run(rejoin())
+        # The HTTP change feed: below the horizon every live record and a reset.
+        feed = again.url.replace("ws://", "http://").replace(
+            "/sync", f"/api/documents/{doc}/changes"
+        )
+        auth = {"Authorization": f"Bearer {token}"}
+        below = httpx.get(feed, params={"since": 4, "timeout": 0}, headers=auth).json()
+        at_it = httpx.get(feed, params={"since": 5, "timeout": 0}, headers=auth).json()
+    assert below["reset"] is True and not any(c["deleted"] for c in below["changes"])
+    assert "reset" not in at_it and [(c["seq"], c["deleted"]) for c in at_it["changes"]] == [
+        (6, True),
+        (7, False),
+    ]
 
 
 def test_a_change_pushed_again_after_a_compaction_has_no_second_effect(
