@@ -14,7 +14,11 @@ PDF) this measures, each in a fresh process (so its RSS is its own):
   time; ``--desktop`` adds the rows of ``bench/desktop_scale.py`` (one drawn rectangle
   through ``ReviewModel`` and the page view, at 1,000 and 10,000);
 - ``pull`` and ``layer-pdf``: ``lamina pull`` and ``lamina layer-pdf`` of the layer, as the
-  command runs them (minus interpreter start-up).
+  command runs them (minus interpreter start-up);
+- ``history``: the server store's size after N updates and N / 2 deletes (through the sync
+  core, as a room commits them, in pushes of 500), then after a compaction
+  (lamina.server.compaction, retention 0: every replica is past it) and the cold socket
+  join of the compacted layer (N / 2 live records).
 
 Each row prints the value at every N and its ratio to the N = 1,000 value divided by N / 1,000
 (O(N) = 1.0; near-linear goal ≤ 1.3); for ``edit`` the ratio is to the N = 1,000 value directly
@@ -249,6 +253,77 @@ def _http_json(base: str, token: str) -> dict[str, float]:
     return {"join_http": took, "records": len(got.json().get("annotations", []))}
 
 
+def _store_mb(data: Path) -> float:
+    return sum(p.stat().st_size for p in data.glob("*.sqlite3*")) / 1e6
+
+
+def _history(data: Path, count: int) -> dict[str, float]:
+    """Add ``count`` updates and ``count // 2`` deletes to layer ``big`` (the server is
+    stopped), then compact it; return the store sizes and the compaction's time."""
+    from lamina.model.ids import RecordId
+    from lamina.server.compaction import compact_store
+    from lamina.server.store import SqliteStore
+    from lamina.sync.layer import LayerState
+    from lamina.sync.state import Change, DeleteChange, UpdateChange
+    from ulid import ULID
+
+    store = SqliteStore(data)
+    try:
+        loaded = store.load_layer("doc", LAYER)
+        state = LayerState.from_records(loaded.records, loaded.seq, loaded.epoch)
+        ids = [r.id for r in loaded.records]
+        changes: list[Change] = []
+        for i in range(count):
+            record = state.get(ids[i % len(ids)])
+            assert record is not None
+            rev = record.rev + i // len(ids)
+            changes.append(UpdateChange(str(ULID()), record.id, rev, {"note": f"n{i}"}))
+        pushes = [changes[i : i + 500] for i in range(0, len(changes), 500)]
+        doomed = ids[: count // 2]
+        for push in pushes:
+            _commit(store, state, push)
+        deletes: list[Change] = []
+        for rid in doomed:
+            record = state.get(rid)
+            assert record is not None
+            deletes.append(DeleteChange(str(ULID()), RecordId(rid), record.rev))
+        for i in range(0, len(deletes), 500):
+            _commit(store, state, deletes[i : i + 500])
+    finally:
+        store.close()
+    out = {"history_store_mb": _store_mb(data)}
+    store = SqliteStore(data)
+    try:
+        started, cpu = time.perf_counter(), time.process_time()
+        compact_store(store, 0.0)
+        out["compact"] = time.perf_counter() - started
+        out["compact_cpu"] = time.process_time() - cpu
+    finally:
+        store.close()  # the last connection's close checkpoints and removes the WAL
+    out["compacted_store_mb"] = _store_mb(data)
+    return out
+
+
+def _commit(store: Any, state: Any, changes: list[Any]) -> None:
+    from lamina.model.timestamps import utc_now_iso
+    from lamina.server.store import LayerWrite
+    from lamina.sync.layer import AllowAll
+    from lamina.sync.state import Actor
+
+    commit = state.prepare(changes, Actor("bench"), AllowAll(), utc_now_iso())
+    write = LayerWrite(
+        "doc",
+        LAYER,
+        commit.epoch,
+        commit.seq,
+        commit.records,
+        [(r.change_id, r.to_store()) for r in commit.remembered],
+        base_seq=commit.base_seq,
+    )
+    store.commit([write])
+    state.apply_prepared(commit)
+
+
 def _measure(count: int) -> dict[str, Any]:
     from tests.support.server_process import ServerProcess
 
@@ -274,7 +349,17 @@ def _measure(count: int) -> dict[str, Any]:
                     print(f"  N={count}: {name} failed: {result['error']}", file=sys.stderr)
                     out[name + "_error"] = result["error"]
                 out.update(result)
-            out["server_store_mb"] = sum(p.stat().st_size for p in data.glob("*.sqlite3*")) / 1e6
+        finally:
+            server.stop()
+        out["server_store_mb"] = _store_mb(data)
+        out.update(_history(data, count))
+        server = ServerProcess(data)
+        server.start()
+        try:
+            token = server.token("doc", layer=LAYER, permissions=["all"])
+            joined = _run_child("join", server.url, token)
+            if "join_socket" in joined:
+                out["compacted_join"] = joined["join_socket"]
         finally:
             server.stop()
     return out
@@ -295,6 +380,11 @@ ROWS = [
     ("layer_pdf", "lamina layer-pdf", 1.0, "s", "linear"),
     ("store_mb", "client store size", 1.0, "MB", None),
     ("server_store_mb", "server store size", 1.0, "MB", None),
+    ("history_store_mb", "+N upd, N/2 del: store", 1.0, "MB", None),
+    ("compact", "compaction", 1.0, "s", None),
+    ("compact_cpu", "compaction, CPU", 1.0, "s", None),
+    ("compacted_store_mb", "store after compaction", 1.0, "MB", None),
+    ("compacted_join", "join after compaction", 1.0, "s", None),
     ("json_mb", "live JSON size", 1.0, "MB", None),
 ]
 

@@ -9,8 +9,8 @@ live data (DESIGN §7 "Growth", issue 15).
 The rule, written once (:func:`compaction_horizon`): every tombstone and change id committed
 at or below the layer's *horizon* is dropped, where the horizon is the lowest ``seq`` any
 known replica has acknowledged (the ``last_seq`` of its latest ``hello``, §3.1; a replica
-last seen longer than the retention ago no longer counts), or the newest ``seq`` committed
-longer than the retention ago (``Limits.history_retention``, ``lamina serve
+last seen longer than the retention ago no longer counts; with none known, 0), or the
+newest ``seq`` committed longer than the retention ago (``Limits.history_retention``, ``lamina serve
 --limit-history-retention SECONDS``, 30 days by default), whichever is further. The store
 remembers the horizon (the layer's ``compacted_seq``); a room loaded from it answers a
 ``hello`` whose ``last_seq`` (or ``resume.seq``) is below it with a whole snapshot (a reset:
@@ -91,11 +91,12 @@ class Compaction:
 def compaction_horizon(layer_seq: int, replica_seqs: Iterable[int], expired_seq: int) -> int:
     """Return the ``seq`` at or below which a layer's tombstones and change ids may go.
 
-    The lowest ``seq`` a known replica acknowledged (the layer's ``seq`` when no replica
-    is known: a new replica starts from a snapshot), or ``expired_seq`` (the newest ``seq``
-    older than the retention) when that is further; never past the layer's ``seq``.
+    The lowest ``seq`` a known replica acknowledged, or ``expired_seq`` (the newest ``seq``
+    older than the retention) when that is further; never past the layer's ``seq``. With
+    no replica known only the retention counts: a store upgraded from before replicas were
+    noted, or copied by ``lamina migrate``, knows none of the replicas that hold its layers.
     """
-    acknowledged = min(replica_seqs, default=layer_seq)
+    acknowledged = min(replica_seqs, default=0)
     return max(0, min(layer_seq, max(acknowledged, expired_seq)))
 
 

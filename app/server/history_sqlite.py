@@ -198,4 +198,5 @@ class SqliteHistory:
         """Truncate the file by the pages compaction freed (stores made since auto_vacuum
         was set: older files reuse their free pages instead)."""
         with self._open():
-            self._db().execute("PRAGMA incremental_vacuum")
+            # executescript steps it to the end (execute() would free one page).
+            self._db().executescript("PRAGMA incremental_vacuum;")

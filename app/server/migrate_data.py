@@ -2,10 +2,11 @@
 
 Everything is copied as it is: each document with its id, PDF asset, base layer, epoch and
 time added; each materialized layer with its epoch, sequence number, records (their own
-``seq``, revisions, tombstones and field revisions) and applied change ids; every revoked
-token id. Because epochs and sequence numbers are kept, a client that knew a layer at some
-``seq`` reconnects to the new server and catches up from there, without a snapshot reset
-(§3.4). The target must hold no documents yet; the source is only read.
+``seq``, revisions, tombstones and field revisions), applied change ids (each as committed at
+the layer's ``seq``, the cautious side) and compaction horizon; every revoked token id.
+Because epochs and sequence numbers are kept, a client that knew a layer at some ``seq``
+reconnects to the new server and catches up from there, without a snapshot reset (§3.4). The
+target must hold no documents yet; the source is only read.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from lamina.server.compaction import BATCH_ROWS
 from lamina.server.errors import StoreError
 from lamina.server.store import LayerWrite
 from lamina.server.store_postgres import PostgresStore
@@ -78,11 +80,28 @@ def copy_store(
                     )
                 ]
             )
+            if loaded.history_from:
+                # What the source compacted away is gone from the copy too: a catch-up from
+                # below its horizon must be a reset there as well (lamina.server.compaction).
+                while (
+                    max(
+                        target.drop_history(
+                            info.document_id,
+                            layer.name,
+                            loaded.epoch,
+                            loaded.history_from,
+                            BATCH_ROWS,
+                        )
+                    )
+                    == BATCH_ROWS
+                ):
+                    pass
             copied = target.load_layer(info.document_id, layer.name)
-            if (copied.epoch, copied.seq, copied.records) != (
+            if (copied.epoch, copied.seq, copied.records, copied.history_from) != (
                 loaded.epoch,
                 loaded.seq,
                 loaded.records,
+                loaded.history_from,
             ):
                 raise StoreError(
                     f"layer {layer.name!r} of {info.document_id!r} did not copy exactly"

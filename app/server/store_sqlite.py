@@ -161,9 +161,6 @@ class SqliteStore(SqliteHistory):
         self._busy = threading.Lock()
         self._closed = False
         try:
-            # Before the first table only (a no-op later): compaction can then give freed
-            # pages back to the file system (history_sqlite.SqliteHistory.reclaim_space).
-            self._db().execute("PRAGMA auto_vacuum = INCREMENTAL")
             # executescript commits by itself; each statement is idempotent.
             self._db().executescript(_SCHEMA)
         except sqlite3.Error as exc:
@@ -179,6 +176,9 @@ class SqliteStore(SqliteHistory):
                 db = sqlite3.connect(
                     self.path, timeout=30, isolation_level=None, check_same_thread=False
                 )
+                # Takes only in a file without tables (a no-op later): compaction can then
+                # give freed pages back (history_sqlite.SqliteHistory.reclaim_space).
+                db.execute("PRAGMA auto_vacuum = INCREMENTAL")
                 db.execute("PRAGMA journal_mode=WAL")
                 # FULL: a commit is on disk when it returns (survives power loss); NORMAL:
                 # in the WAL file when it returns (survives kill -9, §4.3). Module docstring.
