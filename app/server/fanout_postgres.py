@@ -248,7 +248,11 @@ class PostgresFanout:
         if changes.history_from > since:
             # Compacted past this room's seq (lamina.server.compaction): the deletes in
             # between are gone from the store, so only a fresh load is the truth.
-            room.close(f"its history was compacted past seq {since} elsewhere", logging.WARNING)
+            room.close(
+                f"its history was compacted past seq {since} elsewhere",
+                logging.WARNING,
+                "the layer's history was compacted meanwhile; reconnect",
+            )
             return
         remembered = tuple(
             ChangeResult.from_wire(result, f"stored.{change_id}")

@@ -120,6 +120,9 @@ class PostgresHistory:
     ) -> None:
         """Remember that replica ``client_id`` of the layer has acknowledged ``seq``."""
         with self._transaction() as conn:
+            # Not waiting for the flush: a note lost in a crash leaves the replica's older
+            # note (a lower horizon) or none (it is reset if it is behind): never unsafe.
+            conn.execute("SET LOCAL synchronous_commit = off")
             conn.execute(
                 "INSERT INTO replicas SELECT %s, %s, %s, %s, %s, %s WHERE EXISTS "
                 "(SELECT 1 FROM documents WHERE id = %s) "

@@ -538,9 +538,15 @@ class Room:
         # the committed truth from a fresh load.
         self.close(reason, logging.ERROR)
 
-    def close(self, reason: str, level: int) -> None:
-        """Drop the room and close its connections (they reconnect and get the store's
-        truth from a fresh load), logging ``reason`` at ``level``."""
+    def close(
+        self,
+        reason: str,
+        level: int,
+        told: str = "the server could not save changes; reconnect",
+    ) -> None:
+        """Drop the room and close its connections with ``server-error`` and ``told`` (they
+        reconnect and get the store's truth from a fresh load), logging ``reason`` at
+        ``level``."""
         logger.log(level, "room %s/%r closed: %s", self.document_id, self.layer_name, reason)
         self.broken = True
         self.tail = None
@@ -551,7 +557,7 @@ class Room:
         self._refused = None
         self._waiting = []
         for conn in {*self.members, *self.viewers, *waiting}:
-            conn.close_with("server-error", "the server could not save changes; reconnect")
+            conn.close_with("server-error", told)
         self.server.forget_room(self)
 
     # --- membership and presence ----------------------------------------------------------

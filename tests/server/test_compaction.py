@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from lamina.auth.invite import Invite
 from lamina.client.document import LaminaDocument
 from lamina.client.events import ConnectionState
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.compaction import compact_store
 from lamina.server.store import LayerWrite, Store
+from lamina.server.store_postgres import PostgresStore
 from lamina.sync.layer import AllowAll, LayerState
 from lamina.sync.state import Actor, Change, CreateChange, DeleteChange, RecordId, UpdateChange
 from ulid import ULID
@@ -68,9 +70,10 @@ def _pages(server: ServerThread) -> int | None:
 class _Writer:
     """Pushes changes as a room does (the sync core prepares, the store commits)."""
 
-    def __init__(self, store: Store, doc: str) -> None:
+    def __init__(self, store: Store, doc: str, *, announce: bool = True) -> None:
         self.store = store
         self.doc = doc
+        self.announce = announce
         loaded = store.load_layer(doc, LAYER)
         if loaded.materialized:
             self.state = LayerState.from_records(
@@ -87,7 +90,11 @@ class _Writer:
         actor = Actor("churner")
         for i in range(0, len(changes), batch):
             commit = self.state.prepare(changes[i : i + batch], actor, AllowAll(), utc_now_iso())
-            self.store.commit(
+            commit_ = self.store.commit
+            if not self.announce:
+                assert isinstance(self.store, PostgresStore)
+                commit_ = self.store.commit_unannounced
+            commit_(
                 [
                     LayerWrite(
                         self.doc,
@@ -398,3 +405,51 @@ def test_a_change_above_the_horizon_pushed_again_gets_its_stored_result(
     (first_result,) = original["results"]
     assert result["status"] == "applied" and result["made_rev"] == first_result["made_rev"] == 1
     assert ack["seq"] == original["seq"] == 3
+
+
+def test_a_room_another_process_compacted_past_is_closed_and_its_clients_reset(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lamina.server import fanout_postgres
+
+    monkeypatch.setattr(fanout_postgres, "POLL_INTERVAL", 3600.0)  # catch-ups only when told
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document(document_id="elsewhere")
+        token = _token(one, doc, "writer")
+
+        def compact_behind_its_back(record: dict[str, Any]) -> None:
+            store = PostgresStore(postgres_url)
+            try:
+                # Committed without telling the others, then compacted past server two's room.
+                writer = _Writer(store, doc, announce=False)
+                writer.push([DeleteChange(str(ULID()), RecordId(record["id"]), record["rev"])])
+                (done,) = compact_store(store, retention=0.0)
+                assert done.horizon == 2 and done.tombstones == 1
+            finally:
+                store.close()
+            room = two.server.rooms[(doc, LAYER)]
+            assert two.fanout is not None
+            two.call(two.fanout.catch_up(room))
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.url, token)
+            bob, welcome, _ = await join(two.url, token)
+            ack = await ann.push(create())
+            await bob.recv_type("changes")  # server two's room is at seq 1
+            await ann.ws.close()
+            record = ack["results"][0]["record"]
+            await asyncio.to_thread(compact_behind_its_back, record)
+            _, frames = await bob.closed()
+            assert frames[-1]["code"] == "server-error" and "compacted" in frames[-1]["message"]
+            again, _, snapshot = await join(
+                two.url, token, last_seq=1, layer_epoch=welcome["layer_epoch"]
+            )
+            assert snapshot["type"] == "snapshot", "behind the horizon: a reset"
+            assert record["id"] not in {r["id"] for r in snapshot["records"]}
+            await again.ws.close()
+
+        run(scenario())
