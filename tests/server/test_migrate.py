@@ -125,3 +125,35 @@ def test_migrate_keeps_the_layers_created_or_invited_to(
         ]
     finally:
         store.close()
+
+
+def test_a_compacted_layer_keeps_its_horizon_in_postgresql(
+    tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The copy lacks what the source compacted away (a tombstone): a client from below the
+    horizon must be reset there too, never told an inexact catch-up that misses a delete."""
+    from lamina.server.compaction import compact_store
+
+    data = tmp_path / "data"
+    with ServerThread(data) as old:
+        old.add_document("annot-stamps", "stamps")
+        old.add_document("annot-stamps", "other")
+        known = _fill(old)
+        store = old.open_store()
+        try:
+            compact_store(store, retention=0.0)
+        finally:
+            store.close()
+    assert main(["migrate", "--from", str(data), "--to", postgres_url]) == 0
+    capsys.readouterr()
+    epoch, seq = known[("stamps", "")]
+    with ServerThread(data, database=postgres_url) as new:
+
+        async def behind() -> None:
+            client, _, reset = await join(
+                new.url, new.token("stamps"), last_seq=seq - 1, layer_epoch=epoch
+            )
+            assert reset["type"] == "snapshot", reset
+            await client.ws.close()
+
+        run(behind())
