@@ -153,12 +153,15 @@ class PostgresHistory:
                     (document_id, layer, epoch, cutoff),
                 ).fetchall()
             )
+            # Walked from the newest seq down (the seq indexes): what it reads is what
+            # was committed within the retention, not the whole layer.
             expired = conn.execute(
                 "SELECT greatest("
-                "(SELECT max(seq) FROM records WHERE document_id = %(d)s AND layer = %(l)s "
-                'AND updated_at COLLATE "C" < %(c)s), '
-                "(SELECT max(seq) FROM applied_changes WHERE document_id = %(d)s "
-                'AND layer = %(l)s AND committed_at COLLATE "C" < %(c)s))',
+                "(SELECT seq FROM records WHERE document_id = %(d)s AND layer = %(l)s "
+                'AND updated_at COLLATE "C" < %(c)s ORDER BY seq DESC LIMIT 1), '
+                "(SELECT seq FROM applied_changes WHERE document_id = %(d)s "
+                'AND layer = %(l)s AND committed_at COLLATE "C" < %(c)s '
+                "ORDER BY seq DESC LIMIT 1))",
                 {"d": document_id, "l": layer, "c": cutoff},
             ).fetchone()
         return LayerHistory(

@@ -152,11 +152,13 @@ class SqliteHistory:
                     (document_id, layer, epoch, cutoff),
                 )
             )
+            # Walked from the newest seq down (the seq indexes): what it reads is what
+            # was committed within the retention, not the whole layer.
             (expired,) = db.execute(
-                "SELECT max(coalesce((SELECT max(seq) FROM records WHERE document_id = ?1 "
-                "AND layer = ?2 AND updated_at < ?3), 0), coalesce((SELECT max(seq) FROM "
-                "applied_changes WHERE document_id = ?1 AND layer = ?2 AND committed_at < ?3),"
-                " 0))",
+                "SELECT max(coalesce((SELECT seq FROM records WHERE document_id = ?1 "
+                "AND layer = ?2 AND updated_at < ?3 ORDER BY seq DESC LIMIT 1), 0), "
+                "coalesce((SELECT seq FROM applied_changes WHERE document_id = ?1 "
+                "AND layer = ?2 AND committed_at < ?3 ORDER BY seq DESC LIMIT 1), 0))",
                 (document_id, layer, cutoff),
             ).fetchone()
         finally:
