@@ -17,7 +17,9 @@ remembers the horizon (the layer's ``compacted_seq``); a room loaded from it ans
 the client keeps its conflicts and outbox and pushes its outbox again, §3.3).
 
 What dedup guarantees then (README "History and compaction"): a change pushed again whose
-first push committed above the horizon gets its stored result, as always. A change whose
+first push committed above the horizon gets its stored result, as always; a client's
+unacknowledged changes stay above it while the client is within the retention, but when a
+catch-up took it past its own change and it dropped before the repeat's ack. A change whose
 id was compacted away is decided again by the merge rules, which give it no second effect:
 an update whose values are already there changes nothing (§4.5), an update or delete of a
 deleted record gets ``deleted`` or "does not exist" (§4.6), a create of a live record is
