@@ -18,6 +18,7 @@ from lamina.sync.validation import Limits
 
 if TYPE_CHECKING:
     from lamina.server.admin import HostAdmin
+    from lamina.server.compaction import Compaction
     from lamina.server.store import Store
 
 DEFAULT_HOST = "127.0.0.1"
@@ -227,6 +228,7 @@ def register(subparsers: Any) -> None:
     )
     add_common_options(compact)
     add_data_option(compact)
+    _add_server_options(compact)
     compact.add_argument(
         "--database",
         default=None,
@@ -274,8 +276,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _compact(args: argparse.Namespace) -> int:
-    from lamina.server.compaction import compact_store
+    from lamina.server.compaction import Compaction, compact_store
 
+    if args.server:
+        query = "" if args.retention is None else f"?retention={args.retention}"
+        reply = _HostApi(args).call("POST", "/api/compact" + query)
+        _print_compactions([Compaction(**c) for c in reply["data"]])
+        return 0
     store: Store
     if args.database is not None:
         from lamina.server.store_postgres import PostgresStore
@@ -287,14 +294,18 @@ def _compact(args: argparse.Namespace) -> int:
         store = SqliteStore(data_dir_from(args))
     retention = Limits.history_retention if args.retention is None else args.retention
     try:
-        for done in compact_store(store, retention):
-            print(
-                f"{done.document_id}\t{done.layer!r}\thorizon {done.horizon}\t"
-                f"{done.tombstones} tombstones, {done.change_ids} change ids dropped"
-            )
+        _print_compactions(compact_store(store, retention))
     finally:
         store.close()
     return 0
+
+
+def _print_compactions(done: list[Compaction]) -> None:
+    for c in done:
+        print(
+            f"{c.document_id}\t{c.layer!r}\thorizon {c.horizon}\t"
+            f"{c.tombstones} tombstones, {c.change_ids} change ids dropped"
+        )
 
 
 def _doc_add(args: argparse.Namespace) -> int:

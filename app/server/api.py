@@ -172,6 +172,7 @@ def routes() -> list[Route]:
         for path in _layer_forms(route.path):
             table.append(Route(route.method, path, route.handler, route.summary, route.admin_only))
     table.append(Route("POST", "/api/revoke", d.revoke, "revoke tokens by their jti"))
+    table.append(Route("POST", "/api/compact", d.compact, "compact every layer's history"))
     return table
 
 

@@ -242,3 +242,28 @@ async def revoke(server: LaminaServer, request: web.Request) -> web.Response:
     if failing:
         out["failingPaths"] = failing
     return web.json_response(out, status=200 if revoked or not failing else 400)
+
+
+async def compact(server: LaminaServer, request: web.Request) -> web.Response:
+    """``POST /api/compact[?retention=SECONDS]`` (Lamina, for ``lamina compact --server``):
+    compact every layer's history now (lamina.server.compaction; default retention the
+    server's ``history_retention``); the data lists what each layer dropped."""
+    from lamina.server.compaction import compact_store, server_retention
+
+    require_admin(server, request)
+    try:
+        retention = float(request.query.get("retention", server_retention(server)))
+    except ValueError as exc:
+        raise ApiError(400, "retention must be a number of seconds") from exc
+    done = await asyncio.to_thread(compact_store, server.store, retention)
+    data = [
+        {
+            "document_id": c.document_id,
+            "layer": c.layer,
+            "horizon": c.horizon,
+            "tombstones": c.tombstones,
+            "change_ids": c.change_ids,
+        }
+        for c in done
+    ]
+    return web.json_response({"result": "success", "status": 200, "data": data})

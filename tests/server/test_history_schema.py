@@ -157,3 +157,18 @@ async def _start_compacting(server: ServerThread) -> None:
     # The server's own loop started before the interval was shortened: start one more, as
     # LaminaServer.start does, on its loop.
     server.server.spawn(compaction.compact_periodically(server.server))
+
+
+def test_lamina_compact_through_the_api_of_a_running_server(
+    tmp_path: Path, store_url: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ServerThread(tmp_path / "data", database=store_url, api_token="s3cret") as server:
+        doc = server.add_document(document_id="api")
+        seq = _history(server, doc)
+        argv = ["compact", "--server", server.url, "--api-auth-token", "s3cret"]
+        assert main([*argv, "--retention", "0"]) == 0
+        out = capsys.readouterr().out
+        assert out.splitlines() == [f"api\t''\thorizon {seq}\t1 tombstones, 2 change ids dropped"]
+        assert _tombstones(server) == 0
+        assert main([*argv[:3], "--api-auth-token", "wrong"]) == 1
+        assert "401" in capsys.readouterr().err
