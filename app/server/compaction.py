@@ -232,6 +232,19 @@ async def compact_periodically(server: LaminaServer) -> None:
         dropped = sum(c.tombstones + c.change_ids for c in done)
         if dropped:
             logger.info("history compaction dropped %d rows in %d layers", dropped, len(done))
+        forget_in_rooms(server, done)
+
+
+def forget_in_rooms(server: LaminaServer, done: list[Compaction]) -> None:
+    """Drop from the rooms in memory the tombstones their store compacted (on the loop:
+    one walk of each compacted room's records), so a room that never empties does not
+    grow with its history either."""
+    for compaction in done:
+        room = server.rooms.get((compaction.document_id, compaction.layer))
+        if room is None or room.broken or not room.loaded.done() or room.state is None:
+            continue
+        if room.loaded.exception() is None and compaction.horizon > room.layer.history_from:
+            room.layer.forget_history(compaction.horizon)
 
 
 def server_retention(server: LaminaServer) -> float:

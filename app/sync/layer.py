@@ -236,6 +236,16 @@ class LayerState:
         """The lowest ``last_seq`` a catch-up can start from (a store's compaction horizon)."""
         return self._history_from
 
+    def forget_history(self, horizon: int) -> int:
+        """Drop the tombstones at or below ``horizon`` (its store compacted them) and raise
+        :attr:`history_from` to it: a catch-up from below it is then a snapshot. Return how
+        many tombstones went."""
+        gone = [rid for rid, r in self._records.items() if r.deleted and r.seq <= horizon]
+        for record_id in gone:
+            del self._records[record_id]
+        self._history_from = max(self._history_from, horizon)
+        return len(gone)
+
     # --- changing -------------------------------------------------------------------------
 
     def prepare(

@@ -172,3 +172,35 @@ def test_lamina_compact_through_the_api_of_a_running_server(
         assert _tombstones(server) == 0
         assert main([*argv[:3], "--api-auth-token", "wrong"]) == 1
         assert "401" in capsys.readouterr().err
+
+
+def test_a_room_that_stays_open_forgets_the_tombstones_its_store_compacted(
+    server: ServerThread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = server.add_document(document_id="open")
+    token = _token(server, doc, "writer")
+    monkeypatch.setattr(compaction, "COMPACT_INTERVAL", 0.05)
+    server.server.limits = Limits(history_retention=0.0)  # type: ignore[attr-defined]
+
+    async def scenario() -> None:
+        stays, welcome, _ = await join(server.url, token)  # keeps the room in memory
+        made = (await stays.push(create()))["results"][0]["record"]
+        ack = await stays.push(delete(made["id"], made["rev"]))
+        room = server.server.rooms[(doc, "")]
+        with_tombstone = len(room.layer)
+        await asyncio.to_thread(server.call, _start_compacting(server))
+        for _ in range(400):
+            if room.layer.history_from == ack["seq"]:
+                break
+            await asyncio.sleep(0.05)
+        assert server.server.rooms[(doc, "")] is room, "the same room, never reloaded"
+        assert room.layer.history_from == ack["seq"]
+        assert len(room.layer) == with_tombstone - 1 and room.layer.get(made["id"]) is None
+        behind, _, reset = await join(
+            server.url, token, last_seq=ack["seq"] - 1, layer_epoch=welcome["layer_epoch"]
+        )
+        assert reset["type"] == "snapshot"
+        for client in (stays, behind):
+            await client.ws.close()
+
+    run(scenario())
