@@ -248,7 +248,7 @@ async def compact(server: LaminaServer, request: web.Request) -> web.Response:
     """``POST /api/compact[?retention=SECONDS]`` (Lamina, for ``lamina compact --server``):
     compact every layer's history now (lamina.server.compaction; default retention the
     server's ``history_retention``); the data lists what each layer dropped."""
-    from lamina.server.compaction import compact_store, server_retention
+    from lamina.server.compaction import compact_store, forget_in_rooms, server_retention
 
     require_admin(server, request)
     try:
@@ -256,6 +256,7 @@ async def compact(server: LaminaServer, request: web.Request) -> web.Response:
     except ValueError as exc:
         raise ApiError(400, "retention must be a number of seconds") from exc
     done = await asyncio.to_thread(compact_store, server.store, retention)
+    forget_in_rooms(server, done)
     data = [
         {
             "document_id": c.document_id,
