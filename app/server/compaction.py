@@ -10,8 +10,9 @@ The rule, written once (:func:`compaction_horizon`): every tombstone and change 
 at or below the layer's *horizon* is dropped, where the horizon is the lowest ``seq`` any
 known replica has acknowledged (the ``last_seq`` of its latest ``hello``, §3.1; a replica
 last seen longer than the retention ago no longer counts; with none known, 0), or the
-newest ``seq`` committed longer than the retention ago (``Limits.history_retention``, ``lamina serve
---limit-history-retention SECONDS``, 30 days by default), whichever is further. The store
+newest ``seq`` committed longer than the retention ago (``Limits.history_retention``,
+``lamina serve --limit-history-retention SECONDS``, 30 days by default), whichever is
+further. The store
 remembers the horizon (the layer's ``compacted_seq``); a room loaded from it answers a
 ``hello`` whose ``last_seq`` (or ``resume.seq``) is below it with a whole snapshot (a reset:
 the client keeps its conflicts and outbox and pushes its outbox again, §3.3).
@@ -28,10 +29,12 @@ case with an effect: a create whose ack was lost, whose record someone deleted s
 whose client stayed away past the retention comes back as a new record.
 
 When it runs: :func:`compact_periodically` in the server (every :data:`COMPACT_INTERVAL`
-seconds, on a worker thread), and ``lamina compact`` from the shell. Each store drops rows
-in batches of :data:`BATCH_ROWS`, one short transaction each, so commits never wait long
-behind it; several processes on one PostgreSQL may compact at once (a batch skips rows
-another is deleting, and the horizon only ever moves up).
+seconds, on a worker thread; the rooms in memory then forget the compacted tombstones too,
+:func:`forget_in_rooms`), ``POST /api/compact`` and ``lamina compact`` from the shell. Each
+store drops rows in batches of :data:`BATCH_ROWS`, one short transaction each, so commits
+never wait long behind it; several processes on one PostgreSQL may compact at once (their
+batches of one layer take turns on the layer's row lock, and the horizon only ever moves
+up: lamina.server.history_postgres).
 """
 
 from __future__ import annotations
