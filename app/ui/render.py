@@ -337,6 +337,10 @@ class TileRenderer(QObject):
         for channel in CHANNELS:
             if channel in self._held:
                 continue
+            if for_thread and channel != "view" and self._worker is not None:
+                # A worker is coming: drawn on the thread, tiles nobody looks at yet would
+                # only hold the GIL the GUI thread needs to paint the ones they do.
+                break
             wanted = self._wanted[channel]
             for i, key in enumerate(wanted):
                 # A tile that was being drawn when the worker process died might crash MuPDF:
@@ -536,8 +540,13 @@ class TileRenderer(QObject):
     # -- the fallback thread ----------------------------------------------------------------
 
     def _ensure_fallback(self) -> None:
-        """Draw on a thread while no worker process is ready (a cold start takes a while)."""
-        if self._stopping or (self._worker is not None and self._worker.ready):
+        """Draw on a thread until a worker process has the PDF open and warm.
+
+        Even a spare that is up already takes a while to open the PDF (a damaged one is
+        repaired) and pay for its first render; the thread draws the first tiles from the
+        window's own open copy meanwhile, which is what the first paint waits for.
+        """
+        if self._stopping or self._worker_open:
             return
         with self._cond:
             if any(t.is_alive() and t.name == self._thread_name() for t in self._threads):
