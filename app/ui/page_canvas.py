@@ -124,6 +124,11 @@ class PageCanvas(PageLayout):
         self.viewport().update()
         self.document_shown.emit()
 
+    def settled(self) -> bool:
+        """Return whether the first tile is on screen and the view has stopped scrolling (work
+        that is not drawing may go on without making frames late)."""
+        return self._painted_once and self.quiet()
+
     def set_annotations(
         self, annotations: Sequence[Annotation], editable: Callable[[Annotation], bool]
     ) -> None:

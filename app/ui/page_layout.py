@@ -170,6 +170,10 @@ class PageLayout(QAbstractScrollArea):
                 self._geometries[page] = exact
         return changed
 
+    def quiet(self) -> bool:
+        """Return whether the view has not scrolled for :data:`QUIET_AFTER_SCROLL_MS`."""
+        return (time.monotonic() - self._scrolled_at) * 1000 >= QUIET_AFTER_SCROLL_MS
+
     def _read_geometry_slice(self) -> None:
         quiet_for = (time.monotonic() - self._scrolled_at) * 1000
         if quiet_for < QUIET_AFTER_SCROLL_MS:

@@ -6,7 +6,8 @@ desktop budget): nothing of it holds the GUI process's GIL or runs between the f
   that is up still has to open the PDF), and only the tiles on screen;
 - the first render worker is started before Qt is imported (``lamina open``) and becomes the
   app's spare;
-- page sizes (and then the bookmarks) are read only once the view has stopped scrolling.
+- page sizes (and then the bookmarks) are read only once the view has stopped scrolling;
+- so is a big PDF's client document opened (parsing thousands of records on a thread).
 """
 
 from __future__ import annotations
@@ -194,3 +195,31 @@ def test_page_sizes_are_read_only_once_the_view_stops_scrolling(  # type: ignore
     finally:
         renderer.stop()
         doc.close()
+
+
+def test_a_big_pdfs_document_opens_once_the_view_stops_scrolling(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client document of the 429-page PDF was opened at once: its 2,199 records were
+    parsed on a thread, holding the GIL, while the first pages scrolled."""
+    monkeypatch.setattr(page_layout, "QUIET_AFTER_SCROLL_MS", 2000)
+    opened: list[bool] = []
+    real = window.documents.open_local
+
+    async def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        opened.append(window.view.settled())
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(window.documents, "open_local", spy)
+    painted: list[bool] = []
+    window.view.first_paint.connect(lambda: painted.append(True))
+    assert window.open_path(LONG)
+    qtbot.waitUntil(lambda: bool(painted), timeout=20_000)
+    bar = window.view.verticalScrollBar()
+    for _step in range(60):
+        bar.setValue(bar.value() + 40)
+        qtbot.wait(5)
+    assert opened == []
+    qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
+    assert opened == [True]
+
