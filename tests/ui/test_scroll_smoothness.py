@@ -223,3 +223,16 @@ def test_a_big_pdfs_document_opens_once_the_view_stops_scrolling(  # type: ignor
     qtbot.waitUntil(lambda: window.session is not None, timeout=30_000)
     assert opened == [True]
 
+
+def test_the_page_number_keeps_its_width_while_pages_scroll(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """The field widened from "Page 9 of 429" to "Page 10 of 429": the status bar and the
+    window around it were laid out and painted again on such frames (a third of a cached
+    frame's CPU)."""
+    bar = window.status_bar
+    widths = []
+    for page in (0, 8, 9, 98, 99, 428):
+        bar.show_page(page, 429)
+        qtbot.wait(1)
+        widths.append(bar.page_label.width())
+    assert len(set(widths)) == 1
+    assert bar.page_label.text() == "Page 429 of 429"
