@@ -13,6 +13,7 @@ desktop budget): nothing of it holds the GUI process's GIL or runs between the f
 from __future__ import annotations
 
 import argparse
+import itertools
 import select
 import threading
 
@@ -236,3 +237,41 @@ def test_the_page_number_keeps_its_width_while_pages_scroll(qtbot, window: MainW
         widths.append(bar.page_label.width())
     assert len(set(widths)) == 1
     assert bar.page_label.text() == "Page 429 of 429"
+
+
+def test_the_visible_tiles_follow_every_change_of_the_view(qtbot) -> None:  # type: ignore[no-untyped-def]
+    """The tiles on screen are worked out once per state of the view (they were asked for
+    several times a frame); each change of it gives those worked out afresh."""
+    doc = open_pdf(LONG)
+    renderer = TileRenderer(LONG, use_process=False, opened=doc)
+    view = PageView()
+    qtbot.addWidget(view)
+    view.resize(700, 600)
+    view.show()
+    qtbot.waitExposed(view)
+    try:
+        view.set_document(doc, renderer)
+        bar = view.verticalScrollBar()
+        dpr = view.viewport().devicePixelRatioF()
+        changes = [
+            lambda: bar.setValue(bar.value() + 300),
+            lambda: view.go_to_page(120),
+            lambda: view.set_zoom(2.0),
+            lambda: view.horizontalScrollBar().setValue(200),
+            lambda: view.resize(700, 1500),
+            lambda: view.rotate(90),
+            lambda: view.set_zoom(0.5),
+            lambda: view.set_columns(2),
+        ]
+        seen = [view.visible_tiles()]
+        for change in changes:
+            change()
+            qtbot.wait(1)  # (a resize reaches the view as an event)
+            seen.append(view.visible_tiles())
+            assert seen[-1] == view._tiles_in_view(dpr)
+        # (A small sideways scroll may keep the same tiles; the other changes do not.)
+        same = [i for i, (a, b) in enumerate(itertools.pairwise(seen)) if a == b]
+        assert len(same) <= 1, same
+    finally:
+        renderer.stop()
+        doc.close()
