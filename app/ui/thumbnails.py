@@ -74,7 +74,8 @@ class ThumbnailPanel(QListWidget):
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
         # Items are as big as their own thumbnail (a landscape page's is short), so the
-        # selection highlight fits the thumbnail instead of a portrait-sized box.
+        # selection highlight fits the thumbnail instead of a portrait-sized box; while every
+        # page read so far has one size, the rows are laid out as one size (set_document).
         self.setUniformItemSizes(False)
         self.setIconSize(QSize(THUMB_WIDTH, int(THUMB_WIDTH * 1.4)))
         self.setSpacing(4)
@@ -114,6 +115,10 @@ class ThumbnailPanel(QListWidget):
                 icon = self._blank_icon(self._sizes[0])
             except (PdfError, ValueError):
                 pass  # the document was closed; nothing left to draw
+        # One size for every row until a page of another size shows up (see _key): laying
+        # out 429 rows of their own sizes asked the delegate about each (40 ms and more
+        # before the first page was on screen).
+        self.setUniformItemSizes(True)
         self.setUpdatesEnabled(False)
         for i in range(doc.page_count):
             # (The delegate centres the page number: no alignment per item, 429 calls.)
@@ -138,6 +143,7 @@ class ThumbnailPanel(QListWidget):
             except (PdfError, ValueError):
                 return  # the document was closed; nothing left to draw
             icon = self._blank_icon(self._sizes[0])
+            self.setUniformItemSizes(True)  # (until a page of another size shows up again)
             self.setUpdatesEnabled(False)
             for row in range(self.count()):
                 item = self.item(row)
@@ -195,6 +201,8 @@ class ThumbnailPanel(QListWidget):
             self._sizes[page] = (max(1, int(dw)), max(1, int(dh)))
             item = self.item(page)
             if item is not None and page and self._sizes[page] != self._sizes[0]:
+                if self.uniformItemSizes():
+                    self.setUniformItemSizes(False)  # rows of their own sizes from now on
                 item.setIcon(self._blank_icon(self._sizes[page]))
         w, h = self._sizes[page]
         return TileKey(page, zoom_key(zoom), 0, 0, w, h, self._rotation)
