@@ -3,8 +3,8 @@
 :class:`PageLayout` places the pages (zoom, fit, one or two per row, the view's rotation),
 keeps the current page, and converts between viewport pixels and each page's Instant
 coordinates. It reads page sizes lazily (the first page's at once, the visible ones before
-they are painted, the rest in idle slices) and paints nothing:
-:class:`lamina.ui.page_canvas.PageCanvas` paints the tiles and annotations over it.
+they are painted, the rest in idle slices once the view has stopped scrolling) and paints
+nothing: :class:`lamina.ui.page_canvas.PageCanvas` paints the tiles and annotations over it.
 """
 
 from __future__ import annotations

@@ -4,10 +4,12 @@ PyMuPDF holds the GIL while it draws, so a render thread in the GUI process stal
 thread for as long as each tile takes. Tiles are therefore drawn by a worker process
 (:mod:`lamina.pdf.render_worker`) that opens its own copy of the PDF and writes the pixels into
 shared memory; the GUI copies them once into a ``Format_RGB32`` ``QImage`` (Qt's native
-format, so painting it needs no conversion) and reuses the slot. Until the worker is ready (a
-cold start imports PyMuPDF, a large part of a second), where processes cannot be used, or
-after it crashed too often, a thread of the GUI process draws instead, with its own
-:class:`~lamina.pdf.PdfDocument` (PyMuPDF is not thread-safe).
+format, so painting it needs no conversion) and reuses the slot. Until the worker has the
+PDF open and warm (a cold start imports PyMuPDF, a large part of a second; even a spare that
+is up opens and repairs the PDF first), where processes cannot be used, or after it crashed
+too often, a thread of the GUI process draws instead, with its own
+:class:`~lamina.pdf.PdfDocument` (PyMuPDF is not thread-safe); while a worker is coming, that
+thread draws only the tiles on screen (MuPDF holds the GIL the GUI thread paints with).
 
 The view calls :meth:`TileRenderer.request` with the tiles it would like to paint now; the
 previous wish list is dropped, so fast scrolling never builds a backlog of pages nobody looks
