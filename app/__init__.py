@@ -13,7 +13,8 @@ import, lazy ones included, and checks third-party imports against an allow-list
 - ``lamina.auth``: tokens, invites, keys, the permissions evaluator and the one ``RecordMeta``
   builder (``ownership``). Imports: model, PyJWT, cryptography.
 - ``lamina.pdf``: everything PyMuPDF: open, render and the render worker process, read and write
-  annotations, XFDF, export, the client's ``PdfBackend`` (``backend``). Imports: model, pymupdf.
+  annotations (a big PDF's read in a process of its own, ``reader_process``), XFDF, export, the
+  client's ``PdfBackend`` (``backend``). Imports: model, pymupdf.
 - ``lamina.server``: the aiohttp server: the sync socket and Document Engine's HTTP API on one
   port (``app``, ``connection``, ``api*``), ``rooms``, the ``Store`` port with its SQLite and
   PostgreSQL stores and the group-commit writer, host administration (``admin``). Imports:

@@ -41,8 +41,16 @@ def register(subparsers: Any) -> None:
     joiner.set_defaults(func=run_join)
 
 
+def _start_render_worker() -> None:
+    """Start the app's first render worker before Qt is imported (the two overlap)."""
+    from lamina.pdf.render_worker import start_spare_early
+
+    start_spare_early()
+
+
 def run_app_default(args: argparse.Namespace) -> int:
     """Open the desktop app with no document (``lamina`` without a verb)."""
+    _start_render_worker()
     from lamina.ui.app import run_app
 
     return run_app()
@@ -53,6 +61,7 @@ def run_open(args: argparse.Namespace) -> int:
     path: Path = args.file
     if not path.is_file():
         raise FileNotFoundError(f"no such file: {path}")
+    _start_render_worker()
     from lamina.ui.app import run_app
 
     return run_app(open_file=path, password=args.password)
@@ -63,6 +72,7 @@ def run_join(args: argparse.Namespace) -> int:
     from lamina.auth.invite import parse_invite_link
 
     parse_invite_link(args.invite)
+    _start_render_worker()
     from lamina.ui.app import run_app
 
     return run_app(invite=args.invite)

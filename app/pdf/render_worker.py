@@ -23,7 +23,8 @@ never writes into pixels the caller still reads.
 Start-up: a new worker process takes most of a second of CPU to start and import PyMuPDF,
 so a :class:`WorkerPool` keeps one spare warm (:meth:`WorkerPool.prestart`, called once the
 app has been idle a moment) and hands it to the next document opened
-(:meth:`WorkerPool.take`).
+(:meth:`WorkerPool.take`). The desktop commands start the first one before the app imports
+Qt (:func:`start_spare_early`), and the app's pool takes it over.
 
 This module must not import Qt: the worker process imports it, and importing PySide6 there
 would only slow its start.
@@ -210,7 +211,7 @@ class RenderWorker:
             name="lamina-render",
             daemon=True,  # multiprocessing ends daemon workers when the app exits
         )
-        with _bare_main_module():
+        with bare_main_module():
             self._process.start()
         # Only the worker holds its end now, so the worker's end of file means it is gone
         # and ours closing (or this process dying) makes the worker exit.
@@ -319,7 +320,7 @@ def start_worker() -> RenderWorker | None:
 
 
 @contextlib.contextmanager
-def _bare_main_module() -> Iterator[None]:
+def bare_main_module() -> Iterator[None]:
     """Start workers with an empty ``__main__``: spawn would otherwise run the app's main
     script again in the worker, importing Qt and the whole app (seconds) for nothing; the
     worker needs only this module."""
@@ -329,6 +330,39 @@ def _bare_main_module() -> Iterator[None]:
         yield
     finally:
         sys.modules["__main__"] = main
+
+
+_early_spare: RenderWorker | None = None
+"""The worker :func:`start_spare_early` started, until the app's pool takes it."""
+
+
+def start_spare_early() -> None:
+    """Start a render worker now, for the app's first document (:func:`take_early_spare`).
+
+    The desktop commands call this first thing: the worker's import of PyMuPDF (most of a
+    second of CPU) then overlaps the app's own imports of Qt and its windows, so a file
+    opened at start-up (``lamina open FILE.pdf``) finds a worker ready instead of drawing
+    its first pages on a thread, holding the GIL, while one starts. Does nothing where
+    processes are off or one was started already.
+    """
+    global _early_spare
+    if _early_spare is None and processes_enabled():
+        _early_spare = start_worker()
+        if _early_spare is not None:
+            atexit.register(_stop_early_spare)
+
+
+def take_early_spare() -> RenderWorker | None:
+    """Return the worker :func:`start_spare_early` started, once (the caller owns it)."""
+    global _early_spare
+    worker, _early_spare = _early_spare, None
+    return worker
+
+
+def _stop_early_spare() -> None:
+    worker = take_early_spare()
+    if worker is not None:
+        worker.stop()
 
 
 class WorkerPool:
@@ -353,6 +387,18 @@ class WorkerPool:
         if not self.enabled or (self._spare is not None and self._spare.alive()):
             return
         self._spare = self._start()
+
+    def offer(self, worker: RenderWorker) -> None:
+        """Keep ``worker`` as the spare; it is stopped if one waits already (or workers are off)."""
+        if not self.enabled or (self._spare is not None and self._spare.alive()):
+            worker.stop(wait=False)
+            return
+        if self._spare is not None:
+            self._spare.stop()
+        self._spare = worker
+        if not self._at_exit:
+            atexit.register(self.stop)
+            self._at_exit = True
 
     def take(self, start: bool = True) -> RenderWorker | None:
         """Return the spare worker, or a new one if ``start``; None where processes are off.

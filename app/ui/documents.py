@@ -3,7 +3,8 @@
 Everything here runs on the qasync event loop (the GUI thread); file and network work
 happens in the client's own ``asyncio.to_thread`` calls and background tasks, so the window
 never waits on it. A local PDF is opened whole in a worker thread (reading and parsing tens
-of thousands of annotations takes seconds); a review is opened on the loop, since its
+of thousands of annotations takes seconds), a big one's annotations read in a process of
+their own (:mod:`lamina.pdf.reader_process`); a review is opened on the loop, since its
 connection starts at once.
 """
 
@@ -25,6 +26,7 @@ from lamina.client.review import review_store_path
 from lamina.client.standalone import local_store_path
 from lamina.client.store import default_store_dir
 from lamina.pdf.backend import PdfBackendImpl
+from lamina.pdf.reader_process import ReadingApartBackend
 
 log = logging.getLogger(__name__)
 
@@ -181,9 +183,14 @@ def _open_local_document(path: Path, password: str | None) -> LaminaDocument:
     Opening a local document creates nothing bound to an event loop (no task, no future), so
     one of its own on this thread serves it; the caller's loop takes it over afterwards.
     """
+    # A big PDF's own annotations are read in a process of their own: read on this thread
+    # they would hold the GIL for seconds while the first pages scroll.
     document = asyncio.run(
         LaminaDocument.open_local(
-            path, pdf_backend=PdfBackendImpl(), password=password, autosave=AutosaveMode.DISABLED
+            path,
+            pdf_backend=ReadingApartBackend(),
+            password=password,
+            autosave=AutosaveMode.DISABLED,
         )
     )
     # Parsed once here, read from the parsed copies by the window (the review model, the

@@ -1,7 +1,9 @@
 """Opening documents in a window: local PDFs (with passwords), reviews, recent files.
 
 The pages show at once; the annotations follow when the client document has opened, off
-the GUI thread (:mod:`lamina.ui.documents`). Every failure becomes a clear dialog.
+the GUI thread (:mod:`lamina.ui.documents`); a big PDF's opening starts once its first page
+is on screen and the view has stopped scrolling (at most :data:`SETTLE_LIMIT_S` later).
+Every failure becomes a clear dialog.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from lamina.pdf import (
     WrongPasswordError,
     open_pdf,
 )
+from lamina.pdf.reader_process import APART_BYTES
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -42,6 +45,9 @@ log = logging.getLogger("lamina.ui")
 
 RECENT_LIMIT = 10
 """How many files File → Open recent and the welcome page list."""
+
+SETTLE_LIMIT_S = 5.0
+"""The longest a big PDF's annotations wait for its first page and a still view."""
 
 
 class JoinProgress(QProgressDialog):
@@ -147,6 +153,11 @@ class DocumentOpener(QObject):
                 # password, say) reads the same local store: it finishes, and closes what it
                 # opened, before this one opens the store again.
                 await asyncio.wait([previous])
+            # Parsing thousands of records is seconds of Python on a thread (the GIL the GUI
+            # thread paints with): it starts once the first page is on screen and the view
+            # has stopped scrolling. The tiles show the PDF's own annotations meanwhile.
+            if _big(path) and not await _until_settled(window, pdf, SETTLE_LIMIT_S):
+                return  # another file is shown now, or the window is gone
             try:
                 client_doc = await documents.open_local(path, password)
             except (LaminaError, OSError) as exc:
@@ -330,3 +341,27 @@ class DocumentOpener(QObject):
             action.triggered.connect(lambda _=False, p=p: self.open_path(Path(p)))
         if not self.recent_files():
             menu.addAction("(none)").setEnabled(False)
+
+
+def _big(path: Path) -> bool:
+    """Return whether ``path`` is big enough for its annotations to be read apart."""
+    try:
+        return path.stat().st_size >= APART_BYTES
+    except OSError:
+        return False  # opening it says why it cannot be read
+
+
+async def _until_settled(window: MainWindow, pdf: PdfDocument, limit: float) -> bool:
+    """Wait until the window's page view has settled (:meth:`PageCanvas.settled`), it is not
+    shown, or ``limit`` seconds have passed; return whether the window still shows ``pdf``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    view = window.view
+    try:
+        while window.pdf is pdf and view.isVisible() and not view.settled():
+            if loop.time() >= deadline:
+                break
+            await asyncio.sleep(0.05)
+    except RuntimeError:  # the window was deleted meanwhile (Qt's side of it is gone)
+        return False
+    return window.pdf is pdf

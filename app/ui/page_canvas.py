@@ -22,7 +22,7 @@ from lamina.pdf.render_worker import page_annotation_xrefs
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
 from lamina.ui.page_layout import MARGIN, PAGE_GAP, PageLayout
 from lamina.ui.render import TileRenderer
-from lamina.ui.tiles import TileKey, tiles_for
+from lamina.ui.tiles import TileKey, tile_target, tiles_for
 from lamina.ui.worker_pool import application_workers
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion
@@ -97,6 +97,8 @@ class PageCanvas(PageLayout):
         self._search_hits: list[SearchHit] = []
         self._search_current = -1
         self._painted_once = False
+        # The last visible_tiles() and the state of the view they were worked out for.
+        self._visible: tuple[tuple[object, ...], list[TileKey]] | None = None
         self._scrolling_up = False  # the last scroll went up: prefetch above, not below
         # A render worker process takes most of a second of CPU to start: start a spare once
         # the app is idle, so it is warm when a document opens.
@@ -123,6 +125,11 @@ class PageCanvas(PageLayout):
         self._lay_out_document(doc)
         self.viewport().update()
         self.document_shown.emit()
+
+    def settled(self) -> bool:
+        """Return whether the first tile is on screen and the view has stopped scrolling (work
+        that is not drawing may go on without making frames late)."""
+        return self._painted_once and self.quiet()
 
     def set_annotations(
         self, annotations: Sequence[Annotation], editable: Callable[[Annotation], bool]
@@ -387,6 +394,31 @@ class PageCanvas(PageLayout):
         if self._renderer is None or not self._geometries:
             return []
         dpr = self.viewport().devicePixelRatioF()
+        size = self.viewport().size()
+        # Asked several times a frame: worked out again only when the view moved or changed.
+        state = (
+            self._renderer,
+            self._tops,
+            self._row_widths,
+            self.horizontalScrollBar().value(),
+            self.verticalScrollBar().value(),
+            size.width(),
+            size.height(),
+            self._zoom,
+            dpr,
+            self._rotation,
+        )
+        known = self._visible
+        same = known is not None and all(
+            a is b or a == b for a, b in zip(known[0], state, strict=True)
+        )
+        if known is not None and same:
+            return list(known[1])
+        keys = self._tiles_in_view(dpr)
+        self._visible = (state, keys)
+        return list(keys)
+
+    def _tiles_in_view(self, dpr: float) -> list[TileKey]:
         device_zoom = self._zoom * dpr
         viewport = QRectF(self.viewport().rect())
         centre = viewport.center()
@@ -446,7 +478,7 @@ class PageCanvas(PageLayout):
                 rects[key.page] = self.page_rect(key.page)
             rect = rects[key.page]
             image = renderer.cached(key)
-            target = _tile_target(rect, key, dpr)
+            target = tile_target(rect, key, dpr)
             if image is None:
                 missing.append(key)
                 painter.fillRect(target, _DARK_PAPER if self._inverted else _PAPER)
@@ -556,16 +588,6 @@ class PageCanvas(PageLayout):
 
     def _on_tile_ready(self, key: object) -> None:
         self.viewport().update()
-
-
-def _tile_target(page_rect: QRectF, key: TileKey, dpr: float) -> QRectF:
-    """Return where a tile of a page shown at ``page_rect`` goes, in viewport pixels."""
-    return QRectF(
-        page_rect.left() + key.x / dpr,
-        page_rect.top() + key.y / dpr,
-        key.width / dpr,
-        key.height / dpr,
-    )
 
 
 def _inner(rect: QRectF) -> QRect:

@@ -3,8 +3,8 @@
 :class:`PageLayout` places the pages (zoom, fit, one or two per row, the view's rotation),
 keeps the current page, and converts between viewport pixels and each page's Instant
 coordinates. It reads page sizes lazily (the first page's at once, the visible ones before
-they are painted, the rest in idle slices) and paints nothing:
-:class:`lamina.ui.page_canvas.PageCanvas` paints the tiles and annotations over it.
+they are painted, the rest in idle slices once the view has stopped scrolling) and paints
+nothing: :class:`lamina.ui.page_canvas.PageCanvas` paints the tiles and annotations over it.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import math
+import time
 
 from lamina.model.geometry import Point, Rect
 from lamina.pdf import PageGeometry, PdfDocument, PdfError
@@ -49,6 +50,10 @@ ZOOM_STEPS = (
 _GEOMETRY_SLICE = 8
 """Pages whose exact size is read per idle step once the first page is on screen."""
 
+QUIET_AFTER_SCROLL_MS = 250
+"""How long the view must not have scrolled before idle work (reading page sizes, then the
+bookmarks) goes on: done between the frames of a scroll, it made them late."""
+
 
 class PageLayout(QAbstractScrollArea):
     """Lays out all pages of a PDF in one continuous vertical scroll.
@@ -75,6 +80,7 @@ class PageLayout(QAbstractScrollArea):
         self._geometry_timer = QTimer(self)
         self._geometry_timer.setInterval(0)
         self._geometry_timer.timeout.connect(self._read_geometry_slice)
+        self._scrolled_at = 0.0  # time.monotonic() of the last scroll
         self._tops: list[float] = []
         # Two-page mode: pages side by side in rows; each page's left edge within its row
         # and its row's width (one page per row otherwise).
@@ -164,7 +170,17 @@ class PageLayout(QAbstractScrollArea):
                 self._geometries[page] = exact
         return changed
 
+    def quiet(self) -> bool:
+        """Return whether the view has not scrolled for :data:`QUIET_AFTER_SCROLL_MS`."""
+        return (time.monotonic() - self._scrolled_at) * 1000 >= QUIET_AFTER_SCROLL_MS
+
     def _read_geometry_slice(self) -> None:
+        quiet_for = (time.monotonic() - self._scrolled_at) * 1000
+        if quiet_for < QUIET_AFTER_SCROLL_MS:
+            # Scrolling: the frames come first; read on once the view has been still a while.
+            self._geometry_timer.setInterval(max(1, round(QUIET_AFTER_SCROLL_MS - quiet_for)))
+            return
+        self._geometry_timer.setInterval(0)
         if self._doc is None or self._next_exact >= len(self._geometries):
             self._geometry_timer.stop()
             if self._doc is not None:
@@ -421,6 +437,7 @@ class PageLayout(QAbstractScrollArea):
             self.current_page_changed.emit(page)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
+        self._scrolled_at = time.monotonic()
         self._update_current_page()
         self.viewport().update()
 

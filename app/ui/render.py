@@ -4,10 +4,12 @@ PyMuPDF holds the GIL while it draws, so a render thread in the GUI process stal
 thread for as long as each tile takes. Tiles are therefore drawn by a worker process
 (:mod:`lamina.pdf.render_worker`) that opens its own copy of the PDF and writes the pixels into
 shared memory; the GUI copies them once into a ``Format_RGB32`` ``QImage`` (Qt's native
-format, so painting it needs no conversion) and reuses the slot. Until the worker is ready (a
-cold start imports PyMuPDF, a large part of a second), where processes cannot be used, or
-after it crashed too often, a thread of the GUI process draws instead, with its own
-:class:`~lamina.pdf.PdfDocument` (PyMuPDF is not thread-safe).
+format, so painting it needs no conversion) and reuses the slot. Until the worker has the
+PDF open and warm (a cold start imports PyMuPDF, a large part of a second; even a spare that
+is up opens and repairs the PDF first), where processes cannot be used, or after it crashed
+too often, a thread of the GUI process draws instead, with its own
+:class:`~lamina.pdf.PdfDocument` (PyMuPDF is not thread-safe); while a worker is coming, that
+thread draws only the tiles on screen (MuPDF holds the GIL the GUI thread paints with).
 
 The view calls :meth:`TileRenderer.request` with the tiles it would like to paint now; the
 previous wish list is dropped, so fast scrolling never builds a backlog of pages nobody looks
@@ -337,6 +339,10 @@ class TileRenderer(QObject):
         for channel in CHANNELS:
             if channel in self._held:
                 continue
+            if for_thread and channel != "view" and self._worker is not None:
+                # A worker is coming: drawn on the thread, tiles nobody looks at yet would
+                # only hold the GIL the GUI thread needs to paint the ones they do.
+                break
             wanted = self._wanted[channel]
             for i, key in enumerate(wanted):
                 # A tile that was being drawn when the worker process died might crash MuPDF:
@@ -536,8 +542,13 @@ class TileRenderer(QObject):
     # -- the fallback thread ----------------------------------------------------------------
 
     def _ensure_fallback(self) -> None:
-        """Draw on a thread while no worker process is ready (a cold start takes a while)."""
-        if self._stopping or (self._worker is not None and self._worker.ready):
+        """Draw on a thread until a worker process has the PDF open and warm.
+
+        Even a spare that is up already takes a while to open the PDF (a damaged one is
+        repaired) and pay for its first render; the thread draws the first tiles from the
+        window's own open copy meanwhile, which is what the first paint waits for.
+        """
+        if self._stopping or self._worker_open:
             return
         with self._cond:
             if any(t.is_alive() and t.name == self._thread_name() for t in self._threads):

@@ -115,7 +115,15 @@ class DocumentStatusBar(QStatusBar):
         self._keep_readable()
 
     def show_page(self, page: int, page_count: int) -> None:
-        """Show "Page N of M" (``page`` is 0-based)."""
+        """Show "Page N of M" (``page`` is 0-based).
+
+        The field is as wide as its widest text for this page count, so scrolling from page
+        9 to 10 does not lay the status bar (and the window around it) out again.
+        """
+        widest = f"Page {page_count} of {page_count}"
+        if self.page_label.property("widest") != widest:
+            self.page_label.setProperty("widest", widest)
+            self.page_label.setMinimumWidth(self.page_label.fontMetrics().horizontalAdvance(widest))
         self.page_label.setText(f"Page {page + 1} of {page_count}")
 
     def show_zoom(self, zoom: float) -> None:

@@ -36,6 +36,12 @@ Scrolling the list along with every page of a fast scroll repainted it on every 
 1.5 ms a frame, as much as the page view itself)."""
 
 
+# Read once: the list asks the delegate for every row's size when it lays out (429 rows of a
+# long PDF), and each look-up of a Qt enum member from Python costs microseconds.
+_TOP = QStyleOptionViewItem.Position.Top
+_CENTRE = Qt.AlignmentFlag.AlignHCenter
+
+
 class _ThumbnailDelegate(QStyledItemDelegate):
     """Draw a thumbnail with its page number centred under it."""
 
@@ -43,9 +49,9 @@ class _ThumbnailDelegate(QStyledItemDelegate):
         self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
     ) -> None:
         super().initStyleOption(option, index)
-        option.decorationPosition = QStyleOptionViewItem.Position.Top
-        option.decorationAlignment = Qt.AlignmentFlag.AlignHCenter
-        option.displayAlignment = Qt.AlignmentFlag.AlignHCenter
+        option.decorationPosition = _TOP
+        option.decorationAlignment = _CENTRE
+        option.displayAlignment = _CENTRE
 
 
 class ThumbnailPanel(QListWidget):
@@ -68,7 +74,8 @@ class ThumbnailPanel(QListWidget):
         self.setWrapping(False)
         self.setMovement(QListView.Movement.Static)
         # Items are as big as their own thumbnail (a landscape page's is short), so the
-        # selection highlight fits the thumbnail instead of a portrait-sized box.
+        # selection highlight fits the thumbnail instead of a portrait-sized box; while every
+        # page read so far has one size, the rows are laid out as one size (set_document).
         self.setUniformItemSizes(False)
         self.setIconSize(QSize(THUMB_WIDTH, int(THUMB_WIDTH * 1.4)))
         self.setSpacing(4)
@@ -108,11 +115,14 @@ class ThumbnailPanel(QListWidget):
                 icon = self._blank_icon(self._sizes[0])
             except (PdfError, ValueError):
                 pass  # the document was closed; nothing left to draw
+        # One size for every row until a page of another size shows up (see _key): laying
+        # out 429 rows of their own sizes asked the delegate about each (40 ms and more
+        # before the first page was on screen).
+        self.setUniformItemSizes(True)
         self.setUpdatesEnabled(False)
         for i in range(doc.page_count):
-            item = QListWidgetItem(icon, str(i + 1))
-            item.setTextAlignment(Qt.AlignmentFlag.AlignHCenter)
-            self.addItem(item)
+            # (The delegate centres the page number: no alignment per item, 429 calls.)
+            self.addItem(QListWidgetItem(icon, str(i + 1)))
         self.setUpdatesEnabled(True)
         self._request()
 
@@ -133,6 +143,7 @@ class ThumbnailPanel(QListWidget):
             except (PdfError, ValueError):
                 return  # the document was closed; nothing left to draw
             icon = self._blank_icon(self._sizes[0])
+            self.setUniformItemSizes(True)  # (until a page of another size shows up again)
             self.setUpdatesEnabled(False)
             for row in range(self.count()):
                 item = self.item(row)
@@ -190,6 +201,8 @@ class ThumbnailPanel(QListWidget):
             self._sizes[page] = (max(1, int(dw)), max(1, int(dh)))
             item = self.item(page)
             if item is not None and page and self._sizes[page] != self._sizes[0]:
+                if self.uniformItemSizes():
+                    self.setUniformItemSizes(False)  # rows of their own sizes from now on
                 item.setIcon(self._blank_icon(self._sizes[page]))
         w, h = self._sizes[page]
         return TileKey(page, zoom_key(zoom), 0, 0, w, h, self._rotation)

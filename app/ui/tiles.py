@@ -3,7 +3,7 @@
 A tile is a square of :data:`TILE_SIZE` device pixels of a page at one zoom (and turn of the
 view); :class:`TileKey` names it in caches and wish lists. :func:`tiles_for` lists the tiles
 that cover a visible part of a page; :func:`qimage_of` makes a ``Format_RGB32`` image of
-rendered pixels, ready to blit.
+rendered pixels, ready to blit; :func:`tile_target` says where a tile goes on screen.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina.pdf import RenderedImage
+from PySide6.QtCore import QRectF
 from PySide6.QtGui import QImage
 
 TILE_SIZE = 512
@@ -69,6 +70,16 @@ def qimage_of(data: Any, width: int, height: int, stride: int, pixel_format: str
         image = wrapped.convertToFormat(QImage.Format.Format_RGB32)
     del wrapped  # let go of ``data`` (it may be a view into shared memory)
     return image
+
+
+def tile_target(page_rect: QRectF, key: TileKey, dpr: float) -> QRectF:
+    """Return where a tile of a page shown at ``page_rect`` goes, in viewport pixels."""
+    return QRectF(
+        page_rect.left() + key.x / dpr,
+        page_rect.top() + key.y / dpr,
+        key.width / dpr,
+        key.height / dpr,
+    )
 
 
 def tiles_for(

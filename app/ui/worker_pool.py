@@ -1,12 +1,14 @@
 """The application's render worker pool: one spare worker process for the next document.
 
 :func:`application_workers` returns the :class:`~lamina.pdf.render_worker.WorkerPool` that
-belongs to the running ``QCoreApplication`` (made on first use, stopped when it quits).
+belongs to the running ``QCoreApplication`` (made on first use, stopped when it quits). A
+worker the desktop command started before importing Qt
+(:func:`lamina.pdf.render_worker.start_spare_early`) becomes its first spare.
 """
 
 from __future__ import annotations
 
-from lamina.pdf.render_worker import WorkerPool
+from lamina.pdf.render_worker import WorkerPool, take_early_spare
 from PySide6.QtCore import QCoreApplication, QObject
 
 
@@ -37,4 +39,7 @@ def application_workers() -> WorkerPool:
     owner = app.findChild(_WorkerPoolOwner, _WorkerPoolOwner.NAME)
     if owner is None:
         owner = _WorkerPoolOwner(app)
+    early = take_early_spare()
+    if early is not None:
+        owner.pool.offer(early)  # started before Qt was imported: the first document's
     return owner.pool

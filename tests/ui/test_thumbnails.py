@@ -141,3 +141,39 @@ def test_stand_in_tiles_are_inverted_like_the_tiles_and_turned_with_the_page(  #
         for y in range(page.top(), page.bottom(), 2)
     )
     assert marks > 20  # the page's stamps show while its sharp tiles are drawn
+
+
+def test_a_long_pdf_of_one_page_size_lays_its_thumbnails_out_as_one_size(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """The list laid out all 429 rows of the long PDF at their own sizes as it opened, asking
+    the delegate about each (40 ms and more before the first page was on screen)."""
+    from lamina.ui import thumbnails
+
+    asked: list[int] = []
+    real = thumbnails._ThumbnailDelegate.initStyleOption
+
+    def spy(self, option, index):  # type: ignore[no-untyped-def]
+        asked.append(index.row())
+        real(self, option, index)
+
+    monkeypatch.setattr(thumbnails._ThumbnailDelegate, "initStyleOption", spy)
+    assert window.open_path(corpus_pdf("long-429p-broken-xref"))
+    assert len(set(asked)) < 50
+
+
+def test_a_page_of_another_size_gets_a_thumbnail_row_of_its_own_size(qtbot, window) -> None:  # type: ignore[no-untyped-def]
+    open_file(qtbot, window, corpus_pdf("long-352p-cropbox-links"))
+    thumbs = window.thumbnails
+    assert window.pdf is not None
+    first = window.pdf.page_geometry(0).display_size(1.0)
+    other = next(
+        p
+        for p in range(1, window.pdf.page_count)
+        if window.pdf.page_geometry(p).display_size(1.0)[1] != first[1]
+    )
+    thumbs.scrollToItem(thumbs.item(other))
+    qtbot.waitUntil(lambda: _thumbnail_rendered(window, other), timeout=20_000)
+    assert not thumbs.uniformItemSizes()
+    heights = {thumbs.visualItemRect(thumbs.item(p)).height() for p in (0, other)}
+    assert len(heights) == 2
