@@ -1,22 +1,29 @@
 """Several ``lamina serve --database`` processes on one PostgreSQL: throughput and fan-out.
 
-One throw-away PostgreSQL cluster (``fsync=on``), one document. Two measurements:
+One throw-away PostgreSQL cluster (``fsync=on``), one document. Two measurements, each in
+``--rounds`` interleaved rounds (the machine is shared: load that comes and goes meets every
+variant, not only the one measured last):
 
 - changes/s for 1, 2 and 4 server processes: 16 writers, each on a layer of its own (spread
   over the processes round-robin), push one change at a time and wait for its ack, for
-  ``--seconds``; printed: acknowledged changes/s. On a 2-core machine the processes share
-  the cores with PostgreSQL, so the figure that must hold is "no process count serves fewer
-  changes/s than one" (DESIGN §7). The machine is shared, so each count also prints the CPU
-  time per acknowledged change of every server process and of PostgreSQL (all the
-  postmaster's children, from ``/proc/PID/stat``): much less sensitive to other load.
+  ``--seconds``; printed: acknowledged changes/s (the mean of the rounds). Only the counted
+  processes run during a round (an idle process still hears every commit). On a 2-core
+  machine the processes share the cores with PostgreSQL, so the figure that must hold is
+  "no process count serves fewer changes/s than one" (DESIGN §7). The machine is shared, so
+  each count also prints the CPU time per acknowledged change of every server process and
+  of PostgreSQL (all the postmaster's children, from ``/proc/PID/stat``): much less
+  sensitive to other load.
 - fan-out p50/p99 at 50 clients, two processes running: a writer on process 0 pushes 50
   changes/s to one layer (``customData.sentAt``); the 50 receivers are on process 0
   (in-process) or on process 1 (cross-process: the change arrives by LISTEN/NOTIFY and a
-  fetch from PostgreSQL). Latency is the writer's send to each receiver's receipt.
+  fetch from PostgreSQL). Latency is the writer's send to each receiver's receipt. Each
+  round uses a new layer for each variant; its first :data:`WARMUP` pushes (the layer's
+  first commit copies the base layer, the receivers' room loads) are not counted. The
+  percentiles are over every receipt of every round.
 
 The last line is ``ratio=<cross-process p99 / in-process p99>`` (budget <= 2).
 
-Usage: ``python bench/scaleout.py [--seconds 5] [--clients 50]``
+Usage: ``python bench/scaleout.py [--seconds 5] [--rounds 2] [--clients 50]``
 """
 
 from __future__ import annotations
@@ -45,6 +52,8 @@ from tests.support.server_process import ServerProcess  # noqa: E402
 WRITERS = 16
 """Writers, each on a layer of its own; enough that none passes the server's 100 messages/s."""
 FANOUT_RATE = 50.0
+WARMUP = 10
+"""Pushes at the start of each fan-out round that are not counted (see the docstring)."""
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -158,8 +167,11 @@ async def _fanout(
 
     tasks = [asyncio.create_task(receive(c)) for c in receivers]
     await asyncio.sleep(0.5)
-    end = time.monotonic() + seconds
     interval = 1.0 / FANOUT_RATE
+    for _ in range(WARMUP):
+        await writer.send({"type": "push", "changes": [create(customData={"warmUp": True})]})
+        await asyncio.sleep(interval)
+    end = time.monotonic() + seconds
     while time.monotonic() < end:
         await writer.send(
             {"type": "push", "changes": [create(customData={"sentAt": time.perf_counter()})]}
@@ -173,11 +185,24 @@ async def _fanout(
     return latencies
 
 
+def _run_count(servers: list[ServerProcess], count: int, data: Path, url: str) -> None:
+    """Leave exactly ``count`` server processes running (the first ones of ``servers``)."""
+    while len(servers) < count:
+        servers.append(ServerProcess(data, args=["--database", url]))
+    for i, server in enumerate(servers):
+        if i < count and server.proc is None:
+            server.start()
+        elif i >= count and server.proc is not None:
+            server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--clients", type=int, default=50)
     args = parser.parse_args()
+    counts = (1, 2, 4)
     with PostgresCluster(fsync=True) as cluster, tempfile.TemporaryDirectory() as tmp:
         url = cluster.create_database()
         store = PostgresStore(url)
@@ -186,36 +211,53 @@ def main() -> None:
         data = Path(tmp) / "data"
         servers: list[ServerProcess] = []
         try:
+            runs: dict[int, list[tuple[float, int, list[float], float]]] = {c: [] for c in counts}
+            for round_ in range(args.rounds):
+                # 1, 2, 4 then 4, 2, 1: neither end of the round is always measured first.
+                for count in counts if round_ % 2 == 0 else counts[::-1]:
+                    _run_count(servers, count, data, url)
+                    meter = _CpuMeter(servers[:count], _postmaster(cluster))
+                    runs[count].append(
+                        asyncio.run(_throughput(servers[:count], doc, args.seconds, meter))
+                    )
             rates: dict[int, float] = {}
-            for count in (1, 2, 4):
-                while len(servers) < count:
-                    server = ServerProcess(data, args=["--database", url])
-                    server.start()
-                    servers.append(server)
-                meter = _CpuMeter(servers[:count], _postmaster(cluster))
-                rate, changes, served, pg = asyncio.run(
-                    _throughput(servers[:count], doc, args.seconds, meter)
-                )
-                rates[count] = rate
+            for count in counts:
+                rates[count] = statistics.mean(r[0] for r in runs[count])
+                changes = sum(r[1] for r in runs[count])
+                served = [sum(s) for s in zip(*(r[2] for r in runs[count]), strict=True)]
+                pg = sum(r[3] for r in runs[count])
                 per = 1e3 / max(1, changes)  # ms of CPU per change
                 each = " ".join(f"{cpu * per:.2f}" for cpu in served)
+                rounds = " ".join(f"{r[0]:.0f}" for r in runs[count])
                 print(
-                    f"{count} process(es): {rate:7.0f} changes/s  CPU ms/change: "
-                    f"servers {sum(served) * per:.2f} ({each})  postgres {pg * per:.2f}  "
-                    f"total {(sum(served) + pg) * per:.2f}",
+                    f"{count} process(es): {rates[count]:7.0f} changes/s ({rounds})  "
+                    f"CPU ms/change: servers {sum(served) * per:.2f} ({each})  "
+                    f"postgres {pg * per:.2f}  total {(sum(served) + pg) * per:.2f}",
                     flush=True,
                 )
+            _run_count(servers, 2, data, url)
+            latencies: dict[str, list[float]] = {"in-process": [], "cross-process": []}
+            for round_ in range(args.rounds):
+                variants = [("in-process", servers[0]), ("cross-process", servers[1])]
+                for name, receiver in variants if round_ % 2 == 0 else variants[::-1]:
+                    latencies[name] += asyncio.run(
+                        _fanout(
+                            servers[0],
+                            receiver,
+                            doc,
+                            f"fan-{name}-{round_}",
+                            args.clients,
+                            args.seconds,
+                        )
+                    )
             p99: dict[str, float] = {}
-            for name, receiver in (("in-process", servers[0]), ("cross-process", servers[1])):
-                latencies = asyncio.run(
-                    _fanout(servers[0], receiver, doc, f"fan-{name}", args.clients, args.seconds)
-                )
-                expected = int(args.seconds * FANOUT_RATE) * args.clients
-                p99[name] = _percentile(latencies, 0.99)
+            expected = int(args.seconds * FANOUT_RATE) * args.clients * args.rounds
+            for name, values in latencies.items():
+                p99[name] = _percentile(values, 0.99)
                 print(
                     f"fan-out {name:<13} {args.clients} clients: "
-                    f"p50 {statistics.median(latencies) * 1e3:6.1f} ms  "
-                    f"p99 {p99[name] * 1e3:6.1f} ms  ({len(latencies)}/~{expected} delivered)",
+                    f"p50 {statistics.median(values) * 1e3:6.1f} ms  "
+                    f"p99 {p99[name] * 1e3:6.1f} ms  ({len(values)}/~{expected} delivered)",
                     flush=True,
                 )
         finally:

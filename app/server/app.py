@@ -435,14 +435,20 @@ class LaminaServer:
         if room is None or room.broken:
             room = Room(self, document_id, layer)
             self.rooms[room.key] = room
+            self._rooms_changed()
             self.spawn(room.load())
         try:
             await asyncio.shield(room.loaded)
         except BaseException:
             if self.rooms.get(room.key) is room and room.loaded.done():
                 del self.rooms[room.key]
+                self._rooms_changed()
             raise
         return room
+
+    def _rooms_changed(self) -> None:
+        if self.peers is not None:
+            self.peers.rooms_changed()
 
     def leave_rooms(self, conn: Connection) -> None:
         """Take ``conn`` out of its room and the layers it views (once)."""
@@ -462,11 +468,13 @@ class LaminaServer:
         if room.idle and self.rooms.get(room.key) is room:
             del self.rooms[room.key]
             self.evictions.append(room.key)
+            self._rooms_changed()
 
     def forget_room(self, room: Room) -> None:
         """Forget a broken room at once, so the next joiner loads it again."""
         if self.rooms.get(room.key) is room:
             del self.rooms[room.key]
+            self._rooms_changed()
 
     async def _view_layer(self, conn: Connection, layer: str) -> None:
         claims = conn.claims

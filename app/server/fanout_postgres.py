@@ -1,21 +1,26 @@
 """Fan-out across server processes on one PostgreSQL: LISTEN for commits, fetch, relay (§8).
 
-Every :meth:`PostgresStore.commit` notifies ``[document, layer, seq, origin]`` on
-:data:`~lamina.server.store_postgres.NOTIFY_CHANNEL` right after its transaction committed
-(not inside it: that would serialize every process's commits, see
-:meth:`PostgresStore.announce`), so the notification exists only if the commit does, and
-carries no record content. A
+Every :meth:`PostgresStore.commit` notifies ``[document, layer, seq, origin]`` on the layer's
+own channel (:func:`~lamina.server.store_postgres.commit_channel`) right after its
+transaction committed, in the commit's last round trip (not inside the transaction: that
+would serialize every process's commits, see :meth:`PostgresStore.commit`), so the
+notification exists only if the commit does, and carries no record content. A
 :class:`PostgresFanout` listens on a connection of its own (a thread: psycopg's blocking
-``notifies()``); for a notification from another process about a layer this process has a
-room for, it reads what the room lacks from the store (:meth:`PostgresStore.changes_since`),
-makes it part of the room's layer and relays it to the room's members and viewers, each
-getting what they may view (the room's own relay).
+``notifies()``), to the channels of the layers this process has rooms for (the server calls
+:meth:`PostgresFanout.rooms_changed`; a process no longer reads every commit of every
+process). For a notification from another process, it reads what the room lacks from the
+store in one round trip, on the event loop with a connection of its own
+(:func:`~lamina.server.history_postgres.read_changes`), makes it part of the room's layer and
+relays it to the room's members and viewers, each getting what they may view (the room's
+own relay). Once a room's channel is listened to, the room catches up once: what was
+committed between its load and the LISTEN has no notification here.
 
 Presence: the listening connection also takes the other processes' presence
 notifications, for :class:`~lamina.server.presence_postgres.PostgresPresence`.
 
 Layer lists: a layer created or forgotten (:meth:`PostgresStore.remember_layer`), or given
-its first commit, elsewhere is announced to this process's clients that asked for the list.
+its first commit (:data:`~lamina.server.store_postgres.NOTIFY_CHANNEL`), elsewhere is
+announced to this process's clients that asked for the list.
 
 Revocations: :meth:`PostgresStore.revoke` notifies
 :data:`~lamina.server.store_postgres.REVOKE_CHANNEL` in its transaction; on that note every
@@ -39,22 +44,28 @@ import asyncio
 import contextlib
 import json
 import logging
+import select
+import socket
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from lamina.model.errors import LaminaError
-from lamina.server.history_postgres import LayerChanges
+from lamina.server.errors import StoreError
+from lamina.server.history_postgres import LayerChanges, read_changes
 from lamina.server.presence_postgres import PRESENCE_CHANNEL, PostgresPresence
 from lamina.server.store_postgres import (
+    COMMIT_CHANNEL_PREFIX,
     LAYERS_CHANNEL,
     NOTIFY_CHANNEL,
     REVOKE_CHANNEL,
     PostgresStore,
+    commit_channel,
 )
 from lamina.sync.layer import LayerCommit
 from lamina.sync.state import ChangeResult
+from psycopg import sql
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -98,7 +109,13 @@ class PostgresFanout:
         self._stopping = threading.Event()
         self._listening = threading.Event()
         self._thread = threading.Thread(target=self._listen, name="lamina-listen", daemon=True)
+        # Wakes the listening thread from its wait (rooms changed, stopping).
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._wake_w.setblocking(False)
         self._fetching: dict[Room, bool] = {}  # room -> another notification came meanwhile
+        self._reader: psycopg.AsyncConnection[Any] | None = None  # reads for catch-ups
+        self._reading = asyncio.Lock()  # one read at a time on it
         self._poller: asyncio.Task[None] | None = None
         self.presence = PostgresPresence(server, store)
         """Presence across processes (:mod:`lamina.server.presence_postgres`)."""
@@ -116,10 +133,26 @@ class PostgresFanout:
     async def stop(self) -> None:
         """Stop listening and polling."""
         self._stopping.set()
+        self._wake()
         if self._poller is not None:
             self._poller.cancel()
         await self.presence.stop()
         await asyncio.to_thread(self._thread.join, 10)
+        self._wake_r.close()
+        self._wake_w.close()
+        async with self._reading:
+            if self._reader is not None:
+                await self._reader.close()
+                self._reader = None
+
+    def rooms_changed(self) -> None:
+        """The server made or dropped a room: listen to the layers it now has rooms for."""
+        self._wake()
+
+    def _wake(self) -> None:
+        # Full: a wake-up is pending anyway.
+        with contextlib.suppress(BlockingIOError, OSError):
+            self._wake_w.send(b"\0")
 
     # --- the listening thread -------------------------------------------------------------
 
@@ -129,45 +162,90 @@ class PostgresFanout:
                 with psycopg.connect(
                     self.store.url, autocommit=True, application_name="lamina-listen"
                 ) as conn:
-                    conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    conn.execute(f"LISTEN {REVOKE_CHANNEL}")
-                    conn.execute(f"LISTEN {PRESENCE_CHANNEL}")
+                    for channel in (NOTIFY_CHANNEL, REVOKE_CHANNEL, PRESENCE_CHANNEL):
+                        conn.execute(f"LISTEN {channel}")
                     conn.execute(f"LISTEN {LAYERS_CHANNEL}")
+                    listening: dict[str, RoomKey] = {}
+                    self._subscribe(conn, listening)
                     self._listening.set()
                     self._call(self._catch_up_all)  # what was missed while not listening
                     self._call(self.presence.ask)
                     while not self._stopping.is_set():
-                        for note in conn.notifies(timeout=0.5):
-                            if note.channel == PRESENCE_CHANNEL:
-                                self._call(self.presence.received, note.payload)
-                            elif note.channel == REVOKE_CHANNEL:
-                                self._call(self._revoked)
-                            elif note.channel == LAYERS_CHANNEL:
-                                self._call(self.server.announce_layers, note.payload)
-                            else:
-                                self._received(note.payload)
+                        # timeout=0: what arrived (also during the LISTENs), without waiting.
+                        for note in conn.notifies(timeout=0):
+                            self._dispatch(note)
+                        wake = self._wake_r.fileno()
+                        ready, _, _ = select.select([conn.pgconn.socket, wake], [], [], 1.0)
+                        if wake in ready:
+                            with contextlib.suppress(BlockingIOError):
+                                while self._wake_r.recv(4096):
+                                    pass
+                            self._subscribe(conn, listening)
             except psycopg.Error as exc:
                 if self._stopping.is_set():
                     return
                 logger.warning("listening for commits failed, reconnecting: %s", exc)
                 self._stopping.wait(RECONNECT_DELAY)
 
-    def _received(self, payload: str) -> None:
+    def _subscribe(self, conn: psycopg.Connection[Any], listening: dict[str, RoomKey]) -> None:
+        """LISTEN to the channel of every layer with a room here, UNLISTEN the others."""
+        # list() of a dict is one step for the interpreter: safe beside the event loop.
+        wanted = {commit_channel(*key): key for key in list(self.server.rooms)}
+        gone = [c for c in listening if c not in wanted]
+        new = {c: key for c, key in wanted.items() if c not in listening}
+        if not gone and not new:
+            return
+        with conn.pipeline():  # one round trip
+            for channel in gone:
+                conn.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(channel)))
+                del listening[channel]
+            for channel in new:
+                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        listening.update(new)
+        if new:
+            # Committed between the room's load and this LISTEN: no note will say so.
+            self._call(self._check_rooms, list(new.values()))
+
+    def _dispatch(self, note: psycopg.Notify) -> None:
+        channel = note.channel
+        if channel.startswith(COMMIT_CHANNEL_PREFIX):
+            self._received(note.payload)
+        elif channel == PRESENCE_CHANNEL:
+            self._call(self.presence.received, note.payload)
+        elif channel == REVOKE_CHANNEL:
+            self._call(self._revoked)
+        elif channel == LAYERS_CHANNEL:
+            self._call(self.server.announce_layers, note.payload)
+        elif channel == NOTIFY_CHANNEL:
+            self._first_commit(note.payload)
+
+    @staticmethod
+    def _parse(payload: str) -> tuple[str, str, int, str] | None:
         try:
             document_id, layer, seq, origin = json.loads(payload)
+            return str(document_id), str(layer), int(seq), str(origin)
         except (ValueError, TypeError) as exc:
             logger.warning("ignored a malformed commit notification %r: %s", payload[:80], exc)
+            return None
+
+    def _received(self, payload: str) -> None:
+        parsed = self._parse(payload)
+        if parsed is None or parsed[3] == self.store.origin:
             return
-        if origin != self.store.origin:
-            self.notes_heard += 1
-            # No room here for that layer: nothing to fetch, so the event loop is not woken.
-            # (dict.get is atomic; a room made after this looks reads the layer after the
-            # commit, which came before its notification.)
-            if self.server.rooms.get((str(document_id), str(layer))) is not None:
-                self._call(self._advanced, str(document_id), str(layer), int(seq))
-            if int(seq) == 1:
-                # A layer's first commit may make it listed (§4.8): say so here too.
-                self._call(self.server.announce_layers, str(document_id))
+        document_id, layer, seq, _ = parsed
+        self.notes_heard += 1
+        # No room here for that layer (dropped since, or a digest shared with another
+        # layer): nothing to fetch, so the event loop is not woken. (dict.get is atomic; a
+        # room made after this looks reads the layer after the commit, which came before
+        # its notification.)
+        if self.server.rooms.get((document_id, layer)) is not None:
+            self._call(self._advanced, document_id, layer, seq)
+
+    def _first_commit(self, payload: str) -> None:
+        parsed = self._parse(payload)
+        if parsed is not None and parsed[3] != self.store.origin:
+            # A layer's first commit may make it listed (§4.8): say so here too.
+            self._call(self.server.announce_layers, parsed[0])
 
     def _call(self, callback: Callable[..., None], *args: object) -> None:
         loop = self._loop
@@ -189,7 +267,12 @@ class PostgresFanout:
     def _revoked(self) -> None:
         self.server.spawn(self.server.refresh_revocations())
 
-    def _advanced(self, document_id: str, layer: str, seq: int) -> None:
+    def _check_rooms(self, keys: list[RoomKey]) -> None:
+        for key in keys:
+            self._advanced(*key, seq=None)
+
+    def _advanced(self, document_id: str, layer: str, seq: int | None) -> None:
+        """Fetch what the room of the layer lacks, if it is behind ``seq`` (None: look)."""
         room = self.server.rooms.get((document_id, layer))
         if room is None or room.broken:
             return
@@ -197,7 +280,7 @@ class PostgresFanout:
             # It may have read the layer before this commit: look again once loaded.
             room.loaded.add_done_callback(lambda _: self._advanced(document_id, layer, seq))
             return
-        if room.loaded.exception() is not None or room.layer.seq >= seq:
+        if room.loaded.exception() is not None or (seq is not None and room.layer.seq >= seq):
             return
         self._fetch_soon(room)
 
@@ -232,11 +315,28 @@ class PostgresFanout:
             StoreError: the store cannot be read.
         """
         since = room.layer.seq
-        changes = await asyncio.to_thread(
-            self.store.changes_since, room.document_id, room.layer_name, since
-        )
+        changes = await self._read(room.document_id, room.layer_name, since)
         if changes is not None and not room.broken and room.layer.seq == since:
             self._apply(room, since, changes)
+
+    async def _read(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
+        async with self._reading:
+            reader = self._reader
+            if reader is None or reader.closed or reader.broken:
+                try:
+                    reader = await psycopg.AsyncConnection.connect(
+                        self.store.url, autocommit=True, application_name="lamina-fetch"
+                    )
+                except psycopg.Error as exc:
+                    raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
+                self._reader = reader
+            try:
+                return await read_changes(reader, document_id, layer, seq)
+            except StoreError:
+                # It may be left inside the read's transaction: the next read reconnects.
+                self._reader = None
+                await reader.close()
+                raise
 
     def _apply(self, room: Room, since: int, changes: LayerChanges) -> None:
         epoch, seq = changes.epoch, changes.seq

@@ -1,10 +1,10 @@
 """The PostgreSQL store's reads of a layer's history, and its side of history compaction.
 
 :class:`PostgresHistory` is the part of :class:`~lamina.server.store_postgres.PostgresStore`
-that reads what a layer committed after a ``seq`` (the fan-out's catch-up, indexed by
-``seq``: O(changes), not O(records)), notes the ``seq`` each replica acknowledged, and drops
-tombstones and change ids below a layer's horizon in batches (the rule is
-:mod:`lamina.server.compaction`'s).
+that reads what a layer committed after a ``seq`` (the fan-out's catch-up,
+:func:`read_changes`, indexed by ``seq``: O(changes), not O(records)), notes the ``seq``
+each replica acknowledged, and drops tombstones and change ids below a layer's horizon in
+batches (the rule is :mod:`lamina.server.compaction`'s).
 
 Several processes may compact at once: each batch first raises the layer row's
 ``compacted_seq`` (``GREATEST``), which takes the row lock a commit to the layer takes
@@ -41,7 +41,7 @@ def record_from_row(r: Sequence[Any]) -> RecordState:
 
 @dataclass(frozen=True)
 class LayerChanges:
-    """What a layer committed after some ``seq`` (:meth:`PostgresHistory.changes_since`)."""
+    """What a layer committed after some ``seq`` (:func:`read_changes`)."""
 
     epoch: str
     seq: int
@@ -52,6 +52,55 @@ class LayerChanges:
     history_from: int = 0
     """The layer's compaction horizon: when above the ``seq`` asked for, tombstones and
     change ids in between are gone and these changes are not the whole story."""
+
+
+async def read_changes(
+    conn: psycopg.AsyncConnection[Any], document_id: str, layer: str, seq: int
+) -> LayerChanges | None:
+    """Return what a materialized layer committed after ``seq``, read in one snapshot
+    (None: the layer is not materialized), on the caller's event loop.
+
+    One round trip: the transaction and its three reads go in one pipeline (a commit of
+    another process reaches the other processes' clients through this read, so it neither
+    waits for a worker thread nor hands its rows back from one). BEGIN and COMMIT are
+    statements of the pipeline: psycopg's ``transaction()`` syncs on entry and exit, a round
+    trip each. Use ``conn`` for one read at a time.
+
+    Raises:
+        StoreError: PostgreSQL failed or the connection was lost.
+    """
+    try:
+        async with conn.pipeline():
+            await conn.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            layer_row = await conn.execute(
+                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
+                (document_id, layer),
+            )
+            record_rows = await conn.execute(
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
+                "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
+                (document_id, layer, seq),
+            )
+            result_rows = await conn.execute(
+                "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
+                "AND layer = %s AND seq > %s",
+                (document_id, layer, seq),
+            )
+            await conn.execute(b"COMMIT")
+        row = await layer_row.fetchone()
+        rows = await record_rows.fetchall()
+        results = await result_rows.fetchall()
+    except psycopg.Error as exc:
+        raise StoreError(f"store read failed: {exc}") from exc
+    if row is None:
+        return None
+    return LayerChanges(
+        epoch=row[0],
+        seq=int(row[1]),
+        records=tuple(record_from_row(r) for r in rows),
+        change_results={cid: json.loads(result) for cid, result in results},
+        history_from=int(row[2]),
+    )
 
 
 class PostgresHistory:
@@ -77,34 +126,6 @@ class PostgresHistory:
                 yield conn
         except psycopg.Error as exc:
             raise StoreError(f"store read failed: {exc}") from exc
-
-    def changes_since(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
-        """Return what a materialized layer committed after ``seq``, read in one snapshot
-        (None: the layer is not materialized)."""
-        with self._snapshot() as conn:
-            row = conn.execute(
-                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
-                (document_id, layer),
-            ).fetchone()
-            if row is None:
-                return None
-            rows = conn.execute(
-                f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
-                "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
-                (document_id, layer, seq),
-            ).fetchall()
-            results = conn.execute(
-                "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
-                "AND layer = %s AND seq > %s",
-                (document_id, layer, seq),
-            ).fetchall()
-        return LayerChanges(
-            epoch=row[0],
-            seq=int(row[1]),
-            records=tuple(record_from_row(r) for r in rows),
-            change_results={cid: json.loads(result) for cid, result in results},
-            history_from=int(row[2]),
-        )
 
     def layer_seq(self, document_id: str, layer: str) -> int | None:
         """Return a materialized layer's committed ``seq`` (None: not materialized)."""

@@ -229,6 +229,10 @@ class Peers(Protocol):
     def presence_elsewhere(self, key: RoomKey) -> Sequence[PresenceClient]:
         """Return who is connected to the room ``key`` on other processes."""
 
+    def rooms_changed(self) -> None:
+        """The server made or dropped a room (the other processes' commits to a layer are
+        heard only while it has a room here)."""
+
 
 class Room:
     """One layer of one document, as served to its connections."""

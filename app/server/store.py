@@ -257,20 +257,6 @@ class Store(CompactingStore, Protocol):
 
 
 @runtime_checkable
-class AnnouncingStore(Protocol):
-    """A store whose commits other processes hear of (PostgreSQL). Its ``commit`` commits
-    and announces; the group-commit writer commits with :meth:`commit_unannounced` and calls
-    :meth:`announce` once the waiters are woken, so acks do not wait for the announcement."""
-
-    def commit_unannounced(self, writes: Sequence[LayerWrite]) -> None:
-        """Like ``commit``, without telling the other processes."""
-
-    def announce(self, writes: Sequence[LayerWrite]) -> None:
-        """Tell the other processes which layers committed ``writes`` advanced (never raises:
-        a lost announcement is caught up by their polls)."""
-
-
-@runtime_checkable
 class NamedLayerStore(Protocol):
     """A store that keeps the names of the layers created or invited to (PostgreSQL, so
     every process lists them); with any other store they live in the data directory

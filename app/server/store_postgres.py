@@ -55,6 +55,7 @@ from typing import Any
 import psycopg
 from lamina.model.ids import RecordId
 from lamina.model.timestamps import utc_now_iso
+from lamina.server.commit_postgres import advance_layers, json_text, write_records
 from lamina.server.errors import DocumentExistsError, DocumentNotFoundError, StoreError
 from lamina.server.history_postgres import (
     RECORD_COLUMNS,
@@ -64,7 +65,6 @@ from lamina.server.history_postgres import (
 from lamina.server.migrate_schema import migrate_schema
 from lamina.server.store import (
     DocumentInfo,
-    LayerAdvancedError,
     LayerInfo,
     LayerWrite,
     LoadedLayer,
@@ -78,15 +78,27 @@ from ulid import ULID
 logger = logging.getLogger("lamina.server")
 
 NOTIFY_CHANNEL = "lamina_commits"
-"""Every commit notifies ``[document_id, layer, seq, origin]`` (JSON) on this channel."""
+"""A layer's first commit (``seq`` 1) notifies ``[document_id, layer, seq, origin]`` (JSON) on
+this channel too: every process tells its clients of a newly listed layer (§4.8)."""
+COMMIT_CHANNEL_PREFIX = "lamina_c_"
+
+
+def commit_channel(document_id: str, layer: str) -> str:
+    """Return the channel a layer's commits notify ``[document_id, layer, seq, origin]`` on.
+
+    One channel per layer, so a process hears only the layers it has rooms for (it LISTENs
+    to those): with one channel for all, every process read and parsed every commit of
+    every process. A digest, since a channel is an identifier of at most 63 bytes; two
+    layers sharing one only cost a note that the payload shows is for the other.
+    """
+    digest = hashlib.blake2b(f"{document_id}\0{layer}".encode(), digest_size=12).hexdigest()
+    return COMMIT_CHANNEL_PREFIX + digest
+
+
 LAYERS_CHANNEL = "lamina_layers"
 """A layer was created or forgotten: the document's id (listeners announce its layers)."""
 REVOKE_CHANNEL = "lamina_revocations"
 """Every revocation notifies this channel (empty payload: listeners read the table again)."""
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class PostgresStore(PostgresHistory):
@@ -226,7 +238,7 @@ class PostgresStore(PostgresHistory):
                     cur.executemany(
                         "INSERT INTO base_records VALUES (%s, %s, %s, %s, %s)",
                         [
-                            (info.document_id, r.id, i, r.kind, _dumps(r.content))
+                            (info.document_id, r.id, i, r.kind, json_text(r.content))
                             for i, r in enumerate(base_records)
                         ],
                     )
@@ -380,10 +392,24 @@ class PostgresStore(PostgresHistory):
         )
 
     def commit(self, writes: Sequence[LayerWrite]) -> None:
-        """Write every layer change of a group commit in one transaction (§4.3).
+        """Write every layer change of a group commit in one transaction (§4.3), and tell the
+        other processes which layers it advanced (where to look, never content).
 
         Returns only once PostgreSQL has committed. The first write to a layer copies the
         base records into it (copy-on-write, §5.1) before its own records overwrite them.
+
+        Two round trips in pipeline mode, however many layers the group commit writes: BEGIN
+        and every layer's UPDATE (their row counts decide what follows), then the records,
+        change ids, COMMIT and the announcement (a layer's first write adds two).
+        The announcement is a statement of its own after COMMIT, not a NOTIFY inside the
+        transaction: a transaction that NOTIFYs holds PostgreSQL's one notification-queue
+        lock from its pre-commit through its WAL flush, so every process's commits would wait
+        in line, one fsync each, and never share a flush (more processes served fewer
+        changes/s: README "Hosting on PostgreSQL"). PostgreSQL runs it only once COMMIT has
+        succeeded (an error skips the rest of the pipeline), in a transaction that does not
+        wait for its own flush. Losing it (a crash right after the commit, a failed
+        announcement) loses only the hint, which the fan-out's poll of every room's ``seq``
+        makes up for (lamina.server.fanout_postgres).
 
         Raises:
             LayerAdvancedError: another process committed to one of the layers since the
@@ -392,171 +418,59 @@ class PostgresStore(PostgresHistory):
             StoreError: PostgreSQL failed or the connection was lost (nothing acknowledged
                 may be assumed written).
         """
-        self.commit_unannounced(writes)
-        self.announce(writes)
-
-    def commit_unannounced(self, writes: Sequence[LayerWrite]) -> None:
-        """Commit like :meth:`commit` without notifying the other processes (the caller
-        calls :meth:`announce` after; lamina.server.writer does, once its acks are out)."""
         if not writes:
             return
         conn = self._db()
+        committed: psycopg.Cursor[Any] | None = None
         try:
-            # Pipeline mode: BEGIN and each layer's UPDATE go in one round trip, the records,
-            # change ids and COMMIT in the next (bench/store_drivers.py: ~2x commits/s).
-            with conn.pipeline() as pipeline:
-                with conn.transaction():
-                    for write in writes:
-                        self._write_layer(conn, write, pipeline)
-                pipeline.sync()  # COMMIT's outcome, before anything is announced
+            try:
+                # Leaving the pipeline syncs: the last round trip.
+                with conn.pipeline() as pipeline:
+                    conn.execute(b"BEGIN")
+                    advance_layers(conn, writes, pipeline)
+                    write_records(conn, writes)
+                    committed = conn.execute(b"COMMIT")
+                    self._announce(conn, writes)
+            except psycopg.Error as exc:
+                # Only COMMIT's own result says whether it committed.
+                if committed is None or committed.statusmessage != "COMMIT":
+                    raise
+                logger.warning("cannot announce a commit, the others catch up by polling: %s", exc)
+            except BaseException:
+                self._roll_back(conn)
+                raise
         except psycopg.Error as exc:
+            self._roll_back(conn)
             raise StoreError(f"store write failed: {exc}") from exc
 
-    def announce(self, writes: Sequence[LayerWrite]) -> None:
-        """Notify the other processes of committed writes (where to look, never content).
-
-        Not inside the committing transaction: a transaction that NOTIFYs holds PostgreSQL's
-        one notification-queue lock from its pre-commit through its WAL flush, so every
-        process's commits would wait in line, one fsync each, and never share a flush (more
-        processes served fewer changes/s: README "Hosting on PostgreSQL"). This transaction
-        commits without waiting for its flush, so it holds that lock only for microseconds;
-        losing it (a crash right after the commit) loses only the hint, which the fan-out's
-        poll of every room's ``seq`` makes up for (lamina.server.fanout_postgres).
-        """
-        if not writes:
-            return
-        payloads = [_dumps([w.document_id, w.layer, w.seq, self.origin]) for w in writes]
-        try:
-            conn = self._db()
-            # One statement, its own transaction: set_config(..., true) lasts until that
-            # transaction's commit, which then does not wait for its flush.
-            conn.execute(
-                "SELECT set_config('synchronous_commit', 'off', true), pg_notify(%s, p) "
-                "FROM unnest(%s::text[]) AS p",
-                (NOTIFY_CHANNEL, payloads),
-            )
-        except (psycopg.Error, StoreError) as exc:
-            # Committed and to be acknowledged; the others catch up by polling.
-            logger.warning("cannot announce a commit, the others catch up by polling: %s", exc)
-
-    def _write_layer(
-        self, conn: psycopg.Connection[Any], write: LayerWrite, pipeline: psycopg.Pipeline
-    ) -> None:
-        if write.base_seq is None:
-            # Not prepared on a known seq: at least never move the layer backwards.
-            guard, guard_value = "seq < %s", write.seq
-        else:
-            guard, guard_value = "seq = %s", write.base_seq
-        cursor = conn.execute(
-            f"UPDATE layers SET seq = %s WHERE document_id = %s AND name = %s AND epoch = %s "
-            f"AND {guard}".encode(),
-            (write.seq, write.document_id, write.layer, write.epoch, guard_value),
-        )
-        pipeline.sync()  # the row count decides what follows
-        updated = cursor.rowcount
-        if updated == 0:
-            self._create_layer(conn, write, pipeline)
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO records AS r VALUES "
-                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-                "ON CONFLICT (document_id, layer, record_id) DO UPDATE SET "
-                "kind = EXCLUDED.kind, rev = EXCLUDED.rev, seq = EXCLUDED.seq, "
-                "content = EXCLUDED.content, deleted = EXCLUDED.deleted, "
-                "creator_id = EXCLUDED.creator_id, grp = EXCLUDED.grp, "
-                "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
-                "field_revs = EXCLUDED.field_revs, ord = EXCLUDED.ord",
-                [
-                    (
-                        write.document_id,
-                        write.layer,
-                        r.id,
-                        r.kind,
-                        r.rev,
-                        r.seq,
-                        None if r.content is None else r.content_text,
-                        r.deleted,
-                        r.creator_id,
-                        r.group,
-                        r.created_at,
-                        r.updated_at,
-                        _dumps(dict(r.field_revs)),
-                    )
-                    for r in write.records
-                ],
-            )
-            if write.change_results:
-                now = utc_now_iso()
-                cur.executemany(
-                    "INSERT INTO applied_changes (document_id, layer, change_id, result, seq, "
-                    "committed_at) VALUES (%s, %s, %s, %s, %s, %s) "
-                    "ON CONFLICT (document_id, layer, change_id) DO UPDATE SET "
-                    "result = EXCLUDED.result, seq = EXCLUDED.seq, "
-                    "committed_at = EXCLUDED.committed_at",
-                    [
-                        (write.document_id, write.layer, change_id, _dumps(result), write.seq, now)
-                        for change_id, result in write.change_results
-                    ],
-                )
-
-    def _create_layer(
-        self, conn: psycopg.Connection[Any], write: LayerWrite, pipeline: psycopg.Pipeline
-    ) -> None:
-        """Materialize the layer on its first write, or say why the update matched nothing."""
-        row = conn.execute(
-            "SELECT epoch, seq FROM layers WHERE document_id = %s AND name = %s",
-            (write.document_id, write.layer),
-        ).fetchone()
-        if row is not None:
-            epoch, seq = row
-            if epoch != write.epoch:
-                raise StoreError(
-                    f"layer {write.layer!r} of {write.document_id!r} was reset "
-                    f"(epoch {epoch} is not {write.epoch})"
-                )
-            raise LayerAdvancedError(
-                f"layer {write.layer!r} of {write.document_id!r} is at seq {seq}, not "
-                f"{write.base_seq if write.base_seq is not None else '<' + str(write.seq)}: "
-                "another process committed to it"
-            )
-        if write.base_seq not in (None, 0):
-            raise LayerAdvancedError(
-                f"layer {write.layer!r} of {write.document_id!r} is not materialized, "
-                f"but the write was prepared on seq {write.base_seq}"
-            )
-        cursor = conn.execute(
-            "INSERT INTO layers SELECT %s, %s, %s, %s, %s WHERE EXISTS "
-            "(SELECT 1 FROM documents WHERE id = %s) "
-            "ON CONFLICT (document_id, name) DO NOTHING",
-            (
-                write.document_id,
-                write.layer,
-                write.epoch,
-                write.seq,
-                utc_now_iso(),
-                write.document_id,
-            ),
-        )
-        pipeline.sync()  # in pipeline mode the row count is there only after a sync
-        inserted = cursor.rowcount
-        if inserted == 0:
-            if (
-                conn.execute(
-                    "SELECT 1 FROM documents WHERE id = %s", (write.document_id,)
-                ).fetchone()
-                is None
-            ):
-                raise DocumentNotFoundError(f"document {write.document_id!r} was removed")
-            raise LayerAdvancedError(
-                f"layer {write.layer!r} of {write.document_id!r} was materialized by "
-                "another process"
-            )
+    def _announce(self, conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -> None:
+        """Queue the notification of committed ``writes`` (after COMMIT, see :meth:`commit`)."""
+        channels, payloads = [], []
+        for w in writes:
+            payload = json_text([w.document_id, w.layer, w.seq, self.origin])
+            channels.append(commit_channel(w.document_id, w.layer))
+            payloads.append(payload)
+            if w.seq == 1:
+                channels.append(NOTIFY_CHANNEL)
+                payloads.append(payload)
+        # set_config(..., true) lasts until this statement's own transaction commits, at the
+        # pipeline's sync, which then does not wait for its flush.
         conn.execute(
-            "INSERT INTO records (document_id, layer, record_id, kind, rev, seq, content, "
-            "deleted, field_revs) SELECT document_id, %s, record_id, kind, 1, 0, content, "
-            "false, '{}' FROM base_records WHERE document_id = %s ORDER BY position",
-            (write.layer, write.document_id),
+            "SELECT set_config('synchronous_commit', 'off', true), pg_notify(c, p) "
+            "FROM unnest(%s::text[], %s::text[]) AS n(c, p)",
+            (channels, payloads),
         )
+
+    @staticmethod
+    def _roll_back(conn: psycopg.Connection[Any]) -> None:
+        """End a transaction a failed commit left open (nothing to do on a lost connection)."""
+        if conn.closed or conn.broken:
+            return
+        try:
+            conn.rollback()  # nothing when PostgreSQL already ended it
+        except psycopg.Error as exc:
+            logger.warning("cannot roll back a failed commit, reconnecting: %s", exc)
+            conn.close()
 
     # --- named layers (created or invited to) ----------------------------------------------
 

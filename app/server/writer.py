@@ -16,9 +16,8 @@ Two ways to run it, chosen by measurement (README ``host``):
   loop keeps serving during each fsync (0.4 ms typical, several ms at p99); it wakes the loop
   once per transaction (``call_soon_threadsafe`` with every future of the batch).
 
-A store that announces its commits to other processes (PostgreSQL,
-:class:`~lamina.server.store.AnnouncingStore`) announces after the waiters are woken: the
-acks do not wait for the announcement, and the next batch gathers meanwhile.
+A store that tells other processes of its commits (PostgreSQL) does so within ``commit``, in
+the commit's own last round trip (:meth:`lamina.server.store_postgres.PostgresStore.commit`).
 """
 
 from __future__ import annotations
@@ -31,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from lamina.server.errors import StoreError
-from lamina.server.store import AnnouncingStore, LayerAdvancedError, LayerWrite, Store
+from lamina.server.store import LayerAdvancedError, LayerWrite, Store
 
 logger = logging.getLogger("lamina.server")
 
@@ -78,9 +77,6 @@ class GroupCommitWriter:
 
     def __init__(self, store: Store, *, inline: bool = False) -> None:
         self._store = store
-        # PostgreSQL: commit, wake the waiters, then tell the other processes (off the acks' path).
-        self._announcing = store if isinstance(store, AnnouncingStore) else None
-        self._committed: list[LayerWrite] = []  # committed, not yet announced
         self.inline = inline
         self._inline_jobs: list[_Job] = []
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -213,16 +209,9 @@ class GroupCommitWriter:
                 _settle_all(settled)
             else:
                 loop.call_soon_threadsafe(_settle_all, settled)
-        if self._announcing is not None and self._committed:
-            committed, self._committed = self._committed, []
-            self._announcing.announce(committed)
 
     def _write(self, writes: list[LayerWrite]) -> None:
-        if self._announcing is None:
-            self._store.commit(writes)
-        else:
-            self._announcing.commit_unannounced(writes)
-            self._committed.extend(writes)
+        self._store.commit(writes)
         self.transactions += 1
 
     def _retry_by_chain(

@@ -4,16 +4,19 @@ live (LISTEN/NOTIFY), and a server that missed notifications catches up from the
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
+from typing import Any
 
 import psycopg
+import pytest
+from lamina.server import fanout_postgres
 from lamina.server.documents import add_document_file
 from lamina.server.store_postgres import PostgresStore
 
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread, create, join, run, update
 from tests.support.server_process import ServerProcess
-from tests.support.waiting import eventually
 
 
 def test_a_client_on_each_of_two_servers_sees_the_others_changes_live(
@@ -120,11 +123,10 @@ def test_two_lamina_serve_processes_on_one_postgres_relay_to_each_other(
     assert not list(data.glob("*.sqlite3"))  # everything went to PostgreSQL
 
 
-def test_a_server_with_no_room_for_a_layer_ignores_its_notifications(
-    tmp_path: Path, postgres_url: str
-) -> None:
-    # Every process hears every commit; one without clients on that layer must not spend its
-    # event loop on it (4 processes each handled every change: more processes, fewer/s).
+def test_a_server_hears_only_the_layers_it_has_rooms_for(tmp_path: Path, postgres_url: str) -> None:
+    # Every process heard every commit of every process (4 processes each parsed every
+    # change: more processes, fewer changes/s). Now each layer has its own channel, listened
+    # to while the process has a room for it.
     data = tmp_path / "data"
     with (
         ServerThread(data, database=postgres_url) as one,
@@ -133,10 +135,10 @@ def test_a_server_with_no_room_for_a_layer_ignores_its_notifications(
         doc = one.add_document()
         fanout = two.fanout
         assert fanout is not None
-        handled: list[tuple[str, str, int]] = []
+        handled: list[tuple[str, str, int | None]] = []
         advanced = fanout._advanced
 
-        def counting(document_id: str, layer: str, seq: int) -> None:
+        def counting(document_id: str, layer: str, seq: int | None) -> None:
             handled.append((document_id, layer, seq))
             advanced(document_id, layer, seq)
 
@@ -144,17 +146,59 @@ def test_a_server_with_no_room_for_a_layer_ignores_its_notifications(
 
         async def scenario() -> None:
             ann, _, _ = await join(one.url, one.token(doc, user_id="ann", layer="a"))
+            cyd, _, _ = await join(one.url, one.token(doc, user_id="cyd", layer="b"))
+            dan, _, _ = await join(two.url, two.token(doc, user_id="dan", layer="b"))
             for _ in range(5):
                 await ann.push(create())
-            await eventually(lambda: fanout.notes_heard >= 5, what="5 notifications heard")
-            assert handled == []
-            # Now a client on server two for that layer: its notifications count there.
+            # After a's five commits, one on b, which server two has a room for.
+            probe = await cyd.push(create())
+            assert (await dan.recv_type("changes"))["seq"] == probe["seq"]
+            assert fanout.notes_heard == 1
+            assert [(layer, seq) for _, layer, seq in handled if seq is not None] == [("b", 1)]
+            # Now a client on server two for layer a: its commits are heard there.
             bob, _, _ = await join(two.url, two.token(doc, user_id="bob", layer="a"))
             last = await ann.push(create())
             relayed = await bob.recv_type("changes")
             assert relayed["seq"] == last["seq"]
+            for client in (ann, bob, cyd, dan):
+                await client.ws.close()
+
+        run(scenario())
+        assert any(layer == "a" for _, layer, _ in handled)
+
+
+def test_a_commit_made_before_a_new_room_listens_still_reaches_its_clients(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A room loads the layer, then its channel is listened to: a commit in between has no
+    # notification here. The room catches up once it listens (not at the next poll).
+    monkeypatch.setattr(fanout_postgres, "POLL_INTERVAL", 3600.0)
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document()
+        fanout = two.fanout
+        assert fanout is not None
+        release = threading.Event()
+        subscribe = fanout._subscribe
+
+        def held(conn: psycopg.Connection[Any], listening: dict[str, Any]) -> None:
+            assert release.wait(30)
+            subscribe(conn, listening)
+
+        fanout._subscribe = held  # type: ignore[method-assign]
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.url, one.token(doc, user_id="ann", layer="a"))
+            await ann.push(create())
+            bob, _, _ = await join(two.url, two.token(doc, user_id="bob", layer="a"))
+            missed = await ann.push(create())  # two is not listening to layer a yet
+            release.set()
+            relayed = await bob.recv_type("changes")
+            assert relayed["seq"] == missed["seq"]
             await ann.ws.close()
             await bob.ws.close()
 
         run(scenario())
-        assert {seq for _, _, seq in handled} == {6}

@@ -3,13 +3,14 @@ never both hand out, and no commit claimed when the connection died in the middl
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import json
 import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -17,8 +18,7 @@ from lamina.model.ids import RecordId
 from lamina.server.errors import StoreError
 from lamina.server.migrate_schema import MIGRATIONS, SCHEMA_VERSION
 from lamina.server.store import LayerAdvancedError, LayerWrite
-from lamina.server.store_postgres import PostgresStore
-from lamina.server.writer import GroupCommitWriter
+from lamina.server.store_postgres import PostgresStore, commit_channel
 from lamina.sync.state import RecordState
 
 from tests.conftest import corpus_pdf
@@ -155,67 +155,155 @@ def test_a_backend_terminated_mid_commit_raises_and_nothing_is_written(postgres_
     store.close()
 
 
-def test_a_commit_is_announced_after_its_transaction_not_inside_it(
+def _traced_commit(store: PostgresStore, write: LayerWrite, trace: Path) -> list[str]:
+    """Commit ``write`` and return the messages the store sent (libpq trace, frontend)."""
+    with trace.open("w") as out:
+        conn = store._db()
+        conn.pgconn.trace(out.fileno())
+        try:
+            store.commit([write])
+        finally:
+            conn.pgconn.untrace()
+    return [line for line in trace.read_text().splitlines() if "\tF\t" in line]
+
+
+def test_a_commit_is_announced_after_its_transaction_in_its_last_round_trip(
     postgres_url: str, tmp_path: Path
 ) -> None:
     # A NOTIFY inside the writing transaction holds PostgreSQL's one notification-queue lock
     # through that transaction's WAL flush: every process's commits then wait in line, one
-    # fsync each (4 processes served fewer changes/s than 1). Read what the store sent.
-    store, epoch = _store_with_doc(postgres_url)
+    # fsync each (4 processes served fewer changes/s than 1). A round trip of its own after
+    # the commit made every cross-process change wait for it. Read what the store sent.
+    first, epoch = _store_with_doc(postgres_url)
+    first.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    first.close()
+    store = PostgresStore(postgres_url)  # a new connection: every statement parsed in full
     with psycopg.connect(postgres_url, autocommit=True) as listener:
-        listener.execute("LISTEN lamina_commits")
-        trace = tmp_path / "libpq.trace"
-        with trace.open("w") as out:
-            conn = store._db()
-            conn.pgconn.trace(out.fileno())
-            try:
-                store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
-            finally:
-                conn.pgconn.untrace()
+        listener.execute(f"LISTEN {commit_channel('d', 'r')}")
+        write = LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)
+        sent = _traced_commit(store, write, tmp_path / "libpq.trace")
         notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
-    assert len(notes) == 1 and json.loads(notes[0])[:3] == ["d", "r", 1]
-    sent = [line for line in trace.read_text().splitlines() if "\tF\t" in line or " F " in line]
-    statements = [line for line in sent if "Parse" in line or "Query" in line]
+    assert len(notes) == 1 and json.loads(notes[0])[:3] == ["d", "r", 2]
     order = [
         word
-        for line in statements
-        for word in ("INSERT INTO records", "COMMIT", "pg_notify")
-        if word in line
+        for line in sent
+        for word in ("INSERT INTO records", "COMMIT", "pg_notify", "Sync")
+        if word in line and ("Parse" in line or "Query" in line or "\tSync" in line)
     ]
     assert order.index("pg_notify") > order.index("COMMIT") > order.index("INSERT INTO records")
+    # One Sync (a round trip) for the layer UPDATE's row count, one for all the rest.
+    assert order.count("Sync") == 2 and order[-1] == "Sync", order
     store.close()
 
 
-class _HeldAnnouncements(PostgresStore):
-    """Announces only once the test says so."""
+def test_a_group_commit_of_many_layers_costs_two_round_trips(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    # Each layer's UPDATE used to be a round trip of its own, so a bigger group commit
+    # (more writers on one process) cost more round trips.
+    first, epoch = _store_with_doc(postgres_url)
+    first.commit([LayerWrite("d", n, epoch, 1, [_record(n, 1)], base_seq=0) for n in "abc"])
+    first.close()
+    store = PostgresStore(postgres_url)
+    trace = tmp_path / "libpq.trace"
+    with trace.open("w") as out:
+        conn = store._db()
+        conn.pgconn.trace(out.fileno())
+        try:
+            store.commit(
+                [LayerWrite("d", n, epoch, 2, [_record(n + "2", 2)], base_seq=1) for n in "abc"]
+                # A new layer's two writes in one transaction: the second waits for the first.
+                + [LayerWrite("d", "new", epoch, 1, [_record("N1", 1)], base_seq=0)]
+                + [LayerWrite("d", "new", epoch, 2, [_record("N2", 2)], base_seq=1)]
+            )
+        finally:
+            conn.pgconn.untrace()
+    syncs = [line for line in trace.read_text().splitlines() if "\tF\t4\tSync" in line]
+    # 2, and for the new layer: its UPDATE again, its INSERT's row count, the next UPDATE.
+    assert len(syncs) == 5
+    assert {n: store.layer_seq("d", n) for n in ("a", "b", "c", "new")} == {
+        "a": 2,
+        "b": 2,
+        "c": 2,
+        "new": 2,
+    }
+    assert [r.id for r in store.load_layer("d", "new").records] == ["N1", "N2"]
+    store.close()
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
-        self.release = threading.Event()
 
-    def announce(self, writes: Sequence[LayerWrite]) -> None:
-        assert self.release.wait(30)
-        super().announce(writes)
+def test_a_record_written_twice_in_one_group_commit_keeps_its_last_write(
+    postgres_url: str,
+) -> None:
+    store, epoch = _store_with_doc(postgres_url)
+    store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    store.commit(
+        [
+            LayerWrite("d", "r", epoch, 2, [_record("A", 2)], [("c1", {"s": 1})], base_seq=1),
+            LayerWrite(
+                "d", "r", epoch, 3, [_record("B", 3), _record("A", 3)], [("c1", {"s": 2})], 2
+            ),
+        ]
+    )
+    loaded = store.load_layer("d", "r")
+    assert loaded.seq == 3
+    # In the order of their last writes, as one write at a time would leave them.
+    assert [(r.id, r.rev, r.content["n"]) for r in loaded.records] == [("B", 3, 3), ("A", 3, 3)]
+    assert loaded.change_results["c1"] == {"s": 2}
+    # Writes not prepared on a known seq (never chained): one at a time.
+    store.commit(
+        [
+            LayerWrite("d", "r", epoch, 4, [_record("C", 4)]),
+            LayerWrite("d", "r", epoch, 5, [_record("C", 5)]),
+        ]
+    )
+    assert store.layer_seq("d", "r") == 5
+    assert [(r.id, r.rev) for r in store.load_layer("d", "r").records][-1] == ("C", 5)
+    store.close()
 
 
-def test_the_writer_acks_before_it_announces(postgres_url: str) -> None:
-    # The announcement is a round trip of its own: acks must not wait for it.
+class _FailingAnnouncements(PostgresStore):
+    """Its announcement fails in PostgreSQL (as a full notification queue would)."""
+
+    def _announce(self, conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -> None:
+        conn.execute("SELECT pg_notify(repeat('x', 100), 'no such channel name')")
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_a_failed_announcement_does_not_fail_its_commit(
+    postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
     _store_with_doc(postgres_url)[0].close()
-    store = _HeldAnnouncements(postgres_url)
+    store = _FailingAnnouncements(postgres_url)
     epoch = store.get_document("d").epoch  # type: ignore[union-attr]
-    writer = GroupCommitWriter(store)
+    store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    assert "cannot announce a commit" in caplog.text
+    assert store.layer_seq("d", "r") == 1
+    # The connection is usable, outside any transaction.
+    store.commit([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)])
+    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "B"]
+    store.close()
+
+
+def test_a_refused_commit_is_not_announced_and_leaves_no_transaction_open(
+    postgres_url: str,
+) -> None:
+    first, epoch = _store_with_doc(postgres_url)
+    first.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    first.close()
+    store = PostgresStore(postgres_url)  # a new connection: every statement parsed in full
     with psycopg.connect(postgres_url, autocommit=True) as listener:
-        listener.execute("LISTEN lamina_commits")
-
-        async def push() -> None:
-            write = LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)
-            await asyncio.wait_for(writer.submit(write), 20)
-
-        asyncio.run(push())
-        assert store.layer_seq("d", "r") == 1
-        assert list(listener.notifies(timeout=0.2)) == []
-        store.release.set()
-        notes = [n.payload for n in listener.notifies(timeout=10, stop_after=1)]
-    assert len(notes) == 1 and json.loads(notes[0])[:3] == ["d", "r", 1]
-    writer.close()
+        listener.execute(f"LISTEN {commit_channel('d', 'r')}")
+        with pytest.raises(LayerAdvancedError):
+            store.commit([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=0)])
+        assert store._db().info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        # A record that breaks a constraint in PostgreSQL: the pipeline fails at COMMIT's sync.
+        bad = dataclasses.replace(_record("C", 2), kind=None)  # type: ignore[arg-type]
+        with pytest.raises(StoreError):
+            store.commit([LayerWrite("d", "r", epoch, 2, [bad], base_seq=1)])
+        assert store._db().info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert list(listener.notifies(timeout=0.5)) == []
+        store.commit([LayerWrite("d", "r", epoch, 2, [_record("D", 2)], base_seq=1)])
+        notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+    assert [json.loads(n)[:3] for n in notes] == [["d", "r", 2]]
+    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "D"]
     store.close()
