@@ -255,7 +255,7 @@ def _admin(args: argparse.Namespace) -> HostAdmin:
 def _serve(args: argparse.Namespace) -> int:
     import os
 
-    from lamina.server.app import run_server
+    from lamina.server.serve import run_server
     from lamina.sync.validation import configure_limits
 
     configure_limits(Limits.from_args(args))
