@@ -28,7 +28,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion
 from PySide6.QtWidgets import QWidget
 
-__all__ = ["MARGIN", "PAGE_GAP", "PageCanvas", "SearchHit"]
+__all__ = ["MARGIN", "PAGE_GAP", "Drawing", "PageCanvas", "SearchHit", "drawing_of"]
 
 _SEARCH_FILL = QColor(255, 152, 0, 90)
 _SEARCH_CURRENT = QColor(255, 87, 34, 150)
@@ -44,6 +44,40 @@ _BAKED_TILES = 64
 
 _WARM_WORKER_MS = 1000
 """How long after a page view exists a spare render worker is started."""
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What a canvas draws, grouped as it keeps it (see :func:`drawing_of`).
+
+    Build it on any thread (it costs O(records)); :meth:`PageCanvas.set_drawing` installs it
+    on the GUI thread with copies made in C, so a document of 10,000 records does not hold
+    the GUI thread while it is grouped. Do not change its dicts after building it.
+    """
+
+    by_page: Mapping[int, list[Annotation]]
+    page_of: Mapping[str, int]
+    native_ids: frozenset[str]
+    native_xref_of: Mapping[str, int]
+    native_xrefs: Mapping[int, int]
+    """The object number of each native annotation and its page."""
+
+
+def drawing_of(annotations: Iterable[Annotation], natives: Iterable[Annotation]) -> Drawing:
+    """Return the drawing of ``annotations`` (bottom to top) of which the page tiles draw
+    ``natives`` (the PDF's own, unedited; see :meth:`PageCanvas.show_native`)."""
+    by_page: dict[int, list[Annotation]] = {}
+    page_of: dict[str, int] = {}
+    for a in annotations:
+        by_page.setdefault(a.page_index, []).append(a)
+        page_of[a.id] = a.page_index
+    xref_of: dict[str, int] = {}
+    xrefs: dict[int, int] = {}
+    for a in natives:
+        if a.pdf_object_id:
+            xref_of[a.id] = a.pdf_object_id
+            xrefs[a.pdf_object_id] = a.page_index
+    return Drawing(by_page, page_of, frozenset(xref_of), xref_of, xrefs)
 
 
 @dataclass(frozen=True)
@@ -135,12 +169,22 @@ class PageCanvas(PageLayout):
         self, annotations: Sequence[Annotation], editable: Callable[[Annotation], bool]
     ) -> None:
         """Replace what is drawn on the pages (bottom to top) and who may edit what."""
-        by_page: dict[int, list[Annotation]] = {}
-        for a in annotations:
-            by_page.setdefault(a.page_index, []).append(a)
-        changed = set(self._annotations) | set(by_page)
-        self._annotations = by_page
-        self._page_of = {a.id: a.page_index for a in annotations}
+        self._install_annotations(drawing_of(annotations, ()), editable)
+
+    def set_drawing(self, drawing: Drawing, editable: Callable[[Annotation], bool]) -> None:
+        """Replace what is drawn and which of it the tiles draw, as :meth:`set_annotations`
+        then :meth:`show_native` would; ``drawing`` was grouped beforehand (any thread)."""
+        # Natives first: those told of the new annotations (the thumbnails) ask at once what
+        # the canvas paints itself, which is only what the tiles do not draw.
+        self._install_native(drawing)
+        self._install_annotations(drawing, editable)
+
+    def _install_annotations(
+        self, drawing: Drawing, editable: Callable[[Annotation], bool]
+    ) -> None:
+        changed = set(self._annotations) | set(drawing.by_page)
+        self._annotations = dict(drawing.by_page)
+        self._page_of = dict(drawing.page_of)
         self._baked.clear()
         self._editable = editable
         self._drawn_changed()
@@ -175,11 +219,13 @@ class PageCanvas(PageLayout):
         canvas paints every other record itself (new ones, edited ones). Only the pages
         whose set changes are drawn again.
         """
-        records = [a for a in records if a.pdf_object_id is not None]
-        shown = {a.pdf_object_id: a.page_index for a in records if a.pdf_object_id is not None}
-        self._native_ids = {a.id for a in records}
-        self._native_xref_of = {a.id: a.pdf_object_id for a in records if a.pdf_object_id}
-        old, self._native_xrefs = self._native_xrefs, shown
+        self._install_native(drawing_of((), records))
+
+    def _install_native(self, drawing: Drawing) -> None:
+        shown = drawing.native_xrefs
+        self._native_ids = set(drawing.native_ids)
+        self._native_xref_of = dict(drawing.native_xref_of)
+        old, self._native_xrefs = self._native_xrefs, dict(shown)
         self._baked.clear()
         if self._renderer is not None:
             if old is None:
