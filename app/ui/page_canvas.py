@@ -19,10 +19,10 @@ from lamina.model.tools import PageWord
 from lamina.pdf import PdfDocument, PdfError, page_words
 from lamina.pdf.outline import PageLink, page_links
 from lamina.pdf.render_worker import page_annotation_xrefs
-from lamina.ui.annotation_painter import instant_transform, paint_annotation
+from lamina.ui.annotation_painter import instant_transform, paint_annotation, painted_bounds
 from lamina.ui.page_layout import MARGIN, PAGE_GAP, PageLayout
 from lamina.ui.render import TileRenderer
-from lamina.ui.tiles import TileKey, tile_target, tiles_for
+from lamina.ui.tiles import TileKey, tile_target, tiles_for, zoom_key
 from lamina.ui.worker_pool import application_workers
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion
@@ -198,13 +198,14 @@ class PageCanvas(PageLayout):
         Only a page on screen is repainted.
         """
         for page, drawn in pages.items():
-            self._page_versions[page] += 1
-            for a in self._annotations.pop(page, ()):
+            old = self._annotations.pop(page, [])
+            for a in old:
                 if self._page_of.get(a.id) == page:
                     del self._page_of[a.id]
             if drawn:
                 self._annotations[page] = list(drawn)
                 self._page_of.update((a.id, page) for a in drawn)
+            self._rebake(page, old, drawn)
         self._drawn_changed()
         shown = self.visible_pages()
         if any(page in shown for page in pages):
@@ -414,6 +415,52 @@ class PageCanvas(PageLayout):
         while len(self._baked) > _BAKED_TILES:
             self._baked.popitem(last=False)
         return baked
+
+    def _rebake(self, page: int, old: Sequence[Annotation], new: Sequence[Annotation]) -> None:
+        """Bring the baked tiles of ``page`` from records ``old`` to ``new`` by what changed.
+
+        A tile the changed records do not reach is kept; records added on top are painted
+        into the tiles they reach; any other change drops those tiles (baked again when
+        painted). One edit costs its records and the page's baked tiles, not the page.
+        """
+        before = self._page_versions[page]
+        self._page_versions[page] += 1
+        keys = [k for k in self._baked if k.page == page]
+        if not keys:
+            return
+        version = self._page_versions[page]
+        old_by_id = {a.id: a for a in old}
+        new_ids = {a.id for a in new}
+        changed = [a for a in new if old_by_id.get(a.id) is not a]
+        changed += [a for a in old if a.id not in new_ids]
+        on_top = len(new) >= len(old) and all(x is y for x, y in zip(old, new, strict=False))
+        bounds = [painted_bounds(a) for a in changed]
+        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
+        zoom = zoom_key(device_zoom)
+        geometry = self._geometries[page]
+        for key in keys:
+            image_key, baked_version, left_out, image = self._baked[key]
+            if baked_version != before or key.zoom_milli != zoom or key.rotation != self._rotation:
+                del self._baked[key]
+                continue
+            transform = instant_transform(geometry, device_zoom, -key.x, -key.y)
+            tile = QRectF(0, 0, key.width, key.height)
+            reached = [transform.mapRect(b).intersects(tile) for b in bounds]
+            if not any(reached):
+                self._baked[key] = (image_key, version, left_out, image)
+                continue
+            if not on_top:
+                del self._baked[key]
+                continue
+            image = image.copy()
+            painter = QPainter(image)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            painter.setTransform(transform)
+            for a, reaches in zip(changed, reached, strict=True):
+                if reaches and a.id not in self._native_ids and a.id != left_out:
+                    paint_annotation(painter, a)
+            painter.end()
+            self._baked[key] = (image_key, version, left_out, image)
 
     def _paint_records(self, painter: QPainter, page: int) -> None:
         """Paint the records of ``page`` where its tiles are still missing (elsewhere they
