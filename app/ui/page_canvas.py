@@ -9,7 +9,7 @@ tools, selection and pointer input.
 from __future__ import annotations
 
 import math
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,13 +19,14 @@ from lamina.model.tools import PageWord
 from lamina.pdf import PdfDocument, PdfError, page_words
 from lamina.pdf.outline import PageLink, page_links
 from lamina.pdf.render_worker import page_annotation_xrefs
-from lamina.ui.annotation_painter import instant_transform, paint_annotation, painted_bounds
+from lamina.ui.annotation_painter import instant_transform, paint_annotation
+from lamina.ui.baked_tiles import BakedTiles
 from lamina.ui.page_layout import MARGIN, PAGE_GAP, PageLayout
 from lamina.ui.render import TileRenderer
 from lamina.ui.tiles import TileKey, tile_target, tiles_for, zoom_key
 from lamina.ui.worker_pool import application_workers
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion, QTransform
 from PySide6.QtWidgets import QWidget
 
 __all__ = ["MARGIN", "PAGE_GAP", "Drawing", "PageCanvas", "SearchHit", "drawing_of"]
@@ -38,9 +39,6 @@ _BACKGROUND = QColor("#5f6368")
 _SHADOW = QColor("#494c50")
 _PAPER = QColor("#ffffff")
 _DARK_PAPER = QColor("#000000")
-
-_BAKED_TILES = 64
-"""Tiles kept with the records the canvas paints drawn into them (about 1 MB each)."""
 
 _WARM_WORKER_MS = 1000
 """How long after a page view exists a spare render worker is started."""
@@ -124,8 +122,7 @@ class PageCanvas(PageLayout):
         self._links: dict[int, list[PageLink]] = {}
         # The records the canvas paints are drawn into a copy of each tile once, kept until
         # the tile or its page's records change: a frame only copies tiles to the screen.
-        self._page_versions: Counter[int] = Counter()
-        self._baked: OrderedDict[TileKey, tuple[int, int, str | None, QImage]] = OrderedDict()
+        self._baked = BakedTiles()
         self._unbaked: dict[int, QRegion] = {}
         """Per page painted now, where its records are painted directly (tiles missing)."""
         self._search_hits: list[SearchHit] = []
@@ -205,7 +202,7 @@ class PageCanvas(PageLayout):
             if drawn:
                 self._annotations[page] = list(drawn)
                 self._page_of.update((a.id, page) for a in drawn)
-            self._rebake(page, old, drawn)
+            self._baked.records_changed(page, old, drawn, self._tile_transform, self._native_ids)
         self._drawn_changed()
         shown = self.visible_pages()
         if any(page in shown for page in pages):
@@ -270,7 +267,7 @@ class PageCanvas(PageLayout):
             self._native_xref_of[a.id] = xref
             self._native_xrefs[xref] = a.page_index
         for page in pages:
-            self._page_versions[page] += 1
+            self._baked.page_changed(page)
         if pages and self._renderer is not None:
             self._renderer.show_annotations(frozenset(self._native_xrefs), pages)
         if pages:
@@ -396,71 +393,18 @@ class PageCanvas(PageLayout):
         if not records:
             return image
         left_out = excluded if self._page_of.get(excluded or "") == key.page else None
-        stamp = (image.cacheKey(), self._page_versions[key.page], left_out)
-        kept = self._baked.get(key)
-        if kept is not None and kept[:3] == stamp:
-            self._baked.move_to_end(key)
-            return kept[3]
-        baked = image.copy()
-        painter = QPainter(baked)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        transform = self._tile_transform(key)
+        assert transform is not None  # a tile painted now is of the current zoom and turn
+        return self._baked.tile(key, image, records, left_out, transform)
+
+    def _tile_transform(self, key: TileKey) -> QTransform | None:
+        """Return the transform from Instant points to the pixels of tile ``key`` (None: the
+        tile is of another zoom or turn than the view's)."""
+        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
+        if key.zoom_milli != zoom_key(device_zoom) or key.rotation != self._rotation:
+            return None
         # Tile pixels are the page's device pixels, shifted to the tile's origin.
-        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
-        geometry = self._geometries[key.page]
-        painter.setTransform(instant_transform(geometry, device_zoom, -key.x, -key.y))
-        for annotation in records:
-            paint_annotation(painter, annotation)
-        painter.end()
-        self._baked[key] = (*stamp, baked)
-        while len(self._baked) > _BAKED_TILES:
-            self._baked.popitem(last=False)
-        return baked
-
-    def _rebake(self, page: int, old: Sequence[Annotation], new: Sequence[Annotation]) -> None:
-        """Bring the baked tiles of ``page`` from records ``old`` to ``new`` by what changed.
-
-        A tile the changed records do not reach is kept; records added on top are painted
-        into the tiles they reach; any other change drops those tiles (baked again when
-        painted). One edit costs its records and the page's baked tiles, not the page.
-        """
-        before = self._page_versions[page]
-        self._page_versions[page] += 1
-        keys = [k for k in self._baked if k.page == page]
-        if not keys:
-            return
-        version = self._page_versions[page]
-        old_by_id = {a.id: a for a in old}
-        new_ids = {a.id for a in new}
-        changed = [a for a in new if old_by_id.get(a.id) is not a]
-        changed += [a for a in old if a.id not in new_ids]
-        on_top = len(new) >= len(old) and all(x is y for x, y in zip(old, new, strict=False))
-        bounds = [painted_bounds(a) for a in changed]
-        device_zoom = self._zoom * self.viewport().devicePixelRatioF()
-        zoom = zoom_key(device_zoom)
-        geometry = self._geometries[page]
-        for key in keys:
-            image_key, baked_version, left_out, image = self._baked[key]
-            if baked_version != before or key.zoom_milli != zoom or key.rotation != self._rotation:
-                del self._baked[key]
-                continue
-            transform = instant_transform(geometry, device_zoom, -key.x, -key.y)
-            tile = QRectF(0, 0, key.width, key.height)
-            reached = [transform.mapRect(b).intersects(tile) for b in bounds]
-            if not any(reached):
-                self._baked[key] = (image_key, version, left_out, image)
-                continue
-            if not on_top:
-                del self._baked[key]
-                continue
-            image = image.copy()
-            painter = QPainter(image)
-            painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-            painter.setTransform(transform)
-            for a, reaches in zip(changed, reached, strict=True):
-                if reaches and a.id not in self._native_ids and a.id != left_out:
-                    paint_annotation(painter, a)
-            painter.end()
-            self._baked[key] = (image_key, version, left_out, image)
+        return instant_transform(self._geometries[key.page], device_zoom, -key.x, -key.y)
 
     def _paint_records(self, painter: QPainter, page: int) -> None:
         """Paint the records of ``page`` where its tiles are still missing (elsewhere they

@@ -187,7 +187,7 @@ def test_records_the_app_paints_are_drawn_into_the_tiles_once_not_every_frame(  
     same view draws no record again; a change of the page's records draws it again; what
     shows on screen is the same."""
     from lamina.model.records import RectangleAnnotation
-    from lamina.ui import page_canvas, page_view
+    from lamina.ui import baked_tiles, page_canvas, page_view
 
     open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
     _wait_painted(qtbot, window)
@@ -206,7 +206,8 @@ def test_records_the_app_paints_are_drawn_into_the_tiles_once_not_every_frame(  
     )
     calls: list[str] = []
     real = page_canvas.paint_annotation
-    for module in (page_canvas, page_view):  # (the page view paints previews with it)
+    # (the page view paints previews with it, the baked tiles records into tiles)
+    for module in (baked_tiles, page_canvas, page_view):
         monkeypatch.setattr(
             module, "paint_annotation", lambda p, a: (calls.append(a.id), real(p, a))[1]
         )
@@ -233,7 +234,7 @@ def test_a_record_added_to_a_busy_page_draws_that_record_only(  # type: ignore[n
     page again into every tile of it. Now a record added on top is painted into the tiles it
     reaches, and a tile it does not reach is kept; the screen is what a full redraw gives."""
     from lamina.model.records import RectangleAnnotation
-    from lamina.ui import page_canvas, page_view
+    from lamina.ui import baked_tiles, page_canvas, page_view
 
     open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
     assert window.session is not None
@@ -254,7 +255,7 @@ def test_a_record_added_to_a_busy_page_draws_that_record_only(  # type: ignore[n
     assert len(view.painted_annotations(0)) >= many
     calls: list[str] = []
     real = page_canvas.paint_annotation
-    for module in (page_canvas, page_view):
+    for module in (baked_tiles, page_canvas, page_view):
         monkeypatch.setattr(
             module, "paint_annotation", lambda p, a: (calls.append(a.id), real(p, a))[1]
         )
