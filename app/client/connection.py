@@ -18,6 +18,7 @@ Everything runs on one asyncio event loop; listener calls are made on it.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import gc
 import logging
@@ -67,12 +68,13 @@ class ConnectionListener(Protocol):
         """The connection's state or its reason changed."""
         ...
 
-    def sending(self) -> None:
+    def sending(self) -> concurrent.futures.Future[None] | None:
         """Frames the session queued are about to be written.
 
         The session marks pushed changes sent when it queues them; a listener that keeps a
         durable outbox writes that mark now, before the server can possibly apply them
-        (sync §4.2).
+        (sync §4.2). It may write it on another thread and return that write's future: the
+        frames are written once it is done (its error ends the connection as a raise does).
         """
         ...
 
@@ -107,8 +109,8 @@ class EventLog:
     def connection_changed(self, state: ConnectionState, reason: str) -> None:
         log.debug("connection %s: %s", state.value, reason)
 
-    def sending(self) -> None:
-        pass  # nothing durable to write
+    def sending(self) -> concurrent.futures.Future[None] | None:
+        return None  # nothing durable to write
 
     def received(self, events: Sequence[cs.ClientEvent]) -> None:
         self.events.extend(events)
@@ -423,7 +425,9 @@ class Connection:
             frames = self.session.frames_to_send()
             if not frames:
                 continue
-            self._listener.sending()
+            durable = self._listener.sending()
+            if durable is not None:
+                await asyncio.wrap_future(durable)
             for frame in frames:
                 await ws.send(frame)
 

@@ -637,6 +637,16 @@ class LaminaDocument:
         self._check_open()
         self._upstream.adopt_server_state()
 
+    def write_edits_behind(self) -> None:
+        """Write each local edit to the local store on the store's own thread from now on.
+
+        For a GUI: an edit then returns before its fsync (a few to tens of milliseconds)
+        instead of after it. The edit is still durable before it is sent or written into the
+        PDF (both wait for the writes behind), and :meth:`close` waits for them; a crash
+        right after an edit may lose that edit, which nothing had reported saved.
+        """
+        self._replica.write_behind = True
+
     # --- closing --------------------------------------------------------------------------
 
     def _check_open(self) -> None:

@@ -9,6 +9,8 @@ only on an explicit save.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -111,16 +113,39 @@ class Editor:
         self._replica.emit(ConflictRemoved(conflict_id))
 
     def _after_local(self, change: Change, before: Record | None) -> LocalEdit:
-        # The outbox reaches SQLite before the caller hears of the change (§6.1).
-        self._replica.persist()
+        # The outbox reaches SQLite before the caller hears of the change (§6.1); written
+        # behind (a GUI's edits), before it can be sent or saved: every send persists first,
+        # which waits for the writes behind.
+        durable = None
+        if self._replica.write_behind:
+            durable = self._replica.persist_behind()
+        else:
+            self._replica.persist()
         rid = change.record_id
         self._replica.refresh([rid], origin="local")
         self._replica.emit(SyncStateChanged(self._session.pending_count))
         if self.autosave is AutosaveMode.IMMEDIATE or (
             self.autosave is AutosaveMode.INTELLIGENT and self._gesture_depth == 0
         ):
-            self._upstream.flush()
+            self._flush_when_durable(durable)
         return LocalEdit(change.change_id, rid, before, self._replica.record(rid))
+
+    def _flush_when_durable(self, durable: concurrent.futures.Future[None] | None) -> None:
+        if durable is None or durable.done():
+            self._flush_if_written(durable)
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop to come back to: wait here
+            concurrent.futures.wait([durable])
+            self._flush_if_written(durable)
+            return
+        durable.add_done_callback(lambda f: loop.call_soon_threadsafe(self._flush_if_written, f))
+
+    def _flush_if_written(self, durable: concurrent.futures.Future[None] | None) -> None:
+        # A failed write was logged (Replica); the next edit writes it again and flushes.
+        if durable is None or durable.exception() is None:
+            self._upstream.flush()
 
     # --- records of this layer only -------------------------------------------------------
 

@@ -9,10 +9,17 @@ what changed. A local edit is durable once :meth:`StateWriter.persist` returns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import concurrent.futures
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from lamina.client.store import LocalStore, StoredConflict
+from lamina.client.store import (
+    LocalStore,
+    StoredConflict,
+    StoreWriter,
+    change_rows,
+    record_rows,
+)
 from lamina.model.ids import RecordId, new_record_id
 from lamina.model.timestamps import utc_now_iso
 from lamina.sync.local_replica import ClientState, Conflict
@@ -72,6 +79,10 @@ class StateWriter:
         self._saved(state)
         self._conflicts: set[str] = {c.change_id for c in state.conflicts}
         self._seq = (state.last_seq, state.layer_epoch)
+        self._pending_conflicts = self._conflicts
+        self._pending_seq = self._seq
+        self._lost = False
+        """A write behind failed: the next write rewrites every record and change."""
 
     def _saved(self, state: ClientState) -> None:
         state.replica.saved()
@@ -87,10 +98,54 @@ class StateWriter:
             StoreError: the write failed; nothing of it is kept, and the next persist
                 writes it again.
         """
+        planned = self._plan(state)
+        if planned is None:
+            return
+        fill, _records_only = planned
+        with self._store.write() as w:
+            fill(w)
+        self._written(state)
+
+    def persist_behind(self, state: ClientState) -> concurrent.futures.Future[None] | None:
+        """Write what ``state`` changed on the store's own thread (:meth:`LocalStore.write_behind`).
+
+        Return the future of that write (None: nothing to write). Only records, the outbox
+        and the sent marks go behind; a change of the conflicts or the sequence position is
+        written here and now, as :meth:`persist` does. A write behind that fails makes the
+        next write a whole one (every record and change again), so nothing of it is lost
+        unless the process dies first; it was never reported durable.
+
+        Raises:
+            StoreError: a write made here failed (as :meth:`persist`).
+        """
+        planned = self._plan(state)
+        if planned is None:
+            return None
+        fill, records_only = planned
+        if not records_only:
+            with self._store.write() as w:
+                fill(w)
+            self._written(state)
+            done: concurrent.futures.Future[None] = concurrent.futures.Future()
+            done.set_result(None)
+            return done
+        future = self._store.write_behind(fill)
+        self._written(state)
+
+        def ended(f: concurrent.futures.Future[None]) -> None:
+            if f.exception() is not None:
+                self._lost = True  # read on the caller's thread by the next _plan
+
+        future.add_done_callback(ended)
+        return future
+
+    def _plan(self, state: ClientState) -> tuple[Callable[[StoreWriter], None], bool] | None:
+        """Return the writes that bring the store up to ``state`` (encoded now) and whether
+        they touch only records, the outbox and sent marks; None: nothing changed."""
         replica, outbox = state.replica, state.outbox
-        if replica is not self._tracked[0]:
+        if replica is not self._tracked[0] or self._lost:
             replica.rewritten = True
-        if outbox is not self._tracked[1]:
+        if outbox is not self._tracked[1] or self._lost:
             outbox.rewritten = True
         touched = replica.unsaved()
         changed, acked = outbox.unsaved()
@@ -114,40 +169,66 @@ class StateWriter:
             )
             and seq == self._seq
         ):
-            return
-        with self._store.write() as w:
-            if replica.rewritten:
-                w.replace_records(r.to_store() for r in replica.values())
-            elif touched:
-                put = [r for rid in touched if (r := replica.get(rid)) is not None]
-                gone = [rid for rid in touched if rid not in replica]
+            return None
+        # Encoded here: the session may change its values as soon as this returns.
+        put: list[tuple[str, str]] = []
+        gone: list[RecordId] = []
+        if replica.rewritten:
+            put = record_rows(r.to_store() for r in replica.values())
+        elif touched:
+            put = record_rows(
+                r.to_store() for rid in touched if (r := replica.get(rid)) is not None
+            )
+            gone = [rid for rid in touched if rid not in replica]
+        changes = change_rows(c.to_wire() for c in changed)
+        stored_conflicts = [
+            StoredConflict(
+                c.change_id,
+                c.record_id,
+                _conflict_to_store(c, self._times.setdefault(c.change_id, utc_now_iso())),
+            )
+            for c in new_conflicts
+        ]
+        rewrite_records, rewrite_outbox = replica.rewritten, outbox.rewritten
+        acked_ids, sent_ids = list(acked), list(sent)
+        last_seq, layer_epoch = state.last_seq, state.layer_epoch
+        seq_changed = seq != self._seq
+
+        def fill(w: StoreWriter) -> None:
+            if rewrite_records:
+                w.replace_record_rows(put)
+            else:
                 if put:
-                    w.put_records(r.to_store() for r in put)
+                    w.put_record_rows(put)
                 if gone:
                     w.delete_records(gone)
-            if outbox.rewritten:
+            if rewrite_outbox:
                 w.clear_outbox()
-            if acked:
-                w.remove_changes(acked)
-            if changed:
-                w.put_changes(c.to_wire() for c in changed)
-            if sent:
-                w.mark_sent(sent)
-            for conflict in new_conflicts:
-                at = self._times.setdefault(conflict.change_id, utc_now_iso())
-                w.add_conflict(
-                    StoredConflict(
-                        conflict.change_id, conflict.record_id, _conflict_to_store(conflict, at)
-                    )
-                )
+            if acked_ids:
+                w.remove_changes(acked_ids)
+            if changes:
+                w.put_change_rows(changes)
+            if sent_ids:
+                w.mark_sent(sent_ids)
+            for conflict in stored_conflicts:
+                w.add_conflict(conflict)
             for cid in old_conflicts:
                 w.remove_conflict(cid)
-            if seq != self._seq:
-                w.set_meta("last_seq", state.last_seq)
-                w.set_meta("layer_epoch", state.layer_epoch)
+            if seq_changed:
+                w.set_meta("last_seq", last_seq)
+                w.set_meta("layer_epoch", layer_epoch)
+
+        records_only = not (new_conflicts or old_conflicts or seq_changed)
+        self._pending_conflicts = set(conflicts_now)
+        self._pending_seq = seq
+        return fill, records_only
+
+    def _written(self, state: ClientState) -> None:
+        """Take the planned writes as made (or, behind, as given to the store's thread)."""
         self._saved(state)
-        self._conflicts = set(conflicts_now)
-        self._seq = seq
+        self._lost = False
+        self._conflicts = self._pending_conflicts
+        self._seq = self._pending_seq
 
 
 def _conflict_to_store(conflict: Conflict, at: str) -> dict[str, Any]:

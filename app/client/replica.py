@@ -12,6 +12,7 @@ for their changes to be saved.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -100,12 +101,29 @@ class Replica:
         self._parsed: dict[RecordId, Record | None] = {}
         self._subscribers: list[tuple[Callback, tuple[type, ...] | None]] = []
         self._waiters: list[_SaveWaiter] = []
+        self.write_behind = False
+        """Whether local edits are written on the store's thread (see :meth:`persist_behind`)."""
 
     # --- durability -----------------------------------------------------------------------
 
     def persist(self) -> None:
-        """Write to the store whatever the session changed since the last persist."""
+        """Write to the store whatever the session changed since the last persist (after
+        any write behind: it is durable when this returns)."""
         self._writer.persist(self.session.state)
+
+    def persist_behind(self) -> concurrent.futures.Future[None] | None:
+        """Write what the session changed on the store's own thread; return that write's
+        future (None: nothing to write). A failed write is logged and written again, whole,
+        by the next persist."""
+        future = self._writer.persist_behind(self.session.state)
+        if future is not None:
+            future.add_done_callback(self._log_failed_write)
+        return future
+
+    def _log_failed_write(self, future: concurrent.futures.Future[None]) -> None:
+        exc = future.exception()
+        if exc is not None:
+            log.error("%s; the edit is kept and written again with the next one", exc)
 
     # --- the user's view ------------------------------------------------------------------
 

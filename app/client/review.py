@@ -11,6 +11,7 @@ when the server is behind until the user decides (§3.4).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
@@ -304,10 +305,14 @@ class ReviewUpstream:
     def connection_changed(self, state: ConnectionState, reason: str) -> None:
         self._replica.emit(ConnectionStateChanged(state, reason))
 
-    def sending(self) -> None:
+    def sending(self) -> concurrent.futures.Future[None] | None:
         # Changes marked sent are never merged with later edits; that mark must be durable
-        # before the server can possibly apply them (§4.2).
+        # before the server can possibly apply them (§4.2). Written behind (a GUI's), the
+        # connection waits for it without holding the event loop's thread.
+        if self._replica.write_behind:
+            return self._replica.persist_behind()
         self._replica.persist()
+        return None
 
     def caught_up(self) -> None:
         self._maybe_request_document()

@@ -11,17 +11,20 @@ It holds what a replica needs to open and be edited with no server (DESIGN §4 r
 
 Every write is one SQLite transaction in WAL mode with ``synchronous=FULL``, so a crash at any
 point (``kill -9``, power loss) leaves either the state before or after the write, and the file
-always opens. Values stay plain JSON here; :mod:`lamina.client.document` maps them to the sync
-core's types.
+always opens. A write may run on the store's own thread (:meth:`LocalStore.write_behind`), so
+that its fsync does not hold a GUI thread; every other use of the store waits for it first.
+Values stay plain JSON here; :mod:`lamina.client.document` maps them to the sync core's types.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,6 +102,21 @@ class StoreSnapshot:
     conflicts: tuple[StoredConflict, ...]
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+"""The one encoder of stored rows (``json.dumps`` with options builds a new one per call)."""
+
+
+def record_rows(states: Iterable[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """Return record states (wire form) as the rows :meth:`StoreWriter.put_record_rows`
+    stores: encoded now, on the caller's thread, so the values may change afterwards."""
+    return [(s["id"], _COMPACT.encode(s)) for s in states]
+
+
+def change_rows(changes: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """Return changes (wire form) as the rows :meth:`StoreWriter.put_change_rows` stores."""
+    return [(c["change_id"], c["record_id"], _COMPACT.encode(c)) for c in changes]
+
+
 class StoreWriter:
     """The writes of one transaction (see :meth:`LocalStore.write`)."""
 
@@ -115,16 +133,24 @@ class StoreWriter:
 
     def put_records(self, states: Iterable[Mapping[str, Any]]) -> None:
         """Insert or replace synced record states (wire form, keyed by their ``id``)."""
+        self.put_record_rows(record_rows(states))
+
+    def put_record_rows(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Insert or replace records already encoded by :func:`record_rows`."""
         self._conn.executemany(
             "INSERT INTO records(id, state) VALUES(?, ?) "
             "ON CONFLICT(id) DO UPDATE SET state = excluded.state",
-            [(s["id"], json.dumps(s, separators=(",", ":"))) for s in states],
+            rows,
         )
 
     def replace_records(self, states: Iterable[Mapping[str, Any]]) -> None:
         """Replace the whole synced replica (a snapshot, sync §3.3)."""
+        self.replace_record_rows(record_rows(states))
+
+    def replace_record_rows(self, rows: Iterable[tuple[str, str]]) -> None:
+        """Replace the whole synced replica with records encoded by :func:`record_rows`."""
         self._conn.execute("DELETE FROM records")
-        self.put_records(states)
+        self.put_record_rows(rows)
 
     def put_changes(self, changes: Iterable[Mapping[str, Any]]) -> None:
         """Append changes to the outbox; a change id already there is replaced in place.
@@ -132,13 +158,14 @@ class StoreWriter:
         Replacing keeps the change's position: the sync core merges an edit of an unsent
         change into it, and the merged change must still go out in the original order.
         """
+        self.put_change_rows(change_rows(changes))
+
+    def put_change_rows(self, rows: Iterable[tuple[str, str, str]]) -> None:
+        """Append (or replace in place) changes already encoded by :func:`change_rows`."""
         self._conn.executemany(
             "INSERT INTO outbox(change_id, record_id, change) VALUES(?, ?, ?) "
             "ON CONFLICT(change_id) DO UPDATE SET change = excluded.change",
-            [
-                (c["change_id"], c["record_id"], json.dumps(c, separators=(",", ":")))
-                for c in changes
-            ],
+            rows,
         )
 
     def remove_changes(self, change_ids: Iterable[str]) -> None:
@@ -189,6 +216,11 @@ class LocalStore:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
+        # The connection is used by the caller's thread and the store's own thread (writes
+        # behind), one at a time.
+        self._lock = threading.RLock()
+        self._behind: concurrent.futures.ThreadPoolExecutor | None = None
+        self._last_behind: concurrent.futures.Future[None] | None = None
 
     @classmethod
     def open(cls, path: Path) -> LocalStore:
@@ -234,37 +266,85 @@ class LocalStore:
         return cls(path, conn)
 
     def close(self) -> None:
-        """Close the file; every committed write is already on disk."""
-        self._conn.close()
+        """Close the file once the writes behind have ended; every committed write is on disk."""
+        self.drain()
+        if self._behind is not None:
+            self._behind.shutdown(wait=True)
+            self._behind = None
+        with self._lock:
+            self._conn.close()
 
     @contextlib.contextmanager
     def write(self) -> Iterator[StoreWriter]:
-        """Group writes into one atomic, durable transaction.
+        """Group writes into one atomic, durable transaction (after the writes behind).
 
         Raises:
             StoreError: the write failed (disk full, I/O error); nothing of it is kept.
         """
-        try:
-            self._conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
-        try:
-            yield StoreWriter(self._conn)
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
-        except BaseException:
-            self._rollback()
-            raise
+        self.drain()
+        with self._transaction() as writer:
+            yield writer
+
+    def write_behind(self, fill: Callable[[StoreWriter], None]) -> concurrent.futures.Future[None]:
+        """Run ``fill`` in one transaction, as :meth:`write`, on the store's own thread.
+
+        Returns at once; the future is done when the transaction is durable, or failed with
+        its :class:`StoreError`. Writes behind run in the order given, and every other use of
+        the store (a write, a read, closing) waits for those given before it. ``fill`` runs
+        on that thread: it must only write values it owns (see :func:`record_rows`).
+        """
+        if self._behind is None:
+            self._behind = concurrent.futures.ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="lamina-store"
+            )
+
+        def run() -> None:
+            with self._transaction() as writer:
+                fill(writer)
+
+        self._last_behind = self._behind.submit(run)
+        return self._last_behind
+
+    def drain(self) -> None:
+        """Wait until every write behind given so far has ended (durable or failed)."""
+        last = self._last_behind
+        if last is not None:
+            concurrent.futures.wait([last])
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[StoreWriter]:
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
+            try:
+                yield StoreWriter(self._conn)
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                self._rollback()
+                raise StoreError(f"cannot write local store {self.path}: {exc}") from exc
+            except BaseException:
+                self._rollback()
+                raise
 
     def _rollback(self) -> None:
         # SQLite rolls back by itself on some errors (SQLITE_FULL): ROLLBACK would then fail.
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        self.drain()
+        with self._lock:
+            yield self._conn
+
     def load(self) -> StoreSnapshot:
         """Read everything but the PDF bytes."""
+        with self._reading():
+            return self._load()
+
+    def _load(self) -> StoreSnapshot:
         try:
             meta = {k: json.loads(v) for k, v in self._conn.execute("SELECT key, value FROM meta")}
             records = {
@@ -289,20 +369,24 @@ class LocalStore:
 
     def meta(self, key: str, default: Any = None) -> Any:
         """Return one meta value, or ``default``."""
-        row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        with self._reading() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return default if row is None else json.loads(row[0])
 
     def outbox_size(self) -> int:
         """Return how many changes wait for acknowledgement."""
-        (count,) = self._conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
+        with self._reading() as conn:
+            (count,) = conn.execute("SELECT COUNT(*) FROM outbox").fetchone()
         return int(count)
 
     def document_sha256(self) -> str | None:
         """Return the SHA-256 of the cached PDF without reading its bytes, or None."""
-        row = self._conn.execute("SELECT sha256 FROM document").fetchone()
+        with self._reading() as conn:
+            row = conn.execute("SELECT sha256 FROM document").fetchone()
         return None if row is None else str(row[0])
 
     def document(self) -> tuple[bytes, str] | None:
         """Return the cached PDF bytes and their SHA-256, or None when not downloaded."""
-        row = self._conn.execute("SELECT data, sha256 FROM document").fetchone()
+        with self._reading() as conn:
+            row = conn.execute("SELECT data, sha256 FROM document").fetchone()
         return None if row is None else (bytes(row[0]), str(row[1]))

@@ -217,6 +217,44 @@ def _walk(value: Any, limits: Limits, path: str, depth: int) -> Problem | None:
     return Problem(f"{path}: not a JSON value ({type(value).__name__})")
 
 
+def _fine(value: Any, limits: Limits, depth: int) -> bool:
+    """Return True when ``value`` certainly passes :func:`_walk`'s rules.
+
+    The fast path of every record received or committed: exact types only, no path strings
+    (building ``content.a[3].b`` for every value cost more than the checks). False means
+    "ask :func:`_walk`", which gives the reason, or finds none for types this leaves to it.
+    """
+    if depth > limits.depth:
+        return False
+    kind = type(value)
+    if kind is str:
+        return len(value) <= limits.string_chars
+    if kind is bool or value is None:
+        return True
+    if kind is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if kind is float:
+        return math.isfinite(value) and -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if kind is list:
+        if len(value) > limits.array_items:
+            return False
+        # A loop, not all(...): a generator costs a frame for every list walked.
+        for item in value:  # noqa: SIM110
+            if not _fine(item, limits, depth + 1):
+                return False
+        return True
+    if kind is dict:
+        if len(value) > limits.array_items:
+            return False
+        for key, item in value.items():
+            if type(key) is not str or len(key) > limits.string_chars:
+                return False
+            if not _fine(item, limits, depth + 1):
+                return False
+        return True
+    return False
+
+
 def _ink_points(content: Mapping[str, Any]) -> int:
     lines = content.get("lines")
     points = lines.get("points") if isinstance(lines, Mapping) else None
@@ -229,7 +267,7 @@ def value_problem(
     value: Any, limits: Limits = DEFAULT_LIMITS, path: str = "value"
 ) -> Problem | None:
     """Return why a JSON value breaks the number, string, array or depth rules, or None."""
-    return _walk(value, limits, path, 0)
+    return None if _fine(value, limits, 0) else _walk(value, limits, path, 0)
 
 
 def record_problem(
@@ -249,10 +287,17 @@ def record_problem(
     """
     if content is None:
         return None
-    found = _walk(content, limits, "content", 0)
+    found = value_problem(content, limits, "content")
     if found is not None:
         return found
-    size = encoded_size if encoded_size is not None else len(dumps(content).encode("utf-8"))
+    if encoded_size is not None:
+        size = encoded_size
+    elif limits.record_bytes >= _ANY_SIZE and limits.unknown_record_bytes >= _ANY_SIZE:
+        size = (
+            0  # no size can break these limits: a client's received records are not encoded again
+        )
+    else:
+        size = len(dumps(content).encode("utf-8"))
     if size > limits.record_bytes:
         return Problem(
             f"record content of {size} bytes (at most {limits.record_bytes})", "record_bytes"

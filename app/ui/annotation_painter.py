@@ -69,6 +69,34 @@ def _pen(color: QColor | None, width: float) -> QPen:
     return pen
 
 
+def painted_bounds(annotation: Annotation) -> QRectF:
+    """Return a rectangle in Instant points that holds all :func:`paint_annotation` draws
+    of ``annotation``: its bbox and points, grown by its stroke and its line caps (a cap is
+    at most four strokes wide, and at least 6 points)."""
+    box = annotation.bbox
+    xs, ys = [box.left, box.right], [box.top, box.bottom]
+    width = 1.0
+    if isinstance(annotation, InkAnnotation):
+        width = annotation.line_width
+        for segment in annotation.lines.points:
+            xs.extend(p[0] for p in segment)
+            ys.extend(p[1] for p in segment)
+    elif isinstance(annotation, ShapeAnnotation):
+        width = annotation.stroke_width if annotation.stroke_width is not None else 1.0
+        if isinstance(annotation, LineAnnotation):
+            points: list[Point] = [annotation.start_point, annotation.end_point]
+        elif isinstance(annotation, PolylineAnnotation | PolygonAnnotation):
+            points = list(annotation.points)
+        else:
+            points = []
+        xs.extend(p[0] for p in points)
+        ys.extend(p[1] for p in points)
+    grow = max(6.0, width * 4) + width + 2.0
+    return QRectF(
+        min(xs) - grow, min(ys) - grow, max(xs) - min(xs) + 2 * grow, max(ys) - min(ys) + 2 * grow
+    )
+
+
 def paint_annotation(painter: QPainter, annotation: Annotation) -> None:
     """Draw one annotation; the painter's transform maps Instant points to the screen."""
     painter.save()

@@ -76,6 +76,17 @@ def annotation_label(annotation: Annotation) -> str:
     return f"p. {annotation.page_index + 1} \u00b7 {kind}" + (f": {text}" if text else "")
 
 
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.UserRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.DecorationRole,
+    }
+)
+"""The roles :meth:`CommentsModel.data` answers."""
+
+
 class CommentsModel(QAbstractTableModel):
     """Annotations in page order with their comments below them; filtered by author/layer.
 
@@ -187,6 +198,8 @@ class CommentsModel(QAbstractTableModel):
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role not in _ROLES:
+            return None  # most of what a view asks for each visible cell (fonts, colours, ...)
         row, column = index.row(), index.column()
         if not index.isValid() or not 0 <= row < len(self._keys):
             return None

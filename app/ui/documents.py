@@ -131,6 +131,7 @@ class OpenDocuments:
         except BaseException:
             self._open_stores.discard(str(store_path))
             raise
+        doc.write_edits_behind()  # as a local document's
         unsubscribe = None
         if progress is not None:
 
@@ -197,4 +198,6 @@ def _open_local_document(path: Path, password: str | None) -> LaminaDocument:
     # page view's unedited originals).
     document.records()
     document.base_records()
+    # The GUI thread must not wait for an edit's fsync (it is durable before it is saved).
+    document.write_edits_behind()
     return document

@@ -12,7 +12,8 @@ the record equals the PDF's own (:func:`lamina.model.diff.diff_against_base` doe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 
 from lamina.client.review_events import (
     LayerRecordsChanged,
@@ -25,7 +26,40 @@ from lamina.model.diff import diff_against_base
 from lamina.model.records import Annotation, Record
 from lamina.ui.bridge import ReviewBridge
 from lamina.ui.layer_overlay import LayerPageView
+from lamina.ui.page_canvas import Drawing, drawing_of
 from PySide6.QtCore import QObject
+
+
+@dataclass(frozen=True)
+class DrawnPlan:
+    """What a review model's page view draws, worked out beforehand (:func:`plan_drawing`)."""
+
+    base: Mapping[int, Record]
+    """The PDF's own records, by object number."""
+    natives: Mapping[str, Annotation]
+    """The records the page tiles draw (the PDF's own, unedited), by id."""
+    drawing: Drawing
+
+
+def plan_drawing(model: ReviewModel, base: Mapping[int, Record] | None = None) -> DrawnPlan:
+    """Return what ``model``'s page view draws now: O(records), so with 10,000 records an
+    opening calls it in a worker thread, which is safe while nothing changes the model (a
+    local document before the window has it)."""
+    if base is None:
+        base = {r.pdf_object_id: r for r in model.document.base_records() if r.pdf_object_id}
+    visible = model.visible_annotations()
+    natives: dict[str, Annotation] = {a.id: a for a in visible if _unedited(base, a)}
+    return DrawnPlan(base, natives, drawing_of(visible, natives.values()))
+
+
+def _unedited(base: Mapping[int, Record], annotation: Annotation) -> bool:
+    """Return whether ``annotation`` is one of the PDF's own, as the PDF has it."""
+    original = base.get(annotation.pdf_object_id or 0)
+    if original is None:
+        return False
+    if original == annotation:
+        return True  # the common case, decided without building a diff
+    return not diff_against_base([original], [annotation]).annotations
 
 
 class DrawnRecords(QObject):
@@ -36,6 +70,8 @@ class DrawnRecords(QObject):
         model: the open document's review model.
         bridge: the model's Qt bridge; this object is its child and goes with it.
         layer_color: the frame colour of another layer.
+        plan: what to draw first, when worked out off the GUI thread (:func:`plan_drawing`
+            on this model, unchanged since); None: work it out here.
 
     Signals: none.
     """
@@ -46,20 +82,20 @@ class DrawnRecords(QObject):
         model: ReviewModel,
         bridge: ReviewBridge,
         layer_color: Callable[[str], str],
+        plan: DrawnPlan | None = None,
     ) -> None:
         super().__init__(bridge)
         self.view = view
         self.model = model
         self._layer_color = layer_color
-        self._base: dict[int, Record] = {
-            r.pdf_object_id: r for r in model.document.base_records() if r.pdf_object_id
-        }
+        plan = plan if plan is not None else plan_drawing(model)
+        self._base = plan.base
         self._natives: dict[str, Annotation] = {}
         bridge.records_changed.connect(self._on_records)
         bridge.layer_records_changed.connect(self._on_layer_records)
         bridge.layer_visibility_changed.connect(self._on_visibility)
         bridge.read_only_changed.connect(self._on_read_only)
-        self.redraw()
+        self._draw(plan)
 
     def editable(self, annotation: Annotation) -> bool:
         """Return whether the user may move or resize ``annotation`` on the page."""
@@ -67,20 +103,12 @@ class DrawnRecords(QObject):
 
     def redraw(self) -> None:
         """Draw everything the model shows (a document opened, a layer shown or hidden)."""
-        visible = self.model.visible_annotations()
-        self._natives = {a.id: a for a in visible if self._unedited(a)}
-        self.view.set_annotations(visible, self.editable)
-        self.view.show_native(self._natives.values())
-        self._frame_layers()
+        self._draw(plan_drawing(self.model, self._base))
 
-    def _unedited(self, annotation: Annotation) -> bool:
-        """Return whether ``annotation`` is one of the PDF's own, as the PDF has it."""
-        original = self._base.get(annotation.pdf_object_id or 0)
-        if original is None:
-            return False
-        if original == annotation:
-            return True  # the common case, decided without building a diff
-        return not diff_against_base([original], [annotation]).annotations
+    def _draw(self, plan: DrawnPlan) -> None:
+        self._natives = dict(plan.natives)
+        self.view.set_drawing(plan.drawing, self.editable)
+        self._frame_layers()
 
     def _frame_layers(self) -> None:
         self.view.set_layer_marks(
@@ -110,7 +138,7 @@ class DrawnRecords(QObject):
         hidden: list[str] = []
         for record_id in ids:
             record = now.get(record_id)
-            if record is not None and self._unedited(record):
+            if record is not None and _unedited(self._base, record):
                 self._natives[record_id] = record
                 shown.append(record)
             elif self._natives.pop(record_id, None) is not None:

@@ -25,7 +25,7 @@ from lamina.ui.bridge import ReviewBridge
 from lamina.ui.comments_panel import CommentRows, CommentsPanel
 from lamina.ui.conflicts_panel import ConflictList, ConflictsPanel
 from lamina.ui.documents import OpenDocuments
-from lamina.ui.drawn_records import DrawnRecords
+from lamina.ui.drawn_records import DrawnPlan, DrawnRecords
 from lamina.ui.editing import Editor
 from lamina.ui.forms import FormFiller, FormPageView
 from lamina.ui.help_dialogs import open_about_box, open_shortcuts_dialog
@@ -308,12 +308,13 @@ class MainWindow(QMainWindow):
         title: str,
         claims: TokenClaims | None = None,
         model: ReviewModel | None = None,
+        drawn: DrawnPlan | None = None,
     ) -> None:
         """Show the records of an opened client document over the PDF on screen.
 
         The window keeps a :class:`ReviewModel` of it (``model``, when one was built off the
-        GUI thread already) and follows the model through one :class:`ReviewBridge`: each
-        panel updates what an event names.
+        GUI thread already, with ``drawn``, what its page view draws) and follows the model
+        through one :class:`ReviewBridge`: each panel updates what an event names.
         """
         model = model if model is not None else ReviewModel(document)
         if self.pdf is not None and self.pdf.read_only_reason is not None:
@@ -323,7 +324,7 @@ class MainWindow(QMainWindow):
         self._apply_document_preferences()
         self._show_read_only()
         self.layer_views = layer_views = LayerViews(self, model, bridge)
-        DrawnRecords(self.view, model, bridge, layer_views.color)
+        DrawnRecords(self.view, model, bridge, layer_views.color, drawn)
         if self.pdf is not None:
             FormFiller(self.view, model, bridge, self.pdf, self._report)
         CommentRows(self.comments, model, bridge, layer_views.layer_of)

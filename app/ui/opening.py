@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from lamina.auth import unverified_claims
 from lamina.client.backoff import Backoff
 from lamina.client.events import ConnectionState
-from lamina.client.port import AutosaveMode
+from lamina.client.port import AutosaveMode, ReviewDocument
 from lamina.client.review_model import ReviewModel
 from lamina.model.errors import LaminaError
 from lamina.pdf import (
@@ -28,6 +28,7 @@ from lamina.pdf import (
     open_pdf,
 )
 from lamina.pdf.reader_process import APART_BYTES
+from lamina.ui.drawn_records import DrawnPlan, plan_drawing
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -48,6 +49,12 @@ RECENT_LIMIT = 10
 
 SETTLE_LIMIT_S = 5.0
 """The longest a big PDF's annotations wait for its first page and a still view."""
+
+
+def _model_and_drawing(document: ReviewDocument) -> tuple[ReviewModel, DrawnPlan]:
+    """Return the review model of a document just opened and what its page view draws."""
+    model = ReviewModel(document)
+    return model, plan_drawing(model)
 
 
 class JoinProgress(QProgressDialog):
@@ -181,9 +188,10 @@ class DocumentOpener(QObject):
                 documents.close_later(client_doc)
                 return
             try:
-                # Indexing every record takes a while with tens of thousands; nothing can
-                # change a local document before the window has it, so a worker does it.
-                model = await asyncio.to_thread(ReviewModel, client_doc)
+                # Indexing every record and grouping what is drawn take a while with tens of
+                # thousands; nothing can change a local document before the window has it,
+                # so a worker does it.
+                model, drawn = await asyncio.to_thread(_model_and_drawing, client_doc)
             except BaseException:
                 documents.close_later(client_doc)
                 raise
@@ -191,7 +199,7 @@ class DocumentOpener(QObject):
                 model.close()
                 documents.close_later(client_doc)
                 return
-            window.attach_document(client_doc, path, path.name, model=model)
+            window.attach_document(client_doc, path, path.name, model=model, drawn=drawn)
 
         task = ensure_loop().create_task(attach(), name="lamina-open")
         self.opening = self._local_opening[key] = task

@@ -9,7 +9,7 @@ tools, selection and pointer input.
 from __future__ import annotations
 
 import math
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,15 +20,16 @@ from lamina.pdf import PdfDocument, PdfError, page_words
 from lamina.pdf.outline import PageLink, page_links
 from lamina.pdf.render_worker import page_annotation_xrefs
 from lamina.ui.annotation_painter import instant_transform, paint_annotation
+from lamina.ui.baked_tiles import BakedTiles
 from lamina.ui.page_layout import MARGIN, PAGE_GAP, PageLayout
 from lamina.ui.render import TileRenderer
-from lamina.ui.tiles import TileKey, tile_target, tiles_for
+from lamina.ui.tiles import TileKey, tile_target, tiles_for, zoom_key
 from lamina.ui.worker_pool import application_workers
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion
+from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent, QRegion, QTransform
 from PySide6.QtWidgets import QWidget
 
-__all__ = ["MARGIN", "PAGE_GAP", "PageCanvas", "SearchHit"]
+__all__ = ["MARGIN", "PAGE_GAP", "Drawing", "PageCanvas", "SearchHit", "drawing_of"]
 
 _SEARCH_FILL = QColor(255, 152, 0, 90)
 _SEARCH_CURRENT = QColor(255, 87, 34, 150)
@@ -39,11 +40,42 @@ _SHADOW = QColor("#494c50")
 _PAPER = QColor("#ffffff")
 _DARK_PAPER = QColor("#000000")
 
-_BAKED_TILES = 64
-"""Tiles kept with the records the canvas paints drawn into them (about 1 MB each)."""
-
 _WARM_WORKER_MS = 1000
 """How long after a page view exists a spare render worker is started."""
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """What a canvas draws, grouped as it keeps it (see :func:`drawing_of`).
+
+    Build it on any thread (it costs O(records)); :meth:`PageCanvas.set_drawing` installs it
+    on the GUI thread with copies made in C, so a document of 10,000 records does not hold
+    the GUI thread while it is grouped. Do not change its dicts after building it.
+    """
+
+    by_page: Mapping[int, list[Annotation]]
+    page_of: Mapping[str, int]
+    native_ids: frozenset[str]
+    native_xref_of: Mapping[str, int]
+    native_xrefs: Mapping[int, int]
+    """The object number of each native annotation and its page."""
+
+
+def drawing_of(annotations: Iterable[Annotation], natives: Iterable[Annotation]) -> Drawing:
+    """Return the drawing of ``annotations`` (bottom to top) of which the page tiles draw
+    ``natives`` (the PDF's own, unedited; see :meth:`PageCanvas.show_native`)."""
+    by_page: dict[int, list[Annotation]] = {}
+    page_of: dict[str, int] = {}
+    for a in annotations:
+        by_page.setdefault(a.page_index, []).append(a)
+        page_of[a.id] = a.page_index
+    xref_of: dict[str, int] = {}
+    xrefs: dict[int, int] = {}
+    for a in natives:
+        if a.pdf_object_id:
+            xref_of[a.id] = a.pdf_object_id
+            xrefs[a.pdf_object_id] = a.page_index
+    return Drawing(by_page, page_of, frozenset(xref_of), xref_of, xrefs)
 
 
 @dataclass(frozen=True)
@@ -90,8 +122,7 @@ class PageCanvas(PageLayout):
         self._links: dict[int, list[PageLink]] = {}
         # The records the canvas paints are drawn into a copy of each tile once, kept until
         # the tile or its page's records change: a frame only copies tiles to the screen.
-        self._page_versions: Counter[int] = Counter()
-        self._baked: OrderedDict[TileKey, tuple[int, int, str | None, QImage]] = OrderedDict()
+        self._baked = BakedTiles()
         self._unbaked: dict[int, QRegion] = {}
         """Per page painted now, where its records are painted directly (tiles missing)."""
         self._search_hits: list[SearchHit] = []
@@ -135,12 +166,22 @@ class PageCanvas(PageLayout):
         self, annotations: Sequence[Annotation], editable: Callable[[Annotation], bool]
     ) -> None:
         """Replace what is drawn on the pages (bottom to top) and who may edit what."""
-        by_page: dict[int, list[Annotation]] = {}
-        for a in annotations:
-            by_page.setdefault(a.page_index, []).append(a)
-        changed = set(self._annotations) | set(by_page)
-        self._annotations = by_page
-        self._page_of = {a.id: a.page_index for a in annotations}
+        self._install_annotations(drawing_of(annotations, ()), editable)
+
+    def set_drawing(self, drawing: Drawing, editable: Callable[[Annotation], bool]) -> None:
+        """Replace what is drawn and which of it the tiles draw, as :meth:`set_annotations`
+        then :meth:`show_native` would; ``drawing`` was grouped beforehand (any thread)."""
+        # Natives first: those told of the new annotations (the thumbnails) ask at once what
+        # the canvas paints itself, which is only what the tiles do not draw.
+        self._install_native(drawing)
+        self._install_annotations(drawing, editable)
+
+    def _install_annotations(
+        self, drawing: Drawing, editable: Callable[[Annotation], bool]
+    ) -> None:
+        changed = set(self._annotations) | set(drawing.by_page)
+        self._annotations = dict(drawing.by_page)
+        self._page_of = dict(drawing.page_of)
         self._baked.clear()
         self._editable = editable
         self._drawn_changed()
@@ -154,13 +195,14 @@ class PageCanvas(PageLayout):
         Only a page on screen is repainted.
         """
         for page, drawn in pages.items():
-            self._page_versions[page] += 1
-            for a in self._annotations.pop(page, ()):
+            old = self._annotations.pop(page, [])
+            for a in old:
                 if self._page_of.get(a.id) == page:
                     del self._page_of[a.id]
             if drawn:
                 self._annotations[page] = list(drawn)
                 self._page_of.update((a.id, page) for a in drawn)
+            self._baked.records_changed(page, old, drawn, self._tile_transform, self._native_ids)
         self._drawn_changed()
         shown = self.visible_pages()
         if any(page in shown for page in pages):
@@ -175,11 +217,13 @@ class PageCanvas(PageLayout):
         canvas paints every other record itself (new ones, edited ones). Only the pages
         whose set changes are drawn again.
         """
-        records = [a for a in records if a.pdf_object_id is not None]
-        shown = {a.pdf_object_id: a.page_index for a in records if a.pdf_object_id is not None}
-        self._native_ids = {a.id for a in records}
-        self._native_xref_of = {a.id: a.pdf_object_id for a in records if a.pdf_object_id}
-        old, self._native_xrefs = self._native_xrefs, shown
+        self._install_native(drawing_of((), records))
+
+    def _install_native(self, drawing: Drawing) -> None:
+        shown = drawing.native_xrefs
+        self._native_ids = set(drawing.native_ids)
+        self._native_xref_of = dict(drawing.native_xref_of)
+        old, self._native_xrefs = self._native_xrefs, dict(shown)
         self._baked.clear()
         if self._renderer is not None:
             if old is None:
@@ -223,7 +267,7 @@ class PageCanvas(PageLayout):
             self._native_xref_of[a.id] = xref
             self._native_xrefs[xref] = a.page_index
         for page in pages:
-            self._page_versions[page] += 1
+            self._baked.page_changed(page)
         if pages and self._renderer is not None:
             self._renderer.show_annotations(frozenset(self._native_xrefs), pages)
         if pages:
@@ -349,25 +393,18 @@ class PageCanvas(PageLayout):
         if not records:
             return image
         left_out = excluded if self._page_of.get(excluded or "") == key.page else None
-        stamp = (image.cacheKey(), self._page_versions[key.page], left_out)
-        kept = self._baked.get(key)
-        if kept is not None and kept[:3] == stamp:
-            self._baked.move_to_end(key)
-            return kept[3]
-        baked = image.copy()
-        painter = QPainter(baked)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        # Tile pixels are the page's device pixels, shifted to the tile's origin.
+        transform = self._tile_transform(key)
+        assert transform is not None  # a tile painted now is of the current zoom and turn
+        return self._baked.tile(key, image, records, left_out, transform)
+
+    def _tile_transform(self, key: TileKey) -> QTransform | None:
+        """Return the transform from Instant points to the pixels of tile ``key`` (None: the
+        tile is of another zoom or turn than the view's)."""
         device_zoom = self._zoom * self.viewport().devicePixelRatioF()
-        geometry = self._geometries[key.page]
-        painter.setTransform(instant_transform(geometry, device_zoom, -key.x, -key.y))
-        for annotation in records:
-            paint_annotation(painter, annotation)
-        painter.end()
-        self._baked[key] = (*stamp, baked)
-        while len(self._baked) > _BAKED_TILES:
-            self._baked.popitem(last=False)
-        return baked
+        if key.zoom_milli != zoom_key(device_zoom) or key.rotation != self._rotation:
+            return None
+        # Tile pixels are the page's device pixels, shifted to the tile's origin.
+        return instant_transform(self._geometries[key.page], device_zoom, -key.x, -key.y)
 
     def _paint_records(self, painter: QPainter, page: int) -> None:
         """Paint the records of ``page`` where its tiles are still missing (elsewhere they

@@ -79,3 +79,76 @@ def test_an_outbox_or_replica_assigned_anew_is_written_whole(tmp_path: Path) -> 
     loaded, _ = load_state(again)
     assert [c.change_id for c in loaded.outbox] == [second.change_id]
     again.close()
+
+
+def test_a_write_behind_runs_on_the_stores_thread_and_the_store_waits_for_it(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    path = tmp_path / "store.sqlite"
+    store = LocalStore.open(path)
+    state, times = load_state(store)
+    session = ClientSession(state)
+    writer = StateWriter(store, state, times)
+    gate, started = threading.Event(), threading.Event()
+    ran_on: list[int] = []
+
+    def blocked(_w: object) -> None:
+        ran_on.append(threading.get_ident())
+        started.set()
+        gate.wait(30)
+
+    store.write_behind(blocked)  # the store's thread is busy until the gate opens
+    assert started.wait(30)
+    edit = session.create("annotation", note("behind"))
+    future = writer.persist_behind(session.state)  # returns at once, not durable yet
+    assert future is not None and not future.done()
+    assert ran_on and ran_on[0] != threading.get_ident()
+    other = LocalStore.open(path)  # a second connection sees only committed data
+    assert other.load().outbox == ()
+    other.close()
+    gate.set()
+    assert len(store.load().outbox) == 1  # a read waits for the writes behind
+    assert future.done() and future.exception() is None
+    store.close()
+
+    again = LocalStore.open(path)
+    loaded, _ = load_state(again)
+    assert [c.change_id for c in loaded.outbox] == [edit.change_id]
+    assert edit.record_id in ClientSession(loaded).view()
+    again.close()
+
+
+def test_a_failed_write_behind_is_written_whole_by_the_next(tmp_path: Path) -> None:
+    from lamina.client.errors import StoreError
+
+    path = tmp_path / "store.sqlite"
+    store = LocalStore.open(path)
+    state, times = load_state(store)
+    session = ClientSession(state)
+    writer = StateWriter(store, state, times)
+    kept = session.create("annotation", note("kept"))
+    writer.persist(session.state)
+    conn = store._conn
+    (pages,) = conn.execute("PRAGMA page_count").fetchone()
+    conn.execute(f"PRAGMA max_page_count = {pages}")  # a full disk, as SQLite reports it
+    big = session.create("annotation", note("x" * 20000))
+    future = writer.persist_behind(session.state)
+    assert future is not None
+    assert isinstance(future.exception(timeout=30), StoreError)
+    conn.execute("PRAGMA max_page_count = 1073741823")
+    small = session.create("annotation", note("small"))
+    later = writer.persist_behind(session.state)  # rewrites what the failed one had
+    assert later is not None and later.result(timeout=30) is None
+    store.close()
+
+    again = LocalStore.open(path)
+    loaded, _ = load_state(again)
+    assert [c.change_id for c in loaded.outbox] == [
+        kept.change_id,
+        big.change_id,
+        small.change_id,
+    ]
+    assert ClientSession(loaded).view() == session.view()
+    again.close()

@@ -186,3 +186,17 @@ def test_random_edits_match_a_sorted_list_and_touch_only_their_rows(
         # Only the rows of the record named (a move reports them moved and changed).
         assert log.rows_touched() <= 2 * size + 1, (step, action)
     assert model.rowCount(QModelIndex()) == len(expected())
+
+
+def test_a_role_the_model_does_not_answer_costs_no_lookup(qapp: object) -> None:
+    # A view asks each visible cell for a dozen roles on every repaint (after each edit):
+    # those the model never answers return at once, without finding the row.
+    from tests.support.work_counter import lines_run
+
+    model = CommentsModel()
+    model.reset([row(note(f"n{i}", page=0, top=10.0 * i)) for i in range(20)])
+    index = model.index(5, 0)
+    unanswered, value = lines_run(lambda: model.data(index, Qt.ItemDataRole.FontRole))
+    answered, label = lines_run(lambda: model.data(index, Qt.ItemDataRole.DisplayRole))
+    assert value is None and label == "p. 1 \u00b7 Note: n5"
+    assert unanswered <= 2 < answered

@@ -194,3 +194,45 @@ def test_a_pen_on_a_tablet_draws_with_its_pressure(qtbot, window: MainWindow) ->
     intensities = inks[0].lines.intensities[0]
     # The pen's pressure becomes the stroke's intensities (a mouse gives 0.5 everywhere).
     assert intensities[:3] == pytest.approx((0.2, 0.6, 0.9), abs=0.01)
+
+
+def test_a_drawn_rectangle_is_written_to_the_local_store_off_the_gui_thread(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A durable SQLite commit is an fsync (milliseconds to tens of them on a busy disk): the
+    # GUI thread hands it to the store's thread; the edit is durable before it is saved.
+    import threading
+
+    import lamina.client.store
+    from lamina.client.store import LocalStore
+
+    open_page(qtbot, window, 0)
+    view = window.view
+    assert window.session is not None
+    gui = threading.get_ident()
+    transactions: list[bool] = []  # on the GUI thread?
+    real = lamina.client.store.StoreWriter.__init__
+
+    def spy(self, conn):  # type: ignore[no-untyped-def]
+        transactions.append(threading.get_ident() == gui)
+        real(self, conn)
+
+    monkeypatch.setattr(lamina.client.store.StoreWriter, "__init__", spy)
+    qtbot.keyClick(view, Qt.Key.Key_R)
+    vp = view.viewport()
+    qtbot.mousePress(vp, Qt.MouseButton.LeftButton, pos=page_rect_center(view, 0, (50, 60)))
+    qtbot.mouseMove(vp, page_rect_center(view, 0, (80, 90)))
+    qtbot.mouseRelease(vp, Qt.MouseButton.LeftButton, pos=page_rect_center(view, 0, (110, 120)))
+    assert len(window.session.annotations()) == 1 + len(window.session.document.base_records())
+
+    store_path = window.session.document.store_path
+
+    def outbox() -> int:
+        other = LocalStore.open(store_path)
+        try:
+            return len(other.load().outbox)
+        finally:
+            other.close()
+
+    qtbot.waitUntil(lambda: outbox() == 1, timeout=10000)
+    assert transactions == [False]

@@ -187,7 +187,7 @@ def test_records_the_app_paints_are_drawn_into_the_tiles_once_not_every_frame(  
     same view draws no record again; a change of the page's records draws it again; what
     shows on screen is the same."""
     from lamina.model.records import RectangleAnnotation
-    from lamina.ui import page_canvas, page_view
+    from lamina.ui import baked_tiles, page_canvas, page_view
 
     open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
     _wait_painted(qtbot, window)
@@ -206,7 +206,8 @@ def test_records_the_app_paints_are_drawn_into_the_tiles_once_not_every_frame(  
     )
     calls: list[str] = []
     real = page_canvas.paint_annotation
-    for module in (page_canvas, page_view):  # (the page view paints previews with it)
+    # (the page view paints previews with it, the baked tiles records into tiles)
+    for module in (baked_tiles, page_canvas, page_view):
         monkeypatch.setattr(
             module, "paint_annotation", lambda p, a: (calls.append(a.id), real(p, a))[1]
         )
@@ -224,3 +225,66 @@ def test_records_the_app_paints_are_drawn_into_the_tiles_once_not_every_frame(  
         view.viewport().repaint()
     assert calls == []  # frames copy the tiles; no record is painted again
     assert _shot(window) == shot
+
+
+def test_a_record_added_to_a_busy_page_draws_that_record_only(  # type: ignore[no-untyped-def]
+    qtbot, window, monkeypatch
+) -> None:
+    """Issue 15: one edit on a page with many records the app paints drew every record of the
+    page again into every tile of it. Now a record added on top is painted into the tiles it
+    reaches, and a tile it does not reach is kept; the screen is what a full redraw gives."""
+    from lamina.model.records import RectangleAnnotation
+    from lamina.ui import baked_tiles, page_canvas, page_view
+
+    open_file(qtbot, window, corpus_pdf("annot-stamps-acrobat"))
+    assert window.session is not None
+    many = 120
+    with window.session.step("many"):
+        for i in range(many):
+            window.session.create(
+                RectangleAnnotation(
+                    id=f"01J0000000000000000MANY{i:03d}",
+                    page_index=0,
+                    bbox=Rect(40 + (i % 12) * 45, 40 + (i // 12) * 70, 30, 40),
+                    stroke_color="#E53935",
+                    stroke_width=2,
+                )
+            )
+    _wait_painted(qtbot, window)
+    view = window.view
+    assert len(view.painted_annotations(0)) >= many
+    calls: list[str] = []
+    real = page_canvas.paint_annotation
+    for module in (baked_tiles, page_canvas, page_view):
+        monkeypatch.setattr(
+            module, "paint_annotation", lambda p, a: (calls.append(a.id), real(p, a))[1]
+        )
+    box = Rect(60, 60, 20, 20)  # near the top left: one or two tiles at most
+    window.session.create(
+        RectangleAnnotation(
+            id="01J00000000000000000ADDED1",
+            page_index=0,
+            bbox=box,
+            stroke_color="#1E88E5",
+            fill_color="#1E88E5",
+            stroke_width=2,
+        )
+    )
+    view.viewport().repaint()
+    tiles = len(view.visible_tiles())
+    assert set(calls) == {"01J00000000000000000ADDED1"}
+    assert len(calls) < tiles or tiles == 1
+    incremental = _shot(window)
+    view._baked.clear()  # everything drawn again from scratch
+    view.viewport().repaint()
+    assert _shot(window) == incremental
+    # A move redraws the tiles the record leaves and reaches; the others are kept.
+    moved = window.session.record("01J0000000000000000MANY005")
+    assert isinstance(moved, RectangleAnnotation)
+    window.session.update(dataclasses.replace(moved, bbox=moved.bbox.translated(200, 500)))
+    view.viewport().repaint()
+    after_move = _shot(window)
+    view._baked.clear()
+    view.viewport().repaint()
+    assert _shot(window) == after_move
+    assert after_move != incremental
