@@ -289,21 +289,34 @@ class LocalStore:
         """Run ``fill`` in one transaction, as :meth:`write`, on the store's own thread.
 
         Returns at once; the future is done when the transaction is durable, or failed with
-        its :class:`StoreError`. Writes behind run in the order given, and every other use of
-        the store (a write, a read, closing) waits for those given before it. ``fill`` runs
-        on that thread: it must only write values it owns (see :func:`record_rows`).
+        its :class:`StoreError`, and cannot be cancelled. Writes behind run in the order
+        given, and every other use of the store (a write, a read, closing) waits for those
+        given before it. ``fill`` runs on that thread: it must only write values it owns
+        (see :func:`record_rows`).
         """
         if self._behind is None:
             self._behind = concurrent.futures.ThreadPoolExecutor(
                 max_workers=1, thread_name_prefix="lamina-store"
             )
 
-        def run() -> None:
-            with self._transaction() as writer:
-                fill(writer)
+        # Handed out already running, so nobody can cancel it: a waiter that gives up
+        # (asyncio.wrap_future cancels what it wraps when its task is cancelled) must not
+        # take back a write the caller counts as given. The executor's own future stays here.
+        done: concurrent.futures.Future[None] = concurrent.futures.Future()
+        done.set_running_or_notify_cancel()
 
-        self._last_behind = self._behind.submit(run)
-        return self._last_behind
+        def run() -> None:
+            try:
+                with self._transaction() as writer:
+                    fill(writer)
+            except BaseException as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)
+
+        self._behind.submit(run)
+        self._last_behind = done
+        return done
 
     def drain(self) -> None:
         """Wait until every write behind given so far has ended (durable or failed)."""

@@ -152,3 +152,45 @@ def test_a_failed_write_behind_is_written_whole_by_the_next(tmp_path: Path) -> N
     ]
     assert ClientSession(loaded).view() == session.view()
     again.close()
+
+
+def test_a_waiter_that_gives_up_never_cancels_a_write_behind(tmp_path: Path) -> None:
+    # The send loop awaits a write behind through asyncio.wrap_future, which cancels the
+    # future it wraps when the loop's task is cancelled (the connection drops, the window
+    # closes). A write still queued was then cancelled: never written, yet counted as saved,
+    # and its edit was gone after a restart.
+    import asyncio
+    import threading
+
+    path = tmp_path / "store.sqlite"
+    store = LocalStore.open(path)
+    state, times = load_state(store)
+    session = ClientSession(state)
+    writer = StateWriter(store, state, times)
+    gate, started = threading.Event(), threading.Event()
+
+    def blocked(_w: object) -> None:
+        started.set()
+        gate.wait(30)
+
+    store.write_behind(blocked)
+    assert started.wait(30)
+    edit = session.create("annotation", note("queued behind"))
+    future = writer.persist_behind(session.state)
+    assert future is not None and not future.done()
+
+    async def send_loop_cancelled() -> None:
+        waiting = asyncio.ensure_future(asyncio.wrap_future(future))
+        await asyncio.sleep(0)
+        waiting.cancel()
+        await asyncio.sleep(0)
+
+    asyncio.run(send_loop_cancelled())
+    assert not future.cancelled()
+    gate.set()
+    store.close()
+
+    again = LocalStore.open(path)
+    loaded, _ = load_state(again)
+    assert [c.change_id for c in loaded.outbox] == [edit.change_id]
+    again.close()
