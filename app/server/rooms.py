@@ -142,18 +142,7 @@ class Room:
             self.loaded.exception()
             return
         self.info = loaded
-        if loaded.materialized:
-            # Remembered results are read when their change id comes again, not here.
-            # Below the store's compaction horizon a catch-up is a snapshot (a reset).
-            self.state = LayerState.from_records(
-                loaded.records,
-                loaded.seq,
-                loaded.epoch,
-                stored_results=loaded.change_results,
-                history_from=loaded.history_from,
-            )
-        else:
-            self.state = LayerState.from_base(loaded.records, loaded.epoch)
+        self.state = loaded.state()
         self._fields = FormFields(self.state, form_field_name)
         self.loaded.set_result(None)
 

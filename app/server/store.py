@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from lamina.model.ids import RecordId
 from lamina.server.compaction import CompactingStore
 from lamina.server.errors import InvalidNameError, StoreError
+from lamina.sync.layer import LayerState
 from lamina.sync.state import RecordState
 from ulid import ULID
 
@@ -100,6 +101,21 @@ class LoadedLayer:
     records: tuple[RecordState, ...]
     change_results: Mapping[str, Any]
     history_from: int = 0
+
+    def state(self) -> LayerState:
+        """Return the sync core's state of the layer as loaded: the records with their
+        remembered change results (read when a change id comes again, not here) and the
+        compaction horizon (below it a catch-up is a snapshot, a reset); a layer that still
+        mirrors the base layer starts from the base records."""
+        if not self.materialized:
+            return LayerState.from_base(self.records, self.epoch)
+        return LayerState.from_records(
+            self.records,
+            self.seq,
+            self.epoch,
+            stored_results=self.change_results,
+            history_from=self.history_from,
+        )
 
 
 class StoredJson(Mapping[str, Any]):

@@ -26,7 +26,7 @@ from lamina.model.timestamps import utc_now_iso
 from lamina.server.compaction import compact_store
 from lamina.server.store import LayerWrite, Store
 from lamina.server.store_postgres import PostgresStore
-from lamina.sync.layer import AllowAll, LayerState
+from lamina.sync.layer import AllowAll
 from lamina.sync.state import Actor, Change, CreateChange, DeleteChange, RecordId, UpdateChange
 from ulid import ULID
 
@@ -76,16 +76,7 @@ class _Writer:
         self.store = store
         self.doc = doc
         loaded = store.load_layer(doc, LAYER)
-        if loaded.materialized:
-            self.state = LayerState.from_records(
-                loaded.records,
-                loaded.seq,
-                loaded.epoch,
-                stored_results=loaded.change_results,
-                history_from=loaded.history_from,
-            )
-        else:
-            self.state = LayerState.from_base(loaded.records, loaded.epoch)
+        self.state = loaded.state()
 
     def push(self, changes: list[Change], batch: int = 500) -> None:
         actor = Actor("churner")
