@@ -147,7 +147,12 @@ def test_a_connection_dropped_mid_snapshot_resumes_where_it_stopped(
         ack = await writer.push(create())
         created = ack["results"][0]["record_id"]
 
-        resumed, _, part = await _join_resuming(server, token, welcome["layer_epoch"], seq, after)
+        resumed, _, part = await join(
+            server.url,
+            token,
+            layer_epoch=welcome["layer_epoch"],
+            resume={"seq": seq, "after": after},
+        )
         rest = [part]
         while rest[-1].get("more"):
             rest.append(await resumed.recv_type("snapshot"))
@@ -186,28 +191,6 @@ def _update(record_id: str, base_rev: int) -> dict:
         "set": {},
         "unset": [],
     }
-
-
-async def _join_resuming(server: ServerThread, token: str, epoch: str, seq: int, after: str):  # type: ignore[no-untyped-def]
-    from tests.support.protocol_client import Client
-
-    ws = await connect(server.url, compression=None, max_size=None, max_queue=None)
-    client = Client(ws)
-    await client.send(
-        {
-            "type": "hello",
-            "protocol": 1,
-            "token": token,
-            "client_id": str(ULID()),
-            "last_seq": None,
-            "layer_epoch": epoch,
-            "presence": {},
-            "resume": {"seq": seq, "after": after},
-        }
-    )
-    welcome = await client.recv()
-    assert welcome["type"] == "welcome", welcome
-    return client, welcome, await client.recv()
 
 
 async def _whole_snapshot(server: ServerThread, token: str) -> list[dict]:

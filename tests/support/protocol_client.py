@@ -99,21 +99,26 @@ async def join(
     last_seq: int | None = None,
     layer_epoch: str | None = None,
     name: str = "tester",
+    resume: dict[str, Any] | None = None,
 ) -> tuple[Client, dict[str, Any], dict[str, Any]]:
-    """Connect, say hello, and return the client, its welcome and its catch-up message."""
+    """Connect, say hello, and return the client, its welcome and its catch-up message.
+
+    ``resume``: the hello's resume point of an interrupted snapshot (§3.8).
+    """
     ws = await connect(url, compression=None, max_size=None, max_queue=None)
     client = Client(ws)
-    await client.send(
-        {
-            "type": "hello",
-            "protocol": 1,
-            "token": token,
-            "client_id": str(ULID()),
-            "last_seq": last_seq,
-            "layer_epoch": layer_epoch,
-            "presence": {"name": name, "color": "#112233"},
-        }
-    )
+    hello: dict[str, Any] = {
+        "type": "hello",
+        "protocol": 1,
+        "token": token,
+        "client_id": str(ULID()),
+        "last_seq": last_seq,
+        "layer_epoch": layer_epoch,
+        "presence": {"name": name, "color": "#112233"},
+    }
+    if resume is not None:
+        hello["resume"] = resume
+    await client.send(hello)
     welcome = await client.recv()
     assert welcome["type"] == "welcome", welcome
     catch_up = await client.recv()
