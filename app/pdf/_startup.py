@@ -8,6 +8,7 @@ else, so it runs first.
 """
 
 import sys
+import uuid
 
 for _addon in ("pymupdf.layout", "pymupdf4llm"):
     sys.modules.setdefault(_addon, None)  # type: ignore[arg-type]
@@ -28,8 +29,6 @@ if hasattr(pymupdf, "no_recommend_layout"):
 
 
 def _name_new_annotation(annot: object, stem: str) -> None:
-    import uuid
-
     obj = pymupdf.mupdf.pdf_annot_obj(annot)
     name = f"{pymupdf.JM_annot_id_stem}-{stem}-{uuid.uuid4().hex}"
     pymupdf.mupdf.pdf_dict_puts(obj, "NM", pymupdf.mupdf.pdf_new_text_string(name))
