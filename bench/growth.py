@@ -5,6 +5,9 @@ PDF) this measures, each in a fresh process (so its RSS is its own):
 
 - ``join socket``: a sync client's cold join (the server process just started) until the
   catch-up is in; ``join http``: ``GET …/layers/big/document.json`` afterwards;
+- ``server RSS``: the server process's resident memory when it has started, and once the
+  cold join has loaded the layer's room (issue 15's goal: at most 3x the live JSON size at the
+  largest N; the line before last includes it);
 - ``ready``: a headless :class:`~lamina.client.document.LaminaDocument` opened from the invite
   with an empty store until it is ONLINE with every record, the client process's CPU time
   meanwhile (on a loaded machine the wall time is mostly waiting for a core), and its RSS
@@ -122,8 +125,8 @@ def _seed(data_dir: Path, count: int) -> int:
 # --- measurements, each in a child process -----------------------------------------------------
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _rss_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -339,6 +342,8 @@ def _measure(count: int) -> dict[str, Any]:
         try:
             token = server.token("doc", layer=LAYER, permissions=["all"])
             base = f"http://127.0.0.1:{server.port}"
+            assert server.proc is not None
+            out["server_rss_base_mb"] = _rss_mb(server.proc.pid)
             steps = [
                 ("join", lambda: _run_child("join", server.url, token)),
                 ("http", lambda: _http_json(base, token)),
@@ -352,6 +357,8 @@ def _measure(count: int) -> dict[str, Any]:
                     print(f"  N={count}: {name} failed: {result['error']}", file=sys.stderr)
                     out[name + "_error"] = result["error"]
                 out.update(result)
+                if name == "join":  # the room is loaded now, and nothing else is
+                    out["server_rss_mb"] = _rss_mb(server.proc.pid)
         finally:
             server.stop()
         out["server_store_mb"] = _store_mb(data)
@@ -390,7 +397,12 @@ ROWS = [
     ("compacted_store_mb", "store after compaction", 1.0, "MB", None),
     ("compacted_join", "join after compaction", 1.0, "s", None),
     ("json_mb", "live JSON size", 1.0, "MB", None),
+    ("server_rss_base_mb", "server RSS, no room", 1.0, "MB", None),
+    ("server_rss_mb", "server RSS, room loaded", 1.0, "MB", None),
 ]
+
+RSS_GOAL = 3.0
+"""Issue 15: a server with the largest N's room loaded holds at most 3x the live JSON."""
 
 
 def _ratio(kind: str | None, value: float, first: float, n: int, n0: int) -> float | None:
@@ -471,6 +483,17 @@ def main() -> None:
                     if worst is None or r / goal > worst[0]:
                         worst = (r / goal, f"{r:.2f} ({label}, N={n:,}; goal {goal})")
         print(f"{label + ' (' + unit + ')':28}" + "".join(cells) + "   " + ", ".join(ratios))
+    largest = results[sizes[-1]]
+    if "server_rss_mb" in largest and largest.get("json_mb"):
+        total = largest["server_rss_mb"] / largest["json_mb"]
+        room = (largest["server_rss_mb"] - largest["server_rss_base_mb"]) / largest["json_mb"]
+        print(
+            f"server RSS / live JSON at N={sizes[-1]:,}: {total:.2f} "
+            f"(the room alone: {room:.2f}; goal <= {RSS_GOAL:g})"
+        )
+        if worst is None or total / RSS_GOAL > worst[0]:
+            label = f"server RSS / live JSON, N={sizes[-1]:,}; goal {RSS_GOAL:g}"
+            worst = (total / RSS_GOAL, f"{total:.2f} ({label})")
     if args.desktop:
         worst = _desktop(worst)
     failed = [f"{k} at N={n:,}" for n in sizes for k in results[n] if k.endswith("_error")]
