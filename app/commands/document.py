@@ -18,14 +18,10 @@ from typing import Any
 from lamina.fsutil import write_bytes_atomically
 from lamina.model.errors import InstantJsonError, LaminaError
 from lamina.model.instant_json import dumps_instant_json, parse_instant_json
-from lamina.pdf import (
-    apply_instant_json,
-    diff_documents,
-    dump_instant_json,
-    open_pdf,
-)
-from lamina.pdf.errors import XfdfError
-from lamina.pdf.xfdf.document import export_xfdf, import_xfdf, xfdf_as_diff
+
+# The PDF bridge (and PyMuPDF under it) is imported by the verbs that use it, when they
+# run: every ``lamina`` command builds this parser, and ``lamina serve`` must not carry
+# PyMuPDF's ~40 MB for a layer PDF it builds in its export workers.
 
 
 class CommandError(LaminaError):
@@ -117,6 +113,9 @@ def register(subparsers: Any) -> None:
 
 def run_dump(args: argparse.Namespace) -> int:
     """Handle ``lamina dump``."""
+    from lamina.pdf import dump_instant_json, open_pdf
+    from lamina.pdf.xfdf.document import export_xfdf
+
     if args.format == "xfdf":
         with open_pdf(args.pdf, password=args.password) as doc:
             export = export_xfdf(doc)
@@ -132,6 +131,10 @@ def run_dump(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     """Handle ``lamina apply``."""
+    from lamina.pdf import apply_instant_json, open_pdf
+    from lamina.pdf.errors import XfdfError
+    from lamina.pdf.xfdf.document import import_xfdf, xfdf_as_diff
+
     _check_output(args.output, args.pdf, args.changes)
     changes = _read(args.changes)
     if is_xfdf(args.changes, changes):
@@ -155,6 +158,8 @@ def run_apply(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     """Handle ``lamina diff``."""
+    from lamina.pdf import diff_documents, open_pdf
+
     with (
         open_pdf(args.original, password=args.password) as original,
         open_pdf(args.edited, password=args.password) as edited,

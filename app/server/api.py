@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,6 @@ from aiohttp import web
 from lamina import __version__
 from lamina.auth.errors import AuthError
 from lamina.model.errors import InstantJsonError, LaminaError
-from lamina.pdf.errors import PdfError
 from lamina.server.errors import DocumentExistsError, DocumentNotFoundError, InvalidNameError
 from ulid import ULID
 
@@ -72,9 +72,17 @@ def status_of(exc: LaminaError) -> int:
         return 409
     if isinstance(exc, AuthError):
         return 403 if exc.code == "forbidden" else 401
-    if isinstance(exc, (InstantJsonError, PdfError, InvalidNameError, ValueError)):
+    if isinstance(exc, (InstantJsonError, InvalidNameError, ValueError)) or _is_pdf_error(exc):
         return 400
     return 500
+
+
+def _is_pdf_error(exc: LaminaError) -> bool:
+    """Whether ``exc`` is a :class:`lamina.pdf.errors.PdfError` (a bad upload), without
+    importing the PDF bridge: it loads PyMuPDF, which a server needs only for the requests
+    that read or write a PDF, and none of those can have raised it before importing it."""
+    errors = sys.modules.get("lamina.pdf.errors")
+    return errors is not None and isinstance(exc, errors.PdfError)
 
 
 @web.middleware

@@ -106,9 +106,11 @@ async def _serve_until_signal(
         store, keys, inline_commits=inline_commits, api_token=api_token, data_dir=data_dir
     )
     bound = await server.start(host, port, reuse_port=reuse_port)
-    from lamina.server.fanout_postgres import start_fanout
+    fanout = None
+    if not isinstance(store, SqliteStore):  # (a laptop's server never loads psycopg)
+        from lamina.server.fanout_postgres import start_fanout
 
-    fanout = await start_fanout(server)  # PostgreSQL: other processes' commits reach ours
+        fanout = await start_fanout(server)  # PostgreSQL: other processes' commits reach ours
     shown = f"[{host}]" if ":" in host else host
     print(f"listening on ws://{shown}:{bound}", flush=True)
     logger.info("serving on %s:%d", host, bound)
