@@ -5,9 +5,11 @@ PDF) this measures, each in a fresh process (so its RSS is its own):
 
 - ``join socket``: a sync client's cold join (the server process just started) until the
   catch-up is in; ``join http``: ``GET …/layers/big/document.json`` afterwards;
-- ``server RSS``: the server process's resident memory when it has started, and once the
-  cold join has loaded the layer's room (issue 15's goal: at most 3x the live JSON size at the
-  largest N; the line before last includes it);
+- ``server RSS``: the server process's resident memory when it has started, and while the
+  cold join's client is still connected (its room loaded); issue 15's goal is at most 3x the
+  live JSON size for the room (the second minus the first) at the largest N, the issue's
+  "~15 KB per loaded record (20x its JSON)" measured the same way; the line before last
+  includes it, and the whole process's ratio is printed beside it;
 - ``ready``: a headless :class:`~lamina.client.document.LaminaDocument` opened from the invite
   with an empty store until it is ONLINE with every record, the client process's CPU time
   meanwhile (on a loaded machine the wall time is mostly waiting for a core), and its RSS
@@ -132,7 +134,9 @@ def _rss_mb(pid: int | str = "self") -> float:
     return float("nan")
 
 
-async def _join(url: str, token: str) -> dict[str, float]:
+async def _join(url: str, token: str, hold: bool = False) -> dict[str, float]:
+    """Join; with ``hold``, print the result at once and stay connected (the room stays
+    loaded) until standard input closes."""
     from lamina.client.connection import Connection, EventLog
     from lamina.sync.client_session import ClientSession
 
@@ -143,6 +147,9 @@ async def _join(url: str, token: str) -> dict[str, float]:
         await connection.wait_until(lambda: connection.is_open, idle_timeout=CHILD_TIMEOUT)
         took = time.perf_counter() - started
         records = len(connection.session.state.replica)
+        if hold:
+            print(json.dumps({"join_socket": took, "records": records}), flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
     finally:
         await connection.stop()
     return {"join_socket": took, "records": records}
@@ -216,7 +223,9 @@ async def _layer_pdf(url: str, token: str) -> dict[str, float]:
 def _child(args: list[str]) -> None:
     what, url, token, *rest = args
     if what == "join":
-        out = asyncio.run(_join(url, token))
+        out = asyncio.run(_join(url, token, hold=rest == ["hold"]))
+        if rest == ["hold"]:
+            return  # printed while holding the connection
     elif what == "ready":
         out = asyncio.run(_ready(url, token, rest[0]))
     elif what == "pull":
@@ -242,6 +251,30 @@ def _run_child(*args: str) -> dict[str, Any]:
         return {"error": tail[:200]}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def _join_holding(url: str, token: str, pid: int) -> dict[str, Any]:
+    """Join in a child process and, while it is still connected (its room loaded: a room
+    with no connection is evicted), read the server's RSS (``server_rss_mb``)."""
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--child", "join", url, token, "hold"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        line = child.stdout.readline()
+        if not line:
+            return {"error": (child.communicate()[1].strip().splitlines() or ["?"])[-1][:200]}
+        result: dict[str, Any] = json.loads(line)
+        result["server_rss_mb"] = _rss_mb(pid)
+        return result
+    finally:
+        child.stdin.close()
+        child.wait(timeout=CHILD_TIMEOUT)
 
 
 def _http_json(base: str, token: str) -> dict[str, float]:
@@ -343,9 +376,10 @@ def _measure(count: int) -> dict[str, Any]:
             token = server.token("doc", layer=LAYER, permissions=["all"])
             base = f"http://127.0.0.1:{server.port}"
             assert server.proc is not None
-            out["server_rss_base_mb"] = _rss_mb(server.proc.pid)
+            pid = server.proc.pid
+            out["server_rss_base_mb"] = _rss_mb(pid)
             steps = [
-                ("join", lambda: _run_child("join", server.url, token)),
+                ("join", lambda: _join_holding(server.url, token, pid)),
                 ("http", lambda: _http_json(base, token)),
                 ("ready", lambda: _run_child("ready", server.url, token, f"{tmp}/client")),
                 ("pull", lambda: _run_child("pull", server.url, token)),
@@ -357,8 +391,6 @@ def _measure(count: int) -> dict[str, Any]:
                     print(f"  N={count}: {name} failed: {result['error']}", file=sys.stderr)
                     out[name + "_error"] = result["error"]
                 out.update(result)
-                if name == "join":  # the room is loaded now, and nothing else is
-                    out["server_rss_mb"] = _rss_mb(server.proc.pid)
         finally:
             server.stop()
         out["server_store_mb"] = _store_mb(data)
@@ -402,7 +434,7 @@ ROWS = [
 ]
 
 RSS_GOAL = 3.0
-"""Issue 15: a server with the largest N's room loaded holds at most 3x the live JSON."""
+"""Issue 15: the largest N's room costs the server at most 3x the live JSON in memory."""
 
 
 def _ratio(kind: str | None, value: float, first: float, n: int, n0: int) -> float | None:
@@ -488,12 +520,12 @@ def main() -> None:
         total = largest["server_rss_mb"] / largest["json_mb"]
         room = (largest["server_rss_mb"] - largest["server_rss_base_mb"]) / largest["json_mb"]
         print(
-            f"server RSS / live JSON at N={sizes[-1]:,}: {total:.2f} "
-            f"(the room alone: {room:.2f}; goal <= {RSS_GOAL:g})"
+            f"server memory / live JSON at N={sizes[-1]:,}: the room {room:.2f} "
+            f"(goal <= {RSS_GOAL:g}); the whole process {total:.2f}"
         )
-        if worst is None or total / RSS_GOAL > worst[0]:
-            label = f"server RSS / live JSON, N={sizes[-1]:,}; goal {RSS_GOAL:g}"
-            worst = (total / RSS_GOAL, f"{total:.2f} ({label})")
+        if worst is None or room / RSS_GOAL > worst[0]:
+            label = f"server room memory / live JSON, N={sizes[-1]:,}; goal {RSS_GOAL:g}"
+            worst = (room / RSS_GOAL, f"{room:.2f} ({label})")
     if args.desktop:
         worst = _desktop(worst)
     failed = [f"{k} at N={n:,}" for n in sizes for k in results[n] if k.endswith("_error")]

@@ -106,7 +106,7 @@ def write_records(conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -
                 r.kind,
                 r.rev,
                 r.seq,
-                None if r.content is None else r.content_text,
+                r.content_text if r.has_content else None,
                 r.deleted,
                 r.creator_id,
                 r.group,

@@ -24,7 +24,7 @@ import psycopg
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.compaction import LayerHistory
 from lamina.server.errors import StoreError
-from lamina.server.store import stored_record
+from lamina.server.store import SharedStrings, stored_record
 from lamina.sync.state import RecordState
 
 RECORD_COLUMNS = (
@@ -34,9 +34,12 @@ RECORD_COLUMNS = (
 """The ``records`` columns :func:`record_from_row` reads, in its order."""
 
 
-def record_from_row(r: Sequence[Any]) -> RecordState:
-    """Return the record state of one ``records`` row read with :data:`RECORD_COLUMNS`."""
-    return stored_record(r[0], r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), *r[6:11])
+def record_from_row(r: Sequence[Any], shared: SharedStrings | None = None) -> RecordState:
+    """Return the record state of one ``records`` row read with :data:`RECORD_COLUMNS`
+    (``shared``: see :func:`lamina.server.store.stored_record`)."""
+    return stored_record(
+        r[0], r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10], shared
+    )
 
 
 @dataclass(frozen=True)

@@ -21,13 +21,14 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 
 from lamina.model.ids import RecordId
 from lamina.server.compaction import CompactingStore
 from lamina.server.errors import InvalidNameError, StoreError
 from lamina.sync.layer import LayerState
-from lamina.sync.state import RecordState
+from lamina.sync.state import LazyJsonObject, RecordState
 from ulid import ULID
 
 if TYPE_CHECKING:
@@ -143,33 +144,6 @@ class StoredJson(Mapping[str, Any]):
         return len(self._texts)
 
 
-class LazyJsonObject(Mapping[str, Any]):
-    """One JSON object a store keeps as text, parsed on first use (a record's
-    ``field_revs``: only an update of that record reads them)."""
-
-    __slots__ = ("_text", "_value")
-
-    def __init__(self, text: str) -> None:
-        self._text: str | None = text
-        self._value: dict[str, Any] = {}
-
-    def _parsed(self) -> dict[str, Any]:
-        if self._text is not None:
-            value = json.loads(self._text)
-            self._value = value if isinstance(value, dict) else {}
-            self._text = None
-        return self._value
-
-    def __getitem__(self, key: str) -> Any:
-        return self._parsed()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parsed())
-
-    def __len__(self) -> int:
-        return len(self._parsed())
-
-
 def stored_record(
     record_id: str,
     kind: str,
@@ -182,24 +156,67 @@ def stored_record(
     created_at: str | None,
     updated_at: str | None,
     field_revs_text: str,
+    shared: SharedStrings | None = None,
 ) -> RecordState:
-    """Return a record state read from a store row: its content's stored text becomes its
-    cached ``content_text`` (a join sends it as stored, never encoding it again), and its
-    ``field_revs`` are parsed only when an update needs them."""
-    state = RecordState(
-        id=RecordId(record_id),
-        kind=kind,
-        rev=rev,
-        seq=seq,
-        content=None if content_text is None else json.loads(content_text),
+    """Return a record state read from a store row, in its compact form: its content stays
+    the stored text (parsed when read; a join sends it as stored, never encoding it again),
+    and its ``field_revs`` are parsed only when an update needs them. A bulk load passes one
+    ``shared`` for all its rows."""
+    if shared is not None:
+        kind, creator_id, group = shared(kind), shared(creator_id), shared(group)
+        created_at, updated_at = shared(created_at), shared(updated_at)
+    revs: Mapping[str, int] = (
+        _NO_FIELD_REVS if field_revs_text == "{}" else LazyJsonObject(field_revs_text)
+    )
+    if content_text is None:
+        return RecordState(
+            RecordId(record_id),
+            kind,
+            rev,
+            seq,
+            None,
+            deleted,
+            creator_id,
+            group,
+            created_at,
+            updated_at,
+            revs,
+        )
+    return RecordState.from_text(
+        RecordId(record_id),
+        kind,
+        rev,
+        seq,
+        content_text,
         deleted=deleted,
         creator_id=creator_id,
         group=group,
         created_at=created_at,
         updated_at=updated_at,
-        field_revs=LazyJsonObject(field_revs_text),
+        field_revs=revs,
     )
-    return state if content_text is None else state.with_content_text(content_text)
+
+
+_NO_FIELD_REVS: Mapping[str, int] = MappingProxyType({})
+"""The ``field_revs`` of every record stored without any (one shared, read-only)."""
+
+
+class SharedStrings:
+    """One copy of each equal string of a bulk load: a layer's rows repeat a few kinds,
+    creators, groups and (for records imported together) timestamps; a separate str object
+    for each would cost a room of 100,000 records tens of megabytes."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, str] = {}
+
+    @overload
+    def __call__(self, value: str) -> str: ...
+    @overload
+    def __call__(self, value: None) -> None: ...
+    @overload
+    def __call__(self, value: str | None) -> str | None: ...
+    def __call__(self, value: str | None) -> str | None:
+        return None if value is None else self._seen.setdefault(value, value)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ from lamina.server.store import (
     LayerInfo,
     LayerWrite,
     LoadedLayer,
+    SharedStrings,
     StoredJson,
     check_document_id,
     new_epoch,
@@ -375,8 +376,9 @@ class PostgresStore(PostgresHistory):
             f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s AND layer = %s "
             "AND (NOT deleted OR seq > %s) ORDER BY seq, ord".encode(),
             (document_id, layer, compacted),
-        ).fetchall()
-        records = tuple(record_from_row(r) for r in rows)
+        )
+        shared = SharedStrings()
+        records = tuple(record_from_row(r, shared) for r in rows)
         # Remembered results stay JSON text until a change id comes again (§4.2).
         results = StoredJson(
             dict(

@@ -47,6 +47,7 @@ from lamina.server.store import (
     LayerInfo,
     LayerWrite,
     LoadedLayer,
+    SharedStrings,
     StoredJson,
     check_document_id,
     new_epoch,
@@ -425,9 +426,14 @@ class SqliteStore(SqliteHistory):
             "updated_at, field_revs FROM records WHERE document_id = ? AND layer = ? "
             "AND (deleted = 0 OR seq > ?) ORDER BY seq, rowid",
             (document_id, layer, compacted),
-        ).fetchall()
+        )
+        # Row by row from the cursor: a list of every row first would double the peak.
+        shared = SharedStrings()
         records = tuple(
-            stored_record(r[0], r[1], r[2], r[3], r[4], bool(r[5]), *r[6:11]) for r in rows
+            stored_record(
+                r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10], shared
+            )
+            for r in rows
         )
         # Remembered results stay JSON text until a change id comes again (§4.2).
         results = StoredJson(
@@ -495,7 +501,7 @@ class SqliteStore(SqliteHistory):
                     r.kind,
                     r.rev,
                     r.seq,
-                    None if r.content is None else r.content_text,
+                    r.content_text if r.has_content else None,
                     int(r.deleted),
                     r.creator_id,
                     r.group,

@@ -359,10 +359,19 @@ class LayerState:
                 f"commit prepared at seq {commit.base_seq} of epoch {commit.epoch!r} cannot "
                 f"apply to seq {self.seq} of epoch {self.epoch!r}"
             )
+        # The layer keeps records (and the records of remembered results) compact: the
+        # commit's own states, with their encodings cached, serve its fan-out and are then
+        # dropped; a long-lived room stays a small multiple of its live JSON (issue 15).
+        compacted: dict[int, RecordState] = {}
         for record in commit.records:
             self._records.pop(record.id, None)
-            self._records[record.id] = record
+            self._records[record.id] = compacted[id(record)] = record.compact()
         for result in commit.remembered:
+            kept = result.record
+            if kept is not None and kept.has_content:
+                # Mostly the very state the layer keeps now: then one compact copy for both.
+                kept = compacted.get(id(kept)) or kept.compact()
+                result = dataclasses.replace(result, record_id=kept.id, record=kept)
             self._known[result.change_id] = result
         if commit.records:
             self._unpersisted_base = False

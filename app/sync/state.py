@@ -9,10 +9,12 @@ callers must not mutate what ``to_wire()`` returns either (it may be cached).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from types import MappingProxyType
 from typing import Any, ClassVar, Literal, TypeAlias
 
 from lamina.model.ids import RecordId
@@ -35,6 +37,112 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+class LazyJsonObject(Mapping[str, Any]):
+    """One JSON object kept as text, parsed on first use (a record's ``field_revs`` as a
+    store or a room keeps them: only an update of that record reads them)."""
+
+    __slots__ = ("_text", "_value")
+
+    def __init__(self, text: str) -> None:
+        self._text: str | None = text
+        self._value: dict[str, Any] = {}
+
+    def _parsed(self) -> dict[str, Any]:
+        if self._text is not None:
+            value = json.loads(self._text)
+            self._value = value if isinstance(value, dict) else {}
+            self._text = None
+        return self._value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+
+class _SparseFieldRevs(Mapping[str, int]):
+    """A compact record's ``field_revs``: as text, the revision most fields share (under
+    :data:`_ALL_FIELDS`) and the fields at another; every key of the record's content and
+    :data:`GROUP_FIELD` not named has the shared one. Parsed on first use (an update of
+    the record). About 30 bytes where the plain text of a dozen fields is 200."""
+
+    __slots__ = ("_content_text", "_text", "_value")
+
+    def __init__(self, text: str, content_text: str) -> None:
+        self._text = text
+        self._content_text: str | None = content_text  # the record's own string, not a copy
+        self._value: dict[str, int] | None = None
+
+    @classmethod
+    def encode(
+        cls, revs: Mapping[str, int], content: JSONObject, content_text: str
+    ) -> Mapping[str, int]:
+        """Return ``revs`` in this form, or as they are when it would not say the same."""
+        implied = (*content, GROUP_FIELD)
+        if _ALL_FIELDS in revs or not all(key in revs for key in implied):
+            return revs  # a key with no revision (an older store) must stay without one
+        values = list(revs.values())
+        common = max(set(values), key=values.count)
+        kept = {k: v for k, v in revs.items() if v != common or k not in implied}
+        kept[_ALL_FIELDS] = common
+        return cls(dumps(kept), content_text)
+
+    def _parsed(self) -> dict[str, int]:
+        if self._value is None:
+            revs: dict[str, int] = json.loads(self._text)
+            common = revs.pop(_ALL_FIELDS)
+            assert self._content_text is not None
+            for key in (*json.loads(self._content_text), GROUP_FIELD):
+                revs.setdefault(key, common)
+            self._value, self._content_text = revs, None
+        return self._value
+
+    def __getitem__(self, key: str) -> int:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+
+_ALL_FIELDS = ":all"
+"""The key of :class:`_SparseFieldRevs` text for the shared revision (content keys never
+start with a colon here: :data:`GROUP_FIELD` is one of these internal keys too)."""
+
+
+class _Stored(enum.Enum):
+    """Marks a record's ``content`` as held only as its JSON text (an enum: it pickles)."""
+
+    TEXT = "text"
+
+
+class _Content:
+    """The ``content`` field of :class:`RecordState`: a mapping or None as given, or, for a
+    record read from a store (:meth:`RecordState.from_text`), its stored JSON text parsed
+    afresh at each read. A room of 100,000 records then holds each one's text once instead
+    of a parsed copy beside it (issue 15: server memory a small multiple of the live JSON);
+    only the records a change, a scoped view or an export reads are parsed, for that read."""
+
+    def __get__(self, obj: RecordState | None, owner: type | None = None) -> JSONObject | None:
+        if obj is None:
+            return None  # the field's default, as dataclasses asks for it
+        value: JSONObject | _Stored | None = obj.__dict__["_content"]
+        if value is _Stored.TEXT:
+            parsed: JSONObject = json.loads(obj.__dict__["content_text"])
+            return parsed
+        assert not isinstance(value, _Stored)
+        return value
+
+    def __set__(self, obj: RecordState, value: JSONObject | None) -> None:
+        obj.__dict__["_content"] = value
+
+
 @dataclass(frozen=True)
 class RecordState:
     """One record as the server committed it (§2.2); a tombstone when ``deleted``.
@@ -43,13 +151,17 @@ class RecordState:
     at which it last changed (§4.5). It is server bookkeeping: it never travels on the wire,
     but a store keeps it (see :meth:`to_store` / :meth:`from_store`). When it is empty every
     field counts as changed at ``rev``, which can only report extra conflicts, never hide one.
+
+    ``content`` must not be mutated. A state read from a store holds it as text
+    (:meth:`from_text`): each read returns a new parse, so read it once where it is used
+    several times, and use :attr:`has_content` to tell a tombstone's ``None``.
     """
 
     id: RecordId
     kind: str
     rev: int
     seq: int
-    content: JSONObject | None
+    content: JSONObject | None = _Content()  # type: ignore[assignment]
     deleted: bool = False
     creator_id: str | None = None
     group: str | None = None
@@ -62,9 +174,88 @@ class RecordState:
         """Whether the record exists (is not a tombstone)."""
         return not self.deleted
 
-    @cached_property
+    @classmethod
+    def from_text(
+        cls,
+        record_id: RecordId,
+        kind: str,
+        rev: int,
+        seq: int,
+        content_text: str,
+        *,
+        deleted: bool = False,
+        creator_id: str | None = None,
+        group: str | None = None,
+        created_at: str | None = None,
+        updated_at: str | None = None,
+        field_revs: Mapping[str, int] | None = None,
+    ) -> RecordState:
+        """Return a state whose content is kept as ``content_text`` (``dumps`` of a JSON
+        object, as a store holds it), parsed only when read; see the class docstring."""
+        state = cls(
+            record_id,
+            kind,
+            rev,
+            seq,
+            None,
+            deleted,
+            creator_id,
+            group,
+            created_at,
+            updated_at,
+            {} if field_revs is None else field_revs,
+        )
+        state.__dict__["_content"] = _Stored.TEXT
+        state.__dict__["content_text"] = content_text
+        return state
+
+    def compact(self) -> RecordState:
+        """Return this state in the form of :meth:`from_text` (itself when it is already, or
+        has no content): what a room keeps of a record once its commit is fanned out. Its
+        ``field_revs`` are kept as sparse text (:class:`_SparseFieldRevs`)."""
+        if self._compact or not self.has_content:
+            return self
+        revs: Mapping[str, int] = self.field_revs
+        if isinstance(revs, dict) and revs:
+            content = self.content  # (parsed: this state is not compact)
+            assert content is not None
+            revs = _SparseFieldRevs.encode(revs, content, self.content_text)
+        return RecordState.from_text(
+            self.id,
+            self.kind,
+            self.rev,
+            self.seq,
+            self.content_text,
+            deleted=self.deleted,
+            creator_id=self.creator_id,
+            group=self.group,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            field_revs=revs,
+        )
+
+    @property
+    def has_content(self) -> bool:
+        """Whether ``content`` is not None, without parsing a stored text."""
+        return self.__dict__["_content"] is not None
+
+    @property
+    def _compact(self) -> bool:
+        # A state from a store: its encodings are remade when asked, never kept beside it.
+        return self.__dict__["_content"] is _Stored.TEXT
+
+    @property
     def wire(self) -> dict[str, Any]:
-        """The §2.2 dict (cached; do not mutate)."""
+        """The §2.2 dict (cached unless the content is held as text; do not mutate)."""
+        cached: dict[str, Any] | None = self.__dict__.get("_wire")
+        if cached is not None:
+            return cached
+        made = self._make_wire()
+        if not self._compact:
+            self.__dict__["_wire"] = made
+        return made
+
+    def _make_wire(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "kind": self.kind,
@@ -84,10 +275,20 @@ class RecordState:
         size check, ``wire_text`` and a store's row all use this one string."""
         return dumps(self.content)
 
-    @cached_property
+    @property
     def wire_text(self) -> str:
         """The §2.2 dict as compact JSON, encoded once and reused for every viewer (the
-        bytes of ``dumps(wire)``, with the content's cached encoding spliced in)."""
+        bytes of ``dumps(wire)``, with the content's cached encoding spliced in); for a
+        state read from a store, spliced again at each call (no second copy is kept)."""
+        cached: str | None = self.__dict__.get("_wire_text")
+        if cached is not None:
+            return cached
+        made = self._make_wire_text()
+        if not self._compact:
+            self.__dict__["_wire_text"] = made
+        return made
+
+    def _make_wire_text(self) -> str:
         head = dumps({"id": self.id, "kind": self.kind, "rev": self.rev, "seq": self.seq})
         tail = dumps(
             {
@@ -311,7 +512,12 @@ Status: TypeAlias = Literal["applied", "conflict", "deleted", "rejected"]
 STATUSES: tuple[Status, ...] = ("applied", "conflict", "deleted", "rejected")
 
 
-@dataclass(frozen=True)
+_NOTHING_LOST: JSONObject = MappingProxyType({})
+"""The ``lost`` of every result that lost nothing (one shared, read-only: a server remembers
+the result of each change it applied)."""
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeResult:
     """What became of one change (§4.4).
 
@@ -335,7 +541,7 @@ class ChangeResult:
     status: Status
     record: RecordState | None = None
     reason: str | None = None
-    lost: JSONObject = field(default_factory=dict)
+    lost: JSONObject = field(default_factory=lambda: _NOTHING_LOST)
     lost_unset: tuple[str, ...] = ()
     lost_group: str | None = None
     made_rev: int | None = None
@@ -366,7 +572,10 @@ class ChangeResult:
         if self.limit is not None:
             out["limit"] = self.limit
         if self.status == "conflict":
-            conflict: dict[str, Any] = {"lost": self.lost, "lost_unset": list(self.lost_unset)}
+            conflict: dict[str, Any] = {
+                "lost": dict(self.lost),
+                "lost_unset": list(self.lost_unset),
+            }
             if self.lost_group is not None:
                 conflict["lost_group"] = self.lost_group
             out["conflict"] = conflict
