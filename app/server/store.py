@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 from lamina.model.ids import RecordId
 from lamina.server.compaction import CompactingStore
 from lamina.server.errors import InvalidNameError, StoreError
+from lamina.sync.json_text import LazyJsonObject
 from lamina.sync.layer import LayerState
-from lamina.sync.state import LazyJsonObject, RecordState
+from lamina.sync.state import RecordState
 from ulid import ULID
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal, TypeAlias
 
 from lamina.model.ids import RecordId
 from lamina.sync import _wire as w
+from lamina.sync.json_text import SparseFieldRevs, dumps
 
 KINDS = ("annotation", "comment", "form-field", "form-field-value", "bookmark")
 """Record kinds of §2.1."""
@@ -30,90 +31,6 @@ GROUP_FIELD = ":group"
 """Key under which a record's ``group`` is tracked in its per-field revisions (§4.5)."""
 
 JSONObject: TypeAlias = Mapping[str, Any]
-
-
-def dumps(value: Any) -> str:
-    """Encode compact JSON the way every frame is encoded (§1.1)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-class LazyJsonObject(Mapping[str, Any]):
-    """One JSON object kept as text, parsed on first use (a record's ``field_revs`` as a
-    store or a room keeps them: only an update of that record reads them)."""
-
-    __slots__ = ("_text", "_value")
-
-    def __init__(self, text: str) -> None:
-        self._text: str | None = text
-        self._value: dict[str, Any] = {}
-
-    def _parsed(self) -> dict[str, Any]:
-        if self._text is not None:
-            value = json.loads(self._text)
-            self._value = value if isinstance(value, dict) else {}
-            self._text = None
-        return self._value
-
-    def __getitem__(self, key: str) -> Any:
-        return self._parsed()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parsed())
-
-    def __len__(self) -> int:
-        return len(self._parsed())
-
-
-class _SparseFieldRevs(Mapping[str, int]):
-    """A compact record's ``field_revs``: as text, the revision most fields share (under
-    :data:`_ALL_FIELDS`) and the fields at another; every key of the record's content and
-    :data:`GROUP_FIELD` not named has the shared one. Parsed on first use (an update of
-    the record). About 30 bytes where the plain text of a dozen fields is 200."""
-
-    __slots__ = ("_content_text", "_text", "_value")
-
-    def __init__(self, text: str, content_text: str) -> None:
-        self._text = text
-        self._content_text: str | None = content_text  # the record's own string, not a copy
-        self._value: dict[str, int] | None = None
-
-    @classmethod
-    def encode(
-        cls, revs: Mapping[str, int], content: JSONObject, content_text: str
-    ) -> Mapping[str, int]:
-        """Return ``revs`` in this form, or as they are when it would not say the same."""
-        implied = (*content, GROUP_FIELD)
-        if _ALL_FIELDS in revs or not all(key in revs for key in implied):
-            return revs  # a key with no revision (an older store) must stay without one
-        values = list(revs.values())
-        common = max(set(values), key=values.count)
-        kept = {k: v for k, v in revs.items() if v != common or k not in implied}
-        kept[_ALL_FIELDS] = common
-        return cls(dumps(kept), content_text)
-
-    def _parsed(self) -> dict[str, int]:
-        if self._value is None:
-            revs: dict[str, int] = json.loads(self._text)
-            common = revs.pop(_ALL_FIELDS)
-            assert self._content_text is not None
-            for key in (*json.loads(self._content_text), GROUP_FIELD):
-                revs.setdefault(key, common)
-            self._value, self._content_text = revs, None
-        return self._value
-
-    def __getitem__(self, key: str) -> int:
-        return self._parsed()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parsed())
-
-    def __len__(self) -> int:
-        return len(self._parsed())
-
-
-_ALL_FIELDS = ":all"
-"""The key of :class:`_SparseFieldRevs` text for the shared revision (content keys never
-start with a colon here: :data:`GROUP_FIELD` is one of these internal keys too)."""
 
 
 class _Stored(enum.Enum):
@@ -212,14 +129,14 @@ class RecordState:
     def compact(self) -> RecordState:
         """Return this state in the form of :meth:`from_text` (itself when it is already, or
         has no content): what a room keeps of a record once its commit is fanned out. Its
-        ``field_revs`` are kept as sparse text (:class:`_SparseFieldRevs`)."""
+        ``field_revs`` are kept as sparse text (:class:`~lamina.sync.json_text.SparseFieldRevs`)."""
         if self._compact or not self.has_content:
             return self
         revs: Mapping[str, int] = self.field_revs
         if isinstance(revs, dict) and revs:
             content = self.content  # (parsed: this state is not compact)
             assert content is not None
-            revs = _SparseFieldRevs.encode(revs, content, self.content_text)
+            revs = SparseFieldRevs.encode(revs, content, self.content_text, (GROUP_FIELD,))
         return RecordState.from_text(
             self.id,
             self.kind,

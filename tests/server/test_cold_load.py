@@ -99,7 +99,7 @@ def test_a_loaded_record_keeps_its_stored_text_and_reads_field_revisions_on_dema
 ) -> None:
     """A cold join used to encode every loaded record's content again for its snapshot, and
     the load parsed every record's field revisions, which only an update reads."""
-    from lamina.server.store import LazyJsonObject
+    from lamina.sync.json_text import LazyJsonObject
     from lamina.sync.state import dumps
 
     doc, _ = docs
