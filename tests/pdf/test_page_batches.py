@@ -122,12 +122,13 @@ def _normalized(pdf: bytes) -> list[str]:
 
 
 def _many_of_every_kind(source: bytes) -> InstantDocument:
-    """Every annotation type of the engine check, three times over (more than a batch a page),
-    an update and a deletion of the source's own annotations, and replies."""
+    """Every annotation type of the engine check, four times over (three times on the first
+    two pages: more than a batch a page; once on the turned, cropped ones), an update and a
+    deletion of the source's own annotations, and replies."""
     data = instant_json()
     annotations = [
-        dict(record, id=f"01J0BATCH{copy}{i:016d}")
-        for copy in range(3)
+        dict(record, id=f"01J0BATCH{copy}{i:016d}", pageIndex=record["pageIndex"] + 2 * (copy == 3))
+        for copy in range(4)
         for i, record in enumerate(data["annotations"])
     ]
     with open_pdf(source) as doc:
@@ -155,8 +156,13 @@ def _many_of_every_kind(source: bytes) -> InstantDocument:
 
 @pytest.fixture
 def source(tmp_path: Path) -> bytes:
-    """The engine check's pages and form, with annotations of their own on both pages."""
+    """The engine check's pages and form, with annotations of their own on both pages, and two
+    more pages, turned and cropped."""
     doc = pymupdf.open(stream=base_pdf())
+    for rotation in (90, 270):
+        turned = doc.new_page(width=612, height=792)
+        turned.set_cropbox(pymupdf.Rect(10, 20, 602, 772))
+        turned.set_rotation(rotation)
     many = pymupdf.open(write_many_annotations(tmp_path / "many.pdf", 40, pages=2))
     for index in range(2):
         for annot in many[index].annots():
