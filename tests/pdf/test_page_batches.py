@@ -227,3 +227,17 @@ def test_a_page_nothing_is_written_on_gets_no_annots() -> None:
     written = apply_instant_json(_blank(), InstantDocument(annotations=(empty,)))
     out = pymupdf.open(stream=written)
     assert out.xref_get_key(out[0].xref, "Annots") == ("null", "null")
+
+
+def test_a_page_whose_annots_is_not_an_array_is_written_as_mupdf_writes_it() -> None:
+    doc = pymupdf.open()
+    page = doc.new_page()
+    doc.xref_set_key(page.xref, "Annots", "42")  # damaged: MuPDF replaces it with an array
+    source = doc.tobytes()
+    diff = _rectangles(BATCH + 5)
+    written = apply_instant_json(source, diff)
+    with pytest.MonkeyPatch.context() as unbatched:
+        unbatched.setattr(writer_module._Writer, "adding_page", writer_module._Writer.page)
+        assert _normalized(apply_instant_json(source, diff)) == _normalized(written)
+    with open_pdf(written) as reread:
+        assert [r.id for r in read_records(reread)] == [r.id for r in diff.annotations]
