@@ -18,7 +18,9 @@ Author (``/T``), dates (``/CreationDate``, ``/M``), colour, opacity and text are
 
 The whole diff is applied to one open document, page objects are loaded once, and each
 annotation's appearance is generated once, so applying 10,000 annotations costs about what
-calling PyMuPDF directly costs (``bench/export.py``).
+calling PyMuPDF directly costs (``bench/export.py``). New annotations are added through
+:class:`~lamina.pdf.page_batches.PageBatches`, so their cost does not grow with the number
+already on the page (MuPDF re-checks every annotation of the page at each one otherwise).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from lamina.pdf.document import PdfDocument, open_pdf, serialized
 from lamina.pdf.errors import PdfWriteError
 from lamina.pdf.geometry import PageGeometry
 from lamina.pdf.link_builder import burn_link_borders
+from lamina.pdf.page_batches import PageBatches
 from lamina.pdf.private_data import store_private
 from lamina.pdf.stamp_images import stamp_image
 from lamina.pdf.updates import keeps_appearance, move_to_object, patch_in_place
@@ -109,6 +112,7 @@ class _Writer:
         self.fitz = doc.fitz_document
         self.attachments: dict[str, Attachment] = dict(attachments)
         self.pages: dict[int, Any] = {}
+        self.batches = PageBatches(self.fitz)
         self.xref_page: dict[int, int] = {}
         for index in range(doc.page_count):
             for xref, _, _ in self.fitz.load_page(index).annot_xrefs():
@@ -142,9 +146,17 @@ class _Writer:
             # Keep one page loaded: MuPDF's work per annotation update grows with the number
             # of pages held open, so records are written page by page (see apply()).
             self.pages.clear()
+            self.batches.close()
             page = self.fitz.load_page(index)
             self.pages[index] = page
         return page
+
+    def adding_page(self, index: int) -> Any:
+        """Return page ``index`` to add one annotation to (lamina.pdf.page_batches)."""
+        self.doc.check_page(index)
+        self.geometry(index)  # read from the page as it is, before it is held
+        self.pages.clear()
+        return self.batches.page(index)
 
     def geometry(self, index: int) -> PageGeometry:
         cached = self.geometries.get(index)
@@ -199,6 +211,7 @@ class _Writer:
                 ) from exc
             if comment.pdf_object_id is not None and comment.pdf_object_id in updates:
                 self.replaced[comment.pdf_object_id] = written
+        self.batches.close()
         if diff.form_field_values:
             self._fill(diff.form_field_values)
         self._link_groups(diff)
@@ -308,7 +321,7 @@ class _Writer:
     # -- writing --------------------------------------------------------------------------
 
     def _write(self, record: Annotation) -> int | None:
-        xref = add_annotation(self, self.page(record.page_index), record)
+        xref = add_annotation(self, self.adding_page(record.page_index), record)
         if xref is not None:
             self.xref_page[xref] = record.page_index
             store_private(self.fitz, xref, record)
@@ -320,7 +333,7 @@ class _Writer:
         if page_index is None:
             page_index = comment.page_index or 0
             log.warning("comment %s: root %s is not in the pdf", comment.id, comment.root_id)
-        page = self.page(page_index)
+        page = self.adding_page(page_index)
         position = (0.0, 0.0)
         if root is not None:
             kind, value = self.fitz.xref_get_key(root, "Rect")
