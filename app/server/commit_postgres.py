@@ -23,6 +23,47 @@ def json_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+COMMIT_PROCEDURE_ERROR = "LA001"
+"""The SQLSTATE of ``lamina_commit`` when a layer was not where its write was prepared (or
+has no row yet): nothing was written, the commit goes the long way (:func:`advance_layers`)."""
+
+
+def one_call_payload(writes: Sequence[LayerWrite], notes: Sequence[tuple[str, str]]) -> str | None:
+    """Return the one ``CALL lamina_commit(...)`` argument that writes ``writes`` and then
+    announces ``notes`` (``(channel, payload)`` pairs), or None when the writes need the long
+    way (a layer's writes not chained on each other's ``seq``).
+
+    One JSON text, not arrays: psycopg dumps an array element by element in Python (21 of
+    them per commit), where ``json.dumps`` is one C call; PostgreSQL reads it once.
+    """
+    chains: dict[tuple[str, str], list[LayerWrite]] = {}
+    for write in writes:
+        chains.setdefault((write.document_id, write.layer), []).append(write)
+    for chain in chains.values():
+        if any(b.base_seq != a.seq for a, b in itertools.pairwise(chain)):
+            return None
+    layers = [
+        [
+            chain[0].document_id,
+            chain[0].layer,
+            chain[0].epoch,
+            chain[-1].seq,
+            # Not prepared on a known seq: at least never move the layer backwards.
+            chain[0].seq if chain[0].base_seq is None else chain[0].base_seq,
+            chain[0].base_seq is not None,
+        ]
+        for chain in chains.values()
+    ]
+    return json_text(
+        {
+            "layers": layers,
+            "records": list(_record_rows(writes).values()),
+            "changes": list(_change_rows(writes).values()),
+            "notes": notes,
+        }
+    )
+
+
 def advance_layers(
     conn: psycopg.Connection[Any],
     writes: Sequence[LayerWrite],
@@ -94,6 +135,40 @@ def write_records(conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -
     A record (or change id) written twice in one group commit is written once, as its
     last write left it: one statement may not update a row twice.
     """
+    records = _record_rows(writes)
+    if records:
+        columns = [list(column) for column in zip(*records.values(), strict=True)]
+        # unnest yields the rows in order: ``ord`` (nextval) follows the writes' order.
+        conn.execute(
+            "INSERT INTO records AS r (document_id, layer, record_id, kind, rev, seq, "
+            "content, deleted, creator_id, grp, created_at, updated_at, field_revs) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
+            "%s::bigint[], %s::bigint[], %s::text[], %s::boolean[], %s::text[], "
+            "%s::text[], %s::text[], %s::text[], %s::text[]) "
+            "ON CONFLICT (document_id, layer, record_id) DO UPDATE SET "
+            "kind = EXCLUDED.kind, rev = EXCLUDED.rev, seq = EXCLUDED.seq, "
+            "content = EXCLUDED.content, deleted = EXCLUDED.deleted, "
+            "creator_id = EXCLUDED.creator_id, grp = EXCLUDED.grp, "
+            "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
+            "field_revs = EXCLUDED.field_revs, ord = EXCLUDED.ord",
+            columns,
+        )
+    results = _change_rows(writes)
+    if results:
+        columns = [list(column) for column in zip(*results.values(), strict=True)]
+        conn.execute(
+            "INSERT INTO applied_changes (document_id, layer, change_id, result, seq, "
+            "committed_at) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
+            "%s::text[], %s::bigint[], %s::text[]) ON CONFLICT (document_id, layer, change_id) "
+            "DO UPDATE SET result = EXCLUDED.result, seq = EXCLUDED.seq, "
+            "committed_at = EXCLUDED.committed_at",
+            columns,
+        )
+
+
+def _record_rows(writes: Sequence[LayerWrite]) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+    """Return the row of every record written, by key, in the order of their last writes
+    (one statement may not update a row twice)."""
     records: dict[tuple[str, str, str], tuple[Any, ...]] = {}
     for write in writes:
         for r in write.records:
@@ -114,39 +189,18 @@ def write_records(conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -
                 r.updated_at,
                 json_text(dict(r.field_revs)),
             )
-    if records:
-        columns = [list(column) for column in zip(*records.values(), strict=True)]
-        # unnest yields the rows in order: ``ord`` (nextval) follows the writes' order.
-        conn.execute(
-            "INSERT INTO records AS r (document_id, layer, record_id, kind, rev, seq, "
-            "content, deleted, creator_id, grp, created_at, updated_at, field_revs) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], "
-            "%s::bigint[], %s::bigint[], %s::text[], %s::boolean[], %s::text[], "
-            "%s::text[], %s::text[], %s::text[], %s::text[]) "
-            "ON CONFLICT (document_id, layer, record_id) DO UPDATE SET "
-            "kind = EXCLUDED.kind, rev = EXCLUDED.rev, seq = EXCLUDED.seq, "
-            "content = EXCLUDED.content, deleted = EXCLUDED.deleted, "
-            "creator_id = EXCLUDED.creator_id, grp = EXCLUDED.grp, "
-            "created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, "
-            "field_revs = EXCLUDED.field_revs, ord = EXCLUDED.ord",
-            columns,
-        )
+    return records
+
+
+def _change_rows(writes: Sequence[LayerWrite]) -> dict[tuple[str, str, str], tuple[Any, ...]]:
+    """Return the row of every change id written, by key (its last write's)."""
     results: dict[tuple[str, str, str], tuple[Any, ...]] = {}
     now = utc_now_iso()
     for write in writes:
         for change_id, result in write.change_results:
             change = (write.document_id, write.layer, change_id)
             results[change] = (*change, json_text(result), write.seq, now)
-    if results:
-        columns = [list(column) for column in zip(*results.values(), strict=True)]
-        conn.execute(
-            "INSERT INTO applied_changes (document_id, layer, change_id, result, seq, "
-            "committed_at) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
-            "%s::text[], %s::bigint[], %s::text[]) ON CONFLICT (document_id, layer, change_id) "
-            "DO UPDATE SET result = EXCLUDED.result, seq = EXCLUDED.seq, "
-            "committed_at = EXCLUDED.committed_at",
-            columns,
-        )
+    return results
 
 
 def _create_layer(

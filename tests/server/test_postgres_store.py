@@ -10,7 +10,6 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -167,36 +166,41 @@ def _traced_commit(store: PostgresStore, write: LayerWrite, trace: Path) -> list
     return [line for line in trace.read_text().splitlines() if "\tF\t" in line]
 
 
-def test_a_commit_is_announced_after_its_transaction_in_its_last_round_trip(
+def _syncs(trace: Path) -> list[str]:
+    """Return the Sync messages (each a round trip) the client sent, in a libpq trace."""
+    return [line for line in trace.read_text().splitlines() if "\tF\t4\tSync" in line]
+
+
+def test_a_commit_is_written_and_announced_in_one_round_trip(
     postgres_url: str, tmp_path: Path
 ) -> None:
     # A NOTIFY inside the writing transaction holds PostgreSQL's one notification-queue lock
     # through that transaction's WAL flush: every process's commits then wait in line, one
-    # fsync each (4 processes served fewer changes/s than 1). A round trip of its own after
-    # the commit made every cross-process change wait for it. Read what the store sent.
+    # fsync each. So the announcement runs in a transaction of its own, after COMMIT (see
+    # test_a_failed_announcement_does_not_fail_its_commit), in the same round trip: each
+    # statement of a pipeline cost the writer a wait and a Python dump of its arrays (two
+    # round trips, 6 statements; 4 processes, with their smaller group commits, served
+    # fewer changes/s than 1). Read what the store sent.
     first, epoch = _store_with_doc(postgres_url)
     first.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
     first.close()
     store = PostgresStore(postgres_url)  # a new connection: every statement parsed in full
     with psycopg.connect(postgres_url, autocommit=True) as listener:
         listener.execute(f"LISTEN {commit_channel('d', 'r')}")
-        write = LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)
+        write = LayerWrite("d", "r", epoch, 2, [_record("B", 2)], [("c2", {"s": 2})], 1)
         sent = _traced_commit(store, write, tmp_path / "libpq.trace")
         notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
     assert len(notes) == 1 and json.loads(notes[0])[:3] == ["d", "r", 2]
-    order = [
-        word
-        for line in sent
-        for word in ("INSERT INTO records", "COMMIT", "pg_notify", "Sync")
-        if word in line and ("Parse" in line or "Query" in line or "\tSync" in line)
-    ]
-    assert order.index("pg_notify") > order.index("COMMIT") > order.index("INSERT INTO records")
-    # One Sync (a round trip) for the layer UPDATE's row count, one for all the rest.
-    assert order.count("Sync") == 2 and order[-1] == "Sync", order
+    statements = [line for line in sent if "\tParse\t" in line or "\tQuery\t" in line]
+    assert len(statements) == 1 and "lamina_commit" in statements[0], statements
+    assert len(_syncs(tmp_path / "libpq.trace")) == 1
+    loaded = store.load_layer("d", "r")
+    assert (loaded.seq, [r.id for r in loaded.records]) == (2, ["A", "B"])
+    assert loaded.change_results["c2"] == {"s": 2}
     store.close()
 
 
-def test_a_group_commit_of_many_layers_costs_two_round_trips(
+def test_a_group_commit_of_many_layers_costs_one_round_trip(
     postgres_url: str, tmp_path: Path
 ) -> None:
     # Each layer's UPDATE used to be a round trip of its own, so a bigger group commit
@@ -206,27 +210,40 @@ def test_a_group_commit_of_many_layers_costs_two_round_trips(
     first.close()
     store = PostgresStore(postgres_url)
     trace = tmp_path / "libpq.trace"
+    conn = store._db()
     with trace.open("w") as out:
-        conn = store._db()
         conn.pgconn.trace(out.fileno())
         try:
             store.commit(
                 [LayerWrite("d", n, epoch, 2, [_record(n + "2", 2)], base_seq=1) for n in "abc"]
-                # A new layer's two writes in one transaction: the second waits for the first.
+                # Two writes of one layer in one transaction: the second on top of the first.
+                + [LayerWrite("d", "a", epoch, 3, [_record("a3", 3)], base_seq=2)]
+            )
+        finally:
+            conn.pgconn.untrace()
+    assert len(_syncs(trace)) == 1
+    with trace.open("w") as out:
+        conn.pgconn.trace(out.fileno())
+        try:
+            store.commit(
+                [LayerWrite("d", n, epoch, 3, [_record(n + "3", 3)], base_seq=2) for n in "bc"]
+                # A new layer's two writes: it has no row to move, so the whole group
+                # commit goes the long way (once in a layer's life).
                 + [LayerWrite("d", "new", epoch, 1, [_record("N1", 1)], base_seq=0)]
                 + [LayerWrite("d", "new", epoch, 2, [_record("N2", 2)], base_seq=1)]
             )
         finally:
             conn.pgconn.untrace()
-    syncs = [line for line in trace.read_text().splitlines() if "\tF\t4\tSync" in line]
-    # 2, and for the new layer: its UPDATE again, its INSERT's row count, the next UPDATE.
-    assert len(syncs) == 5
+    # The call that wrote nothing, then the long way: 2, and for the new layer its UPDATE
+    # again, its INSERT's row count, the next UPDATE.
+    assert len(_syncs(trace)) == 6
     assert {n: store.layer_seq("d", n) for n in ("a", "b", "c", "new")} == {
-        "a": 2,
-        "b": 2,
-        "c": 2,
+        "a": 3,
+        "b": 3,
+        "c": 3,
         "new": 2,
     }
+    assert [r.id for r in store.load_layer("d", "a").records] == ["a", "a2", "a3"]
     assert [r.id for r in store.load_layer("d", "new").records] == ["N1", "N2"]
     store.close()
 
@@ -264,8 +281,8 @@ def test_a_record_written_twice_in_one_group_commit_keeps_its_last_write(
 class _FailingAnnouncements(PostgresStore):
     """Its announcement fails in PostgreSQL (as a full notification queue would)."""
 
-    def _announce(self, conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -> None:
-        conn.execute("SELECT pg_notify(repeat('x', 100), 'no such channel name')")
+    def _notes(self, writes: Sequence[LayerWrite]) -> list[tuple[str, str]]:
+        return [("x" * 100, "no such channel name")]
 
 
 @pytest.mark.filterwarnings("ignore")
@@ -275,12 +292,18 @@ def test_a_failed_announcement_does_not_fail_its_commit(
     _store_with_doc(postgres_url)[0].close()
     store = _FailingAnnouncements(postgres_url)
     epoch = store.get_document("d").epoch  # type: ignore[union-attr]
+    # The first commit of a layer goes the long way, the next in one call: the
+    # announcement fails after COMMIT in both, in a transaction of its own.
     store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
-    assert "cannot announce a commit" in caplog.text
+    assert caplog.text.count("cannot announce a commit") == 1
     assert store.layer_seq("d", "r") == 1
-    # The connection is usable, outside any transaction.
+    assert store._db().info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     store.commit([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)])
-    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "B"]
+    assert caplog.text.count("cannot announce a commit") == 2
+    # The connection is usable, outside any transaction.
+    assert store._db().info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    store.commit([LayerWrite("d", "r", epoch, 3, [_record("C", 3)], base_seq=2)])
+    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "B", "C"]
     store.close()
 
 
