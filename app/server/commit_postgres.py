@@ -28,10 +28,14 @@ COMMIT_PROCEDURE_ERROR = "LA001"
 has no row yet): nothing was written, the commit goes the long way (:func:`advance_layers`)."""
 
 
-def one_call_payload(writes: Sequence[LayerWrite], notes: Sequence[tuple[str, str]]) -> str | None:
+def one_call_payload(
+    writes: Sequence[LayerWrite], notes: Sequence[tuple[str, str, bool]], origin: str
+) -> str | None:
     """Return the one ``CALL lamina_commit(...)`` argument that writes ``writes`` and then
-    announces ``notes`` (``(channel, payload)`` pairs), or None when the writes need the long
-    way (a layer's writes not chained on each other's ``seq``).
+    announces ``notes`` (``(channel, payload, always)``; not always: only when a process
+    other than ``origin`` listens, see
+    :meth:`~lamina.server.store_postgres.PostgresStore.commit`), or None when the writes
+    need the long way (a layer's writes not chained on each other's ``seq``).
 
     One JSON text, not arrays: psycopg dumps an array element by element in Python (21 of
     them per commit), where ``json.dumps`` is one C call; PostgreSQL reads it once.
@@ -60,6 +64,7 @@ def one_call_payload(writes: Sequence[LayerWrite], notes: Sequence[tuple[str, st
             "records": list(_record_rows(writes).values()),
             "changes": list(_change_rows(writes).values()),
             "notes": notes,
+            "origin": origin,
         }
     )
 

@@ -8,7 +8,11 @@ notification exists only if the commit does, and carries no record content. A
 :class:`PostgresFanout` listens on a connection of its own (a thread: psycopg's blocking
 ``notifies()``), to the channels of the layers this process has rooms for (the server calls
 :meth:`PostgresFanout.rooms_changed`; a process no longer reads every commit of every
-process). For a notification from another process, it reads what the room lacks from the
+process). A listened channel has a row in ``layer_listeners`` (channel, the store's origin,
+the listening backend's pid), so a commit to a layer no other process has a room for is not
+announced at all: a NOTIFY costs PostgreSQL a transaction in every listening backend of the
+database (it signals them all, whatever the channel), and the committing process heard its
+own. For a notification from another process, it reads what the room lacks from the
 store in one round trip, on the event loop with a connection of its own
 (:func:`~lamina.server.history_postgres.read_changes`), makes it part of the room's layer and
 relays it to the room's members and viewers, each getting what they may view (the room's
@@ -165,6 +169,13 @@ class PostgresFanout:
                     for channel in (NOTIFY_CHANNEL, REVOKE_CHANNEL, PRESENCE_CHANNEL):
                         conn.execute(f"LISTEN {channel}")
                     conn.execute(f"LISTEN {LAYERS_CHANNEL}")
+                    # Its channels from before this connection, and those of processes gone
+                    # (a killed process leaves its rows: they only cost needless notes).
+                    conn.execute(
+                        "DELETE FROM layer_listeners WHERE origin = %s "
+                        "OR pid NOT IN (SELECT pid FROM pg_stat_activity)",
+                        (self.store.origin,),
+                    )
                     listening: dict[str, RoomKey] = {}
                     self._subscribe(conn, listening)
                     self._listening.set()
@@ -181,6 +192,9 @@ class PostgresFanout:
                                 while self._wake_r.recv(4096):
                                     pass
                             self._subscribe(conn, listening)
+                    conn.execute(
+                        "DELETE FROM layer_listeners WHERE origin = %s", (self.store.origin,)
+                    )
             except psycopg.Error as exc:
                 if self._stopping.is_set():
                     return
@@ -188,19 +202,38 @@ class PostgresFanout:
                 self._stopping.wait(RECONNECT_DELAY)
 
     def _subscribe(self, conn: psycopg.Connection[Any], listening: dict[str, RoomKey]) -> None:
-        """LISTEN to the channel of every layer with a room here, UNLISTEN the others."""
+        """LISTEN to the channel of every layer with a room here, UNLISTEN the others, and
+        say so in ``layer_listeners``: a process commits without announcing a layer no
+        other process listens to (:meth:`PostgresStore.commit`).
+
+        The row and the LISTEN commit together, before the room catches up: a commit whose
+        announcement did not see the row had committed before it, so the catch-up reads it.
+        """
         # list() of a dict is one step for the interpreter: safe beside the event loop.
         wanted = {commit_channel(*key): key for key in list(self.server.rooms)}
         gone = [c for c in listening if c not in wanted]
         new = {c: key for c, key in wanted.items() if c not in listening}
         if not gone and not new:
             return
-        with conn.pipeline():  # one round trip
+        origin = self.store.origin
+        with conn.pipeline():  # one round trip, one transaction
             for channel in gone:
                 conn.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(channel)))
                 del listening[channel]
+            if gone:
+                conn.execute(
+                    "DELETE FROM layer_listeners WHERE origin = %s AND channel = ANY(%s)",
+                    (origin, gone),
+                )
             for channel in new:
                 conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+            if new:
+                conn.execute(
+                    "INSERT INTO layer_listeners SELECT c, %s, pg_backend_pid() "
+                    "FROM unnest(%s::text[]) AS c ON CONFLICT (channel, origin) "
+                    "DO UPDATE SET pid = EXCLUDED.pid",
+                    (origin, list(new)),
+                )
         listening.update(new)
         if new:
             # Committed between the room's load and this LISTEN: no note will say so.

@@ -187,6 +187,61 @@ MIGRATIONS: tuple[Migration, ...] = (
         $$;
         """,
     ),
+    Migration(
+        6,
+        "the layer channels each process listens to (layer_listeners): a commit is announced "
+        "only to a layer another process has a room for",
+        """
+        CREATE TABLE layer_listeners (
+            channel TEXT NOT NULL,
+            origin TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            PRIMARY KEY (channel, origin)
+        );
+        CREATE OR REPLACE PROCEDURE lamina_commit(writes jsonb, INOUT unannounced text DEFAULT NULL)
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            moved bigint;
+        BEGIN
+            UPDATE layers AS l SET seq = (v->>3)::bigint
+                FROM jsonb_array_elements(writes->'layers') AS v
+                WHERE l.document_id = v->>0 AND l.name = v->>1 AND l.epoch = v->>2
+                AND (l.seq = (v->>4)::bigint OR (NOT (v->>5)::boolean AND l.seq < (v->>4)::bigint));
+            GET DIAGNOSTICS moved = ROW_COUNT;
+            IF moved <> jsonb_array_length(writes->'layers') THEN
+                RAISE EXCEPTION 'a layer was not where the write was prepared'
+                    USING ERRCODE = 'LA001';
+            END IF;
+            INSERT INTO records AS r (document_id, layer, record_id, kind, rev, seq,
+                content, deleted, creator_id, grp, created_at, updated_at, field_revs)
+                SELECT v->>0, v->>1, v->>2, v->>3, (v->>4)::bigint, (v->>5)::bigint, v->>6,
+                    (v->>7)::boolean, v->>8, v->>9, v->>10, v->>11, v->>12
+                FROM jsonb_array_elements(writes->'records') WITH ORDINALITY AS e(v, n) ORDER BY n
+                ON CONFLICT (document_id, layer, record_id) DO UPDATE SET
+                kind = EXCLUDED.kind, rev = EXCLUDED.rev, seq = EXCLUDED.seq,
+                content = EXCLUDED.content, deleted = EXCLUDED.deleted,
+                creator_id = EXCLUDED.creator_id, grp = EXCLUDED.grp,
+                created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at,
+                field_revs = EXCLUDED.field_revs, ord = EXCLUDED.ord;
+            INSERT INTO applied_changes (document_id, layer, change_id, result, seq, committed_at)
+                SELECT v->>0, v->>1, v->>2, v->>3, (v->>4)::bigint, v->>5
+                FROM jsonb_array_elements(writes->'changes') AS v
+                ON CONFLICT (document_id, layer, change_id) DO UPDATE SET
+                result = EXCLUDED.result, seq = EXCLUDED.seq, committed_at = EXCLUDED.committed_at;
+            COMMIT;
+            BEGIN
+                PERFORM set_config('synchronous_commit', 'off', true);
+                -- Only a layer another process has a room for (or a layer list: every one).
+                PERFORM pg_notify(v->>0, v->>1) FROM jsonb_array_elements(writes->'notes') AS v
+                    WHERE (v->>2)::boolean OR EXISTS (SELECT 1 FROM layer_listeners l
+                        WHERE l.channel = v->>0 AND l.origin <> writes->>'origin');
+            EXCEPTION WHEN OTHERS THEN
+                unannounced := SQLERRM;
+            END;
+        END
+        $$;
+        """,
+    ),
 )
 """Every schema step, oldest first. Append new steps; never edit one that has shipped."""
 

@@ -33,9 +33,9 @@ median of 3 interleaved rounds, changes/s committed):
 
 Rounds on the loaded machine vary up to 2x, so the drivers are close; psycopg sync had the
 best median in both shapes. Each commit waits for PostgreSQL's WAL flush, which dominates;
-a commit is one round trip (:meth:`PostgresStore.commit`). The server's writer commits on its own thread
-(:mod:`lamina.server.writer`), where a blocking driver fits; an async driver would need an
-event loop on that thread, or every commit handed to the server's loop and back.
+a commit is one round trip (:meth:`PostgresStore.commit`). The server's writer commits on
+its own thread (:mod:`lamina.server.writer`), where a blocking driver fits; an async driver
+would need an event loop on that thread, or every commit handed to the server's loop and back.
 
 The schema is created and upgraded by the store itself when it opens
 (:mod:`lamina.server.migrate_schema`: versioned steps, a ``lamina_schema_version`` table).
@@ -437,7 +437,7 @@ class PostgresStore(PostgresHistory):
             return
         conn = self._db()
         notes = self._notes(writes)
-        payload = one_call_payload(writes, notes)
+        payload = one_call_payload(writes, notes, self.origin)
         if payload is not None:
             try:
                 unannounced = conn.execute(b"CALL lamina_commit(%s::jsonb)", (payload,)).fetchone()
@@ -476,25 +476,34 @@ class PostgresStore(PostgresHistory):
             self._roll_back(conn)
             raise StoreError(f"store write failed: {exc}") from exc
 
-    def _notes(self, writes: Sequence[LayerWrite]) -> list[tuple[str, str]]:
-        """Return the ``(channel, payload)`` notifications that announce committed ``writes``."""
+    def _notes(self, writes: Sequence[LayerWrite]) -> list[tuple[str, str, bool]]:
+        """Return the ``(channel, payload, always)`` notifications that announce committed
+        ``writes`` (not always: only when another process listens to the channel)."""
         notes = []
         for w in writes:
             payload = json_text([w.document_id, w.layer, w.seq, self.origin])
-            notes.append((commit_channel(w.document_id, w.layer), payload))
+            notes.append((commit_channel(w.document_id, w.layer), payload, False))
             if w.seq == 1:
-                notes.append((NOTIFY_CHANNEL, payload))
+                notes.append((NOTIFY_CHANNEL, payload, True))
         return notes
 
-    @staticmethod
-    def _announce(conn: psycopg.Connection[Any], notes: Sequence[tuple[str, str]]) -> None:
+    def _announce(
+        self, conn: psycopg.Connection[Any], notes: Sequence[tuple[str, str, bool]]
+    ) -> None:
         """Queue the notifications of a commit (after COMMIT, see :meth:`commit`)."""
         # set_config(..., true) lasts until this statement's own transaction commits, at the
         # pipeline's sync, which then does not wait for its flush.
         conn.execute(
             "SELECT set_config('synchronous_commit', 'off', true), pg_notify(c, p) "
-            "FROM unnest(%s::text[], %s::text[]) AS n(c, p)",
-            ([c for c, _ in notes], [p for _, p in notes]),
+            "FROM unnest(%s::text[], %s::text[], %s::boolean[]) AS n(c, p, always) "
+            "WHERE always OR EXISTS (SELECT 1 FROM layer_listeners l "
+            "WHERE l.channel = n.c AND l.origin <> %s)",
+            (
+                [c for c, _, _ in notes],
+                [p for _, p, _ in notes],
+                [a for _, _, a in notes],
+                self.origin,
+            ),
         )
 
     @staticmethod

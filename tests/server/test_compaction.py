@@ -44,7 +44,6 @@ def _rows(server: ServerThread, sql: str) -> int:
             return int(db.execute(sql).fetchone()[0])
         finally:
             db.close()
-    import psycopg
 
     with psycopg.connect(server.database) as conn:
         row = conn.execute(sql.replace("deleted = 1", "deleted").encode()).fetchone()
@@ -398,8 +397,8 @@ def test_a_change_above_the_horizon_pushed_again_gets_its_stored_result(
 class _Unannounced(PostgresStore):
     """Commits without telling the other processes."""
 
-    def _announce(self, conn: psycopg.Connection[Any], writes: Sequence[LayerWrite]) -> None:
-        pass
+    def _notes(self, writes: Sequence[LayerWrite]) -> list[tuple[str, str, bool]]:
+        return []
 
 
 def test_a_room_another_process_compacted_past_is_closed_and_its_clients_reset(

@@ -12,11 +12,12 @@ import psycopg
 import pytest
 from lamina.server import fanout_postgres
 from lamina.server.documents import add_document_file
-from lamina.server.store_postgres import PostgresStore
+from lamina.server.store_postgres import PostgresStore, commit_channel
 
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread, create, join, run, update
 from tests.support.server_process import ServerProcess
+from tests.support.waiting import eventually
 
 
 def test_a_client_on_each_of_two_servers_sees_the_others_changes_live(
@@ -200,5 +201,73 @@ def test_a_commit_made_before_a_new_room_listens_still_reaches_its_clients(
             assert relayed["seq"] == missed["seq"]
             await ann.ws.close()
             await bob.ws.close()
+
+        run(scenario())
+
+
+def _listeners(url: str) -> set[tuple[str, str]]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return {(c, o) for c, o in conn.execute("SELECT channel, origin FROM layer_listeners")}
+
+
+def test_a_layer_no_other_process_has_a_room_for_is_committed_without_announcement(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # Each commit's NOTIFY woke every listening backend of the database (a transaction
+    # each), and the process's own listening thread: per-commit work that grew with the
+    # number of processes, for layers no other process had a room for. A process now says
+    # which layers it listens to (layer_listeners), for as long as it has their rooms.
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document()
+        assert one.fanout is not None and two.fanout is not None
+        heard = {one: 0, two: 0}
+        for server in (one, two):
+            fanout = server.fanout
+            assert fanout is not None
+            received = fanout._received
+
+            def counting(payload: str, server: ServerThread = server, received: Any = received):
+                heard[server] += 1
+                received(payload)
+
+            fanout._received = counting  # type: ignore[method-assign]
+        a, b = commit_channel(doc, "a"), commit_channel(doc, "b")
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.url, one.token(doc, user_id="ann", layer="a"))
+            await ann.push(create())  # the layer's first commit: announced to every process
+            bob, _, _ = await join(two.url, two.token(doc, user_id="bob", layer="b"))
+            await bob.push(create())
+            await eventually(
+                lambda: (
+                    _listeners(postgres_url)
+                    == {(a, one.fanout.store.origin), (b, two.fanout.store.origin)}
+                ),
+                what="each server's row for its room",
+            )
+            before = dict(heard)
+            for _ in range(5):
+                await ann.push(create())
+                await bob.push(create())
+            # Now server two has a room for layer a too: a's commits are announced to it.
+            cyd, _, _ = await join(two.url, two.token(doc, user_id="cyd", layer="a"))
+            await eventually(
+                lambda: (a, two.fanout.store.origin) in _listeners(postgres_url),
+                what="server two's row for its new room",
+            )
+            last = await ann.push(create())
+            assert (await cyd.recv_type("changes"))["seq"] == last["seq"]
+            # Both hear it now (the sender its own too, which it skips).
+            await eventually(lambda: heard == {one: before[one] + 1, two: before[two] + 1})
+            assert before == {one: 0, two: 0}
+            for client in (ann, bob, cyd):
+                await client.ws.close()
+            await eventually(
+                lambda: _listeners(postgres_url) == set(), what="rows gone with the rooms"
+            )
 
         run(scenario())

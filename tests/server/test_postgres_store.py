@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -166,6 +167,49 @@ def _traced_commit(store: PostgresStore, write: LayerWrite, trace: Path) -> list
     return [line for line in trace.read_text().splitlines() if "\tF\t" in line]
 
 
+def _listen_as_another_process(conn: psycopg.Connection[Any], channel: str) -> None:
+    """LISTEN on ``conn`` as a server process does for a room: with its row in
+    ``layer_listeners`` (a commit is announced only to a layer someone else listens to)."""
+    conn.execute(f"LISTEN {channel}")
+    conn.execute(
+        "INSERT INTO layer_listeners VALUES (%s, 'another process', pg_backend_pid())", (channel,)
+    )
+
+
+def test_a_commit_is_announced_only_to_a_layer_another_process_listens_to(
+    postgres_url: str,
+) -> None:
+    # A NOTIFY costs PostgreSQL a transaction in every listening backend of the database
+    # (each is signalled, whatever its channels), and its sender heard its own: per commit,
+    # more processes cost more, though no one else had a room for the layer.
+    store, epoch = _store_with_doc(postgres_url)
+    store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    channel = commit_channel("d", "r")
+    with psycopg.connect(postgres_url, autocommit=True) as listener:
+        listener.execute(f"LISTEN {channel}")  # as a process with no row (or this one's own)
+        listener.execute(
+            "INSERT INTO layer_listeners VALUES (%s, %s, pg_backend_pid())",
+            (channel, store.origin),
+        )
+        store.commit([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)])
+        assert list(listener.notifies(timeout=0.5)) == []
+        # The long way (a lost race, then a layer's first write) does the same.
+        with pytest.raises(LayerAdvancedError):
+            store.commit([LayerWrite("d", "r", epoch, 3, [_record("C", 3)], base_seq=1)])
+        store.commit([LayerWrite("d", "r", epoch, 3, [_record("C", 3)], base_seq=2)])
+        assert list(listener.notifies(timeout=0.5)) == []
+        _listen_as_another_process(listener, channel)
+        store.commit([LayerWrite("d", "r", epoch, 4, [_record("D", 4)], base_seq=3)])
+        notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+        assert [json.loads(n)[:3] for n in notes] == [["d", "r", 4]]
+        # A layer's first commit is announced to every process (it may now be listed).
+        listener.execute("LISTEN lamina_commits")
+        store.commit([LayerWrite("d", "s", epoch, 1, [_record("S", 1)], base_seq=0)])
+        notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+        assert [json.loads(n)[:3] for n in notes] == [["d", "s", 1]]
+    store.close()
+
+
 def _syncs(trace: Path) -> list[str]:
     """Return the Sync messages (each a round trip) the client sent, in a libpq trace."""
     return [line for line in trace.read_text().splitlines() if "\tF\t4\tSync" in line]
@@ -186,7 +230,7 @@ def test_a_commit_is_written_and_announced_in_one_round_trip(
     first.close()
     store = PostgresStore(postgres_url)  # a new connection: every statement parsed in full
     with psycopg.connect(postgres_url, autocommit=True) as listener:
-        listener.execute(f"LISTEN {commit_channel('d', 'r')}")
+        _listen_as_another_process(listener, commit_channel("d", "r"))
         write = LayerWrite("d", "r", epoch, 2, [_record("B", 2)], [("c2", {"s": 2})], 1)
         sent = _traced_commit(store, write, tmp_path / "libpq.trace")
         notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
@@ -281,8 +325,8 @@ def test_a_record_written_twice_in_one_group_commit_keeps_its_last_write(
 class _FailingAnnouncements(PostgresStore):
     """Its announcement fails in PostgreSQL (as a full notification queue would)."""
 
-    def _notes(self, writes: Sequence[LayerWrite]) -> list[tuple[str, str]]:
-        return [("x" * 100, "no such channel name")]
+    def _notes(self, writes: Sequence[LayerWrite]) -> list[tuple[str, str, bool]]:
+        return [("x" * 100, "no such channel name", True)]
 
 
 @pytest.mark.filterwarnings("ignore")
@@ -315,7 +359,7 @@ def test_a_refused_commit_is_not_announced_and_leaves_no_transaction_open(
     first.close()
     store = PostgresStore(postgres_url)  # a new connection: every statement parsed in full
     with psycopg.connect(postgres_url, autocommit=True) as listener:
-        listener.execute(f"LISTEN {commit_channel('d', 'r')}")
+        _listen_as_another_process(listener, commit_channel("d", "r"))
         with pytest.raises(LayerAdvancedError):
             store.commit([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=0)])
         assert store._db().info.transaction_status == psycopg.pq.TransactionStatus.IDLE
