@@ -85,7 +85,7 @@ def test_postgres_migration_4_gives_old_change_ids_their_layer_seq(postgres_url:
         conn.execute("INSERT INTO applied_changes VALUES ('d', '', 'c2', '{}', 5)")
     store = PostgresStore(postgres_url)
     try:
-        assert store.schema_version == MIGRATIONS[-1].version == 4
+        assert store.schema_version == MIGRATIONS[-1].version == 6
         rows = store._query("SELECT change_id, seq, committed_at FROM applied_changes ORDER BY 1")
         assert [(c, s) for c, s, _ in rows] == [("c1", 7), ("c2", 5)]
         assert all(at is not None for _, _, at in rows)
