@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
+from lamina.ui.heap import freeze_long_lived
 from PySide6.QtCore import QCoreApplication, QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -21,10 +22,15 @@ APPLICATION = "Lamina"
 
 
 def ensure_application(argv: list[str] | None = None) -> QApplication:
-    """Return the QApplication, creating it (with Lamina's names) if needed."""
+    """Return the QApplication, creating it (with Lamina's names) if needed.
+
+    Creating it also freezes what is alive then (the modules imported, Qt's wrappers): a
+    full cycle collection walking them would freeze the window (:mod:`lamina.ui.heap`).
+    """
     app = QApplication.instance()
     if app is None:
         app = QApplication(argv or [sys.argv[0]])
+        freeze_long_lived()
     QCoreApplication.setOrganizationName(ORGANIZATION)
     QCoreApplication.setApplicationName(APPLICATION)
     assert isinstance(app, QApplication)

@@ -27,8 +27,12 @@ from lamina.client.standalone import local_store_path
 from lamina.client.store import default_store_dir
 from lamina.pdf.backend import PdfBackendImpl
 from lamina.pdf.reader_process import ReadingApartBackend
+from lamina.ui.heap import tidy
 
 log = logging.getLogger(__name__)
+
+TIDY_AFTER_CLOSE_S = 1.0
+"""How long after a document closed the cycle collector frees what it left (one stall)."""
 
 
 def ensure_loop() -> asyncio.AbstractEventLoop:
@@ -167,6 +171,9 @@ class OpenDocuments:
                 if self._closing.get(key) is task:
                     del self._closing[key]
                 self._open_stores.discard(key)
+                # Its records were frozen out of the cycle collector's walks once built
+                # (lamina.ui.heap): their reference cycles are freed when the app is idle.
+                asyncio.get_running_loop().call_later(TIDY_AFTER_CLOSE_S, tidy)
 
         task = ensure_loop().create_task(run(), name="lamina-close")
         self._closing[key] = task

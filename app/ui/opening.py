@@ -9,6 +9,7 @@ Every failure becomes a clear dialog.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from lamina.pdf import (
 )
 from lamina.pdf.reader_process import APART_BYTES
 from lamina.ui.drawn_records import DrawnPlan, plan_drawing
+from lamina.ui.heap import collection_paused
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -154,17 +156,7 @@ class DocumentOpener(QObject):
         key = path.resolve()
         previous = self._local_opening.get(key)
 
-        async def attach() -> None:
-            if previous is not None and not previous.done():
-                # An earlier opening in this window (the same file without its owner
-                # password, say) reads the same local store: it finishes, and closes what it
-                # opened, before this one opens the store again.
-                await asyncio.wait([previous])
-            # Parsing thousands of records is seconds of Python on a thread (the GIL the GUI
-            # thread paints with): it starts once the first page is on screen and the view
-            # has stopped scrolling. The tiles show the PDF's own annotations meanwhile.
-            if _big(path) and not await _until_settled(window, pdf, SETTLE_LIMIT_S):
-                return  # another file is shown now, or the window is gone
+        async def build_and_attach() -> None:
             try:
                 client_doc = await documents.open_local(path, password)
             except (LaminaError, OSError) as exc:
@@ -201,10 +193,29 @@ class DocumentOpener(QObject):
                 return
             window.attach_document(client_doc, path, path.name, model=model, drawn=drawn)
 
+        async def attach() -> None:
+            if previous is not None and not previous.done():
+                # An earlier opening in this window (the same file without its owner
+                # password, say) reads the same local store: it finishes, and closes what it
+                # opened, before this one opens the store again.
+                await asyncio.wait([previous])
+            # Parsing thousands of records is seconds of Python on a thread (the GIL the GUI
+            # thread paints with): it starts once the first page is on screen and the view
+            # has stopped scrolling. The tiles show the PDF's own annotations meanwhile.
+            if _big(path) and not await _until_settled(window, pdf, SETTLE_LIMIT_S):
+                return  # another file is shown now, or the window is gone
+            await build_and_attach()
+
+        # Building the records would make the cycle collector walk them again and again,
+        # holding the GIL (the window freezes): it waits until they are built and frozen,
+        # and so does the tidy-up after a document closed (lamina.ui.heap).
+        paused = contextlib.ExitStack()
+        paused.enter_context(collection_paused())
         task = ensure_loop().create_task(attach(), name="lamina-open")
         self.opening = self._local_opening[key] = task
 
         def done(_task: asyncio.Task[None]) -> None:
+            paused.close()
             if self._local_opening.get(key) is task:
                 del self._local_opening[key]
 

@@ -7,10 +7,13 @@ in between; in the end every one is listed.
 
 from __future__ import annotations
 
+import gc
 import threading
+import weakref
 from pathlib import Path
 
 import lamina.client.replica
+import lamina.ui.documents
 import lamina.ui.drawn_records
 import lamina.ui.page_canvas
 import pytest
@@ -95,3 +98,45 @@ def test_what_the_page_view_draws_is_grouped_off_the_gui_thread(
     assert window.view.native_xrefs() is not None
     assert len(window.view.native_xrefs()) == COUNT
     assert all(not window.view.painted_annotations(p) for p in range(window.pdf.page_count))
+
+
+def test_building_the_records_runs_no_full_collection_and_freezes_them(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    # A full collection walks every object, holding the GIL on whichever thread it runs: with
+    # 10,000 records it froze the window 100-300 ms, several times while they were built.
+    pdf = write_many_annotations(tmp_path / "many.pdf", 5 * COUNT)
+    full: list[str] = []  # the thread of each full collection until the window has them
+
+    def heard(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2 and window.session is None:
+            full.append(threading.current_thread().name)
+
+    gc.callbacks.append(heard)
+    try:
+        assert window.open_path(pdf)
+        qtbot.waitUntil(
+            lambda: window.session is not None and len(window.view.annotations()) == 5 * COUNT,
+            timeout=60000,
+        )
+    finally:
+        gc.callbacks.remove(heard)
+    assert full == []
+    # What the document holds is out of the next full collection's walk.
+    tracked = {id(o) for o in gc.get_objects()}
+    annotations = window.session.annotations()
+    assert annotations and not any(id(a) in tracked for a in annotations)
+    assert gc.isenabled()
+
+
+def test_a_closed_documents_frozen_cycles_are_freed_once_it_has_closed(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    # Frozen with its records, a closed document's reference cycles would never be freed.
+    pdf = write_many_annotations(tmp_path / "many.pdf", COUNT)
+    assert window.open_path(pdf)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=60000)
+    model = weakref.ref(window.session)
+    document = weakref.ref(window.session.document)
+    window.close_document()
+    qtbot.waitUntil(lambda: model() is None and document() is None, timeout=10000)
