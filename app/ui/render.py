@@ -143,6 +143,8 @@ class TileRenderer(QObject):
         self._threads: list[threading.Thread] = []
         self._relay = _Relay()
         self._relay.done.connect(self._on_thread_done)
+        self._awaiting_gui = False
+        """The thread's last tile is not handed over yet: it waits before drawing another."""
         # The worker process (GUI thread only).
         self._worker: RenderWorker | None = None
         self._notifier: QSocketNotifier | None = None
@@ -576,6 +578,13 @@ class TileRenderer(QObject):
         else:
             self._store(key, image)  # type: ignore[arg-type]
         self._pump()
+        # After the loop's next turn: what this tile changed is painted by then.
+        QTimer.singleShot(0, self, self._resume_thread)
+
+    def _resume_thread(self) -> None:
+        with self._cond:
+            self._awaiting_gui = False
+            self._cond.notify_all()
 
     def _run(self, generation: int) -> None:
         # The first tiles are drawn from the window's own copy of the PDF, if it lent one:
@@ -591,7 +600,10 @@ class TileRenderer(QObject):
                     while True:
                         if self._stopping or self._thread_generation != generation:
                             return
-                        key = self._take(for_thread=True)
+                        # MuPDF holds the GIL while it draws: started at once, the next tile
+                        # would keep the GUI thread from storing and painting this one (the
+                        # first paint waited for the second tile).
+                        key = None if self._awaiting_gui else self._take(for_thread=True)
                         if key is not None:
                             epoch = self._page_epochs[key.page]
                             shown = self._shown_xrefs
@@ -622,6 +634,8 @@ class TileRenderer(QObject):
                     )
                 except (PdfError, ValueError) as exc:
                     image = f"page {key.page + 1} could not be drawn: {exc}"
+                with self._cond:
+                    self._awaiting_gui = True
                 self._relay.done.emit(key, (image, epoch))
         finally:
             if doc is not None:

@@ -458,3 +458,41 @@ def test_thumbnails_alone_are_drawn_all_the_same(qtbot) -> None:  # type: ignore
         qtbot.waitUntil(lambda: renderer.cached(key) is not None, timeout=30_000)
     finally:
         renderer.stop()
+
+
+def test_the_thread_draws_its_next_tile_only_after_the_gui_thread_took_the_last(  # type: ignore[no-untyped-def]
+    qtbot, monkeypatch
+) -> None:
+    """MuPDF holds the GIL while it draws: the thread went on to the next tile at once, so the
+    GUI thread could store and paint the first one only when the second was drawn too (the
+    first paint waited for two tiles)."""
+    from lamina.ui import render
+
+    events: list[tuple[str, int]] = []
+    real = render.render_native
+
+    def drawing(doc, page, zoom, clip, *rest):  # type: ignore[no-untyped-def]
+        events.append(("draw", int(clip[0]) // 512))
+        return real(doc, page, zoom, clip, *rest)
+
+    monkeypatch.setattr(render, "render_native", drawing)
+    renderer = TileRenderer(corpus_pdf(LONG), use_process=False)
+    renderer.tile_ready.connect(lambda key: events.append(("ready", key.x // 512)))
+    # The thread gives the GIL up only where it blocks, as it does inside MuPDF.
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    try:
+        tiles = [TileKey(0, zoom_key(2.0), 512 * i, 0, 512, 512) for i in range(3)]
+        renderer.request(tiles, "view")
+        qtbot.waitUntil(lambda: all(renderer.cached(k) is not None for k in tiles), timeout=30_000)
+    finally:
+        sys.setswitchinterval(switch)
+        renderer.stop()
+    assert events == [
+        ("draw", 0),
+        ("ready", 0),
+        ("draw", 1),
+        ("ready", 1),
+        ("draw", 2),
+        ("ready", 2),
+    ]
