@@ -331,7 +331,9 @@ class CommentRows(QObject):
         bridge.layer_records_changed.connect(self._on_layer_records)
         bridge.layer_visibility_changed.connect(lambda *_: self.reset())
         bridge.threads_changed.connect(self._on_threads)
-        self.reset()
+        # Opening: the window attaches its other parts to the document in this turn of the
+        # event loop; the first rows wait for the next (each step then stays short).
+        self.reset(first_slice_now=False)
 
     @property
     def filling(self) -> bool:
@@ -341,16 +343,20 @@ class CommentRows(QObject):
     def _row(self, annotation: Annotation) -> CommentRow:
         return comment_row(annotation, self.model.thread(annotation.id), self._layer_of(annotation))
 
-    def reset(self) -> None:
+    def reset(self, first_slice_now: bool = True) -> None:
         """List everything again (a document opened, a layer shown or hidden).
 
-        The first pages are listed at once, the others in later turns of the event loop.
+        The first pages are listed at once (unless not ``first_slice_now``), the others in
+        later turns of the event loop.
         """
         self._pick = self.panel.current_id()
         self._pages = self.model.drawn_pages()
         self._pages.reverse()
         self.panel.set_records([])
-        self._fill_slice()
+        if first_slice_now:
+            self._fill_slice()
+        elif self._pages:
+            self._filling.start()
 
     def _fill_slice(self) -> None:
         rows: list[CommentRow] = []
