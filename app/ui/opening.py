@@ -1,8 +1,9 @@
 """Opening documents in a window: local PDFs (with passwords), reviews, recent files.
 
 The pages show at once; the annotations follow when the client document has opened, off
-the GUI thread (:mod:`lamina.ui.documents`); a big PDF's opening starts once its first page
-is on screen and the view has stopped scrolling (at most :data:`SETTLE_LIMIT_S` later).
+the GUI thread (:mod:`lamina.ui.documents`). Its opening starts once the first page tile is
+on screen, a big PDF's once the view has stopped scrolling too (at most
+:data:`SETTLE_LIMIT_S` later).
 Every failure becomes a clear dialog.
 """
 
@@ -202,8 +203,13 @@ class DocumentOpener(QObject):
             # Parsing thousands of records is seconds of Python on a thread (the GIL the GUI
             # thread paints with): it starts once the first page is on screen and the view
             # has stopped scrolling. The tiles show the PDF's own annotations meanwhile.
-            if _big(path) and not await _until_settled(window, pdf, SETTLE_LIMIT_S):
-                return  # another file is shown now, or the window is gone
+            if _big(path):
+                if not await _until_settled(window, pdf, SETTLE_LIMIT_S):
+                    return  # another file is shown now, or the window is gone
+            elif not await _until_painted(window, pdf, SETTLE_LIMIT_S):
+                # Opened at once, the store and the parsing took the CPU and the GIL from
+                # the first page's tile (2 cores: the render worker has the other).
+                return
             await build_and_attach()
 
         # Building the records would make the cycle collector walk them again and again,
@@ -368,6 +374,29 @@ def _big(path: Path) -> bool:
         return path.stat().st_size >= APART_BYTES
     except OSError:
         return False  # opening it says why it cannot be read
+
+
+async def _until_painted(window: MainWindow, pdf: PdfDocument, limit: float) -> bool:
+    """Wait until the window's page view has painted its first tile, it is not shown, or
+    ``limit`` seconds have passed; return whether the window still shows ``pdf``."""
+    view = window.view
+    try:
+        if view.has_painted() or not view.isVisible():
+            return window.pdf is pdf
+        painted = asyncio.get_running_loop().create_future()
+
+        def on_paint() -> None:
+            if not painted.done():
+                painted.set_result(None)
+
+        view.first_paint.connect(on_paint)
+        try:
+            await asyncio.wait([painted], timeout=limit)
+        finally:
+            view.first_paint.disconnect(on_paint)
+    except RuntimeError:  # the window was deleted meanwhile (Qt's side of it is gone)
+        return False
+    return window.pdf is pdf
 
 
 async def _until_settled(window: MainWindow, pdf: PdfDocument, limit: float) -> bool:

@@ -157,6 +157,10 @@ class PageCanvas(PageLayout):
         self.viewport().update()
         self.document_shown.emit()
 
+    def has_painted(self) -> bool:
+        """Return whether the document's first page tile is on screen (``first_paint``)."""
+        return self._painted_once
+
     def settled(self) -> bool:
         """Return whether the first tile is on screen and the view has stopped scrolling (work
         that is not drawing may go on without making frames late)."""

@@ -158,3 +158,21 @@ def test_the_first_comment_rows_wait_for_the_turn_after_the_window_attached(
     assert window.open_path(pdf)
     qtbot.waitUntil(lambda: window.comments.row_count() == COUNT, timeout=60000)
     assert rows_when_attached == [0]
+
+
+def test_a_small_pdfs_records_are_read_only_once_its_first_tile_is_on_screen(
+    qtbot, window: MainWindow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Opening the store and parsing took the CPU and the GIL from the first page's tile.
+    pdf = write_many_annotations(tmp_path / "many.pdf", COUNT)
+    real = window.documents.open_local
+    painted_when_read: list[bool] = []
+
+    async def open_local(*args, **kwargs):  # type: ignore[no-untyped-def]
+        painted_when_read.append(window.view.has_painted())
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(window.documents, "open_local", open_local)
+    assert window.open_path(pdf)
+    qtbot.waitUntil(lambda: window.session is not None, timeout=60000)
+    assert painted_when_read == [True]
