@@ -169,20 +169,6 @@ def stored_record(
     revs: Mapping[str, int] = (
         _NO_FIELD_REVS if field_revs_text == "{}" else LazyJsonObject(field_revs_text)
     )
-    if content_text is None:
-        return RecordState(
-            RecordId(record_id),
-            kind,
-            rev,
-            seq,
-            None,
-            deleted,
-            creator_id,
-            group,
-            created_at,
-            updated_at,
-            revs,
-        )
     return RecordState.from_text(
         RecordId(record_id),
         kind,

@@ -98,7 +98,7 @@ class RecordState:
         kind: str,
         rev: int,
         seq: int,
-        content_text: str,
+        content_text: str | None,
         *,
         deleted: bool = False,
         creator_id: str | None = None,
@@ -108,7 +108,8 @@ class RecordState:
         field_revs: Mapping[str, int] | None = None,
     ) -> RecordState:
         """Return a state whose content is kept as ``content_text`` (``dumps`` of a JSON
-        object, as a store holds it), parsed only when read; see the class docstring."""
+        object, as a store holds it), parsed only when read; see the class docstring. None:
+        a state without content (a tombstone)."""
         state = cls(
             record_id,
             kind,
@@ -122,8 +123,9 @@ class RecordState:
             updated_at,
             {} if field_revs is None else field_revs,
         )
-        state.__dict__["_content"] = _Stored.TEXT
-        state.__dict__["content_text"] = content_text
+        if content_text is not None:
+            state.__dict__["_content"] = _Stored.TEXT
+            state.__dict__["content_text"] = content_text
         return state
 
     def compact(self) -> RecordState:
