@@ -33,6 +33,8 @@ from lamina.server.compaction import compact_periodically, note_replica_soon
 from lamina.server.connection import Connection, SyncSocket
 from lamina.server.errors import DocumentNotFoundError
 from lamina.server.rooms import Peers, Room, RoomKey
+from lamina.server.rooms_catch_up import catch_up_cold
+from lamina.server.store import DocumentInfo as StoredDocument
 from lamina.server.store import Store
 from lamina.server.writer import GroupCommitWriter
 from lamina.sync.errors import RemoteProtocolError
@@ -102,6 +104,8 @@ class LaminaServer:
         self.connections: set[Connection] = set()
         self.revoked: frozenset[str] = frozenset()
         self.evictions: list[RoomKey] = []
+        self.cold_catch_ups = 0
+        """Clients caught up from the store before their room loaded (for tests)."""
         self.peers: Peers | None = None
         """The other processes on the same store (set by the PostgreSQL fan-out)."""
         self._pdf_digests: dict[tuple[Any, ...], tuple[str, int]] = {}
@@ -156,11 +160,12 @@ class LaminaServer:
 
         add_api_routes(app, self)
 
-    def spawn(self, coro: Any) -> None:
-        """Run ``coro`` in the background, keeping a reference until it ends."""
+    def spawn(self, coro: Any) -> asyncio.Task[Any]:
+        """Run ``coro`` in the background, keeping a reference until it ends; return its task."""
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def wait_closed(self) -> None:
         """Wait until :meth:`shutdown` has finished."""
@@ -338,6 +343,12 @@ class LaminaServer:
     async def _on_event(
         self, conn: Connection, event: ServerEvent, wanted_document: str | None
     ) -> None:
+        if conn.joining is not None and not conn.joining.done():
+            # Caught up cold (lamina.server.rooms_catch_up): what it sends next is answered
+            # in the room, in order, once it is a member.
+            await asyncio.shield(conn.joining)
+            if conn.closing is not None:
+                return
         if isinstance(event, HelloReceived):
             await self._on_hello(conn, event, wanted_document)
         elif isinstance(event, PushReceived):
@@ -386,6 +397,8 @@ class LaminaServer:
         conn.access = Access(claims)
         conn.actor = Actor(claims.user_id, claims.creator_name, claims.default_group)
         conn.client_id = hello.client_id
+        if await catch_up_cold(self, conn, hello):
+            return  # its missed changes are out; it joins the room once that is loaded
         try:
             room = await self._room(claims.document_id, claims.layer)
         except DocumentNotFoundError:
@@ -400,31 +413,44 @@ class LaminaServer:
         # From here to joining the room nothing awaits, so no commit slips in between the
         # catch-up and the first relay (§3.3, §4.9).
         layer = room.layer
-        document = room.info.document if room.info is not None else None
-        served = self._served_pdf(conn, room)
+        assert room.info is not None
+        self.send_welcome(conn, layer.epoch, layer.seq, room.info.document)
+        conn.session.send_catch_up(layer, visible=conn.visible_in(room))
+        conn.flush()
+        note_replica_soon(self, room, hello)  # the compaction horizon waits for it
+        self.join_room(conn, room)
+
+    def send_welcome(
+        self, conn: Connection, epoch: str, seq: int, document: StoredDocument
+    ) -> None:
+        """Queue the ``welcome`` of ``conn`` (its hello verified) to its layer at ``epoch``
+        and ``seq`` (§3.2); its catch-up must follow."""
+        claims = conn.claims
+        assert claims is not None
+        served = self._served_pdf(conn, document)
         conn.session.send_welcome(
             Welcome(
                 document_id=claims.document_id,
                 layer=claims.layer,
-                layer_epoch=layer.epoch,
-                seq=layer.seq,
+                layer_epoch=epoch,
+                seq=seq,
                 user_id=claims.user_id,
                 permissions=tuple(sorted(claims.permissions)),
                 collaboration_permissions=claims.collaboration_permissions,
                 default_group=claims.default_group,
                 view_layers=tuple(claims.view_layers),
-                document=None
-                if document is None
-                else DocumentInfo(served[0], served[1], document.page_count),
+                document=DocumentInfo(served[0], served[1], document.page_count),
             )
         )
-        conn.session.send_catch_up(layer, visible=conn.visible_in(room))
-        conn.flush()
-        note_replica_soon(self, room, hello)  # the compaction horizon waits for it
+
+    def join_room(self, conn: Connection, room: Room) -> None:
+        """Make ``conn``, caught up to ``room``'s layer as it is now, a member: every commit
+        from now on is relayed to it (§4.9)."""
         conn.room = room
         room.members.add(conn)
         room.broadcast_presence()
-        self.announce_layers(claims.document_id)
+        assert conn.claims is not None
+        self.announce_layers(conn.claims.document_id)
 
     async def _room(self, document_id: str, layer: str) -> Room:
         """Return the loaded room of a layer, loading it once however many ask at once."""
@@ -583,13 +609,11 @@ class LaminaServer:
         rules = tuple(claims.collaboration_permissions)
         return (sha256, rules, claims.user_id, claims.default_group)
 
-    def _served_pdf(self, conn: Connection, room: Room) -> tuple[str, int]:
+    def _served_pdf(self, conn: Connection, document: StoredDocument) -> tuple[str, int]:
         """The hash and size of the PDF ``conn`` gets for ``get_document`` (§5.4), as far as
         the server knows: for a token whose rules hide some of the PDF's own annotations,
         the filtered PDF's once one was built for the same rules, so a client that has it
         is not sent it again on every connect; else the uploaded PDF's."""
-        assert room.info is not None
-        document = room.info.document
         key = self._pdf_key(conn, document.sha256)
         known = self._pdf_digests.get(key) if key is not None else None
         return known if known is not None else (document.sha256, document.size)

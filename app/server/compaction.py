@@ -195,22 +195,26 @@ def note_replica_soon(server: LaminaServer, room: Room, hello: Hello) -> None:
     """Remember, off the loop, which ``seq`` the replica saying ``hello`` to ``room``
     acknowledged (with a compacting store; a layer not materialized yet keeps its epoch at
     its first commit, so the note holds then too)."""
-    store = server.store
-    info = room.info
-    if not isinstance(store, CompactingStore) or info is None:
+    if room.info is None:
         return
     layer = room.layer
-    seq = acknowledged_seq(hello, layer.epoch, layer.seq)
+    note_replica_at(server, room.document_id, room.layer_name, layer.epoch, layer.seq, hello)
+
+
+def note_replica_at(
+    server: LaminaServer, document_id: str, layer: str, epoch: str, seq: int, hello: Hello
+) -> None:
+    """Remember, off the loop, which ``seq`` the replica saying ``hello`` acknowledged of a
+    layer at ``epoch`` and ``seq`` (with a compacting store)."""
+    store = server.store
+    if not isinstance(store, CompactingStore):
+        return
+    acknowledged = acknowledged_seq(hello, epoch, seq)
 
     async def note() -> None:
         try:
             await asyncio.to_thread(
-                store.note_replica,
-                room.document_id,
-                room.layer_name,
-                layer.epoch,
-                hello.client_id,
-                seq,
+                store.note_replica, document_id, layer, epoch, hello.client_id, acknowledged
             )
         except LaminaError as exc:
             # Only the horizon is at stake: an unknown replica is reset when it is behind.

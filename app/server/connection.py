@@ -52,6 +52,9 @@ class Connection:
         self.actor = Actor()
         self.client_id = ""
         self.room: Room | None = None
+        self.joining: asyncio.Task[None] | None = None
+        """After a cold catch-up: the join of its room, awaited before its next message is
+        answered (:mod:`lamina.server.rooms_catch_up`)."""
         self.viewing: dict[str, Room] = {}
         self.listed_layers: tuple[str, ...] | None = None
         """The layer list last sent (§4.8); None until the client asks for it."""

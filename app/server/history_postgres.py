@@ -15,16 +15,15 @@ most one batch, and no lock order differs (no deadlock).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.compaction import LayerHistory
 from lamina.server.errors import StoreError
-from lamina.server.store import SharedStrings, stored_record
+from lamina.server.store import LayerChanges, SharedStrings, stored_record
 from lamina.sync.state import RecordState
 
 RECORD_COLUMNS = (
@@ -40,21 +39,6 @@ def record_from_row(r: Sequence[Any], shared: SharedStrings | None = None) -> Re
     return stored_record(
         r[0], r[1], int(r[2]), int(r[3]), r[4], bool(r[5]), r[6], r[7], r[8], r[9], r[10], shared
     )
-
-
-@dataclass(frozen=True)
-class LayerChanges:
-    """What a layer committed after some ``seq`` (:func:`read_changes`)."""
-
-    epoch: str
-    seq: int
-    records: tuple[RecordState, ...]
-    """The records changed since, in ``seq`` order."""
-    change_results: Mapping[str, Any]
-    """The change ids applied since, with their stored results."""
-    history_from: int = 0
-    """The layer's compaction horizon: when above the ``seq`` asked for, tombstones and
-    change ids in between are gone and these changes are not the whole story."""
 
 
 async def read_changes(
@@ -129,6 +113,35 @@ class PostgresHistory:
                 yield conn
         except psycopg.Error as exc:
             raise StoreError(f"store read failed: {exc}") from exc
+
+    def changes_after(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
+        """Return what a materialized layer committed after ``seq`` (None: not
+        materialized), read in one snapshot by ``seq`` (the indexes ``records_by_seq`` and
+        ``applied_changes_by_seq``): what :func:`read_changes` reads, on a worker thread."""
+        with self._snapshot() as conn:
+            row = conn.execute(
+                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
+                (document_id, layer),
+            ).fetchone()
+            if row is None:
+                return None
+            rows = conn.execute(
+                f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
+                "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
+                (document_id, layer, seq),
+            ).fetchall()
+            results = conn.execute(
+                "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
+                "AND layer = %s AND seq > %s",
+                (document_id, layer, seq),
+            ).fetchall()
+        return LayerChanges(
+            epoch=row[0],
+            seq=int(row[1]),
+            records=tuple(record_from_row(r) for r in rows),
+            change_results={cid: json.loads(result) for cid, result in results},
+            history_from=int(row[2]),
+        )
 
     def layer_seq(self, document_id: str, layer: str) -> int | None:
         """Return a materialized layer's committed ``seq`` (None: not materialized)."""

@@ -13,6 +13,7 @@ history facts and drops tombstones and change ids in batches.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ from pathlib import Path
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.compaction import LayerHistory
 from lamina.server.errors import StoreError
+from lamina.server.store import LayerChanges, stored_record
 
 UPGRADES: tuple[tuple[str, str], ...] = (
     (
@@ -120,6 +122,44 @@ class SqliteHistory:
                 "INSERT OR REPLACE INTO replicas VALUES (?, ?, ?, ?, ?, ?)",
                 (document_id, layer, client_id, epoch, seq, utc_now_iso()),
             )
+
+    def changes_after(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
+        """Return what a materialized layer committed after ``seq`` (None: not
+        materialized), read in one snapshot by ``seq`` (the indexes ``records_by_seq`` and
+        ``applied_changes_by_seq``: O(changes), never O(records))."""
+        with self._open():
+            db = self._db()
+            db.execute("BEGIN")  # one snapshot: a commit never shows half
+            try:
+                row = db.execute(
+                    "SELECT epoch, seq, compacted_seq FROM layers "
+                    "WHERE document_id = ? AND name = ?",
+                    (document_id, layer),
+                ).fetchone()
+                if row is None:
+                    return None
+                rows = db.execute(
+                    "SELECT record_id, kind, rev, seq, content, deleted, creator_id, grp, "
+                    "created_at, updated_at, field_revs FROM records "
+                    "WHERE document_id = ? AND layer = ? AND seq > ? ORDER BY seq, rowid",
+                    (document_id, layer, seq),
+                ).fetchall()
+                results = db.execute(
+                    "SELECT change_id, result FROM applied_changes "
+                    "WHERE document_id = ? AND layer = ? AND seq > ?",
+                    (document_id, layer, seq),
+                ).fetchall()
+            finally:
+                db.execute("COMMIT")
+        return LayerChanges(
+            epoch=row[0],
+            seq=int(row[1]),
+            records=tuple(
+                stored_record(r[0], r[1], r[2], r[3], r[4], bool(r[5]), *r[6:11]) for r in rows
+            ),
+            change_results={cid: json.loads(result) for cid, result in results},
+            history_from=int(row[2]),
+        )
 
     def compactable_layers(self) -> list[tuple[str, str]]:
         """Return ``(document_id, layer)`` of every materialized layer."""

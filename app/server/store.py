@@ -223,6 +223,22 @@ class LayerWrite:
     so two processes never hand out the same ``seq``; None: not checked."""
 
 
+@dataclass(frozen=True)
+class LayerChanges:
+    """What a layer committed after some ``seq`` (:meth:`Store.changes_after`), read in one
+    snapshot of the store."""
+
+    epoch: str
+    seq: int
+    records: tuple[RecordState, ...]
+    """The records changed since, in ``seq`` order."""
+    change_results: Mapping[str, Any]
+    """The change ids applied since, with their stored results."""
+    history_from: int = 0
+    """The layer's compaction horizon: when above the ``seq`` asked for, tombstones and
+    change ids in between are gone and these changes are not the whole story."""
+
+
 class LayerAdvancedError(StoreError):
     """Another process committed to the layer since the write was prepared on it."""
 
@@ -259,6 +275,12 @@ class Store(CompactingStore, Protocol):
 
     def load_layer(self, document_id: str, layer: str) -> LoadedLayer:
         """Return a layer's state (the base layer's while it is not materialized)."""
+
+    def changes_after(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
+        """Return what a materialized layer committed after ``seq``, in one snapshot, read
+        by ``seq`` (indexed: O(changes), never O(records)); None while the layer is not
+        materialized (or there is no such document). A cold catch-up reads this instead of
+        the whole layer (:mod:`lamina.server.rooms_catch_up`)."""
 
     def commit(self, writes: Sequence[LayerWrite]) -> None:
         """Write every layer change of a group commit in one transaction (§4.3)."""
