@@ -16,7 +16,8 @@ import, lazy ones included, and checks third-party imports against an allow-list
   annotations (a big PDF's read in a process of its own, ``reader_process``), XFDF, export, the
   client's ``PdfBackend`` (``backend``). Imports: model, pymupdf.
 - ``lamina.server``: the aiohttp server: the sync socket and Document Engine's HTTP API on one
-  port (``app``, ``connection``, ``api*``), ``rooms``, the ``Store`` port with its SQLite and
+  port (``app``, ``connection``, ``api*``), ``rooms`` (``rooms_catch_up``: a resuming client
+  caught up from the store before its room loads), the ``Store`` port with its SQLite and
   PostgreSQL stores and the group-commit writer, host administration (``admin``). Imports:
   model, sync, auth, pdf, aiohttp, psycopg.
 - ``lamina.client``: the headless client: one connection shell (``connection``), a document

@@ -21,6 +21,10 @@ PDF) this measures, each in a fresh process (so its RSS is its own):
   through ``ReviewModel`` and the page view, at 1,000 and 10,000);
 - ``pull`` and ``layer-pdf``: ``lamina pull`` and ``lamina layer-pdf`` of the layer, as the
   command runs them (minus interpreter start-up);
+- ``cold catch-up``: a client that holds the layer up to its ``seq`` comes back after 100
+  changes (committed to the stopped server's store) to the server process just started,
+  until its ``changes`` catch-up is in (wall), and the server process's CPU time meanwhile
+  (lamina.server.rooms_catch_up: O(100), while the room loads after it);
 - ``history``: the server store's size after N updates and N / 2 deletes (through the sync
   core, as a room commits them, in pushes of 500), then after a compaction
   (lamina.server.compaction, retention 0: every replica is past it) and the cold socket
@@ -292,6 +296,67 @@ def _http_json(base: str, token: str) -> dict[str, float]:
     return {"join_http": took, "records": len(got.json().get("annotations", []))}
 
 
+CATCH_UP_CHANGES = 100
+
+
+def _server_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cold_catch_up(data: Path) -> dict[str, float]:
+    """Commit :data:`CATCH_UP_CHANGES` creates to layer ``big`` (the server is stopped),
+    start the server, and time a client that held the layer up to before them until its
+    catch-up is in (wall, and the server process's CPU)."""
+    import websockets
+    from lamina.model.ids import RecordId, new_record_id
+    from lamina.server.store import LayerWrite, SqliteStore
+    from lamina.sync.state import RecordState
+    from ulid import ULID
+
+    from tests.support.server_process import ServerProcess
+
+    store = SqliteStore(data)
+    try:
+        (info,) = [layer for layer in store.list_layers("doc") if layer.name == LAYER]
+        seq = info.seq
+        records = []
+        for i in range(CATCH_UP_CHANGES):
+            rid = RecordId(str(new_record_id()))
+            records.append(RecordState(rid, "annotation", 1, seq + 1 + i, _record(i, rid)))
+        store.commit([LayerWrite("doc", LAYER, info.epoch, seq + CATCH_UP_CHANGES, records)])
+    finally:
+        store.close()
+
+    async def resume(url: str, token: str, pid: int) -> dict[str, float]:
+        hello = {
+            "type": "hello",
+            "protocol": 1,
+            "token": token,
+            "client_id": str(ULID()),
+            "last_seq": seq,
+            "layer_epoch": info.epoch,
+            "presence": {},
+        }
+        cpu, started = _server_cpu(pid), time.perf_counter()
+        async with websockets.connect(url, max_size=None, compression=None) as ws:
+            await ws.send(json.dumps(hello))
+            welcome, catch_up = json.loads(await ws.recv()), json.loads(await ws.recv())
+            took, used = time.perf_counter() - started, _server_cpu(pid) - cpu
+        if welcome.get("type") != "welcome" or catch_up.get("type") != "changes":
+            return {"error": f"got {welcome.get('type')}, {catch_up.get('type')}"}
+        return {"catch_up": took, "catch_up_cpu": used, "caught_up": len(catch_up["records"])}
+
+    server = ServerProcess(data)
+    server.start()
+    try:
+        assert server.proc is not None
+        token = server.token("doc", layer=LAYER, permissions=["all"])
+        return asyncio.run(resume(server.sync_url, token, server.proc.pid))
+    finally:
+        server.stop()
+
+
 def _store_mb(data: Path) -> float:
     return sum(p.stat().st_size for p in data.glob("*.sqlite3*")) / 1e6
 
@@ -394,6 +459,11 @@ def _measure(count: int) -> dict[str, Any]:
         finally:
             server.stop()
         out["server_store_mb"] = _store_mb(data)
+        caught = _cold_catch_up(data)
+        if "error" in caught:
+            print(f"  N={count}: cold catch-up failed: {caught['error']}", file=sys.stderr)
+            out["catch_up_error"] = caught.pop("error")
+        out.update(caught)
         out.update(_history(data, count))
         server = ServerProcess(data)
         server.start()
@@ -421,6 +491,8 @@ ROWS = [
     ("edit_cpu", "one local edit, CPU", 1e6, "µs", "flat"),
     ("pull", "lamina pull", 1.0, "s", "linear"),
     ("layer_pdf", "lamina layer-pdf", 1.0, "s", "linear"),
+    ("catch_up", "cold catch-up of 100", 1.0, "s", None),
+    ("catch_up_cpu", "  its server CPU", 1.0, "s", None),
     ("store_mb", "client store size", 1.0, "MB", None),
     ("server_store_mb", "server store size", 1.0, "MB", None),
     ("history_store_mb", "+N upd, N/2 del: store", 1.0, "MB", None),

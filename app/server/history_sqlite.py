@@ -8,7 +8,8 @@ refused rather than misread (as :mod:`lamina.server.migrate_schema` does for Pos
 
 Compaction (:mod:`lamina.server.compaction`, where the rule lives): :class:`SqliteHistory`
 is the part of :class:`~lamina.server.store_sqlite.SqliteStore` that reads a layer's
-history facts and drops tombstones and change ids in batches.
+history facts and drops tombstones and change ids in batches, and reads what a layer
+committed after a ``seq`` (:meth:`SqliteHistory.changes_after`, a cold catch-up's read).
 """
 
 from __future__ import annotations

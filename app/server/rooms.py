@@ -1,7 +1,9 @@
 """Rooms: one per (document, layer), holding the layer's state and its connections.
 
 A room loads its layer from the store before anyone is served (§3.5): the first joiner starts
-the load and every joiner, however many arrive at once, awaits the same future. Pushes are
+the load and every joiner, however many arrive at once, awaits the same future. (A client
+that resumes while the room is not loaded is first caught up from the store by ``seq`` and
+joins once the load is done: :mod:`lamina.server.rooms_catch_up`.) Pushes are
 prepared on top of each other (group commit, ``LayerState.prepare(after=...)``), written by
 the writer thread, and only applied to the layer, acked and relayed once their transaction
 committed (§4.3). Completions run synchronously in commit order, so every connection sees

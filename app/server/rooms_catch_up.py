@@ -20,13 +20,14 @@ loaded room knows), the client is caught up the warm way instead.
 
 No gap, no duplicate: the client has everything up to the ``seq`` ``S`` the store read was
 at. The room loads later, at some ``seq`` at or past ``S`` (on PostgreSQL other processes may
-commit meanwhile, and the fan-out may apply more before the join). At the join, with nothing
-awaited in between, the client is sent the room's changes after ``S``
-(``LayerState.changes_since``), then becomes a member: every later commit reaches it as a
-relay, every earlier one is in what it was sent. Where that cannot be exact (the layer was
-reset or compacted past ``S`` meanwhile, or a record changed in between is one the token may
-not view: naming it would leak it), the connection is closed with ``server-error`` and the
-client reconnects to the now loaded room, caught up the warm way.
+commit meanwhile, and the fan-out may apply more before the join); a load that began before
+the store read (another joiner's) may be behind ``S``, and is first caught up from the store
+as the fan-out does. At the join, with nothing awaited in between, the client is sent the
+room's changes after ``S`` (``LayerState.changes_since``), then becomes a member: every later
+commit reaches it as a relay, every earlier one is in what it was sent. Where that cannot
+be exact (the layer was reset or compacted past ``S`` meanwhile, or a record changed in
+between is one the token may not view: naming it would leak it), the connection is closed
+with ``server-error`` and the client reconnects, to be caught up again.
 """
 
 from __future__ import annotations
@@ -118,6 +119,14 @@ async def _join_when_loaded(server: LaminaServer, conn: Connection, sent: LayerS
         logger.error("cannot load %s/%r: %s", claims.document_id, claims.layer, exc)
         conn.close_with("server-error", "the server could not read the layer; reconnect")
         return
+    peers = server.peers
+    if room.layer.seq < sent.seq and peers is not None and not room.broken:
+        # Its load began before the store read (another joiner's), and another process
+        # committed in between: bring the room up to what the client already has.
+        try:
+            await peers.catch_up(room)
+        except LaminaError as exc:
+            logger.warning("cannot catch up %s/%r: %s", claims.document_id, claims.layer, exc)
     if conn.closing is not None or conn not in server.connections or server.is_stopping:
         server.maybe_evict(room)
         return

@@ -31,7 +31,7 @@ class _StoreSpy:
     """Counts the server store's layer loads and the records its ``changes_after`` reads,
     and holds every load behind :attr:`gate` while it is shut (the real store does the work)."""
 
-    def __init__(self, running: ServerThread) -> None:
+    def __init__(self, running: ServerThread, *, gate_after_read: bool = False) -> None:
         store: Any = running.server.store
         self.loads = 0
         self.loads_done = 0
@@ -41,8 +41,11 @@ class _StoreSpy:
 
         def load_layer(document_id: str, layer: str) -> LoadedLayer:
             self.loads += 1
-            assert self.gate.wait(30), "the gate was never opened"
+            if not gate_after_read:
+                assert self.gate.wait(30), "the gate was never opened"
             loaded: LoadedLayer = real_load(document_id, layer)
+            if gate_after_read:  # read, then held: the room loads what was before
+                assert self.gate.wait(30), "the gate was never opened"
             self.loads_done += 1
             return loaded
 
@@ -209,6 +212,48 @@ def test_commits_made_while_the_room_loads_reach_the_resumed_client_once(
             await writer.ws.close()
             await client.ws.close()
 
+        run(scenario())
+
+
+def test_a_load_begun_before_the_store_read_is_brought_up_to_the_resumed_client(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """Another joiner's load read the layer before another process committed; the client
+    resuming after that commit is caught up past the loading room: the room is caught up
+    from the store before the client joins, so it gets no change twice and misses none."""
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document(document_id="behind")
+        token = _token(one, doc, "writer")
+
+        async def scenario() -> None:
+            records = await _seed(one.url, token, 20)
+            writer, _, _ = await join(one.url, token)
+            spy = _StoreSpy(two, gate_after_read=True)
+            # A first joiner on two starts the room's load; it reads the layer now.
+            first = asyncio.ensure_future(join(two.url, token))
+            while spy.loads == 0:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.2)  # the load's read is done (it waits after it)
+            ahead = await writer.push(update(records[0]["id"], 1, strokeWidth=7))
+            # The resuming client already has that commit: nothing missed, sent cold.
+            client, _, catch_up = await join(
+                two.url, token, last_seq=ahead["seq"], layer_epoch=ahead_epoch
+            )
+            assert catch_up["records"] == [] and two.server.cold_catch_ups == 1
+            spy.gate.set()
+            await first
+            after = await writer.push(update(records[0]["id"], 2, strokeWidth=8))
+            frames = await _changes_until(client, after["seq"])
+            assert [[(r["id"], r["rev"]) for r in f["records"]] for f in frames] == [
+                [(records[0]["id"], 3)]
+            ], "only the commit after its resume point, once"
+            await writer.ws.close()
+
+        _, _, ahead_epoch = run(_replica(one.url, token))
         run(scenario())
 
 
