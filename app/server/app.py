@@ -346,7 +346,7 @@ class LaminaServer:
         if conn.joining is not None and not conn.joining.done():
             # Caught up cold (lamina.server.rooms_catch_up): what it sends next is answered
             # in the room, in order, once it is a member.
-            await asyncio.shield(conn.joining)
+            await asyncio.wait([conn.joining])  # its outcome is the join's to handle
             if conn.closing is not None:
                 return
         if isinstance(event, HelloReceived):

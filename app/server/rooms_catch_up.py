@@ -108,6 +108,15 @@ async def _join_when_loaded(server: LaminaServer, conn: Connection, sent: LayerS
     """Load ``conn``'s room, send it what the room has past ``sent`` (what the cold catch-up
     brought it to), and make it a member, with nothing awaited in between (module
     docstring)."""
+    try:
+        await _join(server, conn, sent)
+    except Exception:
+        # As for any connection's handler (LaminaServer._handle): logged, and it is closed.
+        logger.exception("error joining %s after its cold catch-up", conn.describe())
+        conn.close_with("server-error", "internal server error")
+
+
+async def _join(server: LaminaServer, conn: Connection, sent: LayerState) -> None:
     claims = conn.claims
     assert claims is not None
     try:

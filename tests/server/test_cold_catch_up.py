@@ -13,8 +13,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lamina.model.ids import RecordId
 from lamina.server.compaction import compact_store
+from lamina.server.errors import StoreError
 from lamina.server.rooms_catch_up import RESYNC
 from lamina.server.store import LayerChanges, LayerWrite, LoadedLayer
 from lamina.sync.state import RecordState
@@ -31,7 +33,9 @@ class _StoreSpy:
     """Counts the server store's layer loads and the records its ``changes_after`` reads,
     and holds every load behind :attr:`gate` while it is shut (the real store does the work)."""
 
-    def __init__(self, running: ServerThread, *, gate_after_read: bool = False) -> None:
+    def __init__(
+        self, running: ServerThread, *, gate_after_read: bool = False, fail: bool = False
+    ) -> None:
         store: Any = running.server.store
         self.loads = 0
         self.loads_done = 0
@@ -43,6 +47,8 @@ class _StoreSpy:
             self.loads += 1
             if not gate_after_read:
                 assert self.gate.wait(30), "the gate was never opened"
+            if fail:
+                raise StoreError("store read failed: the disk went away")
             loaded: LoadedLayer = real_load(document_id, layer)
             if gate_after_read:  # read, then held: the room loads what was before
                 assert self.gate.wait(30), "the gate was never opened"
@@ -392,3 +398,27 @@ def test_a_resume_below_the_compaction_horizon_is_still_a_reset(server: ServerTh
             assert again.server.cold_catch_ups == 0 and spy.read == [1]
 
         run(behind())
+
+
+@pytest.mark.expect_error_log("cannot load cold/''")
+def test_a_room_that_fails_to_load_after_a_cold_catch_up_closes_the_client(
+    server: ServerThread,
+) -> None:
+    doc = server.add_document(document_id="cold")
+    token = _token(server, doc, "writer")
+    _, seq, epoch = run(_replica(server.url, token))
+    run(_seed(server.url, token, 1))
+    server.stop()
+    with ServerThread(server.data_dir, database=server.database) as again:
+        spy = _StoreSpy(again, fail=True)
+        spy.gate.set()
+
+        async def resume() -> None:
+            client, _, caught = await join(again.url, token, last_seq=seq, layer_epoch=epoch)
+            assert caught["type"] == "changes" and len(caught["records"]) == 1
+            await client.send({"type": "push", "changes": [create()]})  # waits for the join
+            code, frames = await client.closed()
+            assert code == 1011 and [f["type"] for f in frames] == ["error"]
+            assert "could not read the layer" in frames[0]["message"]
+
+        run(resume())
