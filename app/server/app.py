@@ -63,6 +63,8 @@ REVOCATION_POLL = 1.0
 """Seconds between reads of the revoked-token table (``lamina revoke`` runs elsewhere)."""
 MAX_WRITE_BUFFER = 16 * 1024 * 1024
 """Bytes queued for one slow client before the server gives up on it (four maximal frames)."""
+LOAD_GRACE = 60.0
+"""Seconds shutdown waits for room loads in flight before it closes the store."""
 KEEPALIVE_PING = 20.0
 """Seconds between the server's pings on an idle socket (as the websockets default was)."""
 SERVER_HEADER = f"lamina/{__version__}"
@@ -200,6 +202,11 @@ class LaminaServer:
             self.writer.close()
         else:
             await asyncio.to_thread(self.writer.close)
+        # A load runs on a worker thread that cancelling its task does not stop: the store
+        # must not close under it (a background load follows every cold catch-up).
+        loading = [room.loaded for room in self.rooms.values() if not room.loaded.done()]
+        if loading:
+            await asyncio.wait(loading, timeout=LOAD_GRACE)
         for task in list(self._tasks):
             task.cancel()
         self.store.close()

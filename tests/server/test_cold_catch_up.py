@@ -9,6 +9,7 @@ while it is shut did not need the load. Nothing here is timed."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from lamina.server.rooms_catch_up import RESYNC
 from lamina.server.store import LayerChanges, LayerWrite, LoadedLayer
 from lamina.sync.state import RecordState
 from ulid import ULID
+from websockets.exceptions import ConnectionClosed
 
 from tests.server.conftest import Client, ServerThread, create, delete, join, run, update
 from tests.server.test_hostile import _token
@@ -416,9 +418,46 @@ def test_a_room_that_fails_to_load_after_a_cold_catch_up_closes_the_client(
         async def resume() -> None:
             client, _, caught = await join(again.url, token, last_seq=seq, layer_epoch=epoch)
             assert caught["type"] == "changes" and len(caught["records"]) == 1
-            await client.send({"type": "push", "changes": [create()]})  # waits for the join
+            # Waits for the join (the server may have closed already: the load failed at once).
+            with contextlib.suppress(ConnectionClosed):
+                await client.send({"type": "push", "changes": [create()]})
             code, frames = await client.closed()
             assert code == 1011 and [f["type"] for f in frames] == ["error"]
             assert "could not read the layer" in frames[0]["message"]
 
         run(resume())
+
+
+def test_stopping_the_server_waits_for_the_load_that_follows_a_cold_catch_up(
+    tmp_path: Path,
+) -> None:
+    """The load runs on a worker thread: the store must not close under it (SQLite
+    connections closed under a running query crash the process)."""
+    server = ServerThread(tmp_path / "data")
+    doc = server.add_document(document_id="cold")
+    token = _token(server, doc, "writer")
+    _, seq, epoch = run(_replica(server.url, token))
+    run(_seed(server.url, token, 1))
+    server.stop()
+    again = ServerThread(server.data_dir)
+    try:
+        spy = _StoreSpy(again)
+
+        async def resume() -> None:
+            client, _, caught = await join(again.url, token, last_seq=seq, layer_epoch=epoch)
+            assert caught["type"] == "changes"
+            while spy.loads == 0:  # the background load has begun (held at the gate)
+                await asyncio.sleep(0.01)
+            await client.ws.close()
+
+        run(resume())
+        stopping = threading.Thread(target=again.stop)
+        stopping.start()
+        stopping.join(0.5)
+        assert stopping.is_alive(), "the store closed under a load in flight"
+        spy.gate.set()
+        stopping.join(30)
+        assert not stopping.is_alive() and spy.loads_done == 1
+    finally:
+        spy.gate.set()
+        again.stop()
