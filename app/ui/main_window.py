@@ -40,7 +40,7 @@ from lamina.ui.status_bar import DocumentStatusBar, follow_review
 from lamina.ui.thumbnails import ThumbnailPanel
 from lamina.ui.view_modes import ViewerFeatures
 from lamina.ui.welcome import WelcomePage
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -71,6 +71,8 @@ CENTRAL_MIN_WIDTH = 280
 """Narrowest the page area gets, in pixels."""
 MAX_MIN_WIDTH = 940
 """A window is never wider than this at its narrowest: two fit side by side on 1920 px."""
+PAGE_FIELDS_MS = 100
+"""While pages scroll by, the page fields show the current page this often (10 a second)."""
 
 
 class MainWindow(QMainWindow):
@@ -246,6 +248,11 @@ class MainWindow(QMainWindow):
         view.selection_changed.connect(editor.on_selection_changed)
         view.text_selection_changed.connect(self.update_actions)
         view.zoom_changed.connect(self.status_bar.show_zoom)
+        self._page_shown_later: int | None = None
+        self._page_fields_timer = QTimer(self)
+        self._page_fields_timer.setSingleShot(True)
+        self._page_fields_timer.setInterval(PAGE_FIELDS_MS)
+        self._page_fields_timer.timeout.connect(self._show_page_fields)
         view.current_page_changed.connect(self._on_page_changed)
         self.thumbnails.page_chosen.connect(view.go_to_page)
         self.thumbnails.follow_annotations(view.painted_annotations)
@@ -570,9 +577,21 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot dismiss this change", str(exc))
 
     def _on_page_changed(self, page: int) -> None:
+        self.thumbnails.set_current(page)  # (it follows once the view stops changing page)
+        self._page_shown_later = page
+        if not self._page_fields_timer.isActive():
+            self._show_page_fields()  # the first change at once, as a key press expects
+
+    def _show_page_fields(self) -> None:
+        """Show the current page in the toolbar's field and the status bar: at most once per
+        :data:`PAGE_FIELDS_MS` while pages go by (each change repainted both bars and the
+        window behind them, most of a scrolled frame's time), always ending on the last."""
+        page, self._page_shown_later = self._page_shown_later, None
+        if page is None:
+            return
         self.search.show_page(page)
         self.status_bar.show_page(page, self.view.page_count)
-        self.thumbnails.set_current(page)
+        self._page_fields_timer.start()
 
     def update_actions(self) -> None:
         """Enable the actions that may run now (after the document or selection changed)."""

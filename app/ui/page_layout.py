@@ -17,6 +17,7 @@ import time
 from lamina.model.geometry import Point, Rect
 from lamina.pdf import PageGeometry, PdfDocument, PdfError
 from lamina.pdf.outline import Destination
+from lamina.ui.scroll_bars import flatten
 from PySide6.QtCore import QPointF, QRectF, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QWidget
@@ -99,6 +100,8 @@ class PageLayout(QAbstractScrollArea):
         self._at_start = False
         for bar in (self.horizontalScrollBar(), self.verticalScrollBar()):
             bar.actionTriggered.connect(self._on_user_scroll)
+        # Painted on every scrolled frame: flat, not with the style's gradients (1 ms each).
+        self._bar_style = flatten(self.horizontalScrollBar(), self.verticalScrollBar())
 
     @property
     def document(self) -> PdfDocument | None:

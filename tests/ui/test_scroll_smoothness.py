@@ -7,7 +7,9 @@ desktop budget): nothing of it holds the GUI process's GIL or runs between the f
 - the first render worker is started before Qt is imported (``lamina open``) and becomes the
   app's spare;
 - page sizes (and then the bookmarks) are read only once the view has stopped scrolling;
-- so is a big PDF's client document opened (parsing thousands of records on a thread).
+- so is a big PDF's client document opened (parsing thousands of records on a thread);
+- the page view's scroll bars are painted flat, and the page fields follow at most ten times
+  a second.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from lamina.ui.page_view import PageView
 from lamina.ui.render import TileRenderer
 from lamina.ui.tiles import TileKey, zoom_key
 from lamina.ui.worker_pool import application_workers
+from PySide6.QtGui import QPalette
 
 from tests.conftest import corpus_pdf
 from tests.ui.conftest import open_file
@@ -275,3 +278,41 @@ def test_the_visible_tiles_follow_every_change_of_the_view(qtbot) -> None:  # ty
     finally:
         renderer.stop()
         doc.close()
+
+
+def test_the_page_views_scroll_bars_are_painted_flat(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
+    """The style's scroll bar (Fusion: gradients) took 1.1 ms to paint, on every scrolled
+    frame: most of one whose tiles were cached (bench/ui.py's scroll p50 was 1.7-2.4x the
+    floor's). The groove is now one colour of the palette, the handle another."""
+    open_file(qtbot, window, LONG)
+    bar = window.view.verticalScrollBar()
+    bar.setValue(bar.maximum() // 3)
+    qtbot.waitUntil(lambda: bar.isVisible() and bar.height() > 200, timeout=10_000)
+    image = bar.grab().toImage()
+    column = image.width() // 2
+    groove = {image.pixelColor(column, y).rgb() for y in range(40, 60)}  # above the handle
+    assert len(groove) == 1, f"{len(groove)} colours in the groove"
+    assert groove == {bar.palette().color(QPalette.ColorRole.Window).rgb()}
+    shades = {image.pixelColor(column, y).rgb() for y in range(image.height())}
+    assert bar.palette().color(QPalette.ColorRole.Mid).rgb() in shades  # the handle
+
+
+def test_the_page_fields_follow_a_scroll_ten_times_a_second(  # type: ignore[no-untyped-def]
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each page the view passed set the toolbar's page field and the status bar's "Page N
+    of M": both bars and the window behind them were painted again on every scrolled frame.
+    The first change shows at once; then at most one every PAGE_FIELDS_MS, ending on the
+    last page."""
+    open_file(qtbot, window, LONG)
+    shown: list[int] = []
+    real = window.status_bar.show_page
+    monkeypatch.setattr(
+        window.status_bar, "show_page", lambda page, count: (shown.append(page), real(page, count))
+    )
+    for page in range(1, 31):
+        window.view.go_to_page(page)
+    assert shown == [1]
+    assert window.search.page_box.value() == 2
+    qtbot.waitUntil(lambda: window.status_bar.page_label.text() == "Page 31 of 429", timeout=5_000)
+    assert shown == [1, 30] and window.search.page_box.value() == 31
