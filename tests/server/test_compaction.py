@@ -32,6 +32,7 @@ from ulid import ULID
 
 from tests.server.conftest import ServerThread, create, delete, join, run, update
 from tests.server.test_hostile import _token
+from tests.support.waiting import eventually
 
 LAYER = ""
 
@@ -227,6 +228,16 @@ def test_after_10000_updates_and_5000_deletes_a_compaction_leaves_live_data_and_
     run(come_back())
 
 
+def _replica_seqs(server: ServerThread, doc: str) -> tuple[int, ...]:
+    """The ``seq`` of every replica of ``doc``'s default layer its store knows of."""
+    store = server.open_store()
+    try:
+        history = store.layer_history(doc, "", "0000")  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    return () if history is None else tuple(history.replica_seqs)
+
+
 def test_a_client_just_behind_the_horizon_is_reset_and_one_at_it_is_caught_up(
     server: ServerThread,
 ) -> None:
@@ -247,6 +258,9 @@ def test_a_client_just_behind_the_horizon_is_reset_and_one_at_it_is_caught_up(
         return welcome["layer_epoch"], acks
 
     epoch, acks = run(history())
+    # A join's replica note is written off the loop: wait for it before forgetting it (one
+    # written later would hold the horizon at 0), and for the next one before stopping.
+    run(eventually(lambda: 0 in _replica_seqs(server, doc), what="the writer's note"))
     store = server.open_store()
     try:
         store.forget_replicas("9999")  # the writer's join (seq 0): only the replica below
@@ -259,6 +273,7 @@ def test_a_client_just_behind_the_horizon_is_reset_and_one_at_it_is_caught_up(
         await replica.ws.close()
 
     run(replica_at_5())
+    run(eventually(lambda: _replica_seqs(server, doc) == (5,), what="the replica's note"))
     server.stop()
     store = server.open_store()
     try:
@@ -369,6 +384,9 @@ def test_a_change_above_the_horizon_pushed_again_gets_its_stored_result(
         return welcome["layer_epoch"], ack
 
     epoch, original = run(first())
+    # (The writer's note is written off the loop: one landing after the forget would hold
+    # the horizon at 0.)
+    run(eventually(lambda: 0 in _replica_seqs(server, doc), what="the writer's note"))
     store = server.open_store()
     try:
         store.forget_replicas("9999")
