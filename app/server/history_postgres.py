@@ -32,6 +32,18 @@ RECORD_COLUMNS = (
 )
 """The ``records`` columns :func:`record_from_row` reads, in its order."""
 
+LAYER_ROW = "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s"
+_RECORDS_AFTER = (
+    f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
+    "AND layer = %s AND seq > %s ORDER BY seq, ord"
+).encode()
+_RESULTS_AFTER = (
+    "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
+    "AND layer = %s AND seq > %s"
+)
+"""What a layer committed after a ``seq``: its row, then its records and change ids by
+``seq`` (the indexes ``records_by_seq`` and ``applied_changes_by_seq``)."""
+
 
 def record_from_row(r: Sequence[Any], shared: SharedStrings | None = None) -> RecordState:
     """Return the record state of one ``records`` row read with :data:`RECORD_COLUMNS`
@@ -59,26 +71,21 @@ async def read_changes(
     try:
         async with conn.pipeline():
             await conn.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            layer_row = await conn.execute(
-                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
-                (document_id, layer),
-            )
-            record_rows = await conn.execute(
-                f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
-                "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
-                (document_id, layer, seq),
-            )
-            result_rows = await conn.execute(
-                "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
-                "AND layer = %s AND seq > %s",
-                (document_id, layer, seq),
-            )
+            layer_row = await conn.execute(LAYER_ROW, (document_id, layer))
+            record_rows = await conn.execute(_RECORDS_AFTER, (document_id, layer, seq))
+            result_rows = await conn.execute(_RESULTS_AFTER, (document_id, layer, seq))
             await conn.execute(b"COMMIT")
         row = await layer_row.fetchone()
         rows = await record_rows.fetchall()
         results = await result_rows.fetchall()
     except psycopg.Error as exc:
         raise StoreError(f"store read failed: {exc}") from exc
+    return _layer_changes(row, rows, results)
+
+
+def _layer_changes(
+    row: Sequence[Any] | None, rows: Sequence[Sequence[Any]], results: Sequence[Sequence[Any]]
+) -> LayerChanges | None:
     if row is None:
         return None
     return LayerChanges(
@@ -119,29 +126,12 @@ class PostgresHistory:
         materialized), read in one snapshot by ``seq`` (the indexes ``records_by_seq`` and
         ``applied_changes_by_seq``): what :func:`read_changes` reads, on a worker thread."""
         with self._snapshot() as conn:
-            row = conn.execute(
-                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
-                (document_id, layer),
-            ).fetchone()
+            row = conn.execute(LAYER_ROW, (document_id, layer)).fetchone()
             if row is None:
                 return None
-            rows = conn.execute(
-                f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
-                "AND layer = %s AND seq > %s ORDER BY seq, ord".encode(),
-                (document_id, layer, seq),
-            ).fetchall()
-            results = conn.execute(
-                "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
-                "AND layer = %s AND seq > %s",
-                (document_id, layer, seq),
-            ).fetchall()
-        return LayerChanges(
-            epoch=row[0],
-            seq=int(row[1]),
-            records=tuple(record_from_row(r) for r in rows),
-            change_results={cid: json.loads(result) for cid, result in results},
-            history_from=int(row[2]),
-        )
+            rows = conn.execute(_RECORDS_AFTER, (document_id, layer, seq)).fetchall()
+            results = conn.execute(_RESULTS_AFTER, (document_id, layer, seq)).fetchall()
+        return _layer_changes(row, rows, results)
 
     def layer_seq(self, document_id: str, layer: str) -> int | None:
         """Return a materialized layer's committed ``seq`` (None: not materialized)."""
@@ -175,10 +165,7 @@ class PostgresHistory:
     def layer_history(self, document_id: str, layer: str, cutoff: str) -> LayerHistory | None:
         """Return the layer's history facts (replicas seen before ``cutoff`` left out)."""
         with self._snapshot() as conn:
-            row = conn.execute(
-                "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
-                (document_id, layer),
-            ).fetchone()
+            row = conn.execute(LAYER_ROW, (document_id, layer)).fetchone()
             if row is None:
                 return None
             epoch, seq, compacted = row

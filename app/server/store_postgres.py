@@ -63,6 +63,7 @@ from lamina.server.commit_postgres import (
 )
 from lamina.server.errors import DocumentExistsError, DocumentNotFoundError, StoreError
 from lamina.server.history_postgres import (
+    LAYER_ROW,
     RECORD_COLUMNS,
     PostgresHistory,
     record_from_row,
@@ -360,10 +361,7 @@ class PostgresStore(PostgresHistory):
         if not doc_rows:
             raise DocumentNotFoundError(f"no document {document_id!r}")
         document = self._document_from_row(doc_rows[0])
-        row = conn.execute(
-            "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s",
-            (document_id, layer),
-        ).fetchone()
+        row = conn.execute(LAYER_ROW, (document_id, layer)).fetchone()
         if row is None:
             # Until its first commit a layer has the document's epoch (SqliteStore too).
             return LoadedLayer(
