@@ -8,20 +8,14 @@ with its size, so the layers, the records and the change ids are one statement e
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.errors import DocumentNotFoundError, StoreError
-from lamina.server.store import LayerAdvancedError, LayerWrite
-
-
-def json_text(value: Any) -> str:
-    """Return ``value`` as compact JSON text (as stored)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
+from lamina.server.store import LayerAdvancedError, LayerWrite, record_row
+from lamina.sync.json_text import dumps
 
 COMMIT_PROCEDURE_ERROR = "LA001"
 """The SQLSTATE of ``lamina_commit`` when a layer was not where its write was prepared (or
@@ -58,7 +52,7 @@ def one_call_payload(
         ]
         for chain in chains.values()
     ]
-    return json_text(
+    return dumps(
         {
             "layers": layers,
             "records": list(_record_rows(writes).values()),
@@ -179,21 +173,7 @@ def _record_rows(writes: Sequence[LayerWrite]) -> dict[tuple[str, str, str], tup
         for r in write.records:
             key = (write.document_id, write.layer, r.id)
             records.pop(key, None)  # its place among the others is its last write's
-            records[key] = (
-                write.document_id,
-                write.layer,
-                r.id,
-                r.kind,
-                r.rev,
-                r.seq,
-                r.content_text if r.has_content else None,
-                r.deleted,
-                r.creator_id,
-                r.group,
-                r.created_at,
-                r.updated_at,
-                json_text(dict(r.field_revs)),
-            )
+            records[key] = record_row(write.document_id, write.layer, r)
     return records
 
 
@@ -204,7 +184,7 @@ def _change_rows(writes: Sequence[LayerWrite]) -> dict[tuple[str, str, str], tup
     for write in writes:
         for change_id, result in write.change_results:
             change = (write.document_id, write.layer, change_id)
-            results[change] = (*change, json_text(result), write.seq, now)
+            results[change] = (*change, dumps(result), write.seq, now)
     return results
 
 

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 from lamina.model.errors import LaminaError
+from lamina.sync.json_text import dumps
 from lamina.sync.message_decoder import decode_message
 from lamina.sync.messages import (
     PresenceClient,
@@ -70,10 +71,6 @@ Remote = tuple[str, str]
 """(origin, connection key): one connection of another process."""
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 class PostgresPresence:
     """This process's presence entries, told to the others; theirs, kept for our rooms.
 
@@ -103,7 +100,7 @@ class PostgresPresence:
 
     async def stop(self) -> None:
         """Say goodbye, then stop sending."""
-        self._outbox.put(_dumps(["bye", self.origin]))
+        self._outbox.put(dumps(["bye", self.origin]))
         self._outbox.put(_STOP)
         await asyncio.to_thread(self._thread.join, 10)
 
@@ -117,7 +114,7 @@ class PostgresPresence:
             if before.get(conn_key) != entry:
                 self._put_set(document_id, layer, conn_key, entry)
         for conn_key in before.keys() - entries.keys():
-            self._outbox.put(_dumps(["gone", self.origin, document_id, layer, conn_key]))
+            self._outbox.put(dumps(["gone", self.origin, document_id, layer, conn_key]))
         if entries:
             self._published[key] = dict(entries)
         else:
@@ -125,10 +122,10 @@ class PostgresPresence:
 
     def _put_set(self, document_id: str, layer: str, conn_key: str, entry: PresenceClient) -> None:
         head: list[Any] = ["set", self.origin, document_id, layer, conn_key]
-        payload = _dumps([*head, entry.to_wire()])
+        payload = dumps([*head, entry.to_wire()])
         if len(payload.encode()) > MAX_PAYLOAD:
             bare = PresenceClient(entry.client_id, entry.user_id, entry.name, entry.color)
-            payload = _dumps([*head, bare.to_wire()])
+            payload = dumps([*head, bare.to_wire()])
             if len(payload.encode()) > MAX_PAYLOAD:
                 return  # ids and a name this long are not presence: leave it out
         self._outbox.put(payload)
@@ -145,7 +142,7 @@ class PostgresPresence:
         self._remote.clear()
         for key in stale:
             self._changed(key)
-        self._outbox.put(_dumps(["ask", self.origin]))
+        self._outbox.put(dumps(["ask", self.origin]))
 
     # --- the other processes' entries ------------------------------------------------------
 
@@ -165,7 +162,7 @@ class PostgresPresence:
             return
         if origin not in self._heard and kind not in ("bye", "ask"):
             # A process we did not know (or took for dead): hear all it has.
-            self._outbox.put(_dumps(["ask", self.origin]))
+            self._outbox.put(dumps(["ask", self.origin]))
         self._heard[origin] = time.monotonic()
         try:
             if kind == "set":
@@ -277,6 +274,6 @@ class PostgresPresence:
 
 def _decode_entry(entry: Any) -> PresenceClient:
     """Read one presence-list entry with the protocol's own decoder (§8.1)."""
-    message = decode_message(_dumps({"type": "presence", "clients": [entry]}), from_client=False)
+    message = decode_message(dumps({"type": "presence", "clients": [entry]}), from_client=False)
     assert isinstance(message, PresenceList)
     return message.clients[0]

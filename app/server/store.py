@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, overload, runtime_checkable
 from lamina.model.ids import RecordId
 from lamina.server.compaction import CompactingStore
 from lamina.server.errors import InvalidNameError, StoreError
-from lamina.sync.json_text import LazyJsonObject
+from lamina.sync.json_text import LazyJsonObject, dumps
 from lamina.sync.layer import LayerState
 from lamina.sync.state import RecordState
 from ulid import ULID
@@ -181,6 +181,27 @@ def stored_record(
         created_at=created_at,
         updated_at=updated_at,
         field_revs=revs,
+    )
+
+
+def record_row(document_id: str, layer: str, r: RecordState) -> tuple[Any, ...]:
+    """Return the ``records`` row of ``r`` as both stores write it (the inverse of
+    :func:`stored_record`): document, layer, id, kind, rev, seq, content text (None for a
+    tombstone), deleted, creator, group, created, updated, ``field_revs`` text."""
+    return (
+        document_id,
+        layer,
+        r.id,
+        r.kind,
+        r.rev,
+        r.seq,
+        r.content_text if r.has_content else None,
+        r.deleted,
+        r.creator_id,
+        r.group,
+        r.created_at,
+        r.updated_at,
+        dumps(dict(r.field_revs)),
     )
 
 

@@ -57,7 +57,6 @@ from lamina.model.timestamps import utc_now_iso
 from lamina.server.commit_postgres import (
     COMMIT_PROCEDURE_ERROR,
     advance_layers,
-    json_text,
     one_call_payload,
     write_records,
 )
@@ -79,6 +78,7 @@ from lamina.server.store import (
     check_document_id,
     new_epoch,
 )
+from lamina.sync.json_text import dumps
 from lamina.sync.state import RecordState
 from ulid import ULID
 
@@ -245,7 +245,7 @@ class PostgresStore(PostgresHistory):
                     cur.executemany(
                         "INSERT INTO base_records VALUES (%s, %s, %s, %s, %s)",
                         [
-                            (info.document_id, r.id, i, r.kind, json_text(r.content))
+                            (info.document_id, r.id, i, r.kind, dumps(r.content))
                             for i, r in enumerate(base_records)
                         ],
                     )
@@ -479,7 +479,7 @@ class PostgresStore(PostgresHistory):
         ``writes`` (not always: only when another process listens to the channel)."""
         notes = []
         for w in writes:
-            payload = json_text([w.document_id, w.layer, w.seq, self.origin])
+            payload = dumps([w.document_id, w.layer, w.seq, self.origin])
             notes.append((commit_channel(w.document_id, w.layer), payload, False))
             if w.seq == 1:
                 notes.append((NOTIFY_CHANNEL, payload, True))

@@ -51,8 +51,10 @@ from lamina.server.store import (
     StoredJson,
     check_document_id,
     new_epoch,
+    record_row,
     stored_record,
 )
+from lamina.sync.json_text import dumps
 from lamina.sync.state import RecordState
 
 DATABASE_NAME = "lamina.sqlite3"
@@ -112,10 +114,6 @@ CREATE TABLE IF NOT EXISTS revoked_tokens (
     revoked_at TEXT NOT NULL
 );
 """
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class SqliteStore(SqliteHistory):
@@ -288,7 +286,7 @@ class SqliteStore(SqliteHistory):
                 raise DocumentExistsError(f"document {document_id!r} already exists") from exc
             db.executemany(
                 "INSERT OR REPLACE INTO base_records VALUES (?, ?, ?, ?)",
-                [(document_id, r.id, r.kind, _dumps(r.content)) for r in base_records],
+                [(document_id, r.id, r.kind, dumps(r.content)) for r in base_records],
             )
         return info
 
@@ -493,31 +491,14 @@ class SqliteStore(SqliteHistory):
             )
         db.executemany(
             "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    write.document_id,
-                    write.layer,
-                    r.id,
-                    r.kind,
-                    r.rev,
-                    r.seq,
-                    r.content_text if r.has_content else None,
-                    int(r.deleted),
-                    r.creator_id,
-                    r.group,
-                    r.created_at,
-                    r.updated_at,
-                    _dumps(dict(r.field_revs)),
-                )
-                for r in write.records
-            ],
+            [record_row(write.document_id, write.layer, r) for r in write.records],
         )
         now = utc_now_iso()
         db.executemany(
             "INSERT OR REPLACE INTO applied_changes (document_id, layer, change_id, result, "
             "seq, committed_at) VALUES (?, ?, ?, ?, ?, ?)",
             [
-                (write.document_id, write.layer, change_id, _dumps(result), write.seq, now)
+                (write.document_id, write.layer, change_id, dumps(result), write.seq, now)
                 for change_id, result in write.change_results
             ],
         )
