@@ -14,7 +14,25 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-class LazyJsonObject(Mapping[str, Any]):
+class _ParsedOnUse(Mapping[str, Any]):
+    """A read-only mapping held as text: subclasses parse it in :meth:`_parsed` (once)."""
+
+    __slots__ = ()
+
+    def _parsed(self) -> dict[str, Any]:  # pragma: no cover - every subclass has its own
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        return self._parsed()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+
+class LazyJsonObject(_ParsedOnUse):
     """One JSON object kept as text, parsed on first use (a record's ``field_revs`` as a
     store or a room keeps them: only an update of that record reads them)."""
 
@@ -31,17 +49,8 @@ class LazyJsonObject(Mapping[str, Any]):
             self._text = None
         return self._value
 
-    def __getitem__(self, key: str) -> Any:
-        return self._parsed()[key]
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parsed())
-
-    def __len__(self) -> int:
-        return len(self._parsed())
-
-
-class SparseFieldRevs(Mapping[str, int]):
+class SparseFieldRevs(_ParsedOnUse):
     """A compact record's ``field_revs``: as text, the revision most fields share (under
     :data:`_ALL_FIELDS`) and the fields at another; every key of the record's content and
     of ``extra`` not named has the shared one. Parsed on first use (an update of the
@@ -74,7 +83,7 @@ class SparseFieldRevs(Mapping[str, int]):
         kept[_ALL_FIELDS] = common
         return cls(dumps(kept), content_text, extra)
 
-    def _parsed(self) -> dict[str, int]:
+    def _parsed(self) -> dict[str, Any]:
         if self._value is None:
             revs: dict[str, int] = json.loads(self._text)
             common = revs.pop(_ALL_FIELDS)
@@ -83,15 +92,6 @@ class SparseFieldRevs(Mapping[str, int]):
                 revs.setdefault(key, common)
             self._value, self._content_text = revs, None
         return self._value
-
-    def __getitem__(self, key: str) -> int:
-        return self._parsed()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parsed())
-
-    def __len__(self) -> int:
-        return len(self._parsed())
 
 
 _ALL_FIELDS = ":all"
