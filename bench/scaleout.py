@@ -12,7 +12,9 @@ variant, not only the one measured last):
   "no process count serves fewer changes/s than one" (DESIGN §7). The machine is shared, so
   each count also prints the CPU time per acknowledged change of every server process and
   of PostgreSQL (all the postmaster's children, from ``/proc/PID/stat``): much less
-  sensitive to other load.
+  sensitive to other load. The writers run on :mod:`ws_writer` (a bare asyncio protocol:
+  what they cost is taken from the cores measured), whose own CPU per change is printed
+  too.
 - fan-out p50/p99 at 50 clients, two processes running: a writer on process 0 pushes 50
   changes/s to one layer (``customData.sentAt``); the 50 receivers are on process 0
   (in-process) or on process 1 (cross-process: the change arrives by LISTEN/NOTIFY and a
@@ -43,6 +45,8 @@ sys.path.insert(0, str(REPO))
 
 from lamina.server.documents import add_document_file  # noqa: E402
 from lamina.server.store_postgres import PostgresStore  # noqa: E402
+from ulid import ULID  # noqa: E402
+from ws_writer import Writer  # noqa: E402
 
 from tests.support.corpus import STAMPS, corpus_pdf  # noqa: E402
 from tests.support.postgres import PostgresCluster  # noqa: E402
@@ -108,33 +112,36 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 async def _throughput(
     servers: list[ServerProcess], doc: str, seconds: float, meter: _CpuMeter
-) -> tuple[float, int, list[float], float]:
-    """Return changes/s, changes, CPU seconds of each server and of PostgreSQL."""
+) -> tuple[float, int, list[float], float, float]:
+    """Return changes/s, changes, CPU seconds of each server, of PostgreSQL and of the
+    writers (this process)."""
     writers = []
     for i in range(WRITERS):
         server = servers[i % len(servers)]
-        client, _, _ = await join(server.sync_url, server.token(doc, layer=f"w{i}"))
-        writers.append(client)
+        token = server.token(doc, layer=f"w{i}")
+        writers.append(await Writer.open(server.sync_url, token, str(ULID())))
     deadline = time.monotonic() + seconds
     acked = [0] * WRITERS
 
-    async def write(i: int, client: Client) -> None:
+    async def write(i: int, writer: Writer) -> None:
         while time.monotonic() < deadline:
-            ack = await client.push(create())
+            ack = await writer.push(create())
             if ack["results"][0]["status"] == "applied":
                 acked[i] += 1
 
     servers_before, pg_before = meter.sample()
+    bench_before = time.process_time()
     started = time.monotonic()
-    await asyncio.gather(*(write(i, c) for i, c in enumerate(writers)))
+    await asyncio.gather(*(write(i, w) for i, w in enumerate(writers)))
     elapsed = time.monotonic() - started
+    bench = time.process_time() - bench_before
     servers_after, pg_after = meter.sample()
-    for client in writers:
-        await client.ws.close()
+    for writer in writers:
+        writer.close()
     # A backend that ended during the run counts what it used before; a new one from zero.
     pg = sum(after - pg_before.get(pid, 0.0) for pid, after in pg_after.items())
     served = [a - b for a, b in zip(servers_after, servers_before, strict=True)]
-    return sum(acked) / elapsed, sum(acked), served, pg
+    return sum(acked) / elapsed, sum(acked), served, pg, bench
 
 
 async def _fanout(
@@ -218,7 +225,9 @@ def main() -> None:
         data = Path(tmp) / "data"
         servers: list[ServerProcess] = []
         try:
-            runs: dict[int, list[tuple[float, int, list[float], float]]] = {c: [] for c in counts}
+            runs: dict[int, list[tuple[float, int, list[float], float, float]]] = {
+                c: [] for c in counts
+            }
             for round_ in range(args.rounds):
                 # 1, 2, 4 then 4, 2, 1: neither end of the round is always measured first.
                 for count in counts if round_ % 2 == 0 else counts[::-1]:
@@ -233,13 +242,15 @@ def main() -> None:
                 changes = sum(r[1] for r in runs[count])
                 served = [sum(s) for s in zip(*(r[2] for r in runs[count]), strict=True)]
                 pg = sum(r[3] for r in runs[count])
+                bench = sum(r[4] for r in runs[count])
                 per = 1e3 / max(1, changes)  # ms of CPU per change
                 each = " ".join(f"{cpu * per:.2f}" for cpu in served)
                 rounds = " ".join(f"{r[0]:.0f}" for r in runs[count])
                 print(
                     f"{count} process(es): {rates[count]:7.0f} changes/s ({rounds})  "
                     f"CPU ms/change: servers {sum(served) * per:.2f} ({each})  "
-                    f"postgres {pg * per:.2f}  total {(sum(served) + pg) * per:.2f}",
+                    f"postgres {pg * per:.2f}  total {(sum(served) + pg) * per:.2f}  "
+                    f"(writers {bench * per:.2f})",
                     flush=True,
                 )
             _run_count(servers, 2, data, url)

@@ -80,7 +80,7 @@ class LaminaServer:
         public_keys: PEM public keys that verify tokens.
         max_write_buffer: bytes a client may leave unread before it is dropped.
         inline_commits: commit on the event loop (for a store whose commit does not fsync)
-            instead of on a writer thread (:mod:`lamina.server.writer`).
+            instead of awaiting it there or on a writer thread (:mod:`lamina.server.writer`).
         api_token: the HTTP API's admin secret; None refuses every admin request.
         data_dir: the data directory, for host administration (default: the store's).
     """
@@ -198,10 +198,7 @@ class LaminaServer:
         if self._runner is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._runner.cleanup(), 10)
-        if self.writer.inline:
-            self.writer.close()
-        else:
-            await asyncio.to_thread(self.writer.close)
+        await self.writer.aclose()
         # A load runs on a worker thread that cancelling its task does not stop: the store
         # must not close under it (a background load follows every cold catch-up).
         loading = [room.loaded for room in self.rooms.values() if not room.loaded.done()]

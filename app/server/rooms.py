@@ -5,10 +5,10 @@ the load and every joiner, however many arrive at once, awaits the same future. 
 that resumes while the room is not loaded is first caught up from the store by ``seq`` and
 joins once the load is done: :mod:`lamina.server.rooms_catch_up`.) Pushes are
 prepared on top of each other (group commit, ``LayerState.prepare(after=...)``), written by
-the writer thread, and only applied to the layer, acked and relayed once their transaction
-committed (§4.3). Completions run synchronously in commit order, so every connection sees
-commits in ``seq`` order. A room leaves memory only when it has no connection and no write
-in flight.
+the group-commit writer (:mod:`lamina.server.writer`), and only applied to the layer, acked
+and relayed once their transaction committed (§4.3). Completions run synchronously in
+commit order, so every connection sees commits in ``seq`` order. A room leaves memory only
+when it has no connection and no write in flight.
 
 Which changes a token may make is :mod:`lamina.server.change_policy`'s. The rules are the
 sync core's: the form field group rules (``lamina.sync.form_fields``),

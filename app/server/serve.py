@@ -67,8 +67,8 @@ def run_server(
     if api_token is None:
         api_token = HostAdmin(data_dir).api_auth_token()
     if database is not None:
-        # PostgreSQL (DESIGN §8): each commit is a network round trip, so a writer thread
-        # commits (as with --fsync); the data directory still holds the key pair.
+        # PostgreSQL (DESIGN §8): each commit is a network round trip, which the loop
+        # awaits (lamina.server.writer); the data directory still holds the key pair.
         from lamina.server.store_postgres import PostgresStore
 
         store: Store = PostgresStore(database)

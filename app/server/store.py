@@ -320,6 +320,16 @@ class Store(CompactingStore, Protocol):
 
 
 @runtime_checkable
+class LoopCommitStore(Protocol):
+    """A store that can also commit from the event loop without blocking it (PostgreSQL:
+    a commit is a network round trip); the group-commit writer then needs no thread
+    (:mod:`lamina.server.writer`)."""
+
+    async def commit_on_loop(self, writes: Sequence[LayerWrite]) -> None:
+        """:meth:`Store.commit`, awaited on the running event loop."""
+
+
+@runtime_checkable
 class NamedLayerStore(Protocol):
     """A store that keeps the names of the layers created or invited to (PostgreSQL, so
     every process lists them); with any other store they live in the data directory

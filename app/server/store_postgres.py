@@ -43,6 +43,7 @@ The schema is created and upgraded by the store itself when it opens
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -68,6 +69,7 @@ from lamina.server.history_postgres import (
     record_from_row,
 )
 from lamina.server.migrate_schema import migrate_schema
+from lamina.server.pq_loop import LoopConnection, StatementError
 from lamina.server.store import (
     DocumentInfo,
     LayerInfo,
@@ -126,6 +128,7 @@ class PostgresStore(PostgresHistory):
         self._connections: list[psycopg.Connection[Any]] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._on_loop: LoopConnection | None = None
         try:
             self.schema_version = migrate_schema(self._db())
         except psycopg.Error as exc:
@@ -178,6 +181,8 @@ class PostgresStore(PostgresHistory):
         """Close every connection this store opened."""
         with self._lock:
             self._closed = True
+            if self._on_loop is not None:
+                self._on_loop.close()
             for conn in self._connections:
                 conn.close()
             self._connections.clear()
@@ -396,6 +401,33 @@ class PostgresStore(PostgresHistory):
             document, layer, epoch, int(seq), True, records, results, history_from=compacted
         )
 
+    async def commit_on_loop(self, writes: Sequence[LayerWrite]) -> None:
+        """:meth:`commit` from the event loop: the one call on a connection the loop drives
+        (:mod:`lamina.server.pq_loop`), the long way on a worker thread."""
+        if not writes:
+            return
+        notes = self._notes(writes)
+        payload = one_call_payload(writes, notes, self.origin)
+        if payload is not None:
+            if self._on_loop is None:
+                conninfo = psycopg.conninfo.make_conninfo(self.url, application_name="lamina")
+                self._on_loop = LoopConnection(
+                    conninfo, {b"lamina_commit": b"CALL lamina_commit($1::jsonb)"}
+                )
+            try:
+                result = await self._on_loop.execute(b"lamina_commit", [payload.encode()])
+            except StatementError as exc:
+                if exc.sqlstate != COMMIT_PROCEDURE_ERROR:
+                    raise StoreError(f"store write failed: {exc}") from exc
+            except StoreError as exc:  # lost or never made: nothing may be assumed written
+                raise StoreError(f"store write failed: {exc}") from exc
+            else:
+                unannounced = result.get_value(0, 0)
+                if unannounced is not None:
+                    _unannounced(unannounced.decode(errors="replace"))
+                return
+        await asyncio.to_thread(self._commit_long_way, writes, notes)
+
     def commit(self, writes: Sequence[LayerWrite]) -> None:
         """Write every layer change of a group commit in one transaction (§4.3), and tell the
         other processes which layers it advanced (where to look, never content).
@@ -413,7 +445,8 @@ class PostgresStore(PostgresHistory):
         0.25 now (bench on the loaded machine); with 4 processes, whose group commits are
         smaller, that per-commit cost is what made them serve fewer changes/s than 1. When
         the call writes nothing, the commit goes the long way: the pipeline (two round trips
-        in the common case, a layer's first write adds two), whose row counts say why.
+        in the common case, a layer's first write adds two), whose row counts say why. The
+        server's writer makes the same call from the event loop (:meth:`commit_on_loop`).
 
         The announcement is not a NOTIFY inside the writing transaction: a transaction that
         NOTIFYs holds PostgreSQL's one notification-queue lock from its pre-commit through
@@ -447,11 +480,14 @@ class PostgresStore(PostgresHistory):
                 # one on (the long way says which).
             else:
                 if unannounced is not None and unannounced[0] is not None:
-                    logger.warning(
-                        "cannot announce a commit, the others catch up by polling: %s",
-                        unannounced[0],
-                    )
+                    _unannounced(unannounced[0])
                 return
+        self._commit_long_way(writes, notes)
+
+    def _commit_long_way(
+        self, writes: Sequence[LayerWrite], notes: Sequence[tuple[str, str, bool]]
+    ) -> None:
+        conn = self._db()
         committed: psycopg.Cursor[Any] | None = None
         try:
             try:
@@ -466,7 +502,7 @@ class PostgresStore(PostgresHistory):
                 # Only COMMIT's own result says whether it committed.
                 if committed is None or committed.statusmessage != "COMMIT":
                     raise
-                logger.warning("cannot announce a commit, the others catch up by polling: %s", exc)
+                _unannounced(exc)
             except BaseException:
                 self._roll_back(conn)
                 raise
@@ -572,3 +608,8 @@ class PostgresStore(PostgresHistory):
     def revoked_jtis(self) -> frozenset[str]:
         """Return every revoked token id."""
         return frozenset(j for (j,) in self._query("SELECT jti FROM revoked_tokens"))
+
+
+def _unannounced(why: object) -> None:
+    """Log a commit whose announcement failed (the commit stands)."""
+    logger.warning("cannot announce a commit, the others catch up by polling: %s", why)

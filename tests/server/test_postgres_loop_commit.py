@@ -1,0 +1,166 @@
+"""The PostgreSQL commit awaited on the event loop (``PostgresStore.commit_on_loop``, through
+:mod:`lamina.server.pq_loop`): what the writer thread's commit guaranteed, without the thread."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+import time
+from typing import Any
+
+import psycopg
+import pytest
+from lamina.model.ids import RecordId
+from lamina.server.errors import StoreError
+from lamina.server.store import LayerAdvancedError, LayerWrite
+from lamina.server.store_postgres import PostgresStore
+from lamina.server.writer import GroupCommitWriter
+from lamina.sync.state import RecordState
+
+from tests.conftest import corpus_pdf
+
+
+def _record(rid: str, seq: int, **content: Any) -> RecordState:
+    return RecordState(
+        RecordId(rid), "annotation", seq, seq, {"type": "pspdfkit/note", "id": rid, **content}
+    )
+
+
+def _store_with_layer(url: str) -> tuple[PostgresStore, str]:
+    """A store with document ``d`` whose layer ``r`` has one commit (record A, seq 1)."""
+    store = PostgresStore(url)
+    data = corpus_pdf("annot-stamps").read_bytes()
+    epoch = store.add_document("d", data, page_count=1, filename="x.pdf", base_records=[]).epoch
+    store.commit([LayerWrite("d", "r", epoch, 1, [_record("A", 1)], base_seq=0)])
+    return store, epoch
+
+
+def _backend_pids(url: str) -> set[int]:
+    with psycopg.connect(url, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = 'lamina'"
+        ).fetchall()
+    return {pid for (pid,) in rows}
+
+
+def test_the_writer_commits_on_the_event_loop_without_a_thread(postgres_url: str) -> None:
+    store, epoch = _store_with_layer(postgres_url)
+
+    async def scenario() -> None:
+        writer = GroupCommitWriter(store)
+        loop_thread = threading.get_ident()
+        committed_on: list[int] = []
+        original = store.commit_on_loop
+
+        async def watched(writes: Any) -> None:
+            committed_on.append(threading.get_ident())
+            await original(writes)
+
+        store.commit_on_loop = watched  # type: ignore[method-assign]
+        # Three writes submitted in one loop turn share one transaction.
+        futures = [
+            writer.submit(
+                LayerWrite("d", "r", epoch, seq, [_record(f"B{seq}", seq)], base_seq=seq - 1)
+            )
+            for seq in (2, 3, 4)
+        ]
+        await asyncio.gather(*futures)
+        await writer.aclose()
+        assert committed_on == [loop_thread]
+        assert writer.transactions == 1
+        assert "lamina-writer" not in {t.name for t in threading.enumerate()}
+
+    asyncio.run(scenario())
+    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "B2", "B3", "B4"]
+    store.close()
+
+
+def test_a_commit_on_the_loop_that_lost_a_race_writes_nothing(postgres_url: str) -> None:
+    store, epoch = _store_with_layer(postgres_url)
+    other = PostgresStore(postgres_url)  # another process moves the layer on first
+    other.commit([LayerWrite("d", "r", epoch, 2, [_record("X", 2)], base_seq=1)])
+
+    async def scenario() -> None:
+        with pytest.raises(LayerAdvancedError):
+            await store.commit_on_loop(
+                [LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)]
+            )
+        await store.commit_on_loop([LayerWrite("d", "r", epoch, 3, [_record("C", 3)], base_seq=2)])
+
+    asyncio.run(scenario())
+    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "X", "C"]
+    store.close()
+    other.close()
+
+
+def test_a_refused_statement_leaves_the_loops_connection_usable(postgres_url: str) -> None:
+    store, epoch = _store_with_layer(postgres_url)
+
+    async def scenario() -> None:
+        await store.commit_on_loop([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)])
+        before = _backend_pids(postgres_url)
+        bad = dataclasses.replace(_record("C", 3), kind=None)  # type: ignore[arg-type]
+        with pytest.raises(StoreError, match=r"store write failed: .*kind"):
+            await store.commit_on_loop([LayerWrite("d", "r", epoch, 3, [bad], base_seq=2)])
+        await store.commit_on_loop([LayerWrite("d", "r", epoch, 3, [_record("D", 3)], base_seq=2)])
+        assert _backend_pids(postgres_url) == before  # the same connection, not a new one
+
+    asyncio.run(scenario())
+    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "B", "D"]
+    store.close()
+
+
+def test_a_commit_larger_than_the_socket_buffer_is_written_whole(postgres_url: str) -> None:
+    store, epoch = _store_with_layer(postgres_url)
+    # 8 MB of JSON: libpq's non-blocking send takes several writable waits.
+    records = [_record(f"R{i:03}", 2, text="x" * 40_000) for i in range(200)]
+
+    async def scenario() -> None:
+        await store.commit_on_loop([LayerWrite("d", "r", epoch, 2, records, base_seq=1)])
+
+    asyncio.run(scenario())
+    loaded = store.load_layer("d", "r")
+    assert loaded.seq == 2
+    assert len(loaded.records) == 201
+    assert {len(r.content["text"]) for r in loaded.records if r.id != "A"} == {40_000}
+    store.close()
+
+
+def test_a_backend_terminated_mid_commit_on_the_loop_fails_it_and_the_next_reconnects(
+    postgres_url: str,
+) -> None:
+    store, epoch = _store_with_layer(postgres_url)
+
+    async def scenario() -> None:
+        await store.commit_on_loop([LayerWrite("d", "r", epoch, 2, [_record("B", 2)], base_seq=1)])
+        with psycopg.connect(postgres_url) as blocker:
+            # Hold the layer row, so the commit waits inside its transaction.
+            blocker.execute("SELECT 1 FROM layers WHERE name = 'r' FOR UPDATE")
+            commit = asyncio.ensure_future(
+                store.commit_on_loop(
+                    [LayerWrite("d", "r", epoch, 3, [_record("C", 3)], base_seq=2)]
+                )
+            )
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                pid = None
+                deadline = time.monotonic() + 30
+                while pid is None and time.monotonic() < deadline:
+                    await asyncio.sleep(0.01)
+                    row = admin.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE application_name = 'lamina' "
+                        "AND wait_event_type = 'Lock'"
+                    ).fetchone()
+                    pid = None if row is None else row[0]
+                assert pid is not None, "the commit never waited for the row lock"
+                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            with pytest.raises(StoreError, match="store write failed"):
+                await asyncio.wait_for(commit, 30)
+            blocker.rollback()
+        # Nothing of it was written; the next commit opens a new connection.
+        assert store.layer_seq("d", "r") == 2
+        await store.commit_on_loop([LayerWrite("d", "r", epoch, 3, [_record("D", 3)], base_seq=2)])
+
+    asyncio.run(scenario())
+    assert [r.id for r in store.load_layer("d", "r").records] == ["A", "B", "D"]
+    store.close()
