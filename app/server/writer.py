@@ -5,7 +5,7 @@ since its last commit, writes it in one transaction and then resolves every futu
 submission order. So changes from many clients share one commit, and an ``ack`` (sent when the
 future resolves) always follows the commit that holds its change (§4.3).
 
-Two ways to run it, chosen by measurement (README ``host``):
+Three ways to run it, chosen by measurement (README ``host``):
 
 - ``inline`` (``lamina serve``'s default, with SQLite ``synchronous=NORMAL``): the commit runs
   on the event loop, once per loop iteration, for everything submitted in that iteration. A

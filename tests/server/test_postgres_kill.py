@@ -16,6 +16,7 @@ from websockets.exceptions import WebSocketException
 
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread, create, join, run
+from tests.support.postgres import terminate_lock_waiter
 from tests.support.server_process import ServerProcess
 
 ROUNDS = 10
@@ -107,19 +108,7 @@ def test_a_backend_terminated_mid_commit_sends_no_ack(tmp_path: Path, postgres_u
                 blocker.execute("SELECT 1 FROM layers WHERE name = '' FOR UPDATE")
                 change = create()
                 await client.send({"type": "push", "changes": [change]})
-                with psycopg.connect(postgres_url, autocommit=True) as admin:
-                    pid = None
-                    for _ in range(300):
-                        row = admin.execute(
-                            "SELECT pid FROM pg_stat_activity WHERE application_name = "
-                            "'lamina' AND wait_event_type = 'Lock'"
-                        ).fetchone()
-                        if row is not None:
-                            pid = row[0]
-                            break
-                        await asyncio.sleep(0.02)
-                    assert pid is not None, "the commit never waited"
-                    admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                await terminate_lock_waiter(postgres_url)
                 _code, frames = await client.closed()
                 blocker.rollback()
             assert [f for f in frames if f["type"] == "ack"] == []

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
-import time
 from typing import Any
 
 import psycopg
@@ -19,6 +18,7 @@ from lamina.server.writer import GroupCommitWriter
 from lamina.sync.state import RecordState
 
 from tests.conftest import corpus_pdf
+from tests.support.postgres import terminate_lock_waiter
 
 
 def _record(rid: str, seq: int, **content: Any) -> RecordState:
@@ -142,18 +142,7 @@ def test_a_backend_terminated_mid_commit_on_the_loop_fails_it_and_the_next_recon
                     [LayerWrite("d", "r", epoch, 3, [_record("C", 3)], base_seq=2)]
                 )
             )
-            with psycopg.connect(postgres_url, autocommit=True) as admin:
-                pid = None
-                deadline = time.monotonic() + 30
-                while pid is None and time.monotonic() < deadline:
-                    await asyncio.sleep(0.01)
-                    row = admin.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE application_name = 'lamina' "
-                        "AND wait_event_type = 'Lock'"
-                    ).fetchone()
-                    pid = None if row is None else row[0]
-                assert pid is not None, "the commit never waited for the row lock"
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            await terminate_lock_waiter(postgres_url)
             with pytest.raises(StoreError, match="store write failed"):
                 await asyncio.wait_for(commit, 30)
             blocker.rollback()

@@ -3,10 +3,10 @@ never both hand out, and no commit claimed when the connection died in the middl
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,6 +22,7 @@ from lamina.server.store_postgres import PostgresStore, commit_channel
 from lamina.sync.state import RecordState
 
 from tests.conftest import corpus_pdf
+from tests.support.postgres import terminate_lock_waiter
 
 
 def _record(rid: str, seq: int) -> RecordState:
@@ -131,17 +132,7 @@ def test_a_backend_terminated_mid_commit_raises_and_nothing_is_written(postgres_
 
         thread = threading.Thread(target=commit)
         thread.start()
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            pid = None
-            deadline = time.monotonic() + 30
-            while pid is None and time.monotonic() < deadline:
-                row = admin.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE application_name = 'lamina' "
-                    "AND wait_event_type = 'Lock'"
-                ).fetchone()
-                pid = None if row is None else row[0]
-            assert pid is not None, "the commit never waited for the row lock"
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        asyncio.run(terminate_lock_waiter(postgres_url))
         thread.join(30)
         blocker.rollback()
     assert len(outcome) == 1

@@ -24,6 +24,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -244,3 +245,28 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
 def postgres_url(postgres_cluster: PostgresCluster) -> str:
     """The URL of a fresh, empty database of the session's cluster."""
     return postgres_cluster.create_database()
+
+
+async def terminate_lock_waiter(url: str, timeout: float = 30) -> int:
+    """Wait until a Lamina backend waits for a lock (a commit a test holds back with a row
+    lock), then terminate it; return its pid.
+
+    Raises:
+        AssertionError: no Lamina backend waited for a lock within ``timeout`` seconds.
+    """
+    import asyncio
+
+    import psycopg
+
+    deadline = time.monotonic() + timeout
+    with psycopg.connect(url, autocommit=True) as admin:
+        while time.monotonic() < deadline:
+            row = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE application_name = 'lamina' "
+                "AND wait_event_type = 'Lock'"
+            ).fetchone()
+            if row is not None:
+                admin.execute("SELECT pg_terminate_backend(%s)", (row[0],))
+                return int(row[0])
+            await asyncio.sleep(0.01)
+    raise AssertionError("the commit never waited for the row lock")
