@@ -4,17 +4,26 @@ One throw-away PostgreSQL cluster (``fsync=on``), one document. Two measurements
 ``--rounds`` interleaved rounds (the machine is shared: load that comes and goes meets every
 variant, not only the one measured last):
 
-- changes/s for 1, 2 and 4 server processes: 16 writers, each on a layer of its own (spread
-  over the processes round-robin), push one change at a time and wait for its ack, for
-  ``--seconds``; printed: acknowledged changes/s (the mean of the rounds). Only the counted
-  processes run during a round (an idle process still hears every commit). On a 2-core
-  machine the processes share the cores with PostgreSQL, so the figure that must hold is
-  "no process count serves fewer changes/s than one" (DESIGN §7). The machine is shared, so
-  each count also prints the CPU time per acknowledged change of every server process and
-  of PostgreSQL (all the postmaster's children, from ``/proc/PID/stat``): much less
-  sensitive to other load. The writers run on :mod:`ws_writer` (a bare asyncio protocol:
-  what they cost is taken from the cores measured), whose own CPU per change is printed
-  too.
+- changes/s for 1, 2 and 4 server processes, at each offered load of :data:`LOADS` (writers in
+  all, each on a layer of its own, spread over the processes round-robin; each pushes one
+  change at a time and waits for its ack, for ``--seconds``, after one push that is not
+  counted: a layer's first write copies the base layer); printed: acknowledged changes/s (the
+  mean of the rounds) and the cores the server processes kept busy. What a process count
+  *serves* is its best rate over the loads, as a server's capacity is its rate once it is
+  saturated: a load that leaves the processes waiting for their writers measures the writers'
+  round trips, not what the servers can serve. With 16 writers in all one process keeps 0.7 of
+  its core busy and each of four processes has 4 writers, whose group commits hold 1-3
+  changes; with 128 one process keeps 0.9-0.95 of its core busy (one process cannot use more)
+  and four have 32 writers each. Both loads are printed, and the same loads are offered to
+  every count. Only the counted processes run during a round (one left idle would still take
+  its share: the commits to the rooms it kept). On a 2-core machine the processes share the
+  cores with PostgreSQL, so the figure that must hold is "no process count serves fewer
+  changes/s than one" (DESIGN §7), printed as ``floor=<fewest / one process>`` (at least 1).
+  The machine is shared, so each line also prints the CPU time per acknowledged change of
+  every server process and of PostgreSQL (all the postmaster's children, from
+  ``/proc/PID/stat``): much less sensitive to other load. The writers run on :mod:`ws_writer`
+  (a bare asyncio protocol: what they cost is taken from the cores measured), whose own CPU
+  per change is printed too.
 - fan-out p50/p99 at 50 clients, two processes running: a writer on process 0 pushes 50
   changes/s to one layer (``customData.sentAt``); the 50 receivers are on process 0
   (in-process) or on process 1 (cross-process: the change arrives by LISTEN/NOTIFY and a
@@ -25,7 +34,7 @@ variant, not only the one measured last):
 
 The last line is ``ratio=<cross-process p99 / in-process p99>`` (budget <= 2).
 
-Usage: ``python bench/scaleout.py [--seconds 5] [--rounds 2] [--clients 50]``
+Usage: ``python bench/scaleout.py [--seconds 4] [--rounds 4] [--clients 50]``
 """
 
 from __future__ import annotations
@@ -53,8 +62,8 @@ from tests.support.postgres import PostgresCluster  # noqa: E402
 from tests.support.protocol_client import Client, create, join  # noqa: E402
 from tests.support.server_process import ServerProcess  # noqa: E402
 
-WRITERS = 16
-"""Writers, each on a layer of its own."""
+LOADS = (16, 128)
+"""Offered loads of the throughput measurement: writers in all, each on a layer of its own."""
 SERVER_ARGS = ("--limit-messages-per-second", "1000")
 """A writer that waits for each ack passes the default 100 messages/s once one process serves
 more than 1,600 changes/s: the flood guard (§7.3) would then end the run, not measure it."""
@@ -111,17 +120,18 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 async def _throughput(
-    servers: list[ServerProcess], doc: str, seconds: float, meter: _CpuMeter
+    servers: list[ServerProcess], doc: str, load: int, seconds: float, meter: _CpuMeter
 ) -> tuple[float, int, list[float], float, float]:
     """Return changes/s, changes, CPU seconds of each server, of PostgreSQL and of the
-    writers (this process)."""
+    writers (this process), for ``load`` writers."""
     writers = []
-    for i in range(WRITERS):
+    for i in range(load):
         server = servers[i % len(servers)]
         token = server.token(doc, layer=f"w{i}")
         writers.append(await Writer.open(server.sync_url, token, str(ULID())))
+    await asyncio.gather(*(w.push(create()) for w in writers))  # not counted (docstring)
     deadline = time.monotonic() + seconds
-    acked = [0] * WRITERS
+    acked = [0] * load
 
     async def write(i: int, writer: Writer) -> None:
         while time.monotonic() < deadline:
@@ -212,8 +222,8 @@ def _run_count(servers: list[ServerProcess], count: int, data: Path, url: str) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--clients", type=int, default=50)
     args = parser.parse_args()
     counts = (1, 2, 4)
@@ -225,34 +235,42 @@ def main() -> None:
         data = Path(tmp) / "data"
         servers: list[ServerProcess] = []
         try:
-            runs: dict[int, list[tuple[float, int, list[float], float, float]]] = {
-                c: [] for c in counts
-            }
+            Run = tuple[float, int, list[float], float, float]
+            runs: dict[tuple[int, int], list[Run]] = {(c, w): [] for c in counts for w in LOADS}
             for round_ in range(args.rounds):
-                # 1, 2, 4 then 4, 2, 1: neither end of the round is always measured first.
-                for count in counts if round_ % 2 == 0 else counts[::-1]:
+                # 1, 2, 4 then 4, 2, 1 (and the loads likewise): neither end of the round is
+                # always measured first.
+                forward = round_ % 2 == 0
+                for count in counts if forward else counts[::-1]:
                     _run_count(servers, count, data, url)
                     meter = _CpuMeter(servers[:count], _postmaster(cluster))
-                    runs[count].append(
-                        asyncio.run(_throughput(servers[:count], doc, args.seconds, meter))
-                    )
+                    for load in LOADS if forward else LOADS[::-1]:
+                        runs[count, load].append(
+                            asyncio.run(
+                                _throughput(servers[:count], doc, load, args.seconds, meter)
+                            )
+                        )
             rates: dict[int, float] = {}
             for count in counts:
-                rates[count] = statistics.mean(r[0] for r in runs[count])
-                changes = sum(r[1] for r in runs[count])
-                served = [sum(s) for s in zip(*(r[2] for r in runs[count]), strict=True)]
-                pg = sum(r[3] for r in runs[count])
-                bench = sum(r[4] for r in runs[count])
-                per = 1e3 / max(1, changes)  # ms of CPU per change
-                each = " ".join(f"{cpu * per:.2f}" for cpu in served)
-                rounds = " ".join(f"{r[0]:.0f}" for r in runs[count])
-                print(
-                    f"{count} process(es): {rates[count]:7.0f} changes/s ({rounds})  "
-                    f"CPU ms/change: servers {sum(served) * per:.2f} ({each})  "
-                    f"postgres {pg * per:.2f}  total {(sum(served) + pg) * per:.2f}  "
-                    f"(writers {bench * per:.2f})",
-                    flush=True,
-                )
+                for load in LOADS:
+                    measured = runs[count, load]
+                    rate = statistics.mean(r[0] for r in measured)
+                    rates[count] = max(rates.get(count, 0.0), rate)
+                    changes = sum(r[1] for r in measured)
+                    served = [sum(s) for s in zip(*(r[2] for r in measured), strict=True)]
+                    pg = sum(r[3] for r in measured)
+                    bench = sum(r[4] for r in measured)
+                    per = 1e3 / max(1, changes)  # ms of CPU per change
+                    busy = sum(served) / sum(r[1] / r[0] for r in measured)  # cores
+                    each = " ".join(f"{cpu * per:.2f}" for cpu in served)
+                    rounds = " ".join(f"{r[0]:.0f}" for r in measured)
+                    print(
+                        f"{count} process(es), {load:3} writers: {rate:6.0f} changes/s "
+                        f"({rounds}), servers busy {busy:.2f} cores  CPU ms/change: "
+                        f"servers {sum(served) * per:.2f} ({each})  postgres {pg * per:.2f}  "
+                        f"total {(sum(served) + pg) * per:.2f}  (writers {bench * per:.2f})",
+                        flush=True,
+                    )
             _run_count(servers, 2, data, url)
             latencies: dict[str, list[float]] = {"in-process": [], "cross-process": []}
             expected: dict[str, int] = {"in-process": 0, "cross-process": 0}
@@ -283,8 +301,10 @@ def main() -> None:
         finally:
             for server in servers:
                 server.stop()
-    slowest = min(rates.values())
-    print(f"fewest changes/s at {min(rates, key=rates.__getitem__)} process(es): {slowest:.0f}")
+    serves = ", ".join(f"{count}: {rate:.0f}" for count, rate in rates.items())
+    print(f"changes/s served (the best load) by process count: {serves}")
+    slowest = min(rates, key=rates.__getitem__)
+    print(f"floor={rates[slowest] / rates[1]:.2f} (fewest at {slowest} process(es); >= 1)")
     print(f"ratio={p99['cross-process'] / p99['in-process']:.2f}")
 
 
