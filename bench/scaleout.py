@@ -24,13 +24,14 @@ variant, not only the one measured last):
   ``/proc/PID/stat``): much less sensitive to other load. The writers run on :mod:`ws_writer`
   (a bare asyncio protocol: what they cost is taken from the cores measured), whose own CPU
   per change is printed too.
-- fan-out p50/p99 at 50 clients, two processes running: a writer on process 0 pushes 50
-  changes/s to one layer (``customData.sentAt``); the 50 receivers are on process 0
-  (in-process) or on process 1 (cross-process: the change arrives by LISTEN/NOTIFY and a
-  fetch from PostgreSQL). Latency is the writer's send to each receiver's receipt. Each
-  round uses a new layer for each variant; its first :data:`WARMUP` pushes (the layer's
-  first commit copies the base layer, the receivers' room loads) are not counted. The
-  percentiles are over every receipt of every round.
+- fan-out p50/p99 at 50 clients, two processes running, started from rest (a ``CHECKPOINT``,
+  so the throughput rounds' WAL does not start one during it, then until the servers are
+  idle): a writer on process 0 pushes 50 changes/s to one layer (``customData.sentAt``); the
+  50 receivers are on process 0 (in-process) or on process 1 (cross-process: the change
+  arrives by LISTEN/NOTIFY and a fetch from PostgreSQL). Latency is the writer's send to each
+  receiver's receipt. Each round uses a new layer for each variant; its first :data:`WARMUP`
+  pushes (the layer's first commit copies the base layer, the receivers' room loads) are not
+  counted. The percentiles are over every receipt of every round.
 
 The last line is ``ratio=<cross-process p99 / in-process p99>`` (budget <= 2).
 
@@ -48,6 +49,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import psycopg
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -69,6 +72,7 @@ SERVER_ARGS = ("--limit-messages-per-second", "1000")
 more than 1,600 changes/s: the flood guard (§7.3) would then end the run, not measure it."""
 FANOUT_RATE = 50.0
 WARMUP = 10
+QUIESCE_SECONDS = 30.0
 """Pushes at the start of each fan-out round that are not counted (see the docstring)."""
 
 
@@ -209,6 +213,23 @@ async def _fanout(
     return latencies, pushed * clients
 
 
+def _quiesce(servers: list[ServerProcess], url: str) -> None:
+    """Start the next measurement from rest: a CHECKPOINT (so the earlier rounds' WAL does not
+    start one during it), then wait until the servers are idle (what the earlier rounds'
+    rooms held is freed), at most :data:`QUIESCE_SECONDS`."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+    pids = [s.proc.pid for s in servers if s.proc is not None]
+    deadline = time.monotonic() + QUIESCE_SECONDS
+    before = sum(_cpu_seconds(pid) for pid in pids)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = sum(_cpu_seconds(pid) for pid in pids)
+        if after - before < 0.05:  # under 10 % of a core
+            return
+        before = after
+
+
 def _run_count(servers: list[ServerProcess], count: int, data: Path, url: str) -> None:
     """Leave exactly ``count`` server processes running (the first ones of ``servers``)."""
     while len(servers) < count:
@@ -272,6 +293,7 @@ def main() -> None:
                         flush=True,
                     )
             _run_count(servers, 2, data, url)
+            _quiesce(servers[:2], url)
             latencies: dict[str, list[float]] = {"in-process": [], "cross-process": []}
             expected: dict[str, int] = {"in-process": 0, "cross-process": 0}
             for round_ in range(args.rounds):

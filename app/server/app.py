@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,9 @@ KEEPALIVE_PING = 20.0
 """Seconds between the server's pings on an idle socket (as the websockets default was)."""
 SERVER_HEADER = f"lamina/{__version__}"
 PDF_DIGESTS_KEPT = 4096
+EVICTIONS_KEPT = 64
+"""Forgotten rooms remembered in :attr:`LaminaServer.evictions` (a list grew by one per
+eviction for as long as the server ran)."""
 """Filtered-PDF hashes remembered for ``welcome`` (one per document and set of view rules)."""
 
 
@@ -105,7 +109,8 @@ class LaminaServer:
         self.rooms: dict[RoomKey, Room] = {}
         self.connections: set[Connection] = set()
         self.revoked: frozenset[str] = frozenset()
-        self.evictions: list[RoomKey] = []
+        self.evictions: deque[RoomKey] = deque(maxlen=EVICTIONS_KEPT)
+        """The rooms last forgotten, newest last (for tests; a bounded few)."""
         self.cold_catch_ups = 0
         """Clients caught up from the store before their room loaded (for tests)."""
         self.peers: Peers | None = None

@@ -168,3 +168,27 @@ def test_a_client_found_too_slow_while_presence_goes_out_is_dropped_cleanly_8_1(
 
 def _page_of(name: str, presence: dict[str, Any]) -> Any:
     return next((c["state"].get("page") for c in presence["clients"] if c["name"] == name), None)
+
+
+def test_a_long_running_server_remembers_only_its_last_evictions(
+    server: ServerThread, doc: str
+) -> None:
+    """Every room forgotten used to add an entry for as long as the server ran."""
+    from lamina.server.app import EVICTIONS_KEPT
+
+    layers = [f"passing-{i}" for i in range(EVICTIONS_KEPT + 6)]
+
+    async def scenario() -> None:
+        for layer in layers:
+            client, _, _ = await join(server.url, server.token(doc, layer=layer))
+            await client.ws.close()
+            for _ in range(100):
+                if (doc, layer) in server.server.evictions:
+                    break
+                await asyncio.sleep(0.01)
+            assert (doc, layer) in server.server.evictions
+        assert len(server.server.evictions) == EVICTIONS_KEPT
+        assert list(server.server.evictions)[-1] == (doc, layers[-1])
+        assert (doc, layers[0]) not in server.server.evictions
+
+    run(scenario())
