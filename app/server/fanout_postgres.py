@@ -9,7 +9,8 @@ notification exists only if the commit does, and carries no record content. A
 ``notifies()``), to the channels of the layers this process has rooms for (the server calls
 :meth:`PostgresFanout.rooms_changed`; a process no longer reads every commit of every
 process). A listened channel has a row in ``layer_listeners`` (channel, the store's origin,
-the listening backend's pid), so a commit to a layer no other process has a room for is not
+the listening backend's pid; a killed process's rows are swept by the others every
+:data:`LISTENER_SWEEP` seconds), so a commit to a layer no other process has a room for is not
 announced at all: a NOTIFY costs PostgreSQL a transaction in every listening backend of the
 database (it signals them all, whatever the channel), and the committing process heard its
 own. For a notification from another process, it reads what the room lacks from the
@@ -51,6 +52,7 @@ import logging
 import select
 import socket
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +85,8 @@ logger = logging.getLogger("lamina.server")
 POLL_INTERVAL = 2.0
 """Seconds between checks of every room against the store (notifications may be lost)."""
 RECONNECT_DELAY = 0.5
+LISTENER_SWEEP = 10.0
+"""Seconds between sweeps of ``layer_listeners`` for the rows of processes gone."""
 
 
 async def start_fanout(server: LaminaServer) -> PostgresFanout | None:
@@ -169,13 +173,12 @@ class PostgresFanout:
                     for channel in (NOTIFY_CHANNEL, REVOKE_CHANNEL, PRESENCE_CHANNEL):
                         conn.execute(f"LISTEN {channel}")
                     conn.execute(f"LISTEN {LAYERS_CHANNEL}")
-                    # Its channels from before this connection, and those of processes gone
-                    # (a killed process leaves its rows: they only cost needless notes).
+                    # Its channels from before this connection, and those of processes gone.
                     conn.execute(
-                        "DELETE FROM layer_listeners WHERE origin = %s "
-                        "OR pid NOT IN (SELECT pid FROM pg_stat_activity)",
-                        (self.store.origin,),
+                        "DELETE FROM layer_listeners WHERE origin = %s", (self.store.origin,)
                     )
+                    _forget_gone_listeners(conn)
+                    swept = time.monotonic()
                     listening: dict[str, RoomKey] = {}
                     self._subscribe(conn, listening)
                     self._listening.set()
@@ -192,6 +195,9 @@ class PostgresFanout:
                                 while self._wake_r.recv(4096):
                                     pass
                             self._subscribe(conn, listening)
+                        if time.monotonic() - swept >= LISTENER_SWEEP:
+                            _forget_gone_listeners(conn)
+                            swept = time.monotonic()
                     conn.execute(
                         "DELETE FROM layer_listeners WHERE origin = %s", (self.store.origin,)
                     )
@@ -415,3 +421,11 @@ class PostgresFanout:
         while True:
             await asyncio.sleep(POLL_INTERVAL)
             self._catch_up_all()
+
+
+def _forget_gone_listeners(conn: psycopg.Connection[Any]) -> None:
+    """Delete the ``layer_listeners`` rows whose backend is gone: a killed process leaves its
+    rows, and every commit to their layers was announced to nobody (a NOTIFY that signals
+    every listening backend of the database) until some process reconnected its listener.
+    A sweep that finds none writes nothing."""
+    conn.execute("DELETE FROM layer_listeners WHERE pid NOT IN (SELECT pid FROM pg_stat_activity)")

@@ -271,3 +271,42 @@ def test_a_layer_no_other_process_has_a_room_for_is_committed_without_announceme
             )
 
         run(scenario())
+
+
+def test_the_listener_rows_of_a_killed_process_are_swept_by_the_others(
+    tmp_path: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A killed process left its layer_listeners rows until some process reconnected its
+    # listener: meanwhile every commit to those layers was announced to nobody.
+    monkeypatch.setattr(fanout_postgres, "LISTENER_SWEEP", 0.3)
+    data = tmp_path / "data"
+    with ServerThread(data, database=postgres_url) as survivor:
+        doc = survivor.add_document()
+        victim = ServerProcess(data, args=["--database", postgres_url])
+        victim.start()
+        try:
+            channel = commit_channel(doc, "a")
+
+            async def scenario() -> None:
+                ann, _, _ = await join(victim.sync_url, victim.token(doc, layer="a"))
+                await ann.push(create())
+                await eventually(
+                    lambda: channel in {c for c, _ in _listeners(postgres_url)},
+                    what="the victim's row for its room",
+                )
+                victim.kill()
+                await eventually(
+                    lambda: channel not in {c for c, _ in _listeners(postgres_url)},
+                    timeout=10,
+                    what="the killed process's row swept",
+                )
+                # The survivor's own listener never reconnected: it swept the row.
+                assert survivor.fanout is not None and survivor.fanout._listening.is_set()
+                bob, _, _ = await join(survivor.url, survivor.token(doc, layer="a"))
+                ack = await bob.push(create())
+                assert ack["results"][0]["status"] == "applied"
+                await bob.ws.close()
+
+            run(scenario())
+        finally:
+            victim.stop()
