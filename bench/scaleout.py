@@ -72,8 +72,9 @@ SERVER_ARGS = ("--limit-messages-per-second", "1000")
 more than 1,600 changes/s: the flood guard (§7.3) would then end the run, not measure it."""
 FANOUT_RATE = 50.0
 WARMUP = 10
-QUIESCE_SECONDS = 30.0
 """Pushes at the start of each fan-out round that are not counted (see the docstring)."""
+QUIESCE_SECONDS = 30.0
+"""The longest wait for the servers to go idle before the fan-out (:func:`_quiesce`)."""
 
 
 _TICK = os.sysconf("SC_CLK_TCK")

@@ -70,10 +70,10 @@ KEEPALIVE_PING = 20.0
 """Seconds between the server's pings on an idle socket (as the websockets default was)."""
 SERVER_HEADER = f"lamina/{__version__}"
 PDF_DIGESTS_KEPT = 4096
+"""Filtered-PDF hashes remembered for ``welcome`` (one per document and set of view rules)."""
 EVICTIONS_KEPT = 64
 """Forgotten rooms remembered in :attr:`LaminaServer.evictions` (a list grew by one per
 eviction for as long as the server ran)."""
-"""Filtered-PDF hashes remembered for ``welcome`` (one per document and set of view rules)."""
 
 
 class LaminaServer:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lamina.server.app import EVICTIONS_KEPT
 from lamina.server.documents import add_document_file
 from lamina.server.store import SqliteStore
 
@@ -174,8 +175,6 @@ def test_a_long_running_server_remembers_only_its_last_evictions(
     server: ServerThread, doc: str
 ) -> None:
     """Every room forgotten used to add an entry for as long as the server ran."""
-    from lamina.server.app import EVICTIONS_KEPT
-
     layers = [f"passing-{i}" for i in range(EVICTIONS_KEPT + 6)]
 
     async def scenario() -> None:
