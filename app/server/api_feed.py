@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from lamina.server.access import Access
 from lamina.server.api import ApiError
-from lamina.server.api_layers import done_with, reader_room
+from lamina.server.api_layers import reader_room
 from lamina.sync.state import RecordState
 
 if TYPE_CHECKING:
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 FEED_TIMEOUT = 30.0
 """Default seconds a long-poll of the change feed waits for a change."""
 FEED_KEEPALIVE = 15.0
+FEED_LINGER = 30.0
+"""Seconds a room stays loaded after a change-feed request, for the next poll (the default
+long-poll's timeout: a backend that polls at least that often never reloads the layer)."""
 """Seconds between comment lines on an idle event stream (proxies close silent streams)."""
 
 
@@ -109,7 +112,7 @@ async def changes(server: LaminaServer, request: web.Request) -> web.StreamRespo
         return web.json_response(_batch(room, caller.access, since))
     finally:
         room.viewers.discard(listener)
-        done_with(server, room)
+        server.linger(room, FEED_LINGER)
 
 
 async def _wait(server: LaminaServer, listener: FeedListener, timeout: float) -> bool:

@@ -109,6 +109,7 @@ class LaminaServer:
         self.rooms: dict[RoomKey, Room] = {}
         self.connections: set[Connection] = set()
         self.revoked: frozenset[str] = frozenset()
+        self._lingering: dict[RoomKey, tuple[Room, asyncio.TimerHandle]] = {}
         self.evictions: deque[RoomKey] = deque(maxlen=EVICTIONS_KEPT)
         """The rooms last forgotten, newest last (for tests; a bounded few)."""
         self.cold_catch_ups = 0
@@ -496,11 +497,33 @@ class LaminaServer:
         conn.viewing.clear()
 
     def maybe_evict(self, room: Room) -> None:
-        """Forget an idle room (no connection, no write in flight)."""
+        """Forget an idle room (no connection, no write in flight) that does not linger."""
+        lingering = self._lingering.get(room.key)
+        if lingering is not None and lingering[0] is room:
+            return  # forgotten when its time is up (linger)
         if room.idle and self.rooms.get(room.key) is room:
             del self.rooms[room.key]
             self.evictions.append(room.key)
             self._rooms_changed()
+
+    def linger(self, room: Room, seconds: float) -> None:
+        """Forget ``room`` once it has been idle for ``seconds`` from now, not at once.
+
+        A backend that polls the change feed of a layer nobody is connected to then finds
+        the room loaded: a poll costs what changed since, not a load of the whole layer
+        (which every poll used to cost, in every process it reached).
+        """
+        lingering = self._lingering.pop(room.key, None)
+        if lingering is not None:
+            lingering[1].cancel()
+        handle = asyncio.get_running_loop().call_later(seconds, self._linger_over, room)
+        self._lingering[room.key] = (room, handle)
+
+    def _linger_over(self, room: Room) -> None:
+        lingering = self._lingering.get(room.key)
+        if lingering is not None and lingering[0] is room:
+            del self._lingering[room.key]
+        self.maybe_evict(room)
 
     def forget_room(self, room: Room) -> None:
         """Forget a broken room at once, so the next joiner loads it again."""
