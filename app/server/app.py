@@ -507,7 +507,7 @@ class LaminaServer:
             self._rooms_changed()
 
     def linger(self, room: Room, seconds: float) -> None:
-        """Forget ``room`` once it has been idle for ``seconds`` from now, not at once.
+        """Forget ``room`` ``seconds`` from now if it is idle then, not at once when idle.
 
         A backend that polls the change feed of a layer nobody is connected to then finds
         the room loaded: a poll costs what changed since, not a load of the whole layer
