@@ -25,10 +25,10 @@ if TYPE_CHECKING:
 FEED_TIMEOUT = 30.0
 """Default seconds a long-poll of the change feed waits for a change."""
 FEED_KEEPALIVE = 15.0
+"""Seconds between comment lines on an idle event stream (proxies close silent streams)."""
 FEED_LINGER = 30.0
 """Seconds a room stays loaded after a change-feed request, for the next poll (the default
 long-poll's timeout: a backend that polls at least that often never reloads the layer)."""
-"""Seconds between comment lines on an idle event stream (proxies close silent streams)."""
 
 
 class FeedListener:

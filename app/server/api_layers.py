@@ -89,11 +89,14 @@ class ApiWriter:
 async def load_room(server: LaminaServer, document_id: str, layer: str) -> Room:
     """Return the loaded room of a layer (404 for an unknown document or layer).
 
-    A layer with a room here exists (a client or a request is on it): only a layer without
-    one is looked up in the layer list, which counts the live records of every layer of the
-    document (20 ms a request at 100,000 records, every poll of the change feed).
+    A layer whose room here holds a live record is listed (the layer list names every layer
+    with live records), so only other layers are looked up in the list, which counts the
+    live records of every layer of the document (20 ms a request at 100,000 records, every
+    poll of the change feed). A deleted layer's room, lingering or on another process, holds
+    none once the deletes reached it, so it is looked up and answered 404.
     """
-    if layer and (document_id, layer) not in server.rooms:
+    known = server.rooms.get((document_id, layer))
+    if layer and (known is None or not known.layer.has_live_records()):
         names = await asyncio.to_thread(server.admin.layer_names, document_id)
         if layer not in names:
             raise ApiError(404, f"document {document_id!r} has no layer {layer!r}")

@@ -231,6 +231,10 @@ class LayerState:
     def __len__(self) -> int:
         return len(self._records)
 
+    def has_live_records(self) -> bool:
+        """Return whether any record is live (not a tombstone); stops at the first."""
+        return any(not r.deleted for r in self._records.values())
+
     @property
     def history_from(self) -> int:
         """The lowest ``last_seq`` a catch-up can start from (a store's compaction horizon)."""

@@ -14,6 +14,7 @@ from lamina.server.store import SqliteStore
 
 from tests.conftest import corpus_pdf
 from tests.server.conftest import STAMPS, ServerThread, create, join, run
+from tests.support.waiting import eventually
 
 
 def test_twenty_clients_joining_an_unloaded_room_are_all_served(
@@ -181,11 +182,9 @@ def test_a_long_running_server_remembers_only_its_last_evictions(
         for layer in layers:
             client, _, _ = await join(server.url, server.token(doc, layer=layer))
             await client.ws.close()
-            for _ in range(100):
-                if (doc, layer) in server.server.evictions:
-                    break
-                await asyncio.sleep(0.01)
-            assert (doc, layer) in server.server.evictions
+            await eventually(
+                lambda layer=layer: (doc, layer) in server.server.evictions, what="evicted"
+            )
         assert len(server.server.evictions) == EVICTIONS_KEPT
         assert list(server.server.evictions)[-1] == (doc, layers[-1])
         assert (doc, layers[0]) not in server.server.evictions
