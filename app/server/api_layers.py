@@ -95,12 +95,22 @@ async def load_room(server: LaminaServer, document_id: str, layer: str) -> Room:
     poll of the change feed). A deleted layer's room, lingering or on another process, holds
     none once the deletes reached it, so it is looked up and answered 404.
     """
-    known = server.rooms.get((document_id, layer))
-    if layer and (known is None or not known.layer.has_live_records()):
+    if layer and not _listed_here(server.rooms.get((document_id, layer))):
         names = await asyncio.to_thread(server.admin.layer_names, document_id)
         if layer not in names:
             raise ApiError(404, f"document {document_id!r} has no layer {layer!r}")
     return await server._room(document_id, layer)
+
+
+def _listed_here(room: Room | None) -> bool:
+    """Return whether ``room`` has loaded (a room still loading holds nothing yet) and holds
+    a live record, so that its layer is in the layer list."""
+    return (
+        room is not None
+        and room.state is not None
+        and not room.broken
+        and (room.layer.has_live_records())
+    )
 
 
 def visible_records(room: Room, access: Access) -> list[RecordState]:
