@@ -1,12 +1,16 @@
-"""A lean load generator for ``bench/scaleout.py``: a sync client that pushes one change at a
-time and waits for its ack, on a bare asyncio protocol.
+"""A lean sync client for ``bench/scaleout.py``, on a bare asyncio protocol: its writers push
+one change at a time and wait for its ack; its fan-out receivers note when each frame arrived.
 
-On a 2-core machine the bench's writers share the cores with the servers and PostgreSQL, so
-what the writers cost is taken from what is measured. The tests' client
+On a 2-core machine the bench's clients share the cores with the servers and PostgreSQL, so
+what the clients cost is taken from what is measured. The tests' client
 (:mod:`tests.support.protocol_client`, on the ``websockets`` library) cost 0.10-0.15 ms of CPU
 per acknowledged change; this one is a frame parser and a mask, and ``scaleout.py`` prints
-what it costs in the same run. It speaks just what the bench needs of the protocol (hello,
-push, ack; ping and close), and checks the handshake and every frame it relies on.
+what it costs in the same run. A receiver on it also tells when a frame's bytes arrived
+(:meth:`Writer.recv_timed`): with 50 receivers in one process, the tests' client stamps a
+frame only once its task has run, after the other receivers' frames of that read were
+parsed, queued and handed over, so a receipt there measured the bench as much as the
+servers. It speaks just what the bench needs of the protocol (hello, push, ack, changes;
+ping and close), and checks the handshake and every frame it relies on.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import json
 import os
 import struct
+import time
 from collections import deque
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,9 +43,10 @@ class Writer(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._handshake: asyncio.Future[bytes] | None = None
-        self._frames: deque[dict[str, Any]] = deque()
+        self._frames: deque[tuple[float, dict[str, Any]]] = deque()  # (arrived, frame)
         self._waiter: asyncio.Future[None] | None = None
         self._closed: BaseException | None = None
+        self._arrived = 0.0  # when the last read's bytes arrived
 
     @classmethod
     async def open(cls, url: str, token: str, client_id: str) -> Writer:
@@ -84,6 +90,11 @@ class Writer(asyncio.Protocol):
 
     async def recv(self) -> dict[str, Any]:
         """Return the next JSON frame from the server."""
+        return (await self.recv_timed())[1]
+
+    async def recv_timed(self) -> tuple[float, dict[str, Any]]:
+        """Return when the next JSON frame's last bytes arrived (``time.perf_counter()``,
+        taken as they were read, before any frame of that read was parsed) and the frame."""
         while not self._frames:
             if self._closed is not None:
                 raise self._closed
@@ -107,6 +118,7 @@ class Writer(asyncio.Protocol):
         self._fail(ConnectionError(f"the server closed the connection: {exc}"))
 
     def data_received(self, data: bytes) -> None:
+        self._arrived = time.perf_counter()
         self._buffer += data
         if self._handshake is not None:
             end = self._buffer.find(b"\r\n\r\n")
@@ -169,7 +181,7 @@ class Writer(asyncio.Protocol):
             del buffer[: start + length]
             opcode = first & 0x0F
             if opcode == _TEXT:
-                self._frames.append(json.loads(payload))
+                self._frames.append((self._arrived, json.loads(payload)))
                 woke = True
             elif opcode == _PING:
                 assert self._transport is not None

@@ -1,23 +1,24 @@
 """Fan-out across server processes on one PostgreSQL: LISTEN for commits, fetch, relay (§8).
 
-Every :meth:`PostgresStore.commit` notifies ``[document, layer, seq, origin]`` on the layer's
-own channel (:func:`~lamina.server.store_postgres.commit_channel`) right after its
+Every :meth:`PostgresStore.commit` notifies ``[document, layer, seq, origin]`` on the
+layer's own channel (:func:`~lamina.server.store_postgres.commit_channel`) right after its
 transaction committed, in the commit's last round trip (not inside the transaction: that
 would serialize every process's commits, see :meth:`PostgresStore.commit`), so the
 notification exists only if the commit does, and carries no record content. A
-:class:`PostgresFanout` listens on a connection of its own (a thread: psycopg's blocking
-``notifies()``), to the channels of the layers this process has rooms for (the server calls
-:meth:`PostgresFanout.rooms_changed`; a process no longer reads every commit of every
-process). A listened channel has a row in ``layer_listeners`` (channel, the store's origin,
-the listening backend's pid; a killed process's rows are swept by the others every
-:data:`LISTENER_SWEEP` seconds), so a commit to a layer no other process has a room for is not
-announced at all: a NOTIFY costs PostgreSQL a transaction in every listening backend of the
-database (it signals them all, whatever the channel), and the committing process heard its
-own. For a notification from another process, it reads what the room lacks from the
-store in one round trip, on the event loop with a connection of its own
-(:func:`~lamina.server.history_postgres.read_changes`), makes it part of the room's layer and
-relays it to the room's members and viewers, each getting what they may view (the room's
-own relay). Once a room's channel is listened to, the room catches up once: what was
+:class:`PostgresFanout` listens on a connection of its own, which the event loop drives
+(:class:`~lamina.server.pq_loop.LoopConnection`: a notification is handled in the read that
+brought it, with no thread to hand it over), to the channels of the layers this process has
+rooms for (the server calls :meth:`PostgresFanout.rooms_changed`; a process no longer reads
+every commit of every process). A listened channel has a row in ``layer_listeners``
+(channel, the store's origin, the listening backend's pid; a killed process's rows are swept
+by the others every :data:`LISTENER_SWEEP` seconds), so a commit to a layer no other process
+has a room for is not announced at all: a NOTIFY costs PostgreSQL a transaction in every
+listening backend of the database (it signals them all, whatever the channel), and the
+committing process heard its own. For a notification from another process, it reads what the
+room lacks from the store in one statement, on the event loop with a loop connection of its
+own (:func:`~lamina.server.history_postgres.read_changes`), makes it part of the room's
+layer and relays it to the room's members and viewers, each getting what they may view (the
+room's own relay). Once a room's channel is listened to, the room catches up once: what was
 committed between its load and the LISTEN has no notification here.
 
 Presence: the listening connection also takes the other processes' presence
@@ -49,17 +50,19 @@ import asyncio
 import contextlib
 import json
 import logging
-import select
-import socket
-import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import psycopg
 from lamina.model.errors import LaminaError
 from lamina.server.errors import StoreError
-from lamina.server.history_postgres import LayerChanges, read_changes
+from lamina.server.history_postgres import (
+    CHANGES_AFTER,
+    CHANGES_AFTER_NAME,
+    LayerChanges,
+    read_changes,
+)
+from lamina.server.pq_loop import LoopConnection
 from lamina.server.presence_postgres import PRESENCE_CHANNEL, PostgresPresence
 from lamina.server.store_postgres import (
     COMMIT_CHANNEL_PREFIX,
@@ -72,6 +75,7 @@ from lamina.server.store_postgres import (
 from lamina.sync.layer import LayerCommit
 from lamina.sync.state import ChangeResult
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -87,6 +91,13 @@ POLL_INTERVAL = 2.0
 RECONNECT_DELAY = 0.5
 LISTENER_SWEEP = 10.0
 """Seconds between sweeps of ``layer_listeners`` for the rows of processes gone."""
+_FORGET_GONE_LISTENERS = (
+    b"DELETE FROM layer_listeners WHERE pid NOT IN (SELECT pid FROM pg_stat_activity)"
+)
+"""Delete the ``layer_listeners`` rows whose backend is gone: a killed process leaves its
+rows, and every commit to their layers was announced to nobody (a NOTIFY that signals every
+listening backend of the database) until some process reconnected its listener. A sweep
+that finds none writes nothing."""
 
 
 async def start_fanout(server: LaminaServer) -> PostgresFanout | None:
@@ -113,150 +124,143 @@ class PostgresFanout:
         """Commits of other processes applied to a room here (for tests and benches)."""
         self.notes_heard = 0
         """Commit notifications of other processes received (for tests)."""
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping = threading.Event()
-        self._listening = threading.Event()
-        self._thread = threading.Thread(target=self._listen, name="lamina-listen", daemon=True)
-        # Wakes the listening thread from its wait (rooms changed, stopping).
-        self._wake_r, self._wake_w = socket.socketpair()
-        self._wake_r.setblocking(False)
-        self._wake_w.setblocking(False)
+        self._stopping = False
+        self._listening = asyncio.Event()  # the first LISTEN is in place
+        self._wake = asyncio.Event()  # rooms changed, the connection was lost, stopping
+        self._listener: asyncio.Task[None] | None = None
         self._fetching: dict[Room, bool] = {}  # room -> another notification came meanwhile
-        self._reader: psycopg.AsyncConnection[Any] | None = None  # reads for catch-ups
-        self._reading = asyncio.Lock()  # one read at a time on it
+        # Reads for catch-ups, on the loop (opens on first use, and again after a loss).
+        self._reader = LoopConnection(
+            make_conninfo(store.url, application_name="lamina-fetch"),
+            {CHANGES_AFTER_NAME: CHANGES_AFTER},
+        )
+        self._reading = asyncio.Lock()
         self._poller: asyncio.Task[None] | None = None
         self.presence = PostgresPresence(server, store)
         """Presence across processes (:mod:`lamina.server.presence_postgres`)."""
 
     async def start(self) -> None:
         """Start listening; return once the LISTEN is in place (the server's rooms then
-        catch up through it after a lost race: ``server.peers``)."""
-        self._loop = asyncio.get_running_loop()
+        catch up through it after a lost race: ``server.peers``), or after 30 s without
+        PostgreSQL (it goes on trying)."""
         self.server.peers = self
         self.presence.start()
-        self._thread.start()
-        await asyncio.to_thread(self._listening.wait, 30)
+        self._listener = asyncio.create_task(self._listen(), name="lamina-listen")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), 30)
         self._poller = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
         """Stop listening and polling."""
-        self._stopping.set()
-        self._wake()
+        self._stopping = True
+        self._wake.set()
         if self._poller is not None:
             self._poller.cancel()
         await self.presence.stop()
-        await asyncio.to_thread(self._thread.join, 10)
-        self._wake_r.close()
-        self._wake_w.close()
+        if self._listener is not None:
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._listener, 10)  # cancelled if it takes longer
         async with self._reading:
-            if self._reader is not None:
-                await self._reader.close()
-                self._reader = None
+            self._reader.close()
 
     def rooms_changed(self) -> None:
         """The server made or dropped a room: listen to the layers it now has rooms for."""
-        self._wake()
+        self._wake.set()
 
-    def _wake(self) -> None:
-        # Full: a wake-up is pending anyway.
-        with contextlib.suppress(BlockingIOError, OSError):
-            self._wake_w.send(b"\0")
+    # --- the listening connection ---------------------------------------------------------
 
-    # --- the listening thread -------------------------------------------------------------
-
-    def _listen(self) -> None:
-        while not self._stopping.is_set():
+    async def _listen(self) -> None:
+        """Listen on a connection the event loop drives (:mod:`lamina.server.pq_loop`): a
+        notification is handled in the read that brought it, with no thread between."""
+        conninfo = make_conninfo(self.store.url, application_name="lamina-listen")
+        origin = _literal(self.store.origin)
+        while not self._stopping:
+            conn = LoopConnection(conninfo, {}, on_notify=self._dispatch, on_lost=self._wake.set)
             try:
-                with psycopg.connect(
-                    self.store.url, autocommit=True, application_name="lamina-listen"
-                ) as conn:
-                    for channel in (NOTIFY_CHANNEL, REVOKE_CHANNEL, PRESENCE_CHANNEL):
-                        conn.execute(f"LISTEN {channel}")
-                    conn.execute(f"LISTEN {LAYERS_CHANNEL}")
-                    # Its channels from before this connection, and those of processes gone.
-                    conn.execute(
-                        "DELETE FROM layer_listeners WHERE origin = %s", (self.store.origin,)
-                    )
-                    _forget_gone_listeners(conn)
-                    swept = time.monotonic()
-                    listening: dict[str, RoomKey] = {}
-                    self._subscribe(conn, listening)
-                    self._listening.set()
-                    self._call(self._catch_up_all)  # what was missed while not listening
-                    self._call(self.presence.ask)
-                    while not self._stopping.is_set():
-                        # timeout=0: what arrived (also during the LISTENs), without waiting.
-                        for note in conn.notifies(timeout=0):
-                            self._dispatch(note)
-                        wake = self._wake_r.fileno()
-                        ready, _, _ = select.select([conn.pgconn.socket, wake], [], [], 1.0)
-                        if wake in ready:
-                            with contextlib.suppress(BlockingIOError):
-                                while self._wake_r.recv(4096):
-                                    pass
-                            self._subscribe(conn, listening)
-                        if time.monotonic() - swept >= LISTENER_SWEEP:
-                            _forget_gone_listeners(conn)
-                            swept = time.monotonic()
-                    conn.execute(
-                        "DELETE FROM layer_listeners WHERE origin = %s", (self.store.origin,)
-                    )
-            except psycopg.Error as exc:
-                if self._stopping.is_set():
+                channels = (NOTIFY_CHANNEL, REVOKE_CHANNEL, PRESENCE_CHANNEL, LAYERS_CHANNEL)
+                # Its channels from before this connection, and those of processes gone.
+                await conn.script(
+                    "".join(f"LISTEN {channel}; " for channel in channels).encode()
+                    + f"DELETE FROM layer_listeners WHERE origin = {origin}; ".encode()
+                    + _FORGET_GONE_LISTENERS
+                )
+                swept = time.monotonic()
+                listening: dict[str, RoomKey] = {}
+                await self._subscribe(conn, listening)
+                self._listening.set()
+                self._catch_up_all()  # what was missed while not listening
+                self.presence.ask()
+                while not self._stopping:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), 1.0)
+                    self._wake.clear()
+                    if not conn.is_open:
+                        raise StoreError("the listening connection was lost")
+                    if self._stopping:
+                        break
+                    await self._subscribe(conn, listening)
+                    if time.monotonic() - swept >= LISTENER_SWEEP:
+                        await conn.script(_FORGET_GONE_LISTENERS)
+                        swept = time.monotonic()
+                await conn.script(f"DELETE FROM layer_listeners WHERE origin = {origin}".encode())
+            except StoreError as exc:
+                if self._stopping:
                     return
                 logger.warning("listening for commits failed, reconnecting: %s", exc)
-                self._stopping.wait(RECONNECT_DELAY)
+                await asyncio.sleep(RECONNECT_DELAY)
+            except Exception:  # a bug must not end the fan-out: say so, listen again
+                logger.exception("listening for commits failed, reconnecting")
+                await asyncio.sleep(RECONNECT_DELAY)
+            finally:
+                conn.close()
 
-    def _subscribe(self, conn: psycopg.Connection[Any], listening: dict[str, RoomKey]) -> None:
+    async def _subscribe(self, conn: LoopConnection, listening: dict[str, RoomKey]) -> None:
         """LISTEN to the channel of every layer with a room here, UNLISTEN the others, and
         say so in ``layer_listeners``: a process commits without announcing a layer no
         other process listens to (:meth:`PostgresStore.commit`).
 
-        The row and the LISTEN commit together, before the room catches up: a commit whose
-        announcement did not see the row had committed before it, so the catch-up reads it.
+        The row and the LISTEN commit together (one transaction, one round trip), before
+        the room catches up: a commit whose announcement did not see the row had committed
+        before it, so the catch-up reads it.
         """
-        # list() of a dict is one step for the interpreter: safe beside the event loop.
-        wanted = {commit_channel(*key): key for key in list(self.server.rooms)}
+        wanted = {commit_channel(*key): key for key in self.server.rooms}
         gone = [c for c in listening if c not in wanted]
         new = {c: key for c, key in wanted.items() if c not in listening}
         if not gone and not new:
             return
-        origin = self.store.origin
-        with conn.pipeline():  # one round trip, one transaction
-            for channel in gone:
-                conn.execute(sql.SQL("UNLISTEN {}").format(sql.Identifier(channel)))
-                del listening[channel]
-            if gone:
-                conn.execute(
-                    "DELETE FROM layer_listeners WHERE origin = %s AND channel = ANY(%s)",
-                    (origin, gone),
-                )
-            for channel in new:
-                conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-            if new:
-                conn.execute(
-                    "INSERT INTO layer_listeners SELECT c, %s, pg_backend_pid() "
-                    "FROM unnest(%s::text[]) AS c ON CONFLICT (channel, origin) "
-                    "DO UPDATE SET pid = EXCLUDED.pid",
-                    (origin, list(new)),
-                )
+        origin = _literal(self.store.origin)
+        statements = [f"UNLISTEN {_identifier(c)}" for c in gone]
+        if gone:
+            statements.append(
+                f"DELETE FROM layer_listeners WHERE origin = {origin} "
+                f"AND channel = ANY({_text_array(gone)})"
+            )
+        statements += [f"LISTEN {_identifier(c)}" for c in new]
+        if new:
+            statements.append(
+                f"INSERT INTO layer_listeners SELECT c, {origin}, pg_backend_pid() "
+                f"FROM unnest({_text_array(new)}) AS c ON CONFLICT (channel, origin) "
+                "DO UPDATE SET pid = EXCLUDED.pid"
+            )
+        await conn.script("; ".join(statements).encode())
+        for channel in gone:
+            del listening[channel]
         listening.update(new)
         if new:
             # Committed between the room's load and this LISTEN: no note will say so.
-            self._call(self._check_rooms, list(new.values()))
+            self._check_rooms(list(new.values()))
 
-    def _dispatch(self, note: psycopg.Notify) -> None:
-        channel = note.channel
+    def _dispatch(self, channel: str, payload: str) -> None:
         if channel.startswith(COMMIT_CHANNEL_PREFIX):
-            self._received(note.payload)
+            self._received(payload)
         elif channel == PRESENCE_CHANNEL:
-            self._call(self.presence.received, note.payload)
+            self.presence.received(payload)
         elif channel == REVOKE_CHANNEL:
-            self._call(self._revoked)
+            self._revoked()
         elif channel == LAYERS_CHANNEL:
-            self._call(self.server.announce_layers, note.payload)
+            self.server.announce_layers(payload)
         elif channel == NOTIFY_CHANNEL:
-            self._first_commit(note.payload)
+            self._first_commit(payload)
 
     @staticmethod
     def _parse(payload: str) -> tuple[str, str, int, str] | None:
@@ -273,25 +277,13 @@ class PostgresFanout:
             return
         document_id, layer, seq, _ = parsed
         self.notes_heard += 1
-        # No room here for that layer (dropped since, or a digest shared with another
-        # layer): nothing to fetch, so the event loop is not woken. (dict.get is atomic; a
-        # room made after this looks reads the layer after the commit, which came before
-        # its notification.)
-        if self.server.rooms.get((document_id, layer)) is not None:
-            self._call(self._advanced, document_id, layer, seq)
+        self._advanced(document_id, layer, seq)
 
     def _first_commit(self, payload: str) -> None:
         parsed = self._parse(payload)
         if parsed is not None and parsed[3] != self.store.origin:
             # A layer's first commit may make it listed (§4.8): say so here too.
-            self._call(self.server.announce_layers, parsed[0])
-
-    def _call(self, callback: Callable[..., None], *args: object) -> None:
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            # The loop may close between the check and the call: the server is shutting down.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(callback, *args)
+            self.server.announce_layers(parsed[0])
 
     # --- on the event loop ----------------------------------------------------------------
 
@@ -359,23 +351,8 @@ class PostgresFanout:
             self._apply(room, since, changes)
 
     async def _read(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
-        async with self._reading:
-            reader = self._reader
-            if reader is None or reader.closed or reader.broken:
-                try:
-                    reader = await psycopg.AsyncConnection.connect(
-                        self.store.url, autocommit=True, application_name="lamina-fetch"
-                    )
-                except psycopg.Error as exc:
-                    raise StoreError(f"cannot connect to PostgreSQL: {exc}") from exc
-                self._reader = reader
-            try:
-                return await read_changes(reader, document_id, layer, seq)
-            except StoreError:
-                # It may be left inside the read's transaction: the next read reconnects.
-                self._reader = None
-                await reader.close()
-                raise
+        async with self._reading:  # one statement at a time on the connection
+            return await read_changes(self._reader, document_id, layer, seq)
 
     def _apply(self, room: Room, since: int, changes: LayerChanges) -> None:
         epoch, seq = changes.epoch, changes.seq
@@ -423,9 +400,13 @@ class PostgresFanout:
             self._catch_up_all()
 
 
-def _forget_gone_listeners(conn: psycopg.Connection[Any]) -> None:
-    """Delete the ``layer_listeners`` rows whose backend is gone: a killed process leaves its
-    rows, and every commit to their layers was announced to nobody (a NOTIFY that signals
-    every listening backend of the database) until some process reconnected its listener.
-    A sweep that finds none writes nothing."""
-    conn.execute("DELETE FROM layer_listeners WHERE pid NOT IN (SELECT pid FROM pg_stat_activity)")
+def _literal(text: str) -> str:
+    return sql.Literal(text).as_string(None)
+
+
+def _identifier(name: str) -> str:
+    return sql.Identifier(name).as_string(None)
+
+
+def _text_array(texts: Iterable[str]) -> str:
+    return f"ARRAY[{', '.join(_literal(t) for t in texts)}]::text[]"

@@ -15,7 +15,7 @@ most one batch, and no lock order differs (no deadlock).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
@@ -23,6 +23,7 @@ import psycopg
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.compaction import LayerHistory
 from lamina.server.errors import StoreError
+from lamina.server.pq_loop import LoopConnection, text_rows
 from lamina.server.store import LayerChanges, SharedStrings, stored_record
 from lamina.sync.state import RecordState
 
@@ -33,16 +34,22 @@ RECORD_COLUMNS = (
 """The ``records`` columns :func:`record_from_row` reads, in its order."""
 
 LAYER_ROW = "SELECT epoch, seq, compacted_seq FROM layers WHERE document_id = %s AND name = %s"
-_RECORDS_AFTER = (
-    f"SELECT {RECORD_COLUMNS} FROM records WHERE document_id = %s "
-    "AND layer = %s AND seq > %s ORDER BY seq, ord"
+CHANGES_AFTER = (
+    f"SELECT 'R', {RECORD_COLUMNS}, ord FROM records "
+    "WHERE document_id = $1 AND layer = $2 AND seq > $3 "
+    "UNION ALL SELECT 'L', epoch, NULL, seq, compacted_seq, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL FROM layers WHERE document_id = $1 AND name = $2 "
+    "UNION ALL SELECT 'C', change_id, result, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+    "NULL, NULL FROM applied_changes WHERE document_id = $1 AND layer = $2 AND seq > $3 "
+    "ORDER BY 1 DESC, 5, 13"
 ).encode()
-_RESULTS_AFTER = (
-    "SELECT change_id, result FROM applied_changes WHERE document_id = %s "
-    "AND layer = %s AND seq > %s"
-)
-"""What a layer committed after a ``seq``: its row, then its records and change ids by
-``seq`` (the indexes ``records_by_seq`` and ``applied_changes_by_seq``)."""
+"""What a layer committed after a ``seq`` (``$3``), in one statement and so one snapshot:
+its records in ``seq`` order (rows ``'R'``, then :data:`RECORD_COLUMNS` and ``ord``; index
+``records_by_seq``), its row (``'L'``: epoch, -, seq, compaction horizon) and its change ids
+(``'C'``: id, result; index ``applied_changes_by_seq``). One round trip, no transaction to
+open or close (:func:`read_changes`, :meth:`PostgresHistory.changes_after`)."""
+CHANGES_AFTER_NAME = b"lamina_changes_after"
+"""The name :data:`CHANGES_AFTER` is prepared under on a loop connection."""
 
 
 def record_from_row(r: Sequence[Any], shared: SharedStrings | None = None) -> RecordState:
@@ -54,46 +61,52 @@ def record_from_row(r: Sequence[Any], shared: SharedStrings | None = None) -> Re
 
 
 async def read_changes(
-    conn: psycopg.AsyncConnection[Any], document_id: str, layer: str, seq: int
+    conn: LoopConnection, document_id: str, layer: str, seq: int
 ) -> LayerChanges | None:
     """Return what a materialized layer committed after ``seq``, read in one snapshot
-    (None: the layer is not materialized), on the caller's event loop.
-
-    One round trip: the transaction and its three reads go in one pipeline (a commit of
-    another process reaches the other processes' clients through this read, so it neither
-    waits for a worker thread nor hands its rows back from one). BEGIN and COMMIT are
-    statements of the pipeline: psycopg's ``transaction()`` syncs on entry and exit, a round
-    trip each. Use ``conn`` for one read at a time.
+    (None: the layer is not materialized), on the caller's event loop: a commit of another
+    process reaches this process's clients through this read, so it neither waits for a
+    worker thread nor hands its rows back from one. ``conn`` must have
+    :data:`CHANGES_AFTER` prepared as :data:`CHANGES_AFTER_NAME`.
 
     Raises:
         StoreError: PostgreSQL failed or the connection was lost.
     """
-    try:
-        async with conn.pipeline():
-            await conn.execute(b"BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            layer_row = await conn.execute(LAYER_ROW, (document_id, layer))
-            record_rows = await conn.execute(_RECORDS_AFTER, (document_id, layer, seq))
-            result_rows = await conn.execute(_RESULTS_AFTER, (document_id, layer, seq))
-            await conn.execute(b"COMMIT")
-        row = await layer_row.fetchone()
-        rows = await record_rows.fetchall()
-        results = await result_rows.fetchall()
-    except psycopg.Error as exc:
-        raise StoreError(f"store read failed: {exc}") from exc
-    return _layer_changes(row, rows, results)
+    result = await conn.execute(
+        CHANGES_AFTER_NAME, (document_id.encode(), layer.encode(), str(seq).encode())
+    )
+    return _layer_changes(_typed(text_rows(result)))
 
 
-def _layer_changes(
-    row: Sequence[Any] | None, rows: Sequence[Sequence[Any]], results: Sequence[Sequence[Any]]
-) -> LayerChanges | None:
-    if row is None:
+def _typed(rows: Iterable[list[Any]]) -> Iterator[Sequence[Any]]:
+    """The rows of :data:`CHANGES_AFTER` in text format, read as psycopg reads them (the
+    numbers are read by :func:`_layer_changes` either way; a boolean is ``t`` or ``f``)."""
+    for r in rows:
+        if r[0] == "R":
+            r[6] = r[6] == "t"  # deleted
+        yield r
+
+
+def _layer_changes(rows: Iterable[Sequence[Any]]) -> LayerChanges | None:
+    """Return the :class:`LayerChanges` of the rows of :data:`CHANGES_AFTER`."""
+    layer: Sequence[Any] | None = None
+    records: list[RecordState] = []
+    results: dict[str, Any] = {}
+    for row in rows:
+        if row[0] == "R":
+            records.append(record_from_row(row[1:12]))
+        elif row[0] == "C":
+            results[row[1]] = json.loads(row[2])
+        else:
+            layer = row
+    if layer is None:
         return None
     return LayerChanges(
-        epoch=row[0],
-        seq=int(row[1]),
-        records=tuple(record_from_row(r) for r in rows),
-        change_results={cid: json.loads(result) for cid, result in results},
-        history_from=int(row[2]),
+        epoch=layer[1],
+        seq=int(layer[3]),
+        records=tuple(records),
+        change_results=results,
+        history_from=int(layer[4]),
     )
 
 
@@ -123,15 +136,14 @@ class PostgresHistory:
 
     def changes_after(self, document_id: str, layer: str, seq: int) -> LayerChanges | None:
         """Return what a materialized layer committed after ``seq`` (None: not
-        materialized), read in one snapshot by ``seq`` (the indexes ``records_by_seq`` and
-        ``applied_changes_by_seq``): what :func:`read_changes` reads, on a worker thread."""
-        with self._snapshot() as conn:
-            row = conn.execute(LAYER_ROW, (document_id, layer)).fetchone()
-            if row is None:
-                return None
-            rows = conn.execute(_RECORDS_AFTER, (document_id, layer, seq)).fetchall()
-            results = conn.execute(_RESULTS_AFTER, (document_id, layer, seq)).fetchall()
-        return _layer_changes(row, rows, results)
+        materialized), read in one snapshot by ``seq`` (:data:`CHANGES_AFTER`): what
+        :func:`read_changes` reads, on a worker thread."""
+        try:
+            cursor = psycopg.RawCursor(self._db())  # CHANGES_AFTER's $1 parameters
+            rows = cursor.execute(CHANGES_AFTER, (document_id, layer, seq)).fetchall()
+        except psycopg.Error as exc:
+            raise StoreError(f"store read failed: {exc}") from exc
+        return _layer_changes(rows)
 
     def layer_seq(self, document_id: str, layer: str) -> int | None:
         """Return a materialized layer's committed ``seq`` (None: not materialized)."""

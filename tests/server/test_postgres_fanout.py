@@ -89,6 +89,44 @@ def test_missed_notifications_are_caught_up_from_the_store(
         run(scenario())
 
 
+def test_notifications_are_handled_on_the_event_loop_with_no_listening_thread(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    # A listening thread handed every notification to the event loop: a wake-up and a
+    # fight for the GIL (up to its 5 ms switch interval) on the way of every cross-process
+    # change. The LISTEN connection is now driven by the loop itself (pq_loop).
+    data = tmp_path / "data"
+    with (
+        ServerThread(data, database=postgres_url) as one,
+        ServerThread(data, database=postgres_url) as two,
+    ):
+        doc = one.add_document()
+        fanout = two.fanout
+        assert fanout is not None
+        received_on: list[int] = []
+        received = fanout._received
+
+        def watched(payload: str) -> None:
+            received_on.append(threading.get_ident())
+            received(payload)
+
+        fanout._received = watched  # type: ignore[method-assign]
+
+        async def scenario() -> None:
+            ann, _, _ = await join(one.url, one.token(doc, user_id="ann", layer="a"))
+            bob, _, _ = await join(two.url, two.token(doc, user_id="bob", layer="a"))
+            ack = await ann.push(create())
+            relayed = await bob.recv_type("changes")
+            assert relayed["seq"] == ack["seq"]
+            await ann.ws.close()
+            await bob.ws.close()
+
+        run(scenario())
+        assert received_on, "server two heard no notification"
+        assert set(received_on) == {two.thread.ident}, "a notification was handled off the loop"
+        assert "lamina-listen" not in {t.name for t in threading.enumerate()}
+
+
 def test_two_lamina_serve_processes_on_one_postgres_relay_to_each_other(
     tmp_path: Path, postgres_url: str
 ) -> None:
@@ -185,9 +223,9 @@ def test_a_commit_made_before_a_new_room_listens_still_reaches_its_clients(
         release = threading.Event()
         subscribe = fanout._subscribe
 
-        def held(conn: psycopg.Connection[Any], listening: dict[str, Any]) -> None:
-            assert release.wait(30)
-            subscribe(conn, listening)
+        async def held(conn: Any, listening: dict[str, Any]) -> None:
+            assert await asyncio.to_thread(release.wait, 30)
+            await subscribe(conn, listening)
 
         fanout._subscribe = held  # type: ignore[method-assign]
 

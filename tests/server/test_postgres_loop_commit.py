@@ -12,6 +12,8 @@ import psycopg
 import pytest
 from lamina.model.ids import RecordId
 from lamina.server.errors import StoreError
+from lamina.server.history_postgres import CHANGES_AFTER, CHANGES_AFTER_NAME, read_changes
+from lamina.server.pq_loop import LoopConnection
 from lamina.server.store import LayerAdvancedError, LayerWrite
 from lamina.server.store_postgres import PostgresStore
 from lamina.server.writer import GroupCommitWriter
@@ -152,4 +154,62 @@ def test_a_backend_terminated_mid_commit_on_the_loop_fails_it_and_the_next_recon
 
     asyncio.run(scenario())
     assert [r.id for r in store.load_layer("d", "r").records] == ["A", "B", "D"]
+    store.close()
+
+
+def test_the_loop_read_of_changes_after_is_the_threads_read(postgres_url: str) -> None:
+    # The fan-out reads what another process committed on the event loop (read_changes, a
+    # loop connection, text rows); a cold catch-up reads the same on a worker thread
+    # (changes_after, psycopg's typed rows): one statement, so both must say the same.
+    store, epoch = _store_with_layer(postgres_url)
+    tombstone = dataclasses.replace(_record("A", 3), content=None, deleted=True)
+    store.commit(
+        [
+            LayerWrite(
+                "d",
+                "r",
+                epoch,
+                2,
+                [_record("B", 2, creatorName="Zoë")],
+                change_results=[("c2", {"status": "applied", "seq": 2})],
+                base_seq=1,
+            ),
+            LayerWrite(
+                "d",
+                "r",
+                epoch,
+                3,
+                [tombstone, _record("C", 3)],
+                change_results=[("c3", {"status": "applied"})],
+                base_seq=2,
+            ),
+        ]
+    )
+
+    async def on_loop(seq: int, layer: str = "r") -> Any:
+        conn = LoopConnection(postgres_url, {CHANGES_AFTER_NAME: CHANGES_AFTER})
+        try:
+            return await read_changes(conn, "d", layer, seq)
+        finally:
+            conn.close()
+
+    for since in (0, 1, 2, 3):
+        on_thread = store.changes_after("d", "r", since)
+        assert on_thread is not None
+        assert asyncio.run(on_loop(since)) == on_thread
+        assert on_thread.seq == 3 and on_thread.epoch == epoch
+    after_one = store.changes_after("d", "r", 1)
+    assert after_one is not None
+    assert [(r.id, r.seq, r.deleted) for r in after_one.records] == [
+        ("B", 2, False),
+        ("A", 3, True),
+        ("C", 3, False),
+    ]
+    assert after_one.records[0].content == _record("B", 2, creatorName="Zoë").content
+    assert dict(after_one.change_results) == {
+        "c2": {"status": "applied", "seq": 2},
+        "c3": {"status": "applied"},
+    }
+    assert asyncio.run(on_loop(0, layer="no such layer")) is None
+    assert store.changes_after("d", "no such layer", 0) is None
     store.close()
