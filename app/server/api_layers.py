@@ -105,12 +105,7 @@ async def load_room(server: LaminaServer, document_id: str, layer: str) -> Room:
 def _listed_here(room: Room | None) -> bool:
     """Return whether ``room`` has loaded (a room still loading holds nothing yet) and holds
     a live record, so that its layer is in the layer list."""
-    return (
-        room is not None
-        and room.state is not None
-        and not room.broken
-        and (room.layer.has_live_records())
-    )
+    return room is not None and room.ready and room.layer.has_live_records()
 
 
 def visible_records(room: Room, access: Access) -> list[RecordState]:

@@ -248,9 +248,9 @@ def forget_in_rooms(server: LaminaServer, done: list[Compaction]) -> None:
     grow with its history either."""
     for compaction in done:
         room = server.rooms.get((compaction.document_id, compaction.layer))
-        if room is None or room.broken or not room.loaded.done() or room.state is None:
+        if room is None or not room.ready:
             continue
-        if room.loaded.exception() is None and compaction.horizon > room.layer.history_from:
+        if compaction.horizon > room.layer.history_from:
             room.layer.forget_history(compaction.horizon)
 
 

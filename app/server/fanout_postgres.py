@@ -61,6 +61,7 @@ from lamina.server.history_postgres import (
     CHANGES_AFTER_NAME,
     LayerChanges,
     read_changes,
+    reader_conninfo,
 )
 from lamina.server.pq_loop import LoopConnection
 from lamina.server.presence_postgres import PRESENCE_CHANNEL, PostgresPresence
@@ -131,7 +132,7 @@ class PostgresFanout:
         self._fetching: dict[Room, bool] = {}  # room -> another notification came meanwhile
         # Reads for catch-ups, on the loop (opens on first use, and again after a loss).
         self._reader = LoopConnection(
-            make_conninfo(store.url, application_name="lamina-fetch"),
+            reader_conninfo(store.url, "lamina-fetch"),
             {CHANGES_AFTER_NAME: CHANGES_AFTER},
         )
         self._reading = asyncio.Lock()
@@ -391,7 +392,7 @@ class PostgresFanout:
 
     def _catch_up_all(self) -> None:
         for room in list(self.server.rooms.values()):
-            if room.loaded.done() and room.loaded.exception() is None and not room.broken:
+            if room.ready:
                 self._fetch_soon(room)
 
     async def _poll(self) -> None:

@@ -116,6 +116,12 @@ class Room:
         return limits if isinstance(limits, Limits) else server_limits()
 
     @property
+    def ready(self) -> bool:
+        """Whether the room has loaded (without error) and is not broken: whether its layer
+        state may be read and relayed from."""
+        return self.state is not None and not self.broken
+
+    @property
     def layer(self) -> LayerState:
         """The loaded layer state (only after :attr:`loaded`)."""
         assert self.state is not None, "room used before it loaded"

@@ -12,8 +12,13 @@ import psycopg
 import pytest
 from lamina.model.ids import RecordId
 from lamina.server.errors import StoreError
-from lamina.server.history_postgres import CHANGES_AFTER, CHANGES_AFTER_NAME, read_changes
-from lamina.server.pq_loop import LoopConnection
+from lamina.server.history_postgres import (
+    CHANGES_AFTER,
+    CHANGES_AFTER_NAME,
+    read_changes,
+    reader_conninfo,
+)
+from lamina.server.pq_loop import LoopConnection, text_rows
 from lamina.server.store import LayerAdvancedError, LayerWrite
 from lamina.server.store_postgres import PostgresStore
 from lamina.server.writer import GroupCommitWriter
@@ -212,4 +217,31 @@ def test_the_loop_read_of_changes_after_is_the_threads_read(postgres_url: str) -
     }
     assert asyncio.run(on_loop(0, layer="no such layer")) is None
     assert store.changes_after("d", "no such layer", 0) is None
+    store.close()
+
+
+def test_the_loop_read_of_changes_after_starts_no_parallel_workers(postgres_url: str) -> None:
+    # With enough records PostgreSQL's plan for any parameters (used from the sixth run of
+    # a prepared statement on) guessed a thousand rows a part and started two parallel
+    # workers for every read: 7-10 ms where the read takes 0.2-0.5. Here PostgreSQL is told
+    # to plan parallel wherever it may (what the bench's data made it choose).
+    store, _ = _store_with_layer(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        database = admin.info.dbname
+        old_name = admin.info.server_version < 160000  # renamed in PostgreSQL 16
+        setting = "force_parallel_mode" if old_name else "debug_parallel_query"
+        admin.execute(f'ALTER DATABASE "{database}" SET {setting} = on')
+
+    async def plan(conninfo: str) -> str:
+        conn = LoopConnection(conninfo, {CHANGES_AFTER_NAME: CHANGES_AFTER})
+        try:
+            for _ in range(8):  # past the custom plans
+                assert await read_changes(conn, "d", "r", 0) is not None
+            explained = await conn.script(b"EXPLAIN EXECUTE lamina_changes_after('d', 'r', 0)")
+            return "\n".join(row[0] or "" for row in text_rows(explained))
+        finally:
+            conn.close()
+
+    assert "Gather" in asyncio.run(plan(postgres_url)), "the check itself: a parallel plan"
+    assert "Gather" not in asyncio.run(plan(reader_conninfo(postgres_url, "lamina-fetch")))
     store.close()
