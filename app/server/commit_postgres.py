@@ -17,6 +17,9 @@ from lamina.server.errors import DocumentNotFoundError, StoreError
 from lamina.server.store import LayerAdvancedError, LayerWrite, record_row
 from lamina.sync.json_text import dumps
 
+COMMIT_CALL = b"CALL lamina_commit($1::jsonb)"
+"""The one statement of a group commit, with :func:`one_call_payload`'s argument (on the
+event loop, :mod:`lamina.server.pq_loop`, and on a thread, psycopg's ``RawCursor``)."""
 COMMIT_PROCEDURE_ERROR = "LA001"
 """The SQLSTATE of ``lamina_commit`` when a layer was not where its write was prepared (or
 has no row yet): nothing was written, the commit goes the long way (:func:`advance_layers`)."""

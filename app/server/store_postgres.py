@@ -56,6 +56,7 @@ import psycopg
 from lamina.model.ids import RecordId
 from lamina.model.timestamps import utc_now_iso
 from lamina.server.commit_postgres import (
+    COMMIT_CALL,
     COMMIT_PROCEDURE_ERROR,
     advance_layers,
     one_call_payload,
@@ -411,9 +412,7 @@ class PostgresStore(PostgresHistory):
         if payload is not None:
             if self._on_loop is None:
                 conninfo = psycopg.conninfo.make_conninfo(self.url, application_name="lamina")
-                self._on_loop = LoopConnection(
-                    conninfo, {b"lamina_commit": b"CALL lamina_commit($1::jsonb)"}
-                )
+                self._on_loop = LoopConnection(conninfo, {b"lamina_commit": COMMIT_CALL})
             try:
                 result = await self._on_loop.execute(b"lamina_commit", [payload.encode()])
             except StatementError as exc:
@@ -471,7 +470,8 @@ class PostgresStore(PostgresHistory):
         payload = one_call_payload(writes, notes, self.origin)
         if payload is not None:
             try:
-                unannounced = conn.execute(b"CALL lamina_commit(%s::jsonb)", (payload,)).fetchone()
+                call = psycopg.RawCursor(conn).execute(COMMIT_CALL, (payload,))
+                unannounced = call.fetchone()
             except psycopg.Error as exc:
                 if exc.sqlstate != COMMIT_PROCEDURE_ERROR:
                     self._roll_back(conn)
