@@ -137,7 +137,15 @@ class LoopConnection:
             return pg
         self._drop()
         loop = asyncio.get_running_loop()
-        pg = await loop.run_in_executor(None, pq.PGconn.connect, self._conninfo)
+        # Connecting and preparing wait for PostgreSQL: on a worker thread, not the loop.
+        pg = await loop.run_in_executor(None, self._open)
+        pg.nonblocking = 1
+        self._pg, self._loop, self._fd = pg, loop, pg.socket
+        loop.add_reader(self._fd, self._readable)
+        return pg
+
+    def _open(self) -> pq.abc.PGconn:
+        pg = pq.PGconn.connect(self._conninfo)
         if pg.status != pq.ConnStatus.OK:
             message = pg.get_error_message()
             pg.finish()
@@ -148,9 +156,6 @@ class LoopConnection:
                 message = result.get_error_message()
                 pg.finish()
                 raise StoreError(f"cannot prepare a statement on PostgreSQL: {message}")
-        pg.nonblocking = 1
-        self._pg, self._loop, self._fd = pg, loop, pg.socket
-        loop.add_reader(self._fd, self._readable)
         return pg
 
     def _readable(self) -> None:
