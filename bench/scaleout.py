@@ -24,7 +24,7 @@ variant, not only the one measured last):
   by round, not a ratio of means over the rounds: this machine's speed moves by up to 2x
   for a minute at a time, and a slow minute that meets one count in two rounds and another
   in one moves the means against the first (one run: round by round four processes served
-  0.97, 1.13, 0.56 and 1.37 times what one did, the means 0.96). Both are printed.
+  0.97, 1.13, 0.70 and 1.37 times what one did, the means 0.96). Both are printed.
   The machine is shared, so each line also prints the CPU time per acknowledged change of
   every server process and of PostgreSQL (all the postmaster's children, from
   ``/proc/PID/stat``): much less sensitive to other load. The writers run on :mod:`ws_writer`
