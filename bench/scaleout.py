@@ -30,14 +30,17 @@ variant, not only the one measured last):
   ``/proc/PID/stat``): much less sensitive to other load. The writers run on :mod:`ws_writer`
   (a bare asyncio protocol: what they cost is taken from the cores measured), whose own CPU
   per change is printed too.
-- fan-out p50/p99 at 50 clients, two processes running, started from rest (a ``CHECKPOINT``,
-  so the throughput rounds' WAL does not start one during it, then until the servers are
-  idle): a writer on process 0 pushes 50 changes/s to one layer (``customData.sentAt``); the
-  50 receivers are on process 0 (in-process) or on process 1 (cross-process: the change
-  arrives by LISTEN/NOTIFY and a fetch from PostgreSQL). Latency is the writer's send to each
-  receiver's receipt. Each round uses a new layer for each variant; its first :data:`WARMUP`
-  pushes (the layer's first commit copies the base layer, the receivers' room loads) are not
-  counted. The percentiles are over every receipt of every round.
+- fan-out p50/p99 at 50 clients, four processes running, started from rest (a
+  ``CHECKPOINT``, so the throughput rounds' WAL does not start one during it, then until the
+  servers are idle): a writer on process 0 pushes 50 changes/s to one layer
+  (``customData.sentAt``); the 50 receivers are on process 0 (1 process: in-process), spread
+  round-robin over processes 0-1 (2 processes) or 0-3 (4 processes), or all on process 1
+  (cross-process: each change arrives by LISTEN/NOTIFY and a read from PostgreSQL).
+  Latency is the writer's send to each receiver's receipt (when its bytes arrive,
+  :meth:`ws_writer.Writer.recv_timed`). Each round uses a new layer for each variant; its
+  first :data:`WARMUP` pushes (the layer's first commit copies the base layer, the
+  receivers' room loads) are not counted. The percentiles are over every receipt of every
+  round.
 
 The last line is ``ratio=<cross-process p99 / in-process p99>`` (budget <= 2).
 
@@ -78,6 +81,9 @@ more than 1,600 changes/s: the flood guard (§7.3) would then end the run, not m
 FANOUT_RATE = 50.0
 WARMUP = 10
 """Pushes at the start of each fan-out round that are not counted (see the docstring)."""
+IN_PROCESS = "1 process (in-process)"
+CROSS_PROCESS = "cross-process"
+"""The fan-out variants ``ratio=`` compares (see the docstring)."""
 QUIESCE_SECONDS = 30.0
 """The longest wait for the servers to go idle before the fan-out (:func:`_quiesce`)."""
 
@@ -166,7 +172,7 @@ async def _throughput(
 
 async def _fanout(
     sender_server: ServerProcess,
-    receiver_server: ServerProcess,
+    receiver_servers: list[ServerProcess],
     doc: str,
     layer: str,
     clients: int,
@@ -177,12 +183,12 @@ async def _fanout(
     writer = await Writer.open(
         sender_server.sync_url, sender_server.token(doc, layer=layer), str(ULID())
     )
-    receivers = [
-        await Writer.open(
-            receiver_server.sync_url, receiver_server.token(doc, layer=layer), str(ULID())
+    receivers = []
+    for i in range(clients):  # round-robin over the receivers' processes
+        server = receiver_servers[i % len(receiver_servers)]
+        receivers.append(
+            await Writer.open(server.sync_url, server.token(doc, layer=layer), str(ULID()))
         )
-        for _ in range(clients)
-    ]
     latencies: list[float] = []
 
     async def receive(client: Writer) -> None:
@@ -302,19 +308,26 @@ def main() -> None:
                         f"total {(sum(served) + pg) * per:.2f}  (writers {bench * per:.2f})",
                         flush=True,
                     )
-            _run_count(servers, 2, data, url)
-            _quiesce(servers[:2], url)
-            latencies: dict[str, list[float]] = {"in-process": [], "cross-process": []}
-            expected: dict[str, int] = {"in-process": 0, "cross-process": 0}
+            _run_count(servers, 4, data, url)
+            _quiesce(servers[:4], url)
+            variants = [
+                (IN_PROCESS, servers[:1]),
+                ("2 processes", servers[:2]),
+                ("4 processes", servers[:4]),
+                (CROSS_PROCESS, servers[1:2]),
+            ]
+            latencies: dict[str, list[float]] = {name: [] for name, _ in variants}
+            expected: dict[str, int] = dict.fromkeys(latencies, 0)
             for round_ in range(args.rounds):
-                variants = [("in-process", servers[0]), ("cross-process", servers[1])]
-                for name, receiver in variants if round_ % 2 == 0 else variants[::-1]:
+                for i, (name, receivers) in enumerate(
+                    variants if round_ % 2 == 0 else variants[::-1]
+                ):
                     received, due = asyncio.run(
                         _fanout(
                             servers[0],
-                            receiver,
+                            receivers,
                             doc,
-                            f"fan-{name}-{round_}",
+                            f"fan-{round_}-{i}",
                             args.clients,
                             args.seconds,
                         )
@@ -325,7 +338,7 @@ def main() -> None:
             for name, values in latencies.items():
                 p99[name] = _percentile(values, 0.99)
                 print(
-                    f"fan-out {name:<13} {args.clients} clients: "
+                    f"fan-out {name:<24} {args.clients} clients: "
                     f"p50 {statistics.median(values) * 1e3:6.1f} ms  "
                     f"p99 {p99[name] * 1e3:6.1f} ms  ({len(values)}/{expected[name]} delivered)",
                     flush=True,
@@ -355,7 +368,7 @@ def main() -> None:
             f"floor={medians[slowest]:.2f} (fewest at {slowest} process(es), the median of the "
             "rounds; >= 1)"
         )
-    print(f"ratio={p99['cross-process'] / p99['in-process']:.2f}")
+    print(f"ratio={p99[CROSS_PROCESS] / p99[IN_PROCESS]:.2f}")
 
 
 if __name__ == "__main__":
