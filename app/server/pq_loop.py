@@ -192,7 +192,10 @@ class LoopConnection:
     def _notified(pg: pq.abc.PGconn, on_notify: Callable[[str, str], None]) -> None:
         while (note := pg.notifies()) is not None:
             try:
-                on_notify(note.relname.decode(), note.extra.decode())
+                # Not ours to trust: a bad payload is the handler's to refuse, in one line.
+                on_notify(
+                    note.relname.decode(errors="replace"), note.extra.decode(errors="replace")
+                )
             except Exception:  # one bad handler must not stop the connection's reads
                 logger.exception("handling a notification on %r failed", note.relname)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import psycopg
 import pytest
 from lamina.server import fanout_postgres
 from lamina.server.documents import add_document_file
+from lamina.server.presence_postgres import PRESENCE_CHANNEL
 from lamina.server.store_postgres import PostgresStore, commit_channel
 
 from tests.conftest import corpus_pdf
@@ -20,15 +23,42 @@ from tests.support.server_process import ServerProcess
 from tests.support.waiting import eventually
 
 
-def test_a_client_on_each_of_two_servers_sees_the_others_changes_live(
+@contextmanager
+def _two_servers(
     tmp_path: Path, postgres_url: str
-) -> None:
+) -> Iterator[tuple[ServerThread, ServerThread, str]]:
+    """Two servers on one PostgreSQL (one data directory: the same keys) and a document."""
     data = tmp_path / "data"
     with (
         ServerThread(data, database=postgres_url) as one,
         ServerThread(data, database=postgres_url) as two,
     ):
-        doc = one.add_document()
+        yield one, two, one.add_document()
+
+
+async def _relayed_from_one_to_two(
+    one: ServerThread,
+    two: ServerThread,
+    doc: str,
+    meanwhile: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Ann on server one and Bob on server two join layer ``a``; once ``meanwhile`` is done,
+    Ann's push reaches Bob."""
+    ann, _, _ = await join(one.url, one.token(doc, user_id="ann", layer="a"))
+    bob, _, _ = await join(two.url, two.token(doc, user_id="bob", layer="a"))
+    if meanwhile is not None:
+        await meanwhile()
+    ack = await ann.push(create())
+    relayed = await bob.recv_type("changes")
+    assert relayed["seq"] == ack["seq"]
+    await ann.ws.close()
+    await bob.ws.close()
+
+
+def test_a_client_on_each_of_two_servers_sees_the_others_changes_live(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    with _two_servers(tmp_path, postgres_url) as (one, two, doc):
 
         async def scenario() -> None:
             ann, _, _ = await join(one.url, one.token(doc, user_id="ann"))
@@ -61,12 +91,7 @@ def test_a_client_on_each_of_two_servers_sees_the_others_changes_live(
 def test_missed_notifications_are_caught_up_from_the_store(
     tmp_path: Path, postgres_url: str
 ) -> None:
-    data = tmp_path / "data"
-    with (
-        ServerThread(data, database=postgres_url) as one,
-        ServerThread(data, database=postgres_url) as two,
-    ):
-        doc = one.add_document()
+    with _two_servers(tmp_path, postgres_url) as (one, two, doc):
 
         async def scenario() -> None:
             ann, _, _ = await join(one.url, one.token(doc, user_id="ann"))
@@ -95,12 +120,7 @@ def test_notifications_are_handled_on_the_event_loop_with_no_listening_thread(
     # A listening thread handed every notification to the event loop: a wake-up and a
     # fight for the GIL (up to its 5 ms switch interval) on the way of every cross-process
     # change. The LISTEN connection is now driven by the loop itself (pq_loop).
-    data = tmp_path / "data"
-    with (
-        ServerThread(data, database=postgres_url) as one,
-        ServerThread(data, database=postgres_url) as two,
-    ):
-        doc = one.add_document()
+    with _two_servers(tmp_path, postgres_url) as (one, two, doc):
         fanout = two.fanout
         assert fanout is not None
         received_on: list[int] = []
@@ -112,19 +132,37 @@ def test_notifications_are_handled_on_the_event_loop_with_no_listening_thread(
 
         fanout._received = watched  # type: ignore[method-assign]
 
-        async def scenario() -> None:
-            ann, _, _ = await join(one.url, one.token(doc, user_id="ann", layer="a"))
-            bob, _, _ = await join(two.url, two.token(doc, user_id="bob", layer="a"))
-            ack = await ann.push(create())
-            relayed = await bob.recv_type("changes")
-            assert relayed["seq"] == ack["seq"]
-            await ann.ws.close()
-            await bob.ws.close()
-
-        run(scenario())
+        run(_relayed_from_one_to_two(one, two, doc))
         assert received_on, "server two heard no notification"
         assert set(received_on) == {two.thread.ident}, "a notification was handled off the loop"
         assert "lamina-listen" not in {t.name for t in threading.enumerate()}
+
+
+def test_hostile_notifications_are_refused_in_a_line_and_the_fan_out_goes_on(
+    tmp_path: Path, postgres_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Anyone who may connect to the database may NOTIFY on Lamina's channels: what is not a
+    # notification of ours is refused with one warning, and the next commit still arrives.
+    with _two_servers(tmp_path, postgres_url) as (one, two, doc):
+
+        async def hostile() -> None:
+            with psycopg.connect(postgres_url, autocommit=True) as admin:
+                for channel, payload in (
+                    (commit_channel(doc, "a"), "not json"),
+                    (commit_channel(doc, "a"), '["only", "three", 3]'),
+                    (commit_channel(doc, "a"), '[1, 2, "not a seq", 4]'),
+                    (PRESENCE_CHANNEL, "{"),
+                ):
+                    admin.execute("SELECT pg_notify(%s, %s)", (channel, payload))
+            await eventually(
+                lambda: caplog.text.count("ignored a malformed") >= 8,
+                what="the four notifications refused by both servers (both have the room)",
+            )
+
+        run(_relayed_from_one_to_two(one, two, doc, meanwhile=hostile))
+        refused = [r for r in caplog.records if "ignored a malformed" in r.getMessage()]
+        assert len(refused) == 8
+        assert all(r.levelname == "WARNING" and "\n" not in r.getMessage() for r in refused)
 
 
 def test_two_lamina_serve_processes_on_one_postgres_relay_to_each_other(
@@ -166,12 +204,7 @@ def test_a_server_hears_only_the_layers_it_has_rooms_for(tmp_path: Path, postgre
     # Every process heard every commit of every process (4 processes each parsed every
     # change: more processes, fewer changes/s). Now each layer has its own channel, listened
     # to while the process has a room for it.
-    data = tmp_path / "data"
-    with (
-        ServerThread(data, database=postgres_url) as one,
-        ServerThread(data, database=postgres_url) as two,
-    ):
-        doc = one.add_document()
+    with _two_servers(tmp_path, postgres_url) as (one, two, doc):
         fanout = two.fanout
         assert fanout is not None
         handled: list[tuple[str, str, int | None]] = []
@@ -212,12 +245,7 @@ def test_a_commit_made_before_a_new_room_listens_still_reaches_its_clients(
     # A room loads the layer, then its channel is listened to: a commit in between has no
     # notification here. The room catches up once it listens (not at the next poll).
     monkeypatch.setattr(fanout_postgres, "POLL_INTERVAL", 3600.0)
-    data = tmp_path / "data"
-    with (
-        ServerThread(data, database=postgres_url) as one,
-        ServerThread(data, database=postgres_url) as two,
-    ):
-        doc = one.add_document()
+    with _two_servers(tmp_path, postgres_url) as (one, two, doc):
         fanout = two.fanout
         assert fanout is not None
         release = threading.Event()
@@ -255,12 +283,7 @@ def test_a_layer_no_other_process_has_a_room_for_is_committed_without_announceme
     # each), and the process's own listening thread: per-commit work that grew with the
     # number of processes, for layers no other process had a room for. A process now says
     # which layers it listens to (layer_listeners), for as long as it has their rooms.
-    data = tmp_path / "data"
-    with (
-        ServerThread(data, database=postgres_url) as one,
-        ServerThread(data, database=postgres_url) as two,
-    ):
-        doc = one.add_document()
+    with _two_servers(tmp_path, postgres_url) as (one, two, doc):
         assert one.fanout is not None and two.fanout is not None
         heard = {one: 0, two: 0}
         for server in (one, two):
